@@ -1,0 +1,1 @@
+"""The Multichat desktop app (PySide6 on qasync). Arrives with the desktop issue."""

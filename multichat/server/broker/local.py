@@ -1,0 +1,21 @@
+"""The in-process broker: one server process, no network between publish and deliver."""
+
+from __future__ import annotations
+
+from multichat.server.broker.base import DeliverFn
+
+
+class LocalBroker:
+    def __init__(self) -> None:
+        self._deliver: DeliverFn | None = None
+
+    async def start(self, deliver: DeliverFn) -> None:
+        self._deliver = deliver
+
+    def publish(self, room_id: int, seq: int | None, data: bytes) -> None:
+        if self._deliver is None:
+            raise RuntimeError("publish before start")
+        self._deliver(room_id, seq, data)
+
+    async def close(self) -> None:
+        self._deliver = None

@@ -1,0 +1,555 @@
+"""The chat rules: login, rooms, join and leave, send, history, admin.
+
+``ChatService.execute(session, command)`` carries out one decoded command for
+one session, answering through the session's peer, or raises ``ChatError``
+for the edge to turn into an error frame. Nothing here knows about sockets.
+
+Hot path of a ``send``: check membership, length and rate (no query), hand
+the message to the ``MessageWriter``; once its batch commits, encode the event
+once and publish it once; the broker hands the same bytes to every member.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+
+from multichat.server.broker import Broker
+from multichat.server.chat.errors import ChatError
+from multichat.server.chat.limits import LoginThrottle, TokenBucket
+from multichat.server.chat.passwords import Passwords
+from multichat.server.chat.presence import RoomPresence
+from multichat.server.chat.session import Peer, Session
+from multichat.server.chat.tokens import new_token, token_hash
+from multichat.server.config import ServerConfig
+from multichat.server.protocol import commands as cmd
+from multichat.server.protocol import events
+from multichat.server.protocol.codes import CloseCode, ErrorCode, MsgType
+from multichat.server.protocol.events import Frame
+from multichat.server.store.errors import (
+    StoreError,
+    TitleTaken,
+    UnknownRoom,
+    UnknownUser,
+    UsernameTaken,
+)
+from multichat.server.store.executor import StoreExecutor
+from multichat.server.store.records import Appended, NewMessage, Room, StoredMessage, User
+from multichat.server.store.repository import Store, now_ms
+from multichat.server.store.writer import MessageWriter, Outcome
+
+log = logging.getLogger(__name__)
+
+# Events per query and per write burst when a join catches up with `since`.
+CATCH_UP_PAGE = 200
+# A history reply stays under this many bytes (clients' default frame limit is
+# 1 MiB); a page of long messages comes back shorter, and the client pages on.
+HISTORY_MAX_BYTES = 512 * 1024
+USERNAME_CHARS = frozenset("._-")
+
+
+def valid_username(name: str) -> bool:
+    """Letters, digits and ``._-``, 1 to 32 characters: safe to show and to @mention."""
+    return 0 < len(name) <= cmd.MAX_USERNAME_CHARS and all(
+        ch.isalnum() or ch in USERNAME_CHARS for ch in name
+    )
+
+
+def event_frame(message: StoredMessage) -> Frame:
+    return events.room_event(
+        room_id=message.room_id,
+        message=message.text,
+        username=message.username,
+        msg_type=message.msg_type,
+        seq=message.seq,
+        ts_ms=message.ts_ms,
+        client_id=message.client_id,
+    )
+
+
+def room_frame(room: Room) -> Frame:
+    return events.room_object(room.id, room.title, room.staff_only)
+
+
+def user_frame(user: User) -> Frame:
+    return events.user_object(user.username, user.is_staff, user.is_superuser)
+
+
+class _SendContext:
+    """What the writer hands back with an outcome: who sent it, and how to answer."""
+
+    __slots__ = ("announce", "ref", "session")
+
+    def __init__(self, session: Session, ref: str | None, announce: bool) -> None:
+        self.session = session
+        self.ref = ref
+        self.announce = announce
+
+
+class ChatService:
+    """The rules of one server process."""
+
+    def __init__(
+        self,
+        store: Store,
+        broker: Broker,
+        config: ServerConfig,
+        *,
+        passwords: Passwords | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.db = StoreExecutor(store)
+        self.broker = broker
+        self.passwords = passwords or Passwords()
+        self.presence = RoomPresence()
+        self.sessions: dict[Session, None] = {}
+        self.writer: MessageWriter[_SendContext] = MessageWriter(store, self._on_stored)
+        self.login_throttle = LoginThrottle(
+            free_failures=config.login_free_failures, max_delay=config.login_max_delay
+        )
+        self._hash_lock = asyncio.Semaphore(2)  # Argon2 runs at most twice at once
+        self._seen_changes = -1
+        self._room_snapshot: list[Room] = []
+        self._poller: asyncio.Task[None] | None = None
+        self._reconcile_lock = asyncio.Lock()
+
+    # -- lifecycle --------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.broker.start(self._deliver)
+        self.writer.start()
+        self._seen_changes = await self.db.run(self.store.changes)
+        self._room_snapshot = await self.db.run(self.store.rooms)
+        self._poller = asyncio.create_task(self._poll_changes(), name="change-poller")
+
+    async def stop(self) -> None:
+        """Commit what was accepted, then release the database threads."""
+        if self._poller is not None:
+            self._poller.cancel()
+            await asyncio.gather(self._poller, return_exceptions=True)
+        await self.writer.close()
+        await self.broker.close()
+        self.db.close()
+
+    def connect(self, peer: Peer) -> Session:
+        session = Session(peer, TokenBucket(self.config.send_burst, self.config.send_rate))
+        self.sessions[session] = None
+        return session
+
+    async def disconnect(self, session: Session) -> None:
+        """A connection ended: its rooms see the user leave if it was their last."""
+        self.sessions.pop(session, None)
+        self._leave_all(session)
+
+    # -- dispatch ---------------------------------------------------------------------
+
+    async def execute(self, session: Session, command: cmd.Command) -> None:
+        if session.user is None and not isinstance(command, cmd.PRE_LOGIN_COMMANDS):
+            raise ChatError(ErrorCode.USER_HAS_TO_LOGIN, "log in first")
+        if isinstance(command, cmd.ADMIN_COMMANDS):
+            assert session.user is not None
+            if not session.user.is_superuser:
+                raise ChatError(ErrorCode.PERMISSION_DENIED, "only superusers may do that")
+        match command:
+            case cmd.Send():
+                self._send(session, command)
+            case cmd.Ping():
+                session.send(events.pong(command.ref))
+            case cmd.PasswordLogin():
+                await self._password_login(session, command)
+            case cmd.TokenLogin():
+                await self._token_login(session, command)
+            case cmd.Logout():
+                await self._logout(session, command)
+            case cmd.ListRooms():
+                rooms = await self.db.run(self.store.rooms)
+                session.send(events.rooms(self._visible_rooms(session, rooms), command.ref))
+            case cmd.Join():
+                await self._join(session, command)
+            case cmd.Leave():
+                await self._leave(session, command)
+            case cmd.History():
+                await self._history(session, command)
+            case cmd.Announce():
+                await self._announce(session, command)
+            case _:
+                await self._admin(session, command)
+
+    # -- login ------------------------------------------------------------------------
+
+    def _check_throttle(self, *keys: str) -> None:
+        wait = max(self.login_throttle.retry_after(key) for key in keys)
+        if wait > 0:
+            raise ChatError(
+                ErrorCode.RATE_LIMITED, f"too many failed logins; try again in {wait:.0f} s"
+            )
+
+    async def _password_login(self, session: Session, command: cmd.PasswordLogin) -> None:
+        self._require_logged_out(session)
+        user_key, address_key = f"user:{command.username}", f"addr:{session.address}"
+        self._check_throttle(user_key, address_key)
+        credentials = await self.db.run(self.store.credentials, command.username)
+        password_hash = credentials.password_hash if credentials else None
+        async with self._hash_lock:
+            ok = await asyncio.to_thread(self.passwords.verify, password_hash, command.password)
+        if not ok or credentials is None:
+            self.login_throttle.failed(user_key)
+            self.login_throttle.failed(address_key)
+            raise ChatError(ErrorCode.LOGIN_FAILED, "wrong username or password")
+        self.login_throttle.succeeded(user_key)
+        if self.passwords.needs_rehash(credentials.password_hash):
+            new_hash = await asyncio.to_thread(self.passwords.hash, command.password)
+            await self.db.run(self.store.update_user, command.username, password_hash=new_hash)
+        token = new_token()
+        expires = now_ms() + int(self.config.token_ttl_days * 86_400_000)
+        token_id = await self.db.run(
+            self.store.add_token, credentials.user.id, token_hash(token), expires
+        )
+        self._logged_in(session, credentials.user, token_id, token, command.ref)
+
+    async def _token_login(self, session: Session, command: cmd.TokenLogin) -> None:
+        self._require_logged_out(session)
+        address_key = f"addr:{session.address}"
+        self._check_throttle(address_key)
+        owner = await self.db.run(self.store.token_owner, token_hash(command.token), now_ms())
+        if owner is None:
+            self.login_throttle.failed(address_key)
+            raise ChatError(ErrorCode.LOGIN_FAILED, "the saved login has expired; log in again")
+        self._logged_in(session, owner.user, owner.token_id, command.token, command.ref)
+
+    def _require_logged_out(self, session: Session) -> None:
+        if session.user is not None:
+            raise ChatError(ErrorCode.BAD_REQUEST, "already logged in; log out first")
+
+    def _logged_in(
+        self, session: Session, user: User, token_id: int, token: str, ref: str | None
+    ) -> None:
+        session.user = user
+        session.token_id = token_id
+        session.send(events.login_ok(user_frame(user), token, ref))
+        log.info("%s logged in from %s", user.username, session.address)
+
+    async def _logout(self, session: Session, command: cmd.Logout) -> None:
+        if session.token_id is not None:
+            await self.db.run(self.store.revoke_token, session.token_id)
+        self._leave_all(session)
+        session.user = None
+        session.token_id = None
+        session.send(events.logout_ok(command.ref))
+
+    # -- rooms --------------------------------------------------------------------------
+
+    @staticmethod
+    def _visible_rooms(session: Session, rooms: Iterable[Room]) -> list[Frame]:
+        assert session.user is not None
+        staff = session.user.sees_staff_rooms
+        return [room_frame(room) for room in rooms if staff or not room.staff_only]
+
+    async def _accessible_room(self, session: Session, room_id: int) -> Room:
+        assert session.user is not None
+        room = await self.db.run(self.store.room, room_id) if room_id else None
+        if room is None:
+            raise ChatError(ErrorCode.ROOM_INVALID, "no such room")
+        if room.staff_only and not session.user.sees_staff_rooms:
+            raise ChatError(ErrorCode.ROOM_ACCESS_DENIED, "this room is for staff only")
+        return room
+
+    async def _join(self, session: Session, command: cmd.Join) -> None:
+        room = await self._accessible_room(session, command.room)
+        catching_up = command.since is not None
+        if catching_up:
+            session.hold(room.id)
+        entered = False
+        if room.id not in session.rooms:
+            session.rooms.add(room.id)
+            entered = self.presence.add(room.id, session)
+        session.send(events.joined(room.id, room.title, command.ref))
+        session.send(events.members(room.id, self.presence.usernames(room.id)))
+        if entered:
+            self._publish_presence(room.id, session, MsgType.ENTER)
+        if command.since is not None:
+            last = await self._catch_up(session, room.id, command.since)
+            session.release(room.id, last)
+
+    async def _catch_up(self, session: Session, room_id: int, since: int) -> int:
+        """Send every stored event after ``since``, a page at a time; return the last seq."""
+        last = since
+        while room_id in session.rooms:
+            page = await self.db.run(self.store.messages_after, room_id, last, CATCH_UP_PAGE)
+            for message in page:
+                session.peer.send(events.encode(event_frame(message)))
+            if page:
+                last = page[-1].seq
+            if len(page) < CATCH_UP_PAGE:
+                break
+            await session.peer.drain()
+        return last
+
+    async def _leave(self, session: Session, command: cmd.Leave) -> None:
+        if command.room not in session.rooms:
+            # Leaving a room one is not in is harmless, but the room must exist.
+            await self._accessible_room(session, command.room)
+        self._leave_room(session, command.room)
+        session.send(events.left(command.room, command.ref))
+
+    def _leave_room(self, session: Session, room_id: int) -> None:
+        if room_id not in session.rooms:
+            return
+        session.rooms.discard(room_id)
+        session.release(room_id, 0)
+        if self.presence.remove(room_id, session):
+            self._publish_presence(room_id, session, MsgType.LEAVE)
+
+    def _leave_all(self, session: Session) -> None:
+        for room_id in list(session.rooms):
+            self._leave_room(session, room_id)
+
+    def _publish_presence(self, room_id: int, session: Session, kind: MsgType) -> None:
+        assert session.user is not None
+        frame = events.room_event(
+            room_id=room_id,
+            message=None,
+            username=session.user.username,
+            msg_type=kind,
+            ts_ms=now_ms(),
+        )
+        self.broker.publish(room_id, None, events.encode(frame))
+
+    def _deliver(self, room_id: int, seq: int | None, data: bytes) -> None:
+        """The broker's hand-off: the same bytes to every local member of the room."""
+        delivery = (room_id, seq, data)
+        for member in self.presence.sessions(room_id):
+            member.deliver(delivery)
+
+    # -- messages ---------------------------------------------------------------------
+
+    def _send(self, session: Session, command: cmd.Send) -> None:
+        assert session.user is not None
+        if command.room not in session.rooms:
+            raise ChatError(ErrorCode.ROOM_ACCESS_DENIED, "join the room before sending to it")
+        if len(command.message) > self.config.max_message_chars:
+            raise ChatError(
+                ErrorCode.MESSAGE_TOO_LONG,
+                f"messages are limited to {self.config.max_message_chars} characters",
+            )
+        if not session.send_bucket.take():
+            raise ChatError(ErrorCode.RATE_LIMITED, "you are sending too fast; slow down")
+        self._submit(session, command.room, command.message, MsgType.MESSAGE,
+                     command.client_id, command.ref, announce=False)
+
+    async def _announce(self, session: Session, command: cmd.Announce) -> None:
+        room = await self.db.run(self.store.room, command.room) if command.room else None
+        if room is None:
+            raise ChatError(ErrorCode.ROOM_INVALID, "no such room")
+        if len(command.message) > self.config.max_message_chars:
+            raise ChatError(ErrorCode.MESSAGE_TOO_LONG)
+        self._submit(session, room.id, command.message, command.msg_type, None, command.ref,
+                     announce=True)
+
+    def _submit(
+        self,
+        session: Session,
+        room_id: int,
+        text: str,
+        msg_type: MsgType,
+        client_id: str | None,
+        ref: str | None,
+        *,
+        announce: bool,
+    ) -> None:
+        assert session.user is not None
+        message = NewMessage(
+            room_id=room_id,
+            user_id=session.user.id,
+            username=session.user.username,
+            msg_type=msg_type,
+            text=text,
+            client_id=client_id,
+            ts_ms=now_ms(),
+        )
+        self.writer.submit(message, _SendContext(session, ref, announce))
+
+    def _on_stored(self, context: _SendContext, outcome: Outcome) -> None:
+        """A message's batch committed (or failed): broadcast it, or tell its sender."""
+        session = context.session
+        if not isinstance(outcome, Appended):
+            code = ErrorCode.ROOM_INVALID if isinstance(outcome, UnknownRoom) else (
+                ErrorCode.SERVER_ERROR
+            )
+            session.send(events.error(code, str(outcome), context.ref))
+            return
+        data = events.encode(event_frame(outcome.message))
+        room_id = outcome.message.room_id
+        if outcome.duplicate:
+            session.peer.send(data)  # a resend: the sender alone learns it is stored
+        else:
+            self.broker.publish(room_id, outcome.message.seq, data)
+            if not context.announce and room_id not in session.rooms and session in self.sessions:
+                session.peer.send(data)  # the sender left meanwhile: still confirm it
+        if context.announce:
+            session.send(events.admin_reply("announced", event_frame(outcome.message),
+                                            context.ref))
+
+    async def _history(self, session: Session, command: cmd.History) -> None:
+        room = await self._accessible_room(session, command.room)
+        messages = await self.db.run(
+            self.store.messages_before, room.id, command.before, command.limit
+        )
+        frames = [event_frame(message) for message in messages]
+        budget = HISTORY_MAX_BYTES
+        keep = len(frames)
+        while keep > 0:
+            budget -= len(events.encode(frames[keep - 1])) + 1
+            if budget < 0:
+                break
+            keep -= 1
+        session.send(events.history(room.id, frames[keep:], command.ref))
+
+    # -- admin --------------------------------------------------------------------------
+
+    async def _admin(self, session: Session, command: cmd.Command) -> None:
+        try:
+            reply = await self._admin_change(session, command)
+        except UsernameTaken as exc:
+            raise ChatError(ErrorCode.USER_EXISTS, str(exc)) from exc
+        except UnknownUser as exc:
+            raise ChatError(ErrorCode.USER_UNKNOWN, str(exc)) from exc
+        except TitleTaken as exc:
+            raise ChatError(ErrorCode.ROOM_TITLE_TAKEN, str(exc)) from exc
+        except UnknownRoom as exc:
+            raise ChatError(ErrorCode.ROOM_INVALID, str(exc)) from exc
+        session.send(reply)
+        await self.reconcile()
+
+    async def _admin_change(self, session: Session, command: cmd.Command) -> Frame:
+        run, store, ref = self.db.run, self.store, command.ref
+        match command:
+            case cmd.CreateRoom():
+                room = await run(store.create_room, command.title, staff_only=command.staff_only)
+                return events.admin_reply("room.created", room_frame(room), ref)
+            case cmd.UpdateRoom():
+                if not command.room:
+                    raise UnknownRoom(command.room)
+                room = await run(store.update_room, command.room, title=command.title,
+                                 staff_only=command.staff_only)
+                return events.admin_reply("room.updated", room_frame(room), ref)
+            case cmd.DeleteRoom():
+                if not command.room:
+                    raise UnknownRoom(command.room)
+                room = await run(store.delete_room, command.room)
+                return events.admin_reply("room.deleted", room_frame(room), ref)
+            case cmd.ListUsers():
+                users = await run(store.users)
+                return events.admin_reply("users", [user_frame(u) for u in users], ref)
+            case cmd.CreateUser():
+                if not valid_username(command.username):
+                    raise ChatError(ErrorCode.BAD_REQUEST,
+                                    "usernames are 1 to 32 letters, digits, '.', '_' or '-'")
+                password_hash = await self._hash(command.password)
+                user = await run(store.create_user, command.username, password_hash,
+                                 is_staff=command.is_staff, is_superuser=command.is_superuser)
+                return events.admin_reply("user.created", user_frame(user), ref)
+            case cmd.UpdateUser():
+                await self._keep_a_superuser(command.username, command.is_superuser is False)
+                password_hash = (
+                    await self._hash(command.password) if command.password is not None else None
+                )
+                assert session.user is not None
+                keep = session.token_id if command.username == session.user.username else None
+                user = await run(store.update_user, command.username,
+                                 password_hash=password_hash, is_staff=command.is_staff,
+                                 is_superuser=command.is_superuser, keep_token_id=keep)
+                return events.admin_reply("user.updated", user_frame(user), ref)
+            case cmd.DeleteUser():
+                await self._keep_a_superuser(command.username, True)
+                user = await run(store.delete_user, command.username)
+                return events.admin_reply("user.deleted", user_frame(user), ref)
+        raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
+
+    async def _hash(self, password: str) -> str:
+        if not password:
+            raise ChatError(ErrorCode.BAD_REQUEST, "the password must not be empty")
+        async with self._hash_lock:
+            return await asyncio.to_thread(self.passwords.hash, password)
+
+    async def _keep_a_superuser(self, username: str, removing: bool) -> None:
+        """Refuse to delete or demote the last superuser: nobody could administer then."""
+        if not removing:
+            return
+        user = await self.db.run(self.store.user, username)
+        if user is None:
+            raise UnknownUser(username)
+        if user.is_superuser and await self.db.run(self.store.count_superusers) <= 1:
+            raise ChatError(ErrorCode.PERMISSION_DENIED, "the last superuser cannot be removed")
+
+    # -- keeping sessions in line with the database --------------------------------------
+
+    async def _poll_changes(self) -> None:
+        """Notice changes made elsewhere (the admin CLI, other servers) and apply them."""
+        while True:
+            await asyncio.sleep(self.config.poll_interval)
+            try:
+                changes = await self.db.run(self.store.changes)
+                if changes != self._seen_changes:
+                    await self.reconcile()
+            except StoreError as exc:
+                log.warning("checking for changes failed: %s", exc)
+            except Exception:
+                log.exception("checking for changes failed")
+
+    async def reconcile(self) -> None:
+        """Bring every session in line with the database's users, tokens and rooms.
+
+        Sessions of deleted users or revoked tokens are closed; members lose
+        rooms that were deleted or became staff-only for them; everyone gets the
+        room list again if it changed, and users their account if it changed.
+        """
+        async with self._reconcile_lock:
+            self._seen_changes = await self.db.run(self.store.changes)
+            rooms = await self.db.run(self.store.rooms)
+            logged_in = [s for s in self.sessions if s.user is not None]
+            user_ids = sorted({s.user.id for s in logged_in if s.user is not None})
+            token_ids = sorted({s.token_id for s in logged_in if s.token_id is not None})
+            users = await self.db.run(self.store.users_by_id, user_ids)
+            live_tokens = await self.db.run(self.store.live_token_ids, token_ids, now_ms())
+            self._apply(rooms, users, live_tokens)
+
+    def _apply(self, rooms: list[Room], users: dict[int, User], live_tokens: set[int]) -> None:
+        by_id = {room.id: room for room in rooms}
+        rooms_changed = rooms != self._room_snapshot
+        self._room_snapshot = rooms
+        room_lists = {  # encoded once per audience, not per session
+            staff: events.encode(events.rooms(
+                room_frame(room) for room in rooms if staff or not room.staff_only
+            ))
+            for staff in (False, True)
+        }
+        for session in list(self.sessions):
+            if session.user is None:
+                continue
+            user = users.get(session.user.id)
+            if user is None or session.token_id not in live_tokens:
+                self._revoke(session)
+                continue
+            account_changed = user != session.user
+            if account_changed:
+                session.user = user
+                session.send(events.account(user_frame(user)))
+            for room_id in list(session.rooms):
+                room = by_id.get(room_id)
+                if room is None or (room.staff_only and not user.sees_staff_rooms):
+                    self._leave_room(session, room_id)
+                    session.send(events.left(room_id))
+            if rooms_changed or account_changed:
+                session.peer.send(room_lists[user.sees_staff_rooms])
+
+    def _revoke(self, session: Session) -> None:
+        log.info("closing %r: its login was revoked", session)
+        self._leave_all(session)
+        session.user = None
+        self.sessions.pop(session, None)
+        session.peer.close(CloseCode.SESSION_REVOKED, "login revoked")
+

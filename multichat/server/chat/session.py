@@ -1,0 +1,86 @@
+"""A client's connection as the rules see it: who it is, which rooms it has open.
+
+The chat layer talks to the socket only through ``Peer``; the ``net`` layer
+provides one per WebSocket connection (tests provide a recording one).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from multichat.server.chat.limits import TokenBucket
+from multichat.server.protocol import events
+from multichat.server.protocol.events import Frame
+from multichat.server.store.records import User
+
+# A room event as it travels: its room, its seq (None for ENTER/LEAVE) and its bytes.
+Delivery = tuple[int, int | None, bytes]
+
+
+class Peer(Protocol):
+    """The sending half of a connection."""
+
+    @property
+    def address(self) -> str:
+        """The client's network address, for throttling and logs."""
+        ...
+
+    def send(self, data: bytes) -> None:
+        """Queue one text frame without waiting.
+
+        A peer whose unsent output passes its bound is disconnected instead:
+        its client catches up with ``since`` when it comes back.
+        """
+        ...
+
+    async def drain(self) -> None:
+        """Wait until the queued output is down to a reasonable size."""
+        ...
+
+    def close(self, code: int, reason: str) -> None:
+        """Close the connection (in the background)."""
+        ...
+
+
+class Session:
+    """One connection's state. Identity-hashed: two sessions of one user are distinct."""
+
+    __slots__ = ("_held", "peer", "rooms", "send_bucket", "token_id", "user")
+
+    def __init__(self, peer: Peer, send_bucket: TokenBucket) -> None:
+        self.peer = peer
+        self.send_bucket = send_bucket
+        self.user: User | None = None
+        self.token_id: int | None = None
+        self.rooms: set[int] = set()
+        # Live events of rooms being caught up, held until the backlog has gone out.
+        self._held: dict[int, list[Delivery]] = {}
+
+    @property
+    def address(self) -> str:
+        return self.peer.address
+
+    def send(self, frame: Frame) -> None:
+        self.peer.send(events.encode(frame))
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Hand over a room event, unless its room is being caught up (then hold it)."""
+        if self._held:
+            held = self._held.get(delivery[0])
+            if held is not None:
+                held.append(delivery)
+                return
+        self.peer.send(delivery[2])
+
+    def hold(self, room_id: int) -> None:
+        self._held[room_id] = []
+
+    def release(self, room_id: int, after_seq: int) -> None:
+        """Send the held events the catch-up did not already send (seq > after_seq)."""
+        for _, seq, data in self._held.pop(room_id, ()):
+            if seq is None or seq > after_seq:
+                self.peer.send(data)
+
+    def __repr__(self) -> str:
+        who = self.user.username if self.user else "anonymous"
+        return f"<Session {who} from {self.address}>"

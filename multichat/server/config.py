@@ -1,0 +1,81 @@
+"""Every server setting, declared once: its type, default and help.
+
+The CLI turns each field into a ``--flag``, reads ``MULTICHAT_<NAME>`` from the
+environment and ``[server]`` from a TOML file, in that order of precedence
+(flags first). Code that needs a setting takes a ``ServerConfig``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "multichat"
+DEFAULT_PORT = 8765
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _setting(default: Any, help: str, *, metavar: str | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "metavar": metavar})
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    host: str = _setting(
+        "", "interface to listen on; empty means every interface (a LAN server)", metavar="HOST"
+    )
+    port: int = _setting(DEFAULT_PORT, "TCP port to listen on; 0 picks a free one", metavar="PORT")
+    data_dir: Path | None = _setting(
+        None, "directory of the SQLite database (default: the user data dir)", metavar="DIR"
+    )
+    database: str | None = _setting(
+        None, "database URL, e.g. sqlite:///path/db.sqlite3; overrides --data-dir", metavar="URL"
+    )
+    sqlite_synchronous: str = _setting(
+        "normal",
+        "SQLite sync mode: 'normal' survives a crash of the server, "
+        "'full' also a power loss (slower)",
+        metavar="MODE",
+    )
+    max_frame_bytes: int = _setting(
+        2**20, "largest frame a client may send; larger ones close the connection (1009)"
+    )
+    max_message_chars: int = _setting(
+        10_000, "longest message text; longer ones get MESSAGE_TOO_LONG"
+    )
+    send_burst: int = _setting(100, "sends a connection may make in a burst")
+    send_rate: float = _setting(20.0, "sends per second a connection may keep up after a burst")
+    max_output_bytes: int = _setting(
+        4 * 2**20,
+        "unsent output a connection may pile up (its reader stalled) before it is dropped",
+    )
+    ping_interval: float = _setting(20.0, "seconds between pings that detect dead peers")
+    ping_timeout: float = _setting(20.0, "seconds to wait for a pong before dropping a peer")
+    token_ttl_days: float = _setting(30.0, "days a login token stays good")
+    login_free_failures: int = _setting(
+        5, "failed logins per user or address before lock-outs start"
+    )
+    login_max_delay: float = _setting(300.0, "longest lock-out after failed logins, in seconds")
+    poll_interval: float = _setting(
+        2.0, "seconds between checks for changes made by the admin CLI or other servers"
+    )
+    compression: bool = _setting(
+        False, "permessage-deflate compression (costs memory and CPU per connection)"
+    )
+
+    def database_url(self) -> str:
+        from multichat.server.store.database import url_for_data_dir
+
+        if self.database:
+            return self.database
+        return url_for_data_dir(self.data_dir or default_data_dir())
+
+    def replace(self, **changes: Any) -> ServerConfig:
+        return dataclasses.replace(self, **changes)

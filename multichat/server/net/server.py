@@ -1,0 +1,169 @@
+"""The server process's edge: serve WebSockets, decode frames, call the rules, answer.
+
+``ChatServer`` owns the store, the broker, the chat service and the listening
+sockets. The CLI runs one until a signal; the desktop app hosts one on a
+thread of its own; tests start one on port 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Iterable
+
+import ifaddr
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from multichat import __version__
+from multichat.server.broker import Broker, LocalBroker
+from multichat.server.chat import ChatError, ChatService, Session
+from multichat.server.chat.passwords import Passwords
+from multichat.server.config import ServerConfig, default_data_dir
+from multichat.server.net.peer import WebSocketPeer
+from multichat.server.protocol import ErrorCode, ProtocolError, decode_command, events
+from multichat.server.protocol.codes import CloseCode
+from multichat.server.store import Store, StoreError
+from multichat.server.store.database import redact
+
+log = logging.getLogger(__name__)
+
+
+class ChatServer:
+    """One Multichat server: ``await start()``, then ``await stop()``."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        broker: Broker | None = None,
+        passwords: Passwords | None = None,
+    ) -> None:
+        self.config = config
+        self._broker = broker or LocalBroker()
+        self._passwords = passwords
+        self.store: Store | None = None
+        self.chat: ChatService | None = None
+        self._server: Server | None = None
+
+    async def start(self) -> None:
+        """Open the database and start listening; raise StoreError or OSError if we can't."""
+        config = self.config
+        url = config.database_url()
+        if config.database is None:
+            (config.data_dir or default_data_dir()).mkdir(parents=True, exist_ok=True)
+        self.store = Store.open(url, synchronous=config.sqlite_synchronous)
+        try:
+            self.chat = ChatService(self.store, self._broker, config, passwords=self._passwords)
+            await self.chat.start()
+            self._server = await serve(
+                self._handle,
+                config.host or None,
+                config.port,
+                max_size=config.max_frame_bytes,
+                compression="deflate" if config.compression else None,
+                ping_interval=config.ping_interval,
+                ping_timeout=config.ping_timeout,
+                server_header=f"Multichat/{__version__}",
+            )
+        except BaseException:
+            if self.chat is not None:
+                await self.chat.stop()
+            self.store.close()
+            raise
+        log.info("Multichat %s serving %s on %s", __version__, redact(url),
+                 ", ".join(self.urls()))
+
+    async def stop(self) -> None:
+        """Close every connection (1001), commit what was accepted, close the database."""
+        if self._server is not None:
+            self._server.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
+            await self._server.wait_closed()
+            self._server = None
+        if self.chat is not None:
+            await self.chat.stop()
+            self.chat = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        log.info("Multichat server stopped")
+
+    async def __aenter__(self) -> ChatServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # -- addresses ----------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the server is not running")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    def listening(self) -> list[tuple[str, int]]:
+        if self._server is None:
+            return []
+        return [sock.getsockname()[:2] for sock in self._server.sockets]
+
+    def urls(self) -> list[str]:
+        """Addresses others can type in: each bound address, or each LAN address."""
+        urls: list[str] = []
+        for host, port in self.listening():
+            hosts = _interface_addresses(host) if host in ("0.0.0.0", "::") else [host]
+            urls.extend(f"ws://{_url_host(h)}:{port}" for h in hosts)
+        return list(dict.fromkeys(urls))
+
+    # -- one connection ------------------------------------------------------------
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        chat = self.chat
+        assert chat is not None
+        session = chat.connect(WebSocketPeer(connection, self.config.max_output_bytes))
+        try:
+            async for frame in connection:
+                await self._handle_frame(chat, session, frame)
+        except ConnectionClosed:
+            pass
+        finally:
+            await chat.disconnect(session)
+
+    @staticmethod
+    async def _handle_frame(chat: ChatService, session: Session, frame: str | bytes) -> None:
+        try:
+            command = decode_command(frame)
+        except ProtocolError as exc:
+            session.send(events.error(ErrorCode.BAD_REQUEST, exc.detail, exc.ref))
+            return
+        try:
+            await chat.execute(session, command)
+        except ChatError as exc:
+            session.send(events.error(exc.code, exc.detail, command.ref))
+        except StoreError as exc:
+            log.error("store error on %s: %s", command.name, exc)
+            session.send(events.error(ErrorCode.SERVER_ERROR, str(exc), command.ref))
+        except Exception:
+            log.exception("unexpected error on %s from %r", command.name, session)
+            session.send(events.error(ErrorCode.SERVER_ERROR, "internal error", command.ref))
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _interface_addresses(wildcard: str) -> Iterable[str]:
+    """The non-loopback addresses of this machine's interfaces of the wildcard's family."""
+    family = socket.AF_INET6 if wildcard == "::" else socket.AF_INET
+    found: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if family == socket.AF_INET and ip.is_IPv4 and not str(ip.ip).startswith("127."):
+                found.append(str(ip.ip))
+            elif family == socket.AF_INET6 and ip.is_IPv6:
+                address = ip.ip[0]
+                if address != "::1" and not address.startswith("fe80"):
+                    found.append(address)
+    return found or (["127.0.0.1"] if family == socket.AF_INET else ["::1"])

@@ -1,0 +1,410 @@
+"""Client-to-server commands: one frozen dataclass per command, and their decoder.
+
+``decode_command(text)`` turns one text frame into a typed command or raises
+``ProtocolError``, which the edge answers with ``BAD_REQUEST``. Only the shape
+of a command is checked here (types, ranges); whether it is allowed is the
+chat layer's business.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from multichat.server.protocol.codes import ANNOUNCEMENT_TYPES, MsgType
+
+# Ids larger than this cannot name a room in any store we support (64-bit keys).
+MAX_ID = 2**63 - 1
+MAX_REF_CHARS = 128
+MAX_CLIENT_ID_CHARS = 128
+MAX_TITLE_CHARS = 100
+MAX_USERNAME_CHARS = 32
+MAX_PASSWORD_CHARS = 1024
+MAX_TOKEN_CHARS = 256
+HISTORY_DEFAULT_LIMIT = 50
+HISTORY_MAX_LIMIT = 200
+
+
+class ProtocolError(ValueError):
+    """A frame that is not a well-formed command. Carries the ``ref`` if one was readable."""
+
+    def __init__(self, detail: str, ref: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.ref = ref
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """Base of every command; ``ref`` is echoed on the direct reply or error."""
+
+    name: ClassVar[str] = ""
+    ref: str | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Ping(Command):
+    name: ClassVar[str] = "ping"
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordLogin(Command):
+    name: ClassVar[str] = "login"
+    username: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLogin(Command):
+    name: ClassVar[str] = "login"
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Logout(Command):
+    name: ClassVar[str] = "logout"
+
+
+@dataclass(frozen=True, slots=True)
+class ListRooms(Command):
+    name: ClassVar[str] = "rooms"
+
+
+@dataclass(frozen=True, slots=True)
+class Join(Command):
+    name: ClassVar[str] = "join"
+    room: int
+    since: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Leave(Command):
+    name: ClassVar[str] = "leave"
+    room: int
+
+
+@dataclass(frozen=True, slots=True)
+class Send(Command):
+    name: ClassVar[str] = "send"
+    room: int
+    message: str
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class History(Command):
+    name: ClassVar[str] = "history"
+    room: int
+    before: int | None = None
+    limit: int = HISTORY_DEFAULT_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class CreateRoom(Command):
+    name: ClassVar[str] = "room.create"
+    title: str
+    staff_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRoom(Command):
+    name: ClassVar[str] = "room.update"
+    room: int
+    title: str | None = None
+    staff_only: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteRoom(Command):
+    name: ClassVar[str] = "room.delete"
+    room: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListUsers(Command):
+    name: ClassVar[str] = "user.list"
+
+
+@dataclass(frozen=True, slots=True)
+class CreateUser(Command):
+    name: ClassVar[str] = "user.create"
+    username: str
+    password: str
+    is_staff: bool = False
+    is_superuser: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateUser(Command):
+    name: ClassVar[str] = "user.update"
+    username: str
+    password: str | None = None
+    is_staff: bool | None = None
+    is_superuser: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteUser(Command):
+    name: ClassVar[str] = "user.delete"
+    username: str
+
+
+@dataclass(frozen=True, slots=True)
+class Announce(Command):
+    name: ClassVar[str] = "announce"
+    room: int
+    message: str
+    msg_type: MsgType
+
+
+# Commands answered before login; everything else needs a logged-in session.
+PRE_LOGIN_COMMANDS = (Ping, PasswordLogin, TokenLogin)
+ADMIN_COMMANDS = (
+    CreateRoom,
+    UpdateRoom,
+    DeleteRoom,
+    ListUsers,
+    CreateUser,
+    UpdateUser,
+    DeleteUser,
+    Announce,
+)
+
+class _Fields:
+    """Typed access to a command object's fields, raising ProtocolError on misuse."""
+
+    def __init__(self, obj: dict[str, Any], ref: str | None) -> None:
+        self._obj = obj
+        self.ref = ref
+
+    def _fail(self, detail: str) -> ProtocolError:
+        return ProtocolError(detail, self.ref)
+
+    def _get(self, key: str, required: bool) -> Any:
+        if key not in self._obj or self._obj[key] is None:
+            if required:
+                raise self._fail(f"missing field {key!r}")
+            return None
+        return self._obj[key]
+
+    def text(
+        self, key: str, *, max_chars: int | None = None, required: bool = True
+    ) -> str | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self._fail(f"{key!r} must be a string")
+        if max_chars is not None and len(value) > max_chars:
+            raise self._fail(f"{key!r} is longer than {max_chars} characters")
+        return value
+
+    def required_text(self, key: str, *, max_chars: int | None = None) -> str:
+        value = self.text(key, max_chars=max_chars)
+        assert value is not None  # required=True never returns None
+        return value
+
+    def name(self, key: str) -> str:
+        value = self.required_text(key, max_chars=MAX_USERNAME_CHARS)
+        if not value:
+            raise self._fail(f"{key!r} must not be empty")
+        return value
+
+    def title(self, key: str, *, required: bool = True) -> str | None:
+        value = self.text(key, max_chars=MAX_TITLE_CHARS, required=required)
+        if value is None:
+            return None
+        value = value.strip()
+        if not value:
+            raise self._fail(f"{key!r} must not be blank")
+        return value
+
+    def flag(self, key: str) -> bool | None:
+        value = self._get(key, required=False)
+        if value is None:
+            return None
+        if not isinstance(value, bool):
+            raise self._fail(f"{key!r} must be true or false")
+        return value
+
+    def integer(self, key: str, *, minimum: int, required: bool = False) -> int | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._fail(f"{key!r} must be an integer")
+        if value < minimum:
+            raise self._fail(f"{key!r} must be at least {minimum}")
+        return value
+
+    def room(self, key: str = "room") -> int:
+        """A room id: a JSON integer or a string of ASCII digits, as the seed sends it."""
+        value = self._get(key, required=True)
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._fail(f"{key!r} must be a room id (a number)")
+        # Out-of-range ids are well-formed but name no room; 0 stands for "none".
+        return value if 0 < value <= MAX_ID else 0
+
+
+def _ping(f: _Fields) -> Command:
+    return Ping(ref=f.ref)
+
+
+def _login(f: _Fields) -> Command:
+    token = f.text("token", max_chars=MAX_TOKEN_CHARS, required=False)
+    if token is not None:
+        return TokenLogin(token=token, ref=f.ref)
+    return PasswordLogin(
+        username=f.required_text("username", max_chars=MAX_USERNAME_CHARS),
+        password=f.required_text("password", max_chars=MAX_PASSWORD_CHARS),
+        ref=f.ref,
+    )
+
+
+def _logout(f: _Fields) -> Command:
+    return Logout(ref=f.ref)
+
+
+def _rooms(f: _Fields) -> Command:
+    return ListRooms(ref=f.ref)
+
+
+def _join(f: _Fields) -> Command:
+    return Join(room=f.room(), since=f.integer("since", minimum=0), ref=f.ref)
+
+
+def _leave(f: _Fields) -> Command:
+    return Leave(room=f.room(), ref=f.ref)
+
+
+def _send(f: _Fields) -> Command:
+    message = f.required_text("message")
+    if not message:
+        raise f._fail("'message' must not be empty")
+    return Send(
+        room=f.room(),
+        message=message,
+        client_id=f.text("client_id", max_chars=MAX_CLIENT_ID_CHARS, required=False),
+        ref=f.ref,
+    )
+
+
+def _history(f: _Fields) -> Command:
+    limit = f.integer("limit", minimum=1)
+    return History(
+        room=f.room(),
+        before=f.integer("before", minimum=1),
+        limit=min(limit, HISTORY_MAX_LIMIT) if limit is not None else HISTORY_DEFAULT_LIMIT,
+        ref=f.ref,
+    )
+
+
+def _room_create(f: _Fields) -> Command:
+    title = f.title("title")
+    assert title is not None
+    return CreateRoom(title=title, staff_only=bool(f.flag("staff_only")), ref=f.ref)
+
+
+def _room_update(f: _Fields) -> Command:
+    return UpdateRoom(
+        room=f.room(),
+        title=f.title("title", required=False),
+        staff_only=f.flag("staff_only"),
+        ref=f.ref,
+    )
+
+
+def _room_delete(f: _Fields) -> Command:
+    return DeleteRoom(room=f.room(), ref=f.ref)
+
+
+def _user_list(f: _Fields) -> Command:
+    return ListUsers(ref=f.ref)
+
+
+def _user_create(f: _Fields) -> Command:
+    return CreateUser(
+        username=f.name("username"),
+        password=f.required_text("password", max_chars=MAX_PASSWORD_CHARS),
+        is_staff=bool(f.flag("is_staff")),
+        is_superuser=bool(f.flag("is_superuser")),
+        ref=f.ref,
+    )
+
+
+def _user_update(f: _Fields) -> Command:
+    return UpdateUser(
+        username=f.name("username"),
+        password=f.text("password", max_chars=MAX_PASSWORD_CHARS, required=False),
+        is_staff=f.flag("is_staff"),
+        is_superuser=f.flag("is_superuser"),
+        ref=f.ref,
+    )
+
+
+def _user_delete(f: _Fields) -> Command:
+    return DeleteUser(username=f.name("username"), ref=f.ref)
+
+
+def _announce(f: _Fields) -> Command:
+    message = f.required_text("message")
+    if not message:
+        raise f._fail("'message' must not be empty")
+    raw_type = f.integer("msg_type", minimum=0, required=True)
+    if raw_type not in ANNOUNCEMENT_TYPES:
+        raise f._fail("'msg_type' must be 1 (warning), 2 (alert) or 3 (muted)")
+    return Announce(room=f.room(), message=message, msg_type=MsgType(raw_type), ref=f.ref)
+
+
+_DECODERS: dict[str, Callable[[_Fields], Command]] = {
+    "ping": _ping,
+    "login": _login,
+    "logout": _logout,
+    "rooms": _rooms,
+    "join": _join,
+    "leave": _leave,
+    "send": _send,
+    "history": _history,
+    "room.create": _room_create,
+    "room.update": _room_update,
+    "room.delete": _room_delete,
+    "user.list": _user_list,
+    "user.create": _user_create,
+    "user.update": _user_update,
+    "user.delete": _user_delete,
+    "announce": _announce,
+}
+
+COMMAND_NAMES = frozenset(_DECODERS)
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python's decoder accepts them by default.
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def decode_command(frame: str | bytes) -> Command:
+    """Decode one WebSocket frame into a command, or raise ProtocolError."""
+    if not isinstance(frame, str):
+        raise ProtocolError("frames must be text (JSON), not binary")
+    try:
+        obj = json.loads(frame, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError("frame is not valid JSON") from exc
+    if not isinstance(obj, dict):
+        raise ProtocolError("frame must be a JSON object")
+    ref = obj.get("ref")
+    if ref is not None and (not isinstance(ref, str) or len(ref) > MAX_REF_CHARS):
+        raise ProtocolError(f"'ref' must be a string of at most {MAX_REF_CHARS} characters")
+    name = obj.get("command")
+    if not isinstance(name, str):
+        raise ProtocolError("missing 'command'", ref)
+    decoder = _DECODERS.get(name)
+    if decoder is None:
+        raise ProtocolError(f"unknown command {name[:40]!r}", ref)
+    return decoder(_Fields(obj, ref))
+

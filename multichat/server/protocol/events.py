@@ -1,0 +1,120 @@
+"""Server-to-client frames: builders of each frame's JSON object, and the one encoder.
+
+Builders take plain values and return dicts; ``encode`` turns a dict into the
+UTF-8 bytes of a text frame. A room event is encoded once and the same bytes
+go to every member. Room ids are strings in every server frame, as the seed's
+web client expects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from multichat.server.protocol.codes import ErrorCode, MsgType
+
+Frame = dict[str, Any]
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode(frame: Frame) -> bytes:
+    """The UTF-8 JSON text of one frame."""
+    return _encoder.encode(frame).encode()
+
+
+def format_ts(ts_ms: int) -> str:
+    """Milliseconds since the epoch as ISO 8601 in UTC, e.g. 2026-11-24T12:00:00.123Z."""
+    moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}Z"
+
+
+def _with_ref(frame: Frame, ref: str | None) -> Frame:
+    if ref is not None:
+        frame["ref"] = ref
+    return frame
+
+
+def room_event(
+    *,
+    room_id: int,
+    message: str | None,
+    username: str,
+    msg_type: MsgType,
+    seq: int | None = None,
+    ts_ms: int | None = None,
+    client_id: str | None = None,
+) -> Frame:
+    """A room event: a message, an announcement (both with seq and ts) or ENTER/LEAVE."""
+    frame: Frame = {
+        "room": str(room_id),
+        "message": message,
+        "username": username,
+        "msg_type": int(msg_type),
+    }
+    if seq is not None:
+        frame["seq"] = seq
+    if ts_ms is not None:
+        frame["ts"] = format_ts(ts_ms)
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
+
+
+def room_object(room_id: int, title: str, staff_only: bool) -> Frame:
+    return {"id": str(room_id), "title": title, "staff_only": staff_only}
+
+
+def user_object(username: str, is_staff: bool, is_superuser: bool) -> Frame:
+    return {"username": username, "is_staff": is_staff, "is_superuser": is_superuser}
+
+
+def error(code: ErrorCode, detail: str | None = None, ref: str | None = None) -> Frame:
+    frame: Frame = {"error": code.value}
+    if detail:
+        frame["detail"] = detail
+    return _with_ref(frame, ref)
+
+
+def pong(ref: str | None = None) -> Frame:
+    return _with_ref({"pong": True}, ref)
+
+
+def login_ok(user: Frame, token: str, ref: str | None = None) -> Frame:
+    return _with_ref({"login": {**user, "token": token}}, ref)
+
+
+def logout_ok(ref: str | None = None) -> Frame:
+    return _with_ref({"logout": True}, ref)
+
+
+def account(user: Frame) -> Frame:
+    """Pushed when an admin changes the logged-in user's own flags."""
+    return {"account": user}
+
+
+def rooms(room_objects: Iterable[Frame], ref: str | None = None) -> Frame:
+    return _with_ref({"rooms": list(room_objects)}, ref)
+
+
+def joined(room_id: int, title: str, ref: str | None = None) -> Frame:
+    return _with_ref({"join": str(room_id), "title": title}, ref)
+
+
+def members(room_id: int, usernames: Iterable[str]) -> Frame:
+    return {"members": str(room_id), "users": sorted(usernames)}
+
+
+def left(room_id: int, ref: str | None = None) -> Frame:
+    return _with_ref({"leave": str(room_id)}, ref)
+
+
+def history(room_id: int, events: list[Frame], ref: str | None = None) -> Frame:
+    return _with_ref({"history": str(room_id), "messages": events}, ref)
+
+
+def admin_reply(key: str, value: Any, ref: str | None = None) -> Frame:
+    """The answer to an admin command, e.g. ``{"room.created": {...}}``."""
+    return _with_ref({key: value}, ref)
