@@ -1,0 +1,94 @@
+"""Logging in and out: passwords, tokens, throttling."""
+
+from __future__ import annotations
+
+from multichat.server.protocol import ErrorCode
+from tests.conftest import ALICE, BOB
+from tests.server.chat.conftest import ChatHarness
+
+
+async def test_password_login_answers_with_the_account_and_a_token(harness: ChatHarness) -> None:
+    session, peer = await harness.session()
+    assert await harness.run(session, command="login", username="alice",
+                             password="alice-password", ref="r1") is None
+    (reply,) = peer.take()
+    login = reply["login"]
+    assert reply["ref"] == "r1"
+    assert (login["username"], login["is_staff"], login["is_superuser"]) == ("alice", False, False)
+    assert isinstance(login["token"], str) and len(login["token"]) >= 43  # 256 bits
+
+
+async def test_unknown_user_and_wrong_password_fail_alike(harness: ChatHarness) -> None:
+    session, _ = await harness.session()
+    wrong = await harness.run(session, command="login", username="alice", password="nope")
+    unknown = await harness.run(session, command="login", username="mallory", password="nope")
+    assert wrong is not None and unknown is not None
+    assert (wrong.code, wrong.detail) == (unknown.code, unknown.detail)
+    assert wrong.code is ErrorCode.LOGIN_FAILED
+    assert session.user is None
+
+
+async def test_commands_before_login_are_refused_but_ping_is_answered(
+    harness: ChatHarness,
+) -> None:
+    session, peer = await harness.session()
+    for frame in ({"command": "rooms"}, {"command": "join", "room": 1},
+                  {"command": "send", "room": 1, "message": "x"}, {"command": "logout"},
+                  {"command": "room.create", "title": "x"}):
+        error = await harness.run(session, **frame)
+        assert error is not None and error.code is ErrorCode.USER_HAS_TO_LOGIN, frame
+    assert await harness.run(session, command="ping", ref="p") is None
+    assert peer.take() == [{"pong": True, "ref": "p"}]
+
+
+async def test_a_token_logs_in_again_until_logout_revokes_it(harness: ChatHarness) -> None:
+    first, peer = await harness.session()
+    await harness.run(first, command="login", username="alice", password="alice-password")
+    token = peer.take()[0]["login"]["token"]
+    second, peer2 = await harness.session()
+    assert await harness.run(second, command="login", token=token) is None
+    assert peer2.take()[0]["login"]["username"] == "alice"
+    assert await harness.run(first, command="logout", ref="bye") is None
+    assert peer.take() == [{"logout": True, "ref": "bye"}]
+    third, _ = await harness.session()
+    error = await harness.run(third, command="login", token=token)
+    assert error is not None and error.code is ErrorCode.LOGIN_FAILED
+
+
+async def test_logging_in_twice_on_one_connection_is_refused(harness: ChatHarness) -> None:
+    session, _ = await harness.session(ALICE)
+    error = await harness.run(session, command="login", username="bob", password="bob-password")
+    assert error is not None and error.code is ErrorCode.BAD_REQUEST
+    assert session.user is not None and session.user.username == "alice"
+
+
+async def test_repeated_failures_lock_out_the_user_even_with_the_right_password(
+    harness: ChatHarness,
+) -> None:
+    for attempt in range(5):
+        session, _ = await harness.session(address=f"198.51.100.{attempt}")
+        error = await harness.run(session, command="login", username="alice", password="bad")
+        assert error is not None and error.code is ErrorCode.LOGIN_FAILED
+    session, _ = await harness.session(address="198.51.100.99")
+    error = await harness.run(session, command="login", username="alice", password="bad")
+    assert error is not None and error.code is ErrorCode.LOGIN_FAILED  # the 6th failure locks
+    error = await harness.run(session, command="login", username="alice",
+                              password="alice-password")
+    assert error is not None and error.code is ErrorCode.RATE_LIMITED
+    assert error.detail and "try again" in error.detail
+    # Another user from the same fresh address is not affected.
+    assert await harness.run(session, command="login", username=BOB[0], password=BOB[1]) is None
+
+
+async def test_repeated_failures_from_one_address_lock_out_the_address(
+    harness: ChatHarness,
+) -> None:
+    session, _ = await harness.session(address="203.0.113.7")
+    for name in ("u1", "u2", "u3", "u4", "u5", "u6"):
+        error = await harness.run(session, command="login", username=name, password="x")
+        assert error is not None and error.code is ErrorCode.LOGIN_FAILED
+    error = await harness.run(session, command="login", username="alice",
+                              password="alice-password")
+    assert error is not None and error.code is ErrorCode.RATE_LIMITED
+    error = await harness.run(session, command="login", token="guess")
+    assert error is not None and error.code is ErrorCode.RATE_LIMITED

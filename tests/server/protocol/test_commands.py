@@ -1,0 +1,154 @@
+"""The command decoder, fed text and read back as typed commands: no sockets."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from multichat.server.protocol import MsgType, ProtocolError, decode_command
+from multichat.server.protocol import commands as cmd
+
+
+def decode(**obj: Any) -> cmd.Command:
+    return decode_command(json.dumps(obj))
+
+
+def test_seed_commands_decode_with_room_as_number_or_numeric_string() -> None:
+    assert decode(command="join", room=1) == cmd.Join(room=1)
+    assert decode(command="join", room="12") == cmd.Join(room=12)
+    assert decode(command="leave", room="3") == cmd.Leave(room=3)
+    assert decode(command="send", room=1, message="hi") == cmd.Send(room=1, message="hi")
+
+
+def test_login_by_password_and_by_token() -> None:
+    assert decode(command="login", username="a", password="p") == cmd.PasswordLogin("a", "p")
+    assert decode(command="login", token="t") == cmd.TokenLogin("t")
+
+
+def test_ref_is_kept_on_every_command() -> None:
+    assert decode(command="rooms", ref="r1") == cmd.ListRooms(ref="r1")
+    assert decode(command="ping", ref="x").ref == "x"
+
+
+def test_optional_fields_and_defaults() -> None:
+    assert decode(command="join", room=1, since=0) == cmd.Join(room=1, since=0)
+    assert decode(command="history", room=1) == cmd.History(room=1, before=None, limit=50)
+    assert decode(command="history", room=1, before=9, limit=500).limit == 200
+    assert decode(command="send", room=1, message="m", client_id="c").client_id == "c"
+    assert decode(command="room.create", title="  Lobby ") == cmd.CreateRoom(title="Lobby")
+    assert decode(command="room.update", room=2, staff_only=True) == cmd.UpdateRoom(
+        room=2, staff_only=True
+    )
+    assert decode(command="user.update", username="u", is_staff=False) == cmd.UpdateUser(
+        username="u", is_staff=False
+    )
+
+
+def test_announce_takes_only_notice_types() -> None:
+    assert decode(command="announce", room=1, message="m", msg_type=2).msg_type is MsgType.ALERT
+    for bad in (0, 4, 5, "1"):
+        with pytest.raises(ProtocolError):
+            decode(command="announce", room=1, message="m", msg_type=bad)
+
+
+def test_out_of_range_room_ids_are_well_formed_but_name_no_room() -> None:
+    assert decode(command="join", room=0) == cmd.Join(room=0)
+    assert decode(command="join", room=-5) == cmd.Join(room=0)
+    assert decode(command="join", room=2**70) == cmd.Join(room=0)
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "",
+        "not json",
+        "[1, 2]",
+        "42",
+        '"join"',
+        "null",
+        "{}",
+        '{"command": 5}',
+        '{"command": "fly"}',
+        '{"command": "join"}',
+        '{"command": "join", "room": "lobby"}',
+        '{"command": "join", "room": true}',
+        '{"command": "join", "room": 1.5}',
+        '{"command": "join", "room": 1, "since": -1}',
+        '{"command": "join", "room": 1, "since": "3"}',
+        '{"command": "send", "room": 1}',
+        '{"command": "send", "room": 1, "message": 7}',
+        '{"command": "send", "room": 1, "message": ""}',
+        '{"command": "history", "room": 1, "limit": 0}',
+        '{"command": "history", "room": 1, "before": 0}',
+        '{"command": "login", "username": "a"}',
+        '{"command": "room.create", "title": "   "}',
+        '{"command": "room.create", "title": "t", "staff_only": "yes"}',
+        '{"command": "rooms", "ref": 5}',
+        '{"command": "join", "room": NaN}',
+        "[" * 100_000,
+    ],
+)
+def test_malformed_frames_raise_protocol_error(frame: str) -> None:
+    with pytest.raises(ProtocolError):
+        decode_command(frame)
+
+
+def test_binary_frames_are_rejected() -> None:
+    with pytest.raises(ProtocolError, match="binary"):
+        decode_command(b'{"command": "ping"}')
+
+
+def test_protocol_error_carries_the_ref_when_readable() -> None:
+    with pytest.raises(ProtocolError) as info:
+        decode_command('{"command": "join", "ref": "abc"}')
+    assert info.value.ref == "abc"
+
+
+def test_limits_on_field_lengths() -> None:
+    with pytest.raises(ProtocolError):
+        decode(command="ping", ref="r" * 129)
+    with pytest.raises(ProtocolError):
+        decode(command="send", room=1, message="m", client_id="c" * 129)
+    with pytest.raises(ProtocolError):
+        decode(command="room.create", title="t" * 101)
+    with pytest.raises(ProtocolError):
+        decode(command="user.create", username="u" * 33, password="p")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    name=st.sampled_from(sorted(cmd.COMMAND_NAMES) + ["", "nope"]),
+    fields=st.dictionaries(
+        st.sampled_from(["room", "message", "since", "before", "limit", "title", "staff_only",
+                         "username", "password", "token", "client_id", "msg_type", "ref",
+                         "is_staff", "is_superuser"]),
+        json_values,
+        max_size=6,
+    ),
+)
+def test_any_object_decodes_to_a_command_or_a_protocol_error(
+    name: str, fields: dict[str, Any]
+) -> None:
+    try:
+        command = decode_command(json.dumps({"command": name, **fields}))
+    except ProtocolError:
+        return
+    assert command.name == name
+
+
+@given(st.text(max_size=200) | st.binary(max_size=200))
+def test_any_frame_decodes_or_raises_protocol_error(frame: str | bytes) -> None:
+    try:
+        decode_command(frame)
+    except ProtocolError:
+        pass

@@ -1,0 +1,24 @@
+-- A database made by Multichat 0.1 (schema version 1). Never edit: later versions must open it.
+BEGIN TRANSACTION;
+CREATE TABLE "account" ("id" INTEGER NOT NULL PRIMARY KEY, "username" VARCHAR(32) NOT NULL, "password_hash" TEXT NOT NULL, "is_staff" INTEGER NOT NULL, "is_superuser" INTEGER NOT NULL, "created_ms" INTEGER NOT NULL);
+INSERT INTO "account" VALUES(1,'veteran','$argon2id$v=19$m=8,t=1,p=1$C+PNF52QhTc$sk/hug',0,1,1795522927849);
+CREATE TABLE "message" ("id" INTEGER NOT NULL PRIMARY KEY, "room_id" INTEGER NOT NULL, "seq" INTEGER NOT NULL, "account_id" INTEGER, "username" VARCHAR(32) NOT NULL, "msg_type" INTEGER NOT NULL, "text" TEXT NOT NULL, "client_id" VARCHAR(128), "ts_ms" INTEGER NOT NULL, FOREIGN KEY ("room_id") REFERENCES "room" ("id") ON DELETE CASCADE, FOREIGN KEY ("account_id") REFERENCES "account" ("id") ON DELETE SET NULL);
+INSERT INTO "message" VALUES(1,1,1,1,'veteran',0,'message 1','c1',1700000000001);
+INSERT INTO "message" VALUES(2,1,2,1,'veteran',0,'message 2','c2',1700000000002);
+INSERT INTO "message" VALUES(3,1,3,1,'veteran',0,'message 3','c3',1700000000003);
+CREATE TABLE "meta" ("key" VARCHAR(64) NOT NULL PRIMARY KEY, "value" TEXT NOT NULL);
+INSERT INTO "meta" VALUES('changes','2');
+INSERT INTO "meta" VALUES('schema_version','1');
+CREATE TABLE "room" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "title" VARCHAR(100) NOT NULL, "staff_only" INTEGER NOT NULL, "last_seq" INTEGER NOT NULL, "created_ms" INTEGER NOT NULL);
+INSERT INTO "room" VALUES(1,'Archive',0,3,1795522927850);
+CREATE TABLE "token" ("id" INTEGER NOT NULL PRIMARY KEY, "account_id" INTEGER NOT NULL, "token_hash" VARCHAR(64) NOT NULL, "created_ms" INTEGER NOT NULL, "expires_ms" INTEGER NOT NULL, FOREIGN KEY ("account_id") REFERENCES "account" ("id") ON DELETE CASCADE);
+CREATE UNIQUE INDEX "account_username" ON "account" ("username");
+CREATE UNIQUE INDEX "room_title" ON "room" ("title");
+CREATE INDEX "message_account_id" ON "message" ("account_id");
+CREATE UNIQUE INDEX "message_room_id_seq" ON "message" ("room_id", "seq");
+CREATE UNIQUE INDEX "message_account_id_client_id" ON "message" ("account_id", "client_id");
+CREATE INDEX "token_account_id" ON "token" ("account_id");
+CREATE UNIQUE INDEX "token_token_hash" ON "token" ("token_hash");
+DELETE FROM "sqlite_sequence";
+INSERT INTO "sqlite_sequence" VALUES('room',1);
+COMMIT;

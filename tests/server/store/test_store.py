@@ -1,0 +1,213 @@
+"""The Store on a real SQLite database in a temp dir."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from multichat.server.protocol import MsgType
+from multichat.server.store import Store
+from multichat.server.store.errors import (
+    StoreUnavailable,
+    TitleTaken,
+    UnknownRoom,
+    UnknownUser,
+    UsernameTaken,
+)
+from multichat.server.store.records import Appended, NewMessage
+
+
+def message(room_id: int, user_id: int | None = 1, text: str = "hi", client_id: str | None = None,
+            username: str = "alice") -> NewMessage:
+    return NewMessage(room_id=room_id, user_id=user_id, username=username,
+                      msg_type=MsgType.MESSAGE, text=text, client_id=client_id, ts_ms=1_000)
+
+
+def appended(result: object) -> Appended:
+    assert isinstance(result, Appended), result
+    return result
+
+
+def test_users_are_created_listed_updated_and_deleted(store: Store) -> None:
+    alice = store.create_user("alice", "hash-a")
+    store.create_user("bob", "hash-b", is_staff=True)
+    assert [u.username for u in store.users()] == ["alice", "bob"]
+    assert store.credentials("alice") is not None
+    assert store.credentials("alice").password_hash == "hash-a"  # type: ignore[union-attr]
+    with pytest.raises(UsernameTaken):
+        store.create_user("alice", "again")
+    updated = store.update_user("alice", is_superuser=True)
+    assert updated.is_superuser and updated.id == alice.id
+    assert store.count_superusers() == 1
+    store.delete_user("alice")
+    assert store.user("alice") is None
+    with pytest.raises(UnknownUser):
+        store.delete_user("alice")
+    with pytest.raises(UnknownUser):
+        store.update_user("nobody", is_staff=True)
+
+
+def test_rooms_have_unique_titles(store: Store) -> None:
+    lobby = store.create_room("Lobby")
+    store.create_room("Staff", staff_only=True)
+    with pytest.raises(TitleTaken):
+        store.create_room("Lobby")
+    with pytest.raises(TitleTaken):
+        store.update_room(lobby.id, title="Staff")
+    renamed = store.update_room(lobby.id, title="Hall", staff_only=True)
+    assert (renamed.title, renamed.staff_only) == ("Hall", True)
+    assert store.room_by_title("Hall") == renamed
+    with pytest.raises(UnknownRoom):
+        store.update_room(999, title="x")
+
+
+def test_room_ids_are_never_reused(store: Store) -> None:
+    first = store.create_room("One")
+    second = store.create_room("Two")
+    store.delete_room(second.id)
+    third = store.create_room("Three")
+    assert third.id > second.id > first.id
+
+
+def test_seq_is_gapless_per_room_and_independent_between_rooms(store: Store) -> None:
+    user = store.create_user("alice", "h")
+    a, b = store.create_room("A"), store.create_room("B")
+    results = store.append_messages([message(a.id, user.id), message(b.id, user.id),
+                                     message(a.id, user.id), message(a.id, user.id)])
+    assert [(appended(r).message.room_id, appended(r).message.seq) for r in results] == [
+        (a.id, 1), (b.id, 1), (a.id, 2), (a.id, 3)
+    ]
+    (later,) = store.append_messages([message(a.id, user.id)])
+    assert appended(later).message.seq == 4
+    assert (store.last_seq(a.id), store.last_seq(b.id)) == (4, 1)
+
+
+def test_a_client_id_is_stored_once_per_user(store: Store) -> None:
+    alice = store.create_user("alice", "h")
+    bob = store.create_user("bob", "h")
+    room = store.create_room("A")
+    first, again, other_user = store.append_messages([
+        message(room.id, alice.id, "one", "c1"),
+        message(room.id, alice.id, "one", "c1"),
+        message(room.id, bob.id, "two", "c1", username="bob"),
+    ])
+    assert not appended(first).duplicate
+    assert appended(again).duplicate and appended(again).message == appended(first).message
+    assert appended(other_user).message.seq == 2
+    # The resend after a reconnect, in a later transaction, is recognised too.
+    later = appended(store.append_messages([message(room.id, alice.id, "one", "c1")])[0])
+    assert later.duplicate and later.message.seq == 1
+    assert store.last_seq(room.id) == 2
+
+
+def test_a_bad_message_does_not_spoil_its_batch(store: Store) -> None:
+    user = store.create_user("alice", "h")
+    room = store.create_room("A")
+    ok1, bad, ok2 = store.append_messages(
+        [message(room.id, user.id), message(999, user.id), message(room.id, user.id)]
+    )
+    assert isinstance(bad, UnknownRoom)
+    assert [appended(ok1).message.seq, appended(ok2).message.seq] == [1, 2]
+
+
+def test_history_pages_oldest_first(store: Store) -> None:
+    user = store.create_user("alice", "h")
+    room = store.create_room("A")
+    store.append_messages([message(room.id, user.id, f"m{i}") for i in range(1, 11)])
+    assert [m.seq for m in store.messages_before(room.id, None, 3)] == [8, 9, 10]
+    assert [m.seq for m in store.messages_before(room.id, 8, 3)] == [5, 6, 7]
+    assert [m.seq for m in store.messages_before(room.id, 2, 50)] == [1]
+    assert store.messages_before(room.id, 1, 50) == []
+    assert [m.seq for m in store.messages_after(room.id, 7, 50)] == [8, 9, 10]
+    assert [m.seq for m in store.messages_after(room.id, 0, 2)] == [1, 2]
+    assert store.messages_after(room.id, 10, 50) == []
+    assert store.messages_after(room.id, 3, 1)[0].text == "m4"
+
+
+def test_deleting_a_user_keeps_their_messages_under_their_name(store: Store) -> None:
+    user = store.create_user("alice", "h")
+    room = store.create_room("A")
+    store.append_messages([message(room.id, user.id, "still here", "c1")])
+    store.delete_user("alice")
+    (kept,) = store.messages_before(room.id, None, 10)
+    assert (kept.username, kept.text) == ("alice", "still here")
+
+
+def test_deleting_a_room_deletes_its_messages(store: Store) -> None:
+    user = store.create_user("alice", "h")
+    room = store.create_room("A")
+    store.append_messages([message(room.id, user.id)])
+    store.delete_room(room.id)
+    assert store.room(room.id) is None
+    assert store.messages_before(room.id, None, 10) == []
+
+
+def test_tokens_expire_and_are_revoked(store: Store) -> None:
+    alice = store.create_user("alice", "h")
+    kept = store.add_token(alice.id, "hash-kept", expires_ms=10_000)
+    other = store.add_token(alice.id, "hash-other", expires_ms=10_000)
+    owner = store.token_owner("hash-kept", at_ms=5_000)
+    assert owner is not None and owner.user == alice and owner.token_id == kept
+    assert store.token_owner("hash-kept", at_ms=10_000) is None  # expired, and removed
+    assert store.live_token_ids([kept, other], at_ms=5_000) == {other}
+    third = store.add_token(alice.id, "hash-third", expires_ms=10_000)
+    store.update_user("alice", password_hash="new", keep_token_id=third)
+    assert store.live_token_ids([other, third], at_ms=5_000) == {third}
+    store.revoke_token(third)
+    assert store.token_owner("hash-third", at_ms=5_000) is None
+
+
+def test_every_admin_change_moves_the_change_counter(store: Store) -> None:
+    seen = [store.changes()]
+    alice = store.create_user("alice", "h")
+    seen.append(store.changes())
+    room = store.create_room("A")
+    seen.append(store.changes())
+    store.update_room(room.id, staff_only=True)
+    seen.append(store.changes())
+    token = store.add_token(alice.id, "t", expires_ms=10**15)
+    store.revoke_token(token)
+    seen.append(store.changes())
+    store.delete_user("alice")
+    seen.append(store.changes())
+    assert seen == sorted(set(seen))
+
+
+def test_concurrent_writers_still_number_without_gaps(tmp_path: Path) -> None:
+    """Two threads (two connections, as two processes would be) append to one room."""
+    store = Store.open_data_dir(tmp_path)
+    try:
+        user = store.create_user("alice", "h")
+        room = store.create_room("A")
+        seqs: list[int] = []
+        lock = threading.Lock()
+
+        def writer() -> None:
+            for _ in range(50):
+                (result,) = store.append_messages([message(room.id, user.id)])
+                with lock:
+                    seqs.append(appended(result).message.seq)
+            store.close_thread_connection()
+
+        threads = [threading.Thread(target=writer) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(seqs) == list(range(1, 101))
+    finally:
+        store.close()
+
+
+def test_only_one_store_is_open_per_process(store: Store, tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="already open"):
+        Store.open_data_dir(tmp_path / "other")
+
+
+def test_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="no such directory"):
+        Store.open("sqlite:///" + str(tmp_path / "missing" / "db.sqlite3"))
+    with pytest.raises(StoreUnavailable, match="three slashes"):
+        Store.open("sqlite://host/db")
