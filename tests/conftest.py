@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +27,9 @@ STAFF = ("sam", "staff-password")
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Never touch the real user's home, data dir or keyring."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
@@ -45,9 +47,9 @@ def passwords() -> Passwords:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
+def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open_data_dir(tmp_path / "data")
-    yield opened  # type: ignore[misc]
+    yield opened
     opened.close()
 
 
@@ -87,7 +89,9 @@ async def connect(server: ChatServer) -> AsyncIterator[ClientFactory]:
     """Open clients to the server, logged in when given credentials; closed at the end."""
     clients: list[ProtocolClient] = []
 
-    async def open_client(credentials: tuple[str, str] | None = None, path: str = "/") -> ProtocolClient:
+    async def open_client(
+        credentials: tuple[str, str] | None = None, path: str = "/"
+    ) -> ProtocolClient:
         client = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}{path}")
         clients.append(client)
         if credentials:

@@ -14,6 +14,8 @@ from typing import Any
 
 import platformdirs
 
+from multichat.server.store.database import url_for_data_dir
+
 APP_NAME = "multichat"
 DEFAULT_PORT = 8765
 
@@ -71,8 +73,6 @@ class ServerConfig:
     )
 
     def database_url(self) -> str:
-        from multichat.server.store.database import url_for_data_dir
-
         if self.database:
             return self.database
         return url_for_data_dir(self.data_dir or default_data_dir())

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Iterable
 
 from multichat.server.broker import Broker
@@ -338,7 +337,7 @@ class ChatService:
         if not session.send_bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED, "you are sending too fast; slow down")
         self._submit(session, command.room, command.message, MsgType.MESSAGE,
-                     command.client_id, command.ref, announce=False)
+                     client_id=command.client_id, ref=command.ref, announce=False)
 
     async def _announce(self, session: Session, command: cmd.Announce) -> None:
         room = await self.db.run(self.store.room, command.room) if command.room else None
@@ -346,8 +345,8 @@ class ChatService:
             raise ChatError(ErrorCode.ROOM_INVALID, "no such room")
         if len(command.message) > self.config.max_message_chars:
             raise ChatError(ErrorCode.MESSAGE_TOO_LONG)
-        self._submit(session, room.id, command.message, command.msg_type, None, command.ref,
-                     announce=True)
+        self._submit(session, room.id, command.message, command.msg_type,
+                     client_id=None, ref=command.ref, announce=True)
 
     def _submit(
         self,
@@ -355,9 +354,9 @@ class ChatService:
         room_id: int,
         text: str,
         msg_type: MsgType,
+        *,
         client_id: str | None,
         ref: str | None,
-        *,
         announce: bool,
     ) -> None:
         assert session.user is not None
@@ -454,13 +453,13 @@ class ChatService:
                 return events.admin_reply("user.created", user_frame(user), ref)
             case cmd.UpdateUser():
                 await self._keep_a_superuser(command.username, command.is_superuser is False)
-                password_hash = (
+                new_hash = (
                     await self._hash(command.password) if command.password is not None else None
                 )
                 assert session.user is not None
                 keep = session.token_id if command.username == session.user.username else None
                 user = await run(store.update_user, command.username,
-                                 password_hash=password_hash, is_staff=command.is_staff,
+                                 password_hash=new_hash, is_staff=command.is_staff,
                                  is_superuser=command.is_superuser, keep_token_id=keep)
                 return events.admin_reply("user.updated", user_frame(user), ref)
             case cmd.DeleteUser():

@@ -11,6 +11,7 @@ reconnects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from websockets.asyncio.server import ServerConnection
@@ -46,10 +47,9 @@ class WebSocketPeer:
 
     async def drain(self) -> None:
         if not self._closing and self.connection.protocol.state is State.OPEN:
-            try:
+            # On a close, the connection's handler sees it and cleans up.
+            with contextlib.suppress(ConnectionError, ConnectionClosed):
                 await self.connection.drain()
-            except (ConnectionError, ConnectionClosed):
-                pass  # the handler sees the close and cleans up
 
     def close(self, code: int, reason: str) -> None:
         if self._closing:

@@ -7,7 +7,6 @@ thread of its own; tests start one on port 0.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import Iterable

@@ -41,6 +41,7 @@ class Meta(BaseModel):
 
 
 class Account(BaseModel):
+    id = pw.AutoField()
     username = pw.CharField(max_length=32, unique=True)
     password_hash = pw.TextField()
     is_staff = pw.BooleanField(default=False)
@@ -58,6 +59,7 @@ class Room(BaseModel):
 
 
 class Token(BaseModel):
+    id = pw.AutoField()
     account = pw.ForeignKeyField(Account, on_delete="CASCADE", backref="tokens")
     token_hash = pw.CharField(max_length=64, unique=True)
     created_ms = pw.BigIntegerField()
@@ -65,7 +67,9 @@ class Token(BaseModel):
 
 
 class Message(BaseModel):
+    id = pw.AutoField()
     room = pw.ForeignKeyField(Room, on_delete="CASCADE", index=False)  # (room, seq) covers it
+    room_id: int  # peewee's raw value of the foreign key, declared for mypy
     seq = pw.BigIntegerField()
     # The author's account; NULL once the account is deleted (the name stays).
     account = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")

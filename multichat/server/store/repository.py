@@ -37,8 +37,12 @@ from multichat.server.store.records import (
 )
 from multichat.server.store.records import Room as RoomRecord
 
-_open_lock = threading.Lock()
-_open_store: Store | None = None
+
+class _OpenStores:
+    """Which Store is bound to the models: peewee binds them process-wide."""
+
+    lock = threading.Lock()
+    current: Store | None = None
 
 # Rows per IN (...) query: SQLite's default limit of bound parameters is 999.
 _IN_CHUNK = 500
@@ -89,9 +93,8 @@ class Store:
     @classmethod
     def open(cls, url: str, *, synchronous: str = "normal") -> Store:
         """Open (creating or upgrading as needed) the database at ``url``."""
-        global _open_store
-        with _open_lock:
-            if _open_store is not None:
+        with _OpenStores.lock:
+            if _OpenStores.current is not None:
                 raise RuntimeError("a Store is already open in this process")
             db = open_database(url, synchronous=synchronous)
             database.initialize(db)
@@ -104,7 +107,7 @@ class Store:
                 db.close()
                 raise
             store = cls(db)
-            _open_store = store
+            _OpenStores.current = store
             return store
 
     @classmethod
@@ -114,10 +117,9 @@ class Store:
 
     def close(self) -> None:
         """Close this thread's connection and release the process-wide binding."""
-        global _open_store
-        with _open_lock:
-            if _open_store is self:
-                _open_store = None
+        with _OpenStores.lock:
+            if _OpenStores.current is self:
+                _OpenStores.current = None
         if not self.db.is_closed():
             self.db.close()
 

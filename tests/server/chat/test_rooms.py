@@ -34,7 +34,7 @@ async def test_join_errors(harness: ChatHarness) -> None:
 
 
 async def test_join_answers_title_then_members_then_enter(harness: ChatHarness) -> None:
-    alice, alice_peer = await harness.joined(ALICE)
+    _, alice_peer = await harness.joined(ALICE)
     bob, bob_peer = await harness.session(BOB)
     await harness.run(bob, command="join", room="1", ref="j")
     frames = bob_peer.take()
@@ -78,6 +78,6 @@ async def test_joining_twice_replies_again_without_a_second_enter(harness: ChatH
     _, watcher = await harness.joined(BOB)
     session, peer = await harness.joined(ALICE)
     await harness.run(session, command="join", room=LOBBY)
-    assert [list(f)[0] for f in peer.take()][-2:] == ["join", "members"]
+    assert [next(iter(f)) for f in peer.take()][-2:] == ["join", "members"]
     enters = [f for f in watcher.take() if f.get("msg_type") == 4 and f["username"] == "alice"]
     assert len(enters) == 1

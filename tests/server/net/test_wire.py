@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect as ws_connect
@@ -19,7 +21,7 @@ from tests.helpers.timing import TIMEOUT
 LOBBY = 1
 
 
-def message_seq(seq: int):  # type: ignore[no-untyped-def]
+def message_seq(seq: int) -> Callable[[dict[str, Any]], bool]:
     return lambda f: f.get("seq") == seq and "room" in f
 
 
