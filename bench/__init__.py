@@ -1,0 +1,1 @@
+"""Benchmarks of the Multichat server (the benchmark issue builds the harness here)."""
