@@ -60,6 +60,9 @@ class ServerConfig:
     )
     ping_interval: float = _setting(20.0, "seconds between pings that detect dead peers")
     ping_timeout: float = _setting(20.0, "seconds to wait for a pong before dropping a peer")
+    close_timeout: float = _setting(
+        5.0, "seconds to wait for a peer to answer a close before cutting the connection"
+    )
     token_ttl_days: float = _setting(30.0, "days a login token stays good")
     login_free_failures: int = _setting(
         5, "failed logins per user or address before lock-outs start"

@@ -258,8 +258,9 @@ class ChatService:
 
     async def _join(self, session: Session, command: cmd.Join) -> None:
         room = await self._accessible_room(session, command.room)
-        catching_up = command.since is not None
-        if catching_up:
+        if session.user is None:
+            return  # revoked while the room was looked up
+        if command.since is not None:
             session.hold(room.id)
         entered = False
         if room.id not in session.rooms:

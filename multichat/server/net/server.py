@@ -64,6 +64,7 @@ class ChatServer:
                 compression="deflate" if config.compression else None,
                 ping_interval=config.ping_interval,
                 ping_timeout=config.ping_timeout,
+                close_timeout=config.close_timeout,
                 server_header=f"Multichat/{__version__}",
             )
         except BaseException:

@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect as ws_connect
 
+from multichat.server.chat.passwords import Passwords
+from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from tests.conftest import ADMIN, ALICE, BOB, STAFF, ClientFactory
+from tests.conftest import ADMIN, ALICE, BOB, STAFF, ClientFactory, seed_accounts
 from tests.helpers.client import ProtocolClient
 from tests.helpers.timing import TIMEOUT
 
@@ -288,3 +290,26 @@ async def test_sessions_are_isolated_from_each_others_garbage(connect: ClientFac
         assert (await alice.expect_key("error"))["error"] == "BAD_REQUEST"
     await bob.send(command="send", room=1, message="unaffected")
     assert (await alice.expect(lambda f: f.get("msg_type") == 0))["message"] == "unaffected"
+
+
+async def test_pings_detect_a_dead_peer_and_clear_its_presence(
+    server_config: ServerConfig, passwords: Passwords
+) -> None:
+    """A peer that answers no ping (a vanished laptop) is dropped and leaves its rooms."""
+    config = server_config.replace(ping_interval=0.2, ping_timeout=0.2, close_timeout=0.2)
+    async with ChatServer(config, passwords=passwords) as chat_server:
+        assert chat_server.store is not None and chat_server.chat is not None
+        seed_accounts(chat_server.store, passwords)
+        url = f"ws://127.0.0.1:{chat_server.port}"
+        watcher = await ProtocolClient.open(url)
+        await watcher.login(*ALICE)
+        await watcher.join(LOBBY)
+        silent = await ProtocolClient.open(url, ping_interval=None)
+        await silent.login(*BOB)
+        await silent.join(LOBBY)
+        silent.connection.transport.pause_reading()  # reads nothing, so answers no ping
+        left = await watcher.expect(lambda f: f.get("msg_type") == 5)
+        assert left["username"] == "bob"
+        assert chat_server.chat.presence.usernames(LOBBY) == ["alice"]
+        silent.connection.transport.abort()
+        await watcher.close()
