@@ -1,0 +1,1 @@
+"""Services of the desktop app that are neither widgets nor the chat connection."""

@@ -1,0 +1,206 @@
+"""ChatClient against a real server on its own thread: signals, rooms, outbox, reconnects."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from multichat.desktop.client import ChatClient, State
+from multichat.desktop.client.backoff import Backoff
+from multichat.desktop.services.hosting import ServerThread
+from multichat.server.chat.passwords import Passwords
+from multichat.server.config import ServerConfig
+from tests.conftest import ALICE, BOB, seed_accounts
+
+WAIT_MS = 10_000
+Events = list[tuple[str, dict[str, Any]]]
+
+
+def fast_backoff() -> Backoff:
+    return Backoff(initial=0.05, maximum=0.2)
+
+
+@pytest.fixture
+def make_client(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> Iterator[Callable[..., ChatClient]]:
+    clients: list[ChatClient] = []
+
+    def make() -> ChatClient:
+        client = ChatClient(backoff=fast_backoff())
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        task = qloop.create_task(client.close())
+        qtbot.waitUntil(task.done, timeout=WAIT_MS)
+
+
+def url_of(server: ServerThread) -> str:
+    return f"ws://127.0.0.1:{server.port}"
+
+
+def log_in(qtbot: QtBot, client: ChatClient, server: ServerThread,
+           credentials: tuple[str, str]) -> None:
+    with qtbot.waitSignal(client.loggedIn, timeout=WAIT_MS):
+        client.open(url_of(server), credentials[0], password=credentials[1])
+    assert client.state is State.ONLINE
+
+
+def record(client: ChatClient) -> Events:
+    events: Events = []
+    client.messageReceived.connect(lambda room, event: events.append((room, event)))
+    return events
+
+
+def texts(events: Events) -> list[str]:
+    return [e["message"] for _, e in events if e.get("msg_type") == 0]
+
+
+def test_login_gives_account_and_token(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[..., ChatClient]
+) -> None:
+    client = make_client()
+    states: list[str] = []
+    client.stateChanged.connect(lambda state, _: states.append(state))
+    with qtbot.waitSignal(client.loggedIn, timeout=WAIT_MS) as blocker:
+        client.open(url_of(hosted_server), "alice", password="alice-password")
+    account, token = blocker.args
+    assert account == {"username": "alice", "is_staff": False, "is_superuser": False}
+    assert len(token) >= 43 and client.token == token
+    assert states[0] == "connecting" and states[-1] == "online"
+    with qtbot.waitSignal(client.roomsChanged, timeout=WAIT_MS) as rooms:
+        client.refresh_rooms()
+    assert [r["title"] for r in rooms.args[0]] == ["Lobby"]
+
+
+def test_a_wrong_password_is_reported_in_words_and_not_retried(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[..., ChatClient]
+) -> None:
+    client = make_client()
+    with qtbot.waitSignal(client.loginFailed, timeout=WAIT_MS) as blocker:
+        client.open(url_of(hosted_server), "alice", password="wrong")
+    assert blocker.args == ["Wrong username or password."]
+    assert client.state is State.OFFLINE
+
+
+def test_a_token_logs_in_without_the_password(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[..., ChatClient]
+) -> None:
+    first = make_client()
+    log_in(qtbot, first, hosted_server, ALICE)
+    second = make_client()
+    with qtbot.waitSignal(second.loggedIn, timeout=WAIT_MS) as blocker:
+        second.open(url_of(hosted_server), "alice", token=first.token)
+    assert blocker.args[0]["username"] == "alice"
+
+
+def test_messages_between_two_clients(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[..., ChatClient]
+) -> None:
+    alice, bob = make_client(), make_client()
+    log_in(qtbot, alice, hosted_server, ALICE)
+    log_in(qtbot, bob, hosted_server, BOB)
+    alice_events, bob_events = record(alice), record(bob)
+    for client in (alice, bob):
+        with qtbot.waitSignal(client.roomJoined, timeout=WAIT_MS) as joined:
+            client.join("1")
+        assert joined.args == ["1", "Lobby"]
+    qtbot.waitUntil(lambda: bob.rooms["1"].members == ["alice", "bob"], timeout=WAIT_MS)
+    pending: list[list[dict[str, str]]] = []
+    alice.outboxChanged.connect(lambda room, items: pending.append(items))
+    client_id = alice.send("1", "hello bob")
+    assert pending[0] == [{"client_id": client_id, "message": "hello bob"}]
+    qtbot.waitUntil(lambda: texts(bob_events) == ["hello bob"], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: pending[-1] == [], timeout=WAIT_MS)
+    own = [e for _, e in alice_events if e.get("client_id") == client_id]
+    assert len(own) == 1 and own[0]["seq"] == 1
+
+
+def test_staff_only_room_is_refused_where_it_was_asked(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[..., ChatClient]
+) -> None:
+    alice = make_client()
+    log_in(qtbot, alice, hosted_server, ALICE)
+    with qtbot.waitSignal(alice.errorOccurred, timeout=WAIT_MS) as blocker:
+        alice.join("2")
+    assert blocker.args == ["2", "ROOM_ACCESS_DENIED", "This room is for staff only."]
+    assert "2" not in alice.rooms
+
+
+def test_history_pages_back(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[..., ChatClient]
+) -> None:
+    alice = make_client()
+    log_in(qtbot, alice, hosted_server, ALICE)
+    events = record(alice)
+    alice.join("1")
+    qtbot.waitUntil(lambda: alice.rooms["1"].joined, timeout=WAIT_MS)
+    for i in range(5):
+        alice.send("1", f"m{i}")
+    qtbot.waitUntil(lambda: len(texts(events)) == 5, timeout=WAIT_MS)
+    with qtbot.waitSignal(alice.historyLoaded, timeout=WAIT_MS) as blocker:
+        alice.request_history("1", before=4, limit=2)
+    assert [e["message"] for e in blocker.args[1]] == ["m1", "m2"]
+
+
+def test_reconnect_after_a_server_restart_loses_and_repeats_nothing(
+    qtbot: QtBot, make_client: Callable[..., ChatClient], tmp_path: Path, passwords: Passwords
+) -> None:
+    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "srv", poll_interval=0.2)
+    server = ServerThread(config, passwords=passwords)
+    server.start()
+
+    async def seed(chat_server: Any) -> None:
+        await asyncio.to_thread(seed_accounts, chat_server.store, passwords)
+
+    server.call(seed)
+    port = server.port
+    alice, bob = make_client(), make_client()
+    log_in(qtbot, alice, server, ALICE)
+    log_in(qtbot, bob, server, BOB)
+    alice_events, bob_events = record(alice), record(bob)
+    for client in (alice, bob):
+        client.join("1")
+        qtbot.waitUntil(lambda c=client: c.rooms["1"].joined, timeout=WAIT_MS)  # type: ignore[misc]
+    bob.send("1", "before the restart")
+    qtbot.waitUntil(lambda: texts(alice_events) == ["before the restart"], timeout=WAIT_MS)
+
+    # Stopped off the GUI thread, so the clients can answer the server's close.
+    stopping = asyncio.get_event_loop().create_task(asyncio.to_thread(server.stop))
+    qtbot.waitUntil(stopping.done, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: alice.state is State.RECONNECTING, timeout=WAIT_MS)
+    alice.send("1", "written while offline")  # waits in the outbox
+    restarted = ServerThread(config.replace(port=port), passwords=passwords)
+    restarted.start()
+    try:
+        # Bob reconnects too and talks before or after Alice is back: she gets it once.
+        qtbot.waitUntil(lambda: bob.state is State.ONLINE and bob.rooms["1"].joined,
+                        timeout=WAIT_MS)
+        bob.send("1", "after the restart")
+        qtbot.waitUntil(
+            lambda: texts(alice_events)[-2:] in (
+                ["written while offline", "after the restart"],
+                ["after the restart", "written while offline"],
+            ),
+            timeout=WAIT_MS,
+        )
+        qtbot.waitUntil(lambda: "written while offline" in texts(bob_events), timeout=WAIT_MS)
+        assert sorted(texts(alice_events)) == sorted(
+            ["before the restart", "written while offline", "after the restart"]
+        )
+        seqs = [e["seq"] for _, e in alice_events if "seq" in e]
+        assert seqs == [1, 2, 3]
+        assert texts(bob_events).count("written while offline") == 1
+        assert len(alice.outbox) == 0
+    finally:
+        for client in (alice, bob):  # before the server, which would wait for them
+            closing = asyncio.get_event_loop().create_task(client.close())
+            qtbot.waitUntil(closing.done, timeout=WAIT_MS)
+        restarted.stop()

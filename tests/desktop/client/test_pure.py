@@ -1,0 +1,42 @@
+"""Backoff, outbox and error words: pure logic, no Qt, no sockets."""
+
+from __future__ import annotations
+
+import random
+
+from multichat.desktop.client.backoff import Backoff
+from multichat.desktop.client.outbox import Outbox
+from multichat.desktop.client.words import describe
+
+
+def test_backoff_grows_to_its_cap_with_jitter_and_resets() -> None:
+    backoff = Backoff(initial=1.0, maximum=8.0, rng=random.Random(7))
+    delays = [backoff.next_delay() for _ in range(6)]
+    ceilings = [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
+    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    assert len(set(delays)) == len(delays)  # jittered, not lockstep
+    backoff.reset()
+    assert backoff.next_delay() <= 1.0
+
+
+def test_outbox_keeps_writing_order_per_room() -> None:
+    outbox = Outbox()
+    a1 = outbox.add("1", "first")
+    b1 = outbox.add("2", "other room")
+    a2 = outbox.add("1", "second")
+    assert [m.text for m in outbox.for_room("1")] == ["first", "second"]
+    assert a1.client_id != a2.client_id
+    assert outbox.remove(a1.client_id) == a1
+    assert outbox.remove(a1.client_id) is None
+    assert outbox.drop_room("2") == [b1]
+    assert len(outbox) == 1
+    assert a2.as_dict() == {"client_id": a2.client_id, "message": "second"}
+
+
+def test_errors_are_described_in_words() -> None:
+    assert describe("ROOM_ACCESS_DENIED") == "This room is for staff only."
+    assert "not in this room" in describe("ROOM_ACCESS_DENIED", command="send")
+    assert describe("RATE_LIMITED", "too many failed logins; try again in 4 s") == (
+        "Too many failed logins; try again in 4 s."
+    )
+    assert describe("SOMETHING_NEW", "odd") == "The server answered SOMETHING_NEW: odd"

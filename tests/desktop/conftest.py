@@ -1,0 +1,104 @@
+"""Desktop fixtures: Qt offscreen, a qasync loop under pytest-qt, a real server on a thread.
+
+pytest-qt does not drive asyncio (pytest-qt #448). The ``qloop`` fixture makes
+a qasync loop that counts as running, so the app's coroutines run whenever
+Qt processes events: inside ``qtbot.waitSignal`` and ``qtbot.waitUntil``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import keyring
+import pytest
+import qasync
+from keyring.backend import KeyringBackend
+from PySide6.QtWidgets import QApplication
+
+from multichat.desktop.services.hosting import ServerThread
+from multichat.server.chat.passwords import Passwords
+from multichat.server.config import ServerConfig
+from multichat.server.net import ChatServer
+from tests.conftest import seed_accounts
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        # Cancel what the test left running and let the cancellations unwind.
+        for task in asyncio.all_tasks(loop):
+            task.cancel()
+        for _ in range(100):
+            if all(task.done() for task in asyncio.all_tasks(loop)):
+                break
+            qapp.processEvents()
+        # Not loop.stop(): that calls QApplication.exit(), which would end the
+        # next test's first wait at once. Mark the loop stopped, then close it.
+        qapp.aboutToQuit.disconnect(loop._after_run_forever)
+        loop._after_run_forever()
+        loop._QEventLoop__is_running = False
+        asyncio.events._set_running_loop(None)
+        loop.close()
+        asyncio.set_event_loop(None)
+        # Collect the loop's QObjects (its timers) here, on the GUI thread: collected
+        # later by chance on a server thread, Qt warns about cross-thread timers.
+        del loop
+        gc.collect()
+
+
+@pytest.fixture
+def hosted_server(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
+    """A real server on its own thread and loop, as the app hosts one; Lobby is room 1."""
+    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "hosted",
+                          poll_interval=0.2)
+    thread = ServerThread(config, passwords=passwords)
+    thread.start()
+
+    async def seed(server: ChatServer) -> None:
+        assert server.store is not None
+        await asyncio.to_thread(seed_accounts, server.store, passwords)
+
+    thread.call(seed)
+    yield thread
+    thread.stop()
+
+
+class MemoryKeyring(KeyringBackend):
+    """The OS keyring stand-in: the one edge we don't own."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if self.secrets.pop((service, username), None) is None:
+            raise PasswordDeleteError("no such secret")
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
