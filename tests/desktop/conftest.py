@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -20,12 +20,15 @@ import pytest
 import qasync
 from keyring.backend import KeyringBackend
 from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
+from multichat.desktop.client import ChatClient
 from multichat.desktop.services.hosting import ServerThread
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 from tests.conftest import seed_accounts
+from tests.desktop.helpers import close_clients, fast_backoff
 
 
 @pytest.fixture
@@ -102,3 +105,19 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def make_client(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> Iterator[Callable[[], ChatClient]]:
+    """ChatClients with fast reconnects, closed at the end of the test."""
+    clients: list[ChatClient] = []
+
+    def make() -> ChatClient:
+        client = ChatClient(backoff=fast_backoff())
+        clients.append(client)
+        return client
+
+    yield make
+    close_clients(qtbot, clients)

@@ -27,6 +27,7 @@ Signals:
     errorOccurred(str room, str code, str words): a server error, where it
         happened ("" when it concerns no room).
     adminReply(str key, object value): the answer to an admin command.
+    adminFailed(str command, str code, str words): an admin command was refused.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class ChatClient(QObject):
     outboxChanged = Signal(str, object)
     errorOccurred = Signal(str, str, str)
     adminReply = Signal(str, object)
+    adminFailed = Signal(str, str, str)
 
     def __init__(self, parent: QObject | None = None, *, backoff: Backoff | None = None) -> None:
         super().__init__(parent)
@@ -442,6 +444,9 @@ class ChatClient(QObject):
         code = str(frame.get("error", ""))
         detail = frame.get("detail")
         command, room, extra = request or ("", "", "")
+        if extra == "admin":
+            self.adminFailed.emit(command, code, describe(code, detail, command=command))
+            return
         if command == "send":
             if code == ErrorCode.RATE_LIMITED:
                 self._retry_later(extra)

@@ -3,54 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client import ChatClient, State
-from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.services.hosting import ServerThread
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from tests.conftest import ALICE, BOB, seed_accounts
+from tests.desktop.helpers import WAIT_MS, close_clients, log_in, url_of
 
-WAIT_MS = 10_000
 Events = list[tuple[str, dict[str, Any]]]
-
-
-def fast_backoff() -> Backoff:
-    return Backoff(initial=0.05, maximum=0.2)
-
-
-@pytest.fixture
-def make_client(
-    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
-) -> Iterator[Callable[..., ChatClient]]:
-    clients: list[ChatClient] = []
-
-    def make() -> ChatClient:
-        client = ChatClient(backoff=fast_backoff())
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        task = qloop.create_task(client.close())
-        qtbot.waitUntil(task.done, timeout=WAIT_MS)
-
-
-def url_of(server: ServerThread) -> str:
-    return f"ws://127.0.0.1:{server.port}"
-
-
-def log_in(qtbot: QtBot, client: ChatClient, server: ServerThread,
-           credentials: tuple[str, str]) -> None:
-    with qtbot.waitSignal(client.loggedIn, timeout=WAIT_MS):
-        client.open(url_of(server), credentials[0], password=credentials[1])
-    assert client.state is State.ONLINE
 
 
 def record(client: ChatClient) -> Events:
@@ -200,7 +166,5 @@ def test_reconnect_after_a_server_restart_loses_and_repeats_nothing(
         assert texts(bob_events).count("written while offline") == 1
         assert len(alice.outbox) == 0
     finally:
-        for client in (alice, bob):  # before the server, which would wait for them
-            closing = asyncio.get_event_loop().create_task(client.close())
-            qtbot.waitUntil(closing.done, timeout=WAIT_MS)
+        close_clients(qtbot, [alice, bob])  # before the server, which would wait for them
         restarted.stop()

@@ -1,0 +1,1 @@
+"""Windows and dialogs. They call ChatClient methods and show models; no frame parsing."""

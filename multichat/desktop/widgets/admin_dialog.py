@@ -1,0 +1,403 @@
+"""The administration dialog, for superusers: rooms, users, announcements.
+
+Every action is a protocol command through the ChatClient; the dialog shows
+the server's answer, or its refusal in words, in the status line of the tab
+the action came from. Destructive actions ask for a second click instead of a
+modal box.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from multichat.desktop.client import ChatClient
+
+NOTICE_TYPES = (("Warning", 1), ("Alert", 2), ("Muted notice", 3))
+
+
+class ConfirmButton(QPushButton):
+    """A button that acts on its second click: "Delete" -> "Click again to delete"."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self._text = text
+        self._armed = False
+        self.clicked.connect(self._on_click)
+
+    def _on_click(self) -> None:
+        if self._armed:
+            self.disarm()
+            self.confirmed()
+        else:
+            self._armed = True
+            self.setText(f"Click again to {self._text.lower()}")
+
+    def disarm(self) -> None:
+        self._armed = False
+        self.setText(self._text)
+
+    def confirmed(self) -> None:  # replaced per instance by the owner
+        pass
+
+
+class _Status(QLabel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWordWrap(True)
+        self.setObjectName("adminStatus")
+
+    def ok(self, words: str) -> None:
+        self.setProperty("error", False)
+        self.setText(words)
+
+    def fail(self, words: str) -> None:
+        self.setProperty("error", True)
+        self.setText(words)
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+class RoomsTab(QWidget):
+    def __init__(self, client: ChatClient) -> None:
+        super().__init__()
+        self.client = client
+        self.rooms: list[dict[str, Any]] = []
+        self.table = _table(["Room", "Staff only"])
+        self.new_title = QLineEdit(placeholderText="New room title")
+        self.new_staff_only = QCheckBox("Staff only")
+        self.create_button = QPushButton("Create room")
+        self.rename_title = QLineEdit(placeholderText="New title for the selected room")
+        self.rename_button = QPushButton("Rename")
+        self.staff_only = QCheckBox("Staff only (hidden from other users)")
+        self.delete_button = ConfirmButton("Delete room")
+        self.status = _Status()
+
+        create_row = QHBoxLayout()
+        create_row.addWidget(self.new_title, 1)
+        create_row.addWidget(self.new_staff_only)
+        create_row.addWidget(self.create_button)
+        rename_row = QHBoxLayout()
+        rename_row.addWidget(self.rename_title, 1)
+        rename_row.addWidget(self.rename_button)
+        selected_row = QHBoxLayout()
+        selected_row.addWidget(self.staff_only, 1)
+        selected_row.addWidget(self.delete_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(create_row)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(rename_row)
+        layout.addLayout(selected_row)
+        layout.addWidget(self.status)
+
+        self.create_button.clicked.connect(self.create)
+        self.new_title.returnPressed.connect(self.create)
+        self.rename_button.clicked.connect(self.rename)
+        self.staff_only.clicked.connect(self.toggle_staff_only)
+        self.delete_button.confirmed = self.delete  # type: ignore[method-assign]
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self._selection_changed()
+
+    def set_rooms(self, rooms: list[dict[str, Any]]) -> None:
+        selected = self.selected_room()
+        self.rooms = sorted(rooms, key=lambda room: room["title"].casefold())
+        self.table.setRowCount(len(self.rooms))
+        for row, room in enumerate(self.rooms):
+            self.table.setItem(row, 0, QTableWidgetItem(room["title"]))
+            self.table.setItem(row, 1, QTableWidgetItem("yes" if room["staff_only"] else ""))
+            if selected is not None and room["id"] == selected["id"]:
+                self.table.selectRow(row)
+        self._selection_changed()
+
+    def selected_room(self) -> dict[str, Any] | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.rooms[rows[0].row()] if rows else None
+
+    def _selection_changed(self) -> None:
+        room = self.selected_room()
+        for widget in (self.rename_title, self.rename_button, self.staff_only,
+                       self.delete_button):
+            widget.setEnabled(room is not None)
+        self.delete_button.disarm()
+        if room is not None:
+            self.staff_only.setChecked(bool(room["staff_only"]))
+            self.rename_title.setText(room["title"])
+
+    def create(self) -> None:
+        title = self.new_title.text().strip()
+        if not title:
+            self.status.fail("Give the new room a title.")
+            return
+        self.client.admin("room.create", title=title, staff_only=self.new_staff_only.isChecked())
+
+    def rename(self) -> None:
+        room = self.selected_room()
+        title = self.rename_title.text().strip()
+        if room is not None and title:
+            self.client.admin("room.update", room=room["id"], title=title)
+
+    def toggle_staff_only(self) -> None:
+        room = self.selected_room()
+        if room is not None:
+            self.client.admin("room.update", room=room["id"],
+                              staff_only=self.staff_only.isChecked())
+
+    def delete(self) -> None:
+        room = self.selected_room()
+        if room is not None:
+            self.client.admin("room.delete", room=room["id"])
+
+
+class UsersTab(QWidget):
+    def __init__(self, client: ChatClient) -> None:
+        super().__init__()
+        self.client = client
+        self.users: list[dict[str, Any]] = []
+        self.table = _table(["User", "Staff", "Superuser"])
+        self.new_name = QLineEdit(placeholderText="Username")
+        self.new_password = QLineEdit(placeholderText="Password")
+        self.new_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.new_staff = QCheckBox("Staff")
+        self.new_superuser = QCheckBox("Superuser")
+        self.create_button = QPushButton("Create user")
+        self.is_staff = QCheckBox("Staff")
+        self.is_superuser = QCheckBox("Superuser")
+        self.reset_password = QLineEdit(placeholderText="New password")
+        self.reset_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.reset_button = QPushButton("Reset password")
+        self.delete_button = ConfirmButton("Delete user")
+        self.status = _Status()
+
+        create_row = QHBoxLayout()
+        for widget in (self.new_name, self.new_password):
+            create_row.addWidget(widget, 1)
+        for widget in (self.new_staff, self.new_superuser, self.create_button):
+            create_row.addWidget(widget)
+        flags_row = QHBoxLayout()
+        flags_row.addWidget(self.is_staff)
+        flags_row.addWidget(self.is_superuser)
+        flags_row.addStretch(1)
+        flags_row.addWidget(self.delete_button)
+        reset_row = QHBoxLayout()
+        reset_row.addWidget(self.reset_password, 1)
+        reset_row.addWidget(self.reset_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(create_row)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(flags_row)
+        layout.addLayout(reset_row)
+        layout.addWidget(self.status)
+
+        self.create_button.clicked.connect(self.create)
+        self.is_staff.clicked.connect(lambda: self.set_flag("is_staff", self.is_staff))
+        self.is_superuser.clicked.connect(
+            lambda: self.set_flag("is_superuser", self.is_superuser)
+        )
+        self.reset_button.clicked.connect(self.reset)
+        self.delete_button.confirmed = self.delete  # type: ignore[method-assign]
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self._selection_changed()
+
+    def refresh(self) -> None:
+        self.client.admin("user.list")
+
+    def set_users(self, users: list[dict[str, Any]]) -> None:
+        selected = self.selected_user()
+        self.users = sorted(users, key=lambda user: user["username"].casefold())
+        self.table.setRowCount(len(self.users))
+        for row, user in enumerate(self.users):
+            self.table.setItem(row, 0, QTableWidgetItem(user["username"]))
+            self.table.setItem(row, 1, QTableWidgetItem("yes" if user["is_staff"] else ""))
+            self.table.setItem(row, 2, QTableWidgetItem("yes" if user["is_superuser"] else ""))
+            if selected is not None and user["username"] == selected["username"]:
+                self.table.selectRow(row)
+        self._selection_changed()
+
+    def selected_user(self) -> dict[str, Any] | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.users[rows[0].row()] if rows else None
+
+    def _selection_changed(self) -> None:
+        user = self.selected_user()
+        for widget in (self.is_staff, self.is_superuser, self.reset_password,
+                       self.reset_button, self.delete_button):
+            widget.setEnabled(user is not None)
+        self.delete_button.disarm()
+        if user is not None:
+            self.is_staff.setChecked(bool(user["is_staff"]))
+            self.is_superuser.setChecked(bool(user["is_superuser"]))
+
+    def create(self) -> None:
+        name, password = self.new_name.text().strip(), self.new_password.text()
+        if not name or not password:
+            self.status.fail("A new user needs a username and a password.")
+            return
+        self.client.admin("user.create", username=name, password=password,
+                          is_staff=self.new_staff.isChecked(),
+                          is_superuser=self.new_superuser.isChecked())
+
+    def set_flag(self, flag: str, box: QCheckBox) -> None:
+        user = self.selected_user()
+        if user is not None:
+            self.client.admin("user.update", username=user["username"],
+                              **{flag: box.isChecked()})
+
+    def reset(self) -> None:
+        user = self.selected_user()
+        password = self.reset_password.text()
+        if user is None:
+            return
+        if not password:
+            self.status.fail("Type the new password first.")
+            return
+        self.client.admin("user.update", username=user["username"], password=password)
+
+    def delete(self) -> None:
+        user = self.selected_user()
+        if user is not None:
+            self.client.admin("user.delete", username=user["username"])
+
+
+class AnnounceTab(QWidget):
+    def __init__(self, client: ChatClient) -> None:
+        super().__init__()
+        self.client = client
+        self.room = QComboBox()
+        self.kind = QComboBox()
+        for label, value in NOTICE_TYPES:
+            self.kind.addItem(label, value)
+        self.text = QPlainTextEdit()
+        self.text.setPlaceholderText("What everyone in the room should know")
+        self.post_button = QPushButton("Post announcement")
+        self.status = _Status()
+        form = QFormLayout(self)
+        form.addRow("Room", self.room)
+        form.addRow("Kind", self.kind)
+        form.addRow("Text", self.text)
+        form.addRow("", self.post_button)
+        form.addRow("", self.status)
+        self.post_button.clicked.connect(self.post)
+
+    def set_rooms(self, rooms: list[dict[str, Any]]) -> None:
+        current = self.room.currentData()
+        self.room.clear()
+        for room in sorted(rooms, key=lambda r: r["title"].casefold()):
+            self.room.addItem(room["title"], room["id"])
+        index = self.room.findData(current)
+        if index >= 0:
+            self.room.setCurrentIndex(index)
+
+    def post(self) -> None:
+        text = self.text.toPlainText().strip()
+        if self.room.currentData() is None or not text:
+            self.status.fail("Choose a room and write the announcement.")
+            return
+        self.client.admin("announce", room=self.room.currentData(), message=text,
+                          msg_type=self.kind.currentData())
+
+
+# Which tab reports the answer to each admin command, and in which words.
+_ANSWERS = {
+    "room.created": ("rooms", "Room “{title}” created."),
+    "room.updated": ("rooms", "Room “{title}” updated."),
+    "room.deleted": ("rooms", "Room “{title}” deleted."),
+    "user.created": ("users", "User {username} created."),
+    "user.updated": ("users", "User {username} updated."),
+    "user.deleted": ("users", "User {username} deleted."),
+    "announced": ("announce", "Announcement posted."),
+}
+_TAB_OF_COMMAND = {"room": "rooms", "user": "users", "announce": "announce"}
+
+
+class AdminDialog(QDialog):
+    """Rooms, users and announcements, for superusers."""
+
+    def __init__(self, client: ChatClient, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Administration")
+        self.setObjectName("adminDialog")
+        self.resize(640, 480)
+        self.client = client
+        self.rooms_tab = RoomsTab(client)
+        self.users_tab = UsersTab(client)
+        self.announce_tab = AnnounceTab(client)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.rooms_tab, "Rooms")
+        self.tabs.addTab(self.users_tab, "Users")
+        self.tabs.addTab(self.announce_tab, "Announce")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(buttons)
+        client.roomsChanged.connect(self.set_rooms)
+        client.adminReply.connect(self._answered)
+        client.adminFailed.connect(self._refused)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.setWindowModality(Qt.WindowModality.NonModal)
+
+    def set_rooms(self, rooms: list[dict[str, Any]]) -> None:
+        self.rooms_tab.set_rooms(rooms)
+        self.announce_tab.set_rooms(rooms)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.client.refresh_rooms()
+        self.users_tab.refresh()
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.users_tab:
+            self.users_tab.refresh()
+
+    def _status_of(self, tab: str) -> _Status:
+        return {"rooms": self.rooms_tab.status, "users": self.users_tab.status,
+                "announce": self.announce_tab.status}[tab]
+
+    def _answered(self, key: str, value: Any) -> None:
+        if key == "users":
+            self.users_tab.set_users(value)
+            return
+        tab, words = _ANSWERS.get(key, ("rooms", "Done."))
+        self._status_of(tab).ok(words.format(**value) if isinstance(value, dict) else words)
+        if tab == "users":
+            self.users_tab.refresh()
+            self.users_tab.new_name.clear()
+            self.users_tab.new_password.clear()
+            self.users_tab.reset_password.clear()
+        elif key == "room.created":
+            self.rooms_tab.new_title.clear()
+        elif key == "announced":
+            self.announce_tab.text.clear()
+
+    def _refused(self, command: str, code: str, words: str) -> None:
+        self._status_of(_TAB_OF_COMMAND.get(command.split(".", maxsplit=1)[0], "rooms")).fail(words)
+        if command.startswith("user."):
+            self.users_tab.refresh()  # a refused flag change: show the real state again

@@ -1,0 +1,145 @@
+"""The admin dialog against a real server: every action, and refusals in words."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from multichat.desktop.client import ChatClient
+from multichat.desktop.services.hosting import ServerThread
+from multichat.desktop.widgets.admin_dialog import AdminDialog
+from tests.conftest import ADMIN, ALICE
+from tests.desktop.helpers import WAIT_MS, log_in
+
+
+def open_dialog(qtbot: QtBot, client: ChatClient) -> AdminDialog:
+    dialog = AdminDialog(client)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.rooms_tab.table.rowCount() == 2, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: dialog.users_tab.table.rowCount() == 4, timeout=WAIT_MS)
+    return dialog
+
+
+def select(table_owner: object, column_text: str) -> None:
+    table = table_owner.table  # type: ignore[attr-defined]
+    for row in range(table.rowCount()):
+        if table.item(row, 0).text() == column_text:
+            table.selectRow(row)
+            return
+    raise AssertionError(f"{column_text!r} is not listed")
+
+
+def titles(dialog: AdminDialog) -> list[str]:
+    table = dialog.rooms_tab.table
+    return [table.item(row, 0).text() for row in range(table.rowCount())]
+
+
+def test_rooms_are_created_renamed_restricted_and_deleted(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    admin = make_client()
+    log_in(qtbot, admin, hosted_server, ADMIN)
+    dialog = open_dialog(qtbot, admin)
+    rooms = dialog.rooms_tab
+    qtbot.keyClicks(rooms.new_title, "Garden")
+    qtbot.mouseClick(rooms.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Garden" in titles(dialog), timeout=WAIT_MS)
+    assert rooms.status.text() == "Room “Garden” created."
+    assert rooms.new_title.text() == ""
+
+    qtbot.keyClicks(rooms.new_title, "Lobby")
+    qtbot.mouseClick(rooms.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: rooms.status.property("error") is True, timeout=WAIT_MS)
+    assert rooms.status.text() == "A room with that title exists already."
+
+    select(rooms, "Garden")
+    rooms.rename_title.clear()
+    qtbot.keyClicks(rooms.rename_title, "Orchard")
+    qtbot.mouseClick(rooms.rename_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Orchard" in titles(dialog), timeout=WAIT_MS)
+    select(rooms, "Orchard")
+    rooms.staff_only.click()
+    qtbot.waitUntil(
+        lambda: rooms.table.item(titles(dialog).index("Orchard"), 1).text() == "yes",
+        timeout=WAIT_MS,
+    )
+    select(rooms, "Orchard")
+    qtbot.mouseClick(rooms.delete_button, Qt.MouseButton.LeftButton)
+    assert rooms.delete_button.text() == "Click again to delete room"
+    assert "Orchard" in titles(dialog)  # nothing happens on the first click
+    qtbot.mouseClick(rooms.delete_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Orchard" not in titles(dialog), timeout=WAIT_MS)
+    assert rooms.status.text() == "Room “Orchard” deleted."
+
+
+def test_users_are_created_flagged_reset_and_deleted(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    admin = make_client()
+    log_in(qtbot, admin, hosted_server, ADMIN)
+    dialog = open_dialog(qtbot, admin)
+    users = dialog.users_tab
+    dialog.tabs.setCurrentWidget(users)
+    qtbot.keyClicks(users.new_name, "carol")
+    qtbot.keyClicks(users.new_password, "carol-pw")
+    users.new_staff.setChecked(True)
+    qtbot.mouseClick(users.create_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: users.table.rowCount() == 5, timeout=WAIT_MS)
+    assert users.status.text() == "User carol created."
+    select(users, "carol")
+    assert users.is_staff.isChecked() and not users.is_superuser.isChecked()
+
+    users.is_superuser.click()
+    qtbot.waitUntil(lambda: users.status.text() == "User carol updated.", timeout=WAIT_MS)
+    qtbot.keyClicks(users.reset_password, "new-pw")
+    users.status.clear()
+    qtbot.mouseClick(users.reset_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: users.status.text() == "User carol updated.", timeout=WAIT_MS)
+
+    carol = make_client()
+    log_in(qtbot, carol, hosted_server, ("carol", "new-pw"))
+    assert carol.account == {"username": "carol", "is_staff": True, "is_superuser": True}
+
+    select(users, "alice")
+    users.delete_button.click()
+    users.delete_button.click()
+    qtbot.waitUntil(lambda: users.table.rowCount() == 4, timeout=WAIT_MS)
+    assert users.status.text() == "User alice deleted."
+
+
+def test_an_announcement_reaches_the_room(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    admin, alice = make_client(), make_client()
+    log_in(qtbot, admin, hosted_server, ADMIN)
+    log_in(qtbot, alice, hosted_server, ALICE)
+    notices: list[dict[str, object]] = []
+    alice.messageReceived.connect(
+        lambda room, event: notices.append(event) if event.get("msg_type") == 2 else None
+    )
+    alice.join("1")
+    qtbot.waitUntil(lambda: alice.rooms["1"].joined, timeout=WAIT_MS)
+    dialog = open_dialog(qtbot, admin)
+    tab = dialog.announce_tab
+    tab.room.setCurrentIndex(tab.room.findText("Lobby"))
+    tab.kind.setCurrentIndex(tab.kind.findText("Alert"))
+    tab.text.setPlainText("Fire drill at noon")
+    qtbot.mouseClick(tab.post_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(notices) == 1, timeout=WAIT_MS)
+    assert notices[0]["message"] == "Fire drill at noon" and notices[0]["username"] == "admin"
+    assert tab.status.text() == "Announcement posted."
+
+
+def test_a_non_admin_is_refused_in_words(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    alice = make_client()
+    log_in(qtbot, alice, hosted_server, ALICE)
+    dialog = AdminDialog(alice)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.users_tab.status.text() != "", timeout=WAIT_MS)
+    assert dialog.users_tab.status.text() == "Only administrators may do that."
