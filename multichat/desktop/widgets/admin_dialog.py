@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -38,6 +38,8 @@ NOTICE_TYPES = (("Warning", 1), ("Alert", 2), ("Muted notice", 3))
 class ConfirmButton(QPushButton):
     """A button that acts on its second click: "Delete" -> "Click again to delete"."""
 
+    confirmed = Signal()
+
     def __init__(self, text: str, parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
         self._text = text
@@ -47,7 +49,7 @@ class ConfirmButton(QPushButton):
     def _on_click(self) -> None:
         if self._armed:
             self.disarm()
-            self.confirmed()
+            self.confirmed.emit()
         else:
             self._armed = True
             self.setText(f"Click again to {self._text.lower()}")
@@ -55,10 +57,6 @@ class ConfirmButton(QPushButton):
     def disarm(self) -> None:
         self._armed = False
         self.setText(self._text)
-
-    def confirmed(self) -> None:  # replaced per instance by the owner
-        pass
-
 
 class _Status(QLabel):
     def __init__(self) -> None:
@@ -118,11 +116,11 @@ class RoomsTab(QWidget):
         layout.addLayout(selected_row)
         layout.addWidget(self.status)
 
-        self.create_button.clicked.connect(self.create)
-        self.new_title.returnPressed.connect(self.create)
+        self.create_button.clicked.connect(self.create_room)
+        self.new_title.returnPressed.connect(self.create_room)
         self.rename_button.clicked.connect(self.rename)
         self.staff_only.clicked.connect(self.toggle_staff_only)
-        self.delete_button.confirmed = self.delete  # type: ignore[method-assign]
+        self.delete_button.confirmed.connect(self.delete_room)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self._selection_changed()
 
@@ -151,7 +149,7 @@ class RoomsTab(QWidget):
             self.staff_only.setChecked(bool(room["staff_only"]))
             self.rename_title.setText(room["title"])
 
-    def create(self) -> None:
+    def create_room(self) -> None:
         title = self.new_title.text().strip()
         if not title:
             self.status.fail("Give the new room a title.")
@@ -170,7 +168,7 @@ class RoomsTab(QWidget):
             self.client.admin("room.update", room=room["id"],
                               staff_only=self.staff_only.isChecked())
 
-    def delete(self) -> None:
+    def delete_room(self) -> None:
         room = self.selected_room()
         if room is not None:
             self.client.admin("room.delete", room=room["id"])
@@ -197,10 +195,10 @@ class UsersTab(QWidget):
         self.status = _Status()
 
         create_row = QHBoxLayout()
-        for widget in (self.new_name, self.new_password):
-            create_row.addWidget(widget, 1)
-        for widget in (self.new_staff, self.new_superuser, self.create_button):
-            create_row.addWidget(widget)
+        create_row.addWidget(self.new_name, 1)
+        create_row.addWidget(self.new_password, 1)
+        for control in (self.new_staff, self.new_superuser, self.create_button):
+            create_row.addWidget(control)
         flags_row = QHBoxLayout()
         flags_row.addWidget(self.is_staff)
         flags_row.addWidget(self.is_superuser)
@@ -216,13 +214,13 @@ class UsersTab(QWidget):
         layout.addLayout(reset_row)
         layout.addWidget(self.status)
 
-        self.create_button.clicked.connect(self.create)
+        self.create_button.clicked.connect(self.create_user)
         self.is_staff.clicked.connect(lambda: self.set_flag("is_staff", self.is_staff))
         self.is_superuser.clicked.connect(
             lambda: self.set_flag("is_superuser", self.is_superuser)
         )
         self.reset_button.clicked.connect(self.reset)
-        self.delete_button.confirmed = self.delete  # type: ignore[method-assign]
+        self.delete_button.confirmed.connect(self.delete_user)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self._selection_changed()
 
@@ -255,7 +253,7 @@ class UsersTab(QWidget):
             self.is_staff.setChecked(bool(user["is_staff"]))
             self.is_superuser.setChecked(bool(user["is_superuser"]))
 
-    def create(self) -> None:
+    def create_user(self) -> None:
         name, password = self.new_name.text().strip(), self.new_password.text()
         if not name or not password:
             self.status.fail("A new user needs a username and a password.")
@@ -280,7 +278,7 @@ class UsersTab(QWidget):
             return
         self.client.admin("user.update", username=user["username"], password=password)
 
-    def delete(self) -> None:
+    def delete_user(self) -> None:
         user = self.selected_user()
         if user is not None:
             self.client.admin("user.delete", username=user["username"])

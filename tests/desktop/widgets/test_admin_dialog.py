@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QTableWidget
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client import ChatClient
 from multichat.desktop.services.hosting import ServerThread
-from multichat.desktop.widgets.admin_dialog import AdminDialog
+from multichat.desktop.widgets.admin_dialog import AdminDialog, RoomsTab, UsersTab
 from tests.conftest import ADMIN, ALICE
 from tests.desktop.helpers import WAIT_MS, log_in
 
@@ -23,18 +24,23 @@ def open_dialog(qtbot: QtBot, client: ChatClient) -> AdminDialog:
     return dialog
 
 
-def select(table_owner: object, column_text: str) -> None:
-    table = table_owner.table  # type: ignore[attr-defined]
+def cell(table: QTableWidget, row: int, column: int) -> str:
+    item = table.item(row, column)
+    return item.text() if item is not None else ""
+
+
+def select(tab: RoomsTab | UsersTab, first_column: str) -> None:
+    table = tab.table
     for row in range(table.rowCount()):
-        if table.item(row, 0).text() == column_text:
+        if cell(table, row, 0) == first_column:
             table.selectRow(row)
             return
-    raise AssertionError(f"{column_text!r} is not listed")
+    raise AssertionError(f"{first_column!r} is not listed")
 
 
 def titles(dialog: AdminDialog) -> list[str]:
     table = dialog.rooms_tab.table
-    return [table.item(row, 0).text() for row in range(table.rowCount())]
+    return [cell(table, row, 0) for row in range(table.rowCount())]
 
 
 def test_rooms_are_created_renamed_restricted_and_deleted(
@@ -63,7 +69,7 @@ def test_rooms_are_created_renamed_restricted_and_deleted(
     select(rooms, "Orchard")
     rooms.staff_only.click()
     qtbot.waitUntil(
-        lambda: rooms.table.item(titles(dialog).index("Orchard"), 1).text() == "yes",
+        lambda: cell(rooms.table, titles(dialog).index("Orchard"), 1) == "yes",
         timeout=WAIT_MS,
     )
     select(rooms, "Orchard")
