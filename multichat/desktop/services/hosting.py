@@ -99,6 +99,28 @@ class ServerThread:
 
         return self.call(count) if self.running else 0
 
+    def has_users(self) -> bool:
+        """Whether the hosted database has any account (if not, ask for the admin's)."""
+
+        async def users(server: ChatServer) -> bool:
+            assert server.store is not None
+            return bool(await asyncio.to_thread(server.store.users))
+
+        return self.call(users)
+
+    def create_admin(self, username: str, password: str) -> None:
+        """Create the first account, a superuser; raises StoreError (e.g. name taken)."""
+        passwords = self._passwords or Passwords()
+
+        async def create(server: ChatServer) -> None:
+            assert server.store is not None
+            password_hash = await asyncio.to_thread(passwords.hash, password)
+            await asyncio.to_thread(
+                server.store.create_user, username, password_hash, is_superuser=True
+            )
+
+        self.call(create)
+
     def stop(self) -> None:
         """Close every connection (1001), commit, and end the thread."""
         if self._loop is not None and self._stop is not None and self._thread is not None:

@@ -1,0 +1,245 @@
+"""The first screen: join a server, or host a chat on this computer.
+
+Plain data in (recent servers, whether hosting needs an admin account), user
+intentions out as signals; errors are shown on the form they belong to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from multichat.server.config import DEFAULT_PORT
+
+DEFAULT_URL = f"ws://localhost:{DEFAULT_PORT}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecentServer:
+    url: str
+    username: str
+
+
+class _FormError(QLabel):
+    """A red line under a form; empty and hidden until something goes wrong."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("formError")
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hide()
+
+    def show_words(self, words: str) -> None:
+        self.setText(words)
+        self.setVisible(bool(words))
+
+
+class JoinForm(QWidget):
+    submitted = Signal(str, str, str, bool)  # url, username, password, remember
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.server = QComboBox()
+        self.server.setEditable(True)
+        self.server.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        line = self.server.lineEdit()
+        assert line is not None
+        line.setPlaceholderText(DEFAULT_URL)
+        self.username = QLineEdit(placeholderText="Your username")
+        self.password = QLineEdit(placeholderText="Your password")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.remember = QCheckBox("Remember me on this computer")
+        self.submit = QPushButton("Log in")
+        self.submit.setDefault(True)
+        self.submit.setObjectName("primaryButton")
+        self.error = _FormError()
+        self.progress = QLabel()
+        self.progress.setObjectName("formProgress")
+        self._recent: list[RecentServer] = []
+
+        form = QFormLayout()
+        form.addRow("Server", self.server)
+        form.addRow("Username", self.username)
+        form.addRow("Password", self.password)
+        form.addRow("", self.remember)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.submit)
+        layout.addWidget(self.progress)
+        layout.addStretch(1)
+
+        self.submit.clicked.connect(self._submit)
+        self.password.returnPressed.connect(self._submit)
+        self.server.currentIndexChanged.connect(self._recent_chosen)
+
+    def set_recent(self, servers: list[RecentServer]) -> None:
+        self._recent = list(servers)
+        self.server.blockSignals(True)
+        self.server.clear()
+        for entry in self._recent:
+            self.server.addItem(entry.url)
+        self.server.blockSignals(False)
+        if self._recent:
+            self.server.setCurrentIndex(0)
+            self._recent_chosen(0)
+        else:
+            self.server.setEditText(DEFAULT_URL)
+
+    def _recent_chosen(self, index: int) -> None:
+        if 0 <= index < len(self._recent):
+            self.username.setText(self._recent[index].username)
+
+    def url(self) -> str:
+        text = self.server.currentText().strip() or DEFAULT_URL
+        return text if "://" in text else f"ws://{text}"
+
+    def _submit(self) -> None:
+        if not self.username.text().strip():
+            self.show_error("Enter your username.")
+            self.username.setFocus()
+            return
+        if not self.password.text():
+            self.show_error("Enter your password.")
+            self.password.setFocus()
+            return
+        self.show_error("")
+        self.submitted.emit(self.url(), self.username.text().strip(), self.password.text(),
+                            self.remember.isChecked())
+
+    def show_error(self, words: str) -> None:
+        self.error.show_words(words)
+
+    def set_busy(self, busy: bool, words: str = "") -> None:
+        for widget in (self.server, self.username, self.password, self.remember, self.submit):
+            widget.setEnabled(not busy)
+        self.progress.setText(words)
+
+
+class HostForm(QWidget):
+    submitted = Signal(int, str, str)  # port, admin username, admin password
+
+    def __init__(self) -> None:
+        super().__init__()
+        intro = QLabel(
+            "Run the chat server inside this app, so everyone on your network can "
+            "join it. It keeps running while this app is open (or in the tray)."
+        )
+        intro.setWordWrap(True)
+        self.port = QSpinBox()
+        self.port.setRange(1024, 65535)
+        self.port.setValue(DEFAULT_PORT)
+        self.admin_title = QLabel("First run: create the administrator account.")
+        self.admin_name = QLineEdit(placeholderText="Administrator username")
+        self.admin_password = QLineEdit(placeholderText="Password")
+        self.admin_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.admin_repeat = QLineEdit(placeholderText="Password again")
+        self.admin_repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.login_name = QLineEdit(placeholderText="Your username on this server")
+        self.login_password = QLineEdit(placeholderText="Your password")
+        self.login_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.submit = QPushButton("Start hosting")
+        self.submit.setObjectName("primaryButton")
+        self.error = _FormError()
+        self.addresses = QLabel()
+        self.addresses.setObjectName("hostAddresses")
+        self.addresses.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.addresses.setWordWrap(True)
+
+        self.form = QFormLayout()
+        self.form.addRow("Port", self.port)
+        self.form.addRow(self.admin_title)
+        self.form.addRow("Username", self.admin_name)
+        self.form.addRow("Password", self.admin_password)
+        self.form.addRow("Repeat", self.admin_repeat)
+        self.form.addRow("Username", self.login_name)
+        self.form.addRow("Password", self.login_password)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(self.form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.submit)
+        layout.addWidget(self.addresses)
+        layout.addStretch(1)
+        self.submit.clicked.connect(self._submit)
+        self.set_first_run(True)
+
+    def set_first_run(self, first_run: bool) -> None:
+        """The first time, ask for the admin account; later, for a login to it."""
+        self._first_run = first_run
+        for widget in (self.admin_title, self.admin_name, self.admin_password, self.admin_repeat):
+            self.form.setRowVisible(widget, first_run)
+        for widget in (self.login_name, self.login_password):
+            self.form.setRowVisible(widget, not first_run)
+
+    def _submit(self) -> None:
+        if self._first_run:
+            name, password = self.admin_name.text().strip(), self.admin_password.text()
+            if not name or not password:
+                self.show_error("Choose the administrator's username and password.")
+                return
+            if password != self.admin_repeat.text():
+                self.show_error("The two passwords differ.")
+                return
+        else:
+            name, password = self.login_name.text().strip(), self.login_password.text()
+            if not name or not password:
+                self.show_error("Enter your username and password on this server.")
+                return
+        self.show_error("")
+        self.submitted.emit(self.port.value(), name, password)
+
+    def show_error(self, words: str) -> None:
+        self.error.show_words(words)
+
+    def show_addresses(self, urls: list[str]) -> None:
+        if urls:
+            self.addresses.setText("Others on your network can join at:\n" + "\n".join(urls))
+        else:
+            self.addresses.clear()
+
+
+class ConnectWindow(QWidget):
+    """Join a server or host one. Signals carry what the person asked for."""
+
+    def __init__(self, icon: QIcon | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Multichat")
+        self.setObjectName("connectWindow")
+        if icon is not None:
+            self.setWindowIcon(icon)
+        title = QLabel("Multichat")
+        title.setObjectName("appTitle")
+        subtitle = QLabel("Chat with your team or everyone on your network.")
+        subtitle.setObjectName("appSubtitle")
+        self.join = JoinForm()
+        self.host = HostForm()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.join, "Join a server")
+        self.tabs.addTab(self.host, "Host a chat on this computer")
+        card = QFrame()
+        card.setObjectName("card")
+        card_layout = QVBoxLayout(card)
+        card_layout.addWidget(self.tabs)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 24, 32, 24)
+        layout.addWidget(title)
+        layout.addWidget(subtitle)
+        layout.addWidget(card, 1)
+        self.resize(520, 520)
