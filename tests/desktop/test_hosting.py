@@ -44,7 +44,7 @@ def test_a_busy_port_is_reported(tmp_path: Path, passwords: Passwords) -> None:
             ServerConfig(host="127.0.0.1", port=taken.getsockname()[1], data_dir=tmp_path),
             passwords=passwords,
         )
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match="address already in use"):
             host.start()
     assert not host.running
     # The failed start released the database: hosting again works.
