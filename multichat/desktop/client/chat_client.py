@@ -387,14 +387,15 @@ class ChatClient(QObject):
             return
         seq = event.get("seq")
         if seq is not None:
-            if info.last_seq is not None and seq <= info.last_seq:
-                return  # delivered already (a catch-up overlapping a live event)
-            info.last_seq = seq
             client_id = event.get("client_id")
             if client_id and self.outbox.remove(client_id) is not None:
+                # Confirmed stored, also when this is the answer to a resend.
                 self.outboxChanged.emit(
                     room, [m.as_dict() for m in self.outbox.for_room(room)]
                 )
+            if info.last_seq is not None and seq <= info.last_seq:
+                return  # delivered already (a catch-up overlapping a live event)
+            info.last_seq = seq
         else:
             self._track_presence(room, info, event)
         self.messageReceived.emit(room, event)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Iterable
 
 from multichat.server.broker import Broker
@@ -183,7 +184,8 @@ class ChatService:
         wait = max(self.login_throttle.retry_after(key) for key in keys)
         if wait > 0:
             raise ChatError(
-                ErrorCode.RATE_LIMITED, f"too many failed logins; try again in {wait:.0f} s"
+                ErrorCode.RATE_LIMITED,
+                f"too many failed logins; try again in {math.ceil(wait)} s",
             )
 
     async def _password_login(self, session: Session, command: cmd.PasswordLogin) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client import ChatClient, State
+from multichat.desktop.client.outbox import PendingMessage
 from multichat.desktop.services.hosting import ServerThread
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
@@ -168,3 +169,27 @@ def test_reconnect_after_a_server_restart_loses_and_repeats_nothing(
     finally:
         close_clients(qtbot, [alice, bob])  # before the server, which would wait for them
         restarted.stop()
+
+
+def test_a_resend_whose_first_copy_was_stored_still_clears_the_outbox(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[..., ChatClient]
+) -> None:
+    """The confirmation of a stored message was lost: the resend is answered, not stored."""
+    alice, bob = make_client(), make_client()
+    log_in(qtbot, alice, hosted_server, ALICE)
+    log_in(qtbot, bob, hosted_server, BOB)
+    bob_events = record(bob)
+    for client in (alice, bob):
+        client.join("1")
+        qtbot.waitUntil(lambda c=client: c.rooms["1"].joined, timeout=WAIT_MS)  # type: ignore[misc]
+    client_id = alice.send("1", "only once")
+    qtbot.waitUntil(lambda: len(alice.outbox) == 0, timeout=WAIT_MS)
+    # As if the confirmation never arrived: the message is pending again, and resent.
+    alice.outbox._pending[client_id] = PendingMessage(client_id, "1", "only once")
+    alice.reconnect_now()
+    alice._send_pending(client_id)
+    qtbot.waitUntil(lambda: len(alice.outbox) == 0, timeout=WAIT_MS)
+    bob.send("1", "next")
+    qtbot.waitUntil(lambda: "next" in texts(bob_events), timeout=WAIT_MS)
+    assert texts(bob_events) == ["only once", "next"]
+    assert [e["seq"] for _, e in bob_events if "seq" in e] == [1, 2]
