@@ -80,5 +80,10 @@ class ServerConfig:
             return self.database
         return url_for_data_dir(self.data_dir or default_data_dir())
 
+    def ensure_data_dir(self) -> None:
+        """Create the data directory, unless the database is given by URL."""
+        if not self.database:
+            (self.data_dir or default_data_dir()).mkdir(parents=True, exist_ok=True)
+
     def replace(self, **changes: Any) -> ServerConfig:
         return dataclasses.replace(self, **changes)

@@ -19,7 +19,7 @@ from multichat import __version__
 from multichat.server.broker import Broker, LocalBroker
 from multichat.server.chat import ChatError, ChatService, Session
 from multichat.server.chat.passwords import Passwords
-from multichat.server.config import ServerConfig, default_data_dir
+from multichat.server.config import ServerConfig
 from multichat.server.net.peer import WebSocketPeer
 from multichat.server.protocol import ErrorCode, ProtocolError, decode_command, events
 from multichat.server.protocol.codes import CloseCode
@@ -50,8 +50,7 @@ class ChatServer:
         """Open the database and start listening; raise StoreError or OSError if we can't."""
         config = self.config
         url = config.database_url()
-        if config.database is None:
-            (config.data_dir or default_data_dir()).mkdir(parents=True, exist_ok=True)
+        config.ensure_data_dir()
         self.store = Store.open(url, synchronous=config.sqlite_synchronous)
         try:
             self.chat = ChatService(self.store, self._broker, config, passwords=self._passwords)
@@ -72,8 +71,9 @@ class ChatServer:
                 await self.chat.stop()
             self.store.close()
             raise
-        log.info("Multichat %s serving %s on %s", __version__, redact(url),
-                 ", ".join(self.urls()))
+        bound = ", ".join(f"{_url_host(host)}:{port}" for host, port in self.listening())
+        log.info("Multichat %s listening on %s (on this network: %s; database %s)",
+                 __version__, bound, " ".join(self.urls()), redact(url))
 
     async def stop(self) -> None:
         """Close every connection (1001), commit what was accepted, close the database."""

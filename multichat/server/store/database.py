@@ -25,13 +25,17 @@ def url_for_data_dir(data_dir: Path) -> str:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file behind a ``sqlite:///PATH`` URL, or None for other engines."""
+    """The file behind a SQLite URL, or None for other engines.
+
+    As in peewee and SQLAlchemy: ``sqlite:///name.db`` is relative to the
+    working directory, ``sqlite:////abs/name.db`` (four slashes) is absolute.
+    """
     parts = urlsplit(url)
     if parts.scheme != "sqlite":
         return None
-    if parts.netloc:
+    if parts.netloc or not parts.path[1:]:
         raise StoreUnavailable(f"use sqlite:///PATH (three slashes), not {url!r}")
-    return Path(parts.path)
+    return Path(parts.path[1:])
 
 
 def open_database(url: str, *, synchronous: str = "normal") -> pw.Database:

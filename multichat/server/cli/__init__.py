@@ -1,0 +1,1 @@
+"""The command line: ``multichat serve``, ``multichat admin ...``, and the desktop app."""

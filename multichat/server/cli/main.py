@@ -1,0 +1,111 @@
+"""``multichat``: the desktop app, ``serve`` and ``admin``, behind one entry point.
+
+Errors a person can fix (a taken title, an unknown user, a database that
+cannot be opened, a bad setting) are one line on stderr and a non-zero exit:
+1 for a refusal, 2 for a usage error. Tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from multichat import __version__
+from multichat.server.cli import admin, serve
+from multichat.server.cli.settings import SettingsError, add_setting_flags, load_config
+from multichat.server.store.errors import StoreError
+
+SERVE_EPILOG = """\
+Every setting can also come from the environment (MULTICHAT_<NAME>, e.g.
+MULTICHAT_PORT=9000) or from a TOML file given with --config, in a [server]
+table (port = 9000). Flags win over the environment, which wins over the file.
+
+On start the server logs one line:
+  Multichat VERSION listening on HOST:PORT[, HOST:PORT] (on this network:
+  ws://ADDRESS:PORT ...; database URL)
+SIGINT (Ctrl-C) or SIGTERM closes every connection with code 1001, commits
+the messages it accepted, and exits 0.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"multichat: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="multichat",
+        description="Multichat: a desktop chat for a team or a LAN. Without a command it "
+        "opens the desktop app.",
+    )
+    parser.add_argument("--version", action="version", version=f"multichat {__version__}")
+    app = parser.add_argument_group("desktop app")
+    app.add_argument("--server", metavar="URL", help="connect to this server at start")
+    app.add_argument("--username", metavar="NAME", help="log in as this user at start "
+                     "(password from the keyring, else MULTICHAT_PASSWORD, else asked)")
+    app.add_argument("--join", metavar="ROOM", action="append", default=[],
+                     help="open this room (title or id) at start; repeatable")
+    commands = parser.add_subparsers(dest="command", metavar="{serve,admin}",
+                                     parser_class=_Parser)
+    serve_parser = commands.add_parser(
+        "serve", help="run the chat server", description="Run the Multichat server until "
+        "interrupted.", epilog=SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    serve_parser.add_argument("--config", metavar="FILE", type=Path,
+                              help="TOML file with a [server] table of settings")
+    serve_parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    add_setting_flags(serve_parser)
+    admin.add_parser(commands)
+    return parser
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"multichat: error: {message}", file=sys.stderr)
+    return code
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(message)s",
+        datefmt="%Y-%m-%d %H:%M:%S",
+        stream=sys.stderr,
+    )
+    if not verbose:
+        # websockets logs every connection at INFO; a LAN server's log stays readable.
+        logging.getLogger("websockets").setLevel(logging.WARNING)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            config = load_config(vars(args), os.environ, args.config)
+            _configure_logging(args.verbose)
+            return serve.run(config)
+        if args.command == "admin":
+            flags = {"data_dir": args.data_dir, "database": args.database}
+            config = load_config(flags, os.environ)
+            config.ensure_data_dir()
+            return admin.main(config.database_url(), args)
+        # The desktop app is not built yet: serve, as the README says.
+        print("multichat: the desktop app is not built yet; serving instead "
+              "(see `multichat --help`)", file=sys.stderr)
+        config = load_config({}, os.environ)
+        _configure_logging(False)
+        return serve.run(config)
+    except SettingsError as exc:
+        return _fail(str(exc), 2)
+    except (StoreError, admin.AdminError) as exc:
+        return _fail(str(exc))
+    except OSError as exc:  # e.g. the port is taken
+        return _fail(f"cannot serve: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)

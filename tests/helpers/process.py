@@ -1,0 +1,97 @@
+"""Running ``multichat`` as a real process: the CLI and the server, as a user would."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from tests.helpers.timing import TIMEOUT
+
+LISTENING = re.compile(r"listening on (\S+):(\d+)")
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a child process: our venv, a temp home, no MULTICHAT_* leaks."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MULTICHAT_")}
+    env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"),
+               XDG_CONFIG_HOME=str(home / "config"), PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+def run_cli(args: Sequence[str], home: Path, *, stdin: str | None = None,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "multichat", *args],
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        env=env or cli_env(home),
+        timeout=TIMEOUT * 6,
+        check=False,
+    )
+
+
+class ServerProcess:
+    """``multichat serve`` in a child process, on a free loopback port."""
+
+    def __init__(self, data_dir: Path, home: Path, *extra: str) -> None:
+        self.data_dir = data_dir
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "multichat", "serve", "--host", "127.0.0.1", "--port", "0",
+             "--data-dir", str(data_dir), *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=cli_env(home),
+        )
+        self.output: list[str] = []
+        self._port: int | None = None
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(TIMEOUT * 3) or self._port is None:
+            self.kill()
+            raise RuntimeError("the server did not start:\n" + "".join(self.output))
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            match = LISTENING.search(line)
+            if match and self._port is None:
+                self._port = int(match.group(2))
+                self._ready.set()
+        self._ready.set()
+
+    @property
+    def port(self) -> int:
+        assert self._port is not None
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def signal(self, signum: int) -> int:
+        self.process.send_signal(signum)
+        return self.process.wait(TIMEOUT * 3)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would; then release the pipe."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(TIMEOUT * 3)
+        self._reader.join(TIMEOUT)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+    def log(self) -> str:
+        self._reader.join(TIMEOUT)
+        return "".join(self.output)

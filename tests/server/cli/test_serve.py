@@ -1,0 +1,85 @@
+"""``multichat serve`` as a real process: a round trip, admin changes seen live, clean stops."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.client import ProtocolClient
+from tests.helpers.process import ServerProcess, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def admin(data_dir: Path, home: Path, *args: str, stdin: str | None = None) -> None:
+    result = run_cli(["admin", "--data-dir", str(data_dir), *args], home, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def seeded(data_dir: Path, home: Path) -> Path:
+    admin(data_dir, home, "user", "add", "alice", stdin="alice-pw\n")
+    admin(data_dir, home, "user", "add", "bob", stdin="bob-pw\n")
+    admin(data_dir, home, "room", "add", "Lobby")
+    return data_dir
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_serve_round_trip_then_a_clean_stop(
+    seeded: Path, home: Path, signum: signal.Signals
+) -> None:
+    server = ServerProcess(seeded, home)
+    try:
+        assert "Multichat" in server.log() or server.port > 0
+        alice = await ProtocolClient.open(server.url + "/chat/stream/")
+        bob = await ProtocolClient.open(server.url)
+        await alice.login("alice", "alice-pw")
+        await bob.login("bob", "bob-pw")
+        await alice.join(1)
+        await bob.join(1)
+        await bob.send(command="send", room=1, message="over the wire", client_id="w1")
+        event = await alice.expect(lambda f: f.get("msg_type") == 0)
+        assert (event["message"], event["seq"], event["username"]) == ("over the wire", 1, "bob")
+        assert await asyncio.to_thread(server.signal, signum) == 0
+        assert await alice.closed() == 1001
+        assert await bob.closed() == 1001
+        log = server.log()
+    finally:
+        server.kill()
+    assert "listening on 127.0.0.1:" in log
+    assert "Traceback" not in log
+
+
+async def test_admin_changes_reach_a_running_server(seeded: Path, home: Path) -> None:
+    server = ServerProcess(seeded, home, "--poll-interval", "0.2")
+    try:
+        alice = await ProtocolClient.open(server.url)
+        await alice.login("alice", "alice-pw")
+        bob = await ProtocolClient.open(server.url)
+        await bob.login("bob", "bob-pw")
+        await asyncio.to_thread(admin, seeded, home, "room", "add", "Garden")
+        pushed = await alice.expect_key("rooms")
+        assert [room["title"] for room in pushed["rooms"]] == ["Garden", "Lobby"]
+        await asyncio.to_thread(admin, seeded, home, "user", "delete", "bob")
+        assert await bob.closed() == 4001
+        assert await alice.request(command="ping") == {"pong": True}
+        await alice.close()
+    finally:
+        server.kill()
+
+
+def test_a_port_in_use_is_one_line(seeded: Path, home: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(["serve", "--host", "127.0.0.1", "--port", str(port),
+                          "--data-dir", str(seeded)], home)
+    assert result.returncode == 1
+    assert "multichat: error: cannot serve:" in result.stderr
+    assert "Traceback" not in result.stderr
