@@ -438,7 +438,8 @@ class ChatClient(QObject):
             self.errorOccurred.emit(room, "ROOM_REMOVED",
                                     "You were removed from this room: it was deleted or "
                                     "made staff-only.")
-            self.outbox.drop_room(room)
+            if self.outbox.drop_room(room):
+                self.outboxChanged.emit(room, [])
             self.roomLeft.emit(room)
 
     def _on_error(self, frame: dict[str, Any], request: tuple[str, str, str] | None) -> None:
@@ -454,11 +455,11 @@ class ChatClient(QObject):
                 return
             if self.outbox.remove(extra) is not None:
                 self.outboxChanged.emit(room, [m.as_dict() for m in self.outbox.for_room(room)])
-        elif command in ("join", "history") and extra != "older" and room in self.rooms:
+        self.errorOccurred.emit(room, code, describe(code, detail, command=command))
+        if command in ("join", "history") and extra != "older" and room in self.rooms:
             # The room cannot be opened: stop trying at every reconnect.
             del self.rooms[room]
             self.roomLeft.emit(room)
-        self.errorOccurred.emit(room, code, describe(code, detail, command=command))
 
     def _mark_rooms_left(self) -> None:
         for info in self.rooms.values():

@@ -1,0 +1,321 @@
+"""The app's flows: from the connect screen to the main window and back, hosting, closing.
+
+``AppController`` owns the ChatClient, the workspace, the windows and the
+services, and connects them: this is the one place where signals meet slots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QObject, Signal
+from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from multichat.desktop.client import ChatClient
+from multichat.desktop.notifications import Notifier
+from multichat.desktop.services.credentials import CredentialStore
+from multichat.desktop.services.hosting import ServerThread
+from multichat.desktop.services.settings import AppSettings
+from multichat.desktop.widgets.admin_dialog import AdminDialog
+from multichat.desktop.widgets.connect_window import ConnectWindow, RecentServer
+from multichat.desktop.widgets.main_window import MainWindow
+from multichat.desktop.workspace import Workspace
+from multichat.server.config import ServerConfig, default_data_dir
+from multichat.server.store.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class StartOptions:
+    """How the app was started: interactively, or scripted from the command line."""
+
+    server: str | None = None
+    username: str | None = None
+    password: str | None = None
+    join: list[str] = field(default_factory=list)
+    data_dir: Path | None = None  # where a hosted server keeps its database
+
+
+class AppController(QObject):
+    """Signals: finished() when the person quits."""
+
+    finished = Signal()
+
+    def __init__(
+        self,
+        app: QApplication,
+        *,
+        settings: AppSettings,
+        credentials: CredentialStore,
+        icon: QIcon | None = None,
+        options: StartOptions | None = None,
+    ) -> None:
+        super().__init__()
+        self.app = app
+        self.settings = settings
+        self.credentials = credentials
+        self.options = options or StartOptions()
+        self.icon = icon
+        self.client = ChatClient(self)
+        self.workspace = Workspace(self.client, self)
+        self.connect_window = ConnectWindow(icon)
+        self.main_window = MainWindow(self.workspace, icon)
+        self.notifier = Notifier(icon, self)
+        self.admin_dialog: AdminDialog | None = None
+        self.host: ServerThread | None = None
+        self._remember = False
+        self._pending_joins: list[str] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        credentials.on_unavailable = self._keyring_unavailable
+        self._wire()
+
+    # -- wiring ------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        client, main = self.client, self.main_window
+        self.connect_window.join.submitted.connect(self.log_in)
+        self.connect_window.host.submitted.connect(self.start_hosting)
+        client.stateChanged.connect(main.set_connection_state)
+        client.loggedIn.connect(self._logged_in)
+        client.loginFailed.connect(self._login_failed)
+        client.sessionEnded.connect(self._session_ended)
+        client.accountChanged.connect(main.set_account)
+        client.errorOccurred.connect(self._error)
+        client.roomsChanged.connect(self._rooms_listed)
+        client.roomJoined.connect(self._room_joined)
+        main.logoutRequested.connect(self.log_out)
+        main.adminRequested.connect(self.show_admin)
+        main.reconnectRequested.connect(client.reconnect_now)
+        main.closeRequested.connect(self._main_close_requested)
+        self.workspace.notificationRequested.connect(self.notifier.notify)
+        self.workspace.rooms.totalsChanged.connect(self.notifier.set_totals)
+        self.notifier.activated.connect(self._notification_clicked)
+
+    # -- starting ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Log in with what we have (command line, saved login), else show the connect form."""
+        recent = self.settings.recent_servers()
+        self.connect_window.join.set_recent(
+            [RecentServer(entry.url, entry.username) for entry in recent]
+        )
+        options = self.options
+        if options.server and options.username:
+            self._pending_joins = list(options.join)
+            token = self.credentials.load_token(options.server, options.username)
+            password = options.password or self.credentials.load_password(
+                options.server, options.username
+            )
+            if token or password:
+                self._begin(options.server, options.username, password=password, token=token)
+                return
+            self.connect_window.join.server.setEditText(options.server)
+            self.connect_window.join.username.setText(options.username)
+            self.connect_window.join.show_error("Enter your password to log in.")
+        elif recent and self.settings.remember_me():
+            last = recent[0]
+            token = self.credentials.load_token(last.url, last.username)
+            if token:
+                self._remember = True
+                self._begin(last.url, last.username, token=token)
+                return
+        self.connect_window.show()
+        self.connect_window.join.password.setFocus()
+
+    def log_in(self, url: str, username: str, password: str, remember: bool) -> None:
+        self._remember = remember
+        self._begin(url, username, password=password)
+
+    def _begin(self, url: str, username: str, *, password: str | None = None,
+               token: str | None = None) -> None:
+        self.connect_window.join.set_busy(True, f"Connecting to {url} …")
+        self.client.open(url, username, password=password, token=token)
+
+    def _logged_in(self, account: dict[str, Any], token: str) -> None:
+        if self.connect_window.isVisible() or not self.main_window.isVisible():
+            self._first_login(account, token)
+        self.main_window.set_account(account)
+
+    def _first_login(self, account: dict[str, Any], token: str) -> None:
+        url, username = self.client.url, account["username"]
+        self.settings.add_recent_server(url, username)
+        self.settings.set_remember_me(self._remember)
+        if self._remember:
+            self.credentials.save_token(url, username, token)
+        self.connect_window.join.set_busy(False)
+        self.connect_window.join.password.clear()
+        self.connect_window.hide()
+        self._restore_layout()
+        self.main_window.show()
+        wanted = self._pending_joins or self.settings.open_rooms(url)
+        self._pending_joins = wanted if self.options.join else []
+        for room in wanted:
+            if room.isdigit():
+                self.workspace.open_room(room)
+
+    def _rooms_listed(self, rooms: list[dict[str, Any]]) -> None:
+        # --join may name rooms by title; ids are known once the list arrives.
+        if not self._pending_joins:
+            return
+        by_title = {room["title"].casefold(): str(room["id"]) for room in rooms}
+        for wanted in self._pending_joins:
+            room = wanted if wanted.isdigit() else by_title.get(wanted.casefold())
+            if room is None:
+                self.main_window.statusBar().showMessage(f"There is no room “{wanted}”.", 10_000)
+            elif room not in self.workspace.messages:
+                self.workspace.open_room(room)
+
+    def _room_joined(self, room: str, title: str) -> None:
+        self.main_window.set_room_title(room, title)
+        wanted = [w.casefold() for w in self._pending_joins]
+        if wanted and (room in wanted or title.casefold() in wanted):
+            last = wanted[-1]
+            if last in (room, title.casefold()):
+                self._pending_joins = []
+                self.main_window.show_room(room)  # focus in its input, ready to type
+        self._save_layout()
+
+    def _login_failed(self, words: str) -> None:
+        if self.main_window.isVisible():
+            self.main_window.hide()
+        self.connect_window.join.set_busy(False)
+        self.connect_window.join.show_error(words)
+        self.connect_window.show()
+
+    def _session_ended(self, words: str) -> None:
+        if self.client.url and self.client.username:
+            self.credentials.forget(self.client.url, self.client.username)
+        self._save_layout()
+        self.main_window.hide()
+        self.connect_window.join.set_busy(False)
+        self.connect_window.join.show_error(words)
+        self.connect_window.show()
+
+    def _error(self, room: str, code: str, words: str) -> None:
+        self.main_window.show_room_error(room, words)
+
+    def _keyring_unavailable(self, reason: str) -> None:
+        self.connect_window.join.show_error(
+            f"This computer has no working keyring, so Multichat cannot remember your "
+            f"login ({reason}). You will be asked for your password next time."
+        )
+        self.main_window.statusBar().showMessage(
+            "Cannot remember your login here: no working keyring.", 15_000
+        )
+
+    # -- what the person does in the main window ------------------------------------------
+
+    def log_out(self) -> None:
+        self._save_layout()
+        self._spawn(self.client.logout())
+
+    def show_admin(self) -> None:
+        if self.admin_dialog is None:
+            self.admin_dialog = AdminDialog(self.client, self.main_window)
+        self.admin_dialog.show()
+        self.admin_dialog.raise_()
+
+    def _notification_clicked(self, room: str) -> None:
+        self.main_window.show()
+        self.main_window.raise_()
+        self.main_window.activateWindow()
+        self.main_window.show_room(room)
+
+    # -- hosting --------------------------------------------------------------------------
+
+    def start_hosting(self, port: int, username: str, password: str) -> None:
+        form = self.connect_window.host
+        data_dir = self.options.data_dir or default_data_dir() / "hosted"
+        config = ServerConfig(port=port, data_dir=data_dir)
+        if self.host is None:
+            host = ServerThread(config)
+            try:
+                host.start()
+            except (OSError, StoreError) as exc:
+                form.show_error(_hosting_words(exc, port))
+                return
+            self.host = host
+        try:
+            if not self.host.has_users():
+                self.host.create_admin(username, password)
+        except StoreError as exc:
+            form.show_error(str(exc))
+            return
+        form.show_addresses(self.host.urls())
+        self.settings.set_hosting(True, str(data_dir))
+        self._remember = False
+        self._begin(f"ws://127.0.0.1:{self.host.port}", username, password=password)
+
+    def _main_close_requested(self, event: QCloseEvent) -> None:
+        if self.host is not None and self.host.running:
+            others = max(0, self.host.connection_count() - 1)
+            answer = QMessageBox.question(
+                self.main_window,
+                "Stop hosting?",
+                f"This computer hosts the chat. Closing Multichat disconnects "
+                f"{others} other {'person' if others == 1 else 'people'}.\n\n"
+                "Minimise to the tray instead, to keep the chat running?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+                | QMessageBox.StandardButton.Cancel,
+            )
+            if answer == QMessageBox.StandardButton.Cancel:
+                event.ignore()
+                return
+            if answer == QMessageBox.StandardButton.Yes and self.notifier.tray_available:
+                event.ignore()
+                self.main_window.hide()
+                return
+        event.accept()
+        self.quit()
+
+    def quit(self) -> None:
+        self._save_layout()
+        self._spawn(self._shutdown())
+
+    async def _shutdown(self) -> None:
+        await self.client.close()
+        if self.host is not None:
+            await asyncio.to_thread(self.host.stop)  # off the GUI thread: no frozen window
+        self.notifier.hide()
+        self.finished.emit()
+
+    # -- remembering the layout ----------------------------------------------------------
+
+    def _save_layout(self) -> None:
+        if not self.client.url:
+            return
+        self.settings.set_open_rooms(self.client.url, self.workspace.open_rooms())
+        geometry = _base64(self.main_window.saveGeometry())
+        state = _base64(self.main_window.saveState())
+        self.settings.set_window(geometry, state)
+
+    def _restore_layout(self) -> None:
+        window = self.settings.window()
+        if window.geometry:
+            self.main_window.restoreGeometry(QByteArray.fromBase64(window.geometry.encode()))
+        if window.state:
+            self.main_window.restoreState(QByteArray.fromBase64(window.state.encode()))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _base64(data: QByteArray) -> str:
+    return bytes(data.toBase64().data()).decode("ascii")
+
+
+def _hosting_words(exc: BaseException, port: int) -> str:
+    if isinstance(exc, OSError) and "address already in use" in str(exc).lower():
+        return f"Port {port} is in use by another program: choose another port."
+    with contextlib.suppress(Exception):
+        return f"Cannot host here: {exc}"
+    return "Cannot host here."

@@ -1,0 +1,71 @@
+"""Who is in a room now, sorted, updated with minimal inserts and removals."""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+class MemberRole(enum.IntEnum):
+    Username = Qt.ItemDataRole.UserRole + 1
+    IsMe = enum.auto()
+
+
+class MemberListModel(QAbstractListModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._names: list[str] = []
+        self._me = ""
+
+    def set_me(self, username: str) -> None:
+        self._me = username
+
+    def set_members(self, usernames: list[str]) -> None:
+        wanted = set(usernames)
+        for position in reversed(range(len(self._names))):
+            if self._names[position] not in wanted:
+                self.beginRemoveRows(QModelIndex(), position, position)
+                del self._names[position]
+                self.endRemoveRows()
+        for name in sorted(wanted - set(self._names), key=str.casefold):
+            keys = [n.casefold() for n in self._names]
+            position = bisect.bisect_left(keys, name.casefold())
+            self.beginInsertRows(QModelIndex(), position, position)
+            self._names.insert(position, name)
+            self.endInsertRows()
+
+    def usernames(self) -> list[str]:
+        return list(self._names)
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._names)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._names):
+            return None
+        name = self._names[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{name} (you)" if name == self._me else name
+        if role == MemberRole.Username:
+            return name
+        if role == MemberRole.IsMe:
+            return name == self._me
+        return None
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        names = super().roleNames()
+        names[MemberRole.Username] = QByteArray(b"username")
+        names[MemberRole.IsMe] = QByteArray(b"isMe")
+        return names

@@ -1,0 +1,226 @@
+"""The messages of one room as a list model: history above, live below, pending last.
+
+Stored events are kept in seq order and deduplicated by seq; ENTER/LEAVE
+notices (no seq) stay where they arrived. Messages still in the outbox are
+shown at the bottom, marked pending, until their stored copy arrives.
+``fetchMore`` asks for the page before the oldest message shown.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+
+from multichat.desktop.models.mentions import mentions
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+RequestOlder = Callable[[int | None], None]
+
+
+class MessageRole(enum.IntEnum):
+    Seq = Qt.ItemDataRole.UserRole + 1
+    Username = enum.auto()
+    Text = enum.auto()
+    MsgType = enum.auto()
+    Timestamp = enum.auto()
+    IsOwn = enum.auto()
+    IsPending = enum.auto()
+    MentionsMe = enum.auto()
+    IsNotice = enum.auto()
+    ClientId = enum.auto()
+
+
+@dataclass(slots=True)
+class MessageRow:
+    seq: int | None
+    username: str
+    text: str
+    msg_type: int
+    ts: datetime | None
+    own: bool
+    pending: bool
+    mentions_me: bool
+    client_id: str | None
+
+
+def _parse_ts(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class MessageListModel(QAbstractListModel):
+    def __init__(self, request_older: RequestOlder, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._request_older = request_older
+        self._rows: list[MessageRow] = []
+        self._pending: list[MessageRow] = []
+        self._seqs: set[int] = set()
+        self._own = ""
+        self._history_complete = False
+        # The client asks for the newest page itself when it opens the room.
+        self._waiting_for_history = True
+
+    # -- feeding ------------------------------------------------------------------
+
+    def set_own_username(self, username: str) -> None:
+        self._own = username
+
+    def _row(self, event: dict[str, Any]) -> MessageRow:
+        username = str(event.get("username") or "")
+        text = str(event.get("message") or "")
+        own = bool(self._own) and username == self._own
+        return MessageRow(
+            seq=event.get("seq"),
+            username=username,
+            text=text,
+            msg_type=int(event.get("msg_type", 0)),
+            ts=_parse_ts(event.get("ts")),
+            own=own,
+            pending=False,
+            mentions_me=not own and int(event.get("msg_type", 0)) <= 2
+            and mentions(text, self._own),
+            client_id=event.get("client_id"),
+        )
+
+    def append_live(self, event: dict[str, Any]) -> None:
+        row = self._row(event)
+        if row.seq is not None:
+            if row.seq in self._seqs:
+                return
+            self._seqs.add(row.seq)
+            if row.client_id is not None:
+                self._drop_pending(row.client_id)
+            position = self._stored_position(row.seq)
+        else:
+            position = len(self._rows)
+        self.beginInsertRows(QModelIndex(), position, position)
+        self._rows.insert(position, row)
+        self.endInsertRows()
+
+    def _stored_position(self, seq: int) -> int:
+        """Where a stored event goes: after every row with a smaller seq (notices ride along)."""
+        if not self._rows or (self._rows[-1].seq or 0) < seq:
+            return len(self._rows)
+        keys = [r.seq if r.seq is not None else -1 for r in self._rows]
+        position = bisect.bisect_left(keys, seq)
+        while position < len(self._rows) and self._rows[position].seq is None:
+            position += 1
+        return position
+
+    def prepend_history(self, events: list[dict[str, Any]]) -> None:
+        """Older events, oldest first; an empty page means the start was reached."""
+        rows = [self._row(e) for e in events if e.get("seq") is not None]
+        rows = [r for r in rows if r.seq not in self._seqs]
+        if not rows:
+            self._history_complete = True
+        oldest_shown = self.oldest_seq()
+        older = [r for r in rows if oldest_shown is None or (r.seq or 0) < oldest_shown]
+        newer = [r for r in rows if r not in older]
+        if older:
+            self.beginInsertRows(QModelIndex(), 0, len(older) - 1)
+            self._rows[0:0] = older
+            self._seqs.update(r.seq for r in older if r.seq is not None)
+            self.endInsertRows()
+        for row in newer:  # overlap with live events: place each by seq
+            assert row.seq is not None
+            self._seqs.add(row.seq)
+            position = self._stored_position(row.seq)
+            self.beginInsertRows(QModelIndex(), position, position)
+            self._rows.insert(position, row)
+            self.endInsertRows()
+        # Only now: a view may ask for more while the rows above go in.
+        self._waiting_for_history = False
+
+    def set_pending(self, pending: list[dict[str, str]]) -> None:
+        """The room's outbox, oldest first; shown after the stored messages."""
+        rows = [
+            MessageRow(seq=None, username=self._own, text=item["message"], msg_type=0,
+                       ts=None, own=True, pending=True, mentions_me=False,
+                       client_id=item["client_id"])
+            for item in pending
+        ]
+        if self._pending:
+            first = len(self._rows)
+            self.beginRemoveRows(QModelIndex(), first, first + len(self._pending) - 1)
+            self._pending = []
+            self.endRemoveRows()
+        if rows:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+            self._pending = rows
+            self.endInsertRows()
+
+    def _drop_pending(self, client_id: str) -> None:
+        for position, row in enumerate(self._pending):
+            if row.client_id == client_id:
+                at = len(self._rows) + position
+                self.beginRemoveRows(QModelIndex(), at, at)
+                del self._pending[position]
+                self.endRemoveRows()
+                return
+
+    def oldest_seq(self) -> int | None:
+        return next((r.seq for r in self._rows if r.seq is not None), None)
+
+    # -- Qt's model interface ----------------------------------------------------------
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows) + len(self._pending)
+
+    def row_at(self, position: int) -> MessageRow:
+        if position < len(self._rows):
+            return self._rows[position]
+        return self._pending[position - len(self._rows)]
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < self.rowCount():
+            return None
+        row = self.row_at(index.row())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.text if row.msg_type not in (4, 5) else f"{row.username} " + (
+                "joined" if row.msg_type == 4 else "left")
+        values = {
+            MessageRole.Seq: row.seq,
+            MessageRole.Username: row.username,
+            MessageRole.Text: row.text,
+            MessageRole.MsgType: row.msg_type,
+            MessageRole.Timestamp: row.ts,
+            MessageRole.IsOwn: row.own,
+            MessageRole.IsPending: row.pending,
+            MessageRole.MentionsMe: row.mentions_me,
+            MessageRole.IsNotice: row.msg_type != 0,
+            MessageRole.ClientId: row.client_id,
+        }
+        return values.get(role)  # type: ignore[call-overload]
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        names = super().roleNames()
+        for role in MessageRole:
+            names[role] = QByteArray(role.name[0].lower().encode() + role.name[1:].encode())
+        return names
+
+    def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._history_complete
+
+    def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._history_complete or self._waiting_for_history:
+            return
+        self._waiting_for_history = True
+        self._request_older(self.oldest_seq())

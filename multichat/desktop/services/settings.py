@@ -1,0 +1,143 @@
+"""What the app remembers between runs, in a JSON file in the user config dir.
+
+Recent servers, open rooms, muted rooms, the window's geometry, the "remember
+me" choice and hosting. Never a password or a token: those are the keyring's.
+Written atomically; a missing or damaged file means starting fresh.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from multichat.desktop.services.credentials import server_key
+
+log = logging.getLogger(__name__)
+MAX_RECENT = 10
+
+
+@dataclass(slots=True)
+class RecentServer:
+    url: str
+    username: str
+    pinned_fingerprint: str | None = None  # for TLS pinning (hardening issue)
+
+
+@dataclass(slots=True)
+class WindowLayout:
+    geometry: str = ""  # base64 of QWidget.saveGeometry()
+    state: str = ""  # base64 of QMainWindow.saveState()
+
+
+@dataclass(slots=True)
+class _Data:
+    recent: list[RecentServer] = field(default_factory=list)
+    open_rooms: dict[str, list[str]] = field(default_factory=dict)
+    muted_rooms: dict[str, list[str]] = field(default_factory=dict)
+    window: WindowLayout = field(default_factory=WindowLayout)
+    remember_me: bool = False
+    hosting: bool = False
+    host_data_dir: str = ""
+
+
+def default_path() -> Path:
+    return Path(platformdirs.user_config_dir("multichat", appauthor=False)) / "settings.json"
+
+
+def _load(raw: dict[str, Any]) -> _Data:
+    return _Data(
+        recent=[RecentServer(**entry) for entry in raw.get("recent", [])][:MAX_RECENT],
+        open_rooms={k: [str(r) for r in v] for k, v in raw.get("open_rooms", {}).items()},
+        muted_rooms={k: [str(r) for r in v] for k, v in raw.get("muted_rooms", {}).items()},
+        window=WindowLayout(**raw.get("window", {})),
+        remember_me=bool(raw.get("remember_me", False)),
+        hosting=bool(raw.get("hosting", False)),
+        host_data_dir=str(raw.get("host_data_dir", "")),
+    )
+
+
+class AppSettings:
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_path()
+        self._data = self._read()
+
+    def _read(self) -> _Data:
+        try:
+            return _load(json.loads(self.path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return _Data()
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            log.warning("ignoring damaged settings file %s: %s", self.path, exc)
+            return _Data()
+
+    def save(self) -> None:
+        """Write atomically: a crash mid-write leaves the old file, never half a file."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(asdict(self._data), indent=2, sort_keys=True)
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".settings-")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    # -- recent servers --------------------------------------------------------------
+
+    def recent_servers(self) -> list[RecentServer]:
+        return list(self._data.recent)
+
+    def add_recent_server(self, url: str, username: str) -> None:
+        key = server_key(url)
+        kept = [e for e in self._data.recent if server_key(e.url) != key]
+        previous = next((e for e in self._data.recent if server_key(e.url) == key), None)
+        pin = previous.pinned_fingerprint if previous else None
+        self._data.recent = [RecentServer(url, username, pin), *kept][:MAX_RECENT]
+        self.save()
+
+    # -- rooms -----------------------------------------------------------------------
+
+    def open_rooms(self, url: str) -> list[str]:
+        return list(self._data.open_rooms.get(server_key(url), []))
+
+    def set_open_rooms(self, url: str, rooms: list[str]) -> None:
+        self._data.open_rooms[server_key(url)] = [str(r) for r in rooms]
+        self.save()
+
+    def muted_rooms(self, url: str) -> list[str]:
+        return list(self._data.muted_rooms.get(server_key(url), []))
+
+    def set_muted_rooms(self, url: str, rooms: list[str]) -> None:
+        self._data.muted_rooms[server_key(url)] = sorted(str(r) for r in rooms)
+        self.save()
+
+    # -- window, login, hosting ----------------------------------------------------------
+
+    def window(self) -> WindowLayout:
+        return WindowLayout(self._data.window.geometry, self._data.window.state)
+
+    def set_window(self, geometry: str, state: str) -> None:
+        self._data.window = WindowLayout(geometry, state)
+        self.save()
+
+    def remember_me(self) -> bool:
+        return self._data.remember_me
+
+    def set_remember_me(self, remember: bool) -> None:
+        self._data.remember_me = remember
+        self.save()
+
+    def hosting(self) -> tuple[bool, str]:
+        return self._data.hosting, self._data.host_data_dir
+
+    def set_hosting(self, hosting: bool, data_dir: str) -> None:
+        self._data.hosting, self._data.host_data_dir = hosting, data_dir
+        self.save()

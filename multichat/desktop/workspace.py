@@ -1,0 +1,161 @@
+"""The workspace: the ChatClient's signals turned into the item models the windows show.
+
+One RoomListModel for the sidebar, and per open room a MessageListModel and a
+MemberListModel. It knows which room is in view, so it can count unread
+messages and decide what deserves a desktop notification. No widgets here.
+
+Signals:
+    roomOpened(str room, str title): a room's models exist; show a view for it.
+    roomClosed(str room): the room was left or taken away; drop its view.
+    notificationRequested(str room, str title, str body, bool mention): a
+        message in a room not in view (or a mention anywhere) worth telling.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from multichat.desktop.client import ChatClient
+from multichat.desktop.models import MemberListModel, MessageListModel, RoomListModel
+from multichat.desktop.models.mentions import mentions
+
+NOTIFY_TYPES = frozenset({0, 1, 2})  # messages, warnings, alerts; not muted notices
+
+
+class Workspace(QObject):
+    roomOpened = Signal(str, str)
+    roomClosed = Signal(str)
+    notificationRequested = Signal(str, str, str, bool)
+
+    def __init__(self, client: ChatClient, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.client = client
+        self.rooms = RoomListModel(self)
+        self.messages: dict[str, MessageListModel] = {}
+        self.members: dict[str, MemberListModel] = {}
+        self.titles: dict[str, str] = {}
+        self.current_room: str | None = None
+        self.window_active = True
+        client.roomsChanged.connect(self._rooms_changed)
+        client.roomJoined.connect(self._joined)
+        client.roomLeft.connect(self._left)
+        client.membersChanged.connect(self._members_changed)
+        client.messageReceived.connect(self._message)
+        client.historyLoaded.connect(self._history)
+        client.outboxChanged.connect(self._outbox)
+        client.loggedIn.connect(self._logged_in)
+
+    @property
+    def username(self) -> str:
+        return self.client.username
+
+    # -- what the person does -------------------------------------------------------
+
+    def open_room(self, room: str, title: str = "") -> None:
+        """Join a room (if not already) and make its models, so a view can show at once."""
+        room = str(room)
+        if room not in self.messages:
+            self._ensure_models(room)
+            self.titles[room] = title or self.titles.get(room, "")
+            self.roomOpened.emit(room, self.titles[room])
+        self.client.join(room)
+
+    def close_room(self, room: str) -> None:
+        self.client.leave(room)
+
+    def send(self, room: str, text: str) -> None:
+        text = text.strip()
+        if text:
+            self.client.send(room, text)
+
+    def set_current(self, room: str | None) -> None:
+        self.current_room = room
+        if room is not None and self.window_active:
+            self.rooms.mark_read(room)
+
+    def set_window_active(self, active: bool) -> None:
+        self.window_active = active
+        if active and self.current_room is not None:
+            self.rooms.mark_read(self.current_room)
+
+    def set_muted(self, room: str, muted: bool) -> None:
+        self.rooms.set_muted(room, muted)
+
+    def open_rooms(self) -> list[str]:
+        return list(self.messages)
+
+    # -- from the client ---------------------------------------------------------------
+
+    def _ensure_models(self, room: str) -> None:
+        if room in self.messages:
+            return
+        model = MessageListModel(functools.partial(self._request_older, room), self)
+        model.set_own_username(self.username)
+        self.messages[room] = model
+        self.members[room] = MemberListModel(self)
+        self.members[room].set_me(self.username)
+
+    def _request_older(self, room: str, before: int | None) -> None:
+        self.client.request_history(room, before)
+
+    def _logged_in(self, account: dict[str, Any], _token: str) -> None:
+        for model in self.messages.values():
+            model.set_own_username(account["username"])
+        for members in self.members.values():
+            members.set_me(account["username"])
+
+    def _rooms_changed(self, rooms: list[dict[str, Any]]) -> None:
+        self.rooms.set_rooms(rooms)
+        for room in rooms:
+            self.titles[str(room["id"])] = room["title"]
+        for room_id in self.messages:
+            self.rooms.set_joined(room_id, True)
+
+    def _joined(self, room: str, title: str) -> None:
+        self.titles[room] = title
+        if room not in self.messages:
+            self._ensure_models(room)
+            self.roomOpened.emit(room, title)
+        self.rooms.set_joined(room, True)
+
+    def _left(self, room: str) -> None:
+        self.rooms.set_joined(room, False)
+        if room in self.messages:
+            del self.messages[room]
+            del self.members[room]
+            if self.current_room == room:
+                self.current_room = None
+            self.roomClosed.emit(room)
+
+    def _members_changed(self, room: str, usernames: list[str]) -> None:
+        if room in self.members:
+            self.members[room].set_members(usernames)
+
+    def _message(self, room: str, event: dict[str, Any]) -> None:
+        model = self.messages.get(room)
+        if model is None:
+            return
+        model.append_live(event)
+        in_view = self.window_active and room == self.current_room
+        self.rooms.note_event(room, event, in_view=in_view, own_username=self.username)
+        own = event.get("username") == self.username
+        if in_view or own or event.get("msg_type") not in NOTIFY_TYPES:
+            return
+        text = event.get("message") or ""
+        mentioned = mentions(text, self.username)
+        if mentioned or not self.rooms.is_muted(room):
+            title = f"{event.get('username', '')} in {self.titles.get(room, room)}"
+            self.notificationRequested.emit(room, title, text, mentioned)
+
+    def _history(self, room: str, events: list[dict[str, Any]]) -> None:
+        model = self.messages.get(room)
+        if model is not None:
+            model.prepend_history(events)
+
+    def _outbox(self, room: str, pending: list[dict[str, str]]) -> None:
+        model = self.messages.get(room)
+        if model is not None:
+            model.set_pending(pending)
