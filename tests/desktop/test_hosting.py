@@ -52,3 +52,23 @@ def test_a_busy_port_is_reported(tmp_path: Path, passwords: Passwords) -> None:
                          passwords=passwords)
     again.start()
     again.stop()
+
+
+def test_hosting_works_under_the_apps_qt_event_loop_policy(
+    tmp_path: Path, passwords: Passwords
+) -> None:
+    """qasync.run installs a policy whose loops are Qt loops; the server thread needs its own."""
+    import asyncio
+
+    import qasync
+
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(qasync.DefaultQEventLoopPolicy())
+    try:
+        host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path),
+                            passwords=passwords)
+        host.start()
+        assert host.running
+        host.stop()
+    finally:
+        asyncio.set_event_loop_policy(previous)

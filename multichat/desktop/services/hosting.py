@@ -47,7 +47,10 @@ class ServerThread:
             raise self._error
 
     def _run(self) -> None:
-        asyncio.run(self._serve())
+        # A plain asyncio loop, whatever policy the GUI installed (qasync's would try
+        # to make a Qt loop here, on a thread that has no Qt event loop).
+        with asyncio.Runner(loop_factory=_plain_loop) as runner:
+            runner.run(self._serve())
 
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -128,6 +131,10 @@ class ServerThread:
                 self._loop.call_soon_threadsafe(self._stop.set)
             self._thread.join(START_TIMEOUT)
         self._server = None
+
+
+def _plain_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.DefaultEventLoopPolicy().new_event_loop()
 
 
 async def _call(fn: Callable[[ChatServer], Awaitable[T]], server: ChatServer) -> T:

@@ -209,7 +209,20 @@ class MainWindow(QMainWindow):
                 self.workspace.close_room(view.room)
 
     def _tab_changed(self, _position: int) -> None:
-        self.workspace.set_current(self.current_room())
+        room = self.current_room()
+        self.workspace.set_current(room)
+        self._select_in_list(room)
+
+    def _select_in_list(self, room: str | None) -> None:
+        """Keep the sidebar's selection on the room in view."""
+        model = self.workspace.rooms
+        selection = self.room_list.selectionModel()
+        for row in range(model.rowCount()):
+            index = model.index(row)
+            if index.data(RoomRole.RoomId) == room:
+                self.room_list.setCurrentIndex(index)
+                return
+        selection.clearSelection()
 
     def _update_empty_hint(self) -> None:
         empty = self.tabs.count() == 0

@@ -88,6 +88,15 @@ class RoomView(QWidget):
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
 
+        self._lay_out()
+        self.input.submitted.connect(self._submit)
+        self.send_button.clicked.connect(self.input.submit)
+        self.leave_button.clicked.connect(self.leaveRequested.emit)
+        self.mute_button.toggled.connect(self._mute_toggled)
+        self._stick_to_bottom = True
+        self.closed = False
+
+    def _lay_out(self) -> None:
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
         header.addWidget(self.mute_button)
@@ -106,13 +115,6 @@ class RoomView(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
         layout.addLayout(entry)
-
-        self.input.submitted.connect(self._submit)
-        self.send_button.clicked.connect(self.input.submit)
-        self.leave_button.clicked.connect(self.leaveRequested.emit)
-        self.mute_button.toggled.connect(self._mute_toggled)
-        self._stick_to_bottom = True
-        self.closed = False
 
     def set_closed(self, closed: bool) -> None:
         """A room we are no longer in: its tab stays to show why, but takes no input."""

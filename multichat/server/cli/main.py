@@ -95,12 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = load_config(flags, os.environ)
             config.ensure_data_dir()
             return admin.main(config.database_url(), args)
-        # The desktop app is not built yet: serve, as the README says.
-        print("multichat: the desktop app is not built yet; serving instead "
-              "(see `multichat --help`)", file=sys.stderr)
-        config = load_config({}, os.environ)
-        _configure_logging(False)
-        return serve.run(config)
+        # Imported here so `serve` and `admin` never load Qt.
+        from multichat.desktop.app import main as desktop_main  # noqa: PLC0415
+
+        desktop_args = [*(["--server", args.server] if args.server else []),
+                        *(["--username", args.username] if args.username else [])]
+        for room in args.join:
+            desktop_args += ["--join", room]
+        return desktop_main(desktop_args)
     except SettingsError as exc:
         return _fail(str(exc), 2)
     except (StoreError, admin.AdminError) as exc:
