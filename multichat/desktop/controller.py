@@ -74,6 +74,8 @@ class AppController(QObject):
         self._pending_joins: list[str] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         credentials.on_unavailable = self._keyring_unavailable
+        if credentials.unavailable_reason is not None:  # found out before we listened
+            self._keyring_unavailable(credentials.unavailable_reason)
         self._wire()
 
     # -- wiring ------------------------------------------------------------------------

@@ -217,6 +217,8 @@ class MainWindow(QMainWindow):
         """Keep the sidebar's selection on the room in view."""
         model = self.workspace.rooms
         selection = self.room_list.selectionModel()
+        if selection is None or self.room_list.model() is None:
+            return
         for row in range(model.rowCount()):
             index = model.index(row)
             if index.data(RoomRole.RoomId) == room:

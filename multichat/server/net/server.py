@@ -100,9 +100,11 @@ class ChatServer:
 
     @property
     def port(self) -> int:
+        """The listening port (the IPv4 one when port 0 gave each family its own)."""
         if self._server is None:
             raise RuntimeError("the server is not running")
-        return int(self._server.sockets[0].getsockname()[1])
+        sockets = sorted(self._server.sockets, key=lambda s: s.family != socket.AF_INET)
+        return int(sockets[0].getsockname()[1])
 
     def listening(self) -> list[tuple[str, int]]:
         if self._server is None:

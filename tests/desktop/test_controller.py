@@ -1,0 +1,156 @@
+"""The app's flows end to end: log in or fail, remember me, scripted start, log out, host."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from multichat.desktop.controller import AppController, StartOptions
+from multichat.desktop.services.credentials import CredentialStore
+from multichat.desktop.services.hosting import ServerThread
+from multichat.desktop.services.settings import AppSettings
+from tests.desktop.conftest import MemoryKeyring
+from tests.desktop.helpers import WAIT_MS, close_clients, fast_backoff, url_of
+from tests.helpers.client import ProtocolClient
+
+
+@pytest.fixture
+def controllers(
+    qtbot: QtBot, qapp: QApplication, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> Iterator[list[AppController]]:
+    made: list[AppController] = []
+    yield made
+    for controller in made:
+        close_clients(qtbot, [controller.client])
+        if controller.host is not None:
+            controller.host.stop()
+        for window in (controller.main_window, controller.connect_window):
+            window.hide()
+            window.deleteLater()
+
+
+def make(controllers: list[AppController], qapp: QApplication, tmp_path: Path,
+         options: StartOptions | None = None) -> AppController:
+    controller = AppController(
+        qapp,
+        settings=AppSettings(tmp_path / "settings.json"),
+        credentials=CredentialStore(),
+        options=options,
+    )
+    controller.client._backoff = fast_backoff()
+    controllers.append(controller)
+    return controller
+
+
+def test_a_failed_login_is_told_on_the_form(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    app = make(controllers, qapp, tmp_path)
+    app.start()
+    assert app.connect_window.isVisible()
+    app.log_in(url_of(hosted_server), "alice", "wrong", False)
+    form = app.connect_window.join
+    qtbot.waitUntil(lambda: not form.error.isHidden(), timeout=WAIT_MS)
+    assert form.error.text() == "Wrong username or password."
+    assert form.submit.isEnabled() and not app.main_window.isVisible()
+
+
+def test_remember_me_logs_in_next_time_and_log_out_forgets(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    first = make(controllers, qapp, tmp_path)
+    first.start()
+    first.log_in(url_of(hosted_server), "alice", "alice-password", True)
+    qtbot.waitUntil(first.main_window.isVisible, timeout=WAIT_MS)
+    assert not first.connect_window.isVisible()
+    (token,) = memory_keyring.secrets.values()
+    assert "alice-password" not in memory_keyring.secrets.values()
+    close_clients(qtbot, [first.client])
+
+    second = make(controllers, qapp, tmp_path)  # the next start: no password typed
+    second.start()
+    qtbot.waitUntil(second.main_window.isVisible, timeout=WAIT_MS)
+    assert second.client.token == token
+    second.log_out()
+    qtbot.waitUntil(second.connect_window.isVisible, timeout=WAIT_MS)
+    assert memory_keyring.secrets == {}
+
+    async def token_is_revoked() -> dict[str, object]:
+        client = await ProtocolClient.open(url_of(hosted_server))
+        reply = await client.request(command="login", token=token)
+        await client.close()
+        return reply
+
+    task = asyncio.get_event_loop().create_task(token_is_revoked())
+    qtbot.waitUntil(task.done, timeout=WAIT_MS)
+    assert task.result()["error"] == "LOGIN_FAILED"
+
+
+def test_a_scripted_start_joins_rooms_and_focuses_the_last(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    options = StartOptions(server=url_of(hosted_server), username="sam",
+                           password="staff-password", join=["Staff room", "Lobby"])
+    app = make(controllers, qapp, tmp_path, options)
+    app.start()
+    qtbot.waitUntil(lambda: set(app.main_window.views) == {"1", "2"}, timeout=WAIT_MS)
+    lobby = app.main_window.views["1"]
+    qtbot.waitUntil(lambda: app.main_window.tabs.currentWidget() is lobby, timeout=WAIT_MS)
+    assert lobby.focusWidget() is lobby.input or app.main_window.focusWidget() is lobby.input
+    assert not app.connect_window.isVisible()
+
+
+def test_no_keyring_is_said_once_and_login_still_works(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController],
+) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        app = make(controllers, qapp, tmp_path)
+        assert "no working keyring" in app.connect_window.join.error.text()
+        app.start()
+        app.log_in(url_of(hosted_server), "alice", "alice-password", True)
+        qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_hosting_then_closing_warns_about_the_people_connected(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    app = make(controllers, qapp, tmp_path, StartOptions(data_dir=tmp_path / "hosted"))
+    app.start()
+    app.start_hosting(0, "boss", "boss-password")
+    assert app.host is not None and app.host.running
+    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    assert app.client.account == {"username": "boss", "is_staff": False, "is_superuser": True}
+    assert app.main_window.admin_button.isVisible()
+
+    questions: list[str] = []
+
+    def answer_cancel() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            questions.append(box.text())
+            box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(0, answer_cancel)
+    event = QCloseEvent()
+    app.main_window.closeEvent(event)
+    assert questions and "disconnects 0 other people" in questions[0]
+    assert not event.isAccepted() and app.host.running
