@@ -76,6 +76,9 @@ class MessageListModel(QAbstractListModel):
         self._history_complete = False
         # The client asks for the newest page itself when it opens the room.
         self._waiting_for_history = True
+        # Older pages are fetched when the reader reaches the top, not whenever Qt's view
+        # finds itself at the bottom (where it calls fetchMore on its own).
+        self._older_wanted = False
 
     # -- feeding ------------------------------------------------------------------
 
@@ -147,6 +150,7 @@ class MessageListModel(QAbstractListModel):
             self.endInsertRows()
         # Only now: a view may ask for more while the rows above go in.
         self._waiting_for_history = False
+        self._older_wanted = False
 
     def set_pending(self, pending: list[dict[str, str]]) -> None:
         """The room's outbox, oldest first; shown after the stored messages."""
@@ -216,11 +220,20 @@ class MessageListModel(QAbstractListModel):
             names[role] = QByteArray(role.name[0].lower().encode() + role.name[1:].encode())
         return names
 
+    @property
+    def history_complete(self) -> bool:
+        return self._history_complete
+
+    def want_older(self) -> None:
+        """The reader reached the top: the next fetchMore loads the page before it."""
+        self._older_wanted = True
+
     def canFetchMore(self, parent: ModelIndex = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and not self._history_complete
+        return (not parent.isValid() and self._older_wanted and not self._history_complete
+                and not self._waiting_for_history)
 
     def fetchMore(self, parent: ModelIndex = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or self._history_complete or self._waiting_for_history:
+        if not self.canFetchMore(parent):
             return
         self._waiting_for_history = True
         self._request_older(self.oldest_seq())

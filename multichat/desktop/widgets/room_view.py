@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from multichat.desktop.models.messages import MessageListModel
 from multichat.desktop.widgets.message_delegate import MessageDelegate
 
 INPUT_LINES = 3
@@ -94,6 +95,7 @@ class RoomView(QWidget):
         self.leave_button.clicked.connect(self.leaveRequested.emit)
         self.mute_button.toggled.connect(self._mute_toggled)
         self._stick_to_bottom = True
+        self._from_bottom = 0
         self.closed = False
 
     def _lay_out(self) -> None:
@@ -124,12 +126,23 @@ class RoomView(QWidget):
         if not closed:
             self.show_banner("")
 
-    def set_models(self, messages: QAbstractItemModel, members: QAbstractItemModel) -> None:
+    def set_models(self, messages: MessageListModel, members: QAbstractItemModel) -> None:
         self.messages.setModel(messages)
         self.members.setModel(members)
         messages.rowsAboutToBeInserted.connect(self._remember_scroll)
         messages.rowsInserted.connect(self._follow)
+        self.messages.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.messages.scrollToBottom()
+
+    def _scrolled(self, value: int) -> None:
+        """At the top: load the page of history before the oldest message shown."""
+        model = self.messages.model()
+        if value == self.messages.verticalScrollBar().minimum() and isinstance(
+            model, MessageListModel
+        ):
+            model.want_older()
+            if model.canFetchMore(QModelIndex()):
+                model.fetchMore(QModelIndex())
 
     def set_muted(self, muted: bool) -> None:
         self.mute_button.blockSignals(True)
@@ -155,8 +168,16 @@ class RoomView(QWidget):
     def _remember_scroll(self, *_: object) -> None:
         bar = self.messages.verticalScrollBar()
         self._stick_to_bottom = bar.value() >= bar.maximum() - 4
+        self._from_bottom = bar.maximum() - bar.value()
 
     def _follow(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
         model = self.messages.model()
-        if model is not None and last == model.rowCount() - 1 and self._stick_to_bottom:
+        if model is None:
+            return
+        if last == model.rowCount() - 1 and self._stick_to_bottom:
             self.messages.scrollToBottom()
+        elif first == 0:
+            # Older history went in above: keep the same messages in sight.
+            self.messages.doItemsLayout()
+            bar = self.messages.verticalScrollBar()
+            bar.setValue(bar.maximum() - self._from_bottom)

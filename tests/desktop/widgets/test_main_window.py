@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, Qt
@@ -13,6 +14,9 @@ from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.widgets.linkify import to_html
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
+from multichat.server.net import ChatServer
+from multichat.server.protocol import MsgType
+from multichat.server.store.records import NewMessage
 from tests.conftest import ALICE, BOB
 from tests.desktop.helpers import WAIT_MS, log_in
 
@@ -100,3 +104,33 @@ def test_a_staff_room_refusal_is_shown_at_the_room(
     assert not view.input.isEnabled()
     window.tabs.tabCloseRequested.emit(window.tabs.indexOf(view))
     assert "2" not in window.views
+
+
+def test_scrolling_to_the_top_loads_older_history(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    async def fill(server: ChatServer) -> None:
+        assert server.store is not None
+        batch = [NewMessage(1, None, "bob", MsgType.MESSAGE, f"old {i}", None, 1_000 + i)
+                 for i in range(120)]
+        await asyncio.to_thread(server.store.append_messages, batch)
+
+    hosted_server.call(fill)
+    alice = make_client()
+    window = window_for(qtbot, alice)
+    window.resize(800, 400)
+    log_in(qtbot, alice, hosted_server, ALICE)
+    window.workspace.open_room("1", "Lobby")
+    model = window.workspace.messages["1"]
+    qtbot.waitUntil(lambda: model.rowCount() >= 50, timeout=WAIT_MS)
+    assert model.oldest_seq() == 71  # the newest page only
+    bar = window.views["1"].messages.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=WAIT_MS)
+    for oldest in (21, 1):
+        bar.setValue(bar.minimum())  # the reader scrolls to the top
+        qtbot.waitUntil(lambda o=oldest: model.oldest_seq() == o, timeout=WAIT_MS)  # type: ignore[misc]
+        assert bar.value() > bar.minimum()  # the view kept its place, not jumped
+    bar.setValue(bar.minimum())
+    qtbot.waitUntil(lambda: model.history_complete, timeout=WAIT_MS)
+    seqs = [model.index(r).data(MessageRole.Seq) for r in range(model.rowCount())]
+    assert [seq for seq in seqs if seq is not None] == list(range(1, 121))
