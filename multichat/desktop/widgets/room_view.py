@@ -172,8 +172,6 @@ class RoomView(QWidget):
 
     def _follow(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
         model = self.messages.model()
-        if model is None:
-            return
         if last == model.rowCount() - 1 and self._stick_to_bottom:
             self.messages.scrollToBottom()
         elif first == 0:
