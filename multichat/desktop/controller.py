@@ -97,6 +97,7 @@ class AppController(QObject):
         main.reconnectRequested.connect(client.reconnect_now)
         main.closeRequested.connect(self._main_close_requested)
         self.workspace.notificationRequested.connect(self.notifier.notify)
+        self.workspace.mutedChanged.connect(self._muted_changed)
         self.workspace.rooms.totalsChanged.connect(self.notifier.set_totals)
         self.notifier.activated.connect(self._notification_clicked)
 
@@ -108,6 +109,8 @@ class AppController(QObject):
         self.connect_window.join.set_recent(
             [RecentServer(entry.url, entry.username) for entry in recent]
         )
+        hosted_before, _data_dir = self.settings.hosting()
+        self.connect_window.host.set_first_run(not hosted_before)
         options = self.options
         if options.server and options.username:
             self._pending_joins = list(options.join)
@@ -155,6 +158,8 @@ class AppController(QObject):
         self.connect_window.join.password.clear()
         self.connect_window.hide()
         self._restore_layout()
+        for room in self.settings.muted_rooms(url):
+            self.workspace.set_muted(room, True)
         self.main_window.show()
         wanted = self._pending_joins or self.settings.open_rooms(url)
         self._pending_joins = wanted if self.options.join else []
@@ -223,6 +228,10 @@ class AppController(QObject):
             self.admin_dialog = AdminDialog(self.client, self.main_window)
         self.admin_dialog.show()
         self.admin_dialog.raise_()
+
+    def _muted_changed(self, muted: list[str]) -> None:
+        if self.client.url:
+            self.settings.set_muted_rooms(self.client.url, muted)
 
     def _notification_clicked(self, room: str) -> None:
         self.main_window.show()

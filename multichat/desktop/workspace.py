@@ -9,6 +9,7 @@ Signals:
     roomClosed(str room): the room was left or taken away; drop its view.
     notificationRequested(str room, str title, str body, bool mention): a
         message in a room not in view (or a mention anywhere) worth telling.
+    mutedChanged(list rooms): the muted rooms, after the person changed one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Workspace(QObject):
     roomOpened = Signal(str, str)
     roomClosed = Signal(str)
     notificationRequested = Signal(str, str, str, bool)
+    mutedChanged = Signal(object)
 
     def __init__(self, client: ChatClient, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -82,7 +84,9 @@ class Workspace(QObject):
             self.rooms.mark_read(self.current_room)
 
     def set_muted(self, room: str, muted: bool) -> None:
-        self.rooms.set_muted(room, muted)
+        if self.rooms.is_muted(room) != muted:
+            self.rooms.set_muted(room, muted)
+            self.mutedChanged.emit(self.rooms.muted_rooms())
 
     def open_rooms(self) -> list[str]:
         return list(self.messages)

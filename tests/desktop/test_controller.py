@@ -154,3 +154,40 @@ def test_hosting_then_closing_warns_about_the_people_connected(
     app.main_window.closeEvent(event)
     assert questions and "disconnects 0 other people" in questions[0]
     assert not event.isAccepted() and app.host.running
+
+
+def test_open_rooms_and_mutes_come_back_after_a_restart(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    first = make(controllers, qapp, tmp_path)
+    first.start()
+    first.log_in(url_of(hosted_server), "sam", "staff-password", True)
+    qtbot.waitUntil(first.main_window.isVisible, timeout=WAIT_MS)
+    for room in ("1", "2"):
+        first.workspace.open_room(room)
+    qtbot.waitUntil(lambda: all(first.client.rooms[r].joined for r in ("1", "2")),
+                    timeout=WAIT_MS)
+    first.main_window.views["2"].mute_button.click()
+    first.quit()
+    qtbot.waitUntil(lambda: first.client.state.value == "offline", timeout=WAIT_MS)
+
+    second = make(controllers, qapp, tmp_path)
+    second.start()  # remembered: logs in, reopens both rooms, keeps the mute
+    qtbot.waitUntil(lambda: set(second.main_window.views) == {"1", "2"}, timeout=WAIT_MS)
+    assert second.workspace.rooms.is_muted("2") and not second.workspace.rooms.is_muted("1")
+    assert second.main_window.views["2"].mute_button.isChecked()
+
+
+def test_the_host_form_asks_for_the_admin_only_the_first_time(
+    qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    first = make(controllers, qapp, tmp_path)
+    first.start()
+    assert not first.connect_window.host.admin_repeat.isHidden()
+    first.settings.set_hosting(True, str(tmp_path / "hosted"))
+    second = make(controllers, qapp, tmp_path)
+    second.start()
+    assert second.connect_window.host.admin_repeat.isHidden()
+    assert not second.connect_window.host.login_name.isHidden()

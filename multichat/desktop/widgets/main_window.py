@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.admin_button.clicked.connect(self.adminRequested)
         self.reconnect_button.clicked.connect(self.reconnectRequested)
         workspace.roomOpened.connect(self.add_room_view)
+        workspace.mutedChanged.connect(self._muted_changed)
         workspace.roomClosed.connect(self.remove_room_view)
         self._update_empty_hint()
 
@@ -168,6 +169,10 @@ class MainWindow(QMainWindow):
             self.tabs.removeTab(self.tabs.indexOf(view))
             view.deleteLater()
         self._update_empty_hint()
+
+    def _muted_changed(self, muted: list[str]) -> None:
+        for room, view in self.views.items():
+            view.set_muted(room in muted)
 
     def set_room_title(self, room: str, title: str) -> None:
         view = self.views.get(room)
