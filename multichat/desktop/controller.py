@@ -100,6 +100,7 @@ class AppController(QObject):
         self.workspace.mutedChanged.connect(self._muted_changed)
         self.workspace.rooms.totalsChanged.connect(self.notifier.set_totals)
         self.notifier.activated.connect(self._notification_clicked)
+        self.notifier.showRequested.connect(self._show_main_window)
 
     # -- starting ----------------------------------------------------------------------
 
@@ -233,10 +234,14 @@ class AppController(QObject):
         if self.client.url:
             self.settings.set_muted_rooms(self.client.url, muted)
 
+    def _show_main_window(self) -> None:
+        if self.client.account is not None:
+            self.main_window.show()
+            self.main_window.raise_()
+            self.main_window.activateWindow()
+
     def _notification_clicked(self, room: str) -> None:
-        self.main_window.show()
-        self.main_window.raise_()
-        self.main_window.activateWindow()
+        self._show_main_window()
         self.main_window.show_room(room)
 
     # -- hosting --------------------------------------------------------------------------
@@ -260,6 +265,7 @@ class AppController(QObject):
             form.show_error(str(exc))
             return
         form.show_addresses(self.host.urls())
+        self.main_window.set_hosting(self.host.urls())
         self.settings.set_hosting(True, str(data_dir))
         self._remember = False
         self._begin(f"ws://127.0.0.1:{self.host.port}", username, password=password)

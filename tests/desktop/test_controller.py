@@ -140,6 +140,7 @@ def test_hosting_then_closing_warns_about_the_people_connected(
     qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
     assert app.client.account == {"username": "boss", "is_staff": False, "is_superuser": True}
     assert app.main_window.admin_button.isVisible()
+    assert app.main_window.hosting_label.text().startswith("Hosting — others join at ws://")
 
     questions: list[str] = []
 

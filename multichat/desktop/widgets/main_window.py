@@ -85,14 +85,18 @@ class MainWindow(QMainWindow):
         self.reconnect_button = QPushButton("Reconnect now")
         self.reconnect_button.hide()
         self.user_label = QLabel()
+        self.hosting_label = QLabel()
+        self.hosting_label.setObjectName("hostingLabel")
+        self.hosting_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hosting_label.hide()
         self.admin_button = QPushButton("Administration…")
         self.admin_button.hide()
         self.logout_button = QPushButton("Log out")
         top = QHBoxLayout()
         top.addWidget(self.state_label)
         top.addWidget(self.state_detail, 1)
-        for widget in (self.reconnect_button, self.user_label, self.admin_button,
-                       self.logout_button):
+        for widget in (self.reconnect_button, self.hosting_label, self.user_label,
+                       self.admin_button, self.logout_button):
             top.addWidget(widget)
         return top
 
@@ -137,6 +141,11 @@ class MainWindow(QMainWindow):
         self.state_label.style().polish(self.state_label)
         self.state_detail.setText(detail)
         self.reconnect_button.setVisible(state == "reconnecting")
+
+    def set_hosting(self, urls: list[str]) -> None:
+        """While this computer hosts the chat: the addresses others can join at."""
+        self.hosting_label.setText("Hosting — others join at " + ", ".join(urls) if urls else "")
+        self.hosting_label.setVisible(bool(urls))
 
     def set_account(self, account: dict[str, Any]) -> None:
         self.user_label.setText(account["username"])
