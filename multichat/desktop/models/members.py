@@ -15,6 +15,8 @@ from PySide6.QtCore import (
     Qt,
 )
 
+from multichat.desktop.models.roles import role_names
+
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -65,7 +67,4 @@ class MemberListModel(QAbstractListModel):
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:
-        names = super().roleNames()
-        names[MemberRole.Username] = QByteArray(b"username")
-        names[MemberRole.IsMe] = QByteArray(b"isMe")
-        return names
+        return role_names(super().roleNames(), MemberRole)

@@ -25,6 +25,7 @@ from PySide6.QtCore import (
 )
 
 from multichat.desktop.models.mentions import mentions
+from multichat.desktop.models.roles import role_names
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 RequestOlder = Callable[[int | None], None]
@@ -215,10 +216,7 @@ class MessageListModel(QAbstractListModel):
         return values.get(role)  # type: ignore[call-overload]
 
     def roleNames(self) -> dict[int, QByteArray]:
-        names = super().roleNames()
-        for role in MessageRole:
-            names[role] = QByteArray(role.name[0].lower().encode() + role.name[1:].encode())
-        return names
+        return role_names(super().roleNames(), MessageRole)
 
     @property
     def history_complete(self) -> bool:

@@ -22,6 +22,7 @@ from PySide6.QtCore import (
 )
 
 from multichat.desktop.models.mentions import mentions
+from multichat.desktop.models.roles import role_names
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 UNREAD_TYPES = frozenset({0, 1, 2})
@@ -188,7 +189,4 @@ class RoomListModel(QAbstractListModel):
         return values.get(role)  # type: ignore[call-overload]
 
     def roleNames(self) -> dict[int, QByteArray]:
-        names = super().roleNames()
-        for role in RoomRole:
-            names[role] = QByteArray(role.name[0].lower().encode() + role.name[1:].encode())
-        return names
+        return role_names(super().roleNames(), RoomRole)
