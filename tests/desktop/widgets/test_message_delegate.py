@@ -1,0 +1,37 @@
+"""Rows as painted: links found where they are drawn, styles by type, nothing fetched."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRect
+from PySide6.QtWidgets import QStyleOptionViewItem
+from pytestqt.qtbot import QtBot
+
+from multichat.desktop.models import MemberListModel, MessageListModel
+from multichat.desktop.widgets.message_delegate import MessageDelegate
+from multichat.desktop.widgets.room_view import RoomView
+
+
+def test_a_link_is_clickable_where_it_is_drawn(qtbot: QtBot) -> None:
+    model = MessageListModel(lambda _: None)
+    model.prepend_history([{"room": "1", "seq": 1, "username": "bob", "msg_type": 0,
+                            "message": "see https://example.org/x for <b>details</b>"}])
+    view = RoomView("1", "Lobby")
+    qtbot.addWidget(view)
+    view.set_models(model, MemberListModel())
+    view.resize(700, 400)
+    view.show()
+    delegate = view.messages.itemDelegate()
+    assert isinstance(delegate, MessageDelegate)
+    index = model.index(0)
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, 600, delegate.sizeHint(option, index).height())
+    option.fontMetrics = view.messages.fontMetrics()
+    hits = {
+        delegate.link_at(option, index, QPointF(x, y))
+        for x in range(0, 600, 3)
+        for y in range(0, option.rect.height(), 3)
+    }
+    assert hits == {"", "https://example.org/x"}
+    document = delegate._document(index, 580)
+    assert "<b>details</b>" in document.toPlainText()  # shown as typed
+    assert document.resource(1, "https://example.org/x") is None  # nothing loaded
