@@ -517,9 +517,14 @@ class ChatService:
             token_ids = sorted({s.token_id for s in logged_in if s.token_id is not None})
             users = await self.db.run(self.store.users_by_id, user_ids)
             live_tokens = await self.db.run(self.store.live_token_ids, token_ids, now_ms())
-            self._apply(rooms, users, live_tokens)
+            # Sessions that logged in while we were asking are not judged by these answers.
+            checked = set(logged_in)
+            self._apply(rooms, users, live_tokens, checked)
 
-    def _apply(self, rooms: list[Room], users: dict[int, User], live_tokens: set[int]) -> None:
+    def _apply(
+        self, rooms: list[Room], users: dict[int, User], live_tokens: set[int],
+        checked: set[Session],
+    ) -> None:
         by_id = {room.id: room for room in rooms}
         rooms_changed = rooms != self._room_snapshot
         self._room_snapshot = rooms
@@ -530,7 +535,7 @@ class ChatService:
             for staff in (False, True)
         }
         for session in list(self.sessions):
-            if session.user is None:
+            if session.user is None or session not in checked:
                 continue
             user = users.get(session.user.id)
             if user is None or session.token_id not in live_tokens:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from multichat.server.protocol import CloseCode, ErrorCode
@@ -170,3 +172,16 @@ async def test_changes_made_directly_in_the_database_reach_sessions(harness: Cha
     harness.store.delete_user("alice")
     await alice_peer.wait_closed()
     assert alice.user is None
+
+
+async def test_a_login_during_a_reconcile_is_not_mistaken_for_a_revoked_one(
+    harness: ChatHarness,
+) -> None:
+    """Sessions that log in while the database is being asked keep their login."""
+    admin, _ = await harness.session(ADMIN)
+    reconcile = asyncio.create_task(harness.chat.reconcile())
+    newcomers = [await harness.session(ALICE) for _ in range(5)]
+    await reconcile
+    await harness.chat.reconcile()
+    assert all(peer.closed is None for _, peer in newcomers)
+    assert all(session.user is not None for session, _ in newcomers)

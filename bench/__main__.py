@@ -1,0 +1,340 @@
+"""Multichat's benchmarks, side by side with the Python ceiling.
+
+    .venv/bin/python -m bench [--quick] [--json PATH] [--only NAME ...]
+
+Each scenario starts its server (Multichat, and for fan-out also the bare
+websockets ceiling in bench/ceiling.py) as a process pinned to CPU 0, and the
+load generator (bench/load.py) as another process pinned to CPU 1. A table
+goes to stdout and every figure to a JSON file (bench/results/latest.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import argon2
+
+from bench import sqlite_modes
+from multichat.server.chat.passwords import Passwords
+from multichat.server.protocol import MsgType
+from multichat.server.store import Store
+from multichat.server.store.records import NewMessage
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_CPU, LOAD_CPU = {0}, {1}
+LISTENING = re.compile(r"listening on \S+:(\d+)")
+GENERATOR_SATURATED = 0.9  # of one core: past this the generator, not the server, may limit
+
+
+def pinned(cpus: set[int]) -> Any:
+    usable = os.sched_getaffinity(0)
+    if len(usable) < 2:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus & usable or usable)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def raise_fd_limit() -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def seed(data_dir: Path, users: int, rooms: int = 4, messages: int = 0) -> None:
+    """Accounts u0..uN (password "pw", cheapest hash), rooms 1..R, and room 1's history."""
+    passwords = Passwords(argon2.profiles.CHEAPEST)
+    store = Store.open_data_dir(data_dir)
+    try:
+        password_hash = passwords.hash("pw")
+        for i in range(users):
+            store.create_user(f"u{i}", password_hash)
+        for r in range(1, rooms + 1):
+            store.create_room(f"Room {r}")
+        batch = 5_000
+        for start in range(0, messages, batch):
+            store.append_messages([
+                NewMessage(1, 1, "u0", MsgType.MESSAGE, f"history {n}", None, n)
+                for n in range(start, min(messages, start + batch))
+            ])
+    finally:
+        store.close()
+
+
+def seed_many_messages(data_dir: Path, total: int) -> None:
+    """A room holding ``total`` messages, written straight into SQLite (fast)."""
+    db = sqlite3.connect(data_dir / "multichat.sqlite3")
+    rows = ((1, n, 1, "u0", 0, f"history message {n}", None, n) for n in range(1, total + 1))
+    db.executemany(
+        "INSERT INTO message (room_id, seq, account_id, username, msg_type, text, client_id,"
+        " ts_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.execute("UPDATE room SET last_seq = ? WHERE id = 1", (total,))
+    db.commit()
+    db.close()
+
+
+@contextlib.contextmanager
+def server(kind: str, data_dir: Path) -> Iterator[subprocess.Popen[str]]:
+    port = free_port()
+    if kind == "ceiling":
+        command = [sys.executable, "-m", "bench.ceiling", str(port)]
+    else:
+        command = [sys.executable, "-m", "multichat", "serve", "--host", "127.0.0.1",
+                   "--port", str(port), "--data-dir", str(data_dir),
+                   # The benchmark measures throughput, not the flood limits.
+                   "--send-burst", "1000000", "--send-rate", "1000000",
+                   "--login-free-failures", "1000000", "--max-output-bytes", str(64 * 2**20)]
+    log_path = work_log(data_dir, kind)
+    log = log_path.open("w")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True,
+                               cwd=ROOT, preexec_fn=_server_setup)
+    deadline = time.monotonic() + 60
+    while not (match := LISTENING.search(log_path.read_text())):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{kind} server did not start:\n{log_path.read_text()}")
+        time.sleep(0.05)
+    process.port = int(match.group(1))  # type: ignore[attr-defined]
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(60)
+        log.close()
+        if "Traceback" in log_path.read_text():
+            print(f"  ! the {kind} server logged an error:\n{log_path.read_text()[-3000:]}")
+
+
+def work_log(data_dir: Path, kind: str) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return data_dir / f"{kind}-server.log"
+
+
+def _server_setup() -> None:
+    raise_fd_limit()
+    setup = pinned(SERVER_CPU)
+    if setup:
+        setup()
+
+
+def _load_setup() -> None:
+    raise_fd_limit()
+    setup = pinned(LOAD_CPU)
+    if setup:
+        setup()
+
+
+def run_load(scenario: str, port: int, params: dict[str, Any]) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.load", scenario, f"ws://127.0.0.1:{port}",
+         json.dumps(params)],
+        capture_output=True, text=True, cwd=ROOT, preexec_fn=_load_setup, timeout=900,
+        check=False,
+    )
+    for line in result.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return dict(json.loads(line[len("RESULT "):]))
+    raise RuntimeError(f"load generator failed:\n{result.stdout}\n{result.stderr}")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+# -- scenarios -----------------------------------------------------------------------
+
+
+def fanout(quick: bool, work: Path) -> list[dict[str, Any]]:
+    clients, rooms, senders = 200, 4, 20
+    rates = [200, 800] if quick else [100, 200, 400, 800, 1200, 1600, 2400]
+    duration, warmup = (2.0, 0.5) if quick else (5.0, 1.0)
+    rows = []
+    for kind in ("multichat", "ceiling"):
+        data = work / f"fanout-{kind}"
+        seed(data, clients, rooms)
+        with server(kind, data) as process:
+            for rate in rates:
+                params = {"clients": clients, "rooms": rooms, "senders": senders,
+                          "rate": rate, "duration": duration, "warmup": warmup,
+                          "server_pid": process.pid}
+                rows.append({"server": kind, "rate": rate,
+                             **run_load("fanout", process.port, params)})  # type: ignore[attr-defined]
+    return rows
+
+
+def big_room(quick: bool, work: Path) -> list[dict[str, Any]]:
+    clients = 300 if quick else 1000
+    rows = []
+    for kind in ("multichat", "ceiling"):
+        data = work / f"big-{kind}"
+        seed(data, clients, 1)
+        with server(kind, data) as process:
+            params = {"clients": clients, "rooms": 1, "senders": 2, "rate": 20,
+                      "duration": 2.0 if quick else 5.0, "warmup": 0.5,
+                      "server_pid": process.pid}
+            rows.append({"server": kind, "clients": clients,
+                         **run_load("fanout", process.port, params)})  # type: ignore[attr-defined]
+    return rows
+
+
+def idle(quick: bool, work: Path) -> list[dict[str, Any]]:
+    clients = 1000 if quick else 5000
+    data = work / "idle"
+    seed(data, clients, 1)
+    with server("multichat", data) as process:
+        before = rss_kib(process.pid)
+        load = subprocess.Popen(
+            [sys.executable, "-m", "bench.load", "idle",
+             f"ws://127.0.0.1:{process.port}",  # type: ignore[attr-defined]
+             json.dumps({"clients": clients})],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+            preexec_fn=_load_setup,
+        )
+        assert load.stdout is not None and load.stdin is not None
+        if load.stdout.readline().strip() != "READY":
+            raise RuntimeError("idle clients did not connect")
+        time.sleep(1.0)  # let the server settle before reading its memory
+        after = rss_kib(process.pid)
+        load.stdin.write("DONE\n")
+        load.stdin.flush()
+        load.communicate(timeout=300)
+    return [{"clients": clients, "rss_before_kib": before, "rss_after_kib": after,
+             "kib_per_connection": (after - before) / clients}]
+
+
+def history(quick: bool, work: Path) -> list[dict[str, Any]]:
+    total = 100_000 if quick else 1_000_000
+    data = work / "history"
+    seed(data, 2, 1)
+    seed_many_messages(data, total)
+    with server("multichat", data) as process:
+        result = run_load("history", process.port,  # type: ignore[attr-defined]
+                          {"total": total, "requests": 200 if quick else 1000})
+    return [{"messages_in_room": total, **result}]
+
+
+def catchup(quick: bool, work: Path) -> list[dict[str, Any]]:
+    total = 20_000
+    data = work / "catchup"
+    seed(data, 2, 1)
+    seed_many_messages(data, total)
+    with server("multichat", data) as process:
+        result = run_load("catchup", process.port,  # type: ignore[attr-defined]
+                          {"total": total, "missed": 10_000})
+    return [result]
+
+
+def logins(quick: bool, work: Path) -> list[dict[str, Any]]:
+    storm = 300 if quick else 1000
+    data = work / "logins"
+    seed(data, storm, 1)
+    with server("multichat", data) as process:
+        result = run_load("logins", process.port,  # type: ignore[attr-defined]
+                          {"logins": 500 if quick else 3000, "storm": storm})
+    return [result]
+
+
+def sqlite(quick: bool, work: Path) -> list[dict[str, Any]]:
+    return sqlite_modes.run(quick)
+
+
+SCENARIOS = {"fanout": fanout, "big_room": big_room, "idle": idle, "history": history,
+             "catchup": catchup, "logins": logins, "sqlite": sqlite}
+
+
+# -- report ------------------------------------------------------------------------------
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
+    return str(value)
+
+
+def print_table(name: str, rows: list[dict[str, Any]]) -> None:
+    print(f"\n## {name}")
+    if not rows:
+        return
+    keys = list(rows[0])
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for row in rows:
+        print("| " + " | ".join(fmt(row.get(k)) for k in keys) + " |")
+
+
+def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Multichat next to the ceiling at each rate, as a ratio of efficiency."""
+    ceiling = {r["rate"]: r for r in rows if r["server"] == "ceiling"}
+    out = []
+    for row in rows:
+        other = ceiling.get(row["rate"])
+        if row["server"] != "multichat" or other is None:
+            continue
+        out.append({
+            "rate": row["rate"],
+            "multichat_deliv_per_cpu_s": row["deliveries_per_server_cpu_s"],
+            "ceiling_deliv_per_cpu_s": other["deliveries_per_server_cpu_s"],
+            "ratio": row["deliveries_per_server_cpu_s"] / other["deliveries_per_server_cpu_s"],
+            "multichat_p99_ms": row["p99_ms"],
+            "ceiling_p99_ms": other["p99_ms"],
+        })
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small and short (under 3 min)")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
+    args = parser.parse_args(argv)
+    raise_fd_limit()
+    results: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                    "platform": platform.platform(), "processor": platform.processor(),
+                    "pinned": len(os.sched_getaffinity(0)) >= 2},
+        "quick": args.quick,
+        "scenarios": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="multichat-bench-") as directory:
+        for name in args.only or list(SCENARIOS):
+            t0 = time.monotonic()
+            rows = SCENARIOS[name](args.quick, Path(directory))
+            results["scenarios"][name] = rows
+            print_table(f"{name} ({time.monotonic() - t0:.0f} s)", rows)
+            if name == "fanout":
+                results["scenarios"]["fanout_vs_ceiling"] = ratios(rows)
+                print_table("fan-out: Multichat against the ceiling", ratios(rows))
+            for row in rows:
+                if row.get("loadgen_cpu_share", 0) > GENERATOR_SATURATED:
+                    print(f"  ! the load generator used {row['loadgen_cpu_share']:.0%} of a "
+                          "core: this row may measure the generator, not the server")
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(results, indent=2))
+    print(f"\nresults written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
