@@ -119,8 +119,9 @@ def server(kind: str, data_dir: Path) -> Iterator[subprocess.Popen[str]]:
         process.terminate()
         process.wait(60)
         log.close()
-        if "Traceback" in log_path.read_text():
-            print(f"  ! the {kind} server logged an error:\n{log_path.read_text()[-3000:]}")
+        text = log_path.read_text()
+        if "Traceback" in text:
+            print(f"  ! the {kind} server logged an error:\n{text[text.index('Traceback') - 300:][:4000]}")
 
 
 def work_log(data_dir: Path, kind: str) -> Path:

@@ -203,7 +203,7 @@ class ChatService:
         self.login_throttle.succeeded(user_key)
         if self.passwords.needs_rehash(credentials.password_hash):
             new_hash = await asyncio.to_thread(self.passwords.hash, command.password)
-            await self.db.run(self.store.update_user, command.username, password_hash=new_hash)
+            await self.db.run(self.store.rehash_password, command.username, new_hash)
         token = new_token()
         expires = now_ms() + int(self.config.token_ttl_days * 86_400_000)
         token_id = await self.db.run(

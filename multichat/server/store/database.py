@@ -55,6 +55,10 @@ def open_database(url: str, *, synchronous: str = "normal") -> pw.Database:
             db: pw.Database = pw.SqliteDatabase(
                 str(path),
                 timeout=SQLITE_BUSY_TIMEOUT,
+                # Transactions take the write lock when they begin. A deferred one that
+                # reads first and writes later fails at once ("database is locked", no
+                # busy wait) if another connection wrote in between, which WAL allows.
+                lock_type="IMMEDIATE",
                 pragmas={
                     "journal_mode": "wal",
                     "synchronous": synchronous,

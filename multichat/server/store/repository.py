@@ -214,6 +214,10 @@ class Store:
             self._bump_changes()
         return _user(row)
 
+    def rehash_password(self, username: str, password_hash: str) -> None:
+        """Store the same password under new hashing parameters: no one is signed out."""
+        Account.update(password_hash=password_hash).where(Account.username == username).execute()
+
     def delete_user(self, username: str) -> User:
         with self.db.atomic():
             row = Account.get_or_none(Account.username == username)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import argon2
+
+from multichat.server.chat.passwords import Passwords
+from multichat.server.chat.tokens import token_hash
 from multichat.server.protocol import ErrorCode
 from tests.conftest import ALICE, BOB
 from tests.server.chat.conftest import ChatHarness
@@ -92,3 +96,24 @@ async def test_repeated_failures_from_one_address_lock_out_the_address(
     assert error is not None and error.code is ErrorCode.RATE_LIMITED
     error = await harness.run(session, command="login", token="guess")
     assert error is not None and error.code is ErrorCode.RATE_LIMITED
+
+
+async def test_upgrading_a_password_hash_at_login_signs_no_one_out(harness: ChatHarness) -> None:
+    """A hash made with other Argon2 parameters is rehashed at login, not treated as a reset."""
+    old_style = Passwords(argon2.Parameters(
+        type=argon2.Type.ID, version=19, salt_len=16, hash_len=16, time_cost=1,
+        memory_cost=16, parallelism=1,
+    ))
+    dora = harness.store.create_user("dora", old_style.hash("dora-pw"))
+    harness.store.add_token(dora.id, token_hash("saved-login"), expires_ms=2**62)
+    kept, kept_peer = await harness.session()
+    assert await harness.run(kept, command="login", token="saved-login") is None
+    before = harness.store.credentials("dora")
+    await harness.session(("dora", "dora-pw"))  # a password login: the rehash happens
+    after = harness.store.credentials("dora")
+    assert before is not None and after is not None
+    assert after.password_hash != before.password_hash
+    assert harness.chat.passwords.verify(after.password_hash, "dora-pw")
+    await harness.chat.reconcile()
+    assert kept_peer.closed is None and kept.user is not None  # still signed in
+    assert harness.store.token_owner(token_hash("saved-login"), at_ms=0) is not None
