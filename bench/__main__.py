@@ -26,10 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import argon2
-
 from bench import sqlite_modes
 from multichat.server.chat.passwords import Passwords
+from multichat.server.chat.tokens import token_hash
 from multichat.server.protocol import MsgType
 from multichat.server.store import Store
 from multichat.server.store.records import NewMessage
@@ -56,18 +55,24 @@ def free_port() -> int:
 def raise_fd_limit() -> None:
     import resource
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def seed(data_dir: Path, users: int, rooms: int = 4, messages: int = 0) -> None:
-    """Accounts u0..uN (password "pw", cheapest hash), rooms 1..R, and room 1's history."""
-    passwords = Passwords(argon2.profiles.CHEAPEST)
+    """Accounts u0..uN with password "pw" and a saved login each, rooms 1..R, history.
+
+    The password hash is made once with the server's own parameters (a login
+    with it costs what a real one does, and is not rehashed); each account also
+    gets the token ``bench-token-N``, which the clients log in with, as
+    returning clients do.
+    """
     store = Store.open_data_dir(data_dir)
     try:
-        password_hash = passwords.hash("pw")
+        password_hash = Passwords().hash("pw")
         for i in range(users):
-            store.create_user(f"u{i}", password_hash)
+            user = store.create_user(f"u{i}", password_hash)
+            store.add_token(user.id, token_hash(f"bench-token-{i}"), expires_ms=2**62)
         for r in range(1, rooms + 1):
             store.create_room(f"Room {r}")
         batch = 5_000
@@ -121,7 +126,8 @@ def server(kind: str, data_dir: Path) -> Iterator[subprocess.Popen[str]]:
         log.close()
         text = log_path.read_text()
         if "Traceback" in text:
-            print(f"  ! the {kind} server logged an error:\n{text[text.index('Traceback') - 300:][:4000]}")
+            start = max(0, text.index("Traceback") - 300)
+            print(f"  ! the {kind} server logged an error:\n{text[start:start + 4000]}")
 
 
 def work_log(data_dir: Path, kind: str) -> Path:

@@ -11,6 +11,7 @@ bottleneck is flagged by the harness, not believed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import random
@@ -46,10 +47,11 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 async def open_client(url: str, username: str, *, token: str | None = None) -> ClientConnection:
+    """Connect and log in with the account's saved login (a token, as returning clients do)."""
     ws = await connect(url, max_queue=None, compression=None, open_timeout=60,
                        max_size=2**24, ping_interval=None)
-    login: dict[str, Any] = {"command": "login"}
-    login.update({"token": token} if token else {"username": username, "password": "pw"})
+    number = username.removeprefix("u")
+    login = {"command": "login", "token": token or f"bench-token-{number}"}
     await ws.send(json.dumps(login))
     while "login" not in (reply := json.loads(await ws.recv())):
         if "error" in reply:
@@ -80,9 +82,9 @@ async def fanout(url: str, p: dict[str, Any]) -> dict[str, Any]:
     clients, rooms, senders = p["clients"], p["rooms"], p["senders"]
     rate, duration, warmup = p["rate"], p["duration"], p["warmup"]
     sockets = await gather_limited(
-        [lambda i=i: open_client(url, f"u{i}") for i in range(clients)]
+        [functools.partial(open_client, url, f"u{i}") for i in range(clients)]
     )
-    await gather_limited([lambda i=i: join(sockets[i], str(1 + i % rooms))
+    await gather_limited([functools.partial(join, sockets[i], str(1 + i % rooms))
                           for i in range(clients)])
     latencies: list[float] = []
     received = 0
@@ -142,7 +144,7 @@ async def fanout(url: str, p: dict[str, Any]) -> dict[str, Any]:
     for task in readers:
         task.cancel()
     await asyncio.gather(*readers, return_exceptions=True)
-    await gather_limited([lambda ws=ws: ws.close() for ws in sockets])
+    await gather_limited([ws.close for ws in sockets])
     return {
         "sent": sent,
         "expected": expected,
@@ -162,12 +164,12 @@ async def fanout(url: str, p: dict[str, Any]) -> dict[str, Any]:
 async def idle(url: str, p: dict[str, Any]) -> dict[str, Any]:
     """Connect, log in and join ``clients`` clients, then wait for the harness to measure."""
     sockets = await gather_limited(
-        [lambda i=i: open_client(url, f"u{i}") for i in range(p["clients"])]
+        [functools.partial(open_client, url, f"u{i}") for i in range(p["clients"])]
     )
-    await gather_limited([lambda ws=ws: join(ws, "1") for ws in sockets])
+    await gather_limited([functools.partial(join, ws, "1") for ws in sockets])
     print("READY", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    await gather_limited([lambda ws=ws: ws.close() for ws in sockets])
+    await gather_limited([ws.close for ws in sockets])
     return {"clients": len(sockets)}
 
 
@@ -208,13 +210,7 @@ async def catchup(url: str, p: dict[str, Any]) -> dict[str, Any]:
 async def logins(url: str, p: dict[str, Any]) -> dict[str, Any]:
     """Token logins per second (each on a new connection), then a reconnect storm."""
     first = await open_client(url, "u0")
-    await first.send(json.dumps({"command": "ping"}))
-    tokens: list[str] = []
-    for i in range(p["storm"]):
-        ws = await connect(url, compression=None, max_queue=None, open_timeout=60)
-        await ws.send(json.dumps({"command": "login", "username": f"u{i}", "password": "pw"}))
-        tokens.append(json.loads(await ws.recv())["login"]["token"])
-        await ws.close()
+    tokens = [f"bench-token-{i}" for i in range(p["storm"])]
     count = p["logins"]
 
     async def one(index: int) -> None:
@@ -222,7 +218,7 @@ async def logins(url: str, p: dict[str, Any]) -> dict[str, Any]:
         await ws.close()
 
     t0 = time.perf_counter()
-    await gather_limited([lambda i=i: one(i) for i in range(count)], limit=50)
+    await gather_limited([functools.partial(one, i) for i in range(count)], limit=50)
     per_second = count / (time.perf_counter() - t0)
 
     async def reconnect(index: int) -> ClientConnection:
@@ -231,10 +227,12 @@ async def logins(url: str, p: dict[str, Any]) -> dict[str, Any]:
         return ws
 
     t0 = time.perf_counter()
-    sockets = await gather_limited([lambda i=i: reconnect(i) for i in range(p["storm"])],
-                                   limit=p["storm"])
+    storm: list[Callable[[], Awaitable[Any]]] = [
+        functools.partial(reconnect, i) for i in range(p["storm"])
+    ]
+    sockets = await gather_limited(storm, limit=p["storm"])
     storm_seconds = time.perf_counter() - t0
-    await gather_limited([lambda ws=ws: ws.close() for ws in sockets])
+    await gather_limited([ws.close for ws in sockets])
     await first.close()
     return {"token_logins_per_s": per_second, "storm_clients": len(sockets),
             "storm_seconds": storm_seconds}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from multichat.server.protocol import MsgType
 from multichat.server.store import Store
@@ -26,9 +27,9 @@ def messages_per_second(synchronous: str, batch: int, count: int) -> float:
             store.close()
 
 
-def run(quick: bool) -> list[dict[str, object]]:
+def run(quick: bool) -> list[dict[str, Any]]:
     count = 2_000 if quick else 20_000
-    rows = []
+    rows: list[dict[str, Any]] = []
     for synchronous in ("normal", "full"):
         for batch in (1, 256):
             rows.append({"synchronous": synchronous, "batch": batch,

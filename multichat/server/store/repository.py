@@ -8,6 +8,7 @@ database globally.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -82,11 +83,36 @@ def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
         yield ids[start : start + _IN_CHUNK]
 
 
+class _MessageSql:
+    """The hot path's statements, written once per database instead of per message.
+
+    Building SQL through peewee's query objects costs more than running it;
+    these are the same statements, in the engine's parameter style.
+    """
+
+    def __init__(self, db: pw.Database) -> None:
+        p = db.param
+        returning = not isinstance(db, pw.SqliteDatabase) or sqlite3.sqlite_version_info >= (
+            3, 35, 0)
+        self.find_resend = (
+            'SELECT "room_id", "seq", "username", "msg_type", "text", "client_id", "ts_ms" '
+            f'FROM "message" WHERE "account_id" = {p} AND "client_id" = {p}'
+        )
+        self.bump = f'UPDATE "room" SET "last_seq" = "last_seq" + 1 WHERE "id" = {p}'
+        self.bump_returning = self.bump + ' RETURNING "last_seq"' if returning else None
+        self.read_seq = f'SELECT "last_seq" FROM "room" WHERE "id" = {p}'
+        self.insert = (
+            'INSERT INTO "message" ("room_id", "seq", "account_id", "username", "msg_type", '
+            f'"text", "client_id", "ts_ms") VALUES ({", ".join([p] * 8)})'
+        )
+
+
 class Store:
     """Users, rooms, tokens and messages in one database."""
 
     def __init__(self, db: pw.Database) -> None:
         self.db = db
+        self._sql = _MessageSql(db)
 
     # -- opening and closing -------------------------------------------------
 
@@ -325,47 +351,57 @@ class Store:
     # -- messages --------------------------------------------------------------------
 
     def append_messages(self, batch: Sequence[NewMessage]) -> list[Appended | StoreError]:
-        """Store a batch of messages in one transaction, each in a savepoint of its own.
+        """Store a batch of messages in one transaction.
 
         Each message gets the next seq of its room, allocated by bumping the
         room's counter in the same transaction, so seqs have no gaps and no
         repeats whatever the engine or the number of processes. A message
         whose (author, client_id) is stored already is not stored again: its
-        stored copy comes back marked as a duplicate.
+        stored copy comes back marked as a duplicate. Should the database
+        refuse one message (a race on a client_id with another process), the
+        batch is redone with each message in a savepoint of its own, so the
+        others still go in.
         """
+        try:
+            with self.db.atomic():
+                return [self._append_or_refuse(new) for new in batch]
+        except pw.IntegrityError:
+            pass
         results: list[Appended | StoreError] = []
         with self.db.atomic():
             for new in batch:
                 try:
                     with self.db.atomic():
-                        results.append(self._append_one(new))
-                except StoreError as exc:
-                    results.append(exc)
+                        results.append(self._append_or_refuse(new))
+                except pw.IntegrityError as exc:
+                    results.append(StoreError(f"the message was refused: {exc}"))
         return results
 
+    def _append_or_refuse(self, new: NewMessage) -> Appended | StoreError:
+        try:
+            return self._append_one(new)
+        except UnknownRoom as exc:  # nothing was written for it
+            return exc
+
     def _append_one(self, new: NewMessage) -> Appended:
+        sql, execute = self._sql, self.db.execute_sql
         if new.client_id is not None and new.user_id is not None:
-            earlier = Message.get_or_none(
-                (Message.account == new.user_id) & (Message.client_id == new.client_id)
-            )
+            earlier = execute(sql.find_resend, (new.user_id, new.client_id)).fetchone()
             if earlier is not None:
-                return Appended(_stored(earlier), duplicate=True)
-        bumped = (
-            Room.update(last_seq=Room.last_seq + 1).where(Room.id == new.room_id).execute()
-        )
-        if not bumped:
+                room_id, seq, username, msg_type, text, client_id, ts_ms = earlier
+                stored = StoredMessage(room_id, seq, username, MsgType(msg_type), text,
+                                       client_id, ts_ms)
+                return Appended(stored, duplicate=True)
+        if sql.bump_returning is not None:
+            row = execute(sql.bump_returning, (new.room_id,)).fetchone()
+        else:
+            cursor = execute(sql.bump, (new.room_id,))
+            row = execute(sql.read_seq, (new.room_id,)).fetchone() if cursor.rowcount else None
+        if row is None:
             raise UnknownRoom(new.room_id)
-        seq = Room.select(Room.last_seq).where(Room.id == new.room_id).scalar()
-        Message.insert(
-            room=new.room_id,
-            seq=seq,
-            account=new.user_id,
-            username=new.username,
-            msg_type=int(new.msg_type),
-            text=new.text,
-            client_id=new.client_id,
-            ts_ms=new.ts_ms,
-        ).execute()
+        seq = int(row[0])
+        execute(sql.insert, (new.room_id, seq, new.user_id, new.username, int(new.msg_type),
+                             new.text, new.client_id, new.ts_ms))
         stored = StoredMessage(
             room_id=new.room_id,
             seq=seq,

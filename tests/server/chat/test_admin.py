@@ -178,7 +178,7 @@ async def test_a_login_during_a_reconcile_is_not_mistaken_for_a_revoked_one(
     harness: ChatHarness,
 ) -> None:
     """Sessions that log in while the database is being asked keep their login."""
-    admin, _ = await harness.session(ADMIN)
+    await harness.session(ADMIN)
     reconcile = asyncio.create_task(harness.chat.reconcile())
     newcomers = [await harness.session(ALICE) for _ in range(5)]
     await reconcile

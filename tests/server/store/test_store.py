@@ -10,6 +10,7 @@ import pytest
 from multichat.server.protocol import MsgType
 from multichat.server.store import Store
 from multichat.server.store.errors import (
+    StoreError,
     StoreUnavailable,
     TitleTaken,
     UnknownRoom,
@@ -211,3 +212,18 @@ def test_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
         Store.open("sqlite:///" + str(tmp_path / "missing" / "db.sqlite3"))
     with pytest.raises(StoreUnavailable, match="three slashes"):
         Store.open("sqlite://host/db")
+
+
+def test_a_refused_insert_is_isolated_and_leaves_no_gap(store: Store) -> None:
+    """The database refuses one message (here a planted clash); the rest of the batch goes in."""
+    user = store.create_user("alice", "h")
+    a, b = store.create_room("A"), store.create_room("B")
+    store.db.execute_sql(  # a row the room's counter does not know about: seq 1 is taken
+        'INSERT INTO "message" ("room_id", "seq", "account_id", "username", "msg_type", '
+        '"text", "client_id", "ts_ms") VALUES (?, 1, NULL, ?, 0, ?, NULL, 0)',
+        (a.id, "x", "planted"),
+    )
+    refused, fine = store.append_messages([message(a.id, user.id), message(b.id, user.id)])
+    assert isinstance(refused, StoreError) and "refused" in str(refused)
+    assert appended(fine).message.seq == 1
+    assert store.last_seq(a.id) == 0  # the failed bump was rolled back with its savepoint
