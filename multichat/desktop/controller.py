@@ -271,26 +271,35 @@ class AppController(QObject):
         self._begin(f"ws://127.0.0.1:{self.host.port}", username, password=password)
 
     def _main_close_requested(self, event: QCloseEvent) -> None:
-        if self.host is not None and self.host.running:
-            others = max(0, self.host.connection_count() - 1)
-            answer = QMessageBox.question(
-                self.main_window,
-                "Stop hosting?",
-                f"This computer hosts the chat. Closing Multichat disconnects "
-                f"{others} other {'person' if others == 1 else 'people'}.\n\n"
-                "Minimise to the tray instead, to keep the chat running?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
-                | QMessageBox.StandardButton.Cancel,
-            )
-            if answer == QMessageBox.StandardButton.Cancel:
-                event.ignore()
-                return
-            if answer == QMessageBox.StandardButton.Yes and self.notifier.tray_available:
-                event.ignore()
-                self.main_window.hide()
-                return
+        if self.host is not None and self.host.running and not self._may_stop_hosting():
+            event.ignore()
+            return
         event.accept()
         self.quit()
+
+    def _may_stop_hosting(self) -> bool:
+        """Ask before cutting everyone off; offer the tray where there is one."""
+        assert self.host is not None
+        others = max(0, self.host.connection_count() - 1)
+        people = f"{others} other {'person' if others == 1 else 'people'}"
+        buttons = QMessageBox.StandardButton
+        if self.notifier.tray_available:
+            answer = QMessageBox.question(
+                self.main_window, "Stop hosting?",
+                f"This computer hosts the chat. Closing Multichat disconnects {people}."
+                "\n\nMinimise to the tray instead, to keep the chat running?",
+                buttons.Yes | buttons.No | buttons.Cancel,
+            )
+            if answer == buttons.Yes:
+                self.main_window.hide()
+                return False
+            return answer == buttons.No
+        answer = QMessageBox.question(
+            self.main_window, "Stop hosting?",
+            f"This computer hosts the chat. Closing Multichat disconnects {people}.",
+            buttons.Close | buttons.Cancel,
+        )
+        return answer == buttons.Close
 
     def quit(self) -> None:
         self._save_layout()
