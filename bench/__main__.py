@@ -172,37 +172,53 @@ def rss_kib(pid: int) -> int:
 # -- scenarios -----------------------------------------------------------------------
 
 
-def fanout(quick: bool, work: Path) -> list[dict[str, Any]]:
-    clients, rooms, senders = 200, 4, 20
-    rates = [200, 800] if quick else [100, 200, 400, 800, 1200, 1600, 2400]
-    duration, warmup = (2.0, 0.5) if quick else (5.0, 1.0)
+# Below this share of the offered deliveries a step is past saturation.
+KEEPS_UP = 0.95
+
+
+def saturated(row: dict[str, Any]) -> bool:
+    return bool(row["deliveries_per_s"] < KEEPS_UP * row["offered_deliveries_per_s"]
+                or row["loss"] > 0)
+
+
+def stepped(kind: str, work: Path, *, clients: int, rooms: int, senders: int,
+            rates: list[int], duration: float, warmup: float) -> list[dict[str, Any]]:
+    """Fan-out at rising rates, against one server, up to the first saturated step."""
+    data = work / f"fanout-{kind}-{clients}-{rooms}"
+    seed(data, clients, rooms)
     rows = []
-    for kind in ("multichat", "ceiling"):
-        data = work / f"fanout-{kind}"
-        seed(data, clients, rooms)
-        with server(kind, data) as process:
-            for rate in rates:
-                params = {"clients": clients, "rooms": rooms, "senders": senders,
-                          "rate": rate, "duration": duration, "warmup": warmup,
-                          "server_pid": process.pid}
-                rows.append({"server": kind, "rate": rate,
-                             **run_load("fanout", process.port, params)})  # type: ignore[attr-defined]
+    with server(kind, data) as process:
+        for rate in rates:
+            params = {"clients": clients, "rooms": rooms, "senders": senders, "rate": rate,
+                      "duration": duration, "warmup": warmup, "server_pid": process.pid}
+            row = {"server": kind, "clients": clients, "rate": rate,
+                   **run_load("fanout", process.port, params)}  # type: ignore[attr-defined]
+            row["saturated"] = saturated(row)
+            rows.append(row)
+            if row["saturated"]:
+                break
     return rows
+
+
+def fanout(quick: bool, work: Path) -> list[dict[str, Any]]:
+    """200 clients in 4 rooms, 20 senders, rates stepped up to saturation."""
+    rates = ([200, 800, 1600, 3200] if quick else
+             [100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2200, 2400, 2800,
+              3200, 4000])
+    duration, warmup = (2.0, 0.5) if quick else (5.0, 1.0)
+    return [row for kind in ("multichat", "ceiling")
+            for row in stepped(kind, work, clients=200, rooms=4, senders=20, rates=rates,
+                               duration=duration, warmup=warmup)]
 
 
 def big_room(quick: bool, work: Path) -> list[dict[str, Any]]:
+    """One room of 1,000 clients (300 quick): each message is 1,000 deliveries."""
     clients = 300 if quick else 1000
-    rows = []
-    for kind in ("multichat", "ceiling"):
-        data = work / f"big-{kind}"
-        seed(data, clients, 1)
-        with server(kind, data) as process:
-            params = {"clients": clients, "rooms": 1, "senders": 2, "rate": 20,
-                      "duration": 2.0 if quick else 5.0, "warmup": 0.5,
-                      "server_pid": process.pid}
-            rows.append({"server": kind, "clients": clients,
-                         **run_load("fanout", process.port, params)})  # type: ignore[attr-defined]
-    return rows
+    rates = [20, 80] if quick else [10, 20, 40, 60, 80, 100, 120, 160]
+    duration, warmup = (2.0, 0.5) if quick else (5.0, 1.0)
+    return [row for kind in ("multichat", "ceiling")
+            for row in stepped(kind, work, clients=clients, rooms=1, senders=2, rates=rates,
+                               duration=duration, warmup=warmup)]
 
 
 def idle(quick: bool, work: Path) -> list[dict[str, Any]]:
@@ -290,8 +306,40 @@ def print_table(name: str, rows: list[dict[str, Any]]) -> None:
         print("| " + " | ".join(fmt(row.get(k)) for k in keys) + " |")
 
 
+def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each server's capacity, efficiency and latency at half of it, side by side.
+
+    Saturation is the most deliveries per second a server kept up with; the
+    latency row is the highest step at or below half of that; efficiency is
+    the best deliveries per server-CPU-second over the steps.
+    """
+    out = []
+    for kind in ("multichat", "ceiling"):
+        mine = [r for r in rows if r["server"] == kind]
+        kept_up = [r for r in mine if not r["saturated"]] or mine[:1]
+        if not mine:
+            continue
+        capacity = max(r["deliveries_per_s"] for r in mine)
+        half = [r for r in kept_up if r["offered_deliveries_per_s"] <= capacity / 2] or kept_up[:1]
+        out.append({
+            "server": kind,
+            "saturation_deliveries_per_s": capacity,
+            "best_deliveries_per_server_cpu_s": max(r["deliveries_per_server_cpu_s"]
+                                                    for r in mine),
+            "half_load_rate": half[-1]["rate"],
+            "half_load_p50_ms": half[-1]["p50_ms"],
+            "half_load_p99_ms": half[-1]["p99_ms"],
+        })
+    if len(out) == 2:
+        ours, ceiling = out
+        out.append({"server": "ratio",
+                    **{key: ours[key] / ceiling[key] for key in (
+                        "saturation_deliveries_per_s", "best_deliveries_per_server_cpu_s")}})
+    return out
+
+
 def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Multichat next to the ceiling at each rate, as a ratio of efficiency."""
+    """Multichat next to the ceiling at each rate both ran, as a ratio of efficiency."""
     ceiling = {r["rate"]: r for r in rows if r["server"] == "ceiling"}
     out = []
     for row in rows:
@@ -330,9 +378,10 @@ def main(argv: list[str] | None = None) -> int:
             rows = SCENARIOS[name](args.quick, Path(directory))
             results["scenarios"][name] = rows
             print_table(f"{name} ({time.monotonic() - t0:.0f} s)", rows)
-            if name == "fanout":
-                results["scenarios"]["fanout_vs_ceiling"] = ratios(rows)
-                print_table("fan-out: Multichat against the ceiling", ratios(rows))
+            if name in ("fanout", "big_room"):
+                for label, view in (("at each rate", ratios), ("summary", summary)):
+                    results["scenarios"][f"{name}_{label.replace(' ', '_')}"] = view(rows)
+                    print_table(f"{name}: Multichat against the ceiling, {label}", view(rows))
             for row in rows:
                 if row.get("loadgen_cpu_share", 0) > GENERATOR_SATURATED:
                     print(f"  ! the load generator used {row['loadgen_cpu_share']:.0%} of a "

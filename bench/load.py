@@ -18,10 +18,12 @@ import random
 import resource
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+
+from bench.wire import LeanClient, TextHandler
 
 CONNECT_CONCURRENCY = 200
 
@@ -66,7 +68,7 @@ async def join(ws: ClientConnection, room: str, **extra: Any) -> None:
             raise RuntimeError(f"join failed: {reply}")
 
 
-async def gather_limited(factories: list[Callable[[], Awaitable[Any]]],
+async def gather_limited(factories: Sequence[Callable[[], Awaitable[Any]]],
                          limit: int = CONNECT_CONCURRENCY) -> list[Any]:
     gate = asyncio.Semaphore(limit)
 
@@ -77,87 +79,132 @@ async def gather_limited(factories: list[Callable[[], Awaitable[Any]]],
     return await asyncio.gather(*(run(f) for f in factories))
 
 
+class Tally:
+    """Counts the room messages a generator's clients receive; times some of them.
+
+    Each message text is ``sender|n|intended_ns``: latency runs from when the
+    message was *meant* to be sent, so a late sender is charged too.
+    """
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.latencies: list[float] = []
+        self.measure_from = 2**63
+
+    def count(self, buffer: bytearray, start: int, end: int) -> None:
+        if buffer.find(b'"msg_type":0', start, end) >= 0:
+            self.received += 1
+
+    def time(self, buffer: bytearray, start: int, end: int) -> None:
+        if buffer.find(b'"msg_type":0', start, end) < 0:
+            return
+        self.received += 1
+        text = buffer.find(b'"message":"', start, end) + len(b'"message":"')
+        bar = buffer.find(b"|", buffer.find(b"|", text, end) + 1, end)
+        intended = int(buffer[bar + 1 : buffer.find(b'"', bar, end)])
+        if intended >= self.measure_from:
+            self.latencies.append((time.time_ns() - intended) / 1e6)
+
+
+async def lean_member(url: str, number: int, room: str, on_text: TextHandler) -> LeanClient:
+    """A lean client logged in (with its account's token) and joined to ``room``."""
+    replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    client = await LeanClient.connect(
+        url, lambda buffer, start, end: replies.put_nowait(json.loads(buffer[start:end])))
+
+    async def expect(key: str) -> None:
+        while key not in (reply := await replies.get()):
+            if "error" in reply:
+                raise RuntimeError(f"{key} failed: {reply}")
+
+    client.send_text(json.dumps({"command": "login", "token": f"bench-token-{number}"}))
+    await expect("login")
+    client.send_text(json.dumps({"command": "join", "room": room}))
+    await expect("join")
+    client.on_text = on_text
+    return client
+
+
+# One client in this many times its deliveries; the others only count them.
+TIMED_EVERY = 4
+# Seconds between setting up the schedule and its first send.
+LEAD = 0.2
+
+
 async def fanout(url: str, p: dict[str, Any]) -> dict[str, Any]:
-    """``senders`` spread over ``rooms`` send ``rate`` msg/s in all; everyone receives."""
+    """``senders`` spread over ``rooms`` send ``rate`` msg/s in all; everyone receives.
+
+    Open loop: each sender sends on a fixed schedule from the start of the
+    warm-up to the end of the window, whatever the server does. The window
+    (after ``warmup``) is what throughput, CPU and latency are measured over;
+    loss is counted over the whole run once the last deliveries have landed.
+    """
     clients, rooms, senders = p["clients"], p["rooms"], p["senders"]
     rate, duration, warmup = p["rate"], p["duration"], p["warmup"]
-    sockets = await gather_limited(
-        [functools.partial(open_client, url, f"u{i}") for i in range(clients)]
-    )
-    await gather_limited([functools.partial(join, sockets[i], str(1 + i % rooms))
-                          for i in range(clients)])
-    latencies: list[float] = []
-    received = 0
-    start = time.time_ns()
-    measure_from = start + int(warmup * 1e9)
-    end = measure_from + int(duration * 1e9)
+    tally = Tally()
+    members = [
+        functools.partial(lean_member, url, i, str(1 + i % rooms),
+                          tally.time if i % TIMED_EVERY == 0 else tally.count)
+        for i in range(clients)
+    ]
+    sockets: list[LeanClient] = await gather_limited(members)
 
-    async def receive(ws: ClientConnection) -> None:
-        nonlocal received
-        async for raw in ws:
-            # No JSON parse per delivery: the generator must stay cheaper than the server.
-            if '"msg_type":0' not in raw:
-                continue
-            text = str(raw)
-            bar = text.find("|", text.find("|", text.find('"message":"')) + 1)
-            intended = int(text[bar + 1 : text.find('"', bar)])
-            received += 1
-            if intended >= measure_from:
-                latencies.append((time.time_ns() - intended) / 1e6)
-
+    start = time.time_ns() + int(LEAD * 1e9)
+    tally.measure_from = start + int(warmup * 1e9)
+    end = tally.measure_from + int(duration * 1e9)
     per_sender = rate / senders
     sent = 0
 
     async def send(index: int) -> None:
         nonlocal sent
-        ws, room = sockets[index], str(1 + index % rooms)
+        client, room = sockets[index], str(1 + index % rooms)
         n = 0
-        while True:
-            intended = start + int(n / per_sender * 1e9) + index * 1_000
-            if intended >= end:
-                return
+        # Senders are spread evenly over one period, as independent people would be:
+        # in step, each round would land as one burst and charge its queueing to latency.
+        phase = index / senders
+        while (intended := start + int((n + phase) / per_sender * 1e9)) < end:
             delay = (intended - time.time_ns()) / 1e9
             if delay > 0:
                 await asyncio.sleep(delay)
-            await ws.send(json.dumps({"command": "send", "room": room,
-                                      "message": f"{index}|{n}|{intended}"}))
+            client.send_text(json.dumps({"command": "send", "room": room,
+                                         "message": f"{index}|{n}|{intended}"}))
             n += 1
             sent += 1
 
-    readers = [asyncio.create_task(receive(ws)) for ws in sockets]
-    cpu0, wall0 = cpu_seconds(), time.monotonic()
-    server0 = server_cpu(p["server_pid"])
-    received_at_start = 0
-    await asyncio.sleep(warmup)
-    received_at_start = received
-    server_measured0 = server_cpu(p["server_pid"])
+    async def until(moment_ns: int) -> None:
+        await asyncio.sleep(max(0.0, (moment_ns - time.time_ns()) / 1e9))
+
+    async def measure() -> tuple[int, float, float]:
+        """Deliveries, server CPU and generator CPU over the window."""
+        await until(tally.measure_from)
+        received0, server0, own0 = tally.received, server_cpu(p["server_pid"]), cpu_seconds()
+        await until(end)
+        return (tally.received - received0, server_cpu(p["server_pid"]) - server0,
+                cpu_seconds() - own0)
+
+    measuring = asyncio.create_task(measure())
     await asyncio.gather(*(send(i) for i in range(senders)))
-    window = duration
-    received_in_window = received - received_at_start
-    server_measured = server_cpu(p["server_pid"]) - server_measured0
+    delivered_in_window, server_cpu_s, own_cpu_s = await measuring
     # Let the last deliveries land (bounded), then count loss over the whole run.
-    members = clients // rooms
-    expected = sent * members
-    deadline = time.monotonic() + 5
-    while received < expected and time.monotonic() < deadline:
+    expected = sent * (clients // rooms)
+    deadline = time.monotonic() + 10
+    while tally.received < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    for task in readers:
-        task.cancel()
-    await asyncio.gather(*readers, return_exceptions=True)
-    await gather_limited([ws.close for ws in sockets])
+    await asyncio.gather(*(client.close() for client in sockets))
+    offered = rate * (clients // rooms)
     return {
         "sent": sent,
         "expected": expected,
-        "delivered": received,
-        "loss": max(0.0, 1 - received / expected) if expected else 0.0,
-        "deliveries_per_s": received_in_window / window,
-        "server_cpu_s": server_measured,
-        "server_cpu_total_s": server_cpu(p["server_pid"]) - server0,
-        "deliveries_per_server_cpu_s": received_in_window / server_measured
-        if server_measured > 0 else float("nan"),
-        "p50_ms": percentile(latencies, 0.50),
-        "p99_ms": percentile(latencies, 0.99),
-        "loadgen_cpu_share": (cpu_seconds() - cpu0) / (time.monotonic() - wall0),
+        "delivered": tally.received,
+        "loss": max(0.0, 1 - tally.received / expected) if expected else 0.0,
+        "offered_deliveries_per_s": offered,
+        "deliveries_per_s": delivered_in_window / duration,
+        "server_cpu_share": server_cpu_s / duration,
+        "deliveries_per_server_cpu_s": delivered_in_window / server_cpu_s
+        if server_cpu_s > 0 else float("nan"),
+        "p50_ms": percentile(tally.latencies, 0.50),
+        "p99_ms": percentile(tally.latencies, 0.99),
+        "loadgen_cpu_share": own_cpu_s / duration,
     }
 
 
