@@ -14,6 +14,9 @@ from multichat.server.net import ChatServer
 from multichat.server.store import Store
 from tests.helpers.client import ProtocolClient
 
+# Real PostgreSQL and Redis servers, for the scale-out tests (and skipped without them).
+pytest_plugins = ["tests.helpers.services"]
+
 # Hypothesis must not judge speed: tests never depend on timing (CI machines vary).
 settings.register_profile(
     "multichat", deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -12,6 +12,7 @@ from playhouse.db_url import connect as connect_url
 from multichat.server.store.errors import StoreUnavailable
 
 DATABASE_FILENAME = "multichat.sqlite3"
+POSTGRES_SCHEMES = ("postgres", "postgresql")
 SYNCHRONOUS_MODES = ("normal", "full")
 
 # Seconds a connection waits for another writer (a second process, the admin CLI)
@@ -65,6 +66,9 @@ def open_database(url: str, *, synchronous: str = "normal") -> pw.Database:
                     "foreign_keys": 1,
                 },
             )
+        elif urlsplit(url).scheme in POSTGRES_SCHEMES:
+            # psycopg 3 (the maintained driver), even where psycopg2 is installed too.
+            db = connect_url(url, prefer_psycopg3=True)
         else:
             db = connect_url(url)
         db.connect(reuse_if_open=True)

@@ -109,5 +109,7 @@ def migrate(db: pw.Database) -> int:
             )
         for version in range(found + 1, SCHEMA_VERSION + 1):
             STEPS[version](db)
-            models.Meta.replace(key=_VERSION_KEY, value=str(version)).execute()
+            models.Meta.insert(key=_VERSION_KEY, value=str(version)).on_conflict(
+                conflict_target=[models.Meta.key], update={models.Meta.value: str(version)}
+            ).execute()
     return found

@@ -101,6 +101,14 @@ class _MessageSql:
         self.bump = f'UPDATE "room" SET "last_seq" = "last_seq" + 1 WHERE "id" = {p}'
         self.bump_returning = self.bump + ' RETURNING "last_seq"' if returning else None
         self.read_seq = f'SELECT "last_seq" FROM "room" WHERE "id" = {p}'
+        # PostgreSQL locks a room's row from the bump to the commit. Two processes
+        # whose batches bump the same rooms in different orders would deadlock,
+        # so a batch first locks all its rooms in id order. SQLite locks the
+        # whole database per transaction and needs nothing of the kind.
+        self.lock_rooms = (
+            f'SELECT "id" FROM "room" WHERE "id" = ANY({p}) ORDER BY "id" FOR NO KEY UPDATE'
+            if isinstance(db, pw.PostgresqlDatabase) else None
+        )
         self.insert = (
             'INSERT INTO "message" ("room_id", "seq", "account_id", "username", "msg_type", '
             f'"text", "client_id", "ts_ms") VALUES ({", ".join([p] * 8)})'
@@ -364,11 +372,13 @@ class Store:
         """
         try:
             with self.db.atomic():
+                self._lock_rooms(batch)
                 return [self._append_or_refuse(new) for new in batch]
         except pw.IntegrityError:
             pass
         results: list[Appended | StoreError] = []
         with self.db.atomic():
+            self._lock_rooms(batch)
             for new in batch:
                 try:
                     with self.db.atomic():
@@ -376,6 +386,11 @@ class Store:
                 except pw.IntegrityError as exc:
                     results.append(StoreError(f"the message was refused: {exc}"))
         return results
+
+    def _lock_rooms(self, batch: Sequence[NewMessage]) -> None:
+        rooms = {new.room_id for new in batch}
+        if self._sql.lock_rooms is not None and len(rooms) > 1:
+            self.db.execute_sql(self._sql.lock_rooms, (sorted(rooms),)).fetchall()
 
     def _append_or_refuse(self, new: NewMessage) -> Appended | StoreError:
         try:

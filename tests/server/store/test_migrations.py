@@ -69,7 +69,22 @@ def test_a_database_of_another_program_is_refused(tmp_path: Path) -> None:
         Store.open_data_dir(tmp_path)
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(store: Store) -> None:
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(sqlite_store: Store) -> None:
+    store = sqlite_store
     assert store.db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
     assert store.db.execute_sql("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_postgresql_opens_again_at_the_same_version_with_its_data(postgres_url: str) -> None:
+    first = Store.open(postgres_url)
+    try:
+        room = first.create_room("Lobby")
+    finally:
+        first.close()
+    again = Store.open(postgres_url)
+    try:
+        assert again.schema_version() == SCHEMA_VERSION
+        assert again.rooms() == [room]
+    finally:
+        again.close()

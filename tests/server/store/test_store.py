@@ -1,4 +1,4 @@
-"""The Store on a real SQLite database in a temp dir."""
+"""The Store on a real SQLite database in a temp dir, and on a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -176,33 +176,37 @@ def test_every_admin_change_moves_the_change_counter(store: Store) -> None:
     assert seen == sorted(set(seen))
 
 
-def test_concurrent_writers_still_number_without_gaps(tmp_path: Path) -> None:
-    """Two threads (two connections, as two processes would be) append to one room."""
-    store = Store.open_data_dir(tmp_path)
-    try:
-        user = store.create_user("alice", "h")
-        room = store.create_room("A")
-        seqs: list[int] = []
-        lock = threading.Lock()
+def test_concurrent_writers_still_number_without_gaps(store: Store) -> None:
+    """Threads (connections of their own, as processes would have) append to shared rooms.
 
-        def writer() -> None:
-            for _ in range(50):
-                (result,) = store.append_messages([message(room.id, user.id)])
-                with lock:
-                    seqs.append(appended(result).message.seq)
-            store.close_thread_connection()
+    Each batch spans both rooms, in opposite orders on the two threads: on
+    PostgreSQL that would deadlock without the batch's rooms locked in id order.
+    """
+    user = store.create_user("alice", "h")
+    a, b = store.create_room("A"), store.create_room("B")
+    seqs: dict[int, list[int]] = {a.id: [], b.id: []}
+    lock = threading.Lock()
 
-        threads = [threading.Thread(target=writer) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert sorted(seqs) == list(range(1, 101))
-    finally:
-        store.close()
+    def writer(first: int, second: int) -> None:
+        for _ in range(25):
+            results = store.append_messages([message(first, user.id), message(second, user.id)])
+            with lock:
+                for result in results:
+                    stored = appended(result).message
+                    seqs[stored.room_id].append(stored.seq)
+        store.close_thread_connection()
+
+    threads = [threading.Thread(target=writer, args=order) for order in ((a.id, b.id),
+                                                                         (b.id, a.id))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(seqs[a.id]) == list(range(1, 51))
+    assert sorted(seqs[b.id]) == list(range(1, 51))
 
 
-def test_only_one_store_is_open_per_process(store: Store, tmp_path: Path) -> None:
+def test_only_one_store_is_open_per_process(sqlite_store: Store, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="already open"):
         Store.open_data_dir(tmp_path / "other")
 
@@ -218,9 +222,10 @@ def test_a_refused_insert_is_isolated_and_leaves_no_gap(store: Store) -> None:
     """The database refuses one message (here a planted clash); the rest of the batch goes in."""
     user = store.create_user("alice", "h")
     a, b = store.create_room("A"), store.create_room("B")
+    p = store.db.param
     store.db.execute_sql(  # a row the room's counter does not know about: seq 1 is taken
         'INSERT INTO "message" ("room_id", "seq", "account_id", "username", "msg_type", '
-        '"text", "client_id", "ts_ms") VALUES (?, 1, NULL, ?, 0, ?, NULL, 0)',
+        f'"text", "client_id", "ts_ms") VALUES ({p}, 1, NULL, {p}, 0, {p}, NULL, 0)',
         (a.id, "x", "planted"),
     )
     refused, fine = store.append_messages([message(a.id, user.id), message(b.id, user.id)])

@@ -1,0 +1,220 @@
+"""Real PostgreSQL and Redis servers for the tests, started from the installed binaries.
+
+Each runs on a free loopback port in a temp dir of its own and is stopped at
+the end. Where a binary is missing the tests that need it are skipped with a
+reason, except under CI (``CI=true``), where a missing service is a failure:
+``.ci/run`` installs Debian's ``postgresql`` and ``redis-server``.
+
+PostgreSQL refuses to run as root, so as root its programs run as the
+``postgres`` system user (Debian's package creates it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers.timing import TIMEOUT
+
+POLL = 0.02  # seconds between checks while waiting for a server to come up
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is not installed; .ci/run installs it", pytrace=False)
+    pytest.skip(f"{what} is not installed (apt-get install {what})")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
+    """Poll a condition until it holds; fail with ``what`` when it does not in time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(POLL)
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+# -- Redis ------------------------------------------------------------------------
+
+
+class RedisService:
+    """A redis-server on a free loopback port; it can be stopped and started again."""
+
+    def __init__(self, binary: str, workdir: Path) -> None:
+        self.binary = binary
+        self.workdir = workdir
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir), "--protected-mode", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._ready, f"redis-server on port {self.port}")
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {self.process.returncode}")
+        return _accepts(self.port)
+
+    def stop(self) -> None:
+        """Kill it (SIGKILL: an outage, not a clean shutdown); the port stays ours."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(TIMEOUT)
+        self.process = None
+
+
+@pytest.fixture
+def redis_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisService]:
+    """A fresh, empty Redis for one test."""
+    binary = shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None
+    )
+    if binary is None:
+        _missing("redis-server")
+    assert binary is not None
+    service = RedisService(binary, tmp_path_factory.mktemp("redis"))
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+# -- PostgreSQL -------------------------------------------------------------------------
+
+
+class PostgresService:
+    """A PostgreSQL cluster in a temp dir; ``new_database()`` gives each test its own."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="multichat-pg-"))
+        self.datadir = self.root / "data"
+        self.process: subprocess.Popen[bytes] | None = None
+        self._names = itertools.count(1)
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:  # PostgreSQL will not run as root
+            account = pwd.getpwnam("postgres")
+            os.chown(self.root, account.pw_uid, account.pw_gid)
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        subprocess.run(
+            [*self._as_user, str(self.bindir / "initdb"), "-D", str(self.datadir), "-U",
+             "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"],
+            check=True, capture_output=True, timeout=TIMEOUT * 6,
+        )
+        # Durability settings off: the tests kill server processes, never the database.
+        self.process = subprocess.Popen(
+            [*self._as_user, str(self.bindir / "postgres"), "-D", str(self.datadir),
+             "-p", str(self.port), "-k", str(self.root), "-c", "listen_addresses=127.0.0.1",
+             "-F", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+             "-c", "max_connections=200"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_until(self._ready, f"PostgreSQL on port {self.port}", TIMEOUT * 3)
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"postgres exited with {self.process.returncode}")
+        if not _accepts(self.port):
+            return False
+        try:
+            self.execute("SELECT 1")
+        except Exception:  # still starting up: "the database system is starting up"
+            return False
+        return True
+
+    def execute(self, sql: str, database: str = "postgres") -> None:
+        import psycopg
+
+        with psycopg.connect(self.url(database), autocommit=True, connect_timeout=5) as conn:
+            conn.execute(sql.encode())
+
+    def new_database(self) -> str:
+        """An empty database of its own; returns its URL."""
+        name = f"test_{os.getpid()}_{next(self._names)}"
+        self.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.process.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(TIMEOUT)
+        self.process = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _postgres_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"),
+                   key=lambda p: int(Path(p).parts[4]) if Path(p).parts[4].isdigit() else 0)
+    return Path(found[-1]).parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_service() -> Iterator[PostgresService]:
+    """One PostgreSQL cluster for the whole session."""
+    bindir = _postgres_bindir()
+    if bindir is None:
+        _missing("postgresql")
+    assert bindir is not None
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _missing("psycopg")
+    service = PostgresService(bindir)
+    try:
+        service.start()
+        yield service
+    finally:
+        with contextlib.suppress(Exception):
+            service.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_service: PostgresService) -> str:
+    """A fresh, empty PostgreSQL database for one test."""
+    return postgres_service.new_database()
