@@ -1,6 +1,7 @@
 """Multichat's benchmarks, side by side with the Python ceiling.
 
     .venv/bin/python -m bench [--quick] [--json PATH] [--only NAME ...]
+                              [--rates N ...] [--servers multichat|ceiling ...]
 
 Each scenario starts its server (Multichat, and for fan-out also the bare
 websockets ceiling in bench/ceiling.py) as a process pinned to CPU 0, and the
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +36,19 @@ from multichat.server.store import Store
 from multichat.server.store.records import NewMessage
 
 ROOT = Path(__file__).resolve().parent.parent
+SERVERS = ("multichat", "ceiling")
 SERVER_CPU, LOAD_CPU = {0}, {1}
 LISTENING = re.compile(r"listening on \S+:(\d+)")
 GENERATOR_SATURATED = 0.9  # of one core: past this the generator, not the server, may limit
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line chose: size, and for the fan-out scenarios rates and servers."""
+
+    quick: bool = False
+    rates: list[int] | None = None
+    servers: tuple[str, ...] = SERVERS
 
 
 def pinned(cpus: set[int]) -> Any:
@@ -200,29 +212,29 @@ def stepped(kind: str, work: Path, *, clients: int, rooms: int, senders: int,
     return rows
 
 
-def fanout(quick: bool, work: Path) -> list[dict[str, Any]]:
+def fanout(options: Options, work: Path) -> list[dict[str, Any]]:
     """200 clients in 4 rooms, 20 senders, rates stepped up to saturation."""
-    rates = ([200, 800, 1600, 3200] if quick else
-             [100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2200, 2400, 2800,
-              3200, 4000])
-    duration, warmup = (2.0, 0.5) if quick else (5.0, 1.0)
-    return [row for kind in ("multichat", "ceiling")
+    rates = options.rates or ([200, 800, 1600, 3200] if options.quick else
+                              [100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000,
+                               2200, 2400, 2800, 3200, 4000])
+    duration, warmup = (2.0, 0.5) if options.quick else (5.0, 1.0)
+    return [row for kind in options.servers
             for row in stepped(kind, work, clients=200, rooms=4, senders=20, rates=rates,
                                duration=duration, warmup=warmup)]
 
 
-def big_room(quick: bool, work: Path) -> list[dict[str, Any]]:
+def big_room(options: Options, work: Path) -> list[dict[str, Any]]:
     """One room of 1,000 clients (300 quick): each message is 1,000 deliveries."""
-    clients = 300 if quick else 1000
-    rates = [20, 80] if quick else [10, 20, 40, 60, 80, 100, 120, 160]
-    duration, warmup = (2.0, 0.5) if quick else (5.0, 1.0)
-    return [row for kind in ("multichat", "ceiling")
+    clients = 300 if options.quick else 1000
+    rates = options.rates or ([20, 80] if options.quick else [10, 20, 40, 60, 80, 100, 120, 160])
+    duration, warmup = (2.0, 0.5) if options.quick else (5.0, 1.0)
+    return [row for kind in options.servers
             for row in stepped(kind, work, clients=clients, rooms=1, senders=2, rates=rates,
                                duration=duration, warmup=warmup)]
 
 
-def idle(quick: bool, work: Path) -> list[dict[str, Any]]:
-    clients = 1000 if quick else 5000
+def idle(options: Options, work: Path) -> list[dict[str, Any]]:
+    clients = 1000 if options.quick else 5000
     data = work / "idle"
     seed(data, clients, 1)
     with server("multichat", data) as process:
@@ -246,18 +258,18 @@ def idle(quick: bool, work: Path) -> list[dict[str, Any]]:
              "kib_per_connection": (after - before) / clients}]
 
 
-def history(quick: bool, work: Path) -> list[dict[str, Any]]:
-    total = 100_000 if quick else 1_000_000
+def history(options: Options, work: Path) -> list[dict[str, Any]]:
+    total = 100_000 if options.quick else 1_000_000
     data = work / "history"
     seed(data, 2, 1)
     seed_many_messages(data, total)
     with server("multichat", data) as process:
         result = run_load("history", process.port,  # type: ignore[attr-defined]
-                          {"total": total, "requests": 200 if quick else 1000})
+                          {"total": total, "requests": 200 if options.quick else 1000})
     return [{"messages_in_room": total, **result}]
 
 
-def catchup(quick: bool, work: Path) -> list[dict[str, Any]]:
+def catchup(options: Options, work: Path) -> list[dict[str, Any]]:
     total = 20_000
     data = work / "catchup"
     seed(data, 2, 1)
@@ -268,18 +280,18 @@ def catchup(quick: bool, work: Path) -> list[dict[str, Any]]:
     return [result]
 
 
-def logins(quick: bool, work: Path) -> list[dict[str, Any]]:
-    storm = 300 if quick else 1000
+def logins(options: Options, work: Path) -> list[dict[str, Any]]:
+    storm = 300 if options.quick else 1000
     data = work / "logins"
     seed(data, storm, 1)
     with server("multichat", data) as process:
         result = run_load("logins", process.port,  # type: ignore[attr-defined]
-                          {"logins": 500 if quick else 3000, "storm": storm})
+                          {"logins": 500 if options.quick else 3000, "storm": storm})
     return [result]
 
 
-def sqlite(quick: bool, work: Path) -> list[dict[str, Any]]:
-    return sqlite_modes.run(quick)
+def sqlite(options: Options, work: Path) -> list[dict[str, Any]]:
+    return sqlite_modes.run(options.quick)
 
 
 SCENARIOS = {"fanout": fanout, "big_room": big_room, "idle": idle, "history": history,
@@ -363,7 +375,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small and short (under 3 min)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
+    parser.add_argument("--rates", nargs="*", type=int, default=None,
+                        help="fan-out rates (messages/s) to step through, instead of the default")
+    parser.add_argument("--servers", nargs="*", choices=SERVERS, default=list(SERVERS),
+                        help="servers to run the fan-out scenarios against")
     args = parser.parse_args(argv)
+    options = Options(quick=args.quick, rates=args.rates, servers=tuple(args.servers))
     raise_fd_limit()
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
@@ -375,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="multichat-bench-") as directory:
         for name in args.only or list(SCENARIOS):
             t0 = time.monotonic()
-            rows = SCENARIOS[name](args.quick, Path(directory))
+            rows = SCENARIOS[name](options, Path(directory))
             results["scenarios"][name] = rows
             print_table(f"{name} ({time.monotonic() - t0:.0f} s)", rows)
             if name in ("fanout", "big_room"):

@@ -6,6 +6,12 @@ backpressure on that path, so the peer watches its own backlog: a client
 whose unsent output passes ``max_output`` has stopped reading, and is dropped
 rather than allowed to grow the server's memory; it catches up by seq when it
 reconnects.
+
+A room event is framed once for all its recipients: server frames are not
+masked, so on a connection without extensions (no compression) the bytes on
+the wire are the same for every member. ``SharedFraming`` remembers the last
+frame it built; a fan-out hands the same ``bytes`` object to each peer in
+turn, so only the first one pays for framing.
 """
 
 from __future__ import annotations
@@ -16,17 +22,38 @@ import logging
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
 log = logging.getLogger(__name__)
 
 
-class WebSocketPeer:
-    __slots__ = ("_closing", "_max_output", "_tasks", "address", "connection")
+class SharedFraming:
+    """The wire form of the text frame built last; one per server (its loop's thread)."""
 
-    def __init__(self, connection: ServerConnection, max_output: int) -> None:
+    __slots__ = ("_data", "_wire")
+
+    def __init__(self) -> None:
+        self._data = b""
+        self._wire = Frame(Opcode.TEXT, b"").serialize(mask=False)
+
+    def wire(self, data: bytes) -> bytes:
+        if data is not self._data:  # identity: a fan-out passes one object N times
+            self._wire = Frame(Opcode.TEXT, data).serialize(mask=False)
+            self._data = data
+        return self._wire
+
+
+class WebSocketPeer:
+    __slots__ = ("_closing", "_framing", "_max_output", "_tasks", "address", "connection")
+
+    def __init__(
+        self, connection: ServerConnection, max_output: int, framing: SharedFraming
+    ) -> None:
         self.connection = connection
         self._max_output = max_output
+        # Extensions (compression) make each connection's frames its own.
+        self._framing = None if connection.protocol.extensions else framing
         remote = connection.remote_address
         self.address = str(remote[0]) if remote else "unknown"
         self._closing = False
@@ -36,14 +63,18 @@ class WebSocketPeer:
         connection = self.connection
         if self._closing or connection.protocol.state is not State.OPEN:
             return
-        connection.protocol.send_text(data)
-        connection.send_data()
-        if connection.transport.get_write_buffer_size() > self._max_output:
+        transport = connection.transport
+        if self._framing is not None:
+            transport.write(self._framing.wire(data))
+        else:
+            connection.protocol.send_text(data)
+            connection.send_data()
+        if transport.get_write_buffer_size() > self._max_output:
             log.warning("dropping %s: it stopped reading (output over %d bytes)",
                         self.address, self._max_output)
             self._closing = True
             # A close frame would wait behind the backlog the client is not reading.
-            connection.transport.abort()
+            transport.abort()
 
     async def drain(self) -> None:
         if not self._closing and self.connection.protocol.state is State.OPEN:

@@ -16,11 +16,11 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from multichat import __version__
-from multichat.server.broker import Broker, LocalBroker
+from multichat.server.broker import Broker, open_broker
 from multichat.server.chat import ChatError, ChatService, Session
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
-from multichat.server.net.peer import WebSocketPeer
+from multichat.server.net.peer import SharedFraming, WebSocketPeer
 from multichat.server.protocol import ErrorCode, ProtocolError, decode_command, events
 from multichat.server.protocol.codes import CloseCode
 from multichat.server.store import Store, StoreError
@@ -40,11 +40,12 @@ class ChatServer:
         passwords: Passwords | None = None,
     ) -> None:
         self.config = config
-        self._broker = broker or LocalBroker()
+        self._broker = broker or open_broker(config.broker, presence_ttl=config.presence_ttl)
         self._passwords = passwords
         self.store: Store | None = None
         self.chat: ChatService | None = None
         self._server: Server | None = None
+        self._framing = SharedFraming()
 
     async def start(self) -> None:
         """Open the database and start listening; raise StoreError or OSError if we can't."""
@@ -124,7 +125,9 @@ class ChatServer:
     async def _handle(self, connection: ServerConnection) -> None:
         chat = self.chat
         assert chat is not None
-        session = chat.connect(WebSocketPeer(connection, self.config.max_output_bytes))
+        session = chat.connect(
+            WebSocketPeer(connection, self.config.max_output_bytes, self._framing)
+        )
         try:
             async for frame in connection:
                 await self._handle_frame(chat, session, frame)

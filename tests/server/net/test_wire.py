@@ -313,3 +313,28 @@ async def test_pings_detect_a_dead_peer_and_clear_its_presence(
         assert chat_server.chat.presence.usernames(LOBBY) == ["alice"]
         silent.connection.transport.abort()
         await watcher.close()
+
+
+async def test_a_fan_out_reaches_compressed_and_plain_connections_alike(
+    server_config: ServerConfig, passwords: Passwords
+) -> None:
+    """A room event is framed once for plain peers; a compressing peer frames its own."""
+    async with ChatServer(server_config.replace(compression=True), passwords=passwords) as chat:
+        assert chat.store is not None
+        seed_accounts(chat.store, passwords)
+        url = f"ws://127.0.0.1:{chat.port}"
+        squeezed = await ProtocolClient.open(url, compression="deflate")
+        plain = await ProtocolClient.open(url, compression=None)
+        assert squeezed.connection.protocol.extensions
+        assert not plain.connection.protocol.extensions
+        for client, who in ((squeezed, ALICE), (plain, BOB)):
+            await client.login(*who)
+            await client.join(LOBBY)
+        texts = [f"message {n} " + "x" * n for n in (1, 200, 9_000)]
+        for text in texts:
+            await plain.send(command="send", room=LOBBY, message=text)
+        for client in (squeezed, plain):
+            got = [await client.expect(lambda f: f.get("msg_type") == 0) for _ in texts]
+            assert [f["message"] for f in got] == texts
+            assert [f["seq"] for f in got] == [1, 2, 3]
+            await client.close()
