@@ -40,6 +40,17 @@ class ServerConfig:
     database: str | None = _setting(
         None, "database URL, e.g. sqlite:///path/db.sqlite3; overrides --data-dir", metavar="URL"
     )
+    broker: str | None = _setting(
+        None,
+        "Redis URL (redis://host:6379/0) to run as one of several processes sharing a "
+        "PostgreSQL database; default: this process alone",
+        metavar="URL",
+    )
+    presence_ttl: float = _setting(
+        15.0,
+        "with --broker: seconds after which a process that stopped answering (killed, cut "
+        "off) has its members counted out of their rooms",
+    )
     sqlite_synchronous: str = _setting(
         "normal",
         "SQLite sync mode: 'normal' survives a crash of the server, "

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from multichat.server.broker.base import DeliverFn
+from multichat.server.broker.base import BrokerListener, DeliverFn, SharedPresence
 
 
 class LocalBroker:
+    ordered = True
+    presence: SharedPresence | None = None
+
     def __init__(self) -> None:
         self._deliver: DeliverFn | None = None
 
-    async def start(self, deliver: DeliverFn) -> None:
+    async def start(self, deliver: DeliverFn, listener: BrokerListener | None = None) -> None:
         self._deliver = deliver
 
     def publish(self, room_id: int, seq: int | None, data: bytes) -> None:
         if self._deliver is None:
             raise RuntimeError("publish before start")
         self._deliver(room_id, seq, data)
+
+    def notify_changes(self) -> None:
+        """Nothing to tell: there is no other process."""
 
     async def close(self) -> None:
         self._deliver = None

@@ -14,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
+from typing import Any
 
 from multichat.server.broker import Broker
 from multichat.server.chat.errors import ChatError
 from multichat.server.chat.limits import LoginThrottle, TokenBucket
 from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.presence import RoomPresence
+from multichat.server.chat.sequencer import RoomSequencer
 from multichat.server.chat.session import Peer, Session
 from multichat.server.chat.tokens import new_token, token_hash
 from multichat.server.config import ServerConfig
@@ -105,6 +107,13 @@ class ChatService:
         self.broker = broker
         self.passwords = passwords or Passwords()
         self.presence = RoomPresence()
+        # Between processes (Redis): members counted over all of them, and each room's
+        # events put in seq order here. In one process neither is needed.
+        self.shared = broker.presence
+        self.sequencer = (
+            None if broker.ordered else RoomSequencer(self._deliver, self._stored_events)
+        )
+        self._background: set[asyncio.Task[None]] = set()
         self.sessions: dict[Session, None] = {}
         self.writer: MessageWriter[_SendContext] = MessageWriter(store, self._on_stored)
         self.login_throttle = LoginThrottle(
@@ -119,7 +128,8 @@ class ChatService:
     # -- lifecycle --------------------------------------------------------------
 
     async def start(self) -> None:
-        await self.broker.start(self._deliver)
+        deliver = self._deliver if self.sequencer is None else self.sequencer.offer
+        await self.broker.start(deliver, self)
         self.writer.start()
         self._seen_changes = await self.db.run(self.store.changes)
         self._room_snapshot = await self.db.run(self.store.rooms)
@@ -131,7 +141,12 @@ class ChatService:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
         await self.writer.close()
+        if self.sequencer is not None:
+            await self.sequencer.close()
         await self.broker.close()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         self.db.close()
 
     def connect(self, peer: Peer) -> Session:
@@ -236,6 +251,7 @@ class ChatService:
     async def _logout(self, session: Session, command: cmd.Logout) -> None:
         if session.token_id is not None:
             await self.db.run(self.store.revoke_token, session.token_id)
+            self.broker.notify_changes()  # the token may be in use on another process
         self._leave_all(session)
         session.user = None
         session.token_id = None
@@ -262,6 +278,9 @@ class ChatService:
         room = await self._accessible_room(session, command.room)
         if session.user is None:
             return  # revoked while the room was looked up
+        if self.shared is not None or self.sequencer is not None:
+            await self._join_shared(session, room, command)
+            return
         if command.since is not None:
             session.hold(room.id)
         entered = False
@@ -275,6 +294,44 @@ class ChatService:
         if command.since is not None:
             last = await self._catch_up(session, room.id, command.since)
             session.release(room.id, last)
+
+    async def _join_shared(self, session: Session, room: Room, command: cmd.Join) -> None:
+        """``join`` when other processes serve the room too.
+
+        The session holds the room's events while the room's order and its
+        members are learnt (from the store and Redis), so the join reply and
+        the members frame still come first and nothing is missed meanwhile.
+        """
+        assert session.user is not None
+        username = session.user.username
+        session.hold(room.id)
+        entered = False
+        if room.id not in session.rooms:
+            session.rooms.add(room.id)
+            entered = self.presence.add(room.id, session)
+        sequencer = self.sequencer
+        if sequencer is not None and not sequencer.watching(room.id):
+            sequencer.open(room.id)  # events from now on are held until the baseline
+            last_seq = await self.db.run(self.store.last_seq, room.id)
+            sequencer.baseline(room.id, last_seq)
+        announce = entered
+        names: list[str] | None = None
+        if self.shared is not None:
+            if entered:
+                announce = await self.shared.enter(room.id, username)
+            names = await self.shared.members(room.id)
+        if room.id not in session.rooms:
+            return  # left (or was removed) meanwhile
+        if names is None or username not in names:
+            names = sorted({*(names or ()), *self.presence.usernames(room.id)})
+        session.send(events.joined(room.id, room.title, command.ref))
+        session.send(events.members(room.id, names))
+        if announce:
+            self._publish_presence(room.id, session, MsgType.ENTER)
+        last = 0
+        if command.since is not None:
+            last = await self._catch_up(session, room.id, command.since)
+        session.release(room.id, last)
 
     async def _catch_up(self, session: Session, room_id: int, since: int) -> int:
         """Send every stored event after ``since``, a page at a time; return the last seq."""
@@ -303,7 +360,13 @@ class ChatService:
         session.rooms.discard(room_id)
         session.release(room_id, 0)
         if self.presence.remove(room_id, session):
-            self._publish_presence(room_id, session, MsgType.LEAVE)
+            assert session.user is not None
+            if self.shared is None:
+                self._publish_presence(room_id, session, MsgType.LEAVE)
+            else:  # announced by ``departed`` when no other process has the user there
+                self.shared.leave(room_id, session.user.username)
+            if self.sequencer is not None and not self.presence.sessions(room_id):
+                self.sequencer.close_room(room_id)
 
     def _leave_all(self, session: Session) -> None:
         for room_id in list(session.rooms):
@@ -311,14 +374,48 @@ class ChatService:
 
     def _publish_presence(self, room_id: int, session: Session, kind: MsgType) -> None:
         assert session.user is not None
+        self._publish_notice(room_id, session.user.username, kind)
+
+    def _publish_notice(self, room_id: int, username: str, kind: MsgType) -> None:
         frame = events.room_event(
             room_id=room_id,
             message=None,
-            username=session.user.username,
+            username=username,
             msg_type=kind,
             ts_ms=now_ms(),
         )
         self.broker.publish(room_id, None, events.encode(frame))
+
+    # -- what a broker between processes tells us (BrokerListener) --------------------
+
+    def resync(self) -> None:
+        """Events may have been missed: every watched room is refilled from the store."""
+        if self.sequencer is not None:
+            self.sequencer.resync()
+
+    def changed(self) -> None:
+        """Another process changed users, rooms or tokens: reconcile without waiting to poll."""
+        self._spawn(self._reconcile_quietly())
+
+    def departed(self, room_id: int, username: str) -> None:
+        """No process has the user in the room any more: announce it."""
+        self._publish_notice(room_id, username, MsgType.LEAVE)
+
+    async def _reconcile_quietly(self) -> None:
+        try:
+            await self.reconcile()
+        except StoreError as exc:
+            log.warning("reconciling after a change elsewhere failed: %s", exc)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _stored_events(self, room_id: int, after: int, limit: int) -> list[tuple[int, bytes]]:
+        """Stored events of a room after a seq, encoded: the sequencer fills gaps with them."""
+        page = await self.db.run(self.store.messages_after, room_id, after, limit)
+        return [(message.seq, events.encode(event_frame(message))) for message in page]
 
     def _deliver(self, room_id: int, seq: int | None, data: bytes) -> None:
         """The broker's hand-off: the same bytes to every local member of the room."""
@@ -425,6 +522,7 @@ class ChatService:
             raise ChatError(ErrorCode.ROOM_INVALID, str(exc)) from exc
         session.send(reply)
         await self.reconcile()
+        self.broker.notify_changes()
 
     async def _admin_change(self, session: Session, command: cmd.Command) -> Frame:
         run, store, ref = self.db.run, self.store, command.ref

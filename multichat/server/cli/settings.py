@@ -15,7 +15,9 @@ import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from multichat.server.broker import REDIS_SCHEMES
 from multichat.server.config import ServerConfig
 from multichat.server.store.database import SYNCHRONOUS_MODES
 
@@ -125,12 +127,16 @@ def _check(config: ServerConfig) -> None:
             f"sqlite_synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, "
             f"not {config.sqlite_synchronous!r}"
         )
+    if config.broker and urlsplit(config.broker).scheme not in REDIS_SCHEMES:
+        raise SettingsError(
+            f"broker must be a Redis URL (redis://HOST:PORT/DB), not {config.broker!r}"
+        )
     if not 0 <= config.port <= 65535:
         raise SettingsError(f"port must be between 0 and 65535, not {config.port}")
     for name in ("max_frame_bytes", "max_message_chars", "send_burst", "max_output_bytes"):
         if getattr(config, name) <= 0:
             raise SettingsError(f"{name} must be positive")
     for name in ("send_rate", "ping_interval", "ping_timeout", "close_timeout",
-                 "token_ttl_days", "poll_interval"):
+                 "token_ttl_days", "poll_interval", "presence_ttl"):
         if getattr(config, name) <= 0:
             raise SettingsError(f"{name} must be positive")

@@ -1,0 +1,252 @@
+"""Three server processes on one PostgreSQL and one Redis behave as one server.
+
+Real parts only: ``multichat serve`` processes, a PostgreSQL and a redis-server
+started by the tests (tests/helpers/services.py), clients over WebSockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from tests.helpers.client import Frame, ProtocolClient
+from tests.helpers.process import ServerProcess, run_cli
+from tests.helpers.services import RedisService
+from tests.helpers.timing import TIMEOUT
+
+pytestmark = pytest.mark.slow
+
+USERS = ("admin", "alice", "bob", "carol", "dave")
+PROCESSES = 3
+
+
+def password(user: str) -> str:
+    return f"{user}-password"
+
+
+def is_message(frame: Frame, room: int = 1) -> bool:
+    return frame.get("room") == str(room) and frame.get("msg_type") == 0
+
+
+def seqs(client: ProtocolClient, room: int = 1) -> list[int]:
+    return [frame["seq"] for frame in client.seen if is_message(frame, room)]
+
+
+class Cluster:
+    """PostgreSQL, Redis and three ``multichat serve`` processes sharing them."""
+
+    def __init__(self, home: Path, database: str, redis: RedisService) -> None:
+        self.home = home
+        self.database = database
+        self.redis = redis
+        self.servers: list[ServerProcess] = []
+        self.clients: list[ProtocolClient] = []
+
+    def admin(self, *args: str, stdin: str | None = None) -> str:
+        result = run_cli(["admin", "--database", self.database, *args], self.home, stdin=stdin)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def start(self, count: int = PROCESSES) -> None:
+        for _ in range(count):
+            self.servers.append(ServerProcess(
+                self.home / "unused", self.home, "--database", self.database,
+                "--broker", self.redis.url, "--presence-ttl", "1", "--poll-interval", "1",
+            ))
+
+    async def client(self, process: int, user: str | None = None) -> ProtocolClient:
+        client = await ProtocolClient.open(self.servers[process].url)
+        self.clients.append(client)
+        if user is not None:
+            await client.login(user, password(user))
+        return client
+
+    async def close(self) -> None:
+        for client in self.clients:
+            with contextlib.suppress(Exception):
+                await client.close()
+        for server in self.servers:
+            server.kill()
+
+
+@pytest.fixture
+def seeded(tmp_path: Path, postgres_url: str, redis_service: RedisService) -> Cluster:
+    home = tmp_path / "home"
+    home.mkdir()
+    cluster = Cluster(home, postgres_url, redis_service)
+    cluster.admin("user", "add", "admin", "--superuser", stdin=password("admin") + "\n")
+    for user in USERS[1:]:
+        cluster.admin("user", "add", user, stdin=password(user) + "\n")
+    assert cluster.admin("room", "add", "Lobby").strip() == "1"
+    return cluster
+
+
+@pytest.fixture
+async def cluster(seeded: Cluster) -> AsyncIterator[Cluster]:
+    seeded.start()
+    try:
+        yield seeded
+    finally:
+        await seeded.close()
+
+
+def sent_with(prefix: str) -> Callable[[Frame], bool]:
+    return lambda frame: str(frame.get("client_id", "")).startswith(prefix)
+
+
+async def collect(client: ProtocolClient, count: int, room: int = 1) -> list[Frame]:
+    """Read until ``count`` messages of the room have arrived; return them in arrival order."""
+    while len(seqs(client, room)) < count:
+        await client.recv(timeout=TIMEOUT * 2)
+    return [frame for frame in client.seen if is_message(frame, room)]
+
+
+async def send_burst(client: ProtocolClient, tag: str, count: int, room: int = 1) -> None:
+    for i in range(count):
+        await client.send(command="send", room=room, message=f"{tag} {i}", client_id=f"{tag}-{i}")
+
+
+async def test_concurrent_sends_through_three_processes_reach_everyone_in_one_order(
+    cluster: Cluster,
+) -> None:
+    per_sender = 40
+    senders = [await cluster.client(p, user) for p, user in enumerate(USERS[1:4])]
+    readers = [await cluster.client(p, "dave") for p in range(PROCESSES)]
+    for client in senders + readers:
+        await client.join(1)
+    await asyncio.gather(*(send_burst(s, f"s{i}", per_sender) for i, s in enumerate(senders)))
+    total = per_sender * len(senders)
+    orders = await asyncio.gather(*(collect(c, total) for c in senders + readers))
+    first = [(f["seq"], f["client_id"], f["message"]) for f in orders[0]]
+    assert [seq for seq, _, _ in first] == list(range(1, total + 1))  # gapless, no repeats
+    for order in orders[1:]:  # the same order on every process, for every member
+        assert [(f["seq"], f["client_id"], f["message"]) for f in order] == first
+    for i in range(len(senders)):  # each sender's messages in the order it sent them
+        mine = [text for _, cid, text in first if cid.startswith(f"s{i}-")]
+        assert mine == [f"s{i} {n}" for n in range(per_sender)]
+
+    # A client that reconnects to another process catches up by `since`, no matter where.
+    late = await cluster.client(2, "bob")
+    await late.join(1, since=total // 2)
+    caught = await collect(late, total - total // 2)
+    assert [(f["seq"], f["client_id"]) for f in caught] == [
+        (seq, cid) for seq, cid, _ in first[total // 2:]
+    ]
+    # A resend through a third process is recognised, not stored twice.
+    resend = await cluster.client(1, "alice")
+    await resend.join(1)
+    await resend.send(command="send", room=1, message="s0 0", client_id="s0-0")
+    echo = await resend.expect(lambda f: f.get("client_id") == "s0-0")
+    assert echo["seq"] == next(seq for seq, cid, _ in first if cid == "s0-0")
+
+
+async def test_a_user_on_two_processes_enters_and_leaves_once(cluster: Cluster) -> None:
+    bob = await cluster.client(2, "bob")
+    await bob.join(1)
+    alice_a = await cluster.client(0, "alice")
+    await alice_a.join(1)
+    await bob.expect(lambda f: f.get("msg_type") == 4 and f.get("username") == "alice")
+    alice_b = await cluster.client(1, "alice")
+    members = await alice_b.join(1)
+    assert members["users"] == ["alice", "bob"]  # counted over every process, alice once
+    carol = await cluster.client(0, "carol")
+    assert (await carol.join(1))["users"] == ["alice", "bob", "carol"]
+
+    await alice_a.close()  # alice is still in the room through process 1
+    await alice_b.send(command="send", room=1, message="still here", client_id="x")
+    await bob.expect(lambda f: f.get("client_id") == "x")
+    await alice_b.close()
+    await bob.expect(lambda f: f.get("msg_type") == 5 and f.get("username") == "alice")
+    enters = [f for f in bob.seen if f.get("msg_type") == 4 and f.get("username") == "alice"]
+    leaves = [f for f in bob.seen if f.get("msg_type") == 5 and f.get("username") == "alice"]
+    assert (len(enters), len(leaves)) == (1, 1)
+    assert (await (await cluster.client(1, "dave")).join(1))["users"] == ["bob", "carol", "dave"]
+
+
+async def test_admin_changes_reach_every_process(cluster: Cluster) -> None:
+    admin = await cluster.client(0, "admin")
+    bob = await cluster.client(1, "bob")
+    carol = await cluster.client(2, "carol")
+    created = await admin.request(command="room.create", title="Annex")
+    room = int(created["room.created"]["id"])
+    pushed = await carol.expect(
+        lambda f: "rooms" in f and any(r["title"] == "Annex" for r in f["rooms"])
+    )
+    assert any(r["id"] == str(room) for r in pushed["rooms"])
+    await carol.join(room)
+    await admin.send(command="room.delete", room=room)
+    assert (await carol.expect_key("leave"))["leave"] == str(room)
+    # A new password signs bob out on the process he is connected to.
+    await admin.send(command="user.update", username="bob", password="new-password")
+    assert await bob.closed() == 4001
+
+
+async def test_a_redis_restart_leaves_no_client_with_a_gap(cluster: Cluster) -> None:
+    senders = [await cluster.client(p, user) for p, user in ((0, "alice"), (1, "bob"))]
+    readers = [await cluster.client(p, "dave") for p in range(PROCESSES)]
+    for client in senders + readers:
+        await client.join(1)
+    sent = itertools.count()
+
+    async def burst(count: int) -> int:
+        await asyncio.gather(*(send_burst(s, f"r{next(sent)}", count) for s in senders))
+        return count * len(senders)
+
+    total = await burst(20)
+    await asyncio.gather(*(collect(r, total) for r in readers))
+    cluster.redis.stop()  # mid-traffic: sends go on while Redis is down
+    total += await burst(20)
+    for process in range(len(senders)):
+        # Local members are served meanwhile: each process's own sender reaches its reader.
+        await readers[process].expect(sent_with(f"r{2 + process}-"))
+    cluster.redis.start()
+    total += await burst(20)
+    orders = await asyncio.gather(*(collect(r, total) for r in readers))
+    for order in orders:
+        assert [f["seq"] for f in order] == list(range(1, total + 1))
+    assert len({tuple(f["client_id"] for f in order) for order in orders}) == 1
+
+
+async def test_a_killed_process_loses_nothing_its_clients_saw(cluster: Cluster) -> None:
+    writer = await cluster.client(1, "alice")
+    doomed = await cluster.client(0, "bob")
+    watcher = await cluster.client(2, "carol")
+    for client in (writer, doomed, watcher):
+        await client.join(1)
+    await send_burst(writer, "k", 100)
+    await collect(doomed, 30)
+    cluster.servers[0].kill()  # SIGKILL: no shutdown, no goodbye to Redis
+    with contextlib.suppress(ConnectionClosed, TimeoutError):
+        while True:  # whatever reached bob before the socket died was seen too
+            await doomed.recv(timeout=TIMEOUT)
+    seen = [f for f in doomed.seen if is_message(f)]
+    assert len(seen) >= 30
+
+    # bob comes back through another process and catches up from the last seq he saw.
+    back = await cluster.client(1, "bob")
+    await back.join(1, since=seen[-1]["seq"])
+    rest = await collect(back, 100 - len(seen))
+    assert [f["seq"] for f in seen + rest] == list(range(1, 101))
+    assert [f["client_id"] for f in seen + rest] == [f"k-{i}" for i in range(100)]
+    # bob is a member again, now through process 1.
+    members = await (await cluster.client(2, "dave")).join(1)
+    assert "bob" in members["users"]
+
+
+async def test_a_dead_process_members_leave(cluster: Cluster) -> None:
+    watcher = await cluster.client(2, "carol")
+    await watcher.join(1)
+    doomed = await cluster.client(0, "bob")
+    await doomed.join(1)
+    await watcher.expect(lambda f: f.get("msg_type") == 4 and f.get("username") == "bob")
+    cluster.servers[0].kill()
+    # After the presence TTL (1 s here) another process counts bob out and says so.
+    await watcher.expect(lambda f: f.get("msg_type") == 5 and f.get("username") == "bob",
+                         timeout=TIMEOUT * 2)
+    assert (await (await cluster.client(1, "dave")).join(1))["users"] == ["carol", "dave"]
