@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -239,14 +240,18 @@ async def test_a_killed_process_loses_nothing_its_clients_saw(cluster: Cluster) 
     assert "bob" in members["users"]
 
 
-async def test_a_dead_process_members_leave(cluster: Cluster) -> None:
+async def test_a_stopped_or_dead_process_members_leave(cluster: Cluster) -> None:
     watcher = await cluster.client(2, "carol")
     await watcher.join(1)
+    stopping = await cluster.client(1, "alice")
+    await stopping.join(1)
     doomed = await cluster.client(0, "bob")
     await doomed.join(1)
     await watcher.expect(lambda f: f.get("msg_type") == 4 and f.get("username") == "bob")
+    assert cluster.servers[1].signal(signal.SIGTERM) == 0  # a clean stop says goodbye at once
+    await watcher.expect(lambda f: f.get("msg_type") == 5 and f.get("username") == "alice")
     cluster.servers[0].kill()
     # After the presence TTL (1 s here) another process counts bob out and says so.
     await watcher.expect(lambda f: f.get("msg_type") == 5 and f.get("username") == "bob",
                          timeout=TIMEOUT * 2)
-    assert (await (await cluster.client(1, "dave")).join(1))["users"] == ["carol", "dave"]
+    assert (await (await cluster.client(2, "dave")).join(1))["users"] == ["carol", "dave"]

@@ -221,6 +221,7 @@ class RedisPresence:
             if op == "leave" and result == 0 and broker.listener is not None:
                 room_id, username = _split(field)
                 broker.listener.departed(room_id, username)
+            self._ops.task_done()
 
     async def _run(self, op: str, field: str) -> int:
         broker = self._broker
@@ -242,6 +243,10 @@ class RedisPresence:
         await broker.redis.eval(_REGISTER, 0, PREFIX, broker.process_id, broker.ttl_ms,
                                 *sorted(self._mine))
         self._need_register = False
+
+    async def drain(self) -> None:
+        """Wait until every presence change asked for so far has been made."""
+        await self._ops.join()
 
     async def close(self) -> None:
         if self._worker is not None:
@@ -272,6 +277,11 @@ class RedisBroker:
         self._drained = asyncio.Event()
         self._subscribed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def waiting(self) -> int:
+        """Events published here that Redis has not taken yet."""
+        return len(self._outbox)
 
     @property
     def connected(self) -> bool:
@@ -417,13 +427,18 @@ class RedisBroker:
             self.listener.resync()
 
     async def close(self) -> None:
-        """Flush what can be flushed quickly, count this process out, close the links."""
+        """Count this process out (announcing who left with it), flush, close the links.
+
+        Each step is bounded: with Redis down, a shutdown does not hang on it;
+        the others then count this process out when its liveness key expires.
+        """
+        await _quietly(self.presence.drain(), 2.0)
+        await self.presence.close()
+        await _quietly(self._reap(self.process_id, force=True), 2.0)
         await _quietly(self._flush(), 2.0)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.presence.close()
-        await _quietly(self.redis.eval(_REAP, 0, PREFIX, self.process_id, "1"), 2.0)
         await _quietly(self.redis.aclose(), 2.0)
         await _quietly(self._sub_redis.aclose(), 2.0)
         self._deliver = None

@@ -1,0 +1,113 @@
+"""RedisBroker against a real redis-server: fan-out, shared presence, outages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from multichat.server.broker.redis_broker import RedisBroker
+from tests.helpers.services import RedisService
+from tests.helpers.timing import TIMEOUT
+from tests.helpers.waiting import eventually
+
+
+class Process:
+    """What the chat layer of one process would see of its broker."""
+
+    def __init__(self, url: str) -> None:
+        self.broker = RedisBroker(url, presence_ttl=1.0)
+        self.delivered: list[tuple[int, int | None, bytes]] = []
+        self.departures: list[tuple[int, str]] = []
+        self.resyncs = 0
+        self.changes = 0
+
+    def deliver(self, room_id: int, seq: int | None, data: bytes) -> None:
+        self.delivered.append((room_id, seq, data))
+
+    def resync(self) -> None:
+        self.resyncs += 1
+
+    def changed(self) -> None:
+        self.changes += 1
+
+    def departed(self, room_id: int, username: str) -> None:
+        self.departures.append((room_id, username))
+
+    def data(self) -> list[bytes]:
+        return [data for _, _, data in self.delivered]
+
+
+
+@pytest.fixture
+async def pair(redis_service: RedisService) -> AsyncIterator[tuple[Process, Process]]:
+    a, b = Process(redis_service.url), Process(redis_service.url)
+    for process in (a, b):
+        await process.broker.start(process.deliver, process)
+    try:
+        yield a, b
+    finally:
+        for process in (a, b):
+            await process.broker.close()
+
+
+async def test_each_event_is_published_once_and_delivered_once_per_process(
+    pair: tuple[Process, Process],
+) -> None:
+    a, b = pair
+    assert a.broker.connected and b.broker.connected
+    a.broker.publish(1, 1, b'{"n":1}')
+    assert a.delivered == [(1, 1, b'{"n":1}')]  # local members first, without Redis
+    await eventually(lambda: b.delivered == [(1, 1, b'{"n":1}')])
+    b.broker.publish(1, 2, b'{"n":2}')
+    await eventually(lambda: len(a.delivered) == 2)
+    assert a.data() == b.data() == [b'{"n":1}', b'{"n":2}']  # nobody got its own twice
+    a.broker.notify_changes()
+    await eventually(lambda: b.changes == 1)
+    assert a.changes == 0
+
+
+async def test_presence_counts_a_user_once_over_processes(pair: tuple[Process, Process]) -> None:
+    a, b = pair
+    assert await a.broker.presence.enter(7, "alice") is True
+    assert await b.broker.presence.enter(7, "alice") is False  # already in, through a
+    assert await b.broker.presence.enter(7, "bob") is True
+    assert await a.broker.presence.members(7) == ["alice", "bob"]
+    a.broker.presence.leave(7, "alice")
+    await a.broker.presence.drain()
+    assert a.departures == []  # still in through b
+    b.broker.presence.leave(7, "alice")
+    await b.broker.presence.drain()
+    assert b.departures == [(7, "alice")]
+    assert await a.broker.presence.members(7) == ["bob"]
+
+
+async def test_a_closed_process_counts_its_members_out(pair: tuple[Process, Process],
+                                                       redis_service: RedisService) -> None:
+    a, b = pair
+    await a.broker.presence.enter(3, "carol")
+    await b.broker.presence.enter(3, "dave")
+    await a.broker.close()
+    assert a.departures == [(3, "carol")]  # announced by the leaving process itself
+    assert await b.broker.presence.members(3) == ["dave"]
+
+
+async def test_an_outage_keeps_local_delivery_and_catches_up_after(
+    pair: tuple[Process, Process], redis_service: RedisService,
+) -> None:
+    a, b = pair
+    resyncs = b.resyncs
+    redis_service.stop()
+    a.broker.publish(2, 9, b'{"late":true}')
+    assert a.delivered == [(2, 9, b'{"late":true}')]  # served locally while Redis is down
+    assert await a.broker.presence.members(2) is None  # unknown, not wrong
+    assert a.broker.waiting == 1
+    redis_service.start()
+    # The outbox goes out once Redis is back, and b, which may have missed it (pub/sub
+    # reaches only who is subscribed at that moment), is told to refill from the store.
+    await eventually(lambda: a.broker.waiting == 0, TIMEOUT * 2)
+    await eventually(lambda: b.resyncs > resyncs, TIMEOUT * 2)
+    assert b.delivered in ([], [(2, 9, b'{"late":true}')])
+    # Presence is registered again from each process's own view.
+    assert await a.broker.presence.enter(2, "erin") is True
+    assert await a.broker.presence.members(2) == ["erin"]
