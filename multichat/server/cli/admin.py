@@ -16,8 +16,10 @@ from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.service import valid_username
 from multichat.server.protocol.commands import MAX_PASSWORD_CHARS, MAX_TITLE_CHARS
 from multichat.server.store import Store
+from multichat.server.store.database import redact
 from multichat.server.store.errors import StoreError, UnknownRoom, UnknownUser
 from multichat.server.store.records import Room
+from multichat.server.store.transfer import copy_database
 
 
 class AdminError(Exception):
@@ -31,7 +33,8 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     )
     admin.add_argument("--data-dir", metavar="DIR", help="the server's data directory")
     admin.add_argument("--database", metavar="URL", help="the server's database URL")
-    what = admin.add_subparsers(dest="what", required=True, metavar="{user,room}")
+    what = admin.add_subparsers(dest="what", required=True,
+                                metavar="{user,room,migrate-data}")
 
     user = what.add_parser("user", help="accounts").add_subparsers(
         dest="action", required=True, metavar="{add,list,passwd,set,delete}")
@@ -63,6 +66,18 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     room_set.add_argument("--staff-only", action=argparse.BooleanOptionalAction, default=None)
     room_delete = room.add_parser("delete", help="delete a room and its messages")
     room_delete.add_argument("room", help="the room's id or exact title")
+
+    move = what.add_parser(
+        "migrate-data", help="copy every user, room, message and token to another database",
+        description="Copy a whole Multichat database (e.g. a SQLite file) into an empty one "
+        "(e.g. PostgreSQL): users with their passwords, rooms, messages with their seqs, "
+        "login tokens. Stop the servers on the source first.",
+    )
+    move.add_argument("--from", dest="source", metavar="URL", required=True,
+                      help="the database to copy, e.g. sqlite:////var/lib/multichat/"
+                      "multichat.sqlite3")
+    move.add_argument("--to", dest="target", metavar="URL", required=True,
+                      help="an empty database, e.g. postgresql://user:pw@host/multichat")
 
 
 def read_password(stdin: TextIO, *, prompt: Callable[[str], str] = getpass.getpass) -> str:
@@ -177,7 +192,16 @@ def _room(store: Store, args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def migrate_data(source: str, target: str, out: TextIO) -> int:
+    copied = copy_database(source, target, say=lambda line: print(line, file=out))
+    print(f"copied {copied.users} user(s), {copied.rooms} room(s), {copied.messages} "
+          f"message(s) and {copied.tokens} login token(s) to {redact(target)}", file=out)
+    return 0
+
+
 def main(store_url: str, args: argparse.Namespace) -> int:
+    if args.what == "migrate-data":
+        return migrate_data(args.source, args.target, sys.stdout)
     store = Store.open(store_url)
     try:
         return run(store, args, sys.stdout, sys.stdin)

@@ -1,0 +1,89 @@
+"""``multichat admin migrate-data``: a SQLite server's data moved to PostgreSQL, whole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from multichat.server.chat.passwords import Passwords
+from multichat.server.protocol import MsgType
+from multichat.server.store import Store
+from multichat.server.store.records import NewMessage, StoredMessage
+from tests.helpers.process import run_cli
+
+
+def fill_sqlite(data_dir: Path, passwords: Passwords) -> dict[str, object]:
+    """A server's life: users, rooms (one deleted), messages, a login token."""
+    store = Store.open_data_dir(data_dir)
+    try:
+        alice = store.create_user("alice", passwords.hash("alice-pw"), is_superuser=True)
+        bob = store.create_user("bob", passwords.hash("bob-pw"), is_staff=True)
+        gone = store.create_user("gone", passwords.hash("x"))
+        lobby = store.create_room("Lobby")
+        staff = store.create_room("Staff", staff_only=True)
+        deleted = store.create_room("Deleted")
+        store.append_messages([
+            NewMessage(lobby.id, user.id, user.username, MsgType.MESSAGE, f"hello {n}",
+                       f"c{n}", 1_000 + n)
+            for n, user in enumerate([alice, bob, gone] * 100)
+        ] + [NewMessage(staff.id, None, "admin", MsgType.WARNING, "careful", None, 5)])
+        store.delete_user("gone")  # its messages stay, with no account
+        store.delete_room(deleted.id)  # its id must never come back
+        token = store.add_token(bob.id, "token-hash", expires_ms=10**15)
+        return {
+            "users": store.users(),
+            "rooms": store.rooms(),
+            "lobby": store.messages_after(lobby.id, 0, 1000),
+            "staff": store.messages_after(staff.id, 0, 10),
+            "hashes": {u: store.credentials(u) for u in ("alice", "bob")},
+            "token": token,
+            "deleted": deleted.id,
+        }
+    finally:
+        store.close()
+
+
+def test_sqlite_data_moves_to_postgresql_whole(
+    tmp_path: Path, home: Path, postgres_url: str, passwords: Passwords,
+) -> None:
+    before = fill_sqlite(tmp_path / "data", passwords)
+    source = "sqlite:///" + str(tmp_path / "data" / "multichat.sqlite3")
+    moved = run_cli(["admin", "migrate-data", "--from", source, "--to", postgres_url], home)
+    assert moved.returncode == 0, moved.stderr
+    assert "copied 2 user(s), 2 room(s), 301 message(s) and 1 login token(s)" in moved.stdout
+
+    store = Store.open(postgres_url)
+    try:
+        assert store.users() == before["users"]
+        assert store.rooms() == before["rooms"]
+        lobby, staff = sorted(store.rooms(), key=lambda r: r.id)
+        assert store.messages_after(lobby.id, 0, 1000) == before["lobby"]
+        assert store.messages_after(staff.id, 0, 10) == before["staff"]
+        hashes = before["hashes"]
+        assert isinstance(hashes, dict)
+        for name in ("alice", "bob"):  # the same password hashes: nobody needs a new password
+            assert store.credentials(name) == hashes[name]
+        owner = store.token_owner("token-hash", at_ms=0)
+        assert owner is not None and owner.user.username == "bob"
+        assert owner.token_id == before["token"]
+        # The counters carry on: seq after the last message, ids after every id handed out.
+        assert store.last_seq(lobby.id) == 300
+        (appended,) = store.append_messages(
+            [NewMessage(lobby.id, owner.user.id, "bob", MsgType.MESSAGE, "on PostgreSQL", "n", 9)]
+        )
+        assert isinstance(getattr(appended, "message", None), StoredMessage)
+        assert appended.message.seq == 301  # type: ignore[union-attr]
+        deleted = before["deleted"]
+        assert isinstance(deleted, int)
+        assert store.create_room("New").id > deleted
+        assert store.create_user("carol", "h").id > max(u.id for u in store.users()
+                                                         if u.username != "carol")
+        store.add_token(owner.user.id, "another-token", expires_ms=10**15)
+    finally:
+        store.close()
+
+    again = run_cli(["admin", "migrate-data", "--from", source, "--to", postgres_url], home)
+    assert again.returncode == 1
+    assert again.stderr.strip() == (
+        "multichat: error: the target database already holds users, rooms or messages; "
+        "copy into an empty one"
+    )
