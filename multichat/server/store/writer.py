@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from multichat.server.store.errors import StoreError, StoreUnavailable
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 C = TypeVar("C")
 Outcome = Appended | StoreError
+_Job = tuple[Sequence[NewMessage], "asyncio.Future[list[Outcome]]"]
 
 # Enough to amortise one commit over many messages, small enough to keep the
 # first message of a batch from waiting long for the last.
@@ -47,11 +49,21 @@ class MessageWriter(Generic[C]):
         self._on_outcome = on_outcome
         self._max_batch = max_batch
         self._queue: asyncio.Queue[tuple[NewMessage, C] | None] = asyncio.Queue()
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        # Batches to the writer thread, each with the future its outcomes go to. A
+        # thread of our own with a SimpleQueue, not an executor: the hand-over is on
+        # the hot path, and an executor's locks and chained futures cost more than
+        # the commit of a small batch (py-spy: bench/profile.py).
+        self._batches: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # committed transactions, for tests and benchmarks
 
     def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._write, args=(asyncio.get_running_loop(),), name="store-writer",
+            daemon=True,
+        )
+        self._thread.start()
         self._task = asyncio.create_task(self._run(), name="message-writer")
 
     def submit(self, message: NewMessage, context: C) -> None:
@@ -68,9 +80,24 @@ class MessageWriter(Generic[C]):
         if self._task is not None and not self._task.done():
             self._queue.put_nowait(None)
             await self._task
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._thread, self._store.close_thread_connection)
-        self._thread.shutdown(wait=True)
+        if self._thread is not None:
+            self._batches.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+
+    def _write(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The writer thread: store each batch, hand its outcomes back to the loop."""
+        try:
+            while (job := self._batches.get()) is not None:
+                messages, done = job
+                result: list[Outcome] | BaseException
+                try:
+                    result = self._store.append_messages(messages)
+                except Exception as exc:  # the whole transaction failed: disk, lock, engine
+                    result = exc
+                loop.call_soon_threadsafe(_settle, done, result)
+        finally:
+            self._store.close_thread_connection()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -86,11 +113,10 @@ class MessageWriter(Generic[C]):
             stopping = item is None
             if not batch:
                 continue
-            messages = [message for message, _ in batch]
+            done: asyncio.Future[list[Outcome]] = loop.create_future()
+            self._batches.put(([message for message, _ in batch], done))
             try:
-                outcomes = await loop.run_in_executor(
-                    self._thread, self._store.append_messages, messages
-                )
+                outcomes = await done
             except Exception as exc:  # the whole transaction failed: disk, lock, engine
                 log.error("storing %d message(s) failed: %s", len(batch), exc)
                 failure = StoreUnavailable(f"the message could not be stored: {exc}")
@@ -101,3 +127,12 @@ class MessageWriter(Generic[C]):
                     self._on_outcome(context, outcome)
                 except Exception:
                     log.exception("delivering a stored message failed")
+
+
+def _settle(done: asyncio.Future[list[Outcome]], result: list[Outcome] | BaseException) -> None:
+    if done.cancelled():
+        return
+    if isinstance(result, BaseException):
+        done.set_exception(result)
+    else:
+        done.set_result(result)
