@@ -6,7 +6,7 @@ source "$(dirname "$0")/tools/venv.sh"
 ensure_venv "[test]"
 cd "$REPO"
 echo "== ruff" >&2
-"$VENV/bin/ruff" check multichat tests bench tools
+"$VENV/bin/ruff" check multichat tests bench tools packaging
 echo "== mypy" >&2
 "$VENV/bin/mypy"
 echo "== pytest" >&2

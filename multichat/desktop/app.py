@@ -12,6 +12,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from multichat import __version__
+from multichat.desktop import self_test
 from multichat.desktop.controller import AppController, StartOptions
 from multichat.desktop.resources import app_icon, style_sheet
 from multichat.desktop.services.credentials import CredentialStore
@@ -30,6 +31,9 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--join", metavar="ROOM", action="append", default=[],
                        help="open this room (title or id) after logging in; repeatable; "
                        "the last one gets the keyboard focus")
+    parse.add_argument("--self-test", action="store_true",
+                       help="check this install end to end (host, log in, join, send) and exit "
+                       "0, or 1 with the reason; offscreen where there is no display")
     parse.add_argument("--version", action="version", version=f"multichat {__version__}")
     return parse
 
@@ -38,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if bool(args.server) != bool(args.username):
         parser().error("--server and --username go together")
+    if args.self_test and _no_display():
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
@@ -47,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setStyleSheet(style_sheet())
     icon = app_icon()
     app.setWindowIcon(icon)
+    if args.self_test:
+        return self_test.main(app, icon)
     options = StartOptions(
         server=args.server,
         username=args.username,
@@ -71,3 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     qasync.run(run())
     return 0
+
+
+def _no_display() -> bool:
+    """Linux and BSD without X11 or Wayland (a server, CI): Qt would refuse to start."""
+    if sys.platform in ("win32", "darwin"):
+        return False
+    return not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

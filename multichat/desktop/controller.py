@@ -41,6 +41,7 @@ class StartOptions:
     password: str | None = None
     join: list[str] = field(default_factory=list)
     data_dir: Path | None = None  # where a hosted server keeps its database
+    host_interface: str = ""  # where a hosted server listens; "" is every interface
 
 
 class AppController(QObject):
@@ -249,7 +250,7 @@ class AppController(QObject):
     def start_hosting(self, port: int, username: str, password: str) -> None:
         form = self.connect_window.host
         data_dir = self.options.data_dir or default_data_dir() / "hosted"
-        config = ServerConfig(port=port, data_dir=data_dir)
+        config = ServerConfig(host=self.options.host_interface, port=port, data_dir=data_dir)
         if self.host is None:
             host = ServerThread(config)
             try:

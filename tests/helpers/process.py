@@ -25,10 +25,15 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+PYTHON_MULTICHAT = (sys.executable, "-m", "multichat")
+
+
 def run_cli(args: Sequence[str], home: Path, *, stdin: str | None = None,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+            env: dict[str, str] | None = None,
+            command: Sequence[str] = PYTHON_MULTICHAT) -> subprocess.CompletedProcess[str]:
+    """Run ``multichat ARGS``: this venv's, or ``command`` (a built binary)."""
     return subprocess.run(
-        [sys.executable, "-m", "multichat", *args],
+        [*command, *args],
         input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
@@ -41,10 +46,11 @@ def run_cli(args: Sequence[str], home: Path, *, stdin: str | None = None,
 class ServerProcess:
     """``multichat serve`` in a child process, on a free loopback port."""
 
-    def __init__(self, data_dir: Path, home: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, home: Path, *extra: str,
+                 command: Sequence[str] = PYTHON_MULTICHAT) -> None:
         self.data_dir = data_dir
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "multichat", "serve", "--host", "127.0.0.1", "--port", "0",
+            [*command, "serve", "--host", "127.0.0.1", "--port", "0",
              "--data-dir", str(data_dir), *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -51,6 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
                      "(password from the keyring, else MULTICHAT_PASSWORD, else asked)")
     app.add_argument("--join", metavar="ROOM", action="append", default=[],
                      help="open this room (title or id) at start; repeatable")
+    app.add_argument("--self-test", action="store_true",
+                     help="check this install end to end: host a server in a temporary "
+                     "directory, log in, join a room, send a message; exit 0, or 1 with the "
+                     "reason (offscreen where there is no display)")
     commands = parser.add_subparsers(dest="command", metavar="{serve,admin}",
                                      parser_class=_Parser)
     serve_parser = commands.add_parser(
@@ -102,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         *(["--username", args.username] if args.username else [])]
         for room in args.join:
             desktop_args += ["--join", room]
+        if args.self_test:
+            desktop_args.append("--self-test")
         return desktop_main(desktop_args)
     except SettingsError as exc:
         return _fail(str(exc), 2)
