@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import profile as bench_profile
 from bench import sqlite_modes
 from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.tokens import token_hash
@@ -36,6 +37,7 @@ from multichat.server.store import Store
 from multichat.server.store.records import NewMessage
 
 ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
 SERVERS = ("multichat", "ceiling")
 SERVER_CPU, LOAD_CPU = {0}, {1}
 LISTENING = re.compile(r"listening on \S+:(\d+)")
@@ -49,6 +51,7 @@ class Options:
     quick: bool = False
     rates: list[int] | None = None
     servers: tuple[str, ...] = SERVERS
+    profile: bool = False
 
 
 def pinned(cpus: set[int]) -> Any:
@@ -194,7 +197,8 @@ def saturated(row: dict[str, Any]) -> bool:
 
 
 def stepped(kind: str, work: Path, *, clients: int, rooms: int, senders: int,
-            rates: list[int], duration: float, warmup: float) -> list[dict[str, Any]]:
+            rates: list[int], duration: float, warmup: float,
+            profile: bool = False) -> list[dict[str, Any]]:
     """Fan-out at rising rates, against one server, up to the first saturated step."""
     data = work / f"fanout-{kind}-{clients}-{rooms}"
     seed(data, clients, rooms)
@@ -203,8 +207,13 @@ def stepped(kind: str, work: Path, *, clients: int, rooms: int, senders: int,
         for rate in rates:
             params = {"clients": clients, "rooms": rooms, "senders": senders, "rate": rate,
                       "duration": duration, "warmup": warmup, "server_pid": process.pid}
-            row = {"server": kind, "clients": clients, "rate": rate,
-                   **run_load("fanout", process.port, params)}  # type: ignore[attr-defined]
+            output = RESULTS / f"profile-{kind}-{clients}-{rate}.txt"
+            with (bench_profile.recording(process.pid, output) if profile
+                  else contextlib.nullcontext()):
+                row = {"server": kind, "clients": clients, "rate": rate,
+                       **run_load("fanout", process.port, params)}  # type: ignore[attr-defined]
+            if profile:
+                print_profile(output)
             row["saturated"] = saturated(row)
             rows.append(row)
             if row["saturated"]:
@@ -220,7 +229,7 @@ def fanout(options: Options, work: Path) -> list[dict[str, Any]]:
     duration, warmup = (2.0, 0.5) if options.quick else (5.0, 1.0)
     return [row for kind in options.servers
             for row in stepped(kind, work, clients=200, rooms=4, senders=20, rates=rates,
-                               duration=duration, warmup=warmup)]
+                               duration=duration, warmup=warmup, profile=options.profile)]
 
 
 def big_room(options: Options, work: Path) -> list[dict[str, Any]]:
@@ -230,7 +239,7 @@ def big_room(options: Options, work: Path) -> list[dict[str, Any]]:
     duration, warmup = (2.0, 0.5) if options.quick else (5.0, 1.0)
     return [row for kind in options.servers
             for row in stepped(kind, work, clients=clients, rooms=1, senders=2, rates=rates,
-                               duration=duration, warmup=warmup)]
+                               duration=duration, warmup=warmup, profile=options.profile)]
 
 
 def idle(options: Options, work: Path) -> list[dict[str, Any]]:
@@ -307,6 +316,12 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def print_profile(collapsed: Path) -> None:
+    print(f"\n  profile: {collapsed} (collapsed stacks); most samples of their own:")
+    for share, name in bench_profile.top_functions(collapsed):
+        print(f"  {share:6.1%}  {name}")
+
+
 def print_table(name: str, rows: list[dict[str, Any]]) -> None:
     print(f"\n## {name}")
     if not rows:
@@ -373,14 +388,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small and short (under 3 min)")
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    parser.add_argument("--json", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
     parser.add_argument("--rates", nargs="*", type=int, default=None,
                         help="fan-out rates (messages/s) to step through, instead of the default")
     parser.add_argument("--servers", nargs="*", choices=SERVERS, default=list(SERVERS),
                         help="servers to run the fan-out scenarios against")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample the fan-out servers with py-spy (bench/profile.py)")
     args = parser.parse_args(argv)
-    options = Options(quick=args.quick, rates=args.rates, servers=tuple(args.servers))
+    options = Options(quick=args.quick, rates=args.rates, servers=tuple(args.servers),
+                      profile=args.profile)
     raise_fd_limit()
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),

@@ -3,8 +3,8 @@
 # and, on Debian/Ubuntu, dist/multichat_<version>_<arch>.deb, from this checkout.
 #
 # Everything is built in a virtual environment of its own, build/venv, holding
-# Multichat's dependencies (every optional group but the tests') and PyInstaller;
-# the .venv of ./run.sh and ./test.sh is not touched. Usage:
+# Multichat's dependencies (every optional group but the tests' and the
+# benchmarks') and PyInstaller; the .venv of ./run.sh and ./test.sh is not touched. Usage:
 #   packaging/build.sh            # binary, then the .deb where dpkg-deb exists
 #   packaging/build.sh --no-deb   # the binary only
 # PYTHON=python3.12 packaging/build.sh chooses the interpreter (3.11 or newer,
@@ -46,7 +46,7 @@ import tomllib
 project = tomllib.load(open("pyproject.toml", "rb"))["project"]
 wanted = list(project["dependencies"])
 for group, requirements in project.get("optional-dependencies", {}).items():
-    if group != "test":
+    if group not in ("test", "bench"):
         wanted += requirements
 print("\n".join(wanted))
 PY
