@@ -35,21 +35,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 fi
 stamp="$VENV/.multichat-build-deps"
-want="$(cat pyproject.toml packaging/build-requirements.txt | sha256sum | cut -d' ' -f1)"
+want="$(cat pyproject.toml packaging/build-requirements.txt packaging/requirements.py | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "== installing the dependencies and PyInstaller into $VENV" >&2
-    # The dependencies are read from pyproject.toml; Multichat itself is not installed:
-    # the spec freezes this checkout's multichat/ package.
-    "$VENV/bin/python" - > build/requirements.txt <<'PY'
-import tomllib
-
-project = tomllib.load(open("pyproject.toml", "rb"))["project"]
-wanted = list(project["dependencies"])
-for group, requirements in project.get("optional-dependencies", {}).items():
-    if group not in ("test", "bench"):
-        wanted += requirements
-print("\n".join(wanted))
-PY
+    "$VENV/bin/python" packaging/requirements.py > build/requirements.txt
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
         -r build/requirements.txt -r packaging/build-requirements.txt
     echo "$want" > "$stamp"
