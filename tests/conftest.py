@@ -39,7 +39,7 @@ def isolated_home(
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local/share"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    for name in ("MULTICHAT_DATABASE", "MULTICHAT_DATA_DIR", "MULTICHAT_PORT"):
+    for name in ("MULTICHAT_DATABASE", "MULTICHAT_BROKER", "MULTICHAT_DATA_DIR", "MULTICHAT_PORT"):
         monkeypatch.delenv(name, raising=False)
     return home
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
+import re
 import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,8 +19,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.helpers.client import Frame, ProtocolClient
-from tests.helpers.process import ServerProcess, run_cli
-from tests.helpers.services import RedisService
+from tests.helpers.process import ServerProcess, cli_env, run_cli
+from tests.helpers.services import RedisService, free_port, haproxy_proxy, nginx_proxy
 from tests.helpers.timing import TIMEOUT
 
 pytestmark = pytest.mark.slow
@@ -55,11 +57,17 @@ class Cluster:
         return result.stdout
 
     def start(self, count: int = PROCESSES) -> None:
-        for _ in range(count):
+        """The first processes get the URLs as flags, the last from the environment."""
+        tuning = ("--presence-ttl", "1", "--poll-interval", "1")
+        for _ in range(count - 1):
             self.servers.append(ServerProcess(
                 self.home / "unused", self.home, "--database", self.database,
-                "--broker", self.redis.url, "--presence-ttl", "1", "--poll-interval", "1",
+                "--broker", self.redis.url, *tuning,
             ))
+        self.servers.append(ServerProcess(
+            self.home / "unused", self.home, *tuning,
+            env={"MULTICHAT_DATABASE": self.database, "MULTICHAT_BROKER": self.redis.url},
+        ))
 
     async def client(self, process: int, user: str | None = None) -> ProtocolClient:
         client = await ProtocolClient.open(self.servers[process].url)
@@ -81,7 +89,11 @@ def seeded(tmp_path: Path, postgres_url: str, redis_service: RedisService) -> Cl
     home = tmp_path / "home"
     home.mkdir()
     cluster = Cluster(home, postgres_url, redis_service)
-    cluster.admin("user", "add", "admin", "--superuser", stdin=password("admin") + "\n")
+    # MULTICHAT_DATABASE works for admin as --database does.
+    result = run_cli(["admin", "user", "add", "admin", "--superuser"], home,
+                     stdin=password("admin") + "\n",
+                     env=cli_env(home, MULTICHAT_DATABASE=postgres_url))
+    assert result.returncode == 0, result.stderr
     for user in USERS[1:]:
         cluster.admin("user", "add", user, stdin=password(user) + "\n")
     assert cluster.admin("room", "add", "Lobby").strip() == "1"
@@ -255,3 +267,81 @@ async def test_a_stopped_or_dead_process_members_leave(cluster: Cluster) -> None
     await watcher.expect(lambda f: f.get("msg_type") == 5 and f.get("username") == "bob",
                          timeout=TIMEOUT * 2)
     assert (await (await cluster.client(2, "dave")).join(1))["users"] == ["carol", "dave"]
+
+
+# -- behind the load balancer of docs/operations.md ------------------------------------------
+
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+
+
+def documented_proxy(kind: str, listen: int, upstreams: list[int]) -> str:
+    """The nginx ``stream`` or ``http`` block, or the HAProxy config, of docs/operations.md.
+
+    The documented ports become the test's and comments go; the nginx HTTP block
+    loses its TLS lines (certificates are the operator's). Nothing else changes.
+    """
+    language = "haproxy" if kind == "haproxy" else "nginx"
+    blocks = re.findall(rf"```{language}\n(.*?)```", OPERATIONS.read_text(), re.DOTALL)
+    block = next(b for b in blocks if kind == "haproxy" or re.search(rf"^{kind} {{", b, re.M))
+    block = re.sub(r"listen (443 ssl|8765);", f"listen 127.0.0.1:{listen};", block)
+    block = block.replace("bind :8765", f"bind 127.0.0.1:{listen}")
+    block = "\n".join(line for line in block.splitlines()
+                      if "ssl_" not in line and not line.lstrip().startswith("#"))
+    for documented, port in zip((8801, 8802, 8803), upstreams, strict=True):
+        block = block.replace(f"127.0.0.1:{documented}", f"127.0.0.1:{port}")
+    return block
+
+
+@pytest.mark.parametrize("kind", ["stream", "http", "haproxy"])
+async def test_the_documented_load_balancers_make_one_chat(
+    cluster: Cluster, tmp_path: Path, kind: str
+) -> None:
+    """nginx (TCP and HTTP) and HAProxy, configured as docs/operations.md says."""
+    workdir = tmp_path / kind
+    workdir.mkdir()
+    listen = free_port()
+    config = documented_proxy(kind, listen, [server.port for server in cluster.servers])
+    proxy = (haproxy_proxy(workdir, config, listen) if kind == "haproxy"
+             else nginx_proxy(workdir, config, listen))
+    proxy.start()
+    try:
+        url = f"ws://127.0.0.1:{listen}"
+        clients = []
+        for user in USERS[1:]:
+            client = await ProtocolClient.open(url)
+            cluster.clients.append(client)
+            await client.login(user, password(user))
+            members = await client.join(1)
+            clients.append(client)
+        assert set(members["users"]) == set(USERS[1:]), members
+        for i, client in enumerate(clients):
+            await client.send(command="send", room=1, message=f"via {kind} {i}",
+                              client_id=f"lb-{i}")
+        orders = await asyncio.gather(*(collect(c, len(clients)) for c in clients))
+        for order in orders:
+            assert [f["seq"] for f in order] == list(range(1, len(clients) + 1))
+            assert [f["client_id"] for f in order] == [f["client_id"] for f in orders[0]]
+        # The balancer spread the connections (least connections): more than one
+        # process served them, so the order above crossed processes.
+        assert len({server.port for server in cluster.servers
+                    if connections_to(server.process.pid, server.port)}) > 1
+    finally:
+        proxy.stop()
+
+
+def connections_to(pid: int, port: int) -> int:
+    """Established TCP connections the process ``pid`` accepted on ``port`` (Linux /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if fields[3] == "01" and fields[9] in inodes and local_port == port:  # ESTABLISHED
+                count += 1
+    return count

@@ -47,7 +47,8 @@ class ServerProcess:
     """``multichat serve`` in a child process, on a free loopback port."""
 
     def __init__(self, data_dir: Path, home: Path, *extra: str,
-                 command: Sequence[str] = PYTHON_MULTICHAT) -> None:
+                 command: Sequence[str] = PYTHON_MULTICHAT,
+                 env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.process = subprocess.Popen(
             [*command, "serve", "--host", "127.0.0.1", "--port", "0",
@@ -55,7 +56,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env=cli_env(home),
+            env=cli_env(home, **(env or {})),
         )
         self.output: list[str] = []
         self._port: int | None = None

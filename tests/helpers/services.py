@@ -218,3 +218,77 @@ def postgres_service() -> Iterator[PostgresService]:
 def postgres_url(postgres_service: PostgresService) -> str:
     """A fresh, empty PostgreSQL database for one test."""
     return postgres_service.new_database()
+
+
+# -- load balancers: nginx and HAProxy ----------------------------------------------------
+
+NGINX_MODULES = Path("/usr/lib/nginx/modules")
+
+
+class ProxyService:
+    """A load balancer in the foreground, listening on ``port`` as its config says."""
+
+    def __init__(self, command: list[str], port: int, log: Path) -> None:
+        self.command = command
+        self.port = port
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+        wait_until(self._ready, f"{self.command[0]} on port {self.port}")
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.command[0]} exited with {self.process.returncode}:\n"
+                               + self.log.read_text(errors="replace"))
+        return _accepts(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(TIMEOUT)
+        self.process = None
+
+
+def nginx_proxy(workdir: Path, block: str, port: int) -> ProxyService:
+    """nginx running ``block``, a top-level ``stream {}`` or ``http {}`` as an operator writes it.
+
+    Wrapped with what a private instance needs: its own pid file, logs and temp
+    dirs, and one process (no worker switching to another user).
+    """
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists()
+                                       else None)
+    if binary is None:
+        _missing("nginx")
+    assert binary is not None
+    preamble = []
+    if block.lstrip().startswith("stream"):
+        module = NGINX_MODULES / "ngx_stream_module.so"
+        if not module.exists():
+            _missing("libnginx-mod-stream")
+        preamble.append(f"load_module {module};")
+    preamble += ["daemon off;", "master_process off;", f"pid {workdir / 'nginx.pid'};",
+                 f"error_log {workdir / 'error.log'} info;", "events {}"]
+    if block.lstrip().startswith("http"):
+        private = " ".join(f"{kind}_temp_path {workdir / kind};"
+                           for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        block = block.replace("http {", f"http {{ access_log off; {private}", 1)
+    config = workdir / "nginx.conf"
+    config.write_text("\n".join([*preamble, block]) + "\n")
+    return ProxyService([binary, "-p", str(workdir), "-c", str(config), "-e",
+                         str(workdir / "error.log")], port, workdir / "error.log")
+
+
+def haproxy_proxy(workdir: Path, config: str, port: int) -> ProxyService:
+    """HAProxy in the foreground (-db) running ``config`` as an operator writes it."""
+    binary = shutil.which("haproxy") or ("/usr/sbin/haproxy"
+                                         if Path("/usr/sbin/haproxy").exists() else None)
+    if binary is None:
+        _missing("haproxy")
+    assert binary is not None
+    path = workdir / "haproxy.cfg"
+    path.write_text(config + "\n")
+    return ProxyService([binary, "-db", "-f", str(path)], port, workdir / "haproxy.log")
