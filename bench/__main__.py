@@ -316,6 +316,15 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def generator_loop() -> str:
+    """The event loop bench/load.py runs on: uvloop where the bench extra is installed."""
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 def print_profile(collapsed: Path) -> None:
     print(f"\n  profile: {collapsed} (collapsed stacks); most samples of their own:")
     for share, name in bench_profile.top_functions(collapsed):
@@ -400,10 +409,14 @@ def main(argv: list[str] | None = None) -> int:
     options = Options(quick=args.quick, rates=args.rates, servers=tuple(args.servers),
                       profile=args.profile)
     raise_fd_limit()
+    if generator_loop() != "uvloop":
+        print("! uvloop is not installed: the load generator runs on the standard asyncio loop "
+              "and saturates sooner (.venv/bin/pip install -e '.[bench]')")
     results: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(), "processor": platform.processor(),
-                    "pinned": len(os.sched_getaffinity(0)) >= 2},
+                    "pinned": len(os.sched_getaffinity(0)) >= 2,
+                    "generator_loop": generator_loop()},
         "quick": args.quick,
         "scenarios": {},
     }

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import typing
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -85,8 +86,8 @@ class LeanClient(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A TCP transport, asyncio's or uvloop's (which is not an asyncio.Transport subclass).
+        self.transport = typing.cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         for future in (self.opened, self.closed):
