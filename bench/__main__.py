@@ -38,6 +38,9 @@ from multichat.server.store.records import NewMessage
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+# The checkout the Multichat server runs from: this one, or another for an A/B run
+# (--multichat-from; `python -m multichat` imports the package of its working dir).
+multichat_tree = ROOT
 SERVERS = ("multichat", "ceiling")
 SERVER_CPU, LOAD_CPU = {0}, {1}
 LISTENING = re.compile(r"listening on \S+:(\d+)")
@@ -126,7 +129,8 @@ def server(kind: str, data_dir: Path) -> Iterator[subprocess.Popen[str]]:
     log_path = work_log(data_dir, kind)
     log = log_path.open("w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True,
-                               cwd=ROOT, preexec_fn=_server_setup)
+                               cwd=multichat_tree if kind == "multichat" else ROOT,
+                               preexec_fn=_server_setup)
     deadline = time.monotonic() + 60
     while not (match := LISTENING.search(log_path.read_text())):
         if process.poll() is not None or time.monotonic() > deadline:
@@ -403,9 +407,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="fan-out rates (messages/s) to step through, instead of the default")
     parser.add_argument("--servers", nargs="*", choices=SERVERS, default=list(SERVERS),
                         help="servers to run the fan-out scenarios against")
+    parser.add_argument("--multichat-from", type=Path, default=ROOT, metavar="CHECKOUT",
+                        help="run the Multichat server from another checkout (a git worktree "
+                        "of an older commit, say) to measure what a change bought")
     parser.add_argument("--profile", action="store_true",
                         help="sample the fan-out servers with py-spy (bench/profile.py)")
     args = parser.parse_args(argv)
+    global multichat_tree  # noqa: PLW0603 - one setting for the whole run
+    multichat_tree = args.multichat_from.resolve()
     options = Options(quick=args.quick, rates=args.rates, servers=tuple(args.servers),
                       profile=args.profile)
     raise_fd_limit()
@@ -418,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
                     "pinned": len(os.sched_getaffinity(0)) >= 2,
                     "generator_loop": generator_loop()},
         "quick": args.quick,
+        "multichat_from": str(multichat_tree),
         "scenarios": {},
     }
     with tempfile.TemporaryDirectory(prefix="multichat-bench-") as directory:

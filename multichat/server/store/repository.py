@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import peewee as pw
 
@@ -66,16 +67,10 @@ def _room(row: Room) -> RoomRecord:
     return RoomRecord(id=row.id, title=row.title, staff_only=bool(row.staff_only))
 
 
-def _stored(row: Message, room_id: int | None = None) -> StoredMessage:
-    return StoredMessage(
-        room_id=room_id if room_id is not None else row.room_id,
-        seq=row.seq,
-        username=row.username,
-        msg_type=MsgType(row.msg_type),
-        text=row.text,
-        client_id=row.client_id,
-        ts_ms=row.ts_ms,
-    )
+def _from_row(row: Sequence[Any]) -> StoredMessage:
+    """A message from the columns of _MessageSql's SELECTs, in their order."""
+    room_id, seq, username, msg_type, text, client_id, ts_ms = row
+    return StoredMessage(room_id, seq, username, MsgType(msg_type), text, client_id, ts_ms)
 
 
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -94,9 +89,23 @@ class _MessageSql:
         p = db.param
         returning = not isinstance(db, pw.SqliteDatabase) or sqlite3.sqlite_version_info >= (
             3, 35, 0)
+        columns = '"room_id", "seq", "username", "msg_type", "text", "client_id", "ts_ms"'
         self.find_resend = (
-            'SELECT "room_id", "seq", "username", "msg_type", "text", "client_id", "ts_ms" '
-            f'FROM "message" WHERE "account_id" = {p} AND "client_id" = {p}'
+            f'SELECT {columns} FROM "message" WHERE "account_id" = {p} AND "client_id" = {p}'
+        )
+        # History and catch-up: read as tuples, not peewee models (a model per row
+        # cost more than the query; bench history scenario).
+        self.after = (
+            f'SELECT {columns} FROM "message" WHERE "room_id" = {p} AND "seq" > {p} '
+            f'ORDER BY "seq" LIMIT {p}'
+        )
+        self.before = (
+            f'SELECT {columns} FROM "message" WHERE "room_id" = {p} AND "seq" < {p} '
+            f'ORDER BY "seq" DESC LIMIT {p}'
+        )
+        self.newest = (
+            f'SELECT {columns} FROM "message" WHERE "room_id" = {p} '
+            f'ORDER BY "seq" DESC LIMIT {p}'
         )
         self.bump = f'UPDATE "room" SET "last_seq" = "last_seq" + 1 WHERE "id" = {p}'
         self.bump_returning = self.bump + ' RETURNING "last_seq"' if returning else None
@@ -403,10 +412,7 @@ class Store:
         if new.client_id is not None and new.user_id is not None:
             earlier = execute(sql.find_resend, (new.user_id, new.client_id)).fetchone()
             if earlier is not None:
-                room_id, seq, username, msg_type, text, client_id, ts_ms = earlier
-                stored = StoredMessage(room_id, seq, username, MsgType(msg_type), text,
-                                       client_id, ts_ms)
-                return Appended(stored, duplicate=True)
+                return Appended(_from_row(earlier), duplicate=True)
         if sql.bump_returning is not None:
             row = execute(sql.bump_returning, (new.room_id,)).fetchone()
         else:
@@ -430,23 +436,18 @@ class Store:
 
     def messages_after(self, room_id: int, since: int, limit: int) -> list[StoredMessage]:
         """Up to ``limit`` messages with seq > since, oldest first."""
-        query = (
-            Message.select()
-            .where((Message.room == room_id) & (Message.seq > since))
-            .order_by(Message.seq)
-            .limit(limit)
-        )
-        return [_stored(row, room_id) for row in query]
+        cursor = self.db.execute_sql(self._sql.after, (room_id, since, limit))
+        return [_from_row(row) for row in cursor.fetchall()]
 
     def messages_before(
         self, room_id: int, before: int | None, limit: int
     ) -> list[StoredMessage]:
         """The newest ``limit`` messages with seq < before (or the newest), oldest first."""
-        condition = Message.room == room_id
-        if before is not None:
-            condition &= Message.seq < before
-        query = Message.select().where(condition).order_by(Message.seq.desc()).limit(limit)
-        rows = [_stored(row, room_id) for row in query]
+        if before is None:
+            cursor = self.db.execute_sql(self._sql.newest, (room_id, limit))
+        else:
+            cursor = self.db.execute_sql(self._sql.before, (room_id, before, limit))
+        rows = [_from_row(row) for row in cursor.fetchall()]
         rows.reverse()
         return rows
 
