@@ -171,6 +171,27 @@ class Store:
         if not self.db.is_closed():
             self.db.close()
 
+    # -- WAL checkpoints (SQLite) --------------------------------------------
+
+    @property
+    def is_sqlite(self) -> bool:
+        return isinstance(self.db, pw.SqliteDatabase)
+
+    def defer_checkpoints(self) -> None:
+        """This thread's commits no longer checkpoint the WAL (store.checkpoints does)."""
+        if self.is_sqlite:
+            self.db.execute_sql("PRAGMA wal_autocheckpoint = 0")
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Copy the WAL back into the database as far as no reader needs it (PASSIVE).
+
+        Returns SQLite's (busy, pages in the WAL, pages checkpointed); zeros elsewhere.
+        """
+        if not self.is_sqlite:
+            return (0, 0, 0)
+        row = self.db.execute_sql("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return (int(row[0]), int(row[1]), int(row[2]))
+
     def schema_version(self) -> int:
         return migrations.current_version(self.db)
 

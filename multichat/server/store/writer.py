@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
+from multichat.server.store.checkpoints import CHECKPOINT_INTERVAL, WalCheckpointer
 from multichat.server.store.errors import StoreError, StoreUnavailable
 from multichat.server.store.records import Appended, NewMessage
 from multichat.server.store.repository import Store
@@ -44,6 +45,7 @@ class MessageWriter(Generic[C]):
         on_outcome: Callable[[C, Outcome], None],
         *,
         max_batch: int = MAX_BATCH,
+        checkpoint_interval: float = CHECKPOINT_INTERVAL,
     ) -> None:
         self._store = store
         self._on_outcome = on_outcome
@@ -57,6 +59,10 @@ class MessageWriter(Generic[C]):
         self._thread: threading.Thread | None = None
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # committed transactions, for tests and benchmarks
+        # SQLite: the WAL is checkpointed on a thread of its own, not in our commits.
+        self._committed = threading.Event()
+        self.checkpointer = (WalCheckpointer(store, self._committed, checkpoint_interval)
+                             if store.is_sqlite else None)
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -64,6 +70,8 @@ class MessageWriter(Generic[C]):
             daemon=True,
         )
         self._thread.start()
+        if self.checkpointer is not None:
+            self.checkpointer.start()
         self._task = asyncio.create_task(self._run(), name="message-writer")
 
     def submit(self, message: NewMessage, context: C) -> None:
@@ -84,10 +92,14 @@ class MessageWriter(Generic[C]):
             self._batches.put(None)
             await asyncio.to_thread(self._thread.join)
             self._thread = None
+        if self.checkpointer is not None:
+            await asyncio.to_thread(self.checkpointer.stop)
 
     def _write(self, loop: asyncio.AbstractEventLoop) -> None:
         """The writer thread: store each batch, hand its outcomes back to the loop."""
         try:
+            if self.checkpointer is not None:
+                self._store.defer_checkpoints()
             while (job := self._batches.get()) is not None:
                 messages, done = job
                 result: list[Outcome] | BaseException
@@ -96,6 +108,7 @@ class MessageWriter(Generic[C]):
                 except Exception as exc:  # the whole transaction failed: disk, lock, engine
                     result = exc
                 loop.call_soon_threadsafe(_settle, done, result)
+                self._committed.set()
         finally:
             self._store.close_thread_connection()
 
