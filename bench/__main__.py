@@ -116,7 +116,8 @@ def seed_many_messages(data_dir: Path, total: int) -> None:
 
 
 @contextlib.contextmanager
-def server(kind: str, data_dir: Path) -> Iterator[subprocess.Popen[str]]:
+def server(kind: str, data_dir: Path,
+           extra: tuple[str, ...] = ()) -> Iterator[subprocess.Popen[str]]:
     port = free_port()
     if kind == "ceiling":
         command = [sys.executable, "-m", "bench.ceiling", str(port)]
@@ -125,7 +126,8 @@ def server(kind: str, data_dir: Path) -> Iterator[subprocess.Popen[str]]:
                    "--port", str(port), "--data-dir", str(data_dir),
                    # The benchmark measures throughput, not the flood limits.
                    "--send-burst", "1000000", "--send-rate", "1000000",
-                   "--login-free-failures", "1000000", "--max-output-bytes", str(64 * 2**20)]
+                   "--login-free-failures", "1000000", "--max-output-bytes", str(64 * 2**20),
+                   *extra]
     log_path = work_log(data_dir, kind)
     log = log_path.open("w")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True,
@@ -247,15 +249,27 @@ def big_room(options: Options, work: Path) -> list[dict[str, Any]]:
 
 
 def idle(options: Options, work: Path) -> list[dict[str, Any]]:
-    clients = 1000 if options.quick else 5000
-    data = work / "idle"
+    """Server memory per idle connection, logged in and joined to one room.
+
+    Without compression at the full size, then with and without it at 1,000
+    clients: permessage-deflate keeps a zlib context per connection (the
+    server runs without it by default; docs/benchmarks.md).
+    """
+    runs = [(1000, False), (1000, True)] if options.quick else [(5000, False), (1000, False),
+                                                               (1000, True)]
+    return [idle_once(work / f"idle-{clients}-{compression}", clients, compression)
+            for clients, compression in runs]
+
+
+def idle_once(data: Path, clients: int, compression: bool) -> dict[str, Any]:
     seed(data, clients, 1)
-    with server("multichat", data) as process:
+    extra = ("--compression",) if compression else ()
+    with server("multichat", data, extra) as process:
         before = rss_kib(process.pid)
         load = subprocess.Popen(
             [sys.executable, "-m", "bench.load", "idle",
              f"ws://127.0.0.1:{process.port}",  # type: ignore[attr-defined]
-             json.dumps({"clients": clients})],
+             json.dumps({"clients": clients, "compression": compression})],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
             preexec_fn=_load_setup,
         )
@@ -267,8 +281,8 @@ def idle(options: Options, work: Path) -> list[dict[str, Any]]:
         load.stdin.write("DONE\n")
         load.stdin.flush()
         load.communicate(timeout=300)
-    return [{"clients": clients, "rss_before_kib": before, "rss_after_kib": after,
-             "kib_per_connection": (after - before) / clients}]
+    return {"clients": clients, "compression": compression, "rss_before_kib": before,
+            "rss_after_kib": after, "kib_per_connection": (after - before) / clients}
 
 
 def history(options: Options, work: Path) -> list[dict[str, Any]]:

@@ -49,10 +49,15 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-async def open_client(url: str, username: str, *, token: str | None = None) -> ClientConnection:
-    """Connect and log in with the account's saved login (a token, as returning clients do)."""
-    ws = await connect(url, max_queue=None, compression=None, open_timeout=60,
-                       max_size=2**24, ping_interval=None)
+async def open_client(url: str, username: str, *, token: str | None = None,
+                      compression: bool = False) -> ClientConnection:
+    """Connect and log in with the account's saved login (a token, as returning clients do).
+
+    ``compression`` offers permessage-deflate, which a server started with
+    ``--compression`` accepts.
+    """
+    ws = await connect(url, max_queue=None, compression="deflate" if compression else None,
+                       open_timeout=60, max_size=2**24, ping_interval=None)
     number = username.removeprefix("u")
     login = {"command": "login", "token": token or f"bench-token-{number}"}
     await ws.send(json.dumps(login))
@@ -218,9 +223,13 @@ async def fanout(url: str, p: dict[str, Any]) -> dict[str, Any]:
 
 async def idle(url: str, p: dict[str, Any]) -> dict[str, Any]:
     """Connect, log in and join ``clients`` clients, then wait for the harness to measure."""
+    compression = bool(p.get("compression"))
     sockets = await gather_limited(
-        [functools.partial(open_client, url, f"u{i}") for i in range(p["clients"])]
+        [functools.partial(open_client, url, f"u{i}", compression=compression)
+         for i in range(p["clients"])]
     )
+    if compression and sockets[0].protocol.extensions == []:
+        raise RuntimeError("the server did not accept permessage-deflate")
     await gather_limited([functools.partial(join, ws, "1") for ws in sockets])
     print("READY", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
