@@ -1,4 +1,4 @@
-"""The `multichat` command: the server's CLI today, the desktop app once it exists."""
+"""The `multichat` command: the desktop app, `serve` and `admin` (multichat.server.cli.main)."""
 
 from __future__ import annotations
 
