@@ -85,6 +85,16 @@ class ServerConfig:
     compression: bool = _setting(
         False, "permessage-deflate compression (costs memory and CPU per connection)"
     )
+    tls: bool = _setting(
+        False,
+        "serve wss:// with a self-signed certificate made on first run and kept in the data "
+        "dir (its fingerprint is printed at start for clients to pin)",
+    )
+    cert: Path | None = _setting(
+        None, "PEM certificate (chain) to serve wss:// with, instead of a self-signed one; "
+        "needs --key", metavar="FILE",
+    )
+    key: Path | None = _setting(None, "PEM private key of --cert", metavar="FILE")
 
     def database_url(self) -> str:
         if self.database:
@@ -95,6 +105,14 @@ class ServerConfig:
         """Create the data directory, unless the database is given by URL."""
         if not self.database:
             (self.data_dir or default_data_dir()).mkdir(parents=True, exist_ok=True)
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.tls or self.cert is not None or self.key is not None
+
+    def tls_dir(self) -> Path:
+        """Where the self-signed certificate lives: beside the database."""
+        return (self.data_dir or default_data_dir()) / "tls"
 
     def replace(self, **changes: Any) -> ServerConfig:
         return dataclasses.replace(self, **changes)

@@ -17,6 +17,7 @@ from pathlib import Path
 from multichat import __version__
 from multichat.server.cli import admin, serve
 from multichat.server.cli.settings import SettingsError, add_setting_flags, load_config
+from multichat.server.net.tls import TlsError
 from multichat.server.store.errors import StoreError
 
 SERVE_EPILOG = """\
@@ -111,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return desktop_main(desktop_args)
     except SettingsError as exc:
         return _fail(str(exc), 2)
-    except (StoreError, admin.AdminError) as exc:
+    except (StoreError, admin.AdminError, TlsError) as exc:
         return _fail(str(exc))
     except OSError as exc:  # e.g. the port is taken
         return _fail(f"cannot serve: {exc.strerror or exc}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 from collections.abc import Iterable
 
 import ifaddr
@@ -20,6 +21,7 @@ from multichat.server.broker import Broker, open_broker
 from multichat.server.chat import ChatError, ChatService, Session
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
+from multichat.server.net import tls
 from multichat.server.net.peer import SharedFraming, WebSocketPeer
 from multichat.server.protocol import ErrorCode, ProtocolError, decode_command, events
 from multichat.server.protocol.codes import CloseCode
@@ -46,10 +48,12 @@ class ChatServer:
         self.chat: ChatService | None = None
         self._server: Server | None = None
         self._framing = SharedFraming()
+        self.certificate: tls.Certificate | None = None  # with TLS: what clients pin
 
     async def start(self) -> None:
         """Open the database and start listening; raise StoreError or OSError if we can't."""
         config = self.config
+        context = self._tls_context() if config.uses_tls else None
         url = config.database_url()
         config.ensure_data_dir()
         self.store = Store.open(url, synchronous=config.sqlite_synchronous)
@@ -66,6 +70,7 @@ class ChatServer:
                 ping_timeout=config.ping_timeout,
                 close_timeout=config.close_timeout,
                 server_header=f"Multichat/{__version__}",
+                ssl=context,
             )
         except BaseException:
             if self.chat is not None:
@@ -75,6 +80,10 @@ class ChatServer:
         bound = ", ".join(f"{_url_host(host)}:{port}" for host, port in self.listening())
         log.info("Multichat %s listening on %s (on this network: %s; database %s)",
                  __version__, bound, " ".join(self.urls()), redact(url))
+        if self.certificate is not None:
+            log.info("TLS certificate %s, SHA-256 fingerprint %s (clients confirm this "
+                     "when they first connect)", self.certificate.cert,
+                     self.certificate.fingerprint)
 
     async def stop(self) -> None:
         """Close every connection (1001), commit what was accepted, close the database."""
@@ -107,6 +116,17 @@ class ChatServer:
         sockets = sorted(self._server.sockets, key=lambda s: s.family != socket.AF_INET)
         return int(sockets[0].getsockname()[1])
 
+    def _tls_context(self) -> ssl.SSLContext:
+        """The server's TLS context: --cert/--key, or the data dir's self-signed certificate."""
+        config = self.config
+        if (config.cert is None) != (config.key is None):
+            raise tls.TlsError("--cert and --key go together")
+        if config.cert is not None and config.key is not None:
+            self.certificate = tls.load(config.cert, config.key)
+        else:
+            self.certificate = tls.self_signed(config.tls_dir())
+        return tls.server_context(self.certificate)
+
     def listening(self) -> list[tuple[str, int]]:
         if self._server is None:
             return []
@@ -117,7 +137,8 @@ class ChatServer:
         urls: list[str] = []
         for host, port in self.listening():
             hosts = _interface_addresses(host) if host in ("0.0.0.0", "::") else [host]
-            urls.extend(f"ws://{_url_host(h)}:{port}" for h in hosts)
+            scheme = "wss" if self.certificate is not None else "ws"
+            urls.extend(f"{scheme}://{_url_host(h)}:{port}" for h in hosts)
         return list(dict.fromkeys(urls))
 
     # -- one connection ------------------------------------------------------------
