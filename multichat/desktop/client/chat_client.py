@@ -28,6 +28,14 @@ Signals:
         happened ("" when it concerns no room).
     adminReply(str key, object value): the answer to an admin command.
     adminFailed(str command, str code, str words): an admin command was refused.
+    certificateUntrusted(str url, str presented, str pinned): a wss:// server
+        showed a certificate that is not the pinned one (``pinned`` is "" on
+        first use). The client stops before logging in: no password or token
+        crosses; ``trust(presented)`` pins it and connects again.
+
+TLS is trust on first use, as SSH does it: a wss:// server's certificate is
+not checked against CAs (a LAN server has none) but against the fingerprint
+pinned for it, and nothing is sent before it matches.
 """
 
 from __future__ import annotations
@@ -45,8 +53,10 @@ from PySide6.QtCore import QObject, Signal
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
+from multichat.desktop.client import pinning
 from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.client.outbox import Outbox
+from multichat.desktop.client.pinning import Untrusted
 from multichat.desktop.client.words import describe
 from multichat.server.protocol import CloseCode, ErrorCode
 
@@ -100,6 +110,7 @@ class ChatClient(QObject):
     errorOccurred = Signal(str, str, str)
     adminReply = Signal(str, object)
     adminFailed = Signal(str, str, str)
+    certificateUntrusted = Signal(str, str, str)
 
     def __init__(self, parent: QObject | None = None, *, backoff: Backoff | None = None) -> None:
         super().__init__(parent)
@@ -108,6 +119,7 @@ class ChatClient(QObject):
         self.username = ""
         self._password: str | None = None
         self.token: str | None = None
+        self.pin: str | None = None  # the certificate fingerprint a wss:// server must show
         self.account: dict[str, Any] | None = None
         self.state = State.OFFLINE
         self.rooms: dict[str, _Room] = {}
@@ -122,13 +134,27 @@ class ChatClient(QObject):
     # -- connecting -----------------------------------------------------------------
 
     def open(
-        self, url: str, username: str, *, password: str | None = None, token: str | None = None
+        self, url: str, username: str, *, password: str | None = None, token: str | None = None,
+        pin: str | None = None,
     ) -> None:
-        """Connect and log in, then stay connected until ``close()`` or a refusal."""
+        """Connect and log in, then stay connected until ``close()`` or a refusal.
+
+        ``pin``: for wss://, the certificate fingerprint confirmed earlier, if any.
+        """
         if self._task is not None and not self._task.done():
             raise RuntimeError("already open; close() first")
         self.url, self.username = url, username
-        self._password, self.token = password, token
+        self._password, self.token, self.pin = password, token, pin
+        self._start()
+
+    def trust(self, fingerprint: str) -> None:
+        """The person confirmed this certificate: pin it and connect again."""
+        if self._task is not None and not self._task.done():
+            raise RuntimeError("still connecting; trust() answers certificateUntrusted")
+        self.pin = fingerprint
+        self._start()
+
+    def _start(self) -> None:
         self._backoff.reset()
         self._wake = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="chat-client")
@@ -177,6 +203,11 @@ class ChatClient(QObject):
                     self.loginFailed.emit(refused.words)
                     return
                 detail = refused.words
+            except Untrusted as untrusted:
+                self._set_state(State.OFFLINE, untrusted.words(self.url))
+                self.certificateUntrusted.emit(self.url, untrusted.presented,
+                                               untrusted.pinned or "")
+                return
             except _SessionRevoked:
                 self.token = None
                 self._set_state(State.OFFLINE, "Your login was revoked by an administrator.")
@@ -201,14 +232,18 @@ class ChatClient(QObject):
                 await asyncio.wait_for(self._wake.wait(), delay)
 
     async def _session(self) -> None:
+        secure = self.url.lower().startswith("wss://")
         async with connect(
             self.url,
             open_timeout=OPEN_TIMEOUT,
             max_size=MAX_FRAME_BYTES,
             compression=None,
             max_queue=None,
+            ssl=pinning.client_context() if secure else None,
         ) as ws:
             self._ws = ws
+            if secure:  # before a single byte of ours: no login to an unconfirmed server
+                pinning.check(self.pin, pinning.presented(ws))
             await self._login(ws)
             self._backoff.reset()
             self._set_state(State.ONLINE, f"Connected to {self.url}.")

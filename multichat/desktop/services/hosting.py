@@ -93,6 +93,12 @@ class ServerThread:
     def urls(self) -> list[str]:
         return self._server.urls() if self._server else []
 
+    @property
+    def fingerprint(self) -> str | None:
+        """With TLS, the certificate's fingerprint (the app pins its own server's at once)."""
+        certificate = self._server.certificate if self._server else None
+        return certificate.fingerprint if certificate else None
+
     def connection_count(self) -> int:
         """Logged-in people connected right now (for the 'close while hosting' warning)."""
 

@@ -10,7 +10,6 @@ a real certificate instead. The key file is created readable by its owner only.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import ipaddress
 import os
 import socket
@@ -22,6 +21,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from multichat.server.protocol.fingerprint import fingerprint_of_der
+
+__all__ = ["Certificate", "TlsError", "fingerprint_of_der", "load", "self_signed",
+           "server_context"]
 
 CERT_FILE, KEY_FILE = "cert.pem", "key.pem"
 VALID_FOR = datetime.timedelta(days=3650)
@@ -36,12 +40,6 @@ class Certificate:
     cert: Path
     key: Path
     fingerprint: str  # SHA-256 of the DER certificate, "AB:CD:..." (64 hex digits)
-
-
-def fingerprint_of_der(der: bytes) -> str:
-    """The SHA-256 fingerprint clients pin, as upper-case hex pairs joined by colons."""
-    digest = hashlib.sha256(der).hexdigest().upper()
-    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
 def self_signed(directory: Path, host_name: str | None = None) -> Certificate:
