@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QObject, Signal
+from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -23,6 +23,7 @@ from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import AppSettings
 from multichat.desktop.widgets.admin_dialog import AdminDialog
+from multichat.desktop.widgets.certificate_dialog import ask_to_trust
 from multichat.desktop.widgets.connect_window import ConnectWindow, RecentServer
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
@@ -74,6 +75,8 @@ class AppController(QObject):
         self._remember = False
         self._pending_joins: list[str] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Asks the person to trust a wss:// server's certificate; tests answer for them.
+        self.confirm_certificate = ask_to_trust
         credentials.on_unavailable = self._keyring_unavailable
         if credentials.unavailable_reason is not None:  # found out before we listened
             self._keyring_unavailable(credentials.unavailable_reason)
@@ -93,6 +96,7 @@ class AppController(QObject):
         client.errorOccurred.connect(self._error)
         client.roomsChanged.connect(self._rooms_listed)
         client.roomJoined.connect(self._room_joined)
+        client.certificateUntrusted.connect(self._certificate_untrusted)
         main.logoutRequested.connect(self.log_out)
         main.adminRequested.connect(self.show_admin)
         main.reconnectRequested.connect(client.reconnect_now)
@@ -143,7 +147,27 @@ class AppController(QObject):
     def _begin(self, url: str, username: str, *, password: str | None = None,
                token: str | None = None) -> None:
         self.connect_window.join.set_busy(True, f"Connecting to {url} …")
-        self.client.open(url, username, password=password, token=token)
+        self.client.open(url, username, password=password, token=token,
+                         pin=self.settings.pin(url))
+
+    def _certificate_untrusted(self, url: str, presented: str, pinned: str) -> None:
+        # The client emits this from inside its task; a modal dialog there would run a
+        # nested event loop inside an asyncio step. Ask from Qt's loop instead.
+        QTimer.singleShot(0, lambda: self._ask_trust(url, presented, pinned or None))
+
+    def _ask_trust(self, url: str, presented: str, pinned: str | None) -> None:
+        parent = self.main_window if self.main_window.isVisible() else self.connect_window
+        if self.confirm_certificate(parent, url, presented, pinned):
+            self.settings.set_pin(url, self.client.username, presented)
+            self.client.trust(presented)
+            return
+        words = ("Not connected: the server's certificate was not confirmed."
+                 if pinned is None else
+                 "Not connected: the server's certificate has changed and was not accepted.")
+        self.connect_window.join.set_busy(False)
+        self.connect_window.join.show_error(words)
+        self.main_window.hide()
+        self.connect_window.show()
 
     def _logged_in(self, account: dict[str, Any], token: str) -> None:
         if self.connect_window.isVisible() or not self.main_window.isVisible():
@@ -250,7 +274,10 @@ class AppController(QObject):
     def start_hosting(self, port: int, username: str, password: str) -> None:
         form = self.connect_window.host
         data_dir = self.options.data_dir or default_data_dir() / "hosted"
-        config = ServerConfig(host=self.options.host_interface, port=port, data_dir=data_dir)
+        # TLS on: a self-signed certificate made once in the data dir; this app pins its
+        # own server's at once, the others confirm the fingerprint shown with the addresses.
+        config = ServerConfig(host=self.options.host_interface, port=port, data_dir=data_dir,
+                              tls=True)
         if self.host is None:
             host = ServerThread(config)
             try:
@@ -265,11 +292,15 @@ class AppController(QObject):
         except StoreError as exc:
             form.show_error(str(exc))
             return
-        form.show_addresses(self.host.urls())
-        self.main_window.set_hosting(self.host.urls())
+        fingerprint = self.host.fingerprint
+        form.show_addresses(self.host.urls(), fingerprint)
+        self.main_window.set_hosting(self.host.urls(), fingerprint)
         self.settings.set_hosting(True, str(data_dir))
         self._remember = False
-        self._begin(f"ws://127.0.0.1:{self.host.port}", username, password=password)
+        url = f"wss://127.0.0.1:{self.host.port}"
+        if fingerprint is not None:
+            self.settings.set_pin(url, username, fingerprint)
+        self._begin(url, username, password=password)
 
     def _main_close_requested(self, event: QCloseEvent) -> None:
         if self.host is not None and self.host.running and not self._may_stop_hosting():

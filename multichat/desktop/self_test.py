@@ -159,7 +159,8 @@ async def _host_and_log_in(controller: AppController, hosted: Path, step: Say) -
     controller.start_hosting(0, ADMIN_NAME, secrets.token_urlsafe(16))
     if controller.host is None or not controller.host.running:
         raise SelfTestFailed(f"cannot host a server: {form.error.text() or 'no reason'}")
-    step(f"hosting on ws://127.0.0.1:{controller.host.port}")
+    step(f"hosting on {controller.client.url or 'wss://127.0.0.1'} "
+         f"(certificate {controller.host.fingerprint or 'none: plain ws://'})")
 
     join_form = controller.connect_window.join
     await _until(

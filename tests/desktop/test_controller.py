@@ -140,7 +140,13 @@ def test_hosting_then_closing_warns_about_the_people_connected(
     qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
     assert app.client.account == {"username": "boss", "is_staff": False, "is_superuser": True}
     assert app.main_window.admin_button.isVisible()
-    assert app.main_window.hosting_label.text().startswith("Hosting — others join at ws://")
+    # Hosting is TLS: the app pinned its own server's certificate and asked nothing;
+    # the fingerprint is shown for the others to confirm.
+    fingerprint = app.host.fingerprint
+    assert fingerprint is not None
+    assert app.client.url.startswith("wss://") and app.client.pin == fingerprint
+    label = app.main_window.hosting_label.text()
+    assert label.startswith("Hosting — others join at wss://") and fingerprint in label
 
     questions: list[str] = []
 
@@ -192,3 +198,82 @@ def test_the_host_form_asks_for_the_admin_only_the_first_time(
     second.start()
     assert second.connect_window.host.admin_repeat.isHidden()
     assert not second.connect_window.host.login_name.isHidden()
+
+
+# -- trusting a wss:// server's certificate ----------------------------------------------
+
+
+class Answers:
+    """Stands in for the person at the certificate dialog; records what was asked."""
+
+    def __init__(self, *replies: bool) -> None:
+        self.replies = list(replies)
+        self.asked: list[tuple[str, str, str | None]] = []
+
+    def __call__(self, parent: object, url: str, presented: str, pinned: str | None) -> bool:
+        self.asked.append((url, presented, pinned))
+        return self.replies.pop(0)
+
+
+def tls_host(tmp_path: Path) -> ServerThread:
+    """A hosting app's server: TLS with its self-signed certificate; one account."""
+    from multichat.server.chat.passwords import cheap_passwords
+    from multichat.server.config import ServerConfig
+
+    host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "remote",
+                                     tls=True), passwords=cheap_passwords())
+    host.start()
+    host.create_admin("alice", "alice-password")
+    return host
+
+
+def test_first_use_asks_once_then_the_pin_is_kept(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    host = tls_host(tmp_path)
+    try:
+        url = f"wss://127.0.0.1:{host.port}"
+        first = make(controllers, qapp, tmp_path)
+        first.confirm_certificate = answers = Answers(True)
+        first.start()
+        first.log_in(url, "alice", "alice-password", True)
+        qtbot.waitUntil(first.main_window.isVisible, timeout=WAIT_MS)
+        assert answers.asked == [(url, host.fingerprint, None)]
+        assert first.settings.pin(url) == host.fingerprint
+        close_clients(qtbot, [first.client])
+
+        second = make(controllers, qapp, tmp_path)  # the next start, same settings
+        second.confirm_certificate = unasked = Answers()
+        second.start()  # remember me: logs in with the saved token
+        qtbot.waitUntil(second.main_window.isVisible, timeout=WAIT_MS)
+        assert unasked.asked == []
+    finally:
+        host.stop()
+
+
+def test_a_refused_or_changed_certificate_leaves_the_person_on_the_form(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    host = tls_host(tmp_path)
+    try:
+        url = f"wss://127.0.0.1:{host.port}"
+        app = make(controllers, qapp, tmp_path)
+        app.settings.set_pin(url, "alice", ":".join(["AB"] * 32))  # trusted another before
+        app.confirm_certificate = answers = Answers(False)
+        app.start()
+        app.log_in(url, "alice", "alice-password", False)
+        form = app.connect_window.join
+        qtbot.waitUntil(lambda: not form.error.isHidden(), timeout=WAIT_MS)
+        assert answers.asked == [(url, host.fingerprint, ":".join(["AB"] * 32))]
+        assert "changed" in form.error.text() and form.submit.isEnabled()
+        assert not app.main_window.isVisible()
+        assert app.settings.pin(url) == ":".join(["AB"] * 32)  # not replaced by refusing
+
+        app.confirm_certificate = Answers(True)  # now the person accepts it deliberately
+        app.log_in(url, "alice", "alice-password", False)
+        qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+        assert app.settings.pin(url) == host.fingerprint
+    finally:
+        host.stop()

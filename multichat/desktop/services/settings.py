@@ -27,7 +27,7 @@ MAX_RECENT = 10
 class RecentServer:
     url: str
     username: str
-    pinned_fingerprint: str | None = None  # for TLS pinning (hardening issue)
+    pinned_fingerprint: str | None = None  # the wss:// certificate the person confirmed
 
 
 @dataclass(slots=True)
@@ -101,6 +101,25 @@ class AppSettings:
         previous = next((e for e in self._data.recent if server_key(e.url) == key), None)
         pin = previous.pinned_fingerprint if previous else None
         self._data.recent = [RecentServer(url, username, pin), *kept][:MAX_RECENT]
+        self.save()
+
+    # -- pinned certificates (wss://) ---------------------------------------------------
+
+    def pin(self, url: str) -> str | None:
+        """The certificate fingerprint confirmed for this server, if any."""
+        key = server_key(url)
+        return next((e.pinned_fingerprint for e in self._data.recent if server_key(e.url) == key),
+                    None)
+
+    def set_pin(self, url: str, username: str, fingerprint: str) -> None:
+        """Pin ``fingerprint`` for this server, on its entry (made first if need be)."""
+        key = server_key(url)
+        entry = next((e for e in self._data.recent if server_key(e.url) == key), None)
+        if entry is None:
+            self._data.recent = [RecentServer(url, username, fingerprint),
+                                 *self._data.recent][:MAX_RECENT]
+        else:
+            entry.pinned_fingerprint = fingerprint
         self.save()
 
     # -- rooms -----------------------------------------------------------------------

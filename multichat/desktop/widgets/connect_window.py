@@ -208,11 +208,15 @@ class HostForm(QWidget):
     def show_error(self, words: str) -> None:
         self.error.show_words(words)
 
-    def show_addresses(self, urls: list[str]) -> None:
-        if urls:
-            self.addresses.setText("Others on your network can join at:\n" + "\n".join(urls))
-        else:
+    def show_addresses(self, urls: list[str], fingerprint: str | None = None) -> None:
+        if not urls:
             self.addresses.clear()
+            return
+        text = "Others on your network can join at:\n" + "\n".join(urls)
+        if fingerprint:
+            text += ("\n\nThey will be asked to confirm this certificate fingerprint:\n"
+                     + fingerprint)
+        self.addresses.setText(text)
 
 
 class ConnectWindow(QWidget):

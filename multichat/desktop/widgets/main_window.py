@@ -142,9 +142,12 @@ class MainWindow(QMainWindow):
         self.state_detail.setText(detail)
         self.reconnect_button.setVisible(state == "reconnecting")
 
-    def set_hosting(self, urls: list[str]) -> None:
+    def set_hosting(self, urls: list[str], fingerprint: str | None = None) -> None:
         """While this computer hosts the chat: the addresses others can join at."""
-        self.hosting_label.setText("Hosting — others join at " + ", ".join(urls) if urls else "")
+        text = "Hosting — others join at " + ", ".join(urls) if urls else ""
+        if urls and fingerprint:
+            text += f"\nCertificate fingerprint, for them to confirm: {fingerprint}"
+        self.hosting_label.setText(text)
         self.hosting_label.setVisible(bool(urls))
 
     def set_account(self, account: dict[str, Any]) -> None:

@@ -1,0 +1,38 @@
+"""Asking the person to trust a server's certificate: on first use, or when it changed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str | None) -> bool:
+    """True when the person trusts ``presented`` for ``url``; nothing was sent to it yet."""
+    box = QMessageBox(parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    if pinned is None:
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Trust this server?")
+        box.setText(f"This is your first connection to {url} over TLS.")
+        box.setInformativeText(
+            "Its certificate's fingerprint (SHA-256) is:\n\n"
+            f"{presented}\n\n"
+            "Compare it with the one the server shows: `multichat serve` prints it at "
+            "start, and a hosting app shows it beside its addresses. Connect only if "
+            "they are the same.")
+        trust = box.addButton("Trust and connect", QMessageBox.ButtonRole.AcceptRole)
+    else:
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("The server's certificate has changed")
+        box.setText(f"The certificate of {url} is not the one you trusted before.")
+        box.setInformativeText(
+            f"Trusted before:\n{pinned}\n\nShown now:\n{presented}\n\n"
+            "This happens when the server was reinstalled or given a new certificate, "
+            "and also when someone between you and the server is intercepting the "
+            "connection. Nothing was sent. Accept the new certificate only if you know "
+            "why it changed.")
+        trust = box.addButton("Accept the new certificate", QMessageBox.ButtonRole.AcceptRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)  # Enter never trusts by accident
+    box.exec()
+    return box.clickedButton() is trust
