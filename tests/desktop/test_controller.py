@@ -16,6 +16,7 @@ from multichat.desktop.controller import AppController, StartOptions
 from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import AppSettings
+from multichat.server.protocol.fingerprint import for_display
 from tests.desktop.conftest import MemoryKeyring
 from tests.desktop.helpers import WAIT_MS, close_clients, fast_backoff, url_of
 from tests.helpers.client import ProtocolClient
@@ -146,7 +147,8 @@ def test_hosting_then_closing_warns_about_the_people_connected(
     assert fingerprint is not None
     assert app.client.url.startswith("wss://") and app.client.pin == fingerprint
     label = app.main_window.hosting_label.text()
-    assert label.startswith("Hosting — others join at wss://") and fingerprint in label
+    assert label.startswith("Hosting — others join at wss://")
+    assert for_display(fingerprint) in label
 
     questions: list[str] = []
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from multichat.server.protocol.fingerprint import for_display
+
 
 def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str | None) -> bool:
     """True when the person trusts ``presented`` for ``url``; nothing was sent to it yet."""
@@ -16,7 +18,7 @@ def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str |
         box.setText(f"This is your first connection to {url} over TLS.")
         box.setInformativeText(
             "Its certificate's fingerprint (SHA-256) is:\n\n"
-            f"{presented}\n\n"
+            f"{for_display(presented)}\n\n"
             "Compare it with the one the server shows: `multichat serve` prints it at "
             "start, and a hosting app shows it beside its addresses. Connect only if "
             "they are the same.")
@@ -26,7 +28,7 @@ def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str |
         box.setWindowTitle("The server's certificate has changed")
         box.setText(f"The certificate of {url} is not the one you trusted before.")
         box.setInformativeText(
-            f"Trusted before:\n{pinned}\n\nShown now:\n{presented}\n\n"
+            f"Trusted before:\n{for_display(pinned)}\n\nShown now:\n{for_display(presented)}\n\n"
             "This happens when the server was reinstalled or given a new certificate, "
             "and also when someone between you and the server is intercepting the "
             "connection. Nothing was sent. Accept the new certificate only if you know "

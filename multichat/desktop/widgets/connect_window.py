@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from multichat.server.config import DEFAULT_PORT
+from multichat.server.protocol.fingerprint import for_display
 
 DEFAULT_URL = f"ws://localhost:{DEFAULT_PORT}"
 
@@ -215,7 +216,7 @@ class HostForm(QWidget):
         text = "Others on your network can join at:\n" + "\n".join(urls)
         if fingerprint:
             text += ("\n\nThey will be asked to confirm this certificate fingerprint:\n"
-                     + fingerprint)
+                     + for_display(fingerprint))
         self.addresses.setText(text)
 
 

@@ -27,6 +27,7 @@ from multichat.desktop.models.rooms import RoomRole
 from multichat.desktop.widgets.room_delegate import RoomDelegate
 from multichat.desktop.widgets.room_view import RoomView
 from multichat.desktop.workspace import Workspace
+from multichat.server.protocol.fingerprint import for_display
 
 STATE_WORDS = {
     "online": "● Online",
@@ -146,7 +147,7 @@ class MainWindow(QMainWindow):
         """While this computer hosts the chat: the addresses others can join at."""
         text = "Hosting — others join at " + ", ".join(urls) if urls else ""
         if urls and fingerprint:
-            text += f"\nCertificate fingerprint, for them to confirm: {fingerprint}"
+            text += f"\nCertificate fingerprint, for them to confirm:\n{for_display(fingerprint)}"
         self.hosting_label.setText(text)
         self.hosting_label.setVisible(bool(urls))
 

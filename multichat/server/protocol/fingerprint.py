@@ -20,3 +20,10 @@ def same_fingerprint(a: str, b: str) -> bool:
     def canonical(value: str) -> str:
         return "".join(c for c in value.upper() if c in "0123456789ABCDEF")
     return canonical(a) == canonical(b) and len(canonical(a)) == 64
+
+
+def for_display(fingerprint: str, pairs_per_line: int = 16) -> str:
+    """The fingerprint on two lines of 16 pairs, so a dialog or label shows it whole."""
+    pairs = fingerprint.split(":")
+    return "\n".join(":".join(pairs[i:i + pairs_per_line])
+                     for i in range(0, len(pairs), pairs_per_line))
