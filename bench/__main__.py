@@ -127,6 +127,7 @@ def server(kind: str, data_dir: Path,
                    # The benchmark measures throughput, not the flood limits.
                    "--send-burst", "1000000", "--send-rate", "1000000",
                    "--login-free-failures", "1000000", "--max-output-bytes", str(64 * 2**20),
+                   "--no-advertise",
                    *extra]
     log_path = work_log(data_dir, kind)
     log = log_path.open("w")

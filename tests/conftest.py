@@ -68,7 +68,8 @@ def seed_accounts(store: Store, passwords: Passwords) -> None:
 
 @pytest.fixture
 def server_config(tmp_path: Path) -> ServerConfig:
-    return ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "server", poll_interval=0.2)
+    return ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "server", poll_interval=0.2,
+                        advertise=False)
 
 
 @pytest.fixture

@@ -95,6 +95,14 @@ class ServerConfig:
         "needs --key", metavar="FILE",
     )
     key: Path | None = _setting(None, "PEM private key of --cert", metavar="FILE")
+    advertise: bool = _setting(
+        True, "advertise this server on the LAN (DNS-SD over multicast, _multichat._tcp) so "
+        "apps list it by themselves",
+    )
+    name: str = _setting(
+        "", "the name people browsing the LAN see (default: this computer's name)",
+        metavar="NAME",
+    )
 
     def database_url(self) -> str:
         if self.database:

@@ -21,7 +21,7 @@ from multichat.server.broker import Broker, open_broker
 from multichat.server.chat import ChatError, ChatService, Session
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
-from multichat.server.net import tls
+from multichat.server.net import discovery, tls
 from multichat.server.net.peer import SharedFraming, WebSocketPeer
 from multichat.server.protocol import ErrorCode, ProtocolError, decode_command, events
 from multichat.server.protocol.codes import CloseCode
@@ -49,6 +49,7 @@ class ChatServer:
         self._server: Server | None = None
         self._framing = SharedFraming()
         self.certificate: tls.Certificate | None = None  # with TLS: what clients pin
+        self.advertiser: discovery.Advertiser | None = None
 
     async def start(self) -> None:
         """Open the database and start listening; raise StoreError or OSError if we can't."""
@@ -84,9 +85,16 @@ class ChatServer:
             log.info("TLS certificate %s, SHA-256 fingerprint %s (clients confirm this "
                      "when they first connect)", self.certificate.cert,
                      self.certificate.fingerprint)
+        if config.advertise:
+            self.advertiser = discovery.Advertiser(self._announcement(),
+                                                   discovery.interfaces_for(config.host))
+            self.advertiser.start()
 
     async def stop(self) -> None:
         """Close every connection (1001), commit what was accepted, close the database."""
+        if self.advertiser is not None:  # first: nobody should find a server that is going
+            await self.advertiser.stop()
+            self.advertiser = None
         if self._server is not None:
             self._server.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
             await self._server.wait_closed()
@@ -126,6 +134,20 @@ class ChatServer:
         else:
             self.certificate = tls.self_signed(config.tls_dir())
         return tls.server_context(self.certificate)
+
+    def _announcement(self) -> discovery.Announcement:
+        addresses: list[str] = []
+        for host, _port in self.listening():
+            wildcard = host in ("0.0.0.0", "::")
+            addresses.extend(_interface_addresses(host) if wildcard else [host])
+        certificate = self.certificate
+        return discovery.Announcement(
+            name=self.config.name or socket.gethostname(),
+            port=self.port,
+            addresses=tuple(dict.fromkeys(addresses)),
+            tls=certificate is not None,
+            fingerprint=certificate.fingerprint if certificate else None,
+        )
 
     def listening(self) -> list[tuple[str, int]]:
         if self._server is None:

@@ -1,0 +1,217 @@
+"""DNS-SD on the LAN: servers advertise ``_multichat._tcp.local.``, apps and the CLI browse.
+
+The TXT record carries what a person needs to choose and trust a server:
+
+    name     the display name (``--name``, default the host name)
+    version  the server's Multichat version
+    tls      "1" for wss://, "0" for ws://
+    fp       with TLS, the certificate's SHA-256 fingerprint (pre-fills the pin
+             the person confirms; TXT records are unauthenticated, so it is a
+             hint to compare, never trusted by itself)
+    path     the WebSocket path ("/")
+
+Advertising is best effort: a machine without multicast still serves, and
+says why it is not advertised. Stopping the server withdraws the record
+(zeroconf sends goodbye packets).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+from dataclasses import dataclass
+
+from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
+
+from multichat import __version__
+
+log = logging.getLogger(__name__)
+
+SERVICE_TYPE = "_multichat._tcp.local."
+# DNS-SD instance names are at most 63 bytes.
+MAX_INSTANCE_BYTES = 63
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """What a server says of itself on the LAN."""
+
+    name: str
+    port: int
+    addresses: tuple[str, ...]
+    tls: bool
+    fingerprint: str | None
+    version: str = __version__
+    path: str = "/"
+
+    def properties(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "tls": "1" if self.tls else "0",
+                "fp": self.fingerprint or "", "path": self.path}
+
+
+@dataclass(frozen=True, slots=True)
+class FoundServer:
+    """A server seen on the LAN: one DNS-SD instance."""
+
+    key: str  # the DNS-SD instance name, unique on the network
+    name: str
+    addresses: tuple[str, ...]
+    port: int
+    tls: bool
+    fingerprint: str | None
+    version: str
+    path: str
+
+    @property
+    def url(self) -> str:
+        """The address to connect to: the first IPv4 address, else the first one."""
+        ipv4 = [a for a in self.addresses if ":" not in a]
+        host = (ipv4 or list(self.addresses) or ["127.0.0.1"])[0]
+        shown = f"[{host}]" if ":" in host else host
+        path = "" if self.path in ("", "/") else self.path
+        return f"{'wss' if self.tls else 'ws'}://{shown}:{self.port}{path}"
+
+
+def instance_name(name: str, port: int) -> str:
+    """``name`` made a valid DNS-SD instance label, unique per port on one host."""
+    label = f"{name} :{port}".replace(".", " ")
+    while len(label.encode()) > MAX_INSTANCE_BYTES:
+        label = label[:-1]
+    return label
+
+
+def interfaces_for(host: str) -> list[str] | InterfaceChoice:
+    """Where to multicast: the one interface a bound address names, or all of them."""
+    if host in ("", "0.0.0.0", "::"):
+        return InterfaceChoice.All
+    return [host]
+
+
+class Advertiser:
+    """Keeps one server's DNS-SD record published while it runs (on the server's loop)."""
+
+    def __init__(self, announcement: Announcement, interfaces: list[str] | InterfaceChoice
+                 ) -> None:
+        self.announcement = announcement
+        self._interfaces = interfaces
+        self._zeroconf: AsyncZeroconf | None = None
+        self._info: AsyncServiceInfo | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.registered = asyncio.Event()  # set once the record is on the network
+
+    def start(self) -> None:
+        """Publish in the background: probing takes a second or two, serving need not wait."""
+        self._task = asyncio.create_task(self._publish(), name="dns-sd-advertise")
+
+    async def _publish(self) -> None:
+        announcement = self.announcement
+        try:
+            self._zeroconf = AsyncZeroconf(interfaces=self._interfaces, ip_version=IPVersion.All)
+            self._info = AsyncServiceInfo(
+                SERVICE_TYPE,
+                f"{instance_name(announcement.name, announcement.port)}.{SERVICE_TYPE}",
+                addresses=[socket.inet_pton(_family(a), a) for a in announcement.addresses],
+                port=announcement.port,
+                properties=announcement.properties(),
+                server=f"{_host_label()}.local.",
+            )
+            await self._zeroconf.async_register_service(self._info, allow_name_change=True)
+        except Exception as exc:  # no multicast route, no interface: serve anyway
+            log.warning("not advertised on the LAN (DNS-SD): %s", exc or type(exc).__name__)
+            await self._close()
+            return
+        self.registered.set()
+        log.info("advertised on the LAN as %r (%s)", announcement.name, self._info.name)
+
+    async def stop(self) -> None:
+        """Withdraw the record (goodbye packets) and close the sockets."""
+        if self._task is not None:
+            if not self._task.done():
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        if self._zeroconf is not None and self._info is not None and self.registered.is_set():
+            with contextlib.suppress(Exception):  # best effort: the network may be gone
+                await self._zeroconf.async_unregister_service(self._info)
+        await self._close()
+
+    async def _close(self) -> None:
+        if self._zeroconf is not None:
+            with contextlib.suppress(Exception):  # best effort: the network may be gone
+                await self._zeroconf.async_close()
+            self._zeroconf = None
+
+
+async def browse(seconds: float,
+                 interfaces: list[str] | InterfaceChoice = InterfaceChoice.All
+                 ) -> list[FoundServer]:
+    """The servers that answer within ``seconds`` (for ``multichat discover``)."""
+    found: dict[str, FoundServer] = {}
+    zeroconf = AsyncZeroconf(interfaces=interfaces, ip_version=IPVersion.All)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def resolve(name: str) -> None:
+        server = await resolve_server(zeroconf, name)
+        if server is not None:
+            found[name] = server
+
+    def changed(zeroconf: object, service_type: str, name: str,
+                state_change: ServiceStateChange) -> None:
+        if state_change is ServiceStateChange.Removed:
+            found.pop(name, None)
+        else:
+            task = asyncio.ensure_future(resolve(name))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+    browser = AsyncServiceBrowser(zeroconf.zeroconf, [SERVICE_TYPE], handlers=[changed])
+    try:
+        await asyncio.sleep(seconds)
+        if pending:
+            await asyncio.wait(pending, timeout=2)
+    finally:
+        await browser.async_cancel()
+        await zeroconf.async_close()
+    return sorted(found.values(), key=lambda s: (s.name.lower(), s.url))
+
+
+async def resolve_server(zeroconf: AsyncZeroconf, name: str) -> FoundServer | None:
+    """The details of one instance, or None when it does not answer or is not ours."""
+    info = AsyncServiceInfo(SERVICE_TYPE, name)
+    if not await info.async_request(zeroconf.zeroconf, 3000):
+        return None
+    return found_from(info)
+
+
+def found_from(info: AsyncServiceInfo) -> FoundServer | None:
+    if info.port is None:
+        return None
+    text = {(k.decode(errors="replace") if isinstance(k, bytes) else str(k)):
+            (v.decode(errors="replace") if isinstance(v, bytes) else "")
+            for k, v in info.properties.items()}
+    instance = info.name.removesuffix("." + SERVICE_TYPE)
+    return FoundServer(
+        key=info.name,
+        name=text.get("name") or instance,
+        addresses=tuple(info.parsed_scoped_addresses()),
+        port=info.port,
+        tls=text.get("tls") == "1",
+        fingerprint=text.get("fp") or None,
+        version=text.get("version", ""),
+        path=text.get("path") or "/",
+    )
+
+
+def _family(address: str) -> int:
+    version = ipaddress.ip_address(address.split("%", maxsplit=1)[0]).version
+    return socket.AF_INET6 if version == 6 else socket.AF_INET
+
+
+def _host_label() -> str:
+    label = socket.gethostname().split(".")[0] or "multichat"
+    return "".join(c if c.isalnum() or c == "-" else "-" for c in label)[:63]
