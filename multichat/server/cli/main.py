@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from multichat import __version__
-from multichat.server.cli import admin, serve
+from multichat.server.cli import admin, discover, serve
 from multichat.server.cli.settings import SettingsError, add_setting_flags, load_config
 from multichat.server.net.tls import TlsError
 from multichat.server.store.errors import StoreError
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="check this install end to end: host a server in a temporary "
                      "directory, log in, join a room, send a message; exit 0, or 1 with the "
                      "reason (offscreen where there is no display)")
-    commands = parser.add_subparsers(dest="command", metavar="{serve,admin}",
+    commands = parser.add_subparsers(dest="command", metavar="{serve,admin,discover}",
                                      parser_class=_Parser)
     serve_parser = commands.add_parser(
         "serve", help="run the chat server", description="Run the Multichat server until "
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     add_setting_flags(serve_parser)
     admin.add_parser(commands)
+    discover.add_parser(commands)
     return parser
 
 
@@ -100,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = load_config(flags, os.environ)
             config.ensure_data_dir()
             return admin.main(config.database_url(), args)
+        if args.command == "discover":
+            return discover.main(args)
         # Imported here so `serve` and `admin` never load Qt.
         from multichat.desktop.app import main as desktop_main  # noqa: PLC0415
 
