@@ -32,6 +32,7 @@ from multichat.desktop.workspace import Workspace
 from multichat.server.chat.passwords import cheap_passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
+from multichat.server.net.discovery import FoundServer
 
 PEOPLE = {"maria": True, "alice": False, "bob": False, "chen": False}
 HISTORY = [
@@ -100,7 +101,7 @@ def grab(widget: QWidget, path: Path) -> None:
 
 async def scene(out: Path) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="multichat-shots-"))
-    host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=workdir),
+    host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=workdir, advertise=False),
                         passwords=cheap_passwords())
     host.start()
     try:
@@ -115,7 +116,12 @@ async def scene(out: Path) -> None:
         icon = app_icon()
         connect = ConnectWindow(icon)
         connect.join.set_recent([RecentServer("ws://192.168.1.20:8765", "maria")])
-        connect.resize(520, 520)
+        # What the LAN list shows when two servers announce themselves.
+        for key, name, address, tls in (("a", "Design team", "192.168.1.20", False),
+                                        ("b", "Front desk", "192.168.1.34", True)):
+            connect.join.found.model.upsert(FoundServer(
+                key, name, (address,), 8765, tls, "0B:6E:71:24" if tls else None, "0.1.0", "/"))
+        connect.resize(520, 560)
         connect.show()
         grab(connect, out / "connect.png")
 

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from multichat.desktop.client import ChatClient
 from multichat.desktop.notifications import Notifier
-from multichat.desktop.services.credentials import CredentialStore
+from multichat.desktop.services.credentials import CredentialStore, server_key
+from multichat.desktop.services.discovery import LanBrowser
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import AppSettings
 from multichat.desktop.widgets.admin_dialog import AdminDialog
@@ -43,6 +44,7 @@ class StartOptions:
     join: list[str] = field(default_factory=list)
     data_dir: Path | None = None  # where a hosted server keeps its database
     host_interface: str = ""  # where a hosted server listens; "" is every interface
+    discover: bool = True  # list the servers on the LAN on the connect screen
 
 
 class AppController(QObject):
@@ -72,6 +74,8 @@ class AppController(QObject):
         self.notifier = Notifier(icon, self)
         self.admin_dialog: AdminDialog | None = None
         self.host: ServerThread | None = None
+        self.lan = LanBrowser(self)
+        self._announced: dict[str, str] = {}  # server key -> fingerprint its record carries
         self._remember = False
         self._pending_joins: list[str] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -88,6 +92,10 @@ class AppController(QObject):
         client, main = self.client, self.main_window
         self.connect_window.join.submitted.connect(self.log_in)
         self.connect_window.host.submitted.connect(self.start_hosting)
+        found = self.connect_window.join.found.model
+        self.lan.serverFound.connect(found.upsert)
+        self.lan.serverLost.connect(found.remove)
+        self.connect_window.join.serverChosen.connect(self._server_chosen)
         client.stateChanged.connect(main.set_connection_state)
         client.loggedIn.connect(self._logged_in)
         client.loginFailed.connect(self._login_failed)
@@ -115,6 +123,8 @@ class AppController(QObject):
         self.connect_window.join.set_recent(
             [RecentServer(entry.url, entry.username) for entry in recent]
         )
+        if self.options.discover:
+            self._spawn(self._browse())
         hosted_before, _data_dir = self.settings.hosting()
         self.connect_window.host.set_first_run(not hosted_before)
         options = self.options
@@ -140,6 +150,15 @@ class AppController(QObject):
         self.connect_window.show()
         self.connect_window.join.password.setFocus()
 
+    async def _browse(self) -> None:
+        await self.lan.start()
+        if self.lan.error is not None:
+            self.connect_window.join.found.set_unavailable(self.lan.error)
+
+    def _server_chosen(self, url: str, fingerprint: str) -> None:
+        if fingerprint:
+            self._announced[server_key(url)] = fingerprint
+
     def log_in(self, url: str, username: str, password: str, remember: bool) -> None:
         self._remember = remember
         self._begin(url, username, password=password)
@@ -157,7 +176,8 @@ class AppController(QObject):
 
     def _ask_trust(self, url: str, presented: str, pinned: str | None) -> None:
         parent = self.main_window if self.main_window.isVisible() else self.connect_window
-        if self.confirm_certificate(parent, url, presented, pinned):
+        announced = self._announced.get(server_key(url))
+        if self.confirm_certificate(parent, url, presented, pinned, announced):
             self.settings.set_pin(url, self.client.username, presented)
             self.client.trust(presented)
             return
@@ -338,6 +358,7 @@ class AppController(QObject):
         self._spawn(self._shutdown())
 
     async def _shutdown(self) -> None:
+        await self.lan.stop()
         await self.client.close()
         if self.host is not None:
             await asyncio.to_thread(self.host.stop)  # off the GUI thread: no frozen window

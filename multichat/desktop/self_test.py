@@ -126,7 +126,7 @@ async def run_self_test(app: QApplication, data_dir: Path, *, icon: QIcon | None
         settings=AppSettings(data_dir / "settings.json"),
         credentials=CredentialStore(),
         icon=icon,
-        options=StartOptions(data_dir=hosted, host_interface="127.0.0.1"),
+        options=StartOptions(data_dir=hosted, host_interface="127.0.0.1", discover=False),
     )
     finished = asyncio.Event()
     controller.finished.connect(finished.set)

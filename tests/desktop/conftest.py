@@ -63,7 +63,7 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
 def hosted_server(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
     """A real server on its own thread and loop, as the app hosts one; Lobby is room 1."""
     config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "hosted",
-                          poll_interval=0.2)
+                          poll_interval=0.2, advertise=False)
     thread = ServerThread(config, passwords=passwords)
     thread.start()
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -30,6 +30,8 @@ def controllers(
     yield made
     for controller in made:
         close_clients(qtbot, [controller.client])
+        stopping = asyncio.get_event_loop().create_task(controller.lan.stop())
+        qtbot.waitUntil(stopping.done, timeout=WAIT_MS)
         if controller.host is not None:
             controller.host.stop()
         for window in (controller.main_window, controller.connect_window):
@@ -211,19 +213,23 @@ class Answers:
     def __init__(self, *replies: bool) -> None:
         self.replies = list(replies)
         self.asked: list[tuple[str, str, str | None]] = []
+        self.announced: list[str | None] = []
 
-    def __call__(self, parent: object, url: str, presented: str, pinned: str | None) -> bool:
+    def __call__(self, parent: object, url: str, presented: str, pinned: str | None,
+                 announced: str | None = None) -> bool:
         self.asked.append((url, presented, pinned))
+        self.announced.append(announced)
         return self.replies.pop(0)
 
 
-def tls_host(tmp_path: Path) -> ServerThread:
+def tls_host(tmp_path: Path, name: str = "") -> ServerThread:
     """A hosting app's server: TLS with its self-signed certificate; one account."""
     from multichat.server.chat.passwords import cheap_passwords
     from multichat.server.config import ServerConfig
 
     host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "remote",
-                                     tls=True), passwords=cheap_passwords())
+                                     tls=True, name=name, advertise=bool(name)),
+                        passwords=cheap_passwords())
     host.start()
     host.create_admin("alice", "alice-password")
     return host
@@ -279,3 +285,46 @@ def test_a_refused_or_changed_certificate_leaves_the_person_on_the_form(
         assert app.settings.pin(url) == host.fingerprint
     finally:
         host.stop()
+
+
+def test_a_server_picked_from_the_lan_list_fills_the_form_and_its_record_is_compared(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    host = tls_host(tmp_path, name="Picked")
+    try:
+        app = make(controllers, qapp, tmp_path)
+        app.confirm_certificate = answers = Answers(True)
+        app.start()
+        join = app.connect_window.join
+        model = join.found.model
+        qtbot.waitUntil(lambda: any(s.name == "Picked" for s in model.servers()),
+                        timeout=WAIT_MS * 3)
+        assert join.found.list.isVisible() and not join.found.empty.isVisible()
+        row = next(i for i, s in enumerate(model.servers()) if s.name == "Picked")
+        rect = join.found.list.visualRect(model.index(row))
+        qtbot.mouseClick(join.found.list.viewport(), Qt.MouseButton.LeftButton,
+                         pos=rect.center())
+        url = f"wss://127.0.0.1:{host.port}"
+        assert join.url() == url
+        join.username.setText("alice")
+        join.password.setText("alice-password")
+        join.submit.click()
+        qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+        # Still asked (a TXT record is unauthenticated), with the announced one to compare.
+        assert answers.asked == [(url, host.fingerprint, None)]
+        assert answers.announced == [host.fingerprint]
+    finally:
+        host.stop()
+
+
+def test_the_lan_list_says_why_it_may_be_empty(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    app.start()
+    found = app.connect_window.join.found
+    assert found.model.rowCount() == 0 and not found.list.isVisible()
+    assert found.empty.isVisible()
+    assert "multicast" in found.empty.text() and "ws://" in found.empty.text()

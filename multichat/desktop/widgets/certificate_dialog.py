@@ -5,11 +5,17 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from multichat.server.protocol.fingerprint import for_display
+from multichat.server.protocol.fingerprint import for_display, same_fingerprint
 
 
-def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str | None) -> bool:
-    """True when the person trusts ``presented`` for ``url``; nothing was sent to it yet."""
+def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str | None,
+                 announced: str | None = None) -> bool:
+    """True when the person trusts ``presented`` for ``url``; nothing was sent to it yet.
+
+    ``announced``: the fingerprint the server's LAN record carries, when it was picked
+    from the list. Anyone on the LAN can announce anything, so it is a comparison the
+    dialog makes for the person, never a reason to skip asking.
+    """
     box = QMessageBox(parent)
     box.setTextFormat(Qt.TextFormat.PlainText)
     if pinned is None:
@@ -19,6 +25,7 @@ def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str |
         box.setInformativeText(
             "Its certificate's fingerprint (SHA-256) is:\n\n"
             f"{for_display(presented)}\n\n"
+            + _announced_words(presented, announced) +
             "Compare it with the one the server shows: `multichat serve` prints it at "
             "start, and a hosting app shows it beside its addresses. Connect only if "
             "they are the same.")
@@ -38,3 +45,12 @@ def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str |
     box.setDefaultButton(cancel)  # Enter never trusts by accident
     box.exec()
     return box.clickedButton() is trust
+
+
+def _announced_words(presented: str, announced: str | None) -> str:
+    if announced is None:
+        return ""
+    if same_fingerprint(announced, presented):
+        return "It matches the fingerprint this server announces on the network.\n\n"
+    return ("It does NOT match the fingerprint announced on the network for this server "
+            f"({announced}): another machine may be answering in its place.\n\n")

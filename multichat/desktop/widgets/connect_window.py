@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QLineEdit,
+    QListView,
     QPushButton,
     QSpinBox,
     QTabWidget,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from multichat.desktop.models.found_servers import FoundServerModel, FoundServerRole
 from multichat.server.config import DEFAULT_PORT
 from multichat.server.protocol.fingerprint import for_display
 
@@ -51,11 +53,61 @@ class _FormError(QLabel):
         self.setVisible(bool(words))
 
 
-class JoinForm(QWidget):
-    submitted = Signal(str, str, str, bool)  # url, username, password, remember
+NOTHING_FOUND = (
+    "No server found on this network yet. Servers announce themselves by multicast, "
+    "which some networks drop (guest Wi-Fi, VPNs) or a firewall blocks (UDP 5353), and "
+    "which stays inside one subnet. Type the server's address below instead, e.g. "
+    "ws://192.168.1.20:8765."
+)
+
+
+class FoundServers(QWidget):
+    """The servers announcing themselves on the LAN, live; one click fills the form."""
+
+    chosen = Signal(str, str)  # url, the fingerprint the server announces ("" if none)
 
     def __init__(self) -> None:
         super().__init__()
+        self.model = FoundServerModel(self)
+        self.title = QLabel("On this network")
+        self.title.setObjectName("sectionTitle")
+        self.list = QListView()
+        self.list.setModel(self.model)
+        self.list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
+        self.list.setMaximumHeight(110)
+        self.empty = QLabel(NOTHING_FOUND)
+        self.empty.setObjectName("formHint")
+        self.empty.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.list)
+        layout.addWidget(self.empty)
+        self.list.clicked.connect(self._clicked)
+        for change in (self.model.rowsInserted, self.model.rowsRemoved, self.model.modelReset):
+            change.connect(self._update_empty)
+        self._update_empty()
+
+    def set_unavailable(self, words: str) -> None:
+        """Browsing could not start at all (no network): say so where the list would be."""
+        self.empty.setText(f"{words.capitalize()}. Type the server's address below.")
+
+    def _update_empty(self) -> None:
+        found = self.model.rowCount() > 0
+        self.list.setVisible(found)
+        self.empty.setVisible(not found)
+
+    def _clicked(self, index: QModelIndex) -> None:
+        self.chosen.emit(index.data(FoundServerRole.Url), index.data(FoundServerRole.Fingerprint))
+
+
+class JoinForm(QWidget):
+    submitted = Signal(str, str, str, bool)  # url, username, password, remember
+    serverChosen = Signal(str, str)  # url, announced fingerprint: picked from the LAN list
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = FoundServers()
         self.server = QComboBox()
         self.server.setEditable(True)
         self.server.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -80,12 +132,14 @@ class JoinForm(QWidget):
         form.addRow("Password", self.password)
         form.addRow("", self.remember)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.found)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.submit)
         layout.addWidget(self.progress)
         layout.addStretch(1)
 
+        self.found.chosen.connect(self._found_chosen)
         self.submit.clicked.connect(self._submit)
         self.password.returnPressed.connect(self._submit)
         self.server.currentIndexChanged.connect(self._recent_chosen)
@@ -102,6 +156,11 @@ class JoinForm(QWidget):
             self._recent_chosen(0)
         else:
             self.server.setEditText(DEFAULT_URL)
+
+    def _found_chosen(self, url: str, fingerprint: str) -> None:
+        self.server.setEditText(url)
+        self.serverChosen.emit(url, fingerprint)
+        (self.password if self.username.text() else self.username).setFocus()
 
     def _recent_chosen(self, index: int) -> None:
         if 0 <= index < len(self._recent):

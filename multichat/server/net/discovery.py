@@ -119,7 +119,10 @@ class Advertiser:
                 properties=announcement.properties(),
                 server=f"{_host_label()}.local.",
             )
-            await self._zeroconf.async_register_service(self._info, allow_name_change=True)
+            # The call schedules probing and announcing; the task it returns is the work.
+            registering = await self._zeroconf.async_register_service(
+                self._info, allow_name_change=True)
+            await registering
         except Exception as exc:  # no multicast route, no interface: serve anyway
             log.warning("not advertised on the LAN (DNS-SD): %s", exc or type(exc).__name__)
             await self._close()
@@ -137,7 +140,8 @@ class Advertiser:
             self._task = None
         if self._zeroconf is not None and self._info is not None and self.registered.is_set():
             with contextlib.suppress(Exception):  # best effort: the network may be gone
-                await self._zeroconf.async_unregister_service(self._info)
+                goodbye = await self._zeroconf.async_unregister_service(self._info)
+                await goodbye  # the goodbye packets are out before the sockets close
         await self._close()
 
     async def _close(self) -> None:

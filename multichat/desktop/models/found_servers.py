@@ -1,0 +1,80 @@
+"""The servers found on the LAN, for the connect screen: one row each, sorted by name."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
+
+from multichat.desktop.models.roles import role_names
+from multichat.server.net.discovery import FoundServer
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+
+
+class FoundServerRole(enum.IntEnum):
+    Url = Qt.ItemDataRole.UserRole + 1
+    Fingerprint = enum.auto()
+    Tls = enum.auto()
+    Server = enum.auto()
+
+
+class FoundServerModel(QAbstractListModel):
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._servers: list[FoundServer] = []
+
+    def upsert(self, server: FoundServer) -> None:
+        """A server appeared or changed (a restart on another port, a new certificate)."""
+        self.remove(server.key)
+        keys = [(s.name.casefold(), s.url) for s in self._servers]
+        position = sum(1 for key in keys if key < (server.name.casefold(), server.url))
+        self.beginInsertRows(QModelIndex(), position, position)
+        self._servers.insert(position, server)
+        self.endInsertRows()
+
+    def remove(self, key: str) -> None:
+        for position, server in enumerate(self._servers):
+            if server.key == key:
+                self.beginRemoveRows(QModelIndex(), position, position)
+                del self._servers[position]
+                self.endRemoveRows()
+                return
+
+    def servers(self) -> list[FoundServer]:
+        return list(self._servers)
+
+    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._servers)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._servers):
+            return None
+        server = self._servers[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            mark = "TLS" if server.tls else "not encrypted"
+            return f"{server.name} — {server.url} · {mark}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            trust = (f"TLS; certificate SHA-256 {server.fingerprint}" if server.fingerprint
+                     else "TLS" if server.tls else "not encrypted (ws://)")
+            return f"{server.name}\n{server.url}\nMultichat {server.version}\n{trust}"
+        if role == FoundServerRole.Url:
+            return server.url
+        if role == FoundServerRole.Fingerprint:
+            return server.fingerprint or ""
+        if role == FoundServerRole.Tls:
+            return server.tls
+        if role == FoundServerRole.Server:
+            return server
+        return None
+
+    def roleNames(self) -> dict[int, QByteArray]:
+        return role_names(super().roleNames(), FoundServerRole)

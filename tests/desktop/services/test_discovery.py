@@ -1,0 +1,64 @@
+"""The LAN list, driven by real zeroconf events over loopback multicast."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from multichat.desktop.models.found_servers import FoundServerModel, FoundServerRole
+from multichat.desktop.services.discovery import LanBrowser
+from multichat.desktop.services.hosting import ServerThread
+from multichat.server.chat.passwords import cheap_passwords
+from multichat.server.config import ServerConfig
+from multichat.server.net.discovery import FoundServer
+from tests.desktop.helpers import WAIT_MS
+
+# Probing and announcing take a few seconds on a quiet network.
+DISCOVERY_MS = WAIT_MS * 3
+
+
+def found(key: str, name: str, port: int = 8765) -> FoundServer:
+    return FoundServer(key, name, ("192.0.2.7",), port, True, "AB:CD", "0.1.0", "/")
+
+
+def test_the_model_keeps_one_row_per_server_sorted_by_name() -> None:
+    model = FoundServerModel()
+    model.upsert(found("b", "beta"))
+    model.upsert(found("a", "Alpha"))
+    model.upsert(found("b", "beta", port=9000))  # the same server, restarted elsewhere
+    assert [s.name for s in model.servers()] == ["Alpha", "beta"]
+    assert model.index(1).data(FoundServerRole.Url) == "wss://192.0.2.7:9000"
+    assert model.index(0).data() == "Alpha — wss://192.0.2.7:8765 · TLS"
+    model.remove("a")
+    model.remove("unknown")  # a record we never resolved
+    assert [s.key for s in model.servers()] == ["b"]
+
+
+def test_servers_appear_with_their_record_and_go_when_they_stop(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, tmp_path: Path
+) -> None:
+    model = FoundServerModel()
+    browser = LanBrowser(interfaces=["127.0.0.1"])
+    browser.serverFound.connect(model.upsert)
+    browser.serverLost.connect(model.remove)
+    starting = qloop.create_task(browser.start())
+    qtbot.waitUntil(starting.done, timeout=WAIT_MS)
+    assert browser.running and browser.error is None
+    host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "h",
+                                     tls=True, name="Found me"), passwords=cheap_passwords())
+    host.start()
+    try:
+        qtbot.waitUntil(lambda: any(s.name == "Found me" for s in model.servers()),
+                        timeout=DISCOVERY_MS)
+        (server,) = [s for s in model.servers() if s.name == "Found me"]
+        assert server.url == f"wss://127.0.0.1:{host.port}"
+        assert server.tls and server.fingerprint == host.fingerprint
+    finally:
+        host.stop()
+    qtbot.waitUntil(lambda: all(s.name != "Found me" for s in model.servers()),
+                    timeout=DISCOVERY_MS)  # withdrawn: the row goes
+    stopping = qloop.create_task(browser.stop())
+    qtbot.waitUntil(stopping.done, timeout=WAIT_MS)
+    assert not browser.running
