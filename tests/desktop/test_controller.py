@@ -287,6 +287,7 @@ def test_a_refused_or_changed_certificate_leaves_the_person_on_the_form(
         host.stop()
 
 
+@pytest.mark.usefixtures("loopback_multicast")
 def test_a_server_picked_from_the_lan_list_fills_the_form_and_its_record_is_compared(
     qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
     memory_keyring: MemoryKeyring,

@@ -292,3 +292,41 @@ def haproxy_proxy(workdir: Path, config: str, port: int) -> ProxyService:
     path = workdir / "haproxy.cfg"
     path.write_text(config + "\n")
     return ProxyService([binary, "-db", "-f", str(path)], port, workdir / "haproxy.log")
+
+
+# -- multicast ------------------------------------------------------------------------------
+
+_PROBE_GROUP = "239.255.77.77"
+
+
+def loopback_multicast_works() -> bool:
+    """Whether a multicast datagram sent on the loopback interface comes back here."""
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        try:
+            receiver.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            receiver.bind(("", port))
+            membership = socket.inet_aton(_PROBE_GROUP) + socket.inet_aton("127.0.0.1")
+            receiver.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+            receiver.settimeout(2)
+            sender.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF,
+                              socket.inet_aton("127.0.0.1"))
+            sender.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+            sender.sendto(b"probe", (_PROBE_GROUP, port))
+            return receiver.recv(16) == b"probe"
+        except OSError:
+            return False
+
+
+@pytest.fixture(scope="session")
+def loopback_multicast() -> None:
+    """Skip (fail under CI) where this machine carries no multicast on loopback."""
+    if not loopback_multicast_works():
+        _missing_capability("multicast on the loopback interface")
+
+
+def _missing_capability(what: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} does not work on this CI machine", pytrace=False)
+    pytest.skip(f"{what} does not work on this machine")

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 SERVICE_TYPE = "_multichat._tcp.local."
 # DNS-SD instance names are at most 63 bytes.
 MAX_INSTANCE_BYTES = 63
+# Seconds browsers may keep our records. A stopping server says goodbye at once; one
+# that dies (kill -9, power) leaves the lists when its records expire. zeroconf's
+# defaults keep PTR and TXT for 75 minutes: too long to list a server that is gone.
+RECORD_TTL = 120
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +98,11 @@ def interfaces_for(host: str) -> list[str] | InterfaceChoice:
 class Advertiser:
     """Keeps one server's DNS-SD record published while it runs (on the server's loop)."""
 
-    def __init__(self, announcement: Announcement, interfaces: list[str] | InterfaceChoice
-                 ) -> None:
+    def __init__(self, announcement: Announcement, interfaces: list[str] | InterfaceChoice,
+                 *, ttl: int = RECORD_TTL) -> None:
         self.announcement = announcement
         self._interfaces = interfaces
+        self._ttl = ttl
         self._zeroconf: AsyncZeroconf | None = None
         self._info: AsyncServiceInfo | None = None
         self._task: asyncio.Task[None] | None = None
@@ -118,6 +123,8 @@ class Advertiser:
                 port=announcement.port,
                 properties=announcement.properties(),
                 server=f"{_host_label()}.local.",
+                host_ttl=self._ttl,
+                other_ttl=self._ttl,
             )
             # The call schedules probing and announcing; the task it returns is the work.
             registering = await self._zeroconf.async_register_service(

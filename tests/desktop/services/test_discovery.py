@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.models.found_servers import FoundServerModel, FoundServerRole
@@ -36,6 +40,7 @@ def test_the_model_keeps_one_row_per_server_sorted_by_name() -> None:
     assert [s.key for s in model.servers()] == ["b"]
 
 
+@pytest.mark.usefixtures("loopback_multicast")
 def test_servers_appear_with_their_record_and_go_when_they_stop(
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop, tmp_path: Path
 ) -> None:
@@ -62,3 +67,45 @@ def test_servers_appear_with_their_record_and_go_when_they_stop(
     stopping = qloop.create_task(browser.stop())
     qtbot.waitUntil(stopping.done, timeout=WAIT_MS)
     assert not browser.running
+
+
+DOOMED = """
+import asyncio
+from multichat.server.net.discovery import Advertiser, Announcement
+
+async def main():
+    advertiser = Advertiser(Announcement("Doomed", 9, ("127.0.0.1",), False, None),
+                            ["127.0.0.1"], ttl=2)
+    advertiser.start()
+    await advertiser.registered.wait()
+    print("up", flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.usefixtures("loopback_multicast")
+def test_a_server_that_dies_without_a_goodbye_leaves_the_list(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    model = FoundServerModel()
+    browser = LanBrowser(interfaces=["127.0.0.1"], recheck_interval=0.5)
+    browser.serverFound.connect(model.upsert)
+    browser.serverLost.connect(model.remove)
+    starting = qloop.create_task(browser.start())
+    qtbot.waitUntil(starting.done, timeout=WAIT_MS)
+    doomed = subprocess.Popen([sys.executable, "-c", DOOMED], stdout=subprocess.PIPE, text=True)
+    try:
+        assert doomed.stdout is not None and doomed.stdout.readline().strip() == "up"
+        qtbot.waitUntil(lambda: any(s.name == "Doomed" for s in model.servers()),
+                        timeout=DISCOVERY_MS)
+    finally:
+        doomed.send_signal(signal.SIGKILL)  # no goodbye packets
+        doomed.wait()
+        assert doomed.stdout is not None
+        doomed.stdout.close()
+    qtbot.waitUntil(lambda: all(s.name != "Doomed" for s in model.servers()),
+                    timeout=DISCOVERY_MS)
+    stopping = qloop.create_task(browser.stop())
+    qtbot.waitUntil(stopping.done, timeout=WAIT_MS)

@@ -13,7 +13,7 @@ from multichat.server.net import discovery, tls
 from tests.helpers.process import ServerProcess, run_cli
 from tests.helpers.services import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("loopback_multicast")]
 
 ADVERTISED = "advertised on the LAN"
 
