@@ -59,11 +59,8 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
         gc.collect()
 
 
-@pytest.fixture
-def hosted_server(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
-    """A real server on its own thread and loop, as the app hosts one; Lobby is room 1."""
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "hosted",
-                          poll_interval=0.2, advertise=False)
+def seeded_server_thread(config: ServerConfig, passwords: Passwords) -> ServerThread:
+    """A server on its own thread and loop, as the app hosts one, with seed_accounts'."""
     thread = ServerThread(config, passwords=passwords)
     thread.start()
 
@@ -72,6 +69,15 @@ def hosted_server(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread
         await asyncio.to_thread(seed_accounts, server.store, passwords)
 
     thread.call(seed)
+    return thread
+
+
+@pytest.fixture
+def hosted_server(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
+    """A real server on its own thread and loop, as the app hosts one; Lobby is room 1."""
+    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "hosted",
+                          poll_interval=0.2, advertise=False)
+    thread = seeded_server_thread(config, passwords)
     yield thread
     thread.stop()
 

@@ -15,29 +15,17 @@ from multichat.desktop.services.hosting import ServerThread
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from tests.conftest import seed_accounts
+from tests.desktop.conftest import seeded_server_thread
 from tests.desktop.helpers import WAIT_MS
 
 OTHER = ":".join(["AB"] * 32)
 
 
-def tls_server(data_dir: Path, passwords: Passwords) -> ServerThread:
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=data_dir, tls=True,
-                          poll_interval=0.2)
-    thread = ServerThread(config, passwords=passwords)
-    thread.start()
-    return thread
-
-
 @pytest.fixture
 def tls_hosted(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
-    thread = tls_server(tmp_path / "tls-hosted", passwords)
-
-    async def seed(server: ChatServer) -> None:
-        assert server.store is not None
-        await asyncio.to_thread(seed_accounts, server.store, passwords)
-
-    thread.call(seed)
+    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "tls-hosted",
+                          tls=True, poll_interval=0.2, advertise=False)
+    thread = seeded_server_thread(config, passwords)
     yield thread
     thread.stop()
 
