@@ -132,6 +132,7 @@ def test_no_keyring_is_said_once_and_login_still_works(
         keyring.set_keyring(previous)
 
 
+@pytest.mark.usefixtures("loopback_multicast")
 def test_hosting_then_closing_warns_about_the_people_connected(
     qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
     memory_keyring: MemoryKeyring,
@@ -151,6 +152,10 @@ def test_hosting_then_closing_warns_about_the_people_connected(
     label = app.main_window.hosting_label.text()
     assert label.startswith("Hosting — others join at wss://")
     assert for_display(fingerprint) in label
+    # ... and it announces itself on the LAN: this very app's list finds it.
+    found, port = app.connect_window.join.found.model, app.host.port
+    qtbot.waitUntil(lambda: any(s.port == port and s.fingerprint == fingerprint
+                                for s in found.servers()), timeout=WAIT_MS * 3)
 
     questions: list[str] = []
 
