@@ -7,6 +7,7 @@ checkout's ``python -m multichat`` run the same way.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ import pytest
 from multichat import __version__
 from tests.helpers.client import ProtocolClient
 from tests.helpers.process import PYTHON_MULTICHAT, ServerProcess, cli_env, run_cli
+from tests.helpers.services import wait_until
 from tests.helpers.timing import TIMEOUT
 from tests.packaging.conftest import bare_env
 
@@ -142,3 +144,25 @@ def test_self_test_without_a_display_goes_offscreen(binary: Path, tmp_path: Path
     result = subprocess.run([str(binary), "--self-test"], capture_output=True, text=True,
                             env=env, timeout=TIMEOUT * 12, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.usefixtures("loopback_multicast")
+def test_tls_and_lan_discovery_work_from_the_binary(binary: Path, tmp_path: Path) -> None:
+    """cryptography and zeroconf are bundled: --tls serves, the record is found."""
+    server = ServerProcess(tmp_path / "data", tmp_path, "--tls", "--name", "Frozen",
+                           command=[str(binary)])
+    try:
+        wait_until(lambda: "advertised on the LAN" in "".join(server.output),
+                   "the binary's record published")
+        result = run_cli(["discover", "--interface", "127.0.0.1", "--timeout", "2", "--json"],
+                         tmp_path, command=[str(binary)], env=bare_env(tmp_path))
+        assert result.returncode == 0, result.stderr
+        found = [json.loads(line) for line in result.stdout.splitlines()]
+        (entry,) = [f for f in found if f["name"] == "Frozen"]
+        assert entry["url"] == f"wss://127.0.0.1:{server.port}" and entry["tls"] is True
+        assert entry["fingerprint"] in "".join(server.output)
+    finally:
+        # SIGTERM, not SIGKILL: the one-file bootloader forwards it to the program it
+        # unpacked; killing the bootloader alone would leave that program running.
+        server.signal(signal.SIGTERM)
+        server.kill()
