@@ -136,15 +136,11 @@ class ChatServer:
         return tls.server_context(self.certificate)
 
     def _announcement(self) -> discovery.Announcement:
-        addresses: list[str] = []
-        for host, _port in self.listening():
-            wildcard = host in ("0.0.0.0", "::")
-            addresses.extend(_interface_addresses(host) if wildcard else [host])
         certificate = self.certificate
         return discovery.Announcement(
             name=self.config.name or socket.gethostname(),
             port=self.port,
-            addresses=tuple(dict.fromkeys(addresses)),
+            addresses=tuple(dict.fromkeys(host for host, _ in self._reachable())),
             tls=certificate is not None,
             fingerprint=certificate.fingerprint if certificate else None,
         )
@@ -156,12 +152,15 @@ class ChatServer:
 
     def urls(self) -> list[str]:
         """Addresses others can type in: each bound address, or each LAN address."""
-        urls: list[str] = []
-        for host, port in self.listening():
-            hosts = _interface_addresses(host) if host in ("0.0.0.0", "::") else [host]
-            scheme = "wss" if self.certificate is not None else "ws"
-            urls.extend(f"{scheme}://{_url_host(h)}:{port}" for h in hosts)
-        return list(dict.fromkeys(urls))
+        scheme = "wss" if self.certificate is not None else "ws"
+        return list(dict.fromkeys(f"{scheme}://{_url_host(host)}:{port}"
+                                  for host, port in self._reachable()))
+
+    def _reachable(self) -> list[tuple[str, int]]:
+        """Each bound address, or for a wildcard bind each of this machine's addresses."""
+        return [(address, port) for host, port in self.listening()
+                for address in (_interface_addresses(host) if host in ("0.0.0.0", "::")
+                                else [host])]
 
     # -- one connection ------------------------------------------------------------
 
