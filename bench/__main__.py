@@ -131,9 +131,12 @@ def server(kind: str, data_dir: Path,
                    *extra]
     log_path = work_log(data_dir, kind)
     log = log_path.open("w")
+    # Limits added later go by environment, which an older tree (--multichat-from) ignores.
+    env = {**os.environ, "MULTICHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
+           "MULTICHAT_USER_SEND_BURST": "1000000", "MULTICHAT_USER_SEND_RATE": "1000000"}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True,
                                cwd=multichat_tree if kind == "multichat" else ROOT,
-                               preexec_fn=_server_setup)
+                               preexec_fn=_server_setup, env=env)
     deadline = time.monotonic() + 60
     while not (match := LISTENING.search(log_path.read_text())):
         if process.poll() is not None or time.monotonic() > deadline:

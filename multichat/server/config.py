@@ -65,6 +65,25 @@ class ServerConfig:
     )
     send_burst: int = _setting(100, "sends a connection may make in a burst")
     send_rate: float = _setting(20.0, "sends per second a connection may keep up after a burst")
+    user_send_burst: int = _setting(
+        200, "sends a user may make in a burst, over all their connections together"
+    )
+    user_send_rate: float = _setting(
+        40.0, "sends per second a user may keep up after a burst, over all their connections"
+    )
+    max_connections_per_address: int = _setting(
+        32, "connections open at once from one address, past which the handshake gets HTTP "
+        "429; 0 for no limit (behind a reverse proxy every client has the proxy's address)",
+    )
+    max_rooms_per_connection: int = _setting(
+        100, "rooms one connection may have joined at once; one more gets LIMIT_REACHED"
+    )
+    allowed_origins: str = _setting(
+        "", "web pages whose scripts may connect: comma-separated Origin values "
+        "(https://chat.example.com), or * for any; clients that send no Origin (the app, "
+        "scripts) always may, browsers from other pages get HTTP 403",
+        metavar="ORIGINS",
+    )
     max_output_bytes: int = _setting(
         4 * 2**20,
         "unsent output a connection may pile up (its reader stalled) before it is dropped",

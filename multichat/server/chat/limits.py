@@ -1,4 +1,5 @@
-"""Flood control: a token bucket for sends, growing lock-outs for failed logins.
+"""Flood control: token buckets for sends, growing lock-outs for failed logins,
+a count of connections per address.
 
 Pure logic with an injectable clock, so the rules are tested without waiting.
 """
@@ -34,6 +35,68 @@ class TokenBucket:
             self._tokens -= 1
             return True
         return False
+
+
+class UserBuckets:
+    """One send bucket per logged-in user, shared by all that user's connections.
+
+    A user cannot send faster by opening more connections. A bucket lives as
+    long as one of the user's sessions holds it, so memory follows the users
+    online, not every user ever seen.
+    """
+
+    def __init__(self, burst: int, rate: float, clock: Clock = time.monotonic) -> None:
+        self.burst = burst
+        self.rate = rate
+        self._clock = clock
+        self._held: dict[int, tuple[TokenBucket, int]] = {}
+
+    def acquire(self, user_id: int) -> TokenBucket:
+        bucket, holders = self._held.get(user_id) or (
+            TokenBucket(self.burst, self.rate, self._clock), 0)
+        self._held[user_id] = (bucket, holders + 1)
+        return bucket
+
+    def release(self, user_id: int) -> None:
+        held = self._held.get(user_id)
+        if held is None:
+            return
+        bucket, holders = held
+        if holders <= 1:
+            del self._held[user_id]
+        else:
+            self._held[user_id] = (bucket, holders - 1)
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+
+class AddressCounter:
+    """Open connections per client address, refused past ``limit`` (0: no limit)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[str, int] = {}
+
+    def may_open(self, address: str) -> bool:
+        return not self.limit or self._open.get(address, 0) < self.limit
+
+    def admit(self, address: str) -> bool:
+        """Count one more connection from ``address``, unless it has ``limit`` open."""
+        if not self.may_open(address):
+            return False
+        self._open[address] = self._open.get(address, 0) + 1
+        return True
+
+    def release(self, address: str) -> None:
+        count = self._open.get(address, 0) - 1
+        if count > 0:
+            self._open[address] = count
+        else:
+            self._open.pop(address, None)
+
+    def open(self, address: str) -> int:
+        return self._open.get(address, 0)
 
 
 @dataclass(slots=True)

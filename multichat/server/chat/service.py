@@ -19,7 +19,7 @@ from typing import Any
 
 from multichat.server.broker import Broker
 from multichat.server.chat.errors import ChatError
-from multichat.server.chat.limits import LoginThrottle, TokenBucket
+from multichat.server.chat.limits import LoginThrottle, TokenBucket, UserBuckets
 from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.presence import RoomPresence
 from multichat.server.chat.sequencer import RoomSequencer
@@ -119,6 +119,7 @@ class ChatService:
         self.login_throttle = LoginThrottle(
             free_failures=config.login_free_failures, max_delay=config.login_max_delay
         )
+        self.user_buckets = UserBuckets(config.user_send_burst, config.user_send_rate)
         self._hash_lock = asyncio.Semaphore(2)  # Argon2 runs at most twice at once
         self._seen_changes = -1
         self._room_snapshot: list[Room] = []
@@ -158,6 +159,7 @@ class ChatService:
         """A connection ended: its rooms see the user leave if it was their last."""
         self.sessions.pop(session, None)
         self._leave_all(session)
+        self._set_user(session, None)
 
     # -- dispatch ---------------------------------------------------------------------
 
@@ -243,7 +245,7 @@ class ChatService:
     def _logged_in(
         self, session: Session, user: User, token_id: int, token: str, ref: str | None
     ) -> None:
-        session.user = user
+        self._set_user(session, user)
         session.token_id = token_id
         session.send(events.login_ok(user_frame(user), token, ref))
         log.info("%s logged in from %s", user.username, session.address)
@@ -253,9 +255,18 @@ class ChatService:
             await self.db.run(self.store.revoke_token, session.token_id)
             self.broker.notify_changes()  # the token may be in use on another process
         self._leave_all(session)
-        session.user = None
+        self._set_user(session, None)
         session.token_id = None
         session.send(events.logout_ok(command.ref))
+
+    def _set_user(self, session: Session, user: User | None) -> None:
+        """Log a session in or out, with the send bucket its user shares."""
+        if session.user is not None:
+            self.user_buckets.release(session.user.id)
+            session.user_bucket = None
+        session.user = user
+        if user is not None:
+            session.user_bucket = self.user_buckets.acquire(user.id)
 
     # -- rooms --------------------------------------------------------------------------
 
@@ -275,6 +286,10 @@ class ChatService:
         return room
 
     async def _join(self, session: Session, command: cmd.Join) -> None:
+        limit = self.config.max_rooms_per_connection
+        if command.room not in session.rooms and len(session.rooms) >= limit:
+            raise ChatError(ErrorCode.LIMIT_REACHED,
+                            f"at most {limit} open room(s) per connection; leave one first")
         room = await self._accessible_room(session, command.room)
         if session.user is None:
             return  # revoked while the room was looked up
@@ -436,6 +451,9 @@ class ChatService:
             )
         if not session.send_bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED, "you are sending too fast; slow down")
+        if session.user_bucket is not None and not session.user_bucket.take():
+            raise ChatError(ErrorCode.RATE_LIMITED,
+                            "your connections together are sending too fast; slow down")
         self._submit(session, command.room, command.message, MsgType.MESSAGE,
                      client_id=command.client_id, ref=command.ref, announce=False)
 
@@ -654,7 +672,7 @@ class ChatService:
     def _revoke(self, session: Session) -> None:
         log.info("closing %r: its login was revoked", session)
         self._leave_all(session)
-        session.user = None
+        self._set_user(session, None)
         self.sessions.pop(session, None)
         session.peer.close(CloseCode.SESSION_REVOKED, "login revoked")
 

@@ -45,13 +45,14 @@ class Peer(Protocol):
 class Session:
     """One connection's state. Identity-hashed: two sessions of one user are distinct."""
 
-    __slots__ = ("_held", "peer", "rooms", "send_bucket", "token_id", "user")
+    __slots__ = ("_held", "peer", "rooms", "send_bucket", "token_id", "user", "user_bucket")
 
     def __init__(self, peer: Peer, send_bucket: TokenBucket) -> None:
         self.peer = peer
         self.send_bucket = send_bucket
         self.user: User | None = None
         self.token_id: int | None = None
+        self.user_bucket: TokenBucket | None = None  # shared by the user's sessions
         self.rooms: set[int] = set()
         # Live events of rooms being caught up, held until the backlog has gone out.
         self._held: dict[int, list[Delivery]] = {}

@@ -15,13 +15,15 @@ from collections.abc import Iterable
 import ifaddr
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from multichat import __version__
 from multichat.server.broker import Broker, open_broker
 from multichat.server.chat import ChatError, ChatService, Session
+from multichat.server.chat.limits import AddressCounter
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
-from multichat.server.net import discovery, tls
+from multichat.server.net import admission, discovery, tls
 from multichat.server.net.peer import SharedFraming, WebSocketPeer
 from multichat.server.protocol import ErrorCode, ProtocolError, decode_command, events
 from multichat.server.protocol.codes import CloseCode
@@ -50,6 +52,8 @@ class ChatServer:
         self._framing = SharedFraming()
         self.certificate: tls.Certificate | None = None  # with TLS: what clients pin
         self.advertiser: discovery.Advertiser | None = None
+        self._origins = admission.parse_origins(config.allowed_origins)
+        self.connections = AddressCounter(config.max_connections_per_address)
 
     async def start(self) -> None:
         """Open the database and start listening; raise StoreError or OSError if we can't."""
@@ -71,6 +75,7 @@ class ChatServer:
                 ping_timeout=config.ping_timeout,
                 close_timeout=config.close_timeout,
                 server_header=f"Multichat/{__version__}",
+                process_request=self._admit,
                 ssl=context,
             )
         except BaseException:
@@ -164,9 +169,23 @@ class ChatServer:
 
     # -- one connection ------------------------------------------------------------
 
+    def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse a handshake from a page not allowed, or from an address with too many."""
+        refusal = admission.check_origin(request.headers.get("Origin"), self._origins)
+        if refusal is None and not self.connections.may_open(_address(connection)):
+            refusal = admission.TOO_MANY_CONNECTIONS
+        if refusal is None:
+            return None
+        log.info("refused a connection from %s: %s", _address(connection), refusal.reason)
+        return connection.respond(refusal.status, refusal.reason + "\n")
+
     async def _handle(self, connection: ServerConnection) -> None:
         chat = self.chat
         assert chat is not None
+        address = _address(connection)
+        if not self.connections.admit(address):  # raced past the handshake's check
+            await connection.close(CloseCode.TRY_AGAIN_LATER, admission.TOO_MANY_CONNECTIONS.reason)
+            return
         session = chat.connect(
             WebSocketPeer(connection, self.config.max_output_bytes, self._framing)
         )
@@ -176,6 +195,7 @@ class ChatServer:
         except ConnectionClosed:
             pass
         finally:
+            self.connections.release(address)
             await chat.disconnect(session)
 
     @staticmethod
@@ -195,6 +215,11 @@ class ChatServer:
         except Exception:
             log.exception("unexpected error on %s from %r", command.name, session)
             session.send(events.error(ErrorCode.SERVER_ERROR, "internal error", command.ref))
+
+
+def _address(connection: ServerConnection) -> str:
+    remote = connection.remote_address
+    return str(remote[0]) if remote else "unknown"
 
 
 def _url_host(host: str) -> str:

@@ -42,11 +42,13 @@ class ErrorCode(enum.StrEnum):
     USER_EXISTS = "USER_EXISTS"
     USER_UNKNOWN = "USER_UNKNOWN"
     SERVER_ERROR = "SERVER_ERROR"
+    LIMIT_REACHED = "LIMIT_REACHED"
 
 
 class CloseCode(enum.IntEnum):
     """WebSocket close codes the server uses beyond RFC 6455's own."""
 
     GOING_AWAY = 1001  # server shutting down
+    TRY_AGAIN_LATER = 1013  # too many connections from the client's address
     MESSAGE_TOO_BIG = 1009  # a frame over the size limit
     SESSION_REVOKED = 4001  # token revoked, password reset or account deleted

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from multichat.server.chat.limits import LoginThrottle, TokenBucket
+from multichat.server.chat.limits import AddressCounter, LoginThrottle, TokenBucket, UserBuckets
 
 
 class FakeClock:
@@ -50,3 +50,30 @@ def test_throttle_forgets_old_keys_and_stays_bounded() -> None:
     assert throttle.retry_after("d") > 0
     clock.now += 100
     assert throttle.retry_after("d") == 0
+
+
+def test_a_users_bucket_is_shared_by_its_sessions_and_forgotten_with_the_last() -> None:
+    clock = FakeClock()
+    buckets = UserBuckets(burst=2, rate=1.0, clock=clock)
+    first, second = buckets.acquire(7), buckets.acquire(7)
+    assert first is second and len(buckets) == 1
+    assert [first.take(), second.take(), first.take()] == [True, True, False]
+    buckets.release(7)
+    assert len(buckets) == 1  # one session still holds it
+    buckets.release(7)
+    assert len(buckets) == 0
+    assert buckets.acquire(7).take()  # a new login starts with a full burst
+    buckets.release(99)  # releasing an unknown user is harmless
+
+
+def test_connections_per_address_are_counted_and_released() -> None:
+    counter = AddressCounter(limit=2)
+    assert [counter.admit("a"), counter.admit("a"), counter.admit("a")] == [True, True, False]
+    assert counter.admit("b") and counter.open("a") == 2
+    counter.release("a")
+    assert counter.may_open("a") and counter.admit("a")
+    for _ in range(3):
+        counter.release("b")
+    assert counter.open("b") == 0
+    unlimited = AddressCounter(limit=0)
+    assert all(unlimited.admit("a") for _ in range(1000))

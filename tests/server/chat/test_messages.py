@@ -16,6 +16,7 @@ LOBBY = 1
 def unlimited(session: Session) -> None:
     """Lift a session's send rate limit, for tests that need volume."""
     session.send_bucket = TokenBucket(burst=100_000, rate=100_000)
+    session.user_bucket = TokenBucket(burst=100_000, rate=100_000)
 
 
 def is_message(frame: dict[str, object]) -> bool:

@@ -45,6 +45,11 @@ def test_types_are_converted_and_paths_expanded() -> None:
         ({"sqlite_synchronous": "off"}, {}, "sqlite_synchronous must be one of normal, full"),
         ({}, {"MULTICHAT_COMPRESSION": "maybe"}, "is not a valid bool"),
         ({"send_rate": "0"}, {}, "send_rate must be positive"),
+        ({"user_send_rate": "0"}, {}, "user_send_rate must be positive"),
+        ({"max_rooms_per_connection": "0"}, {}, "max_rooms_per_connection must be positive"),
+        ({"max_connections_per_address": "-1"}, {}, "max_connections_per_address must be 0"),
+        ({"allowed_origins": "chat.example.com"}, {},
+         "allowed_origins: 'chat.example.com' is not an origin"),
     ],
 )
 def test_bad_values_are_named(flags: dict[str, str], env: dict[str, str], words: str) -> None:

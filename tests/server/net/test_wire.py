@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect as ws_connect
 
+from multichat.server.chat.limits import UserBuckets
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
@@ -250,6 +251,7 @@ async def test_a_reader_that_stops_reading_is_dropped_and_others_go_on(
     """Slow consumers: the server drops a stalled reader instead of buffering for it."""
     assert server.chat is not None
     server.chat.config = server.chat.config.replace(send_burst=10**6, send_rate=10**6)
+    server.chat.user_buckets = UserBuckets(10**6, 10**6)
     url = f"ws://127.0.0.1:{server.port}"
     stalled = await ws_connect(url, max_queue=1, open_timeout=TIMEOUT)
     stalled_client = ProtocolClient(stalled)
