@@ -321,12 +321,27 @@ def logins(options: Options, work: Path) -> list[dict[str, Any]]:
     return [result]
 
 
+def login_timing(options: Options, work: Path) -> list[dict[str, Any]]:
+    """Failed logins of an unknown user and of a wrong password: no gap to tell them apart.
+
+    The server runs with its real Argon2 parameters and no lock-outs, so every
+    attempt is checked.
+    """
+    data = work / "login_timing"
+    seed(data, 1, 1)
+    with server("multichat", data) as process:
+        result = run_load("login_timing", process.port,  # type: ignore[attr-defined]
+                          {"attempts": 30 if options.quick else 300})
+    return [result]
+
+
 def sqlite(options: Options, work: Path) -> list[dict[str, Any]]:
     return sqlite_modes.run(options.quick)
 
 
 SCENARIOS = {"fanout": fanout, "big_room": big_room, "idle": idle, "history": history,
-             "catchup": catchup, "logins": logins, "sqlite": sqlite}
+             "catchup": catchup, "logins": logins, "login_timing": login_timing,
+             "sqlite": sqlite}
 
 
 # -- report ------------------------------------------------------------------------------

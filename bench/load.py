@@ -302,8 +302,33 @@ async def logins(url: str, p: dict[str, Any]) -> dict[str, Any]:
             "storm_seconds": storm_seconds}
 
 
+async def login_timing(url: str, p: dict[str, Any]) -> dict[str, Any]:
+    """Failed password logins: an unknown user against a known user's wrong password.
+
+    The two kinds alternate on one connection (so drift in machine load hits both
+    alike); each is timed from sending the login to reading its error.
+    """
+    ws = await connect(url, max_queue=None, open_timeout=60, ping_interval=None)
+    times: dict[str, list[float]] = {"unknown_user": [], "wrong_password": []}
+    for i in range(p["attempts"]):
+        for kind, username in (("unknown_user", f"nobody{i}"), ("wrong_password", "u0")):
+            t0 = time.perf_counter()
+            await ws.send(json.dumps({"command": "login", "username": username,
+                                      "password": f"wrong{i}"}))
+            reply = json.loads(await ws.recv())
+            times[kind].append((time.perf_counter() - t0) * 1000)
+            if reply.get("error") != "LOGIN_FAILED":
+                raise RuntimeError(f"expected LOGIN_FAILED, got {reply}")
+    await ws.close()
+    unknown, wrong = times["unknown_user"], times["wrong_password"]
+    return {"attempts_each": p["attempts"],
+            "unknown_p50_ms": percentile(unknown, 0.5), "wrong_p50_ms": percentile(wrong, 0.5),
+            "unknown_p90_ms": percentile(unknown, 0.9), "wrong_p90_ms": percentile(wrong, 0.9),
+            "gap_p50_ms": percentile(unknown, 0.5) - percentile(wrong, 0.5)}
+
+
 SCENARIOS = {"fanout": fanout, "idle": idle, "history": history, "catchup": catchup,
-             "logins": logins}
+             "logins": logins, "login_timing": login_timing}
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:

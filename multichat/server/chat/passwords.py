@@ -17,7 +17,9 @@ class Passwords:
     def __init__(self, parameters: argon2.Parameters | None = None) -> None:
         params = parameters or argon2.profiles.RFC_9106_LOW_MEMORY
         self._hasher = argon2.PasswordHasher.from_parameters(params)
-        self._dummy_hash = self._hasher.hash("not a password anyone has")
+        # What an unknown user's login is checked against: made with the same
+        # parameters as every new hash, so it costs the same to verify.
+        self.dummy_hash = self._hasher.hash("not a password anyone has")
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -25,7 +27,7 @@ class Passwords:
     def verify(self, password_hash: str | None, password: str) -> bool:
         """Whether ``password`` matches; ``None`` (no such user) costs the same and fails."""
         try:
-            ok = self._hasher.verify(password_hash or self._dummy_hash, password)
+            ok = self._hasher.verify(password_hash or self.dummy_hash, password)
         except (VerificationError, InvalidHashError):
             return False
         return ok and password_hash is not None

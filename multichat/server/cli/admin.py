@@ -45,6 +45,9 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     user.add_parser("list", help="list accounts")
     passwd = user.add_parser("passwd", help="set a new password; signs the user out everywhere")
     passwd.add_argument("name")
+    signout = user.add_parser(
+        "signout", help="sign a user out everywhere, keeping the password (a lost device)")
+    signout.add_argument("name")
     flags = user.add_parser("set", help="change an account's flags")
     flags.add_argument("name")
     flags.add_argument("--staff", action=argparse.BooleanOptionalAction, default=None)
@@ -153,6 +156,10 @@ def _user(store: Store, args: argparse.Namespace, out: TextIO, stdin: TextIO) ->
             raise UnknownUser(args.name)
         store.update_user(args.name, password_hash=passwords.hash(read_password(stdin)))
         print(f"new password set for {args.name}; their sessions are signed out", file=out)
+    elif args.action == "signout":
+        revoked = store.revoke_user_tokens(args.name)
+        print(f"{args.name} is signed out everywhere ({revoked} saved login(s) revoked)",
+              file=out)
     elif args.action == "set":
         if args.staff is None and args.superuser is None:
             raise AdminError("say what to change: --staff/--no-staff, --superuser/--no-superuser")

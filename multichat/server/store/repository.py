@@ -171,7 +171,7 @@ class Store:
         if not self.db.is_closed():
             self.db.close()
 
-    # -- WAL checkpoints (SQLite) --------------------------------------------
+    # -- SQLite: WAL checkpoints, lock waits ---------------------------------
 
     @property
     def is_sqlite(self) -> bool:
@@ -181,6 +181,15 @@ class Store:
         """This thread's commits no longer checkpoint the WAL (store.checkpoints does)."""
         if self.is_sqlite:
             self.db.execute_sql("PRAGMA wal_autocheckpoint = 0")
+
+    def set_busy_timeout(self, seconds: float) -> None:
+        """How long this thread's statements wait for a lock another connection holds (SQLite).
+
+        Past it SQLite gives up with "database is locked". Other engines wait
+        for row locks as long as their own settings say.
+        """
+        if self.is_sqlite:
+            self.db.execute_sql(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
 
     def checkpoint(self) -> tuple[int, int, int]:
         """Copy the WAL back into the database as far as no reader needs it (PASSIVE).
@@ -321,6 +330,16 @@ class Store:
         with self.db.atomic():
             Token.delete().where(Token.id == token_id).execute()
             self._bump_changes()
+
+    def revoke_user_tokens(self, username: str) -> int:
+        """Sign a user out everywhere (a lost laptop); return how many logins were revoked."""
+        with self.db.atomic():
+            row = Account.get_or_none(Account.username == username)
+            if row is None:
+                raise UnknownUser(username)
+            revoked = int(Token.delete().where(Token.account == row.id).execute())
+            self._bump_changes()
+        return revoked
 
     def live_token_ids(self, token_ids: Sequence[int], at_ms: int) -> set[int]:
         live: set[int] = set()

@@ -32,6 +32,35 @@ async def test_unknown_user_and_wrong_password_fail_alike(harness: ChatHarness) 
     assert session.user is None
 
 
+class RecordingPasswords(Passwords):
+    """Real Argon2 (the cheapest parameters), noting which hash each login is checked against."""
+
+    def __init__(self) -> None:
+        super().__init__(argon2.profiles.CHEAPEST)
+        self.checked: list[str | None] = []
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        self.checked.append(password_hash)
+        return super().verify(password_hash, password)
+
+
+async def test_unknown_user_and_wrong_password_cost_the_same_work(harness: ChatHarness) -> None:
+    """No timing gap: each failure is one Argon2 check with the same parameters.
+
+    The wall-clock comparison is a benchmark (python -m bench --only login_timing),
+    not a test; this shows why there is nothing to measure.
+    """
+    passwords = harness.chat.passwords = RecordingPasswords()
+    session, _ = await harness.session()
+    await harness.run(session, command="login", username="alice", password="nope")
+    await harness.run(session, command="login", username="mallory", password="nope")
+    alice_hash, unknown = passwords.checked
+    assert alice_hash is not None and unknown is None  # one check each, nothing more
+    same = argon2.extract_parameters
+    assert same(passwords.dummy_hash) == same(alice_hash) == same(passwords.hash("x"))
+    assert not passwords.verify(None, "not a password anyone has")  # the dummy opens nothing
+
+
 async def test_commands_before_login_are_refused_but_ping_is_answered(
     harness: ChatHarness,
 ) -> None:

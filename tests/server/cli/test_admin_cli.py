@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from multichat.server.chat.tokens import token_hash
 from multichat.server.cli.admin import AdminError, read_password
+from multichat.server.store import Store
 from tests.helpers.process import run_cli
 
 
@@ -36,6 +39,14 @@ def test_users_from_creation_to_deletion(data_dir: Path, home: Path) -> None:
     assert admin(data_dir, home, "user", "set", "bob", "--staff").stdout == (
         "bob: staff yes, superuser -\n"
     )
+    with contextlib.closing(Store.open_data_dir(data_dir)) as store:
+        bob = store.user("bob")
+        assert bob is not None
+        store.add_token(bob.id, token_hash("bobs-laptop"), expires_ms=2**62)
+    signout = admin(data_dir, home, "user", "signout", "bob")
+    assert signout.stdout == "bob is signed out everywhere (1 saved login(s) revoked)\n"
+    with contextlib.closing(Store.open_data_dir(data_dir)) as store:
+        assert store.token_owner(token_hash("bobs-laptop"), 0) is None
     passwd = admin(data_dir, home, "user", "passwd", "bob", stdin="new-pw\n")
     assert passwd.returncode == 0 and "signed out" in passwd.stdout
     assert admin(data_dir, home, "user", "delete", "bob").stdout == "deleted user bob\n"
@@ -51,6 +62,7 @@ def test_user_refusals(data_dir: Path, home: Path) -> None:
     assert_refused(admin(data_dir, home, "user", "add", "carol", stdin="\n"),
                    "the password must not be empty")
     assert_refused(admin(data_dir, home, "user", "delete", "nobody"), "no user named 'nobody'")
+    assert_refused(admin(data_dir, home, "user", "signout", "nobody"), "no user named 'nobody'")
     assert_refused(admin(data_dir, home, "user", "passwd", "nobody", stdin="x\n"),
                    "no user named 'nobody'")
     assert_refused(admin(data_dir, home, "user", "delete", "alice"),
