@@ -57,7 +57,7 @@ from multichat.desktop.client import pinning
 from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.client.outbox import Outbox
 from multichat.desktop.client.pinning import Untrusted
-from multichat.desktop.client.words import describe
+from multichat.desktop.client.words import describe, describe_connection_error
 from multichat.server.protocol import CloseCode, ErrorCode
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,7 @@ class ChatClient(QObject):
                 self.loginFailed.emit(words)
                 return
             except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError) as exc:
-                detail = _connection_words(exc)
+                detail = describe_connection_error(exc)
             finally:
                 self._ws = None
                 self._mark_rooms_left()
@@ -508,18 +508,6 @@ class _SessionRevoked(Exception):
 def _room_id(room: str | int) -> int | str:
     text = str(room)
     return int(text) if text.isdigit() else text
-
-
-def _connection_words(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionClosed):
-        return "The connection was lost."
-    if isinstance(exc, TimeoutError):
-        return "The server did not answer."
-    if isinstance(exc, InvalidHandshake):
-        return "That address is not a Multichat server."
-    if isinstance(exc, ConnectionRefusedError):
-        return "No server is listening there."
-    return f"Cannot reach the server ({exc})."
 
 
 def _ignore_closed(task: asyncio.Task[None]) -> None:

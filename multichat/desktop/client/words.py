@@ -1,6 +1,8 @@
-"""Server error codes in words for a person, where they happened."""
+"""Server error codes and connection failures in words for a person."""
 
 from __future__ import annotations
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from multichat.server.protocol import ErrorCode
 
@@ -17,16 +19,37 @@ _WORDS: dict[str, str] = {
     ErrorCode.USER_EXISTS: "A user with that name exists already.",
     ErrorCode.USER_UNKNOWN: "There is no user with that name.",
     ErrorCode.SERVER_ERROR: "The server ran into a problem; try again.",
+    ErrorCode.LIMIT_REACHED: "Too many rooms open at once: leave one first.",
 }
+# Codes whose detail from the server says more than our words (a wait, a cause).
+_DETAIL_WINS = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.LOGIN_FAILED,
+                          ErrorCode.LIMIT_REACHED, ErrorCode.SERVER_ERROR})
 
 
 def describe(code: str, detail: str | None = None, *, command: str | None = None) -> str:
     """One sentence for a person. The server's own detail wins where it is specific."""
     if code == ErrorCode.ROOM_ACCESS_DENIED and command == "send":
         return "You are not in this room any more; join it again to send."
-    if code in (ErrorCode.RATE_LIMITED, ErrorCode.LOGIN_FAILED) and detail:
+    if code in _DETAIL_WINS and detail:
         return detail[0].upper() + detail[1:] + ("" if detail.endswith(".") else ".")
     words = _WORDS.get(code)
     if words is None:
         return f"The server answered {code}" + (f": {detail}" if detail else ".")
     return words
+
+
+def describe_connection_error(exc: BaseException) -> str:
+    """Why a connection could not be made or was lost, in one sentence."""
+    if isinstance(exc, ConnectionClosed):
+        return "The connection was lost."
+    if isinstance(exc, TimeoutError):
+        return "The server did not answer."
+    if isinstance(exc, InvalidStatus) and exc.response.status_code in (403, 429):
+        # A Multichat server refusing the handshake says why, in one line.
+        reason = exc.response.body.decode("utf-8", "replace").strip().rstrip(".")
+        return f"The server refused the connection: {reason or exc.response.reason_phrase}."
+    if isinstance(exc, InvalidHandshake):
+        return "That address is not a Multichat server."
+    if isinstance(exc, ConnectionRefusedError):
+        return "No server is listening there."
+    return f"Cannot reach the server ({exc})."

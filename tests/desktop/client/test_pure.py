@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import random
 
+from websockets.datastructures import Headers
+from websockets.exceptions import InvalidStatus
+from websockets.http11 import Response
+
 from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.client.outbox import Outbox
-from multichat.desktop.client.words import describe
+from multichat.desktop.client.words import describe, describe_connection_error
 
 
 def test_backoff_grows_to_its_cap_with_jitter_and_resets() -> None:
@@ -40,3 +44,23 @@ def test_errors_are_described_in_words() -> None:
         "Too many failed logins; try again in 4 s."
     )
     assert describe("SOMETHING_NEW", "odd") == "The server answered SOMETHING_NEW: odd"
+
+
+def test_a_refused_handshake_says_why_and_other_failures_say_what() -> None:
+    too_many = Response(429, "Too Many Requests", Headers(),
+                        b"too many connections from your address; close some and try again\n")
+    assert describe_connection_error(InvalidStatus(too_many)) == (
+        "The server refused the connection: too many connections from your address; "
+        "close some and try again."
+    )
+    not_chat = InvalidStatus(Response(404, "Not Found", Headers(), b"<html>"))
+    assert describe_connection_error(not_chat) == "That address is not a Multichat server."
+    assert describe_connection_error(ConnectionRefusedError()) == "No server is listening there."
+
+
+def test_server_details_win_where_they_say_more() -> None:
+    assert describe("SERVER_ERROR", "the message was not stored: the disk is full") == (
+        "The message was not stored: the disk is full."
+    )
+    assert describe("LIMIT_REACHED") == "Too many rooms open at once: leave one first."
+    assert describe("ROOM_INVALID", "no such room") == "This room does not exist (any more)."
