@@ -7,6 +7,7 @@ intentions out as signals; errors are shown on the form they belong to.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QIcon
@@ -59,6 +60,20 @@ NOTHING_FOUND = (
     "which stays inside one subnet. Type the server's address below instead, e.g. "
     "ws://192.168.1.20:8765."
 )
+
+
+PLAIN_WARNING = (
+    "Not encrypted (ws://): anyone on this network can read your password and messages. "
+    "Use wss:// if the server offers it."
+)
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def crosses_network_in_clear(url: str) -> bool:
+    """A ws:// address that leaves this computer: worth a warning before a password goes."""
+    parts = urlsplit(url.strip() if "://" in url else f"ws://{url.strip()}")
+    host = (parts.hostname or "").lower()
+    return parts.scheme.lower() == "ws" and not (host in _LOOPBACK or host.startswith("127."))
 
 
 class FoundServers(QWidget):
@@ -124,10 +139,14 @@ class JoinForm(QWidget):
         self.error = _FormError()
         self.progress = QLabel()
         self.progress.setObjectName("formProgress")
+        self.plain = QLabel(PLAIN_WARNING)
+        self.plain.setObjectName("formHint")
+        self.plain.setWordWrap(True)
         self._recent: list[RecentServer] = []
 
         form = QFormLayout()
         form.addRow("Server", self.server)
+        form.addRow("", self.plain)
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
         form.addRow("", self.remember)
@@ -143,6 +162,8 @@ class JoinForm(QWidget):
         self.submit.clicked.connect(self._submit)
         self.password.returnPressed.connect(self._submit)
         self.server.currentIndexChanged.connect(self._recent_chosen)
+        self.server.currentTextChanged.connect(self._update_plain)
+        self._update_plain()
 
     def set_recent(self, servers: list[RecentServer]) -> None:
         self._recent = list(servers)
@@ -165,6 +186,9 @@ class JoinForm(QWidget):
     def _recent_chosen(self, index: int) -> None:
         if 0 <= index < len(self._recent):
             self.username.setText(self._recent[index].username)
+
+    def _update_plain(self) -> None:
+        self.plain.setVisible(crosses_network_in_clear(self.url()))
 
     def url(self) -> str:
         text = self.server.currentText().strip() or DEFAULT_URL
