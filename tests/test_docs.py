@@ -1,0 +1,33 @@
+"""The docs name what the code has: every error code, every limit, every setting."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from multichat.server.cli.settings import flag_name
+from multichat.server.config import ServerConfig
+from multichat.server.protocol.codes import CloseCode, ErrorCode
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+# The settings that bound what a client (or an attacker) can make the server do.
+LIMITS = ("max_frame_bytes", "max_message_chars", "send_burst", "send_rate",
+          "user_send_burst", "user_send_rate", "max_connections_per_address",
+          "max_rooms_per_connection", "max_output_bytes", "allowed_origins",
+          "login_free_failures", "login_max_delay", "token_ttl_days", "ping_interval",
+          "ping_timeout", "close_timeout")
+
+
+@pytest.mark.parametrize("name", LIMITS)
+def test_every_limit_is_in_the_security_page(name: str) -> None:
+    assert name in {field.name for field in dataclasses.fields(ServerConfig)}
+    assert f"`{flag_name(name)}`" in (DOCS / "security.md").read_text(encoding="utf-8")
+
+
+def test_every_error_and_close_code_is_in_the_protocol_page() -> None:
+    protocol = (DOCS / "protocol.md").read_text(encoding="utf-8")
+    missing = [code.value for code in ErrorCode if f"`{code.value}`" not in protocol]
+    missing += [str(code.value) for code in CloseCode if f"| {code.value} " not in protocol]
+    assert not missing
