@@ -9,9 +9,21 @@ StoreError
  │    └── TitleTaken
  ├── SchemaError          the database's schema is newer than this program, or broken
  └── StoreUnavailable     the database cannot be opened, reached or written
+      └── WriteRefused     the database is up but takes no writes for now (reads go on)
+           ├── DiskError        the disk refuses writes: over a quota or size limit, failing
+           │    └── DiskFull    no space is left on the database's disk
+           ├── ReadOnly         the database is read-only (a standby after a failover)
+           └── StillLocked      another program held a lock too long (SQLite's write lock)
+
+A WriteRefused says what happened in one sentence a user can read, since
+the server sends it as the error's detail: "the message was not stored: the
+server's disk is full; try again later". ``database.write_refusal`` tells
+which one an engine's error is.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class StoreError(Exception):
@@ -52,3 +64,30 @@ class SchemaError(StoreError):
 
 class StoreUnavailable(StoreError):
     pass
+
+
+class WriteRefused(StoreUnavailable):
+    """The database refused a write (its disk, a read-only switch, a lock); reads still work."""
+
+    reason: ClassVar[str] = "the database takes no writes for now"
+
+    def __init__(self, doing: str | None = None) -> None:
+        """``doing``: what did not happen, e.g. "the message was not stored"."""
+        sentence = f"{self.reason}; try again later"
+        super().__init__(f"{doing}: {sentence}" if doing else sentence)
+
+
+class DiskError(WriteRefused):
+    reason = "the server cannot write to its disk (over a size limit or quota, or failing)"
+
+
+class DiskFull(DiskError):
+    reason = "the server's disk is full"
+
+
+class ReadOnly(WriteRefused):
+    reason = "the database is read-only"
+
+
+class StillLocked(WriteRefused):
+    reason = "the database stayed locked by another program"

@@ -4,6 +4,8 @@ peewee is synchronous, so every store call runs on a database thread: the
 ``MessageWriter`` has one thread of its own for message appends (the hot
 path), and ``StoreExecutor`` a small pool for everything else (logins,
 history, admin). SQLite in WAL mode lets those readers run beside the writer.
+A write the database refuses (disk full, read-only, locked past the busy
+timeout) comes out as the ``WriteRefused`` that says so in words.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+from multichat.server.store.database import write_refusal
+from multichat.server.store.errors import StoreError
 from multichat.server.store.repository import Store
 
 P = ParamSpec("P")
@@ -33,7 +37,15 @@ class StoreExecutor:
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        try:
+            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        except StoreError:
+            raise
+        except Exception as exc:
+            refusal = write_refusal(exc)
+            if refusal is None:
+                raise
+            raise refusal.kind() from exc
 
     def close(self) -> None:
         """Wait for running calls, then close each thread's connection."""

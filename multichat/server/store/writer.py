@@ -4,6 +4,13 @@ Sends queue up while the previous batch commits, then go in one transaction:
 under load one commit covers many messages, and an idle server commits each
 message at once. Outcomes are reported in submission order from the event
 loop, so events are broadcast in seq order.
+
+When the database refuses a batch, its messages fail with a ``WriteRefused``
+whose text tells the sender why (disk full, read-only) and the writer goes on
+with the next batch: nothing is retried but a lock. A SQLite database locked
+by another program (the admin CLI, a VACUUM, a backup tool writing) is tried
+again, in ``lock_attempt`` steps, for up to ``lock_give_up`` seconds; the log
+gets one line when trouble starts and one when it ends, not one per batch.
 """
 
 from __future__ import annotations
@@ -12,11 +19,13 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from multichat.server.store.checkpoints import CHECKPOINT_INTERVAL, WalCheckpointer
-from multichat.server.store.errors import StoreError, StoreUnavailable
+from multichat.server.store.database import Refusal, write_refusal
+from multichat.server.store.errors import StillLocked, StoreError, StoreUnavailable
 from multichat.server.store.records import Appended, NewMessage
 from multichat.server.store.repository import Store
 
@@ -24,11 +33,31 @@ log = logging.getLogger(__name__)
 
 C = TypeVar("C")
 Outcome = Appended | StoreError
-_Job = tuple[Sequence[NewMessage], "asyncio.Future[list[Outcome]]"]
+_Result = list[Outcome] | StoreError  # a batch's outcomes, or one failure for all of it
+_Job = tuple[Sequence[NewMessage], "asyncio.Future[_Result]"]
 
 # Enough to amortise one commit over many messages, small enough to keep the
 # first message of a batch from waiting long for the last.
 MAX_BATCH = 256
+
+# SQLite: seconds one attempt of the writer waits for a write lock another
+# program holds (its connection's busy timeout, instead of SQLITE_BUSY_TIMEOUT)
+# before it warns in the log and tries again. Short, so an operator hears of a
+# stuck lock within seconds: the admin CLI's and migrations' commits take
+# milliseconds.
+LOCK_ATTEMPT = 2.0
+# Seconds the writer keeps trying a locked database (15 attempts) before the
+# waiting messages fail with StillLocked: long enough for an admin's
+# transaction or a VACUUM of a big chat to end, short enough that a sender
+# hears back. Until a commit ends the lock, each later batch then gets one
+# attempt, so a queue of batches fails in seconds, not in half-minutes each.
+LOCK_GIVE_UP = 30.0
+# Least time between two attempts on a locked database, should SQLite report
+# the lock without waiting its busy timeout: no spinning.
+LOCK_RETRY_PAUSE = 0.05
+
+# What the sender is told did not happen, before the reason.
+NOT_STORED = "the message was not stored"
 
 
 class MessageWriter(Generic[C]):
@@ -46,10 +75,19 @@ class MessageWriter(Generic[C]):
         *,
         max_batch: int = MAX_BATCH,
         checkpoint_interval: float = CHECKPOINT_INTERVAL,
+        lock_attempt: float = LOCK_ATTEMPT,
+        lock_give_up: float = LOCK_GIVE_UP,
     ) -> None:
         self._store = store
         self._on_outcome = on_outcome
         self._max_batch = max_batch
+        self._lock_attempt = lock_attempt
+        self._lock_give_up = lock_give_up
+        # Trouble, as the writer thread alone sees it: since when the database has
+        # been locked (monotonic), the failure being reported, messages it failed.
+        self._locked_since: float | None = None
+        self._failing: str | None = None
+        self._failed = 0
         self._queue: asyncio.Queue[tuple[NewMessage, C] | None] = asyncio.Queue()
         # Batches to the writer thread, each with the future its outcomes go to. A
         # thread of our own with a SimpleQueue, not an executor: the hand-over is on
@@ -59,6 +97,7 @@ class MessageWriter(Generic[C]):
         self._thread: threading.Thread | None = None
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # committed transactions, for tests and benchmarks
+        self.locked_attempts = 0  # attempts that found the database locked, for tests
         # SQLite: the WAL is checkpointed on a thread of its own, not in our commits.
         self._committed = threading.Event()
         self.checkpointer = (WalCheckpointer(store, self._committed, checkpoint_interval)
@@ -100,17 +139,68 @@ class MessageWriter(Generic[C]):
         try:
             if self.checkpointer is not None:
                 self._store.defer_checkpoints()
+            self._store.set_busy_timeout(self._lock_attempt)
             while (job := self._batches.get()) is not None:
                 messages, done = job
-                result: list[Outcome] | BaseException
-                try:
-                    result = self._store.append_messages(messages)
-                except Exception as exc:  # the whole transaction failed: disk, lock, engine
-                    result = exc
+                result = self._store_batch(messages)
                 loop.call_soon_threadsafe(_settle, done, result)
-                self._committed.set()
         finally:
             self._store.close_thread_connection()
+
+    def _store_batch(self, messages: Sequence[NewMessage]) -> _Result:
+        """Store one batch; while the database is locked elsewhere, try again, within bounds."""
+        while True:
+            started = time.monotonic()
+            try:
+                outcomes = self._store.append_messages(messages)
+            except Exception as exc:  # the whole transaction failed: disk, lock, engine
+                refusal = write_refusal(exc)
+                locked = refusal is not None and refusal.kind is StillLocked
+                if locked:
+                    self.locked_attempts += 1
+                if locked and self._may_wait_for_lock(started):
+                    time.sleep(max(0.0, LOCK_RETRY_PAUSE - (time.monotonic() - started)))
+                    continue
+                return self._failure(exc, refusal, len(messages))
+            self._stored_again()
+            self._committed.set()
+            return outcomes
+
+    def _may_wait_for_lock(self, attempt_started: float) -> bool:
+        """The database was locked: whether to try again (the lock is young enough)."""
+        if self._locked_since is None:
+            self._locked_since = attempt_started
+            log.warning("database is locked by another program; retrying for up to %g s",
+                        self._lock_give_up)
+        return time.monotonic() - self._locked_since < self._lock_give_up
+
+    def _failure(self, exc: Exception, refusal: Refusal | None, count: int) -> StoreError:
+        """The error each message of a failed batch gets; logged when new trouble starts."""
+        failure = refusal.kind(NOT_STORED) if refusal is not None else StoreUnavailable(
+            f"{NOT_STORED}: {exc}")
+        if str(failure) != self._failing:
+            self._failing = str(failure)
+            if refusal is not None:
+                log.error("storing %d message(s) failed: %s [%s]; until messages are stored "
+                          "again, further failures like it are counted, not logged", count,
+                          refusal.kind.reason, refusal)
+            else:
+                log.error("storing %d message(s) failed: %s; until messages are stored again, "
+                          "further failures like it are counted, not logged", count, exc,
+                          exc_info=exc)
+        self._failed += count
+        return failure
+
+    def _stored_again(self) -> None:
+        """A batch committed: whatever trouble there was is over; say so once."""
+        if self._locked_since is not None:
+            log.info("the database lock went after %.1f s",
+                     time.monotonic() - self._locked_since)
+            self._locked_since = None
+        if self._failing is not None:
+            log.info("messages are stored again; %d failed meanwhile", self._failed)
+            self._failing = None
+            self._failed = 0
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -126,14 +216,10 @@ class MessageWriter(Generic[C]):
             stopping = item is None
             if not batch:
                 continue
-            done: asyncio.Future[list[Outcome]] = loop.create_future()
+            done: asyncio.Future[_Result] = loop.create_future()
             self._batches.put(([message for message, _ in batch], done))
-            try:
-                outcomes = await done
-            except Exception as exc:  # the whole transaction failed: disk, lock, engine
-                log.error("storing %d message(s) failed: %s", len(batch), exc)
-                failure = StoreUnavailable(f"the message could not be stored: {exc}")
-                outcomes = [failure] * len(batch)
+            result = await done
+            outcomes = result if isinstance(result, list) else [result] * len(batch)
             self.batches += 1
             for (_, context), outcome in zip(batch, outcomes, strict=True):
                 try:
@@ -142,10 +228,6 @@ class MessageWriter(Generic[C]):
                     log.exception("delivering a stored message failed")
 
 
-def _settle(done: asyncio.Future[list[Outcome]], result: list[Outcome] | BaseException) -> None:
-    if done.cancelled():
-        return
-    if isinstance(result, BaseException):
-        done.set_exception(result)
-    else:
+def _settle(done: asyncio.Future[_Result], result: _Result) -> None:
+    if not done.cancelled():
         done.set_result(result)
