@@ -9,14 +9,17 @@ chat layer's business.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from multichat.server.protocol.codes import ANNOUNCEMENT_TYPES, MsgType
 
-# Ids larger than this cannot name a room in any store we support (64-bit keys).
+# Ids larger than this cannot name a room in any store we support (64-bit keys);
+# no integer a command carries to the store may be larger (SQLite overflows).
 MAX_ID = 2**63 - 1
+MAX_ID_DIGITS = len(str(MAX_ID))
 MAX_REF_CHARS = 128
 MAX_CLIENT_ID_CHARS = 128
 MAX_TITLE_CHARS = 100
@@ -25,6 +28,16 @@ MAX_PASSWORD_CHARS = 1024
 MAX_TOKEN_CHARS = 256
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 200
+
+
+# A lone surrogate: JSON lets "\ud800" through, but such a string has no UTF-8 form,
+# so neither SQLite, Argon2 nor the frame encoder can take it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _is_unicode(text: str) -> bool:
+    """Whether ``text`` can be encoded as UTF-8 (it holds no lone surrogate)."""
+    return text.isascii() or _SURROGATE.search(text) is None
 
 
 class ProtocolError(ValueError):
@@ -197,6 +210,8 @@ class _Fields:
             return None
         if not isinstance(value, str):
             raise self._fail(f"{key!r} must be a string")
+        if not _is_unicode(value):
+            raise self._fail(f"{key!r} must be Unicode text (it holds a lone surrogate)")
         if max_chars is not None and len(value) > max_chars:
             raise self._fail(f"{key!r} is longer than {max_chars} characters")
         return value
@@ -229,7 +244,10 @@ class _Fields:
             raise self._fail(f"{key!r} must be true or false")
         return value
 
-    def integer(self, key: str, *, minimum: int, required: bool = False) -> int | None:
+    def integer(
+        self, key: str, *, minimum: int, maximum: int | None = MAX_ID, required: bool = False
+    ) -> int | None:
+        """An integer in range; ``maximum=None`` for one the caller clamps itself."""
         value = self._get(key, required)
         if value is None:
             return None
@@ -237,13 +255,17 @@ class _Fields:
             raise self._fail(f"{key!r} must be an integer")
         if value < minimum:
             raise self._fail(f"{key!r} must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            raise self._fail(f"{key!r} must be at most {maximum}")
         return value
 
     def room(self, key: str = "room") -> int:
         """A room id: a JSON integer or a string of ASCII digits, as the seed sends it."""
         value = self._get(key, required=True)
         if isinstance(value, str) and value.isascii() and value.isdigit():
-            value = int(value)
+            # int() refuses strings of over 4300 digits; such ids name no room anyway.
+            digits = value.lstrip("0")
+            value = int(digits or "0") if len(digits) <= MAX_ID_DIGITS else MAX_ID + 1
         if isinstance(value, bool) or not isinstance(value, int):
             raise self._fail(f"{key!r} must be a room id (a number)")
         # Out-of-range ids are well-formed but name no room; 0 stands for "none".
@@ -294,7 +316,7 @@ def _send(f: _Fields) -> Command:
 
 
 def _history(f: _Fields) -> Command:
-    limit = f.integer("limit", minimum=1)
+    limit = f.integer("limit", minimum=1, maximum=None)
     return History(
         room=f.room(),
         before=f.integer("before", minimum=1),
@@ -354,7 +376,7 @@ def _announce(f: _Fields) -> Command:
     message = f.required_text("message")
     if not message:
         raise f._fail("'message' must not be empty")
-    raw_type = f.integer("msg_type", minimum=0, required=True)
+    raw_type = f.integer("msg_type", minimum=0, maximum=None, required=True)
     if raw_type not in ANNOUNCEMENT_TYPES:
         raise f._fail("'msg_type' must be 1 (warning), 2 (alert) or 3 (muted)")
     return Announce(room=f.room(), message=message, msg_type=MsgType(raw_type), ref=f.ref)
@@ -398,8 +420,13 @@ def decode_command(frame: str | bytes) -> Command:
     if not isinstance(obj, dict):
         raise ProtocolError("frame must be a JSON object")
     ref = obj.get("ref")
-    if ref is not None and (not isinstance(ref, str) or len(ref) > MAX_REF_CHARS):
-        raise ProtocolError(f"'ref' must be a string of at most {MAX_REF_CHARS} characters")
+    if ref is not None and (
+        not isinstance(ref, str) or len(ref) > MAX_REF_CHARS or not _is_unicode(ref)
+    ):
+        # Not echoed: a ref that cannot be encoded would break the error frame too.
+        raise ProtocolError(
+            f"'ref' must be Unicode text of at most {MAX_REF_CHARS} characters"
+        )
     name = obj.get("command")
     if not isinstance(name, str):
         raise ProtocolError("missing 'command'", ref)

@@ -68,6 +68,54 @@ def test_out_of_range_room_ids_are_well_formed_but_name_no_room() -> None:
     assert decode(command="join", room=2**70) == cmd.Join(room=0)
 
 
+def test_room_ids_as_strings_of_any_number_of_digits() -> None:
+    # int() refuses more than 4300 digits: such a string once escaped as a ValueError.
+    assert decode(command="join", room="9" * 5000) == cmd.Join(room=0)
+    assert decode(command="join", room="0" * 5000 + "7") == cmd.Join(room=7)
+    assert decode(command="join", room="000") == cmd.Join(room=0)
+    assert decode(command="join", room=str(cmd.MAX_ID)) == cmd.Join(room=cmd.MAX_ID)
+    assert decode(command="join", room=str(cmd.MAX_ID + 1)) == cmd.Join(room=0)
+
+
+def test_integers_for_the_store_fit_in_64_bits() -> None:
+    # Larger ones overflowed SQLite's INTEGER: an "unexpected error" after the join reply.
+    assert decode(command="join", room=1, since=cmd.MAX_ID) == cmd.Join(room=1, since=cmd.MAX_ID)
+    for frame in (
+        {"command": "join", "room": 1, "since": cmd.MAX_ID + 1},
+        {"command": "history", "room": 1, "before": 2**70},
+    ):
+        with pytest.raises(ProtocolError, match="at most"):
+            decode(**frame)
+    # limit is clamped, not refused, however large.
+    assert decode(command="history", room=1, limit=2**70) == cmd.History(room=1, limit=200)
+
+
+SEND = {"command": "send", "room": 1, "message": "m"}
+LOGIN = {"command": "login", "username": "u", "password": "p"}
+
+
+@pytest.mark.parametrize(
+    ("base", "field"),
+    [(SEND, "message"), (SEND, "client_id"), (LOGIN, "username"), (LOGIN, "password"),
+     (LOGIN, "token"), ({"command": "room.create"}, "title"), ({"command": "user.delete"},
+     "username")],
+)
+def test_strings_with_lone_surrogates_are_refused(base: dict[str, Any], field: str) -> None:
+    # JSON's "\ud800" escape decodes to a string with no UTF-8 form, which SQLite,
+    # Argon2 and the frame encoder all refuse with an exception.
+    with pytest.raises(ProtocolError, match="surrogate") as info:
+        decode(**{**base, field: "a\ud800", "ref": "r"})
+    assert info.value.ref == "r"
+
+
+def test_a_ref_with_a_lone_surrogate_is_refused_and_not_echoed() -> None:
+    with pytest.raises(ProtocolError) as info:
+        decode_command('{"command": "ping", "ref": "\\udfff"}')
+    assert info.value.ref is None
+    # A well-formed surrogate pair is one character, and fine.
+    assert decode_command('{"command": "ping", "ref": "\\ud83d\\ude00"}').ref == "\U0001f600"
+
+
 @pytest.mark.parametrize(
     "frame",
     [
