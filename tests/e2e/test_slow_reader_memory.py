@@ -72,7 +72,8 @@ async def test_a_reader_that_never_reads_cannot_grow_the_servers_memory(tmp_path
             for _ in range(PER_SECOND):
                 sent += 1
                 await sender.send(command="send", room=1, message=text, client_id=f"c{sent}")
-            await sender.expect(lambda f, n=sent: f.get("client_id") == f"c{n}")
+            last = f"c{sent}"
+            await sender.expect(lambda f: f.get("client_id") == last)  # noqa: B023 (awaited here)
             sender.seen.clear()  # the test keeps no copies either
             await asyncio.sleep(max(0.0, start + second + 1 - loop.time()))  # pacing
 

@@ -45,7 +45,8 @@ async def test_a_user_cannot_send_faster_by_opening_more_connections(
         await client.join(LOBBY)
     for n, client in enumerate((first, second, first)):
         await client.send(command="send", room=1, message=f"m{n}", client_id=f"c{n}")
-        await client.expect(lambda f, n=n: f.get("client_id") == f"c{n}")
+        cid = f"c{n}"
+        await client.expect(lambda f: f.get("client_id") == cid)  # noqa: B023 (awaited here)
     await second.send(command="send", room=1, message="m3", ref="r")
     refused = await second.expect_key("error")
     assert refused["error"] == "RATE_LIMITED" and refused["ref"] == "r"
