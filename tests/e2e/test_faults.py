@@ -363,11 +363,6 @@ WRITE_LIMIT = 2**15  # websockets' write_limit: above it a connection's writes w
 MAX_FILL = 400  # 512 KiB messages, more than the socket buffers of any machine take
 
 
-@pytest.mark.xfail(strict=True, raises=TimeoutError, reason=(
-    "websockets' keepalive awaits drain() before it times the pong, so a ping sent while "
-    "output waits above write_limit never times out; only max_output_bytes or TCP's own "
-    "timeout (~15 min for a vanished peer, never for one that is up but reads nothing) ends "
-    "the connection. The fix belongs in multichat/server/net (docs/operations.md, Faults)"))
 async def test_a_half_open_client_with_output_piled_up_is_dropped_within_the_ping_bounds(
         server_config: ServerConfig, passwords: Passwords) -> None:
     """The half-open client of a busy room: its socket full, a backlog under max_output_bytes.

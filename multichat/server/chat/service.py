@@ -293,9 +293,22 @@ class ChatService:
         room = await self._accessible_room(session, command.room)
         if session.user is None:
             return  # revoked while the room was looked up
-        if self.shared is not None or self.sequencer is not None:
-            await self._join_shared(session, room, command)
-            return
+        try:
+            if self.shared is not None or self.sequencer is not None:
+                await self._join_shared(session, room, command)
+            else:
+                await self._join_here(session, room, command)
+        except BaseException:
+            # Half a join (held events, a failed catch-up) would leave the member deaf
+            # to the room: undo it, say so, and let the error reach the client.
+            if room.id in session.rooms:
+                self._leave_room(session, room.id)
+                session.send(events.left(room.id))
+            session.release(room.id, 0)
+            raise
+
+    async def _join_here(self, session: Session, room: Room, command: cmd.Join) -> None:
+        """``join`` when this process alone serves the room."""
         if command.since is not None:
             session.hold(room.id)
         entered = False

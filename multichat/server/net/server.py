@@ -7,6 +7,7 @@ thread of its own; tests start one on port 0.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import ssl
@@ -71,8 +72,11 @@ class ChatServer:
                 config.port,
                 max_size=config.max_frame_bytes,
                 compression="deflate" if config.compression else None,
-                ping_interval=config.ping_interval,
-                ping_timeout=config.ping_timeout,
+                # Our own keepalive (_keepalive): websockets' waits for the output to
+                # drain before it times the pong, so a silent peer with a backlog
+                # would never be dropped.
+                ping_interval=None,
+                ping_timeout=None,
                 close_timeout=config.close_timeout,
                 server_header=f"Multichat/{__version__}",
                 process_request=self._admit,
@@ -189,14 +193,34 @@ class ChatServer:
         session = chat.connect(
             WebSocketPeer(connection, self.config.max_output_bytes, self._framing)
         )
+        keepalive = asyncio.create_task(self._keepalive(connection))
         try:
             async for frame in connection:
                 await self._handle_frame(chat, session, frame)
         except ConnectionClosed:
             pass
         finally:
+            keepalive.cancel()
             self.connections.release(address)
             await chat.disconnect(session)
+
+    async def _keepalive(self, connection: ServerConnection) -> None:
+        """Ping every ping_interval; drop a peer whose pong (drain included) is late.
+
+        A peer that is gone, or up but reading nothing, is dropped within
+        ping_interval + ping_timeout whatever output waits for it.
+        """
+        interval, timeout = self.config.ping_interval, self.config.ping_timeout
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                async with asyncio.timeout(timeout):
+                    await (await connection.ping())
+        except TimeoutError:
+            log.info("dropping %s: no pong within %g s", _address(connection), timeout)
+            connection.transport.abort()  # a close frame would wait behind the backlog
+        except ConnectionClosed:
+            pass
 
     @staticmethod
     async def _handle_frame(chat: ChatService, session: Session, frame: str | bytes) -> None:
@@ -204,6 +228,10 @@ class ChatServer:
             command = decode_command(frame)
         except ProtocolError as exc:
             session.send(events.error(ErrorCode.BAD_REQUEST, exc.detail, exc.ref))
+            return
+        except Exception:  # a decoder bug: the frame is refused, the connection lives
+            log.exception("unexpected error decoding a frame from %r", session)
+            session.send(events.error(ErrorCode.BAD_REQUEST, "malformed frame"))
             return
         try:
             await chat.execute(session, command)
@@ -214,7 +242,7 @@ class ChatServer:
             session.send(events.error(ErrorCode.SERVER_ERROR, str(exc), command.ref))
         except Exception:
             log.exception("unexpected error on %s from %r", command.name, session)
-            session.send(events.error(ErrorCode.SERVER_ERROR, "internal error", command.ref))
+            session.send(events.error(ErrorCode.SERVER_ERROR, "internal error"))
 
 
 def _address(connection: ServerConnection) -> str:

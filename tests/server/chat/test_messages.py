@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from multichat.server.chat import Session
 from multichat.server.chat.limits import TokenBucket
-from multichat.server.protocol import ErrorCode
+from multichat.server.protocol import ErrorCode, decode_command
+from multichat.server.store.errors import StoreUnavailable
 from tests.conftest import ALICE, BOB
 from tests.server.chat.conftest import ChatHarness
 
@@ -142,3 +145,26 @@ async def test_sends_are_committed_in_batches_under_load(harness: ChatHarness) -
     await peer.expect(lambda f: f.get("seq") == 300)
     assert harness.chat.writer.batches - before < 300
     assert [f["seq"] for f in peer.frames if "seq" in f] == list(range(1, 301))
+
+
+async def test_a_catch_up_that_fails_undoes_the_join_instead_of_leaving_the_member_deaf(
+    harness: ChatHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store failing mid-join (a fault injected at the store's edge)."""
+    sender, _ = await harness.joined(BOB)
+    await harness.run(sender, command="send", room=LOBBY, message="before")
+    reader, peer = await harness.session(ALICE)
+
+    def broken(*_: object) -> list[object]:
+        raise StoreUnavailable("the database is locked")
+
+    monkeypatch.setattr(harness.store, "messages_after", broken)
+    with pytest.raises(StoreUnavailable):
+        await harness.chat.execute(reader, decode_command(
+            '{"command": "join", "room": 1, "since": 0}'))
+    assert {"leave": "1"} in peer.take() and LOBBY not in reader.rooms
+    monkeypatch.undo()
+    assert await harness.run(reader, command="join", room=LOBBY, since=0) is None
+    assert (await peer.expect(lambda f: f.get("seq") == 1))["message"] == "before"
+    await harness.run(sender, command="send", room=LOBBY, message="after")
+    assert (await peer.expect(lambda f: f.get("seq") == 2))["message"] == "after"
