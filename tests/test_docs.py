@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,14 @@ def test_every_error_and_close_code_is_in_the_protocol_page() -> None:
     missing = [code.value for code in ErrorCode if f"`{code.value}`" not in protocol]
     missing += [str(code.value) for code in CloseCode if f"| {code.value} " not in protocol]
     assert not missing
+
+
+def test_every_test_the_security_page_names_exists() -> None:
+    """The table of bad inputs and faults points at tests that are really there."""
+    page = (DOCS / "security.md").read_text(encoding="utf-8")
+    root = DOCS.parent
+    named = re.findall(r"`(tests/[\w/]+\.py)(?:::(\w+))?`", page)
+    assert len(named) > 20
+    for path, test in named:
+        source = (root / path).read_text(encoding="utf-8")
+        assert not test or f"def {test}(" in source, f"{path}::{test}"
