@@ -6,6 +6,7 @@ intentions out as signals; errors are shown on the form they belong to.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -66,14 +67,19 @@ PLAIN_WARNING = (
     "Not encrypted (ws://): anyone on this network can read your password and messages. "
     "Use wss:// if the server offers it."
 )
-_LOOPBACK = ("localhost", "127.0.0.1", "::1")
-
-
 def crosses_network_in_clear(url: str) -> bool:
     """A ws:// address that leaves this computer: worth a warning before a password goes."""
     parts = urlsplit(url.strip() if "://" in url else f"ws://{url.strip()}")
-    host = (parts.hostname or "").lower()
-    return parts.scheme.lower() == "ws" and not (host in _LOOPBACK or host.startswith("127."))
+    return parts.scheme.lower() == "ws" and not _is_loopback(parts.hostname or "")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name: it may resolve anywhere
+        return False
 
 
 class FoundServers(QWidget):

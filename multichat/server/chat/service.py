@@ -304,7 +304,6 @@ class ChatService:
             if room.id in session.rooms:
                 self._leave_room(session, room.id)
                 session.send(events.left(room.id))
-            session.release(room.id, 0)
             raise
 
     async def _join_here(self, session: Session, room: Room, command: cmd.Join) -> None:

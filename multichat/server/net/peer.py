@@ -28,6 +28,12 @@ from websockets.protocol import State
 log = logging.getLogger(__name__)
 
 
+def remote_host(connection: ServerConnection) -> str:
+    """The client's address, for limits, throttling and logs."""
+    remote = connection.remote_address
+    return str(remote[0]) if remote else "unknown"
+
+
 class SharedFraming:
     """The wire form of the text frame built last; one per server (its loop's thread)."""
 
@@ -54,8 +60,7 @@ class WebSocketPeer:
         self._max_output = max_output
         # Extensions (compression) make each connection's frames its own.
         self._framing = None if connection.protocol.extensions else framing
-        remote = connection.remote_address
-        self.address = str(remote[0]) if remote else "unknown"
+        self.address = remote_host(connection)
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
 

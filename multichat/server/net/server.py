@@ -25,7 +25,7 @@ from multichat.server.chat.limits import AddressCounter
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import admission, discovery, tls
-from multichat.server.net.peer import SharedFraming, WebSocketPeer
+from multichat.server.net.peer import SharedFraming, WebSocketPeer, remote_host
 from multichat.server.protocol import ErrorCode, ProtocolError, decode_command, events
 from multichat.server.protocol.codes import CloseCode
 from multichat.server.store import Store, StoreError
@@ -175,18 +175,19 @@ class ChatServer:
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         """Refuse a handshake from a page not allowed, or from an address with too many."""
+        address = remote_host(connection)
         refusal = admission.check_origin(request.headers.get("Origin"), self._origins)
-        if refusal is None and not self.connections.may_open(_address(connection)):
+        if refusal is None and not self.connections.may_open(address):
             refusal = admission.TOO_MANY_CONNECTIONS
         if refusal is None:
             return None
-        log.info("refused a connection from %s: %s", _address(connection), refusal.reason)
+        log.info("refused a connection from %s: %s", address, refusal.reason)
         return connection.respond(refusal.status, refusal.reason + "\n")
 
     async def _handle(self, connection: ServerConnection) -> None:
         chat = self.chat
         assert chat is not None
-        address = _address(connection)
+        address = remote_host(connection)
         if not self.connections.admit(address):  # raced past the handshake's check
             await connection.close(CloseCode.TRY_AGAIN_LATER, admission.TOO_MANY_CONNECTIONS.reason)
             return
@@ -217,7 +218,7 @@ class ChatServer:
                 async with asyncio.timeout(timeout):
                     await (await connection.ping())
         except TimeoutError:
-            log.info("dropping %s: no pong within %g s", _address(connection), timeout)
+            log.info("dropping %s: no pong within %g s", remote_host(connection), timeout)
             connection.transport.abort()  # a close frame would wait behind the backlog
         except ConnectionClosed:
             pass
@@ -243,11 +244,6 @@ class ChatServer:
         except Exception:
             log.exception("unexpected error on %s from %r", command.name, session)
             session.send(events.error(ErrorCode.SERVER_ERROR, "internal error"))
-
-
-def _address(connection: ServerConnection) -> str:
-    remote = connection.remote_address
-    return str(remote[0]) if remote else "unknown"
 
 
 def _url_host(host: str) -> str:
