@@ -183,6 +183,7 @@ class JoinForm(QWidget):
             self._recent_chosen(0)
         else:
             self.server.setEditText(DEFAULT_URL)
+        self._update_plain()  # the current text may be set with no signal (blocked above)
 
     def _found_chosen(self, url: str, fingerprint: str) -> None:
         self.server.setEditText(url)

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from pytestqt.qtbot import QtBot
 
-from multichat.desktop.widgets.connect_window import JoinForm, crosses_network_in_clear
+from multichat.desktop.widgets.connect_window import (
+    JoinForm,
+    RecentServer,
+    crosses_network_in_clear,
+)
 
 
 @pytest.mark.parametrize(("url", "warned"), [
@@ -30,3 +34,10 @@ def test_the_warning_follows_what_is_typed(qtbot: QtBot) -> None:
     assert not form.plain.isHidden() and "Not encrypted" in form.plain.text()
     form.server.setEditText("wss://192.168.1.20:8765")
     assert form.plain.isHidden()
+
+
+def test_a_recent_plain_server_is_warned_about_as_soon_as_the_form_shows(qtbot: QtBot) -> None:
+    form = JoinForm()
+    qtbot.addWidget(form)
+    form.set_recent([RecentServer("ws://192.168.1.20:8765", "maria")])
+    assert not form.plain.isHidden()
