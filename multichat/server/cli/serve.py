@@ -1,15 +1,66 @@
-"""``multichat serve``: run the server until SIGINT or SIGTERM, then shut down cleanly."""
+"""``multichat serve``: run the server until SIGINT or SIGTERM, then shut down cleanly.
+
+Its log never holds a password, a token or any part of one, a hash, or a
+message's text, at any verbosity: ``-v`` adds Multichat's own debug lines and
+websockets' connection lines, never the loggers of libraries that write what
+passes through them (websockets' frames and headers, peewee's queries with their
+parameters); and a formatter blanks what would still look like a secret in an
+exception's words (a hash, a token, a row PostgreSQL quotes back).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
+import sys
 
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 
 log = logging.getLogger("multichat.serve")
+
+# Libraries whose DEBUG lines carry what passes through them: websockets logs every
+# frame (passwords at login, tokens, message text), peewee every query with its
+# parameters (hashes, message text), psycopg and redis their traffic. They stay at
+# INFO or above whatever -v says, and whatever level the root logger is given.
+QUIET_LIBRARIES = ("websockets", "peewee", "psycopg", "redis", "asyncio")
+
+# Shapes of secrets that an exception's words can still carry: an Argon2 hash, a
+# SHA-256 in hex (a token's hash), a token (32 bytes in URL-safe base64: 43
+# characters), and the row or key PostgreSQL quotes back in a constraint error's
+# DETAIL ("Failing row contains (...)", "Key (col)=(...)").
+_SECRET_SHAPES = re.compile(
+    r"\$argon2(?:id|i|d)\$\S*"
+    r"|(?<![0-9A-Fa-f])[0-9A-Fa-f]{64}(?![0-9A-Fa-f])"
+    r"|(?<![\w-])[\w-]{43}(?![\w-])"
+    r"|(?<=Failing row contains )\(.*"
+    r"|(?<=\)=)\(.*",
+    re.ASCII,
+)
+REDACTED = "[not logged]"
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter that blanks whatever looks like a secret in the finished line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _SECRET_SHAPES.sub(REDACTED, super().format(record))
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr: INFO, or with ``verbose`` Multichat's DEBUG too; never a secret."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)-7s %(message)s",
+                                            datefmt="%Y-%m-%d %H:%M:%S"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    logging.getLogger("multichat").setLevel(logging.DEBUG if verbose else logging.INFO)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.INFO)
+    if not verbose:
+        # websockets logs every connection at INFO; a LAN server's log stays readable.
+        logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
 async def serve(config: ServerConfig) -> None:

@@ -4,7 +4,8 @@ A LAN server has no name a public CA would certify, so ``--tls`` makes a
 self-signed certificate once (an EC P-256 key, ten years) and keeps it in the
 data dir: clients pin it on first use, as SSH does with host keys, by its
 SHA-256 fingerprint, which the server prints at start. ``--cert/--key`` take
-a real certificate instead. The key file is created readable by its owner only.
+a real certificate instead. The directory is its owner's only (0700) and so
+are its files (0600): new ones are made so, older looser ones are tightened.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ipaddress
 import os
 import socket
 import ssl
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from multichat.server.protocol.fingerprint import fingerprint_of_der
+from multichat.server.store.database import make_private, make_private_dir
 
 __all__ = ["Certificate", "TlsError", "fingerprint_of_der", "load", "self_signed",
            "server_context"]
@@ -43,9 +46,19 @@ class Certificate:
 
 
 def self_signed(directory: Path, host_name: str | None = None) -> Certificate:
-    """The certificate in ``directory``, made there first if it isn't yet."""
+    """The certificate in ``directory``, made there first if it isn't yet.
+
+    The directory is made 0700 and the files 0600, or tightened to that if an
+    older version left them readable by others.
+    """
     cert_path, key_path = directory / CERT_FILE, directory / KEY_FILE
-    if not (cert_path.exists() and key_path.exists()):
+    try:
+        make_private_dir(directory)
+    except OSError as exc:
+        raise TlsError(f"cannot make the directory {directory}: {exc}") from exc
+    if cert_path.exists() and key_path.exists():
+        make_private(key_path, cert_path)
+    else:
         _make(cert_path, key_path, host_name or socket.gethostname())
     return load(cert_path, key_path)
 
@@ -98,15 +111,28 @@ def _make(cert_path: Path, key_path: Path, host_name: str) -> None:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
+    key_bytes = key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption())
     try:
-        cert_path.parent.mkdir(parents=True, exist_ok=True)
-        key_bytes = key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption())
-        # The key: created 0600 from the start, never readable by others for a moment.
-        descriptor = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as key_file:
-            key_file.write(key_bytes)
-        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        _write_private(key_path, key_bytes)
+        _write_private(cert_path, certificate.public_bytes(serialization.Encoding.PEM))
     except OSError as exc:
         raise TlsError(f"cannot write a certificate to {cert_path.parent}: {exc}") from exc
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with a new file of mode 0600 holding ``data``.
+
+    Written to a new file (mkstemp makes it 0600) that then takes the name, so
+    the data is never readable by others for a moment: writing into an existing
+    file would keep that file's mode, and anyone holding it open could read on.
+    """
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    try:
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

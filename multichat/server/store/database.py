@@ -1,8 +1,20 @@
-"""Opening a database from a URL: SQLite (WAL) by default, PostgreSQL to scale out."""
+"""Opening a database from a URL: SQLite (WAL) by default, PostgreSQL to scale out.
+
+What the data dir holds (Argon2 hashes, token hashes, staff-only messages, the
+TLS key) is for its owner alone: the directory is 0700 and every file in it
+0600, whatever the umask. The process umask is left alone (threads share it);
+files and directories are made with explicit modes instead, and ones an older
+version left readable by others are tightened when they are opened, with one
+warning that says so.
+"""
 
 from __future__ import annotations
 
+import itertools
+import logging
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +32,15 @@ from multichat.server.store.errors import (
     WriteRefused,
 )
 
+log = logging.getLogger(__name__)
+
 DATABASE_FILENAME = "multichat.sqlite3"
+# The files SQLite keeps beside a database. It creates them with the database
+# file's own mode (not through the umask), so a database made 0600 keeps them 0600.
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+_GROUP_AND_OTHERS = 0o077
 POSTGRES_SCHEMES = ("postgres", "postgresql")
 SYNCHRONOUS_MODES = ("normal", "full")
 
@@ -51,6 +71,51 @@ def url_for_data_dir(data_dir: Path) -> str:
     return "sqlite:///" + str((data_dir / DATABASE_FILENAME).resolve())
 
 
+def make_private_dir(path: Path) -> None:
+    """Create the directory 0700, or tighten it if it exists.
+
+    Missing parents are made 0700 too (as XDG asks of a data dir's), so that
+    the TLS dir made first does not leave the data dir open. mkdir's mode goes
+    through the umask, which only takes bits away: a new directory is 0700 or
+    stricter. An existing one loses its group and other bits.
+    """
+    missing = list(itertools.takewhile(lambda p: not p.exists(), (path, *path.parents)))
+    for directory in reversed(missing):
+        directory.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+    make_private(path)
+
+
+def make_private(*paths: Path) -> None:
+    """Take group and other permissions off each of the paths that exist; say so once.
+
+    Only bits are taken away, never added: a file its owner made read-only stays
+    read-only. One that cannot be changed (another owner, a read-only file
+    system) is logged and left as it is, rather than refusing to serve.
+    """
+    tightened: list[str] = []
+    for path in paths:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & _GROUP_AND_OTHERS:
+                path.chmod(mode & ~_GROUP_AND_OTHERS)
+                tightened.append(f"{path} ({mode:04o} -> {mode & ~_GROUP_AND_OTHERS:04o})")
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("others may read %s and it cannot be made private: %s", path,
+                        exc.strerror or exc)
+    if tightened:
+        log.warning("made private what others could read: %s", ", ".join(tightened))
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists; tighten it if it does."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    except FileExistsError:
+        make_private(path)
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file behind a SQLite URL, or None for other engines.
 
@@ -79,6 +144,11 @@ def open_database(url: str, *, synchronous: str = "normal") -> pw.Database:
         if path is not None:
             if not path.parent.is_dir():
                 raise StoreUnavailable(f"no such directory: {path.parent}")
+            # Made 0600 before SQLite opens it: SQLite gives the -wal and -shm it
+            # creates the database's mode. Ones left by an older version are tightened.
+            if path.name != ":memory:":
+                create_private_file(path)
+                make_private(*(path.with_name(path.name + side) for side in SQLITE_SIDE_FILES))
             db: pw.Database = pw.SqliteDatabase(
                 str(path),
                 timeout=SQLITE_BUSY_TIMEOUT,
