@@ -16,6 +16,8 @@ from typing import TypeVar
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
+from multichat.server.protocol import names
+from multichat.server.store.errors import StoreError
 
 T = TypeVar("T")
 
@@ -118,14 +120,22 @@ class ServerThread:
         return self.call(users)
 
     def create_admin(self, username: str, password: str) -> None:
-        """Create the first account, a superuser; raises StoreError (e.g. name taken)."""
+        """Create the first account, a superuser; raises StoreError (name taken or invalid).
+
+        The name follows the server's rules (``names.normalize_username``), which
+        the form shows in the StoreError's words when it breaks them.
+        """
+        try:
+            name = names.normalize_username(username)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from exc
         passwords = self._passwords or Passwords()
 
         async def create(server: ChatServer) -> None:
             assert server.store is not None
             password_hash = await asyncio.to_thread(passwords.hash, password)
             await asyncio.to_thread(
-                server.store.create_user, username, password_hash, is_superuser=True
+                server.store.create_user, name, password_hash, is_superuser=True
             )
 
         self.call(create)

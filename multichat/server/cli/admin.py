@@ -2,6 +2,12 @@
 
 It writes to the database directly, so it works with or without a server
 running on it; a running server notices the change within its poll interval.
+
+Names follow the server's rules (``protocol.names``), and every stored name it
+prints is escaped (``names.escape_for_terminal``): a room titled with an ESC
+sequence or a newline cannot clear the admin's terminal or forge a row. An
+account is named by its name or, for one whose name is hard to type, by
+``#ID`` (``check-names`` and ``user list`` show ids).
 """
 
 from __future__ import annotations
@@ -13,9 +19,10 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from multichat.server.chat.passwords import Passwords
-from multichat.server.chat.service import valid_username
-from multichat.server.protocol.commands import MAX_PASSWORD_CHARS, MAX_TITLE_CHARS
-from multichat.server.store import Store
+from multichat.server.protocol import names
+from multichat.server.protocol.commands import MAX_PASSWORD_CHARS
+from multichat.server.protocol.names import escape_for_terminal as shown
+from multichat.server.store import Store, name_keys
 from multichat.server.store.database import redact
 from multichat.server.store.errors import StoreError, UnknownRoom, UnknownUser
 from multichat.server.store.records import Room
@@ -26,6 +33,10 @@ class AdminError(Exception):
     """A refusal to report in one line (not a bug)."""
 
 
+class UnreadableInput(AdminError):
+    """Input that is not text (bytes that are not UTF-8): a usage error, exit code 2."""
+
+
 def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     admin = commands.add_parser(
         "admin", help="manage users and rooms in a server's database",
@@ -34,10 +45,10 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     admin.add_argument("--data-dir", metavar="DIR", help="the server's data directory")
     admin.add_argument("--database", metavar="URL", help="the server's database URL")
     what = admin.add_subparsers(dest="what", required=True,
-                                metavar="{user,room,migrate-data}")
+                                metavar="{user,room,check-names,migrate-data}")
 
     user = what.add_parser("user", help="accounts").add_subparsers(
-        dest="action", required=True, metavar="{add,list,passwd,set,delete}")
+        dest="action", required=True, metavar="{add,list,passwd,signout,set,rename,delete}")
     add = user.add_parser("add", help="create an account (password from stdin or asked twice)")
     add.add_argument("name")
     add.add_argument("--staff", action="store_true", help="may enter staff-only rooms")
@@ -52,6 +63,10 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     flags.add_argument("name")
     flags.add_argument("--staff", action=argparse.BooleanOptionalAction, default=None)
     flags.add_argument("--superuser", action=argparse.BooleanOptionalAction, default=None)
+    rename = user.add_parser(
+        "rename", help="give an account a new name (its messages keep the old one)")
+    rename.add_argument("name", help="the account's name, or #ID")
+    rename.add_argument("new_name")
     delete = user.add_parser("delete", help="delete an account (its messages stay)")
     delete.add_argument("name")
 
@@ -70,6 +85,13 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     room_delete = room.add_parser("delete", help="delete a room and its messages")
     room_delete.add_argument("room", help="the room's id or exact title")
 
+    what.add_parser(
+        "check-names", help="list names that look like others (set aside by an upgrade)",
+        description="List the users and rooms whose names look like an older one's "
+        "(case, look-alike letters): names stored before Multichat compared them. "
+        "Rename or delete one of each pair.",
+    )
+
     move = what.add_parser(
         "migrate-data", help="copy every user, room, message and token to another database",
         description="Copy a whole Multichat database (e.g. a SQLite file) into an empty one "
@@ -84,14 +106,23 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def read_password(stdin: TextIO, *, prompt: Callable[[str], str] = getpass.getpass) -> str:
-    """The first line of stdin when it is not a terminal; else asked twice."""
-    if stdin.isatty():
-        first = prompt("Password: ")
-        if first != prompt("Password again: "):
-            raise AdminError("the two passwords differ")
-        password = first
-    else:
-        password = stdin.readline().rstrip("\r\n")
+    """The first line of stdin when it is not a terminal; else asked twice.
+
+    Bytes that are not UTF-8 are refused (``UnreadableInput``), whether the
+    stream raises on them or hands them over as lone surrogates
+    (``surrogateescape``, Python's UTF-8 mode).
+    """
+    try:
+        if stdin.isatty():
+            first = prompt("Password: ")
+            if first != prompt("Password again: "):
+                raise AdminError("the two passwords differ")
+            password = first
+        else:
+            password = stdin.readline().rstrip("\r\n")
+        password.encode("utf-8")
+    except UnicodeError as exc:
+        raise UnreadableInput("the password is not valid UTF-8 text") from exc
     if not password:
         raise AdminError("the password must not be empty")
     if len(password) > MAX_PASSWORD_CHARS:
@@ -100,20 +131,36 @@ def read_password(stdin: TextIO, *, prompt: Callable[[str], str] = getpass.getpa
 
 
 def _find_room(store: Store, key: str) -> Room:
-    room = store.room(int(key)) if key.isdigit() else None
+    """A room by id, or by title (exactly, else one that looks the same)."""
+    room = store.room(int(key)) if key.isascii() and key.isdigit() else None
     room = room or store.room_by_title(key)
     if room is None:
         raise UnknownRoom(key)
     return room
 
 
+def _account_name(store: Store, name: str) -> str:
+    """The stored name of the account ``name`` (or ``#ID``) stands for, for the store's calls."""
+    if name.startswith("#") and name[1:].isascii() and name[1:].isdigit():
+        for user in store.users():
+            if user.id == int(name[1:]):
+                return user.username
+        raise UnknownUser(name)
+    return name
+
+
+def _new_username(name: str) -> str:
+    try:
+        return names.normalize_username(name)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
+
+
 def _check_title(title: str) -> str:
-    title = title.strip()
-    if not title:
-        raise AdminError("the title must not be blank")
-    if len(title) > MAX_TITLE_CHARS:
-        raise AdminError(f"titles are at most {MAX_TITLE_CHARS} characters")
-    return title
+    try:
+        return names.normalize_title(title)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
 
 
 def _keep_a_superuser(store: Store, name: str) -> None:
@@ -121,7 +168,15 @@ def _keep_a_superuser(store: Store, name: str) -> None:
     if user is None:
         raise UnknownUser(name)
     if user.is_superuser and store.count_superusers() <= 1:
-        raise AdminError(f"{name} is the last superuser; make another one first")
+        raise AdminError(f"{shown(user.username)} is the last superuser; make another one first")
+
+
+def _print_clashes(kind: str | None, out: TextIO) -> int:
+    """Print the look-alikes of one kind (or all), escaped; return how many."""
+    clashes = [c for c in name_keys.clashes() if kind is None or c.kind == kind]
+    for clash in clashes:
+        print(f"! {clash}", file=out)
+    return len(clashes)
 
 
 def _yes(flag: bool) -> str:
@@ -132,47 +187,64 @@ def run(store: Store, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> i
     """Carry out one admin command; raise AdminError or StoreError to refuse."""
     if args.what == "user":
         return _user(store, args, out, stdin)
+    if args.what == "check-names":
+        if not _print_clashes(None, out):
+            print("no name looks like another", file=out)
+        return 0
     return _room(store, args, out)
 
 
 def _user(store: Store, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:
     passwords = Passwords()
     if args.action == "add":
-        if not valid_username(args.name):
-            raise AdminError("usernames are 1 to 32 letters, digits, '.', '_' or '-'")
+        name = _new_username(args.name)
         password = read_password(stdin)
-        store.create_user(args.name, passwords.hash(password), is_staff=args.staff,
-                          is_superuser=args.superuser)
-        print(f"created user {args.name}", file=out)
-    elif args.action == "list":
+        user = store.create_user(name, passwords.hash(password), is_staff=args.staff,
+                                 is_superuser=args.superuser)
+        print(f"created user {shown(user.username)}", file=out)
+        return 0
+    if args.action == "list":
         users = store.users()
-        width = max([8, *(len(u.username) for u in users)])
+        width = max([8, *(len(shown(u.username)) for u in users)])
         print(f"{'username':<{width}}  staff  superuser", file=out)
         for user in users:
-            print(f"{user.username:<{width}}  {_yes(user.is_staff):<5}  "
+            print(f"{shown(user.username):<{width}}  {_yes(user.is_staff):<5}  "
                   f"{_yes(user.is_superuser)}", file=out)
-    elif args.action == "passwd":
-        if store.user(args.name) is None:
-            raise UnknownUser(args.name)
-        store.update_user(args.name, password_hash=passwords.hash(read_password(stdin)))
-        print(f"new password set for {args.name}; their sessions are signed out", file=out)
+        _print_clashes("user", out)
+        return 0
+    name = _account_name(store, args.name)
+    if args.action == "passwd":
+        stored = _stored_name(store, name)
+        store.update_user(name, password_hash=passwords.hash(read_password(stdin)))
+        print(f"new password set for {shown(stored)}; their sessions are signed out", file=out)
     elif args.action == "signout":
-        revoked = store.revoke_user_tokens(args.name)
-        print(f"{args.name} is signed out everywhere ({revoked} saved login(s) revoked)",
-              file=out)
+        revoked = store.revoke_user_tokens(name)
+        print(f"{shown(_stored_name(store, name))} is signed out everywhere ({revoked} saved "
+              "login(s) revoked)", file=out)
     elif args.action == "set":
         if args.staff is None and args.superuser is None:
             raise AdminError("say what to change: --staff/--no-staff, --superuser/--no-superuser")
         if args.superuser is False:
-            _keep_a_superuser(store, args.name)
-        user = store.update_user(args.name, is_staff=args.staff, is_superuser=args.superuser)
-        print(f"{user.username}: staff {_yes(user.is_staff)}, superuser "
+            _keep_a_superuser(store, name)
+        user = store.update_user(name, is_staff=args.staff, is_superuser=args.superuser)
+        print(f"{shown(user.username)}: staff {_yes(user.is_staff)}, superuser "
               f"{_yes(user.is_superuser)}", file=out)
+    elif args.action == "rename":
+        old = _stored_name(store, name)
+        user = store.rename_user(name, _new_username(args.new_name))
+        print(f"user {shown(old)} is now {shown(user.username)}", file=out)
     elif args.action == "delete":
-        _keep_a_superuser(store, args.name)
-        store.delete_user(args.name)
-        print(f"deleted user {args.name}", file=out)
+        _keep_a_superuser(store, name)
+        user = store.delete_user(name)
+        print(f"deleted user {shown(user.username)}", file=out)
     return 0
+
+
+def _stored_name(store: Store, name: str) -> str:
+    user = store.user(name)
+    if user is None:
+        raise UnknownUser(name)
+    return user.username
 
 
 def _room(store: Store, args: argparse.Namespace, out: TextIO) -> int:
@@ -181,21 +253,25 @@ def _room(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         print(room.id, file=out)
     elif args.action == "list":
         rooms = store.rooms()
-        width = max([5, *(len(r.title) for r in rooms)])
+        width = max([5, *(len(shown(r.title)) for r in rooms)])
         print(f"{'id':>4}  {'title':<{width}}  staff-only", file=out)
         for room in rooms:
-            print(f"{room.id:>4}  {room.title:<{width}}  {_yes(room.staff_only)}", file=out)
+            print(f"{room.id:>4}  {shown(room.title):<{width}}  {_yes(room.staff_only)}",
+                  file=out)
+        _print_clashes("room", out)
     elif args.action == "rename":
-        room = store.update_room(_find_room(store, args.room).id, title=_check_title(args.title))
-        print(f"room {room.id} is now “{room.title}”", file=out)
+        title = _check_title(args.title)
+        room = store.update_room(_find_room(store, args.room).id, title=title)
+        print(f"room {room.id} is now “{shown(room.title)}”", file=out)
     elif args.action == "set":
         if args.staff_only is None:
             raise AdminError("say what to change: --staff-only or --no-staff-only")
         room = store.update_room(_find_room(store, args.room).id, staff_only=args.staff_only)
-        print(f"room {room.id} “{room.title}”: staff-only {_yes(room.staff_only)}", file=out)
+        print(f"room {room.id} “{shown(room.title)}”: staff-only {_yes(room.staff_only)}",
+              file=out)
     elif args.action == "delete":
         room = store.delete_room(_find_room(store, args.room).id)
-        print(f"deleted room {room.id} “{room.title}”", file=out)
+        print(f"deleted room {room.id} “{shown(room.title)}”", file=out)
     return 0
 
 
@@ -216,4 +292,5 @@ def main(store_url: str, args: argparse.Namespace) -> int:
         store.close()
 
 
-__all__ = ["AdminError", "StoreError", "add_parser", "main", "read_password", "run"]
+__all__ = ["AdminError", "StoreError", "UnreadableInput", "add_parser", "main", "read_password",
+           "run"]

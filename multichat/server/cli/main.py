@@ -2,7 +2,9 @@
 
 Errors a person can fix (a taken title, an unknown user, a database that
 cannot be opened, a bad setting) are one line on stderr and a non-zero exit:
-1 for a refusal, 2 for a usage error. Tracebacks are for bugs only.
+1 for a refusal, 2 for a usage error (bytes that are not UTF-8 in an argument,
+a ``MULTICHAT_*`` variable or a password on stdin among them). Tracebacks are
+for bugs only.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from multichat import __version__
 from multichat.server.cli import admin, discover, serve
 from multichat.server.cli.settings import SettingsError, add_setting_flags, load_config
 from multichat.server.net.tls import TlsError
+from multichat.server.protocol.names import escape_for_terminal
 from multichat.server.store.errors import StoreError
 
 SERVE_EPILOG = """\
@@ -73,8 +76,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _fail(message: str, code: int = 1) -> int:
-    print(f"multichat: error: {message}", file=sys.stderr)
+    # Escaped: the words may quote a stored name or an argument, whatever it holds.
+    print(f"multichat: error: {escape_for_terminal(message, backslash=False)}", file=sys.stderr)
     return code
+
+
+def _as_bytes(text: str) -> str:
+    """How a string that holds undecodable bytes (lone surrogates) came in, for a message."""
+    try:
+        return repr(os.fsencode(text))
+    except UnicodeError:
+        return repr(text)
+
+
+def _not_text(arguments: Sequence[str], environ: Mapping[str, str]) -> str | None:
+    """Why the command line or a MULTICHAT_* variable cannot be read as text, if it cannot.
+
+    On POSIX, Python hands bytes that are not UTF-8 over as lone surrogates
+    (surrogateescape); no name, title, path or URL may hold one.
+    """
+    for number, argument in enumerate(arguments, 1):
+        if not _encodes(argument):
+            return f"argument {number} is not valid UTF-8 text: {_as_bytes(argument)}"
+    for name, value in environ.items():
+        if name.startswith("MULTICHAT_") and not (_encodes(name) and _encodes(value)):
+            return f"the environment variable {_as_bytes(name)} is not valid UTF-8 text"
+    return None
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -90,7 +125,11 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    unreadable = _not_text(arguments, os.environ)
+    if unreadable is not None:
+        return _fail(unreadable, 2)
+    args = build_parser().parse_args(arguments)
     try:
         if args.command == "serve":
             config = load_config(vars(args), os.environ, args.config)
@@ -113,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.self_test:
             desktop_args.append("--self-test")
         return desktop_main(desktop_args)
-    except SettingsError as exc:
+    except (SettingsError, admin.UnreadableInput) as exc:
         return _fail(str(exc), 2)
     except (StoreError, admin.AdminError, TlsError) as exc:
         return _fail(str(exc))

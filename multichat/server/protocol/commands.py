@@ -2,8 +2,8 @@
 
 ``decode_command(text)`` turns one text frame into a typed command or raises
 ``ProtocolError``, which the edge answers with ``BAD_REQUEST``. Only the shape
-of a command is checked here (types, ranges); whether it is allowed is the
-chat layer's business.
+of a command is checked here (types, ranges, the rules of new names in
+``names``); whether it is allowed is the chat layer's business.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from multichat.server.protocol import names
 from multichat.server.protocol.codes import ANNOUNCEMENT_TYPES, MsgType
 
 # Ids larger than this cannot name a room in any store we support (64-bit keys);
@@ -22,8 +23,8 @@ MAX_ID = 2**63 - 1
 MAX_ID_DIGITS = len(str(MAX_ID))
 MAX_REF_CHARS = 128
 MAX_CLIENT_ID_CHARS = 128
-MAX_TITLE_CHARS = 100
-MAX_USERNAME_CHARS = 32
+MAX_TITLE_CHARS = names.MAX_TITLE_CHARS  # the rules of names live in names.py
+MAX_USERNAME_CHARS = names.MAX_USERNAME_CHARS
 MAX_PASSWORD_CHARS = 1024
 MAX_TOKEN_CHARS = 256
 HISTORY_DEFAULT_LIMIT = 50
@@ -222,19 +223,33 @@ class _Fields:
         return value
 
     def name(self, key: str) -> str:
+        """The name of an existing account, as typed: the store finds it by its key.
+
+        Not normalized, so that an account named under older rules stays
+        reachable by its exact stored name.
+        """
         value = self.required_text(key, max_chars=MAX_USERNAME_CHARS)
         if not value:
             raise self._fail(f"{key!r} must not be empty")
         return value
 
+    def new_name(self, key: str) -> str:
+        """A username for a new account in the form it is stored in (NFKC).
+
+        The chat rules refuse it if it breaks the rules of names
+        (``service.valid_username``), before any password is hashed.
+        """
+        return names.nfkc(self.name(key))
+
     def title(self, key: str, *, required: bool = True) -> str | None:
-        value = self.text(key, max_chars=MAX_TITLE_CHARS, required=required)
+        """A room title as it will be stored (``names.normalize_title``)."""
+        value = self.text(key, required=required)
         if value is None:
             return None
-        value = value.strip()
-        if not value:
-            raise self._fail(f"{key!r} must not be blank")
-        return value
+        try:
+            return names.normalize_title(value)
+        except ValueError as exc:
+            raise self._fail(str(exc)) from exc
 
     def flag(self, key: str) -> bool | None:
         value = self._get(key, required=False)
@@ -350,7 +365,7 @@ def _user_list(f: _Fields) -> Command:
 
 def _user_create(f: _Fields) -> Command:
     return CreateUser(
-        username=f.name("username"),
+        username=f.new_name("username"),
         password=f.required_text("password", max_chars=MAX_PASSWORD_CHARS),
         is_staff=bool(f.flag("is_staff")),
         is_superuser=bool(f.flag("is_superuser")),

@@ -7,9 +7,18 @@ refused rather than guessed at.
 
 Each step is frozen once released: it builds the tables as they were at that
 version (the ``models`` module describes only the newest schema), and later
-changes are new steps using ``playhouse.migrate``. ``tests/server/store``
-keeps a database made by each released version and checks it upgrades to the
-same schema a new database gets.
+changes are new steps, written in each engine's own SQL where a generic
+helper would do something unsafe (``playhouse.migrate`` rebuilds SQLite
+tables with foreign keys on, and dropping a table then deletes or nulls the
+rows that refer to it). ``tests/server/store`` keeps a database made by each
+released version and checks it upgrades to the same schema a new database gets.
+
+On SQLite the migration runs with foreign keys off (the pragma only takes
+effect outside a transaction) and checks them all (``PRAGMA
+foreign_key_check``) before it commits, as SQLite's documented procedure for
+rebuilding a table says. After the steps the keys of names are brought in
+line with this version's rules (``name_keys.refresh``), in the same
+transaction.
 """
 
 from __future__ import annotations
@@ -18,10 +27,10 @@ from collections.abc import Callable
 
 import peewee as pw
 
-from multichat.server.store import models
+from multichat.server.store import models, name_keys
 from multichat.server.store.errors import SchemaError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _VERSION_KEY = "schema_version"
 
 
@@ -45,7 +54,7 @@ def _create_v1(db: pw.Database) -> None:
         created_ms = pw.BigIntegerField()
 
     class Room(Base):
-        id = models.RoomIdField()
+        id = models.NeverReusedIdField()
         title = pw.CharField(max_length=100, unique=True)
         staff_only = pw.BooleanField(default=False)
         last_seq = pw.BigIntegerField(default=0)
@@ -74,7 +83,65 @@ def _create_v1(db: pw.Database) -> None:
     Meta.create(key="changes", value="0")
 
 
-STEPS: dict[int, Callable[[pw.Database], None]] = {1: _create_v1}
+def _sqlite_v2(db: pw.Database) -> None:
+    """Version 2 on SQLite: name keys; accounts and tokens rebuilt with AUTOINCREMENT ids.
+
+    SQLite's "other kinds of table schema changes": create the new table, copy
+    the rows (ids kept), drop the old one, rename the new one, make its indexes.
+    Foreign keys are off (``migrate``), so the drop deletes no token and nulls no
+    message author; the rows that refer to ``account`` refer to the new table
+    once it has the name.
+    """
+    run = db.execute_sql
+    run('CREATE TABLE "account_v2" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, '
+        '"username" VARCHAR(32) NOT NULL, "username_key" TEXT NOT NULL, '
+        '"password_hash" TEXT NOT NULL, "is_staff" INTEGER NOT NULL, '
+        '"is_superuser" INTEGER NOT NULL, "created_ms" INTEGER NOT NULL)')
+    # A placeholder key of each row's own; name_keys.refresh computes the real ones.
+    run('INSERT INTO "account_v2" ("id", "username", "username_key", "password_hash", '
+        '"is_staff", "is_superuser", "created_ms") SELECT "id", "username", \'#\' || "id", '
+        '"password_hash", "is_staff", "is_superuser", "created_ms" FROM "account"')
+    run('DROP TABLE "account"')
+    run('ALTER TABLE "account_v2" RENAME TO "account"')
+    run('CREATE UNIQUE INDEX "account_username" ON "account" ("username")')
+    run('CREATE UNIQUE INDEX "account_username_key" ON "account" ("username_key")')
+
+    run('CREATE TABLE "token_v2" ("id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, '
+        '"account_id" INTEGER NOT NULL, "token_hash" VARCHAR(64) NOT NULL, '
+        '"created_ms" INTEGER NOT NULL, "expires_ms" INTEGER NOT NULL, '
+        'FOREIGN KEY ("account_id") REFERENCES "account" ("id") ON DELETE CASCADE)')
+    run('INSERT INTO "token_v2" ("id", "account_id", "token_hash", "created_ms", "expires_ms") '
+        'SELECT "id", "account_id", "token_hash", "created_ms", "expires_ms" FROM "token"')
+    run('DROP TABLE "token"')
+    run('ALTER TABLE "token_v2" RENAME TO "token"')
+    run('CREATE INDEX "token_account_id" ON "token" ("account_id")')
+    run('CREATE UNIQUE INDEX "token_token_hash" ON "token" ("token_hash")')
+
+    # Rooms already had AUTOINCREMENT ids: a column is enough.
+    run('ALTER TABLE "room" ADD COLUMN "title_key" TEXT NOT NULL DEFAULT \'\'')
+    run('UPDATE "room" SET "title_key" = \'#\' || "id"')
+    run('CREATE UNIQUE INDEX "room_title_key" ON "room" ("title_key")')
+
+
+def _postgres_v2(db: pw.Database) -> None:
+    """Version 2 elsewhere (PostgreSQL): name keys. Sequences never reuse ids already."""
+    run = db.execute_sql
+    for table, column in (("account", "username_key"), ("room", "title_key")):
+        run(f'ALTER TABLE "{table}" ADD COLUMN "{column}" TEXT')
+        run(f'UPDATE "{table}" SET "{column}" = \'#\' || "id"')  # name_keys.refresh follows
+        run(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" SET NOT NULL')
+        run(f'CREATE UNIQUE INDEX "{table}_{column}" ON "{table}" ("{column}")')
+
+
+def _add_name_keys_v2(db: pw.Database) -> None:
+    """Version 2: names unique by key (case and look-alikes), ids never reused on SQLite."""
+    if isinstance(db, pw.SqliteDatabase):
+        _sqlite_v2(db)
+    else:
+        _postgres_v2(db)
+
+
+STEPS: dict[int, Callable[[pw.Database], None]] = {1: _create_v1, 2: _add_name_keys_v2}
 
 
 def current_version(db: pw.Database) -> int:
@@ -98,18 +165,31 @@ def _schema_lock(db: pw.Database) -> pw._atomic:
 
 def migrate(db: pw.Database) -> int:
     """Bring the database up to SCHEMA_VERSION; return the version it had before."""
-    with _schema_lock(db):
-        if isinstance(db, pw.PostgresqlDatabase):
-            db.execute_sql("SELECT pg_advisory_xact_lock(7262827)")  # "mc" schema lock
-        found = current_version(db)
-        if found > SCHEMA_VERSION:
-            raise SchemaError(
-                f"the database has schema version {found}, newer than this Multichat "
-                f"understands ({SCHEMA_VERSION}); upgrade Multichat"
-            )
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            STEPS[version](db)
-            models.Meta.insert(key=_VERSION_KEY, value=str(version)).on_conflict(
-                conflict_target=[models.Meta.key], update={models.Meta.value: str(version)}
-            ).execute()
+    sqlite = isinstance(db, pw.SqliteDatabase)
+    if sqlite:
+        db.execute_sql("PRAGMA foreign_keys = OFF")  # outside the transaction, or it is ignored
+    try:
+        with _schema_lock(db):
+            if isinstance(db, pw.PostgresqlDatabase):
+                db.execute_sql("SELECT pg_advisory_xact_lock(7262827)")  # "mc" schema lock
+            found = current_version(db)
+            if found > SCHEMA_VERSION:
+                raise SchemaError(
+                    f"the database has schema version {found}, newer than this Multichat "
+                    f"understands ({SCHEMA_VERSION}); upgrade Multichat"
+                )
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                STEPS[version](db)
+                models.Meta.insert(key=_VERSION_KEY, value=str(version)).on_conflict(
+                    conflict_target=[models.Meta.key], update={models.Meta.value: str(version)}
+                ).execute()
+            name_keys.refresh(db)
+            if sqlite and found < SCHEMA_VERSION:
+                broken = db.execute_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise SchemaError(f"the upgrade would break {len(broken)} reference(s) "
+                                      f"between rows, e.g. {broken[0]}; nothing was changed")
+    finally:
+        if sqlite:
+            db.execute_sql("PRAGMA foreign_keys = ON")
     return found

@@ -14,10 +14,14 @@ import peewee as pw
 database = pw.DatabaseProxy()
 
 
-class RoomIdField(pw.AutoField):
-    """An auto id that is never reused, so a client's remembered seq never meets a new room.
+class NeverReusedIdField(pw.AutoField):
+    """An auto id that is never handed out again after its row is deleted.
 
-    PostgreSQL sequences never reuse ids; SQLite needs AUTOINCREMENT for that.
+    A room's id, so that a client's remembered seq never meets a new room; an
+    account's and a token's, so that nothing that remembers one (a session, a
+    log line) can ever name another. PostgreSQL sequences never reuse ids;
+    SQLite's ``INTEGER PRIMARY KEY`` hands the largest id out again after a
+    delete unless the column is ``AUTOINCREMENT``.
     """
 
     def ddl(self, ctx: Any) -> Any:
@@ -41,8 +45,12 @@ class Meta(BaseModel):
 
 
 class Account(BaseModel):
-    id = pw.AutoField()
+    id = NeverReusedIdField()
     username = pw.CharField(max_length=32, unique=True)
+    # protocol.names.username_key(username): case and look-alikes folded away, unique.
+    # A name that clashed with an older one when keys were computed (an upgrade, a
+    # new Unicode) keeps a distinct key marked with CLASH_MARK until it is renamed.
+    username_key = pw.TextField(unique=True)
     password_hash = pw.TextField()
     is_staff = pw.BooleanField(default=False)
     is_superuser = pw.BooleanField(default=False)
@@ -50,8 +58,9 @@ class Account(BaseModel):
 
 
 class Room(BaseModel):
-    id = RoomIdField()
+    id = NeverReusedIdField()
     title = pw.CharField(max_length=100, unique=True)
+    title_key = pw.TextField(unique=True)  # protocol.names.title_key(title), as username_key
     staff_only = pw.BooleanField(default=False)
     # The seq of the room's newest message; bumped in the transaction that stores one.
     last_seq = pw.BigIntegerField(default=0)
@@ -59,7 +68,7 @@ class Room(BaseModel):
 
 
 class Token(BaseModel):
-    id = pw.AutoField()
+    id = NeverReusedIdField()
     account = pw.ForeignKeyField(Account, on_delete="CASCADE", backref="tokens")
     token_hash = pw.CharField(max_length=64, unique=True)
     created_ms = pw.BigIntegerField()
@@ -89,3 +98,7 @@ class Message(BaseModel):
 
 
 ALL_MODELS: list[type[pw.Model]] = [Meta, Account, Room, Token, Message]
+
+# Between a name's key and the id of its row in the key of a name that clashed:
+# a control character, which no key computed from a name ever holds.
+CLASH_MARK = "\x1f#"

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from multichat.server.chat.tokens import token_hash
 from multichat.server.cli.admin import AdminError, read_password
 from multichat.server.store import Store
-from tests.helpers.process import run_cli
+from tests.helpers.process import PYTHON_MULTICHAT, cli_env, run_cli
+from tests.helpers.timing import TIMEOUT
 
 
 def admin(data_dir: Path, home: Path, *args: str,
@@ -58,7 +61,8 @@ def test_user_refusals(data_dir: Path, home: Path) -> None:
     assert_refused(admin(data_dir, home, "user", "add", "alice", stdin="pw\n"),
                    "a user named 'alice' already exists")
     assert_refused(admin(data_dir, home, "user", "add", "bad name", stdin="pw\n"),
-                   "usernames are 1 to 32 letters, digits, '.', '_' or '-'")
+                   "usernames are 1 to 32 letters, digits, '.', '_' or '-': "
+                   "U+0020 SPACE is not allowed")
     assert_refused(admin(data_dir, home, "user", "add", "carol", stdin="\n"),
                    "the password must not be empty")
     assert_refused(admin(data_dir, home, "user", "delete", "nobody"), "no user named 'nobody'")
@@ -152,3 +156,182 @@ def test_password_prompt_asks_twice_on_a_terminal() -> None:
     with pytest.raises(AdminError, match="differ"):
         read_password(Terminal(), prompt=lambda _: next(answers))
     assert read_password(io.StringIO("piped\nignored\n")) == "piped"
+
+
+# -- names that deceive ------------------------------------------------------------------
+
+FULLWIDTH_ALICE = "\uff41\uff4c\uff49\uff43\uff45"
+ODD_TITLE = "Evil\x1b[2J\n   9  Forged  yes"
+DATA = Path(__file__).resolve().parents[1] / "store" / "data"
+
+
+def test_the_cli_refuses_usernames_that_would_deceive(data_dir: Path, home: Path) -> None:
+    admin(data_dir, home, "user", "add", "admin", "--superuser", stdin="pw\n")
+    admin(data_dir, home, "user", "add", "alice", stdin="pw\n")
+    for name, words in [
+        ("\u0430dmin", "a user named 'admin' already exists"),  # Cyrillic a
+        ("Alice", "a user named 'alice' already exists"),
+        (FULLWIDTH_ALICE, "a user named 'alice' already exists"),
+        ("ad\u200bmin", "usernames may not contain control or format characters "
+         "(U+200B ZERO WIDTH SPACE)"),
+        ("ad\u202emin", "usernames may not contain control or format characters "
+         "(U+202E RIGHT-TO-LEFT OVERRIDE)"),
+        ("eve\x1b[2J", "usernames may not contain control or format characters (U+001B)"),
+        ("eve\nadmin", "usernames may not contain control or format characters (U+000A)"),
+    ]:
+        assert_refused(admin(data_dir, home, "user", "add", name, stdin="pw\n"), words)
+    assert admin(data_dir, home, "user", "list").stdout.splitlines()[1:] == [
+        "admin     -      yes", "alice     -      -"]
+    # The same look-alikes find the account they look like.
+    assert admin(data_dir, home, "user", "set", "ALICE", "--staff").stdout == (
+        "alice: staff yes, superuser -\n")
+
+
+def test_the_cli_refuses_titles_that_would_deceive(data_dir: Path, home: Path) -> None:
+    admin(data_dir, home, "room", "add", "Lobby")
+    admin(data_dir, home, "room", "add", "Garden")
+    for title, words in [
+        ("\u200b", "titles may not contain control or format characters "
+         "(U+200B ZERO WIDTH SPACE)"),
+        ("Lobby\u200b", "titles may not contain control or format characters "
+         "(U+200B ZERO WIDTH SPACE)"),
+        ("lobby", "a room titled 'Lobby' already exists"),
+        ("L\u043ebby", "a room titled 'Lobby' already exists"),  # Cyrillic o
+        ("Lo\u202ebby", "titles may not contain control or format characters "
+         "(U+202E RIGHT-TO-LEFT OVERRIDE)"),
+        ("\x1b[2J", "titles may not contain control or format characters (U+001B)"),
+        ("Lobby\n   9  Forged  yes", "titles may not contain control or format characters "
+         "(U+000A)"),
+    ]:
+        assert_refused(admin(data_dir, home, "room", "add", title), words)
+        assert_refused(admin(data_dir, home, "room", "rename", "Garden", title), words)
+    # (A NUL cannot reach a program's arguments at all: exec takes C strings.)
+    assert admin(data_dir, home, "room", "list").stdout.splitlines()[1:] == [
+        "   2  Garden  -", "   1  Lobby   -"]
+
+
+def test_a_stored_odd_title_and_name_are_shown_escaped(data_dir: Path, home: Path) -> None:
+    """Rows an older version (or another program) stored raw cannot act on the terminal."""
+    admin(data_dir, home, "room", "add", "Lobby")
+    with contextlib.closing(sqlite3.connect(data_dir / "multichat.sqlite3")) as con, con:
+        con.execute("INSERT INTO room (title, title_key, staff_only, last_seq, created_ms) "
+                    "VALUES (?, 'odd', 0, 0, 0)", (ODD_TITLE,))
+        con.execute("INSERT INTO account (username, username_key, password_hash, is_staff, "
+                    "is_superuser, created_ms) VALUES (?, 'odd', 'x', 0, 0, 0)",
+                    ("eve\x1b]0;owned\x07\u202e",))
+    rooms = admin(data_dir, home, "room", "list")
+    assert rooms.returncode == 0 and "\x1b" not in rooms.stdout
+    escaped = "Evil\\x1b[2J\\n   9  Forged  yes"
+    width = len(escaped)
+    assert rooms.stdout.splitlines() == [
+        f"  id  {'title':<{width}}  staff-only",
+        f"   2  {escaped}  -",  # one row: the newline did not forge a second one
+        f"   1  {'Lobby':<{width}}  -",
+    ]
+    users = admin(data_dir, home, "user", "list")
+    assert users.stdout.splitlines()[1] == "eve\\x1b]0;owned\\x07\\u202e  -      -"
+    deleted = admin(data_dir, home, "room", "delete", "2")
+    assert deleted.stdout == "deleted room 2 \u201cEvil\\x1b[2J\\n   9  Forged  yes\u201d\n"
+    refused = admin(data_dir, home, "user", "set", "eve\x1b]0;owned\x07\u202e", "--no-staff")
+    assert "\x1b" not in refused.stdout + refused.stderr
+
+
+def test_check_names_lists_the_look_alikes_an_upgrade_set_aside(
+    data_dir: Path, home: Path
+) -> None:
+    data_dir.mkdir()
+    with contextlib.closing(sqlite3.connect(data_dir / "multichat.sqlite3")) as con:
+        con.executescript((DATA / "v1_lookalikes.sql").read_text())
+    first = admin(data_dir, home, "check-names")  # this open upgrades it, and warns
+    assert first.returncode == 0, first
+    listed = first.stdout.splitlines()
+    assert listed == [
+        "! user 'Alice' (id 3) looks like 'alice' (id 2): rename or delete one of them",
+        "! user '\u0430dmin' (id 5) looks like 'admin' (id 1): rename or delete one of them",
+        f"! user '{FULLWIDTH_ALICE}' (id 6) looks like 'alice' (id 2): rename or delete one of "
+        "them",
+        "! room 'Lobby\\u200b' (id 2) looks like 'Lobby' (id 1): rename or delete one of them",
+        "! room 'lobby' (id 5) looks like 'Lobby' (id 1): rename or delete one of them",
+    ]
+    assert all(line[2:] in first.stderr for line in listed)  # the upgrade's warnings
+    assert "\u200b" not in first.stderr and "\x1b" not in first.stdout + first.stderr
+    users = admin(data_dir, home, "user", "list").stdout.splitlines()
+    assert users[-3:] == listed[:3]
+    # A name hard to type is reached by its id; renaming clears the mark.
+    renamed = admin(data_dir, home, "user", "rename", "#5", "mallory")
+    assert renamed.stdout == "user \u0430dmin is now mallory\n"
+    assert_refused(admin(data_dir, home, "user", "rename", "#6", "ALICE"),
+                   "a user named 'alice' already exists")
+    assert admin(data_dir, home, "room", "rename", "2", "Annex").returncode == 0
+    assert len(admin(data_dir, home, "check-names").stdout.splitlines()) == 3
+    assert admin(data_dir, home, "user", "delete", "#3").stdout == "deleted user Alice\n"
+    assert admin(data_dir, home, "user", "delete", "#6").returncode == 0
+    admin(data_dir, home, "room", "delete", "5")
+    assert admin(data_dir, home, "check-names").stdout == "no name looks like another\n"
+
+
+def run_raw(args: list[str | bytes], home: Path, *, stdin: bytes = b"",
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """``multichat ARGS`` with arguments and stdin as bytes, as a shell could pass them."""
+    return subprocess.run([*PYTHON_MULTICHAT, *args], input=stdin, capture_output=True,
+                          env=env or cli_env(home), timeout=TIMEOUT * 6, check=False)
+
+
+def assert_one_line_usage_error(result: subprocess.CompletedProcess[bytes], words: str) -> None:
+    stderr = result.stderr.decode()
+    assert result.returncode == 2, stderr
+    assert stderr == f"multichat: error: {words}\n"
+    assert result.stdout == b""
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["room", "add", b"caf\xe9"], "argument 6 is not valid UTF-8 text: b'caf\\xe9'"),
+        (["user", "add", b"\xff\xfe"], "argument 6 is not valid UTF-8 text: b'\\xff\\xfe'"),
+        (["room", "rename", "1", b"\x1b\xc3("],
+         "argument 7 is not valid UTF-8 text: b'\\x1b\\xc3('"),
+    ],
+)
+def test_invalid_utf8_in_an_admin_argument_is_one_line(
+    data_dir: Path, home: Path, args: list[str | bytes], words: str
+) -> None:
+    assert_one_line_usage_error(run_raw(["admin", "--data-dir", str(data_dir), *args], home),
+                                words)
+    assert not data_dir.exists()  # refused before anything was opened
+
+
+def test_invalid_utf8_in_serve_flags_or_the_environment_is_one_line(home: Path) -> None:
+    assert_one_line_usage_error(run_raw(["serve", "--host", b"\xff"], home),
+                                "argument 3 is not valid UTF-8 text: b'\\xff'")
+    assert_one_line_usage_error(run_raw(["serve", "--data-dir", b"/tmp/\xe9t\xe9"], home),
+                                "argument 3 is not valid UTF-8 text: b'/tmp/\\xe9t\\xe9'")
+    env: dict[str, Any] = {**cli_env(home), "MULTICHAT_DATA_DIR": b"/tmp/\xff"}
+    assert_one_line_usage_error(
+        run_raw(["serve"], home, env=env),
+        "the environment variable b'MULTICHAT_DATA_DIR' is not valid UTF-8 text")
+
+
+@pytest.mark.parametrize("utf8_mode", ["0", "1"])  # a strict stdin, a surrogateescape one
+def test_invalid_utf8_on_stdin_is_one_line(data_dir: Path, home: Path, utf8_mode: str) -> None:
+    result = run_raw(["admin", "--data-dir", str(data_dir), "user", "add", "carol"], home,
+                     stdin=b"p\xe4ssword\n", env=cli_env(home, PYTHONUTF8=utf8_mode))
+    assert_one_line_usage_error(result, "the password is not valid UTF-8 text")
+    assert "carol" not in admin(data_dir, home, "user", "list").stdout
+
+
+def test_two_processes_cannot_both_create_look_alikes(postgres_url: str, home: Path) -> None:
+    """Both pass the look-up at once on PostgreSQL; the unique index refuses the second."""
+    run_cli(["admin", "--database", postgres_url, "room", "list"], home)  # create the schema
+    for round_ in range(3):
+        names = [f"twin{chr(97 + round_)}", f"TWIN{chr(65 + round_)}"]
+        processes = [subprocess.Popen(
+            [*PYTHON_MULTICHAT, "admin", "--database", postgres_url, "user", "add", name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=cli_env(home)) for name in names]
+        outcomes = [process.communicate("pw\n", timeout=TIMEOUT * 6) for process in processes]
+        codes = sorted(process.returncode for process in processes)
+        assert codes == [0, 1], outcomes
+        assert any("already exists" in err for _, err in outcomes), outcomes
+    listed = run_cli(["admin", "--database", postgres_url, "user", "list"], home)
+    assert len(listed.stdout.splitlines()) == 1 + 3
