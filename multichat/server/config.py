@@ -14,7 +14,7 @@ from typing import Any
 
 import platformdirs
 
-from multichat.server.store.database import url_for_data_dir
+from multichat.server.store.database import make_private_dir, url_for_data_dir
 
 APP_NAME = "multichat"
 DEFAULT_PORT = 8765
@@ -72,8 +72,26 @@ class ServerConfig:
         40.0, "sends per second a user may keep up after a burst, over all their connections"
     )
     max_connections_per_address: int = _setting(
-        32, "connections open at once from one address, past which the handshake gets HTTP "
-        "429; 0 for no limit (behind a reverse proxy every client has the proxy's address)",
+        32, "connections open at once from one client address, past which the handshake gets "
+        "HTTP 429; 0 for no limit. Loopback clients are not limited (see --limit-loopback); "
+        "behind a reverse proxy the client's address is the one the proxy reports (see "
+        "--trusted-proxies)",
+    )
+    limit_loopback: bool = _setting(
+        False, "apply --max-connections-per-address to loopback clients (127.0.0.0/8, ::1) "
+        "too; by default this machine's own programs (tests, benchmarks) are not limited",
+    )
+    trusted_proxies: str = _setting(
+        "", "reverse proxies whose word on the client's address is believed: comma-separated "
+        "addresses or networks (127.0.0.1, 10.0.0.0/8); the per-address limits then count "
+        "the client's address, taken from X-Forwarded-For or, with --proxy-protocol, from "
+        "the PROXY header",
+        metavar="ADDRESSES",
+    )
+    proxy_protocol: bool = _setting(
+        False, "the --trusted-proxies send a PROXY protocol header (v1 or v2: nginx stream "
+        "'proxy_protocol on', HAProxy 'send-proxy-v2') first on each connection; one that "
+        "does not is closed, and X-Forwarded-For is ignored. Not with this server's own TLS",
     )
     max_rooms_per_connection: int = _setting(
         100, "rooms one connection may have joined at once; one more gets LIMIT_REACHED"
@@ -94,10 +112,31 @@ class ServerConfig:
         5.0, "seconds to wait for a peer to answer a close before cutting the connection"
     )
     token_ttl_days: float = _setting(30.0, "days a login token stays good")
+    command_burst: int = _setting(
+        100, "other commands than sends (join, leave, history, rooms, login, logout) a "
+        "connection may make in a burst; admin commands are not counted"
+    )
+    command_rate: float = _setting(
+        5.0, "such commands per second a connection may keep up after a burst"
+    )
+    user_join_burst: int = _setting(
+        200, "joins and leaves (each tells the room's members) a user may make in a burst, "
+        "over all their connections together"
+    )
+    user_join_rate: float = _setting(
+        2.0, "joins and leaves per second a user may keep up after a burst, over all their "
+        "connections"
+    )
     login_free_failures: int = _setting(
-        5, "failed logins per user or address before lock-outs start"
+        5, "failed password logins for one name from one address before that address waits "
+        "1, 2, 4 ... s per failure on it; a name failed this often from anywhere is under "
+        "attack and gives no free failures"
     )
     login_max_delay: float = _setting(300.0, "longest lock-out after failed logins, in seconds")
+    login_spray_names: int = _setting(
+        10, "different names an address may fail to log in as before it is locked out of "
+        "password logins altogether (tokens still work)"
+    )
     poll_interval: float = _setting(
         2.0, "seconds between checks for changes made by the admin CLI or other servers"
     )
@@ -129,9 +168,12 @@ class ServerConfig:
         return url_for_data_dir(self.data_dir or default_data_dir())
 
     def ensure_data_dir(self) -> None:
-        """Create the data directory, unless the database is given by URL."""
+        """Create the data directory 0700 (or tighten an older, looser one).
+
+        Nothing is made when the database is given by URL.
+        """
         if not self.database:
-            (self.data_dir or default_data_dir()).mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.data_dir or default_data_dir())
 
     @property
     def uses_tls(self) -> bool:

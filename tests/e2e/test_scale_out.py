@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import re
 import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,7 +19,12 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.helpers.client import Frame, ProtocolClient
 from tests.helpers.process import ServerProcess, cli_env, run_cli
-from tests.helpers.services import RedisService, free_port, haproxy_proxy, nginx_proxy
+from tests.helpers.services import (
+    BEHIND_PROXY,
+    PROXY_KINDS,
+    RedisService,
+    documented_proxy,
+)
 from tests.helpers.timing import TIMEOUT
 
 pytestmark = pytest.mark.slow
@@ -56,17 +60,18 @@ class Cluster:
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    def start(self, count: int = PROCESSES) -> None:
+    def start(self, count: int = PROCESSES, env: dict[str, str] | None = None) -> None:
         """The first processes get the URLs as flags, the last from the environment."""
         tuning = ("--presence-ttl", "1", "--poll-interval", "1")
         for _ in range(count - 1):
             self.servers.append(ServerProcess(
                 self.home / "unused", self.home, "--database", self.database,
-                "--broker", self.redis.url, *tuning,
+                "--broker", self.redis.url, *tuning, env=env,
             ))
         self.servers.append(ServerProcess(
             self.home / "unused", self.home, *tuning,
-            env={"MULTICHAT_DATABASE": self.database, "MULTICHAT_BROKER": self.redis.url},
+            env={"MULTICHAT_DATABASE": self.database, "MULTICHAT_BROKER": self.redis.url,
+                 **(env or {})},
         ))
 
     async def client(self, process: int, user: str | None = None) -> ProtocolClient:
@@ -103,6 +108,15 @@ def seeded(tmp_path: Path, postgres_url: str, redis_service: RedisService) -> Cl
 @pytest.fixture
 async def cluster(seeded: Cluster) -> AsyncIterator[Cluster]:
     seeded.start()
+    try:
+        yield seeded
+    finally:
+        await seeded.close()
+
+
+@pytest.fixture
+async def unstarted(seeded: Cluster) -> AsyncIterator[Cluster]:
+    """The cluster for a test to start with settings of its own; closed at the end."""
     try:
         yield seeded
     finally:
@@ -186,7 +200,8 @@ async def test_admin_changes_reach_every_process(cluster: Cluster) -> None:
     admin = await cluster.client(0, "admin")
     bob = await cluster.client(1, "bob")
     carol = await cluster.client(2, "carol")
-    created = await admin.request(command="room.create", title="Annex")
+    await admin.send(command="room.create", title="Annex")
+    created = await admin.expect_key("room.created")
     room = int(created["room.created"]["id"])
     pushed = await carol.expect(
         lambda f: "rooms" in f and any(r["title"] == "Annex" for r in f["rooms"])
@@ -198,6 +213,73 @@ async def test_admin_changes_reach_every_process(cluster: Cluster) -> None:
     # A new password signs bob out on the process he is connected to.
     await admin.send(command="user.update", username="bob", password="new-password")
     assert await bob.closed() == 4001
+
+
+async def answer(client: ProtocolClient, **command: object) -> Frame:
+    """Send a command and return its reply (the frame echoing its ref), past any pushes."""
+    ref = f"ref-{len(client.seen)}"
+    await client.send(**command, ref=ref)
+    return await client.expect(lambda frame: frame.get("ref") == ref)
+
+
+async def sent_then_marked(sender: ProtocolClient, room: int, text: str, reader: ProtocolClient,
+                           marker_room: int) -> None:
+    """``sender`` says ``text`` in ``room``, then a marker in ``marker_room``; return once
+    ``reader`` has the marker. One process publishes both in order on one channel, so by
+    then the reader's process has dealt with ``text`` too."""
+    await sender.send(command="send", room=room, message=text)
+    await sender.expect(lambda frame: frame.get("message") == text)
+    await sender.send(command="send", room=marker_room, message=f"marker after {text}")
+    await reader.expect(lambda frame: frame.get("message") == f"marker after {text}")
+
+
+async def test_a_change_on_one_process_is_not_overtaken_by_events_on_others(
+    cluster: Cluster,
+) -> None:
+    """Seen: after the reply to room.update staff_only=true on one process, messages sent
+    through another still reached the excluded users on a third (10 of 10 tries)."""
+    admin = await cluster.client(0, "admin")
+    assert "user.updated" in await answer(admin, command="user.update", username="carol",
+                                          is_staff=True)
+    annex = int((await answer(admin, command="room.create", title="Annex"))["room.created"]["id"])
+    alice = await cluster.client(1, "alice")
+    carol = await cluster.client(2, "carol")
+    for client in (alice, carol):
+        await client.join(annex)
+    for attempt in range(10):
+        await alice.join(1)
+        await carol.join(1)
+        assert "room.updated" in await answer(admin, command="room.update", room=1,
+                                              staff_only=True)
+        text = f"staff only now {attempt}"
+        await sent_then_marked(carol, 1, text, alice, annex)
+        assert not [f for f in alice.seen if f.get("message") == text], f"try {attempt}"
+        assert "room.updated" in await answer(admin, command="room.update", room=1,
+                                              staff_only=False)
+
+
+async def test_a_demotion_on_one_process_is_not_overtaken_by_events_on_others(
+    cluster: Cluster,
+) -> None:
+    admin = await cluster.client(0, "admin")
+    for name in ("carol", "dave"):
+        await answer(admin, command="user.update", username=name, is_staff=True)
+    vault = int((await answer(admin, command="room.create", title="Vault",
+                              staff_only=True))["room.created"]["id"])
+    dave = await cluster.client(1, "dave")
+    carol = await cluster.client(2, "carol")
+    for client in (dave, carol):
+        await client.join(1)
+    await carol.join(vault)
+    for attempt in range(10):
+        await dave.join(vault)
+        assert "user.updated" in await answer(admin, command="user.update", username="dave",
+                                              is_staff=False)
+        text = f"not for dave {attempt}"
+        await sent_then_marked(carol, vault, text, dave, 1)
+        assert not [f for f in dave.seen if f.get("message") == text], f"try {attempt}"
+        await answer(admin, command="user.update", username="dave", is_staff=True)
+        await dave.expect(lambda frame: frame.get("account", {}).get("is_staff") is True)
 
 
 async def test_a_redis_restart_leaves_no_client_with_a_gap(cluster: Cluster) -> None:
@@ -271,41 +353,17 @@ async def test_a_stopped_or_dead_process_members_leave(cluster: Cluster) -> None
 
 # -- behind the load balancer of docs/operations.md ------------------------------------------
 
-OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
-
-
-def documented_proxy(kind: str, listen: int, upstreams: list[int]) -> str:
-    """The nginx ``stream`` or ``http`` block, or the HAProxy config, of docs/operations.md.
-
-    The documented ports become the test's and comments go; the nginx HTTP block
-    loses its TLS lines (certificates are the operator's). Nothing else changes.
-    """
-    language = "haproxy" if kind == "haproxy" else "nginx"
-    blocks = re.findall(rf"```{language}\n(.*?)```", OPERATIONS.read_text(), re.DOTALL)
-    block = next(b for b in blocks if kind == "haproxy" or re.search(rf"^{kind} {{", b, re.M))
-    block = re.sub(r"listen (443 ssl|8765);", f"listen 127.0.0.1:{listen};", block)
-    block = block.replace("bind :8765", f"bind 127.0.0.1:{listen}")
-    block = "\n".join(line for line in block.splitlines()
-                      if "ssl_" not in line and not line.lstrip().startswith("#"))
-    for documented, port in zip((8801, 8802, 8803), upstreams, strict=True):
-        block = block.replace(f"127.0.0.1:{documented}", f"127.0.0.1:{port}")
-    return block
-
-
-@pytest.mark.parametrize("kind", ["stream", "http", "haproxy"])
+@pytest.mark.parametrize("kind", PROXY_KINDS)
 async def test_the_documented_load_balancers_make_one_chat(
-    cluster: Cluster, tmp_path: Path, kind: str
+    unstarted: Cluster, tmp_path: Path, kind: str
 ) -> None:
     """nginx (TCP and HTTP) and HAProxy, configured as docs/operations.md says."""
-    workdir = tmp_path / kind
-    workdir.mkdir()
-    listen = free_port()
-    config = documented_proxy(kind, listen, [server.port for server in cluster.servers])
-    proxy = (haproxy_proxy(workdir, config, listen) if kind == "haproxy"
-             else nginx_proxy(workdir, config, listen))
+    cluster = unstarted
+    cluster.start(env=BEHIND_PROXY[kind])  # the servers' settings behind that proxy
+    proxy = documented_proxy(kind, tmp_path / kind, [server.port for server in cluster.servers])
     proxy.start()
     try:
-        url = f"ws://127.0.0.1:{listen}"
+        url = f"ws://127.0.0.1:{proxy.port}"
         clients = []
         for user in USERS[1:]:
             client = await ProtocolClient.open(url)

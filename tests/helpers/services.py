@@ -16,6 +16,7 @@ import glob
 import itertools
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -292,6 +293,47 @@ def haproxy_proxy(workdir: Path, config: str, port: int) -> ProxyService:
     path = workdir / "haproxy.cfg"
     path.write_text(config + "\n")
     return ProxyService([binary, "-db", "-f", str(path)], port, workdir / "haproxy.log")
+
+
+OPERATIONS = Path(__file__).resolve().parents[2] / "docs" / "operations.md"
+PROXY_KINDS = ("stream", "http", "haproxy")
+# The settings docs/operations.md gives the servers behind each proxy: the proxy on
+# 127.0.0.1 is trusted; nginx stream and HAProxy speak the PROXY protocol, nginx http
+# sends X-Forwarded-For.
+BEHIND_PROXY = {
+    "stream": {"MULTICHAT_TRUSTED_PROXIES": "127.0.0.1", "MULTICHAT_PROXY_PROTOCOL": "true"},
+    "http": {"MULTICHAT_TRUSTED_PROXIES": "127.0.0.1"},
+    "haproxy": {"MULTICHAT_TRUSTED_PROXIES": "127.0.0.1", "MULTICHAT_PROXY_PROTOCOL": "true"},
+}
+
+
+def documented_proxy_config(kind: str, listen: int, upstreams: list[int]) -> str:
+    """The nginx ``stream`` or ``http`` block, or the HAProxy config, of docs/operations.md.
+
+    The documented ports become the test's and comments go; the nginx HTTP block
+    loses its TLS lines (certificates are the operator's). Nothing else changes.
+    """
+    language = "haproxy" if kind == "haproxy" else "nginx"
+    blocks = re.findall(rf"```{language}\n(.*?)```", OPERATIONS.read_text(), re.DOTALL)
+    block = next(b for b in blocks if kind == "haproxy" or re.search(rf"^{kind} {{", b, re.M))
+    block = re.sub(r"listen (443 ssl|8765);", f"listen 127.0.0.1:{listen};", block)
+    block = block.replace("bind :8765", f"bind 127.0.0.1:{listen}")
+    block = "\n".join(line for line in block.splitlines()
+                      if "ssl_" not in line and not line.lstrip().startswith("#"))
+    for documented, port in zip((8801, 8802, 8803), upstreams, strict=True):
+        block = block.replace(f"127.0.0.1:{documented}", f"127.0.0.1:{port}")
+    return block
+
+
+def documented_proxy(kind: str, workdir: Path, upstreams: list[int]) -> ProxyService:
+    """nginx (``stream`` or ``http``) or HAProxy as docs/operations.md configures it, in
+    front of the three ``upstreams`` (one port may stand for all three); not started."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    listen = free_port()
+    config = documented_proxy_config(kind, listen, upstreams)
+    if kind == "haproxy":
+        return haproxy_proxy(workdir, config, listen)
+    return nginx_proxy(workdir, config, listen)
 
 
 # -- multicast ------------------------------------------------------------------------------

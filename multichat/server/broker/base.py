@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-# deliver(room_id, seq or None, frame bytes): hands one event to local members.
-DeliverFn = Callable[[int, int | None, bytes], None]
+# deliver(room_id, seq or None, frame bytes, version): hands one event to local members.
+# ``version`` is the store's change counter the event was made at (its message's
+# transaction's, for a stored event): the receiving process delivers it only once
+# its sessions reflect that version, so no change is overtaken by an event.
+DeliverFn = Callable[[int, int | None, bytes, int], None]
 
 
 class BrokerListener(Protocol):
@@ -65,7 +68,7 @@ class Broker(Protocol):
         """Begin delivering published events to this process's members via ``deliver``."""
         ...
 
-    def publish(self, room_id: int, seq: int | None, data: bytes) -> None:
+    def publish(self, room_id: int, seq: int | None, data: bytes, version: int) -> None:
         """Send one room event to every process, this one included. Never blocks."""
         ...
 

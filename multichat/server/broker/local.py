@@ -15,10 +15,10 @@ class LocalBroker:
     async def start(self, deliver: DeliverFn, listener: BrokerListener | None = None) -> None:
         self._deliver = deliver
 
-    def publish(self, room_id: int, seq: int | None, data: bytes) -> None:
+    def publish(self, room_id: int, seq: int | None, data: bytes, version: int) -> None:
         if self._deliver is None:
             raise RuntimeError("publish before start")
-        self._deliver(room_id, seq, data)
+        self._deliver(room_id, seq, data, version)
 
     def notify_changes(self) -> None:
         """Nothing to tell: there is no other process."""

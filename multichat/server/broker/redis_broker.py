@@ -308,18 +308,19 @@ class RedisBroker:
             log.warning("Redis at %s does not answer yet; serving local members meanwhile",
                         self._shown)
 
-    def publish(self, room_id: int, seq: int | None, data: bytes) -> None:
+    def publish(self, room_id: int, seq: int | None, data: bytes, version: int) -> None:
         deliver = self._deliver
         if deliver is None:
             raise RuntimeError("publish before start")
-        deliver(room_id, seq, data)  # this process's members first, whatever Redis does
-        self._queue(_EVENT + _SEP + self._header(room_id, seq) + data)
+        deliver(room_id, seq, data, version)  # this process's members first, whatever Redis does
+        self._queue(_EVENT + _SEP + self._header(room_id, seq, version) + data)
 
     def notify_changes(self) -> None:
         self._queue(_CHANGES + _SEP + self.process_id.encode())
 
-    def _header(self, room_id: int, seq: int | None) -> bytes:
-        return f"{self.process_id}\x1f{room_id}\x1f{'' if seq is None else seq}\x1f".encode()
+    def _header(self, room_id: int, seq: int | None, version: int) -> bytes:
+        seq_text = "" if seq is None else seq
+        return f"{self.process_id}\x1f{room_id}\x1f{seq_text}\x1f{version}\x1f".encode()
 
     def _queue(self, payload: bytes) -> None:
         if len(self._outbox) >= OUTBOX_LIMIT:
@@ -384,7 +385,7 @@ class RedisBroker:
                 self._subscribed.clear()
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await cast(Any, pubsub).aclose()  # typed only in newer redis-py
             await retry.wait()
 
     async def _heartbeat(self) -> None:
@@ -416,10 +417,10 @@ class RedisBroker:
     def _received(self, payload: bytes) -> None:
         kind = payload[:1]
         if kind == _EVENT:
-            _, origin, room, seq, data = payload.split(_SEP, 4)
+            _, origin, room, seq, version, data = payload.split(_SEP, 5)
             if origin.decode() == self.process_id or self._deliver is None:
                 return  # our own: delivered when published
-            self._deliver(int(room), int(seq) if seq else None, data)
+            self._deliver(int(room), int(seq) if seq else None, data, int(version))
         elif kind == _CHANGES:
             if payload[2:].decode() != self.process_id and self.listener is not None:
                 self.listener.changed()

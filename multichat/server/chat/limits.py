@@ -1,5 +1,5 @@
-"""Flood control: token buckets for sends, growing lock-outs for failed logins,
-a count of connections per address.
+"""Flood control: token buckets for sends and commands, a count of connections per
+address. (Failed logins: ``login_guard``; Argon2 turns: ``hash_slots``.)
 
 Pure logic with an injectable clock, so the rules are tested without waiting.
 """
@@ -7,9 +7,7 @@ Pure logic with an injectable clock, so the rules are tested without waiting.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 
 Clock = Callable[[], float]
 
@@ -72,14 +70,19 @@ class UserBuckets:
 
 
 class AddressCounter:
-    """Open connections per client address, refused past ``limit`` (0: no limit)."""
+    """Open connections per client address, refused past ``limit`` (0: no limit).
 
-    def __init__(self, limit: int) -> None:
+    Addresses for which ``exempt`` is true are counted but never refused.
+    """
+
+    def __init__(self, limit: int, *, exempt: Callable[[str], bool] | None = None) -> None:
         self.limit = limit
+        self._exempt = exempt
         self._open: dict[str, int] = {}
 
     def may_open(self, address: str) -> bool:
-        return not self.limit or self._open.get(address, 0) < self.limit
+        return (not self.limit or self._open.get(address, 0) < self.limit
+                or (self._exempt is not None and self._exempt(address)))
 
     def admit(self, address: str) -> bool:
         """Count one more connection from ``address``, unless it has ``limit`` open."""
@@ -97,63 +100,3 @@ class AddressCounter:
 
     def open(self, address: str) -> int:
         return self._open.get(address, 0)
-
-
-@dataclass(slots=True)
-class _Failures:
-    count: int
-    locked_until: float
-
-
-class LoginThrottle:
-    """Counts failed logins per key (a username, an address) and locks a key out.
-
-    After ``free_failures`` failures each further one locks the key for
-    ``base_delay * 2**n`` seconds, up to ``max_delay``. A key's record is
-    forgotten after ``max_delay`` without failures, and at most ``max_keys``
-    keys are kept (the oldest go first), so memory stays bounded.
-    """
-
-    def __init__(
-        self,
-        *,
-        free_failures: int = 5,
-        base_delay: float = 1.0,
-        max_delay: float = 300.0,
-        max_keys: int = 100_000,
-        clock: Clock = time.monotonic,
-    ) -> None:
-        self.free_failures = free_failures
-        self.base_delay = base_delay
-        self.max_delay = max_delay
-        self.max_keys = max_keys
-        self._clock = clock
-        self._failures: OrderedDict[str, _Failures] = OrderedDict()
-
-    def retry_after(self, key: str) -> float:
-        """Seconds until ``key`` may try again; 0 when it may now."""
-        record = self._failures.get(key)
-        if record is None:
-            return 0.0
-        now = self._clock()
-        if now - record.locked_until > self.max_delay:
-            del self._failures[key]
-            return 0.0
-        return max(0.0, record.locked_until - now)
-
-    def failed(self, key: str) -> None:
-        now = self._clock()
-        record = self._failures.pop(key, None) or _Failures(0, now)
-        record.count += 1
-        excess = record.count - self.free_failures
-        if excess > 0:
-            delay = min(self.max_delay, self.base_delay * 2 ** min(excess - 1, 32))
-            record.locked_until = now + delay
-        else:
-            record.locked_until = now
-        self._failures[key] = record
-        while len(self._failures) > self.max_keys:
-            self._failures.popitem(last=False)
-
-    def succeeded(self, key: str) -> None:
-        self._failures.pop(key, None)

@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from multichat.server.broker import DeliverFn
+from multichat.server.chat.version_gate import Onward
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class _Room:
 
 
 class RoomSequencer:
-    def __init__(self, deliver: DeliverFn, fetch: FetchFn, *, gap_wait: float = GAP_WAIT) -> None:
+    def __init__(self, deliver: Onward, fetch: FetchFn, *, gap_wait: float = GAP_WAIT) -> None:
         self._deliver = deliver
         self._fetch = fetch
         self._gap_wait = gap_wait

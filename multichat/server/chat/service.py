@@ -14,23 +14,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Coroutine, Iterable
-from typing import Any
+from collections.abc import Iterable
 
 from multichat.server.broker import Broker
 from multichat.server.chat.errors import ChatError
-from multichat.server.chat.limits import LoginThrottle, TokenBucket, UserBuckets
+from multichat.server.chat.hash_slots import HashSlots
+from multichat.server.chat.limits import TokenBucket, UserBuckets
+from multichat.server.chat.login_guard import LoginGuard
 from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.presence import RoomPresence
 from multichat.server.chat.sequencer import RoomSequencer
 from multichat.server.chat.session import Peer, Session
 from multichat.server.chat.tokens import new_token, token_hash
+from multichat.server.chat.version_gate import VersionGate
 from multichat.server.config import ServerConfig
 from multichat.server.protocol import commands as cmd
-from multichat.server.protocol import events
+from multichat.server.protocol import events, names
 from multichat.server.protocol.codes import CloseCode, ErrorCode, MsgType
 from multichat.server.protocol.events import Frame
 from multichat.server.store.errors import (
+    LastSuperuser,
     StoreError,
     TitleTaken,
     UnknownRoom,
@@ -49,14 +52,26 @@ CATCH_UP_PAGE = 200
 # A history reply stays under this many bytes (clients' default frame limit is
 # 1 MiB); a page of long messages comes back shorter, and the client pages on.
 HISTORY_MAX_BYTES = 512 * 1024
-USERNAME_CHARS = frozenset("._-")
+# Argon2 checks at once (each ~50 ms of CPU and 64 MiB, on purpose): few, so a login
+# storm cannot starve delivery; each connection, address and account holds one at most.
+HASH_SLOTS = 2
 
 
 def valid_username(name: str) -> bool:
-    """Letters, digits and ``._-``, 1 to 32 characters: safe to show and to @mention."""
-    return 0 < len(name) <= cmd.MAX_USERNAME_CHARS and all(
-        ch.isalnum() or ch in USERNAME_CHARS for ch in name
-    )
+    """Whether a new account may have exactly this name (``names.normalize_username``)."""
+    try:
+        return names.normalize_username(name) == name
+    except ValueError:
+        return False
+
+
+def login_key(username: str) -> str:
+    """What failed logins and Argon2 turns are counted by: the account the name finds.
+
+    The store finds ``ALICE``, fullwidth or look-alike spellings of ``alice``
+    by the same key, so they count as one name here too.
+    """
+    return names.username_key(username)
 
 
 def event_frame(message: StoredMessage) -> Frame:
@@ -113,27 +128,41 @@ class ChatService:
         self.sequencer = (
             None if broker.ordered else RoomSequencer(self._deliver, self._stored_events)
         )
-        self._background: set[asyncio.Task[None]] = set()
+        # Events wait here for the changes stored before them to reach the sessions.
+        self.gate = VersionGate(
+            self._deliver if self.sequencer is None else self.sequencer.offer,
+            self._request_reconcile,
+        )
         self.sessions: dict[Session, None] = {}
         self.writer: MessageWriter[_SendContext] = MessageWriter(store, self._on_stored)
-        self.login_throttle = LoginThrottle(
-            free_failures=config.login_free_failures, max_delay=config.login_max_delay
+        self.login_guard = LoginGuard(
+            free_failures=config.login_free_failures, max_delay=config.login_max_delay,
+            spray_names=config.login_spray_names,
         )
         self.user_buckets = UserBuckets(config.user_send_burst, config.user_send_rate)
-        self._hash_lock = asyncio.Semaphore(2)  # Argon2 runs at most twice at once
+        self.join_buckets = UserBuckets(config.user_join_burst, config.user_join_rate)
+        self.hash_slots = HashSlots(HASH_SLOTS)
         self._seen_changes = -1
         self._room_snapshot: list[Room] = []
+        self._rooms_by_id: dict[int, Room] = {}
         self._poller: asyncio.Task[None] | None = None
         self._reconcile_lock = asyncio.Lock()
+        self._reconciler: asyncio.Task[None] | None = None
+        self._reconcile_wanted = False
+        self._stopping = False
+        # Moves when a reconcile takes its list of sessions and when it applies its
+        # findings: a login or join that read the store across such a moment may have
+        # been missed by that reconcile, and checks again.
+        self._epoch = 0
 
     # -- lifecycle --------------------------------------------------------------
 
     async def start(self) -> None:
-        deliver = self._deliver if self.sequencer is None else self.sequencer.offer
-        await self.broker.start(deliver, self)
-        self.writer.start()
         self._seen_changes = await self.db.run(self.store.changes)
-        self._room_snapshot = await self.db.run(self.store.rooms)
+        self.gate.advance(self._seen_changes)
+        self._set_rooms(await self.db.run(self.store.rooms))
+        await self.broker.start(self.gate.offer, self)
+        self.writer.start()
         self._poller = asyncio.create_task(self._poll_changes(), name="change-poller")
 
     async def stop(self) -> None:
@@ -142,16 +171,19 @@ class ChatService:
             self._poller.cancel()
             await asyncio.gather(self._poller, return_exceptions=True)
         await self.writer.close()
+        self._stopping = True  # no reconcile after this: the store is about to close
+        if self._reconciler is not None:
+            self._reconciler.cancel()
+            await asyncio.gather(self._reconciler, return_exceptions=True)
         if self.sequencer is not None:
             await self.sequencer.close()
         await self.broker.close()
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
         self.db.close()
 
     def connect(self, peer: Peer) -> Session:
-        session = Session(peer, TokenBucket(self.config.send_burst, self.config.send_rate))
+        config = self.config
+        session = Session(peer, TokenBucket(config.send_burst, config.send_rate),
+                          TokenBucket(config.command_burst, config.command_rate))
         self.sessions[session] = None
         return session
 
@@ -173,8 +205,19 @@ class ChatService:
         match command:
             case cmd.Send():
                 self._send(session, command)
+                return
             case cmd.Ping():
                 session.send(events.pong(command.ref))
+                return
+            case cmd.Announce():
+                await self._announce(session, command)
+                return
+        if isinstance(command, cmd.ADMIN_COMMANDS):
+            await self._admin(session, command)
+            return
+        if not session.command_bucket.take():
+            raise ChatError(ErrorCode.RATE_LIMITED, "too many commands; slow down")
+        match command:
             case cmd.PasswordLogin():
                 await self._password_login(session, command)
             case cmd.TokenLogin():
@@ -183,22 +226,29 @@ class ChatService:
                 await self._logout(session, command)
             case cmd.ListRooms():
                 rooms = await self.db.run(self.store.rooms)
+                await self._settle(await self.db.run(self.store.changes))
                 session.send(events.rooms(self._visible_rooms(session, rooms), command.ref))
             case cmd.Join():
+                self._spend_join(session)
                 await self._join(session, command)
             case cmd.Leave():
+                self._spend_join(session)
                 await self._leave(session, command)
             case cmd.History():
                 await self._history(session, command)
-            case cmd.Announce():
-                await self._announce(session, command)
-            case _:
-                await self._admin(session, command)
+            case _:  # pragma: no cover
+                raise AssertionError(f"unhandled command {command!r}")
+
+    def _spend_join(self, session: Session) -> None:
+        """Joins and leaves tell every member of the room: a user's are rate-limited."""
+        if session.join_bucket is not None and not session.join_bucket.take():
+            raise ChatError(ErrorCode.RATE_LIMITED,
+                            "you are joining and leaving rooms too fast; slow down")
 
     # -- login ------------------------------------------------------------------------
 
-    def _check_throttle(self, *keys: str) -> None:
-        wait = max(self.login_throttle.retry_after(key) for key in keys)
+    def _check_login_guard(self, session: Session, name: str) -> None:
+        wait = self.login_guard.retry_after(session.address, name)
         if wait > 0:
             raise ChatError(
                 ErrorCode.RATE_LIMITED,
@@ -207,66 +257,94 @@ class ChatService:
 
     async def _password_login(self, session: Session, command: cmd.PasswordLogin) -> None:
         self._require_logged_out(session)
-        user_key, address_key = f"user:{command.username}", f"addr:{session.address}"
-        self._check_throttle(user_key, address_key)
+        name = login_key(command.username)
+        self._check_login_guard(session, name)
+        epoch = self._epoch
         credentials = await self.db.run(self.store.credentials, command.username)
         password_hash = credentials.password_hash if credentials else None
-        async with self._hash_lock:
+        async with self.hash_slots.turn(self._hash_keys(session, name)):
+            self._check_login_guard(session, name)  # others' failures while we waited
             ok = await asyncio.to_thread(self.passwords.verify, password_hash, command.password)
+            if ok and credentials and self.passwords.needs_rehash(credentials.password_hash):
+                new_hash = await asyncio.to_thread(self.passwords.hash, command.password)
+                await self.db.run(self.store.rehash_password, credentials.user.username,
+                                  new_hash)
         if not ok or credentials is None:
-            self.login_throttle.failed(user_key)
-            self.login_throttle.failed(address_key)
+            self.login_guard.failed(session.address, name)
             raise ChatError(ErrorCode.LOGIN_FAILED, "wrong username or password")
-        self.login_throttle.succeeded(user_key)
-        if self.passwords.needs_rehash(credentials.password_hash):
-            new_hash = await asyncio.to_thread(self.passwords.hash, command.password)
-            await self.db.run(self.store.rehash_password, command.username, new_hash)
+        self.login_guard.succeeded(session.address, name)
         token = new_token()
+        digest = token_hash(token)
         expires = now_ms() + int(self.config.token_ttl_days * 86_400_000)
-        token_id = await self.db.run(
-            self.store.add_token, credentials.user.id, token_hash(token), expires
-        )
-        self._logged_in(session, credentials.user, token_id, token, command.ref)
+        await self.db.run(self.store.add_token, credentials.user.id, digest, expires)
+        self._logged_in(session, credentials.user, token, digest=digest, ref=command.ref,
+                        epoch=epoch)
+
+    @staticmethod
+    def _hash_keys(session: Session, name: str | None = None) -> list[str]:
+        """Whom an Argon2 check is done for: each may hold one of the HASH_SLOTS at a time."""
+        keys = [f"connection:{id(session)}", f"address:{session.address}"]
+        if name is not None:
+            keys.append(f"account:{name}")
+        return keys
 
     async def _token_login(self, session: Session, command: cmd.TokenLogin) -> None:
+        """A valid token always logs in: no lock-out of anyone's making stands in its way.
+
+        Guessing one is hopeless (256 random bits) and costs the server one
+        indexed query, bounded per connection by the command rate.
+        """
         self._require_logged_out(session)
-        address_key = f"addr:{session.address}"
-        self._check_throttle(address_key)
-        owner = await self.db.run(self.store.token_owner, token_hash(command.token), now_ms())
+        epoch = self._epoch
+        digest = token_hash(command.token)
+        owner = await self.db.run(self.store.token_owner, digest, now_ms())
         if owner is None:
-            self.login_throttle.failed(address_key)
             raise ChatError(ErrorCode.LOGIN_FAILED, "the saved login has expired; log in again")
-        self._logged_in(session, owner.user, owner.token_id, command.token, command.ref)
+        self._logged_in(session, owner.user, command.token, digest=digest, ref=command.ref,
+                        epoch=epoch)
 
     def _require_logged_out(self, session: Session) -> None:
         if session.user is not None:
             raise ChatError(ErrorCode.BAD_REQUEST, "already logged in; log out first")
 
     def _logged_in(
-        self, session: Session, user: User, token_id: int, token: str, ref: str | None
+        self, session: Session, user: User, token: str, *, digest: str, ref: str | None,
+        epoch: int,
     ) -> None:
+        """Log the session in as the token ``digest`` names, read from the store at ``epoch``."""
         self._set_user(session, user)
-        session.token_id = token_id
+        session.token_hash = digest
         session.send(events.login_ok(user_frame(user), token, ref))
         log.info("%s logged in from %s", user.username, session.address)
+        if epoch != self._epoch:
+            # A reconcile took its list of sessions while we read the store: it may
+            # have judged by a revocation we did not see, without seeing us.
+            self._request_reconcile()
 
     async def _logout(self, session: Session, command: cmd.Logout) -> None:
-        if session.token_id is not None:
-            await self.db.run(self.store.revoke_token, session.token_id)
-            self.broker.notify_changes()  # the token may be in use on another process
+        """Revoke the token in use; every other connection on it is closed (4001) too."""
+        digest = session.token_hash
+        if digest is not None and not await self.db.run(self.store.revoke_token, digest):
+            self._revoke(session)  # revoked already (elsewhere): a stale session is closed
+            return
         self._leave_all(session)
         self._set_user(session, None)
-        session.token_id = None
+        session.token_hash = None
+        if digest is not None:
+            self.broker.notify_changes()  # the token may be in use on another process
+            await self._reconcile_or_retry()
         session.send(events.logout_ok(command.ref))
 
     def _set_user(self, session: Session, user: User | None) -> None:
-        """Log a session in or out, with the send bucket its user shares."""
+        """Log a session in or out, with the buckets its user's sessions share."""
         if session.user is not None:
             self.user_buckets.release(session.user.id)
-            session.user_bucket = None
+            self.join_buckets.release(session.user.id)
+            session.user_bucket = session.join_bucket = None
         session.user = user
         if user is not None:
             session.user_bucket = self.user_buckets.acquire(user.id)
+            session.join_bucket = self.join_buckets.acquire(user.id)
 
     # -- rooms --------------------------------------------------------------------------
 
@@ -277,20 +355,32 @@ class ChatService:
         return [room_frame(room) for room in rooms if staff or not room.staff_only]
 
     async def _accessible_room(self, session: Session, room_id: int) -> Room:
-        assert session.user is not None
         room = await self.db.run(self.store.room, room_id) if room_id else None
+        self._check_access(session, room)
+        assert room is not None
+        return room
+
+    @staticmethod
+    def _check_access(session: Session, room: Room | None) -> None:
+        if session.user is None:
+            raise ChatError(ErrorCode.USER_HAS_TO_LOGIN, "log in first")
         if room is None:
             raise ChatError(ErrorCode.ROOM_INVALID, "no such room")
         if room.staff_only and not session.user.sees_staff_rooms:
             raise ChatError(ErrorCode.ROOM_ACCESS_DENIED, "this room is for staff only")
-        return room
 
     async def _join(self, session: Session, command: cmd.Join) -> None:
         limit = self.config.max_rooms_per_connection
         if command.room not in session.rooms and len(session.rooms) >= limit:
             raise ChatError(ErrorCode.LIMIT_REACHED,
                             f"at most {limit} open room(s) per connection; leave one first")
-        room = await self._accessible_room(session, command.room)
+        while True:
+            epoch = self._epoch
+            room = await self._accessible_room(session, command.room)
+            if epoch == self._epoch:
+                break
+            # A reconcile applied a change while we read: it could not move us out of a
+            # room we were not in yet, so judge again by the store as it is now.
         if session.user is None:
             return  # revoked while the room was looked up
         try:
@@ -365,6 +455,9 @@ class ChatService:
         last = since
         while room_id in session.rooms:
             page = await self.db.run(self.store.messages_after, room_id, last, CATCH_UP_PAGE)
+            await self._settle(await self.db.run(self.store.changes))
+            if room_id not in session.rooms:
+                break  # a change read with the page took the room away
             for message in page:
                 session.peer.send(events.encode(event_frame(message)))
             if page:
@@ -411,7 +504,7 @@ class ChatService:
             msg_type=kind,
             ts_ms=now_ms(),
         )
-        self.broker.publish(room_id, None, events.encode(frame))
+        self.broker.publish(room_id, None, events.encode(frame), self.gate.applied)
 
     # -- what a broker between processes tells us (BrokerListener) --------------------
 
@@ -422,26 +515,18 @@ class ChatService:
 
     def changed(self) -> None:
         """Another process changed users, rooms or tokens: reconcile without waiting to poll."""
-        self._spawn(self._reconcile_quietly())
+        self._request_reconcile()
 
     def departed(self, room_id: int, username: str) -> None:
         """No process has the user in the room any more: announce it."""
         self._publish_notice(room_id, username, MsgType.LEAVE)
 
-    async def _reconcile_quietly(self) -> None:
-        try:
-            await self.reconcile()
-        except StoreError as exc:
-            log.warning("reconciling after a change elsewhere failed: %s", exc)
-
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _stored_events(self, room_id: int, after: int, limit: int) -> list[tuple[int, bytes]]:
         """Stored events of a room after a seq, encoded: the sequencer fills gaps with them."""
         page = await self.db.run(self.store.messages_after, room_id, after, limit)
+        # These bypass the gate: the changes they may follow reach the sessions first.
+        await self._settle(await self.db.run(self.store.changes), quietly=False)
         return [(message.seq, events.encode(event_frame(message))) for message in page]
 
     def _deliver(self, room_id: int, seq: int | None, data: bytes) -> None:
@@ -515,7 +600,7 @@ class ChatService:
         if outcome.duplicate:
             session.peer.send(data)  # a resend: the sender alone learns it is stored
         else:
-            self.broker.publish(room_id, outcome.message.seq, data)
+            self.broker.publish(room_id, outcome.message.seq, data, outcome.version)
             if not context.announce and room_id not in session.rooms and session in self.sessions:
                 session.peer.send(data)  # the sender left meanwhile: still confirm it
         if context.announce:
@@ -527,6 +612,10 @@ class ChatService:
         messages = await self.db.run(
             self.store.messages_before, room.id, command.before, command.limit
         )
+        # The page may hold events stored after a change that excludes this session:
+        # let the change reach the sessions, then judge by what they know now.
+        await self._settle(await self.db.run(self.store.changes))
+        self._check_access(session, self._rooms_by_id.get(room.id))
         frames = [event_frame(message) for message in messages]
         budget = HISTORY_MAX_BYTES
         keep = len(frames)
@@ -550,9 +639,14 @@ class ChatService:
             raise ChatError(ErrorCode.ROOM_TITLE_TAKEN, str(exc)) from exc
         except UnknownRoom as exc:
             raise ChatError(ErrorCode.ROOM_INVALID, str(exc)) from exc
-        session.send(reply)
-        await self.reconcile()
+        except LastSuperuser as exc:
+            raise ChatError(ErrorCode.PERMISSION_DENIED,
+                            "the last superuser cannot be removed") from exc
+        # The change reaches this process's sessions before its reply goes out; events
+        # stored after it wait for it everywhere (VersionGate).
         self.broker.notify_changes()
+        await self._reconcile_or_retry()
+        session.send(reply)
 
     async def _admin_change(self, session: Session, command: cmd.Command) -> Frame:
         run, store, ref = self.db.run, self.store, command.ref
@@ -577,43 +671,31 @@ class ChatService:
             case cmd.CreateUser():
                 if not valid_username(command.username):
                     raise ChatError(ErrorCode.BAD_REQUEST,
-                                    "usernames are 1 to 32 letters, digits, '.', '_' or '-'")
-                password_hash = await self._hash(command.password)
+                                    names.username_refusal(command.username))
+                password_hash = await self._hash(session, command.password)
                 user = await run(store.create_user, command.username, password_hash,
                                  is_staff=command.is_staff, is_superuser=command.is_superuser)
                 return events.admin_reply("user.created", user_frame(user), ref)
             case cmd.UpdateUser():
-                await self._keep_a_superuser(command.username, command.is_superuser is False)
                 new_hash = (
-                    await self._hash(command.password) if command.password is not None else None
+                    await self._hash(session, command.password)
+                    if command.password is not None else None
                 )
-                assert session.user is not None
-                keep = session.token_id if command.username == session.user.username else None
                 user = await run(store.update_user, command.username,
                                  password_hash=new_hash, is_staff=command.is_staff,
-                                 is_superuser=command.is_superuser, keep_token_id=keep)
+                                 is_superuser=command.is_superuser,
+                                 keep_token_hash=session.token_hash)
                 return events.admin_reply("user.updated", user_frame(user), ref)
             case cmd.DeleteUser():
-                await self._keep_a_superuser(command.username, True)
                 user = await run(store.delete_user, command.username)
                 return events.admin_reply("user.deleted", user_frame(user), ref)
         raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
-    async def _hash(self, password: str) -> str:
+    async def _hash(self, session: Session, password: str) -> str:
         if not password:
             raise ChatError(ErrorCode.BAD_REQUEST, "the password must not be empty")
-        async with self._hash_lock:
+        async with self.hash_slots.turn(self._hash_keys(session)):
             return await asyncio.to_thread(self.passwords.hash, password)
-
-    async def _keep_a_superuser(self, username: str, removing: bool) -> None:
-        """Refuse to delete or demote the last superuser: nobody could administer then."""
-        if not removing:
-            return
-        user = await self.db.run(self.store.user, username)
-        if user is None:
-            raise UnknownUser(username)
-        if user.is_superuser and await self.db.run(self.store.count_superusers) <= 1:
-            raise ChatError(ErrorCode.PERMISSION_DENIED, "the last superuser cannot be removed")
 
     # -- keeping sessions in line with the database --------------------------------------
 
@@ -623,39 +705,78 @@ class ChatService:
             await asyncio.sleep(self.config.poll_interval)
             try:
                 changes = await self.db.run(self.store.changes)
-                if changes != self._seen_changes:
-                    await self.reconcile()
+                if changes != self._seen_changes or self.gate.holding:
+                    self._request_reconcile()
             except StoreError as exc:
                 log.warning("checking for changes failed: %s", exc)
             except Exception:
                 log.exception("checking for changes failed")
 
+    def _request_reconcile(self) -> None:
+        """Reconcile soon, once more after any reconcile already under way."""
+        self._reconcile_wanted = True
+        if self._stopping:
+            return
+        if self._reconciler is None or self._reconciler.done():
+            self._reconciler = asyncio.create_task(self._reconcile_while_wanted(),
+                                                   name="reconcile")
+
+    async def _reconcile_while_wanted(self) -> None:
+        while self._reconcile_wanted:
+            self._reconcile_wanted = False
+            try:
+                await self.reconcile()
+            except StoreError as exc:  # the poller asks again while events wait
+                log.warning("bringing sessions in line with the database failed: %s", exc)
+            except Exception:
+                log.exception("bringing sessions in line with the database failed")
+
+    async def _reconcile_or_retry(self) -> None:
+        """Reconcile now; if the store fails, leave it to the background (events wait)."""
+        try:
+            await self.reconcile()
+        except StoreError as exc:
+            log.warning("bringing sessions in line with the database failed: %s", exc)
+            self._request_reconcile()
+
+    async def _settle(self, version: int, *, quietly: bool = True) -> None:
+        """Return once this process's sessions reflect the store at ``version``."""
+        if version > self.gate.applied:
+            if quietly:
+                await self._reconcile_or_retry()
+            else:
+                await self.reconcile()
+
     async def reconcile(self) -> None:
         """Bring every session in line with the database's users, tokens and rooms.
 
-        Sessions of deleted users or revoked tokens are closed; members lose
-        rooms that were deleted or became staff-only for them; everyone gets the
-        room list again if it changed, and users their account if it changed.
+        Sessions whose token is no longer live (logged out, revoked, expired,
+        its user deleted) are closed; members lose rooms that were deleted or
+        became staff-only for them; everyone gets the room list again if it
+        changed, and users their account if it changed. Then the events that
+        waited for this version go on (``VersionGate``).
         """
         async with self._reconcile_lock:
-            self._seen_changes = await self.db.run(self.store.changes)
+            version = await self.db.run(self.store.changes)
             rooms = await self.db.run(self.store.rooms)
-            logged_in = [s for s in self.sessions if s.user is not None]
-            user_ids = sorted({s.user.id for s in logged_in if s.user is not None})
-            token_ids = sorted({s.token_id for s in logged_in if s.token_id is not None})
-            users = await self.db.run(self.store.users_by_id, user_ids)
-            live_tokens = await self.db.run(self.store.live_token_ids, token_ids, now_ms())
-            # Sessions that logged in while we were asking are not judged by these answers.
-            checked = set(logged_in)
-            self._apply(rooms, users, live_tokens, checked)
+            self._epoch += 1
+            # Sessions that log in while we ask are not judged by these answers.
+            checked = {s for s in self.sessions if s.token_hash is not None}
+            hashes = sorted({s.token_hash for s in checked if s.token_hash is not None})
+            owners = await self.db.run(self.store.token_owners, hashes, now_ms())
+            self._apply(rooms, owners, checked)
+            self._epoch += 1
+            self._seen_changes = version
+            self.gate.advance(version)
 
-    def _apply(
-        self, rooms: list[Room], users: dict[int, User], live_tokens: set[int],
-        checked: set[Session],
-    ) -> None:
-        by_id = {room.id: room for room in rooms}
-        rooms_changed = rooms != self._room_snapshot
+    def _set_rooms(self, rooms: list[Room]) -> None:
         self._room_snapshot = rooms
+        self._rooms_by_id = {room.id: room for room in rooms}
+
+    def _apply(self, rooms: list[Room], owners: dict[str, User], checked: set[Session]) -> None:
+        rooms_changed = rooms != self._room_snapshot
+        self._set_rooms(rooms)
+        by_id = self._rooms_by_id
         room_lists = {  # encoded once per audience, not per session
             staff: events.encode(events.rooms(
                 room_frame(room) for room in rooms if staff or not room.staff_only
@@ -663,10 +784,10 @@ class ChatService:
             for staff in (False, True)
         }
         for session in list(self.sessions):
-            if session.user is None or session not in checked:
+            if session.token_hash is None or session not in checked:
                 continue
-            user = users.get(session.user.id)
-            if user is None or session.token_id not in live_tokens:
+            user = owners.get(session.token_hash)
+            if user is None:
                 self._revoke(session)
                 continue
             account_changed = user != session.user
@@ -685,6 +806,7 @@ class ChatService:
         log.info("closing %r: its login was revoked", session)
         self._leave_all(session)
         self._set_user(session, None)
+        session.token_hash = None
         self.sessions.pop(session, None)
         session.peer.close(CloseCode.SESSION_REVOKED, "login revoked")
 

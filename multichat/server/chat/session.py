@@ -43,16 +43,24 @@ class Peer(Protocol):
 
 
 class Session:
-    """One connection's state. Identity-hashed: two sessions of one user are distinct."""
+    """One connection's state. Identity-hashed: two sessions of one user are distinct.
 
-    __slots__ = ("_held", "peer", "rooms", "send_bucket", "token_id", "user", "user_bucket")
+    A logged-in session *is* the token it logged in with: ``token_hash`` is
+    what the server checks it by, never an id a database may hand out again.
+    """
 
-    def __init__(self, peer: Peer, send_bucket: TokenBucket) -> None:
+    __slots__ = ("_held", "command_bucket", "join_bucket", "peer", "rooms", "send_bucket",
+                 "token_hash", "user", "user_bucket")
+
+    def __init__(self, peer: Peer, send_bucket: TokenBucket, command_bucket: TokenBucket) -> None:
         self.peer = peer
         self.send_bucket = send_bucket
+        self.command_bucket = command_bucket
         self.user: User | None = None
-        self.token_id: int | None = None
-        self.user_bucket: TokenBucket | None = None  # shared by the user's sessions
+        self.token_hash: str | None = None
+        # Shared by the user's sessions: sends, and joins and leaves (which others see).
+        self.user_bucket: TokenBucket | None = None
+        self.join_bucket: TokenBucket | None = None
         self.rooms: set[int] = set()
         # Live events of rooms being caught up, held until the backlog has gone out.
         self._held: dict[int, list[Delivery]] = {}

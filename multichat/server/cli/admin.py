@@ -163,14 +163,6 @@ def _check_title(title: str) -> str:
         raise AdminError(str(exc)) from exc
 
 
-def _keep_a_superuser(store: Store, name: str) -> None:
-    user = store.user(name)
-    if user is None:
-        raise UnknownUser(name)
-    if user.is_superuser and store.count_superusers() <= 1:
-        raise AdminError(f"{shown(user.username)} is the last superuser; make another one first")
-
-
 def _print_clashes(kind: str | None, out: TextIO) -> int:
     """Print the look-alikes of one kind (or all), escaped; return how many."""
     clashes = [c for c in name_keys.clashes() if kind is None or c.kind == kind]
@@ -224,8 +216,7 @@ def _user(store: Store, args: argparse.Namespace, out: TextIO, stdin: TextIO) ->
     elif args.action == "set":
         if args.staff is None and args.superuser is None:
             raise AdminError("say what to change: --staff/--no-staff, --superuser/--no-superuser")
-        if args.superuser is False:
-            _keep_a_superuser(store, name)
+        # The store refuses to demote the last superuser (LastSuperuser), in one transaction.
         user = store.update_user(name, is_staff=args.staff, is_superuser=args.superuser)
         print(f"{shown(user.username)}: staff {_yes(user.is_staff)}, superuser "
               f"{_yes(user.is_superuser)}", file=out)
@@ -234,7 +225,6 @@ def _user(store: Store, args: argparse.Namespace, out: TextIO, stdin: TextIO) ->
         user = store.rename_user(name, _new_username(args.new_name))
         print(f"user {shown(old)} is now {shown(user.username)}", file=out)
     elif args.action == "delete":
-        _keep_a_superuser(store, name)
         user = store.delete_user(name)
         print(f"deleted user {shown(user.username)}", file=out)
     return 0

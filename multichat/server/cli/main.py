@@ -10,7 +10,6 @@ for bugs only.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -68,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument("--config", metavar="FILE", type=Path,
                               help="TOML file with a [server] table of settings")
-    serve_parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    serve_parser.add_argument("-v", "--verbose", action="store_true",
+                              help="log more: connections, and Multichat's debug lines (never "
+                              "a password, token, hash or message text)")
     add_setting_flags(serve_parser)
     admin.add_parser(commands)
     discover.add_parser(commands)
@@ -112,18 +113,6 @@ def _encodes(text: str) -> bool:
     return True
 
 
-def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)-7s %(message)s",
-        datefmt="%Y-%m-%d %H:%M:%S",
-        stream=sys.stderr,
-    )
-    if not verbose:
-        # websockets logs every connection at INFO; a LAN server's log stays readable.
-        logging.getLogger("websockets").setLevel(logging.WARNING)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     unreadable = _not_text(arguments, os.environ)
@@ -133,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             config = load_config(vars(args), os.environ, args.config)
-            _configure_logging(args.verbose)
+            serve.configure_logging(args.verbose)
             return serve.run(config)
         if args.command == "admin":
             flags = {"data_dir": args.data_dir, "database": args.database}

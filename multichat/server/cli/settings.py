@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from multichat.server.broker import REDIS_SCHEMES
 from multichat.server.config import ServerConfig
 from multichat.server.net.admission import parse_origins
+from multichat.server.net.proxy import TrustedProxies
 from multichat.server.store.database import SYNCHRONOUS_MODES
 
 ENV_PREFIX = "MULTICHAT_"
@@ -135,7 +136,8 @@ def _check(config: ServerConfig) -> None:
     if not 0 <= config.port <= 65535:
         raise SettingsError(f"port must be between 0 and 65535, not {config.port}")
     for name in ("max_frame_bytes", "max_message_chars", "send_burst", "max_output_bytes",
-                 "user_send_burst", "max_rooms_per_connection"):
+                 "user_send_burst", "max_rooms_per_connection", "command_burst",
+                 "user_join_burst", "login_spray_names"):
         if getattr(config, name) <= 0:
             raise SettingsError(f"{name} must be positive")
     if config.max_connections_per_address < 0:
@@ -144,7 +146,13 @@ def _check(config: ServerConfig) -> None:
         parse_origins(config.allowed_origins)
     except ValueError as exc:
         raise SettingsError(f"allowed_origins: {exc}") from exc
-    for name in ("send_rate", "user_send_rate", "ping_interval", "ping_timeout", "close_timeout",
+    try:
+        TrustedProxies.parse(config.trusted_proxies, proxy_protocol=config.proxy_protocol,
+                             tls=config.uses_tls)
+    except ValueError as exc:
+        raise SettingsError(f"trusted_proxies: {exc}") from exc
+    for name in ("send_rate", "user_send_rate", "command_rate", "user_join_rate",
+                 "ping_interval", "ping_timeout", "close_timeout",
                  "token_ttl_days", "poll_interval", "presence_ttl"):
         if getattr(config, name) <= 0:
             raise SettingsError(f"{name} must be positive")

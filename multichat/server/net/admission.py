@@ -1,4 +1,4 @@
-"""Who may open a WebSocket at all: the Origin allow-list and connections per address.
+"""Who may open a WebSocket: a well-formed handshake, an allowed Origin, an address with room.
 
 Checked on the HTTP handshake, before any frame: a refused connection costs
 the server one HTTP response, and a browser gets a status it can show.
@@ -12,9 +12,12 @@ scripts, the seed's tests) send no Origin and are not concerned.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urlsplit
+
+from multichat.server.chat.limits import AddressCounter
 
 ANY_ORIGIN = "*"
 
@@ -42,8 +45,16 @@ class Refusal:
     reason: str
 
 
-def check_origin(origin: str | None, allowed: frozenset[str]) -> Refusal | None:
-    """None when a handshake with this ``Origin`` header may go on."""
+def bad_request(reason: str) -> Refusal:
+    """A handshake we cannot make sense of: HTTP 400 with a one-line reason."""
+    return Refusal(HTTPStatus.BAD_REQUEST, reason)
+
+
+def check_origin(values: list[str], allowed: frozenset[str]) -> Refusal | None:
+    """None when a handshake with these ``Origin`` headers (zero or one) may go on."""
+    if len(values) > 1:  # a browser sends one; two is a request to refuse, not to guess at
+        return bad_request("more than one Origin header")
+    origin = values[0] if values else None
     if origin is None or ANY_ORIGIN in allowed or origin.strip().lower() in allowed:
         return None
     return Refusal(HTTPStatus.FORBIDDEN,
@@ -55,3 +66,25 @@ TOO_MANY_CONNECTIONS = Refusal(
     HTTPStatus.TOO_MANY_REQUESTS,
     "too many connections from your address; close some and try again",
 )
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` is this machine's own: 127.0.0.0/8, ::1, ::ffff:127.x."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return parsed.is_loopback
+
+
+def connection_counter(limit: int, *, limit_loopback: bool = False) -> AddressCounter:
+    """The count of open connections per client address that the handshake checks.
+
+    Loopback clients are counted but not refused unless ``limit_loopback``: they
+    are programs of this machine (a test suite, a benchmark), whose owner could
+    run them anyway. Behind a proxy on this machine the client's address counts,
+    once the proxy is in --trusted-proxies.
+    """
+    return AddressCounter(limit, exempt=None if limit_loopback else is_loopback)

@@ -12,6 +12,11 @@ masked, so on a connection without extensions (no compression) the bytes on
 the wire are the same for every member. ``SharedFraming`` remembers the last
 frame it built; a fan-out hands the same ``bytes`` object to each peer in
 turn, so only the first one pays for framing.
+
+The peer's ``address`` is the client's own, also behind a reverse proxy:
+``ProxiedConnection`` (the class ``serve`` creates for each connection) takes
+a trusted proxy's PROXY header off the stream and keeps the address it names,
+or the one the handshake check read from X-Forwarded-For (proxy.py has the rules).
 """
 
 from __future__ import annotations
@@ -19,19 +24,144 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any, ClassVar
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from multichat.server.net.proxy import (
+    ProxyHeaderError,
+    TrustedProxies,
+    canonical,
+    parse_address,
+    parse_proxy_header,
+    starts_with_proxy_header,
+)
+
 log = logging.getLogger(__name__)
+
+# A proxy sends its PROXY header as it connects, in its first segment: 3 s is
+# ample for a loaded proxy across a LAN, and bounds how long a half-sent header
+# holds a connection open.
+PROXY_HEADER_TIMEOUT = 3.0
 
 
 def remote_host(connection: ServerConnection) -> str:
-    """The client's address, for limits, throttling and logs."""
-    remote = connection.remote_address
-    return str(remote[0]) if remote else "unknown"
+    """The client's address, for limits, throttling and logs (behind a proxy: the real one)."""
+    if isinstance(connection, ProxiedConnection):
+        return connection.client_host
+    return _host(connection.remote_address)
+
+
+def _host(remote: Any) -> str:
+    if not remote:
+        return "unknown"
+    address = parse_address(str(remote[0]))
+    return canonical(address) if address is not None else str(remote[0])
+
+
+class ProxiedConnection(ServerConnection):
+    """A ServerConnection that knows its client's real address.
+
+    ``peer_host`` is the TCP peer. ``client_host`` is the client it speaks for:
+    the source of the PROXY header a trusted proxy sends first (taken off the
+    stream here, before websockets' HTTP parser sees it), or the address the
+    handshake check takes from X-Forwarded-For, or else the peer itself.
+
+    A connection is closed, with one line in the log and no response, when it
+    must start with a PROXY header and does not (malformed, too long, or not
+    complete within ``PROXY_HEADER_TIMEOUT``), or when it brings one it may not
+    (a peer not trusted, a proxy without --proxy-protocol, a second header).
+    """
+
+    proxies: ClassVar[TrustedProxies] = TrustedProxies()
+
+    peer_host: str
+    client_host: str
+    _header: bytearray | None  # what came of a PROXY header still expected
+    _header_deadline: asyncio.TimerHandle | None
+    _first_data: bool  # nothing has gone to the HTTP parser yet
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.peer_host = self.client_host = _host(self.remote_address)
+        self._header = None
+        self._header_deadline = None
+        self._first_data = True
+        if self.proxies.expects_proxy_header(self.peer_host):
+            self._header = bytearray()
+            self._header_deadline = self.loop.call_later(
+                PROXY_HEADER_TIMEOUT, self._refuse, logging.WARNING,
+                f"closed a connection from proxy {self.peer_host}: no complete PROXY header "
+                f"within {PROXY_HEADER_TIMEOUT:g} s",
+            )
+
+    def data_received(self, data: bytes) -> None:
+        if self._header is not None:
+            data = self._take_header(data)
+            if not data:
+                return
+        if self._first_data:
+            self._first_data = False
+            if starts_with_proxy_header(data):
+                self._refuse_proxy_header()
+                return
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _take_header(self, data: bytes) -> bytes:
+        """Buffer ``data`` until the PROXY header is whole; then what follows it."""
+        assert self._header is not None
+        self._header += data
+        try:
+            header = parse_proxy_header(bytes(self._header))
+        except ProxyHeaderError as exc:
+            self._refuse(logging.WARNING,
+                         f"closed a connection from proxy {self.peer_host}: {exc}")
+            return b""
+        if header is None:
+            return b""
+        rest = bytes(self._header[header.size:])
+        self._header = None
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+        if header.source is not None:
+            self.client_host = header.source
+        return rest
+
+    def _refuse_proxy_header(self) -> None:
+        if self.client_host != self.peer_host or self.proxies.expects_proxy_header(
+            self.peer_host
+        ):
+            self._refuse(logging.INFO, f"refused a second PROXY header from {self.client_host} "
+                                       f"(via proxy {self.peer_host})")
+        elif self.proxies.trusts(self.peer_host):
+            self._refuse(logging.WARNING, f"refused a PROXY header from {self.peer_host}: "
+                                          "--proxy-protocol is off")
+        else:
+            self._refuse(logging.INFO, f"refused a PROXY header from {self.peer_host}, "
+                                       "which is not in --trusted-proxies")
+
+    def _refuse(self, level: int, message: str) -> None:
+        self._header = None
+        log.log(level, "%s", message)
+        self.transport.abort()
+
+
+def connection_type(proxies: TrustedProxies) -> type[ProxiedConnection]:
+    """The connection class for ``serve(create_connection=...)``, believing ``proxies``."""
+
+    class Connection(ProxiedConnection):
+        pass
+
+    Connection.proxies = proxies
+    return Connection
 
 
 class SharedFraming:

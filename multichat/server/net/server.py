@@ -21,11 +21,16 @@ from websockets.http11 import Request, Response
 from multichat import __version__
 from multichat.server.broker import Broker, open_broker
 from multichat.server.chat import ChatError, ChatService, Session
-from multichat.server.chat.limits import AddressCounter
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
-from multichat.server.net import admission, discovery, tls
-from multichat.server.net.peer import SharedFraming, WebSocketPeer, remote_host
+from multichat.server.net import admission, discovery, proxy, tls
+from multichat.server.net.peer import (
+    ProxiedConnection,
+    SharedFraming,
+    WebSocketPeer,
+    connection_type,
+    remote_host,
+)
 from multichat.server.protocol import ErrorCode, ProtocolError, decode_command, events
 from multichat.server.protocol.codes import CloseCode
 from multichat.server.store import Store, StoreError
@@ -54,7 +59,12 @@ class ChatServer:
         self.certificate: tls.Certificate | None = None  # with TLS: what clients pin
         self.advertiser: discovery.Advertiser | None = None
         self._origins = admission.parse_origins(config.allowed_origins)
-        self.connections = AddressCounter(config.max_connections_per_address)
+        self._proxies = proxy.TrustedProxies.parse(
+            config.trusted_proxies, proxy_protocol=config.proxy_protocol, tls=config.uses_tls
+        )
+        self.connections = admission.connection_counter(
+            config.max_connections_per_address, limit_loopback=config.limit_loopback
+        )
 
     async def start(self) -> None:
         """Open the database and start listening; raise StoreError or OSError if we can't."""
@@ -80,6 +90,7 @@ class ChatServer:
                 close_timeout=config.close_timeout,
                 server_header=f"Multichat/{__version__}",
                 process_request=self._admit,
+                create_connection=connection_type(self._proxies),
                 ssl=context,
             )
         except BaseException:
@@ -174,15 +185,35 @@ class ChatServer:
     # -- one connection ------------------------------------------------------------
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse a handshake from a page not allowed, or from an address with too many."""
-        address = remote_host(connection)
-        refusal = admission.check_origin(request.headers.get("Origin"), self._origins)
-        if refusal is None and not self.connections.may_open(address):
+        """Refuse a malformed handshake, a page not allowed, an address with too many.
+
+        Behind a trusted proxy without the PROXY protocol, the client's address is
+        first taken from X-Forwarded-For.
+        """
+        headers = request.headers
+        refusal = self._take_forwarded_client(connection, headers.get_all("X-Forwarded-For"))
+        if refusal is None:
+            refusal = admission.check_origin(headers.get_all("Origin"), self._origins)
+        if refusal is None and not self.connections.may_open(remote_host(connection)):
             refusal = admission.TOO_MANY_CONNECTIONS
         if refusal is None:
             return None
-        log.info("refused a connection from %s: %s", address, refusal.reason)
+        log.info("refused a connection from %s: %s", _who(connection), refusal.reason)
         return connection.respond(refusal.status, refusal.reason + "\n")
+
+    def _take_forwarded_client(
+        self, connection: ServerConnection, forwarded_for: list[str]
+    ) -> admission.Refusal | None:
+        """From a trusted HTTP proxy, the client's address is X-Forwarded-For's."""
+        if not isinstance(connection, ProxiedConnection):
+            return None
+        try:
+            client = self._proxies.forwarded_client(connection.peer_host, forwarded_for)
+        except proxy.ForwardedForError as exc:
+            return admission.bad_request(str(exc))
+        if client is not None:
+            connection.client_host = client
+        return None
 
     async def _handle(self, connection: ServerConnection) -> None:
         chat = self.chat
@@ -244,6 +275,14 @@ class ChatServer:
         except Exception:
             log.exception("unexpected error on %s from %r", command.name, session)
             session.send(events.error(ErrorCode.SERVER_ERROR, "internal error"))
+
+
+def _who(connection: ServerConnection) -> str:
+    """The client's address for a log line, and the proxy's when it came through one."""
+    address = remote_host(connection)
+    if isinstance(connection, ProxiedConnection) and connection.peer_host != address:
+        return f"{address} (via {connection.peer_host})"
+    return address
 
 
 def _url_host(host: str) -> str:

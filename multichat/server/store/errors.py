@@ -6,7 +6,8 @@ StoreError
  │    └── UnknownRoom
  ├── Conflict
  │    ├── UsernameTaken
- │    └── TitleTaken
+ │    ├── TitleTaken
+ │    └── LastSuperuser   the change would leave nobody to administer the server
  ├── SchemaError          the database's schema is newer than this program, or broken
  └── StoreUnavailable     the database cannot be opened, reached or written
       └── WriteRefused     the database is up but takes no writes for now (reads go on)
@@ -56,6 +57,11 @@ class UsernameTaken(Conflict):
 class TitleTaken(Conflict):
     def __init__(self, title: str) -> None:
         super().__init__(f"a room titled {title!r} already exists")
+
+
+class LastSuperuser(Conflict):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"{username} is the last superuser; make another one first")
 
 
 class SchemaError(StoreError):

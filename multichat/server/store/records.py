@@ -61,13 +61,23 @@ class StoredMessage:
 
 @dataclass(frozen=True, slots=True)
 class Appended:
-    """The outcome of one append: the stored message, and whether it was stored before."""
+    """The outcome of one append: the stored message, and whether it was stored before.
+
+    ``version``: the store's change counter as the message's transaction saw it
+    (``Store.changes``). A process delivers the message only once its sessions
+    reflect at least that version, so a change committed before the message
+    (a room made staff-only, a user demoted) takes effect before anyone
+    receives it.
+    """
 
     message: StoredMessage
     duplicate: bool
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
 class TokenOwner:
+    """The account a live token belongs to, and the token's hash (a session's identity)."""
+
     user: User
-    token_id: int
+    token_hash: str

@@ -13,14 +13,16 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee as pw
 
+from multichat.server.protocol import names
 from multichat.server.protocol.codes import MsgType
 from multichat.server.store import migrations
-from multichat.server.store.database import open_database, url_for_data_dir
+from multichat.server.store.database import make_private_dir, open_database, url_for_data_dir
 from multichat.server.store.errors import (
+    LastSuperuser,
     StoreError,
     StoreUnavailable,
     TitleTaken,
@@ -46,6 +48,10 @@ class _OpenStores:
     lock = threading.Lock()
     current: Store | None = None
 
+_T = TypeVar("_T")
+# One message's outcome before its batch's version is known: (stored, duplicate) or why not.
+_Outcome = tuple[StoredMessage, bool] | StoreError
+
 # Rows per IN (...) query: SQLite's default limit of bound parameters is 999.
 _IN_CHUNK = 500
 
@@ -67,13 +73,34 @@ def _room(row: Room) -> RoomRecord:
     return RoomRecord(id=row.id, title=row.title, staff_only=bool(row.staff_only))
 
 
+def _account_named(name: str) -> Account | None:
+    """The account called exactly ``name``, else the one whose name has its key.
+
+    ``Alice`` finds ``alice``. The exact name comes first so that an account
+    named before keys existed, set aside as a look-alike of another
+    (store.name_keys), stays reachable by its own name.
+    """
+    row = Account.get_or_none(Account.username == name)
+    if row is None:
+        row = Account.get_or_none(Account.username_key == names.username_key(name))
+    return row
+
+
+def _room_titled(title: str) -> Room | None:
+    """The room titled exactly ``title``, else the one whose title has its key."""
+    row = Room.get_or_none(Room.title == title)
+    if row is None:
+        row = Room.get_or_none(Room.title_key == names.title_key(title))
+    return row
+
+
 def _from_row(row: Sequence[Any]) -> StoredMessage:
     """A message from the columns of _MessageSql's SELECTs, in their order."""
     room_id, seq, username, msg_type, text, client_id, ts_ms = row
     return StoredMessage(room_id, seq, username, MsgType(msg_type), text, client_id, ts_ms)
 
 
-def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
+def _chunks(ids: Sequence[_T]) -> Iterable[Sequence[_T]]:
     for start in range(0, len(ids), _IN_CHUNK):
         yield ids[start : start + _IN_CHUNK]
 
@@ -110,6 +137,8 @@ class _MessageSql:
         self.bump = f'UPDATE "room" SET "last_seq" = "last_seq" + 1 WHERE "id" = {p}'
         self.bump_returning = self.bump + ' RETURNING "last_seq"' if returning else None
         self.read_seq = f'SELECT "last_seq" FROM "room" WHERE "id" = {p}'
+        self.version = f'SELECT "value" FROM "meta" WHERE "key" = {p}' + (
+            " FOR SHARE" if isinstance(db, pw.PostgresqlDatabase) else "")
         # PostgreSQL locks a room's row from the bump to the commit. Two processes
         # whose batches bump the same rooms in different orders would deadlock,
         # so a batch first locks all its rooms in id order. SQLite locks the
@@ -155,7 +184,8 @@ class Store:
 
     @classmethod
     def open_data_dir(cls, data_dir: Path, *, synchronous: str = "normal") -> Store:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        """Open (or make) the database in a data dir, which is made or kept 0700."""
+        make_private_dir(data_dir)
         return cls.open(url_for_data_dir(data_dir), synchronous=synchronous)
 
     def close(self) -> None:
@@ -213,7 +243,12 @@ class Store:
         ).execute()
 
     def changes(self) -> int:
-        """A counter that every change to users, rooms or tokens' validity moves."""
+        """A counter that every change to users, rooms or tokens' validity moves.
+
+        Sessions are brought in line with the database at a version of it; a
+        message is delivered only by a process that has reached the version
+        its transaction saw (``append_messages``).
+        """
         return int(Meta.get(Meta.key == "changes").value)
 
     # -- users -------------------------------------------------------------------
@@ -222,12 +257,16 @@ class Store:
         self, username: str, password_hash: str, *, is_staff: bool = False,
         is_superuser: bool = False,
     ) -> User:
+        """Create an account; UsernameTaken names the account whose name looks the same."""
+        key = names.username_key(username)
         with self.db.atomic():
-            if Account.select().where(Account.username == username).exists():
-                raise UsernameTaken(username)
+            taken = Account.get_or_none(Account.username_key == key)
+            if taken is not None:
+                raise UsernameTaken(taken.username)
             try:
                 row = Account.create(
                     username=username,
+                    username_key=key,
                     password_hash=password_hash,
                     is_staff=is_staff,
                     is_superuser=is_superuser,
@@ -239,25 +278,44 @@ class Store:
         return _user(row)
 
     def user(self, username: str) -> User | None:
-        row = Account.get_or_none(Account.username == username)
+        row = _account_named(username)
         return _user(row) if row else None
 
     def credentials(self, username: str) -> Credentials | None:
-        row = Account.get_or_none(Account.username == username)
+        row = _account_named(username)
         return Credentials(_user(row), row.password_hash) if row else None
 
     def users(self) -> list[User]:
         return [_user(row) for row in Account.select().order_by(Account.username)]
 
-    def users_by_id(self, ids: Sequence[int]) -> dict[int, User]:
-        found: dict[int, User] = {}
-        for chunk in _chunks(ids):
-            for row in Account.select().where(Account.id.in_(chunk)):
-                found[row.id] = _user(row)
-        return found
-
     def count_superusers(self) -> int:
         return Account.select().where(Account.is_superuser == True).count()  # noqa: E712
+
+    def _exclusive(self) -> Any:
+        """A transaction that decides on what it read: no other writer commits in between.
+
+        SQLite: ``BEGIN IMMEDIATE`` takes the write lock before the first read
+        (a deferred transaction would read a snapshot another writer may
+        change). PostgreSQL locks the rows it reads with ``FOR UPDATE`` instead
+        (``_keep_a_superuser``).
+        """
+        if self.is_sqlite:
+            return self.db.atomic(lock_type="IMMEDIATE")
+        return self.db.atomic()
+
+    def _keep_a_superuser(self, row: Account) -> None:
+        """Refuse to remove ``row``, a superuser, if no other superuser would remain.
+
+        PostgreSQL: every superuser's row is locked, always in id order, so a
+        concurrent removal waits for ours and then counts without the one we
+        removed (locking only the others would deadlock two removals).
+        """
+        superusers = Account.select(Account.id).where(
+            Account.is_superuser == True).order_by(Account.id)  # noqa: E712
+        if not self.is_sqlite:
+            superusers = superusers.for_update()
+        if not any(other.id != row.id for other in superusers):
+            raise LastSuperuser(row.username)
 
     def update_user(
         self,
@@ -266,21 +324,28 @@ class Store:
         password_hash: str | None = None,
         is_staff: bool | None = None,
         is_superuser: bool | None = None,
-        keep_token_id: int | None = None,
+        keep_token_hash: str | None = None,
     ) -> User:
-        """Change a user; a new password revokes every token but ``keep_token_id``."""
-        with self.db.atomic():
-            row = Account.get_or_none(Account.username == username)
+        """Change a user; a new password revokes every token but ``keep_token_hash``.
+
+        Refuses (``LastSuperuser``) to take the superuser flag from the last
+        superuser, deciding in the transaction that makes the change, so two
+        superusers demoting each other at once cannot both succeed.
+        """
+        with self._exclusive():
+            row = _account_named(username)
             if row is None:
                 raise UnknownUser(username)
             if password_hash is not None:
                 row.password_hash = password_hash
                 revoked = Token.delete().where(Token.account == row.id)
-                if keep_token_id is not None:
-                    revoked = revoked.where(Token.id != keep_token_id)
+                if keep_token_hash is not None:
+                    revoked = revoked.where(Token.token_hash != keep_token_hash)
                 revoked.execute()
             if is_staff is not None:
                 row.is_staff = is_staff
+            if is_superuser is False and row.is_superuser:
+                self._keep_a_superuser(row)
             if is_superuser is not None:
                 row.is_superuser = is_superuser
             row.save()
@@ -289,13 +354,36 @@ class Store:
 
     def rehash_password(self, username: str, password_hash: str) -> None:
         """Store the same password under new hashing parameters: no one is signed out."""
-        Account.update(password_hash=password_hash).where(Account.username == username).execute()
+        row = _account_named(username)
+        if row is not None:
+            Account.update(password_hash=password_hash).where(Account.id == row.id).execute()
 
-    def delete_user(self, username: str) -> User:
+    def rename_user(self, username: str, new_username: str) -> User:
+        """Give an account a new name; its messages keep the name they were sent under."""
+        key = names.username_key(new_username)
         with self.db.atomic():
-            row = Account.get_or_none(Account.username == username)
+            row = _account_named(username)
             if row is None:
                 raise UnknownUser(username)
+            taken = Account.get_or_none((Account.username_key == key) & (Account.id != row.id))
+            if taken is not None:
+                raise UsernameTaken(taken.username)
+            row.username, row.username_key = new_username, key
+            try:
+                row.save()
+            except pw.IntegrityError as exc:
+                raise UsernameTaken(new_username) from exc
+            self._bump_changes()
+        return _user(row)
+
+    def delete_user(self, username: str) -> User:
+        """Delete a user and their tokens; their messages stay, under their name."""
+        with self._exclusive():
+            row = _account_named(username)
+            if row is None:
+                raise UnknownUser(username)
+            if row.is_superuser:
+                self._keep_a_superuser(row)
             # Explicit, so it holds on engines without ON DELETE support enabled.
             Token.delete().where(Token.account == row.id).execute()
             Message.update(account=None).where(Message.account == row.id).execute()
@@ -305,11 +393,10 @@ class Store:
 
     # -- tokens --------------------------------------------------------------------
 
-    def add_token(self, user_id: int, token_hash: str, expires_ms: int) -> int:
-        row = Token.create(
+    def add_token(self, user_id: int, token_hash: str, expires_ms: int) -> None:
+        Token.create(
             account=user_id, token_hash=token_hash, created_ms=now_ms(), expires_ms=expires_ms
         )
-        return int(row.id)
 
     def token_owner(self, token_hash: str, at_ms: int) -> TokenOwner | None:
         """The user a live token belongs to; expired tokens are removed when met."""
@@ -324,41 +411,53 @@ class Store:
         if row.expires_ms <= at_ms:
             Token.delete().where(Token.id == row.id).execute()
             return None
-        return TokenOwner(user=_user(row.account), token_id=row.id)
+        return TokenOwner(user=_user(row.account), token_hash=token_hash)
 
-    def revoke_token(self, token_id: int) -> None:
+    def token_owners(self, token_hashes: Sequence[str], at_ms: int) -> dict[str, User]:
+        """The accounts of those tokens that are live, by token hash.
+
+        A session is the token it logged in with: a token hash is never issued
+        twice, and a token never moves to another account, so a live hash names
+        the very account it was issued to, whatever ids a database reuses.
+        """
+        owners: dict[str, User] = {}
+        for chunk in _chunks(token_hashes):
+            query = (Token.select(Token.token_hash, Account).join(Account)
+                     .where(Token.token_hash.in_(chunk), Token.expires_ms > at_ms))
+            for row in query:
+                owners[row.token_hash] = _user(row.account)
+        return owners
+
+    def revoke_token(self, token_hash: str) -> bool:
+        """Revoke one token; False if it was not live (revoked or expired already)."""
         with self.db.atomic():
-            Token.delete().where(Token.id == token_id).execute()
+            revoked = int(Token.delete().where(Token.token_hash == token_hash).execute())
             self._bump_changes()
+        return revoked > 0
 
     def revoke_user_tokens(self, username: str) -> int:
         """Sign a user out everywhere (a lost laptop); return how many logins were revoked."""
         with self.db.atomic():
-            row = Account.get_or_none(Account.username == username)
+            row = _account_named(username)
             if row is None:
                 raise UnknownUser(username)
             revoked = int(Token.delete().where(Token.account == row.id).execute())
             self._bump_changes()
         return revoked
 
-    def live_token_ids(self, token_ids: Sequence[int], at_ms: int) -> set[int]:
-        live: set[int] = set()
-        for chunk in _chunks(token_ids):
-            query = Token.select(Token.id).where(Token.id.in_(chunk), Token.expires_ms > at_ms)
-            live.update(row.id for row in query)
-        return live
-
-    def purge_expired_tokens(self, at_ms: int) -> int:
-        return int(Token.delete().where(Token.expires_ms <= at_ms).execute())
 
     # -- rooms -----------------------------------------------------------------------
 
     def create_room(self, title: str, *, staff_only: bool = False) -> RoomRecord:
+        """Create a room; TitleTaken names the room whose title looks the same."""
+        key = names.title_key(title)
         with self.db.atomic():
-            if Room.select().where(Room.title == title).exists():
-                raise TitleTaken(title)
+            taken = Room.get_or_none(Room.title_key == key)
+            if taken is not None:
+                raise TitleTaken(taken.title)
             try:
-                row = Room.create(title=title, staff_only=staff_only, created_ms=now_ms())
+                row = Room.create(title=title, title_key=key, staff_only=staff_only,
+                                  created_ms=now_ms())
             except pw.IntegrityError as exc:
                 raise TitleTaken(title) from exc
             self._bump_changes()
@@ -369,7 +468,7 @@ class Store:
         return _room(row) if row else None
 
     def room_by_title(self, title: str) -> RoomRecord | None:
-        row = Room.get_or_none(Room.title == title)
+        row = _room_titled(title)
         return _room(row) if row else None
 
     def rooms(self) -> list[RoomRecord]:
@@ -383,9 +482,11 @@ class Store:
             if row is None:
                 raise UnknownRoom(room_id)
             if title is not None and title != row.title:
-                if Room.select().where(Room.title == title).exists():
-                    raise TitleTaken(title)
-                row.title = title
+                key = names.title_key(title)
+                taken = Room.get_or_none((Room.title_key == key) & (Room.id != row.id))
+                if taken is not None:
+                    raise TitleTaken(taken.title)
+                row.title, row.title_key = title, key
             if staff_only is not None:
                 row.staff_only = staff_only
             try:
@@ -418,14 +519,17 @@ class Store:
         refuse one message (a race on a client_id with another process), the
         batch is redone with each message in a savepoint of its own, so the
         others still go in.
+
+        Every outcome carries the change counter as this transaction saw it
+        (``Appended.version``), read after the rooms' rows are locked.
         """
         try:
             with self.db.atomic():
                 self._lock_rooms(batch)
-                return [self._append_or_refuse(new) for new in batch]
+                return self._versioned([self._append_or_refuse(new) for new in batch])
         except pw.IntegrityError:
             pass
-        results: list[Appended | StoreError] = []
+        results: list[_Outcome] = []
         with self.db.atomic():
             self._lock_rooms(batch)
             for new in batch:
@@ -433,26 +537,42 @@ class Store:
                     with self.db.atomic():
                         results.append(self._append_or_refuse(new))
                 except pw.IntegrityError as exc:
-                    results.append(StoreError(f"the message was refused: {exc}"))
-        return results
+                    # Not the engine's words: PostgreSQL's quote the row.
+                    results.append(StoreError(
+                        f"the message was refused by the database ({type(exc).__name__})"))
+            return self._versioned(results)
+
+    def _versioned(self, outcomes: list[_Outcome]) -> list[Appended | StoreError]:
+        """The outcomes of a batch, each stored message with the version it was stored at.
+
+        The version is read last, in the batch's transaction: on SQLite that
+        transaction holds the write lock, on PostgreSQL ``FOR SHARE`` makes a
+        change's counter bump wait for this commit or this read wait for the
+        change's; either way the version says which changes came first.
+        """
+        row = self.db.execute_sql(self._sql.version, ("changes",)).fetchone()
+        version = int(row[0])
+        return [Appended(outcome[0], outcome[1], version) if isinstance(outcome, tuple)
+                else outcome for outcome in outcomes]
 
     def _lock_rooms(self, batch: Sequence[NewMessage]) -> None:
         rooms = {new.room_id for new in batch}
         if self._sql.lock_rooms is not None and len(rooms) > 1:
             self.db.execute_sql(self._sql.lock_rooms, (sorted(rooms),)).fetchall()
 
-    def _append_or_refuse(self, new: NewMessage) -> Appended | StoreError:
+    def _append_or_refuse(self, new: NewMessage) -> _Outcome:
         try:
             return self._append_one(new)
         except UnknownRoom as exc:  # nothing was written for it
             return exc
 
-    def _append_one(self, new: NewMessage) -> Appended:
+    def _append_one(self, new: NewMessage) -> tuple[StoredMessage, bool]:
+        """Store one message; return it and whether it was stored before (a resend)."""
         sql, execute = self._sql, self.db.execute_sql
         if new.client_id is not None and new.user_id is not None:
             earlier = execute(sql.find_resend, (new.user_id, new.client_id)).fetchone()
             if earlier is not None:
-                return Appended(_from_row(earlier), duplicate=True)
+                return _from_row(earlier), True
         if sql.bump_returning is not None:
             row = execute(sql.bump_returning, (new.room_id,)).fetchone()
         else:
@@ -472,7 +592,7 @@ class Store:
             client_id=new.client_id,
             ts_ms=new.ts_ms,
         )
-        return Appended(stored, duplicate=False)
+        return stored, False
 
     def messages_after(self, room_id: int, since: int, limit: int) -> list[StoredMessage]:
         """Up to ``limit`` messages with seq > since, oldest first."""

@@ -98,8 +98,9 @@ def _move_counter(db: pw.Database, table: str, value: int) -> None:
     if isinstance(db, pw.PostgresqlDatabase):
         db.execute_sql("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, true)",
                        (table, value))
-    elif isinstance(db, pw.SqliteDatabase) and table == Room._meta.table_name:
-        # Only the room table is AUTOINCREMENT; the others reuse no id of a live row anyway.
+    elif isinstance(db, pw.SqliteDatabase):
+        # The AUTOINCREMENT tables (room, account, token) have a row here; the others
+        # (message) none, and reuse no id of a live row anyway.
         db.execute_sql("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = ?",
                        (value, table))
 

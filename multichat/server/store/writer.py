@@ -176,8 +176,10 @@ class MessageWriter(Generic[C]):
 
     def _failure(self, exc: Exception, refusal: Refusal | None, count: int) -> StoreError:
         """The error each message of a failed batch gets; logged when new trouble starts."""
+        # The sender gets words, never the engine's message: PostgreSQL's quotes the
+        # failing row, which may be another sender's text in the same batch.
         failure = refusal.kind(NOT_STORED) if refusal is not None else StoreUnavailable(
-            f"{NOT_STORED}: {exc}")
+            f"{NOT_STORED}: the database failed; the server's log says why")
         if str(failure) != self._failing:
             self._failing = str(failure)
             if refusal is not None:

@@ -18,12 +18,14 @@ class Process:
     def __init__(self, url: str) -> None:
         self.broker = RedisBroker(url, presence_ttl=1.0)
         self.delivered: list[tuple[int, int | None, bytes]] = []
+        self.versions: list[int] = []
         self.departures: list[tuple[int, str]] = []
         self.resyncs = 0
         self.changes = 0
 
-    def deliver(self, room_id: int, seq: int | None, data: bytes) -> None:
+    def deliver(self, room_id: int, seq: int | None, data: bytes, version: int) -> None:
         self.delivered.append((room_id, seq, data))
+        self.versions.append(version)
 
     def resync(self) -> None:
         self.resyncs += 1
@@ -56,12 +58,13 @@ async def test_each_event_is_published_once_and_delivered_once_per_process(
 ) -> None:
     a, b = pair
     assert a.broker.connected and b.broker.connected
-    a.broker.publish(1, 1, b'{"n":1}')
+    a.broker.publish(1, 1, b'{"n":1}', 5)
     assert a.delivered == [(1, 1, b'{"n":1}')]  # local members first, without Redis
     await eventually(lambda: b.delivered == [(1, 1, b'{"n":1}')])
-    b.broker.publish(1, 2, b'{"n":2}')
+    b.broker.publish(1, 2, b'{"n":2}', 6)
     await eventually(lambda: len(a.delivered) == 2)
     assert a.data() == b.data() == [b'{"n":1}', b'{"n":2}']  # nobody got its own twice
+    assert a.versions == b.versions == [5, 6]  # the version each was stored at travels
     a.broker.notify_changes()
     await eventually(lambda: b.changes == 1)
     assert a.changes == 0
@@ -98,7 +101,7 @@ async def test_an_outage_keeps_local_delivery_and_catches_up_after(
     a, b = pair
     resyncs = b.resyncs
     redis_service.stop()
-    a.broker.publish(2, 9, b'{"late":true}')
+    a.broker.publish(2, 9, b'{"late":true}', 1)
     assert a.delivered == [(2, 9, b'{"late":true}')]  # served locally while Redis is down
     assert await a.broker.presence.members(2) is None  # unknown, not wrong
     assert a.broker.waiting == 1

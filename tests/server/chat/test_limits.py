@@ -1,8 +1,8 @@
-"""Token bucket and login throttle, on a clock the test moves by hand."""
+"""Token buckets and the connection count, on a clock the test moves by hand."""
 
 from __future__ import annotations
 
-from multichat.server.chat.limits import AddressCounter, LoginThrottle, TokenBucket, UserBuckets
+from multichat.server.chat.limits import AddressCounter, TokenBucket, UserBuckets
 
 
 class FakeClock:
@@ -21,35 +21,6 @@ def test_bucket_allows_a_burst_then_the_rate() -> None:
     assert [bucket.take(), bucket.take()] == [True, False]
     clock.now += 100  # refills only up to the burst
     assert sum(bucket.take() for _ in range(10)) == 3
-
-
-def test_throttle_locks_out_after_free_failures_with_growing_delays() -> None:
-    clock = FakeClock()
-    throttle = LoginThrottle(free_failures=2, base_delay=1.0, max_delay=8.0, clock=clock)
-    throttle.failed("k")
-    throttle.failed("k")
-    assert throttle.retry_after("k") == 0
-    delays = []
-    for _ in range(6):
-        throttle.failed("k")
-        delays.append(throttle.retry_after("k"))
-    assert delays == [1.0, 2.0, 4.0, 8.0, 8.0, 8.0]
-    clock.now += 8.0
-    assert throttle.retry_after("k") == 0
-    throttle.succeeded("k")
-    throttle.failed("k")
-    assert throttle.retry_after("k") == 0
-
-
-def test_throttle_forgets_old_keys_and_stays_bounded() -> None:
-    clock = FakeClock()
-    throttle = LoginThrottle(free_failures=0, max_delay=10.0, max_keys=3, clock=clock)
-    for key in "abcd":
-        throttle.failed(key)
-    assert throttle.retry_after("a") == 0  # evicted: at most 3 keys kept
-    assert throttle.retry_after("d") > 0
-    clock.now += 100
-    assert throttle.retry_after("d") == 0
 
 
 def test_a_users_bucket_is_shared_by_its_sessions_and_forgotten_with_the_last() -> None:

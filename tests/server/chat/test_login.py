@@ -95,36 +95,65 @@ async def test_logging_in_twice_on_one_connection_is_refused(harness: ChatHarnes
     assert session.user is not None and session.user.username == "alice"
 
 
-async def test_repeated_failures_lock_out_the_user_even_with_the_right_password(
+async def test_a_name_under_attack_locks_each_failing_address_but_lets_its_owner_in(
     harness: ChatHarness,
 ) -> None:
-    for attempt in range(5):
+    for attempt in range(5):  # guesses from five addresses: the name is under attack
         session, _ = await harness.session(address=f"198.51.100.{attempt}")
         error = await harness.run(session, command="login", username="alice", password="bad")
         assert error is not None and error.code is ErrorCode.LOGIN_FAILED
     session, _ = await harness.session(address="198.51.100.99")
     error = await harness.run(session, command="login", username="alice", password="bad")
-    assert error is not None and error.code is ErrorCode.LOGIN_FAILED  # the 6th failure locks
+    assert error is not None and error.code is ErrorCode.LOGIN_FAILED  # one guess, then locked
     error = await harness.run(session, command="login", username="alice",
                               password="alice-password")
     assert error is not None and error.code is ErrorCode.RATE_LIMITED
-    assert error.detail and "try again" in error.detail
-    # Another user from the same fresh address is not affected.
+    assert error.detail and "try again in 1 s" in error.detail
+    # Another user from the same address is not affected, nor alice from her own.
     assert await harness.run(session, command="login", username=BOB[0], password=BOB[1]) is None
+    owner, _ = await harness.session(address="192.0.2.50")
+    assert await harness.run(owner, command="login", username="alice",
+                             password="alice-password") is None
 
 
-async def test_repeated_failures_from_one_address_lock_out_the_address(
+async def test_failures_for_one_name_refuse_no_other_name_and_no_token(
     harness: ChatHarness,
 ) -> None:
+    """Six failures for alice from one address (a proxy, a NAT) refused everyone there."""
+    first, first_peer = await harness.session(address="203.0.113.7")
+    assert await harness.run(first, command="login", username="bob",
+                             password="bob-password") is None
+    bobs_token = first_peer.take()[0]["login"]["token"]
     session, _ = await harness.session(address="203.0.113.7")
-    for name in ("u1", "u2", "u3", "u4", "u5", "u6"):
-        error = await harness.run(session, command="login", username=name, password="x")
+    for _ in range(6):
+        error = await harness.run(session, command="login", username="alice", password="x")
+        assert error is not None and error.code in (ErrorCode.LOGIN_FAILED,
+                                                    ErrorCode.RATE_LIMITED)
+    error = await harness.run(session, command="login", username="alice", password="x")
+    assert error is not None and error.code is ErrorCode.RATE_LIMITED  # alice is locked here
+    sam, _ = await harness.session(address="203.0.113.7")
+    assert await harness.run(sam, command="login", username="sam",
+                             password="staff-password") is None
+    by_token, peer = await harness.session(address="203.0.113.7")
+    assert await harness.run(by_token, command="login", token=bobs_token) is None
+    assert peer.take()[0]["login"]["username"] == "bob"
+
+
+async def test_an_address_spraying_names_is_locked_out_but_a_valid_token_still_logs_in(
+    harness: ChatHarness,
+) -> None:
+    first, first_peer = await harness.session(address="192.0.2.9")
+    assert await harness.run(first, command="login", username="alice",
+                             password="alice-password") is None
+    alice_token = first_peer.take()[0]["login"]["token"]
+    sprayer, _ = await harness.session(address="203.0.113.7")
+    for n in range(10):
+        error = await harness.run(sprayer, command="login", username=f"u{n}", password="x")
         assert error is not None and error.code is ErrorCode.LOGIN_FAILED
-    error = await harness.run(session, command="login", username="alice",
+    error = await harness.run(sprayer, command="login", username="alice",
                               password="alice-password")
     assert error is not None and error.code is ErrorCode.RATE_LIMITED
-    error = await harness.run(session, command="login", token="guess")
-    assert error is not None and error.code is ErrorCode.RATE_LIMITED
+    assert await harness.run(sprayer, command="login", token=alice_token) is None
 
 
 async def test_upgrading_a_password_hash_at_login_signs_no_one_out(harness: ChatHarness) -> None:

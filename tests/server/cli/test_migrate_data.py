@@ -28,14 +28,13 @@ def fill_sqlite(data_dir: Path, passwords: Passwords) -> dict[str, object]:
         ] + [NewMessage(staff.id, None, "admin", MsgType.WARNING, "careful", None, 5)])
         store.delete_user("gone")  # its messages stay, with no account
         store.delete_room(deleted.id)  # its id must never come back
-        token = store.add_token(bob.id, "token-hash", expires_ms=10**15)
+        store.add_token(bob.id, "token-hash", expires_ms=10**15)
         return {
             "users": store.users(),
             "rooms": store.rooms(),
             "lobby": store.messages_after(lobby.id, 0, 1000),
             "staff": store.messages_after(staff.id, 0, 10),
             "hashes": {u: store.credentials(u) for u in ("alice", "bob")},
-            "token": token,
             "deleted": deleted.id,
         }
     finally:
@@ -64,7 +63,7 @@ def test_sqlite_data_moves_to_postgresql_whole(
             assert store.credentials(name) == hashes[name]
         owner = store.token_owner("token-hash", at_ms=0)
         assert owner is not None and owner.user.username == "bob"
-        assert owner.token_id == before["token"]
+        assert owner.token_hash == "token-hash"
         # The counters carry on: seq after the last message, ids after every id handed out.
         assert store.last_seq(lobby.id) == 300
         (appended,) = store.append_messages(

@@ -50,6 +50,10 @@ def test_types_are_converted_and_paths_expanded() -> None:
         ({"max_connections_per_address": "-1"}, {}, "max_connections_per_address must be 0"),
         ({"allowed_origins": "chat.example.com"}, {},
          "allowed_origins: 'chat.example.com' is not an origin"),
+        ({"trusted_proxies": "nginx.local"}, {}, "trusted_proxies: "),
+        ({"proxy_protocol": "yes"}, {}, "trusted_proxies: --proxy-protocol needs"),
+        ({"command_rate": "0"}, {}, "command_rate must be positive"),
+        ({"user_join_burst": "0"}, {}, "user_join_burst must be positive"),
     ],
 )
 def test_bad_values_are_named(flags: dict[str, str], env: dict[str, str], words: str) -> None:

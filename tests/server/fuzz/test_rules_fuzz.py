@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from multichat.server.broker import LocalBroker
 from multichat.server.chat import ChatService, Session
-from multichat.server.chat.limits import LoginThrottle
+from multichat.server.chat.login_guard import LoginGuard
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
@@ -166,7 +166,7 @@ async def test_a_refused_frame_changes_nothing_anyone_can_see(
 ) -> None:
     # Lock-outs are per address and user, on a clock: each example starts without any,
     # so that it runs the same way when Hypothesis replays it.
-    arena.chat.login_throttle = LoginThrottle()
+    arena.chat.login_guard = LoginGuard()
     session, peer = await arena.connect(BOB if login else None, tuple(rooms) if login else ())
     try:
         for frame in frames:

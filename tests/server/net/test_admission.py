@@ -12,6 +12,7 @@ from websockets.exceptions import InvalidStatus
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
+from multichat.server.net.admission import connection_counter
 from tests.conftest import ALICE, STAFF, ClientFactory, seed_accounts
 from tests.helpers.client import ProtocolClient
 from tests.helpers.timing import TIMEOUT
@@ -26,7 +27,7 @@ def server_config(tmp_path: Path) -> ServerConfig:
         host="127.0.0.1", port=0, data_dir=tmp_path / "server", advertise=False,
         # Per connection: plenty. Per user: 3 sends, then (in practice) none.
         send_burst=1000, send_rate=1000.0, user_send_burst=3, user_send_rate=0.001,
-        max_connections_per_address=2, max_rooms_per_connection=1,
+        max_connections_per_address=2, limit_loopback=True, max_rooms_per_connection=1,
         allowed_origins="https://chat.example.com, http://localhost:8000",
     )
 
@@ -125,3 +126,34 @@ async def test_by_default_no_web_page_may_connect(default_server: ChatServer) ->
     assert await refused_status(url, origin="http://localhost:8000") == 403
     connection = await ws_connect(url, open_timeout=TIMEOUT)  # the app sends no Origin
     await connection.close()
+
+
+async def test_by_default_loopback_clients_are_not_limited(default_server: ChatServer) -> None:
+    """A test suite or a benchmark on this machine holds more than 32 connections."""
+    url = f"ws://127.0.0.1:{default_server.port}"
+    opened = []
+    try:
+        for _ in range(45):
+            opened.append(await ws_connect(url, open_timeout=TIMEOUT))
+        await eventually(lambda: default_server.connections.open("127.0.0.1") == 45)
+    finally:
+        for connection in opened:
+            await connection.close()
+
+
+@pytest.mark.parametrize("address", ["203.0.113.5", "192.168.1.20", "2001:db8::5",
+                                     "::ffff:203.0.113.5", "unknown"])
+def test_other_addresses_are_limited_by_default(address: str) -> None:
+    counter = connection_counter(2)
+    assert [counter.admit(address) for _ in range(3)] == [True, True, False]
+    counter.release(address)
+    assert counter.admit(address)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "127.255.0.9", "::1",
+                                     "::ffff:127.0.0.1"])
+def test_loopback_addresses_are_counted_and_limited_only_when_asked(address: str) -> None:
+    free = connection_counter(2)
+    assert all(free.admit(address) for _ in range(40)) and free.open(address) == 40
+    limited = connection_counter(2, limit_loopback=True)
+    assert [limited.admit(address) for _ in range(3)] == [True, True, False]

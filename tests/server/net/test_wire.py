@@ -220,7 +220,8 @@ async def test_admin_flow_and_pushes(connect: ClientFactory) -> None:
     admin = await connect(ADMIN)
     alice = await connect(ALICE)
     await alice.join(LOBBY)
-    created = await admin.request(command="room.create", title="Garden", staff_only=False)
+    await admin.send(command="room.create", title="Garden", staff_only=False)
+    created = await admin.expect_key("room.created")  # after the change took effect
     assert created["room.created"]["title"] == "Garden"
     await alice.expect(lambda f: "rooms" in f and len(f["rooms"]) == 2)
     await admin.send(command="announce", room=1, message="Lunch!", msg_type=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from multichat.server.protocol import MsgType
 from multichat.server.store import Store
 from multichat.server.store.errors import (
+    LastSuperuser,
     StoreError,
     StoreUnavailable,
     TitleTaken,
@@ -42,6 +44,11 @@ def test_users_are_created_listed_updated_and_deleted(store: Store) -> None:
     updated = store.update_user("alice", is_superuser=True)
     assert updated.is_superuser and updated.id == alice.id
     assert store.count_superusers() == 1
+    with pytest.raises(LastSuperuser):
+        store.delete_user("alice")
+    with pytest.raises(LastSuperuser):
+        store.update_user("alice", is_superuser=False)
+    store.update_user("bob", is_superuser=True)
     store.delete_user("alice")
     assert store.user("alice") is None
     with pytest.raises(UnknownUser):
@@ -147,17 +154,22 @@ def test_deleting_a_room_deletes_its_messages(store: Store) -> None:
 
 def test_tokens_expire_and_are_revoked(store: Store) -> None:
     alice = store.create_user("alice", "h")
-    kept = store.add_token(alice.id, "hash-kept", expires_ms=10_000)
-    other = store.add_token(alice.id, "hash-other", expires_ms=10_000)
+    bob = store.create_user("bob", "h")
+    store.add_token(alice.id, "hash-kept", expires_ms=10_000)
+    store.add_token(alice.id, "hash-other", expires_ms=10_000)
+    store.add_token(bob.id, "hash-bob", expires_ms=10_000)
     owner = store.token_owner("hash-kept", at_ms=5_000)
-    assert owner is not None and owner.user == alice and owner.token_id == kept
+    assert owner is not None and owner.user == alice and owner.token_hash == "hash-kept"
     assert store.token_owner("hash-kept", at_ms=10_000) is None  # expired, and removed
-    assert store.live_token_ids([kept, other], at_ms=5_000) == {other}
-    third = store.add_token(alice.id, "hash-third", expires_ms=10_000)
-    store.update_user("alice", password_hash="new", keep_token_id=third)
-    assert store.live_token_ids([other, third], at_ms=5_000) == {third}
-    store.revoke_token(third)
+    hashes = ["hash-kept", "hash-other", "hash-bob", "never-issued"]
+    assert store.token_owners(hashes, at_ms=5_000) == {"hash-other": alice, "hash-bob": bob}
+    store.add_token(alice.id, "hash-third", expires_ms=10_000)
+    store.update_user("alice", password_hash="new", keep_token_hash="hash-third")
+    assert store.token_owners([*hashes, "hash-third"], at_ms=5_000) == {
+        "hash-third": alice, "hash-bob": bob}
+    store.revoke_token("hash-third")
     assert store.token_owner("hash-third", at_ms=5_000) is None
+    assert store.token_owner("hash-bob", at_ms=5_000) is not None
 
 
 def test_every_admin_change_moves_the_change_counter(store: Store) -> None:
@@ -168,8 +180,8 @@ def test_every_admin_change_moves_the_change_counter(store: Store) -> None:
     seen.append(store.changes())
     store.update_room(room.id, staff_only=True)
     seen.append(store.changes())
-    token = store.add_token(alice.id, "t", expires_ms=10**15)
-    store.revoke_token(token)
+    store.add_token(alice.id, "t", expires_ms=10**15)
+    store.revoke_token("t")
     seen.append(store.changes())
     store.delete_user("alice")
     seen.append(store.changes())
@@ -232,3 +244,52 @@ def test_a_refused_insert_is_isolated_and_leaves_no_gap(store: Store) -> None:
     assert isinstance(refused, StoreError) and "refused" in str(refused)
     assert appended(fine).message.seq == 1
     assert store.last_seq(a.id) == 0  # the failed bump was rolled back with its savepoint
+
+
+def refused_at_once(store: Store, *changes: Callable[[], object]) -> list[int]:
+    """Run the changes on threads of their own (connections, as processes would have),
+    released together; return the indexes of those refused as LastSuperuser."""
+    barrier = threading.Barrier(len(changes))
+    refused: list[int] = []
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            changes[index]()
+        except LastSuperuser:
+            refused.append(index)
+        finally:
+            store.close_thread_connection()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(changes))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return refused
+
+
+def test_two_superusers_demoting_each_other_at_once_leave_one(store: Store) -> None:
+    """The last-superuser rule holds under concurrency: it is decided in the change's
+    transaction (SQLite's write lock, PostgreSQL's row locks), not read before it."""
+    store.create_user("ann", "h", is_superuser=True)
+    store.create_user("ben", "h", is_superuser=True)
+    for round_ in range(20):
+        refused = refused_at_once(store, lambda: store.update_user("ann", is_superuser=False),
+                                  lambda: store.update_user("ben", is_superuser=False))
+        assert len(refused) == 1, f"round {round_}: refused {refused}"
+        assert store.count_superusers() == 1
+        for name in ("ann", "ben"):  # both superusers again for the next round
+            store.update_user(name, is_superuser=True)
+
+
+def test_deleting_and_demoting_the_last_superuser_at_once_leaves_one(store: Store) -> None:
+    store.create_user("ann", "h", is_superuser=True)
+    for round_ in range(10):
+        store.create_user("ben", "h", is_superuser=True)
+        refused = refused_at_once(store, lambda: store.delete_user("ben"),
+                                  lambda: store.update_user("ann", is_superuser=False))
+        assert len(refused) == 1 and store.count_superusers() == 1, f"round {round_}"
+        store.update_user("ann", is_superuser=True)  # back to ann alone for the next round
+        if store.user("ben") is not None:
+            store.delete_user("ben")
