@@ -13,6 +13,9 @@ from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 from multichat.server.store import Store
 from tests.helpers.client import ProtocolClient
+from tests.helpers.servers import ADMIN, ALICE, BOB, STAFF, seed_accounts, seeded_server
+
+__all__ = ["ADMIN", "ALICE", "BOB", "STAFF", "seed_accounts"]
 
 # Real PostgreSQL and Redis servers, for the scale-out tests (and skipped without them).
 pytest_plugins = ["tests.helpers.services"]
@@ -23,10 +26,6 @@ settings.register_profile(
 )
 settings.load_profile("multichat")
 
-ADMIN = ("admin", "admin-password")
-ALICE = ("alice", "alice-password")
-BOB = ("bob", "bob-password")
-STAFF = ("sam", "staff-password")
 
 
 @pytest.fixture(autouse=True)
@@ -56,16 +55,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened.close()
 
 
-def seed_accounts(store: Store, passwords: Passwords) -> None:
-    """An admin, two users and a staff member; a public and a staff-only room."""
-    store.create_user(ADMIN[0], passwords.hash(ADMIN[1]), is_superuser=True)
-    store.create_user(ALICE[0], passwords.hash(ALICE[1]))
-    store.create_user(BOB[0], passwords.hash(BOB[1]))
-    store.create_user(STAFF[0], passwords.hash(STAFF[1]), is_staff=True)
-    store.create_room("Lobby")
-    store.create_room("Staff room", staff_only=True)
-
-
 @pytest.fixture
 def server_config(tmp_path: Path) -> ServerConfig:
     return ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "server", poll_interval=0.2,
@@ -75,14 +64,8 @@ def server_config(tmp_path: Path) -> ServerConfig:
 @pytest.fixture
 async def server(server_config: ServerConfig, passwords: Passwords) -> AsyncIterator[ChatServer]:
     """A real server on a free loopback port with seeded accounts (Lobby is room 1)."""
-    chat_server = ChatServer(server_config, passwords=passwords)
-    await chat_server.start()
-    assert chat_server.store is not None
-    seed_accounts(chat_server.store, passwords)
-    try:
+    async with seeded_server(server_config, passwords) as chat_server:
         yield chat_server
-    finally:
-        await chat_server.stop()
 
 
 ClientFactory = Callable[..., Awaitable[ProtocolClient]]

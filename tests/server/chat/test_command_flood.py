@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 
 from multichat.server.chat.passwords import Passwords
-from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from tests.conftest import ALICE, BOB, seed_accounts
 from tests.helpers.client import Frame, ProtocolClient
+from tests.helpers.servers import ALICE, BOB, loopback_config, seeded_server
 
 LOBBY = 1
 ENTER, LEAVE = 4, 5
@@ -29,17 +28,10 @@ USER_BURST, USER_RATE = 30, 3.0  # the user's joins and leaves
 
 @pytest.fixture
 async def strict_server(tmp_path: Path, passwords: Passwords) -> AsyncIterator[ChatServer]:
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "server",
-                          advertise=False, command_burst=BURST, command_rate=RATE,
-                          user_join_burst=USER_BURST, user_join_rate=USER_RATE)
-    server = ChatServer(config, passwords=passwords)
-    await server.start()
-    assert server.store is not None
-    seed_accounts(server.store, passwords)
-    try:
+    config = loopback_config(tmp_path / "server", command_burst=BURST, command_rate=RATE,
+                             user_join_burst=USER_BURST, user_join_rate=USER_RATE)
+    async with seeded_server(config, passwords) as server:
         yield server
-    finally:
-        await server.stop()
 
 
 async def client(server: ChatServer, credentials: tuple[str, str]) -> ProtocolClient:

@@ -19,10 +19,9 @@ import argon2
 import pytest
 
 from multichat.server.chat.passwords import Passwords
-from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from tests.conftest import ALICE, BOB, seed_accounts
 from tests.helpers.client import ProtocolClient
+from tests.helpers.servers import ALICE, BOB, loopback_config, seeded_server
 from tests.helpers.waiting import eventually
 
 
@@ -54,17 +53,11 @@ async def held() -> HeldPasswords:
 
 @pytest.fixture
 async def server(tmp_path: Path, held: HeldPasswords) -> AsyncIterator[ChatServer]:
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "server",
-                          advertise=False)
-    server = ChatServer(config, passwords=held)
-    await server.start()
-    assert server.store is not None
-    seed_accounts(server.store, held)
-    try:
-        yield server
-    finally:
-        held.release.set()
-        await server.stop()
+    async with seeded_server(loopback_config(tmp_path / "server"), held) as server:
+        try:
+            yield server
+        finally:
+            held.release.set()  # nothing may wait on a check when the server stops
 
 
 async def open_from(server: ChatServer, address: str) -> ProtocolClient:

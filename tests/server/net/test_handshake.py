@@ -20,10 +20,9 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
 from multichat.server.chat.passwords import Passwords
-from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from tests.conftest import ALICE, seed_accounts
 from tests.helpers.client import ProtocolClient
+from tests.helpers.servers import ALICE, loopback_config, seeded_server
 from tests.helpers.timing import TIMEOUT
 from tests.helpers.waiting import eventually
 from tests.server.net.raw_handshake import (
@@ -42,22 +41,11 @@ ELSEWHERE = "127.0.0.2"
 async def server(tmp_path: Path, passwords: Passwords,
                  caplog: pytest.LogCaptureFixture) -> AsyncIterator[ChatServer]:
     caplog.set_level(logging.INFO)
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "server",
-                          advertise=False, trusted_proxies=PROXY,
-                          max_connections_per_address=2, limit_loopback=True,
-                          allowed_origins="https://chat.example.com")
-    async with ChatServer(config, passwords=passwords) as chat_server:
-        assert chat_server.store is not None
-        seed_accounts(chat_server.store, passwords)
+    config = loopback_config(tmp_path / "server", trusted_proxies=PROXY,
+                             max_connections_per_address=2, limit_loopback=True,
+                             allowed_origins="https://chat.example.com")
+    async with seeded_server(config, passwords) as chat_server:
         yield chat_server
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[ProtocolClient]]:
-    opened: list[ProtocolClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
 
 
 async def open_client(server: ChatServer, clients: list[ProtocolClient], *,

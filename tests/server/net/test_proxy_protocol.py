@@ -8,6 +8,7 @@ per-address limit, and the login's log line.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -19,12 +20,11 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
 from multichat.server.chat.passwords import Passwords
-from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 from multichat.server.net.peer import PROXY_HEADER_TIMEOUT
 from multichat.server.net.proxy import V1_MAX_BYTES, V2_MAX_BYTES
-from tests.conftest import ALICE, seed_accounts
 from tests.helpers.client import ProtocolClient
+from tests.helpers.servers import ALICE, loopback_config, seeded_server
 from tests.helpers.timing import TIMEOUT
 from tests.helpers.waiting import eventually
 from tests.server.net import proxy_headers as ph
@@ -40,36 +40,23 @@ async def start(tmp_path: Path, passwords: Passwords,
                 caplog: pytest.LogCaptureFixture) -> AsyncIterator[Start]:
     """Start a server trusting 127.0.0.1, two connections per address, loopback counted."""
     caplog.set_level(logging.INFO)
-    servers: list[ChatServer] = []
+    async with contextlib.AsyncExitStack() as stack:
+        started = 0
 
-    async def start_server(**settings: Any) -> ChatServer:
-        settings = {"trusted_proxies": PROXY, "proxy_protocol": True, **settings}
-        config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / f"s{len(servers)}",
-                              advertise=False, max_connections_per_address=2,
-                              limit_loopback=True, **settings)
-        server = ChatServer(config, passwords=passwords)
-        await server.start()
-        servers.append(server)
-        assert server.store is not None
-        seed_accounts(server.store, passwords)
-        return server
+        async def start_server(**settings: Any) -> ChatServer:
+            nonlocal started
+            settings = {"trusted_proxies": PROXY, "proxy_protocol": True,
+                        "max_connections_per_address": 2, "limit_loopback": True, **settings}
+            started += 1
+            config = loopback_config(tmp_path / f"s{started}", **settings)
+            return await stack.enter_async_context(seeded_server(config, passwords))
 
-    yield start_server
-    for server in servers:
-        await server.stop()
+        yield start_server
 
 
 @pytest.fixture
 async def server(start: Start) -> ChatServer:
     return await start()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[ProtocolClient]]:
-    opened: list[ProtocolClient] = []
-    yield opened
-    for client in opened:
-        await client.close()
 
 
 def socket_with(port: int, header: bytes, local: str = PROXY) -> socket.socket:

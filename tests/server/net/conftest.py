@@ -1,0 +1,18 @@
+"""Fixtures of the net tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.helpers.client import ProtocolClient
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[list[ProtocolClient]]:
+    """Clients a test opens (it appends them), closed at its end."""
+    opened: list[ProtocolClient] = []
+    yield opened
+    for client in opened:
+        await client.close()
