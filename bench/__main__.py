@@ -132,8 +132,10 @@ def server(kind: str, data_dir: Path,
     log_path = work_log(data_dir, kind)
     log = log_path.open("w")
     # Limits added later go by environment, which an older tree (--multichat-from) ignores.
+    unlimited = ("USER_SEND_BURST", "USER_SEND_RATE", "COMMAND_BURST", "COMMAND_RATE",
+                 "USER_JOIN_BURST", "USER_JOIN_RATE", "LOGIN_SPRAY_NAMES")
     env = {**os.environ, "MULTICHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
-           "MULTICHAT_USER_SEND_BURST": "1000000", "MULTICHAT_USER_SEND_RATE": "1000000"}
+           **{f"MULTICHAT_{name}": "1000000" for name in unlimited}}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True,
                                cwd=multichat_tree if kind == "multichat" else ROOT,
                                preexec_fn=_server_setup, env=env)
