@@ -6,6 +6,7 @@ Pure logic with an injectable clock, so the rules are tested without waiting.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable
 
@@ -69,24 +70,38 @@ class UserBuckets:
         return len(self._held)
 
 
+# An IPv6 client usually holds a whole /64 (SLAAC, privacy addresses): limits per
+# address count the /64, or rotating addresses would escape every one of them.
+IPV6_CLIENT_PREFIX = 64
+
+
+def address_key(address: str) -> str:
+    """What per-address limits count ``address`` as: itself, or its /64 for IPv6."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False))
+    return str(parsed)
+
+
 class AddressCounter:
-    """Open connections per client address, refused past ``limit`` (0: no limit).
+    """Open connections per client address key (``address_key``), refused past ``limit``
+    (0: no limit). An ``exempt`` connection is counted but never refused."""
 
-    Addresses for which ``exempt`` is true are counted but never refused.
-    """
-
-    def __init__(self, limit: int, *, exempt: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._exempt = exempt
         self._open: dict[str, int] = {}
 
-    def may_open(self, address: str) -> bool:
-        return (not self.limit or self._open.get(address, 0) < self.limit
-                or (self._exempt is not None and self._exempt(address)))
+    def may_open(self, address: str, *, exempt: bool = False) -> bool:
+        return exempt or not self.limit or self._open.get(address, 0) < self.limit
 
-    def admit(self, address: str) -> bool:
+    def admit(self, address: str, *, exempt: bool = False) -> bool:
         """Count one more connection from ``address``, unless it has ``limit`` open."""
-        if not self.may_open(address):
+        if not self.may_open(address, exempt=exempt):
             return False
         self._open[address] = self._open.get(address, 0) + 1
         return True

@@ -14,7 +14,9 @@ Three rules, each about password logins only (a valid token always logs in):
   owner's own typos cost them the same growing wait as anyone's, no more.
   So an attacker gets one guess per address, and the owner a bounded delay.
 - **An address spraying names** (failures on ``spray_names`` different names)
-  is locked out of password logins for a growing time, whatever the name.
+  gives no free failures either: each name it fails on is locked for it at
+  once. Names it has not failed on (those of the people behind the same NAT
+  who type their password right) are not concerned.
 
 A record is forgotten ``max_delay`` seconds after its last failure, and at
 most ``max_keys`` of each kind are kept (the oldest go first), so memory stays
@@ -41,7 +43,6 @@ class _Failures:
     # An address's failed names (spraying), a name's failing addresses (an attack);
     # only the first few, enough to tell.
     seen: set[str] = field(default_factory=set)
-    spraying: int = 0  # an address's failures since it had failed on spray_names names
 
 
 class _Records(Generic[K]):
@@ -99,10 +100,12 @@ class LoginGuard:
 
     def retry_after(self, address: str, name: str) -> float:
         """Seconds until ``address`` may try a password for ``name``; 0 when it may now."""
-        now = self._clock()
         pair = self._pairs.get((address, name))
-        sprayer = self._addresses.get(address)
-        return max([0.0, *(record.locked_until - now for record in (pair, sprayer) if record)])
+        return max(0.0, pair.locked_until - self._clock()) if pair else 0.0
+
+    def spraying(self, address: str) -> bool:
+        record = self._addresses.get(address)
+        return record is not None and len(record.seen) >= self.spray_names
 
     def under_attack(self, name: str) -> bool:
         record = self._names.get(name)
@@ -111,18 +114,15 @@ class LoginGuard:
 
     def failed(self, address: str, name: str) -> None:
         """A wrong password (or an unknown name) from ``address``."""
-        attacked = self.under_attack(name)
+        suspect = self.under_attack(name) or self.spraying(address)
         named = self._names.failed(name)
         if len(named.seen) < 2:
             named.seen.add(address)
-        pair = self._pairs.failed((address, name))
-        self._lock(pair, pair.count - (0 if attacked else self.free_failures))
         sprayer = self._addresses.failed(address)
         if len(sprayer.seen) < self.spray_names:
             sprayer.seen.add(name)
-        if len(sprayer.seen) >= self.spray_names:
-            sprayer.spraying += 1
-            self._lock(sprayer, sprayer.spraying)
+        pair = self._pairs.failed((address, name))
+        self._lock(pair, pair.count - (0 if suspect else self.free_failures))
 
     def succeeded(self, address: str, name: str) -> None:
         """The right password: this address's failures on this name are forgiven."""

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from multichat.server.broker import Broker
 from multichat.server.chat.errors import ChatError
 from multichat.server.chat.hash_slots import HashSlots
-from multichat.server.chat.limits import TokenBucket, UserBuckets
+from multichat.server.chat.limits import TokenBucket, UserBuckets, address_key
 from multichat.server.chat.login_guard import LoginGuard
 from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.presence import RoomPresence
@@ -63,15 +63,6 @@ def valid_username(name: str) -> bool:
         return names.normalize_username(name) == name
     except ValueError:
         return False
-
-
-def login_key(username: str) -> str:
-    """What failed logins and Argon2 turns are counted by: the account the name finds.
-
-    The store finds ``ALICE``, fullwidth or look-alike spellings of ``alice``
-    by the same key, so they count as one name here too.
-    """
-    return names.username_key(username)
 
 
 def event_frame(message: StoredMessage) -> Frame:
@@ -131,7 +122,7 @@ class ChatService:
         # Events wait here for the changes stored before them to reach the sessions.
         self.gate = VersionGate(
             self._deliver if self.sequencer is None else self.sequencer.offer,
-            self._request_reconcile,
+            self._request_reconcile, overflowed=self.resync,
         )
         self.sessions: dict[Session, None] = {}
         self.writer: MessageWriter[_SendContext] = MessageWriter(store, self._on_stored)
@@ -142,7 +133,7 @@ class ChatService:
         self.user_buckets = UserBuckets(config.user_send_burst, config.user_send_rate)
         self.join_buckets = UserBuckets(config.user_join_burst, config.user_join_rate)
         self.hash_slots = HashSlots(HASH_SLOTS)
-        self._seen_changes = -1
+        self._seen: tuple[int, int] = (-1, -1)  # (changes, revocations) last reconciled
         self._room_snapshot: list[Room] = []
         self._rooms_by_id: dict[int, Room] = {}
         self._poller: asyncio.Task[None] | None = None
@@ -158,8 +149,8 @@ class ChatService:
     # -- lifecycle --------------------------------------------------------------
 
     async def start(self) -> None:
-        self._seen_changes = await self.db.run(self.store.changes)
-        self.gate.advance(self._seen_changes)
+        self._seen = await self.db.run(self.store.counters)
+        self.gate.advance(self._seen[0])
         self._set_rooms(await self.db.run(self.store.rooms))
         await self.broker.start(self.gate.offer, self)
         self.writer.start()
@@ -248,7 +239,7 @@ class ChatService:
     # -- login ------------------------------------------------------------------------
 
     def _check_login_guard(self, session: Session, name: str) -> None:
-        wait = self.login_guard.retry_after(session.address, name)
+        wait = self.login_guard.retry_after(address_key(session.address), name)
         if wait > 0:
             raise ChatError(
                 ErrorCode.RATE_LIMITED,
@@ -257,7 +248,9 @@ class ChatService:
 
     async def _password_login(self, session: Session, command: cmd.PasswordLogin) -> None:
         self._require_logged_out(session)
-        name = login_key(command.username)
+        # The store finds ALICE, fullwidth or look-alike spellings of alice by one key:
+        # they count as one name here too.
+        name = names.username_key(command.username)
         self._check_login_guard(session, name)
         epoch = self._epoch
         credentials = await self.db.run(self.store.credentials, command.username)
@@ -270,9 +263,9 @@ class ChatService:
                 await self.db.run(self.store.rehash_password, credentials.user.username,
                                   new_hash)
         if not ok or credentials is None:
-            self.login_guard.failed(session.address, name)
+            self.login_guard.failed(address_key(session.address), name)
             raise ChatError(ErrorCode.LOGIN_FAILED, "wrong username or password")
-        self.login_guard.succeeded(session.address, name)
+        self.login_guard.succeeded(address_key(session.address), name)
         token = new_token()
         digest = token_hash(token)
         expires = now_ms() + int(self.config.token_ttl_days * 86_400_000)
@@ -283,7 +276,7 @@ class ChatService:
     @staticmethod
     def _hash_keys(session: Session, name: str | None = None) -> list[str]:
         """Whom an Argon2 check is done for: each may hold one of the HASH_SLOTS at a time."""
-        keys = [f"connection:{id(session)}", f"address:{session.address}"]
+        keys = [f"connection:{id(session)}", f"address:{address_key(session.address)}"]
         if name is not None:
             keys.append(f"account:{name}")
         return keys
@@ -331,8 +324,9 @@ class ChatService:
         self._set_user(session, None)
         session.token_hash = None
         if digest is not None:
-            self.broker.notify_changes()  # the token may be in use on another process
-            await self._reconcile_or_retry()
+            for other in [s for s in self.sessions if s.token_hash == digest]:
+                self._revoke(other)  # the same token on other connections of this process
+            self.broker.notify_changes()  # ... and of the others
         session.send(events.logout_ok(command.ref))
 
     def _set_user(self, session: Session, user: User | None) -> None:
@@ -355,7 +349,9 @@ class ChatService:
         return [room_frame(room) for room in rooms if staff or not room.staff_only]
 
     async def _accessible_room(self, session: Session, room_id: int) -> Room:
+        """The room, if the session may see it as of the store now (changes applied)."""
         room = await self.db.run(self.store.room, room_id) if room_id else None
+        await self._settle(await self.db.run(self.store.changes))
         self._check_access(session, room)
         assert room is not None
         return room
@@ -526,7 +522,7 @@ class ChatService:
         """Stored events of a room after a seq, encoded: the sequencer fills gaps with them."""
         page = await self.db.run(self.store.messages_after, room_id, after, limit)
         # These bypass the gate: the changes they may follow reach the sessions first.
-        await self._settle(await self.db.run(self.store.changes), quietly=False)
+        await self._settle(await self.db.run(self.store.changes))
         return [(message.seq, events.encode(event_frame(message))) for message in page]
 
     def _deliver(self, room_id: int, seq: int | None, data: bytes) -> None:
@@ -555,6 +551,7 @@ class ChatService:
                      client_id=command.client_id, ref=command.ref, announce=False)
 
     async def _announce(self, session: Session, command: cmd.Announce) -> None:
+        await self._still_superuser(session)
         room = await self.db.run(self.store.room, command.room) if command.room else None
         if room is None:
             raise ChatError(ErrorCode.ROOM_INVALID, "no such room")
@@ -628,7 +625,22 @@ class ChatService:
 
     # -- admin --------------------------------------------------------------------------
 
+    async def _still_superuser(self, session: Session) -> None:
+        """Admin rights as the store has them now, not as this process last heard.
+
+        A demotion, deletion or sign-out made elsewhere (the CLI, another
+        process) counts at once, not at the next poll: one indexed query.
+        """
+        digest = session.token_hash
+        owner = await self.db.run(self.store.token_owner, digest, now_ms()) if digest else None
+        if owner is None:
+            self._revoke(session)
+            raise ChatError(ErrorCode.USER_HAS_TO_LOGIN, "your login was revoked")
+        if not owner.user.is_superuser:
+            raise ChatError(ErrorCode.PERMISSION_DENIED, "only superusers may do that")
+
     async def _admin(self, session: Session, command: cmd.Command) -> None:
+        await self._still_superuser(session)
         try:
             reply = await self._admin_change(session, command)
         except UsernameTaken as exc:
@@ -642,10 +654,11 @@ class ChatService:
         except LastSuperuser as exc:
             raise ChatError(ErrorCode.PERMISSION_DENIED,
                             "the last superuser cannot be removed") from exc
-        # The change reaches this process's sessions before its reply goes out; events
-        # stored after it wait for it everywhere (VersionGate).
-        self.broker.notify_changes()
-        await self._reconcile_or_retry()
+        if not isinstance(command, cmd.ListUsers):
+            # The change reaches this process's sessions before its reply goes out;
+            # events stored after it wait for it everywhere (VersionGate).
+            self.broker.notify_changes()
+            await self._reconcile_or_retry()
         session.send(reply)
 
     async def _admin_change(self, session: Session, command: cmd.Command) -> Frame:
@@ -704,8 +717,7 @@ class ChatService:
         while True:
             await asyncio.sleep(self.config.poll_interval)
             try:
-                changes = await self.db.run(self.store.changes)
-                if changes != self._seen_changes or self.gate.holding:
+                if await self.db.run(self.store.counters) != self._seen or self.gate.holding:
                     self._request_reconcile()
             except StoreError as exc:
                 log.warning("checking for changes failed: %s", exc)
@@ -739,13 +751,14 @@ class ChatService:
             log.warning("bringing sessions in line with the database failed: %s", exc)
             self._request_reconcile()
 
-    async def _settle(self, version: int, *, quietly: bool = True) -> None:
-        """Return once this process's sessions reflect the store at ``version``."""
+    async def _settle(self, version: int) -> None:
+        """Return once this process's sessions reflect the store at ``version``.
+
+        A store error propagates: a caller that cannot know the session's rights
+        answers SERVER_ERROR rather than judge by stale ones.
+        """
         if version > self.gate.applied:
-            if quietly:
-                await self._reconcile_or_retry()
-            else:
-                await self.reconcile()
+            await self.reconcile()
 
     async def reconcile(self) -> None:
         """Bring every session in line with the database's users, tokens and rooms.
@@ -757,23 +770,25 @@ class ChatService:
         waited for this version go on (``VersionGate``).
         """
         async with self._reconcile_lock:
-            version = await self.db.run(self.store.changes)
+            counters = await self.db.run(self.store.counters)
             rooms = await self.db.run(self.store.rooms)
             self._epoch += 1
-            # Sessions that log in while we ask are not judged by these answers.
-            checked = {s for s in self.sessions if s.token_hash is not None}
-            hashes = sorted({s.token_hash for s in checked if s.token_hash is not None})
+            # Each session is judged by the token it had when we asked; sessions that
+            # log in (or out and in) meanwhile are not judged by these answers.
+            checked = {s: s.token_hash for s in self.sessions if s.token_hash is not None}
+            hashes = sorted(set(checked.values()))
             owners = await self.db.run(self.store.token_owners, hashes, now_ms())
             self._apply(rooms, owners, checked)
             self._epoch += 1
-            self._seen_changes = version
-            self.gate.advance(version)
+            self._seen = counters
+            self.gate.advance(counters[0])
 
     def _set_rooms(self, rooms: list[Room]) -> None:
         self._room_snapshot = rooms
         self._rooms_by_id = {room.id: room for room in rooms}
 
-    def _apply(self, rooms: list[Room], owners: dict[str, User], checked: set[Session]) -> None:
+    def _apply(self, rooms: list[Room], owners: dict[str, User],
+               checked: dict[Session, str]) -> None:
         rooms_changed = rooms != self._room_snapshot
         self._set_rooms(rooms)
         by_id = self._rooms_by_id
@@ -784,7 +799,7 @@ class ChatService:
             for staff in (False, True)
         }
         for session in list(self.sessions):
-            if session.token_hash is None or session not in checked:
+            if session.token_hash is None or checked.get(session) != session.token_hash:
                 continue
             user = owners.get(session.token_hash)
             if user is None:

@@ -16,20 +16,32 @@ The hot path pays two integer comparisons per event (none per recipient).
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 
+log = logging.getLogger(__name__)
+
 # deliver(room_id, seq or None, frame bytes): the next stage (the sequencer, or fan-out).
 Onward = Callable[[int, int | None, bytes], None]
+
+# Events held at most (while this process cannot reconcile: its store is down but
+# other processes go on). Past it they are dropped and ``overflowed`` is called:
+# between processes the sequencer refills the rooms from the store when it can.
+MAX_HELD = 100_000
 
 
 class VersionGate:
     """Passes events on in arrival order, holding those newer than ``applied``."""
 
-    def __init__(self, onward: Onward, wanted: Callable[[], None], applied: int = 0) -> None:
+    def __init__(self, onward: Onward, wanted: Callable[[], None], *,
+                 overflowed: Callable[[], None] = lambda: None, applied: int = 0,
+                 max_held: int = MAX_HELD) -> None:
         """``wanted()`` is called when an event waits for a version not applied yet."""
         self._onward = onward
         self._wanted = wanted
+        self._overflowed = overflowed
+        self._max_held = max_held
         self.applied = applied
         self._held: deque[tuple[int, int | None, bytes, int]] = deque()
 
@@ -42,6 +54,12 @@ class VersionGate:
             self._onward(room_id, seq, data)
             return
         self._held.append((room_id, seq, data, version))
+        if len(self._held) > self._max_held:
+            log.warning("dropped %d events that waited for the database; rooms are refilled "
+                        "from it when it answers", len(self._held))
+            self._held.clear()
+            self._overflowed()
+            return
         if version > self.applied:
             self._wanted()
 

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
-from multichat.server.chat.limits import AddressCounter
-
 ANY_ORIGIN = "*"
 
 
@@ -79,12 +77,16 @@ def is_loopback(address: str) -> bool:
     return parsed.is_loopback
 
 
-def connection_counter(limit: int, *, limit_loopback: bool = False) -> AddressCounter:
-    """The count of open connections per client address that the handshake checks.
+def exempt_from_limit(client: str, peer: str, *, limit_loopback: bool,
+                      peer_is_proxy: bool = False) -> bool:
+    """Whether a connection is counted but never refused by the per-address limit.
 
-    Loopback clients are counted but not refused unless ``limit_loopback``: they
-    are programs of this machine (a test suite, a benchmark), whose owner could
-    run them anyway. Behind a proxy on this machine the client's address counts,
-    once the proxy is in --trusted-proxies.
+    Loopback clients are, unless ``limit_loopback``: they are programs of this
+    machine (a test suite, a benchmark), whose owner could run them anyway. Only
+    a loopback *peer* is: an address a proxy reports (PROXY header,
+    X-Forwarded-For) is never taken as this machine's, since a client may have
+    written it; nor is a trusted proxy's own address, whose clients all have it
+    when it forwards none.
     """
-    return AddressCounter(limit, exempt=None if limit_loopback else is_loopback)
+    return (not limit_loopback and not peer_is_proxy and client == peer
+            and is_loopback(peer))

@@ -21,6 +21,7 @@ from websockets.http11 import Request, Response
 from multichat import __version__
 from multichat.server.broker import Broker, open_broker
 from multichat.server.chat import ChatError, ChatService, Session
+from multichat.server.chat.limits import AddressCounter, address_key
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import admission, discovery, proxy, tls
@@ -62,9 +63,7 @@ class ChatServer:
         self._proxies = proxy.TrustedProxies.parse(
             config.trusted_proxies, proxy_protocol=config.proxy_protocol, tls=config.uses_tls
         )
-        self.connections = admission.connection_counter(
-            config.max_connections_per_address, limit_loopback=config.limit_loopback
-        )
+        self.connections = AddressCounter(config.max_connections_per_address)
 
     async def start(self) -> None:
         """Open the database and start listening; raise StoreError or OSError if we can't."""
@@ -194,8 +193,10 @@ class ChatServer:
         refusal = self._take_forwarded_client(connection, headers.get_all("X-Forwarded-For"))
         if refusal is None:
             refusal = admission.check_origin(headers.get_all("Origin"), self._origins)
-        if refusal is None and not self.connections.may_open(remote_host(connection)):
-            refusal = admission.TOO_MANY_CONNECTIONS
+        if refusal is None:
+            address, exempt = self._counted_as(connection)
+            if not self.connections.may_open(address, exempt=exempt):
+                refusal = admission.TOO_MANY_CONNECTIONS
         if refusal is None:
             return None
         log.info("refused a connection from %s: %s", _who(connection), refusal.reason)
@@ -215,11 +216,20 @@ class ChatServer:
             connection.client_host = client
         return None
 
+    def _counted_as(self, connection: ServerConnection) -> tuple[str, bool]:
+        """The key the connection limit counts a client by, and whether it is exempt."""
+        client = remote_host(connection)
+        peer = connection.peer_host if isinstance(connection, ProxiedConnection) else client
+        exempt = admission.exempt_from_limit(client, peer,
+                                             limit_loopback=self.config.limit_loopback,
+                                             peer_is_proxy=self._proxies.trusts(peer))
+        return address_key(client), exempt
+
     async def _handle(self, connection: ServerConnection) -> None:
         chat = self.chat
         assert chat is not None
-        address = remote_host(connection)
-        if not self.connections.admit(address):  # raced past the handshake's check
+        address, exempt = self._counted_as(connection)
+        if not self.connections.admit(address, exempt=exempt):  # raced past the handshake
             await connection.close(CloseCode.TRY_AGAIN_LATER, admission.TOO_MANY_CONNECTIONS.reason)
             return
         session = chat.connect(

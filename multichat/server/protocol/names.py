@@ -44,14 +44,20 @@ _MARKS = frozenset({"Mn", "Mc", "Me"})
 # recomputed when a database is opened (store.name_keys), since new Unicode data
 # can change a skeleton.
 KEY_VERSION = (
-    f"casefold+skeleton; disarm key schema {disarm.KEY_SCHEMA_VERSION}, confusables "
+    f"casefold+skeleton+i=l; disarm key schema {disarm.KEY_SCHEMA_VERSION}, confusables "
     f"{disarm.CONFUSABLES_VERSION}; NFKC {unicodedata.unidata_version}"
 )
 
 
 def _skeleton(text: str) -> str:
-    """The UTS #39 skeleton of case-folded text; digits fold too (``0`` as ``o``, ``1`` ``l``)."""
-    return disarm.skeleton_key(text, digit_policy="tr39")
+    """The UTS #39 skeleton of case-folded text; digits fold too (``0`` as ``o``, ``1`` ``l``).
+
+    Folding case first loses one confusable: a capital ``I`` looks like ``l``
+    but folds to ``i``. So ``i`` and ``l`` are one letter in a key: ``Ivan``
+    and ``lvan``, ``PaypaI`` and ``paypal`` collide (and so do ``ill`` and
+    ``iii``, a price worth paying for names).
+    """
+    return disarm.skeleton_key(text, digit_policy="tr39").replace("i", "l")
 
 
 def describe(char: str) -> str:

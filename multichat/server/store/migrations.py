@@ -134,11 +134,13 @@ def _postgres_v2(db: pw.Database) -> None:
 
 
 def _add_name_keys_v2(db: pw.Database) -> None:
-    """Version 2: names unique by key (case and look-alikes), ids never reused on SQLite."""
+    """Version 2: names unique by key (case and look-alikes), ids never reused on SQLite,
+    and a counter of revoked logins beside the change counter."""
     if isinstance(db, pw.SqliteDatabase):
         _sqlite_v2(db)
     else:
         _postgres_v2(db)
+    db.execute_sql("INSERT INTO \"meta\" (\"key\", \"value\") VALUES ('revocations', '0')")
 
 
 STEPS: dict[int, Callable[[pw.Database], None]] = {1: _create_v1, 2: _add_name_keys_v2}

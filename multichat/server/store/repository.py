@@ -52,6 +52,9 @@ _T = TypeVar("_T")
 # One message's outcome before its batch's version is known: (stored, duplicate) or why not.
 _Outcome = tuple[StoredMessage, bool] | StoreError
 
+# PostgreSQL's advisory lock between message batches (shared) and changes (exclusive).
+VERSION_LOCK = 0x6D63_7631  # "mcv1"
+
 # Rows per IN (...) query: SQLite's default limit of bound parameters is 999.
 _IN_CHUNK = 500
 
@@ -137,8 +140,14 @@ class _MessageSql:
         self.bump = f'UPDATE "room" SET "last_seq" = "last_seq" + 1 WHERE "id" = {p}'
         self.bump_returning = self.bump + ' RETURNING "last_seq"' if returning else None
         self.read_seq = f'SELECT "last_seq" FROM "room" WHERE "id" = {p}'
-        self.version = f'SELECT "value" FROM "meta" WHERE "key" = {p}' + (
-            " FOR SHARE" if isinstance(db, pw.PostgresqlDatabase) else "")
+        # The change counter as a batch's transaction sees it. PostgreSQL: under the
+        # version lock, shared here and exclusive in a change (Store._bump_changes):
+        # a transaction-scoped advisory lock writes no row, unlike FOR SHARE.
+        self.version = f'SELECT "value" FROM "meta" WHERE "key" = {p}'
+        postgres = isinstance(db, pw.PostgresqlDatabase)
+        self.version_shared_lock = (
+            f"SELECT pg_advisory_xact_lock_shared({p})" if postgres else None)
+        self.version_lock = f"SELECT pg_advisory_xact_lock({p})" if postgres else None
         # PostgreSQL locks a room's row from the bump to the commit. Two processes
         # whose batches bump the same rooms in different orders would deadlock,
         # so a batch first locks all its rooms in id order. SQLite locks the
@@ -237,10 +246,36 @@ class Store:
     # -- change counter --------------------------------------------------------
 
     def _bump_changes(self) -> None:
-        """Count an admin change, so other processes (and the CLI's) notice it."""
+        """Count an admin change, so other processes (and the CLI's) notice it.
+
+        On PostgreSQL the transaction first takes the version lock exclusively,
+        so no message batch reads the counter between this change and its
+        commit (``_versioned`` takes it shared); always last in a change, so
+        it waits for nothing while holding it.
+        """
+        if self._sql.version_lock is not None:
+            self.db.execute_sql(self._sql.version_lock, (VERSION_LOCK,))
+        self._bump("changes")
+
+    def _bump(self, counter: str) -> None:
         Meta.update(value=(Meta.value.cast("INTEGER") + 1).cast("TEXT")).where(
-            Meta.key == "changes"
+            Meta.key == counter
         ).execute()
+
+    def counters(self) -> tuple[int, int]:
+        """``changes`` and ``revocations`` together: what a server polls."""
+        values = {row.key: int(row.value) for row in
+                  Meta.select().where(Meta.key.in_(("changes", "revocations")))}
+        return values["changes"], values["revocations"]
+
+    def revocations(self) -> int:
+        """A counter that every revocation of tokens alone (a logout, a sign-out) moves.
+
+        Apart from ``changes`` because a revoked login need not hold back
+        anyone's events: its connections are closed within the poll interval,
+        and a logout closes those of its own process at once.
+        """
+        return int(Meta.get(Meta.key == "revocations").value)
 
     def changes(self) -> int:
         """A counter that every change to users, rooms or tokens' validity moves.
@@ -312,8 +347,8 @@ class Store:
         """
         superusers = Account.select(Account.id).where(
             Account.is_superuser == True).order_by(Account.id)  # noqa: E712
-        if not self.is_sqlite:
-            superusers = superusers.for_update()
+        if not self.is_sqlite:  # NO KEY: no waiting behind messages that refer to the rows
+            superusers = superusers.for_update("FOR NO KEY UPDATE")  # type: ignore[arg-type]
         if not any(other.id != row.id for other in superusers):
             raise LastSuperuser(row.username)
 
@@ -336,21 +371,33 @@ class Store:
             row = _account_named(username)
             if row is None:
                 raise UnknownUser(username)
+            if is_superuser is False and row.is_superuser:
+                self._keep_a_superuser(row)
+            changes: dict[Any, Any] = {}
             if password_hash is not None:
-                row.password_hash = password_hash
+                changes[Account.password_hash] = password_hash
                 revoked = Token.delete().where(Token.account == row.id)
                 if keep_token_hash is not None:
                     revoked = revoked.where(Token.token_hash != keep_token_hash)
                 revoked.execute()
             if is_staff is not None:
-                row.is_staff = is_staff
-            if is_superuser is False and row.is_superuser:
-                self._keep_a_superuser(row)
+                changes[Account.is_staff] = is_staff
             if is_superuser is not None:
-                row.is_superuser = is_superuser
-            row.save()
+                changes[Account.is_superuser] = is_superuser
+            self._set_columns(Account, row.id, changes)
             self._bump_changes()
-        return _user(row)
+            return _user(Account.get_by_id(row.id))
+
+    @staticmethod
+    def _set_columns(model: type[Account | Room], row_id: int, changes: dict[Any, Any]) -> None:
+        """Write only the changed columns: a concurrent change of others is kept.
+
+        (``Model.save`` writes every column back as it was read, which on
+        PostgreSQL undoes a change committed meanwhile: a password reset
+        overwritten by a flag change brings the old password back.)
+        """
+        if changes:
+            model.update(changes).where(model.id == row_id).execute()
 
     def rehash_password(self, username: str, password_hash: str) -> None:
         """Store the same password under new hashing parameters: no one is signed out."""
@@ -368,13 +415,13 @@ class Store:
             taken = Account.get_or_none((Account.username_key == key) & (Account.id != row.id))
             if taken is not None:
                 raise UsernameTaken(taken.username)
-            row.username, row.username_key = new_username, key
             try:
-                row.save()
+                self._set_columns(Account, row.id, {Account.username: new_username,
+                                                    Account.username_key: key})
             except pw.IntegrityError as exc:
                 raise UsernameTaken(new_username) from exc
             self._bump_changes()
-        return _user(row)
+            return _user(Account.get_by_id(row.id))
 
     def delete_user(self, username: str) -> User:
         """Delete a user and their tokens; their messages stay, under their name."""
@@ -432,7 +479,7 @@ class Store:
         """Revoke one token; False if it was not live (revoked or expired already)."""
         with self.db.atomic():
             revoked = int(Token.delete().where(Token.token_hash == token_hash).execute())
-            self._bump_changes()
+            self._bump("revocations")
         return revoked > 0
 
     def revoke_user_tokens(self, username: str) -> int:
@@ -442,7 +489,7 @@ class Store:
             if row is None:
                 raise UnknownUser(username)
             revoked = int(Token.delete().where(Token.account == row.id).execute())
-            self._bump_changes()
+            self._bump("revocations")
         return revoked
 
 
@@ -481,20 +528,21 @@ class Store:
             row = Room.get_or_none(Room.id == room_id)
             if row is None:
                 raise UnknownRoom(room_id)
+            changes: dict[Any, Any] = {}
             if title is not None and title != row.title:
                 key = names.title_key(title)
                 taken = Room.get_or_none((Room.title_key == key) & (Room.id != row.id))
                 if taken is not None:
                     raise TitleTaken(taken.title)
-                row.title, row.title_key = title, key
+                changes.update({Room.title: title, Room.title_key: key})
             if staff_only is not None:
-                row.staff_only = staff_only
+                changes[Room.staff_only] = staff_only
             try:
-                row.save()
+                self._set_columns(Room, row.id, changes)
             except pw.IntegrityError as exc:
                 raise TitleTaken(str(title)) from exc
             self._bump_changes()
-        return _room(row)
+            return _room(Room.get_by_id(row.id))
 
     def delete_room(self, room_id: int) -> RoomRecord:
         with self.db.atomic():
@@ -546,10 +594,13 @@ class Store:
         """The outcomes of a batch, each stored message with the version it was stored at.
 
         The version is read last, in the batch's transaction: on SQLite that
-        transaction holds the write lock, on PostgreSQL ``FOR SHARE`` makes a
-        change's counter bump wait for this commit or this read wait for the
-        change's; either way the version says which changes came first.
+        transaction holds the write lock; on PostgreSQL the version lock,
+        shared here and exclusive in a change's counter bump, makes the bump
+        wait for this commit or this read wait for the change's commit; either
+        way the version says which changes came first.
         """
+        if self._sql.version_shared_lock is not None:
+            self.db.execute_sql(self._sql.version_shared_lock, (VERSION_LOCK,))
         row = self.db.execute_sql(self._sql.version, ("changes",)).fetchone()
         version = int(row[0])
         return [Appended(outcome[0], outcome[1], version) if isinstance(outcome, tuple)

@@ -7,8 +7,13 @@ people the change excluded (8 of 10 tries). Each race is run ten times.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
+from websockets.exceptions import ConnectionClosed
+
+from multichat.server.chat.passwords import Passwords
+from multichat.server.net import ChatServer
 from tests.conftest import ADMIN, ALICE, STAFF, ClientFactory
 from tests.helpers.client import Frame, ProtocolClient
 
@@ -85,3 +90,24 @@ async def test_history_after_the_change_is_refused_to_those_it_excludes(
         assert reply.get("error") == "ROOM_ACCESS_DENIED", reply
         assert "room.updated" in await answer(admin, command="room.update", room=LOBBY,
                                                      staff_only=False)
+
+
+async def test_a_superuser_demoted_elsewhere_can_do_no_more_before_the_next_poll(
+    server: ChatServer, connect: ClientFactory, passwords: Passwords,
+) -> None:
+    """Demoted (or signed out) by `multichat admin` or another process: the rights an
+    admin command is judged by are the store's, not this process's last view."""
+    assert server.store is not None
+    server.store.create_user("root", passwords.hash("root-password"), is_superuser=True)
+    root = await connect(("root", "root-password"))
+    server.store.update_user("root", is_superuser=False)  # as the CLI would
+    reply = await answer(root, command="user.delete", username="alice")
+    assert reply.get("error") == "PERMISSION_DENIED"
+    assert server.store.user("alice") is not None
+    server.store.update_user("root", is_superuser=True)
+    server.store.revoke_user_tokens("root")  # `multichat admin user signout root`
+    with contextlib.suppress(ConnectionClosed):
+        reply = await answer(root, command="user.delete", username="alice")
+        assert "error" in reply
+    assert server.store.user("alice") is not None
+    assert await root.closed() == 4001

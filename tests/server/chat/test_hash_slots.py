@@ -104,3 +104,27 @@ async def test_a_cancelled_waiter_gives_up_its_place_and_a_cancelled_holder_its_
     for name in ("first", "second"):
         with pytest.raises(asyncio.CancelledError):
             await turns.tasks[name]
+
+
+async def test_a_newcomer_goes_before_the_queues_of_those_already_served() -> None:
+    """Three attacking addresses with four connections each queued: the next free slot
+    goes to someone who has not had a turn, not to their fourth connection."""
+    turns = Turns(HashSlots(2))
+    for n in range(3):
+        for connection in range(4):
+            turns.ask(f"attacker-{n}-{connection}", f"address:{n}",
+                      f"connection:{n}-{connection}")
+    await turns.settle()
+    assert turns.order == ["attacker-0-0", "attacker-1-0"]
+    turns.ask("alice", "address:alice", "connection:alice")
+    turns.finish("attacker-0-0")
+    await turns.settle()
+    # attacker-2-0 had never had a turn either, and asked first
+    assert turns.order[2:] == ["attacker-2-0"]
+    turns.finish("attacker-1-0")
+    await turns.settle()
+    assert turns.order[3:] == ["alice"]  # before attacker-0-1, -1-1, ...: they had turns
+    for name in list(turns.tasks):
+        turns.finish(name)
+    await asyncio.gather(*turns.tasks.values())
+    assert len(turns.order) == 13

@@ -57,18 +57,33 @@ def test_a_name_under_attack_gives_one_guess_per_address_and_lets_its_owner_in()
     assert login.retry_after(OWNER, "alice") == 0
 
 
-def test_an_address_spraying_names_is_locked_out_of_password_logins() -> None:
+def test_an_address_spraying_names_gets_one_guess_per_name() -> None:
     clock = FakeClock()
     login = guard(clock, spray_names=3, free_failures=5)
-    login.failed(ATTACKER, "a")
-    login.failed(ATTACKER, "b")
-    assert login.retry_after(ATTACKER, "zed") == 0  # two names could be two people's typos
+    for name in "ab":
+        login.failed(ATTACKER, name)
+        assert login.retry_after(ATTACKER, name) == 0  # two names: two people's typos
     login.failed(ATTACKER, "c")
-    assert login.retry_after(ATTACKER, "zed") == 1.0
-    clock.now += 1.0
+    assert login.spraying(ATTACKER)
     login.failed(ATTACKER, "d")
-    assert login.retry_after(ATTACKER, "zed") == 2.0  # growing
-    assert login.retry_after(NEIGHBOUR, "zed") == 0
+    assert login.retry_after(ATTACKER, "d") == 1.0  # no free failure on a new name
+    login.failed(ATTACKER, "d")
+    assert login.retry_after(ATTACKER, "d") == 2.0  # and growing
+    # Names it has not failed on, as behind a NAT, log in as ever; so do its neighbours.
+    assert login.retry_after(ATTACKER, "zed") == 0
+    assert login.retry_after(NEIGHBOUR, "d") == 0
+
+
+def test_an_office_of_typos_behind_one_address_locks_nobody_out() -> None:
+    """Ten people behind one NAT mistyping once each: nobody waits to type it right."""
+    clock = FakeClock()
+    login = guard(clock, spray_names=10, free_failures=5)
+    for person in range(10):
+        login.failed(ATTACKER, f"person{person}")
+    for person in range(10):
+        assert login.retry_after(ATTACKER, f"person{person}") == 0
+        login.succeeded(ATTACKER, f"person{person}")
+    assert not login.spraying(ATTACKER)
 
 
 def test_records_are_forgotten_and_bounded() -> None:

@@ -9,10 +9,11 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
+from multichat.server.chat.limits import AddressCounter, address_key
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from multichat.server.net.admission import connection_counter
+from multichat.server.net.admission import exempt_from_limit
 from tests.conftest import ALICE, STAFF, ClientFactory, seed_accounts
 from tests.helpers.client import ProtocolClient
 from tests.helpers.timing import TIMEOUT
@@ -144,16 +145,38 @@ async def test_by_default_loopback_clients_are_not_limited(default_server: ChatS
 @pytest.mark.parametrize("address", ["203.0.113.5", "192.168.1.20", "2001:db8::5",
                                      "::ffff:203.0.113.5", "unknown"])
 def test_other_addresses_are_limited_by_default(address: str) -> None:
-    counter = connection_counter(2)
-    assert [counter.admit(address) for _ in range(3)] == [True, True, False]
+    counter = AddressCounter(2)
+    exempt = exempt_from_limit(address, address, limit_loopback=False)
+    assert [counter.admit(address, exempt=exempt) for _ in range(3)] == [True, True, False]
     counter.release(address)
-    assert counter.admit(address)
+    assert counter.admit(address, exempt=exempt)
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "127.255.0.9", "::1",
                                      "::ffff:127.0.0.1"])
 def test_loopback_addresses_are_counted_and_limited_only_when_asked(address: str) -> None:
-    free = connection_counter(2)
-    assert all(free.admit(address) for _ in range(40)) and free.open(address) == 40
-    limited = connection_counter(2, limit_loopback=True)
-    assert [limited.admit(address) for _ in range(3)] == [True, True, False]
+    free = AddressCounter(2)
+    exempt = exempt_from_limit(address, address, limit_loopback=False)
+    assert all(free.admit(address, exempt=exempt) for _ in range(40))
+    assert free.open(address) == 40
+    assert not exempt_from_limit(address, address, limit_loopback=True)
+
+
+def test_a_loopback_address_a_proxy_reports_is_not_exempt() -> None:
+    """A client behind a trusted proxy may write 127.0.0.1 into X-Forwarded-For; a
+    trusted proxy on this machine that forwards no address gives all its clients its own."""
+    assert not exempt_from_limit("127.0.0.1", "10.0.0.2", limit_loopback=False)
+    assert not exempt_from_limit("127.0.0.1", "127.0.0.1", limit_loopback=False,
+                                 peer_is_proxy=True)
+
+
+@pytest.mark.parametrize(("address", "key"), [
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:2::/64"),
+    ("::ffff:203.0.113.5", "203.0.113.5"),
+    ("203.0.113.5", "203.0.113.5"),
+    ("unknown", "unknown"),
+])
+def test_an_ipv6_client_is_counted_by_its_64(address: str, key: str) -> None:
+    """Rotating through a /64 (privacy addresses) escapes no per-address limit."""
+    assert address_key(address) == key

@@ -55,6 +55,13 @@ def test_look_alikes_of_a_username_share_its_key(look_alike: str) -> None:
     assert names.username_key(look_alike) == names.username_key("alice")
 
 
+@pytest.mark.parametrize(("name", "look_alike"), [("lvan", "Ivan"), ("paypal", "PaypaI"),
+                                                  ("bill", "biII"), ("l1ly", "Illy")])
+def test_a_capital_i_is_an_l_in_a_key(name: str, look_alike: str) -> None:
+    """Case folding first would make ``Ivan`` an i-word beside ``lvan``."""
+    assert names.username_key(look_alike) == names.username_key(name)
+
+
 def test_different_names_keep_different_keys() -> None:
     keys = {names.username_key(n) for n in ("alice", "alicia", "bob", "b0b", "bob.s", "bob_s")}
     assert len(keys) == 5  # b0b is bob (0 and o are one in UTS #39), the rest differ

@@ -177,7 +177,7 @@ def test_keys_are_recomputed_when_the_rules_that_made_them_change(tmp_path: Path
                     (name_keys.KEY_VERSION_KEY,))
     with contextlib.closing(Store.open_data_dir(tmp_path)) as store:
         assert store.user("ALICE") is not None
-    assert rows(db_path, "SELECT username_key FROM account") == [("alice",)]
+    assert rows(db_path, "SELECT username_key FROM account") == [(names.username_key("alice"),)]
 
 
 def test_no_key_of_a_name_holds_the_clash_mark() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from multichat.server.store.errors import (
     UnknownUser,
     UsernameTaken,
 )
-from multichat.server.store.records import Appended, NewMessage
+from multichat.server.store.records import Appended, NewMessage, Room
 
 
 def message(room_id: int, user_id: int | None = 1, text: str = "hi", client_id: str | None = None,
@@ -174,18 +175,28 @@ def test_tokens_expire_and_are_revoked(store: Store) -> None:
 
 def test_every_admin_change_moves_the_change_counter(store: Store) -> None:
     seen = [store.changes()]
-    alice = store.create_user("alice", "h")
+    store.create_user("alice", "h")
     seen.append(store.changes())
     room = store.create_room("A")
     seen.append(store.changes())
     store.update_room(room.id, staff_only=True)
     seen.append(store.changes())
-    store.add_token(alice.id, "t", expires_ms=10**15)
-    store.revoke_token("t")
-    seen.append(store.changes())
     store.delete_user("alice")
     seen.append(store.changes())
     assert seen == sorted(set(seen))
+
+
+def test_a_revoked_login_moves_its_own_counter_not_the_change_counter(store: Store) -> None:
+    """Events need not wait for a logout (VersionGate); its sessions close by poll."""
+    alice = store.create_user("alice", "h")
+    before = store.counters()
+    store.add_token(alice.id, "t1", expires_ms=10**15)
+    store.add_token(alice.id, "t2", expires_ms=10**15)
+    assert store.revoke_token("t1") and not store.revoke_token("t1")
+    after_logout = store.counters()
+    assert after_logout[0] == before[0] and after_logout[1] > before[1]
+    assert store.revoke_user_tokens("alice") == 1
+    assert store.counters()[1] > after_logout[1]
 
 
 def test_concurrent_writers_still_number_without_gaps(store: Store) -> None:
@@ -293,3 +304,25 @@ def test_deleting_and_demoting_the_last_superuser_at_once_leaves_one(store: Stor
         store.update_user("ann", is_superuser=True)  # back to ann alone for the next round
         if store.user("ben") is not None:
             store.delete_user("ben")
+
+
+def test_two_changes_of_one_account_at_once_keep_both(store: Store) -> None:
+    """A password reset and a flag change at once: neither undoes the other (a change
+    that wrote back every column it had read brought the old password back)."""
+    store.create_user("alice", "hash-0")
+    for round_ in range(20):
+        new_hash, staff = f"hash-{round_ + 1}", round_ % 2 == 0
+        refused_at_once(store, partial(store.update_user, "alice", password_hash=new_hash),
+                        partial(store.update_user, "alice", is_staff=staff))
+        credentials = store.credentials("alice")
+        assert credentials is not None, f"round {round_}"
+        assert (credentials.password_hash, credentials.user.is_staff) == (new_hash, staff)
+
+
+def test_a_rename_and_a_staff_only_switch_at_once_keep_both(store: Store) -> None:
+    room = store.create_room("Lobby")
+    for round_ in range(20):
+        title, staff_only = f"Lobby {round_}", round_ % 2 == 0
+        refused_at_once(store, partial(store.update_room, room.id, title=title),
+                        partial(store.update_room, room.id, staff_only=staff_only))
+        assert store.room(room.id) == Room(room.id, title, staff_only), f"round {round_}"
