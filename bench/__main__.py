@@ -30,9 +30,9 @@ from typing import Any
 
 from bench import profile as bench_profile
 from bench import sqlite_modes
+from multichat.protocol import MsgType
 from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.tokens import token_hash
-from multichat.server.protocol import MsgType
 from multichat.server.store import Store
 from multichat.server.store.records import NewMessage
 

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from multichat.server.protocol import MsgType
+from multichat.protocol import MsgType
 from multichat.server.store import Store
 from multichat.server.store.checkpoints import WalCheckpointer
 from multichat.server.store.records import NewMessage

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from multichat.protocol.codes import CloseCode, ErrorCode
 from multichat.server.cli.settings import flag_name
 from multichat.server.config import ServerConfig
-from multichat.server.protocol.codes import CloseCode, ErrorCode
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 # The settings that bound what a client (or an attacker) can make the server do.

@@ -16,7 +16,7 @@ from multichat.desktop.controller import AppController, StartOptions
 from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import AppSettings
-from multichat.server.protocol.fingerprint import for_display
+from multichat.protocol.fingerprint import for_display
 from tests.desktop.conftest import MemoryKeyring
 from tests.desktop.helpers import WAIT_MS, close_clients, fast_backoff, url_of
 from tests.helpers.client import ProtocolClient

@@ -58,7 +58,7 @@ from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.client.outbox import Outbox
 from multichat.desktop.client.pinning import Untrusted
 from multichat.desktop.client.words import describe, describe_connection_error
-from multichat.server.protocol import CloseCode, ErrorCode
+from multichat.protocol import CloseCode, ErrorCode
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import ssl
 
 from websockets.asyncio.client import ClientConnection
 
-from multichat.server.protocol.fingerprint import fingerprint_of_der, same_fingerprint
+from multichat.protocol.fingerprint import fingerprint_of_der, same_fingerprint
 
 
 class Untrusted(Exception):

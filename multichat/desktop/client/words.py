@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from multichat.server.protocol import ErrorCode
+from multichat.protocol import ErrorCode
 
 _WORDS: dict[str, str] = {
     ErrorCode.USER_HAS_TO_LOGIN: "You are not logged in.",

@@ -13,10 +13,10 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from multichat.protocol import names
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from multichat.server.protocol import names
 from multichat.server.store.errors import StoreError
 
 T = TypeVar("T")

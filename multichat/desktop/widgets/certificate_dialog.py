@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from multichat.server.protocol.fingerprint import for_display, same_fingerprint
+from multichat.protocol.fingerprint import for_display, same_fingerprint
 
 
 def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str | None,

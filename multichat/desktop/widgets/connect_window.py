@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from multichat.desktop.models.found_servers import FoundServerModel, FoundServerRole
+from multichat.protocol.fingerprint import for_display
 from multichat.server.config import DEFAULT_PORT
-from multichat.server.protocol.fingerprint import for_display
 
 DEFAULT_URL = f"ws://localhost:{DEFAULT_PORT}"
 

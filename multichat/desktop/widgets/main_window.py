@@ -27,7 +27,7 @@ from multichat.desktop.models.rooms import RoomRole
 from multichat.desktop.widgets.room_delegate import RoomDelegate
 from multichat.desktop.widgets.room_view import RoomView
 from multichat.desktop.workspace import Workspace
-from multichat.server.protocol.fingerprint import for_display
+from multichat.protocol.fingerprint import for_display
 
 STATE_WORDS = {
     "online": "● Online",

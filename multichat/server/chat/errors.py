@@ -5,7 +5,7 @@ ChatError               carries an ErrorCode and an optional detail for a person
 
 from __future__ import annotations
 
-from multichat.server.protocol.codes import ErrorCode
+from multichat.protocol.codes import ErrorCode
 
 
 class ChatError(Exception):

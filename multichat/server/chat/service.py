@@ -16,6 +16,10 @@ import logging
 import math
 from collections.abc import Iterable
 
+from multichat.protocol import commands as cmd
+from multichat.protocol import events, names
+from multichat.protocol.codes import CloseCode, ErrorCode, MsgType
+from multichat.protocol.events import Frame
 from multichat.server.broker import Broker
 from multichat.server.chat.errors import ChatError
 from multichat.server.chat.hash_slots import HashSlots
@@ -28,10 +32,6 @@ from multichat.server.chat.session import Peer, Session
 from multichat.server.chat.tokens import new_token, token_hash
 from multichat.server.chat.version_gate import VersionGate
 from multichat.server.config import ServerConfig
-from multichat.server.protocol import commands as cmd
-from multichat.server.protocol import events, names
-from multichat.server.protocol.codes import CloseCode, ErrorCode, MsgType
-from multichat.server.protocol.events import Frame
 from multichat.server.store.errors import (
     LastSuperuser,
     StoreError,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from multichat.protocol import events
+from multichat.protocol.events import Frame
 from multichat.server.chat.limits import TokenBucket
-from multichat.server.protocol import events
-from multichat.server.protocol.events import Frame
 from multichat.server.store.records import User
 
 # A room event as it travels: its room, its seq (None for ENTER/LEAVE) and its bytes.

@@ -18,10 +18,10 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from multichat.protocol import names
+from multichat.protocol.commands import MAX_PASSWORD_CHARS
+from multichat.protocol.names import escape_for_terminal as shown
 from multichat.server.chat.passwords import Passwords
-from multichat.server.protocol import names
-from multichat.server.protocol.commands import MAX_PASSWORD_CHARS
-from multichat.server.protocol.names import escape_for_terminal as shown
 from multichat.server.store import Store, name_keys
 from multichat.server.store.database import redact
 from multichat.server.store.errors import StoreError, UnknownRoom, UnknownUser

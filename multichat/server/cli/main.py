@@ -16,10 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from multichat import __version__
+from multichat.protocol.names import escape_for_terminal
 from multichat.server.cli import admin, discover, serve
 from multichat.server.cli.settings import SettingsError, add_setting_flags, load_config
 from multichat.server.net.tls import TlsError
-from multichat.server.protocol.names import escape_for_terminal
 from multichat.server.store.errors import StoreError
 
 SERVE_EPILOG = """\

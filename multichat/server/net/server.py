@@ -19,6 +19,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from multichat import __version__
+from multichat.protocol import ErrorCode, ProtocolError, decode_command, events
+from multichat.protocol.codes import CloseCode
 from multichat.server.broker import Broker, open_broker
 from multichat.server.chat import ChatError, ChatService, Session
 from multichat.server.chat.limits import AddressCounter, address_key
@@ -32,8 +34,6 @@ from multichat.server.net.peer import (
     connection_type,
     remote_host,
 )
-from multichat.server.protocol import ErrorCode, ProtocolError, decode_command, events
-from multichat.server.protocol.codes import CloseCode
 from multichat.server.store import Store, StoreError
 from multichat.server.store.database import redact
 

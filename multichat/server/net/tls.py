@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from multichat.server.protocol.fingerprint import fingerprint_of_der
+from multichat.protocol.fingerprint import fingerprint_of_der
 from multichat.server.store.database import make_private, make_private_dir
 
 __all__ = ["Certificate", "TlsError", "fingerprint_of_der", "load", "self_signed",

@@ -23,7 +23,7 @@ from typing import cast
 
 import peewee as pw
 
-from multichat.server.protocol import names
+from multichat.protocol import names
 from multichat.server.store.models import CLASH_MARK, Account, Meta, Room
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from multichat.server.protocol.codes import MsgType
+from multichat.protocol.codes import MsgType
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from typing import Any, TypeVar
 
 import peewee as pw
 
-from multichat.server.protocol import names
-from multichat.server.protocol.codes import MsgType
+from multichat.protocol import names
+from multichat.protocol.codes import MsgType
 from multichat.server.store import migrations
 from multichat.server.store.database import make_private_dir, open_database, url_for_data_dir
 from multichat.server.store.errors import (

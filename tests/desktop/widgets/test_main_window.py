@@ -14,8 +14,8 @@ from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.widgets.linkify import to_html
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
+from multichat.protocol import MsgType
 from multichat.server.net import ChatServer
-from multichat.server.protocol import MsgType
 from multichat.server.store.records import NewMessage
 from tests.conftest import ALICE, BOB
 from tests.desktop.helpers import WAIT_MS, log_in

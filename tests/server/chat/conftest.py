@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from multichat.protocol import decode_command
 from multichat.server.broker import LocalBroker
 from multichat.server.chat import ChatError, ChatService, Session
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
-from multichat.server.protocol import decode_command
 from multichat.server.store import Store
 from tests.conftest import seed_accounts
 from tests.helpers.peer import RecordingPeer

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from multichat.server.protocol import CloseCode, ErrorCode
+from multichat.protocol import CloseCode, ErrorCode
 from tests.conftest import ADMIN, ALICE, BOB, STAFF
 from tests.server.chat.conftest import ChatHarness
 

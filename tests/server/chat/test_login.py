@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argon2
 
+from multichat.protocol import ErrorCode
 from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.tokens import token_hash
-from multichat.server.protocol import ErrorCode
 from tests.conftest import ALICE, BOB
 from tests.server.chat.conftest import ChatHarness
 

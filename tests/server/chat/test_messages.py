@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
+from multichat.protocol import ErrorCode, decode_command
 from multichat.server.chat import Session
 from multichat.server.chat.limits import TokenBucket
-from multichat.server.protocol import ErrorCode, decode_command
 from multichat.server.store.errors import StoreUnavailable
 from tests.conftest import ALICE, BOB
 from tests.server.chat.conftest import ChatHarness

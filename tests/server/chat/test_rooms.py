@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from multichat.server.protocol import ErrorCode
+from multichat.protocol import ErrorCode
 from tests.conftest import ADMIN, ALICE, BOB, STAFF
 from tests.server.chat.conftest import ChatHarness
 

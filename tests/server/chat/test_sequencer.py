@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from multichat.protocol import MsgType
 from multichat.server.chat.sequencer import RoomSequencer
-from multichat.server.protocol import MsgType
 from multichat.server.store import Store
 from multichat.server.store.records import NewMessage
 from tests.helpers.waiting import eventually

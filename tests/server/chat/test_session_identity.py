@@ -84,7 +84,8 @@ async def test_a_logout_closes_every_connection_on_its_token(
         second = await connect()
         assert "login" in await second.request(command="login", token=token)
         await second.join(1)
-        assert await first.request(command="logout") == {"logout": True}
+        await first.send(command="logout", ref="bye")
+        assert (await first.expect(lambda f: f.get("ref") == "bye")).get("logout") is True
         bob = await connect(BOB)
         with contextlib.suppress(ConnectionClosed):  # closed by now, if the fix holds
             await second.send(command="logout")  # the stale connection tries its luck

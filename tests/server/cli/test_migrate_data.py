@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from multichat.protocol import MsgType
 from multichat.server.chat.passwords import Passwords
-from multichat.server.protocol import MsgType
 from multichat.server.store import Store
 from multichat.server.store.records import NewMessage, StoredMessage
 from tests.helpers.process import run_cli

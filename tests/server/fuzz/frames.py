@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from hypothesis import strategies as st
 
-from multichat.server.protocol import commands as cmd
+from multichat.protocol import commands as cmd
 
 T = TypeVar("T")
 U = TypeVar("U")

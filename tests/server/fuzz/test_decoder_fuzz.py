@@ -15,8 +15,8 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from multichat.server.protocol import Command, ErrorCode, ProtocolError, decode_command, events
-from multichat.server.protocol import commands as cmd
+from multichat.protocol import Command, ErrorCode, ProtocolError, decode_command, events
+from multichat.protocol import commands as cmd
 from tests.server.fuzz.frames import any_frames, command_objects
 
 FUZZ = settings.get_profile("fuzz")

@@ -18,9 +18,9 @@ import pytest
 from hypothesis import example, given, settings
 from websockets.protocol import State
 
+from multichat.protocol import ErrorCode
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from multichat.server.protocol import ErrorCode
 from tests.conftest import ALICE, BOB, STAFF, ClientFactory
 from tests.helpers.client import Frame, ProtocolClient
 from tests.helpers.timing import TIMEOUT

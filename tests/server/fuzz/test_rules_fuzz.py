@@ -25,13 +25,13 @@ import pytest
 from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
+from multichat.protocol import ErrorCode
 from multichat.server.broker import LocalBroker
 from multichat.server.chat import ChatService, Session
 from multichat.server.chat.login_guard import LoginGuard
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from multichat.server.protocol import ErrorCode
 from multichat.server.store import Store
 from tests.conftest import ALICE, BOB, STAFF, seed_accounts
 from tests.helpers.peer import Frame, RecordingPeer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from multichat.server.protocol.codes import MsgType
+from multichat.protocol.codes import MsgType
 from multichat.server.store import Store
 from multichat.server.store.records import Appended, NewMessage
 from multichat.server.store.writer import MessageWriter, Outcome

@@ -16,8 +16,8 @@ from pathlib import Path
 import peewee as pw
 import pytest
 
+from multichat.protocol import names
 from multichat.server.chat.tokens import token_hash
-from multichat.server.protocol import names
 from multichat.server.store import Store, name_keys
 from multichat.server.store.database import DATABASE_FILENAME, open_database
 from multichat.server.store.errors import TitleTaken, UsernameTaken

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from multichat.server.protocol import MsgType
+from multichat.protocol import MsgType
 from multichat.server.store import Store
 from multichat.server.store.errors import (
     LastSuperuser,

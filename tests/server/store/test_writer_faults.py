@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from multichat.server.protocol.codes import MsgType
+from multichat.protocol.codes import MsgType
 from multichat.server.store import Store
 from multichat.server.store.database import DATABASE_FILENAME
 from multichat.server.store.errors import StillLocked

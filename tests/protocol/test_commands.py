@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from multichat.server.protocol import MsgType, ProtocolError, decode_command
-from multichat.server.protocol import commands as cmd
+from multichat.protocol import MsgType, ProtocolError, decode_command
+from multichat.protocol import commands as cmd
 
 
 def decode(**obj: Any) -> cmd.Command:

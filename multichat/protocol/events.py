@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from multichat.server.protocol.codes import ErrorCode, MsgType
+from multichat.protocol.codes import ErrorCode, MsgType
 
 Frame = dict[str, Any]
 

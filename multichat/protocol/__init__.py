@@ -3,9 +3,9 @@
 No asyncio, Qt or peewee here; the desktop client imports this package too.
 """
 
-from multichat.server.protocol.codes import ANNOUNCEMENT_TYPES, CloseCode, ErrorCode, MsgType
-from multichat.server.protocol.commands import Command, ProtocolError, decode_command
-from multichat.server.protocol.events import Frame, encode
+from multichat.protocol.codes import ANNOUNCEMENT_TYPES, CloseCode, ErrorCode, MsgType
+from multichat.protocol.commands import Command, ProtocolError, decode_command
+from multichat.protocol.events import Frame, encode
 
 __all__ = [
     "ANNOUNCEMENT_TYPES",

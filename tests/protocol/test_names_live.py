@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from multichat.server.protocol import ErrorCode
+from multichat.protocol import ErrorCode
 from tests.conftest import ADMIN, ALICE, ClientFactory
 from tests.helpers.client import Frame, ProtocolClient
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from multichat.server.protocol import names
-from multichat.server.protocol.codes import ANNOUNCEMENT_TYPES, MsgType
+from multichat.protocol import names
+from multichat.protocol.codes import ANNOUNCEMENT_TYPES, MsgType
 
 # Ids larger than this cannot name a room in any store we support (64-bit keys);
 # no integer a command carries to the store may be larger (SQLite overflows).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from multichat.server.protocol import ErrorCode, MsgType, encode, events
+from multichat.protocol import ErrorCode, MsgType, encode, events
 
 
 def test_room_event_keeps_the_seed_keys_and_string_room_ids() -> None:

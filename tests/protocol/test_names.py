@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from multichat.server.protocol import names
-from multichat.server.protocol.commands import ProtocolError, decode_command
+from multichat.protocol import names
+from multichat.protocol.commands import ProtocolError, decode_command
 
 CYRILLIC_A = "\u0430"
 FULLWIDTH_ALICE = "\uff41\uff4c\uff49\uff43\uff45"
@@ -166,7 +166,7 @@ def test_the_rules_keep_what_they_accept(raw: str) -> None:
     ],
 )
 def test_the_decoder_refuses_titles_that_would_deceive(frame: dict[str, object]) -> None:
-    """(New usernames are refused by the chat rules: tests/server/protocol/test_names_live.py.)"""
+    """(New usernames are refused by the chat rules: tests/protocol/test_names_live.py.)"""
     with pytest.raises(ProtocolError):
         decode_command(json.dumps(frame))
 
