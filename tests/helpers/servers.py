@@ -39,6 +39,9 @@ def loopback_config(data_dir: Path, **settings: Any) -> ServerConfig:
 async def seeded_server(config: ServerConfig, passwords: Passwords) -> AsyncIterator[ChatServer]:
     """Start ``config``'s server, seed it (Lobby is room 1), stop it at the end."""
     async with ChatServer(config, passwords=passwords) as server:
-        assert server.store is not None
+        assert server.store is not None and server.chat is not None
         seed_accounts(server.store, passwords)
+        # As a running server takes in the admin CLI's changes: now, not at a poll
+        # that would push a fresh room list into the middle of a test.
+        await server.chat.reconcile()
         yield server
