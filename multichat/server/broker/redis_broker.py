@@ -59,44 +59,42 @@ HEALTH_CHECK = 5
 _EVENT, _CHANGES, _RESYNC = b"E", b"C", b"R"
 _SEP = b"\x1f"  # JSON text never holds a raw control character, so this is unambiguous
 
-# KEYS: none (the keys depend on the rooms). ARGV: prefix, proc, field.
-_ENTER = """
-local proc = ARGV[1] .. ':proc:' .. ARGV[2]
-if redis.call('HSETNX', proc, ARGV[3], 1) == 0 then return -1 end
-local tab = string.find(ARGV[3], '\\t', 1, true)
-local room = ARGV[1] .. ':room:' .. string.sub(ARGV[3], 1, tab - 1)
-return redis.call('HINCRBY', room, string.sub(ARGV[3], tab + 1), 1)
+# Every script starts with these. A field is "ROOM<TAB>username"; ``count`` moves how
+# many processes hold it (removing it at 0) and returns the new number.
+_PAIRS = """
+local function count(prefix, f, by)
+  local tab = string.find(f, '\\t', 1, true)
+  local room = prefix .. ':room:' .. string.sub(f, 1, tab - 1)
+  local user = string.sub(f, tab + 1)
+  local n = redis.call('HINCRBY', room, user, by)
+  if n <= 0 then redis.call('HDEL', room, user) end
+  return n
+end
 """
 
-_LEAVE = """
-local proc = ARGV[1] .. ':proc:' .. ARGV[2]
-if redis.call('HDEL', proc, ARGV[3]) == 0 then return -1 end
-local tab = string.find(ARGV[3], '\\t', 1, true)
-local room = ARGV[1] .. ':room:' .. string.sub(ARGV[3], 1, tab - 1)
-local user = string.sub(ARGV[3], tab + 1)
-local left = redis.call('HINCRBY', room, user, -1)
-if left <= 0 then redis.call('HDEL', room, user) return 0 end
-return left
+# KEYS: none (the keys depend on the rooms). ARGV: prefix, proc, field.
+_ENTER = _PAIRS + """
+if redis.call('HSETNX', ARGV[1] .. ':proc:' .. ARGV[2], ARGV[3], 1) == 0 then return -1 end
+return count(ARGV[1], ARGV[3], 1)
+"""
+
+_LEAVE = _PAIRS + """
+if redis.call('HDEL', ARGV[1] .. ':proc:' .. ARGV[2], ARGV[3]) == 0 then return -1 end
+return math.max(count(ARGV[1], ARGV[3], -1), 0)
 """
 
 # ARGV: prefix, proc, ttl_ms, field...: make this process count exactly these pairs.
-_REGISTER = """
+_REGISTER = _PAIRS + """
 local prefix, procid = ARGV[1], ARGV[2]
 local proc = prefix .. ':proc:' .. procid
 local want, have = {}, {}
 for i = 4, #ARGV do want[ARGV[i]] = true end
 for _, f in ipairs(redis.call('HKEYS', proc)) do have[f] = true end
-local function count(f, by)
-  local tab = string.find(f, '\\t', 1, true)
-  local room = prefix .. ':room:' .. string.sub(f, 1, tab - 1)
-  local user = string.sub(f, tab + 1)
-  if redis.call('HINCRBY', room, user, by) <= 0 then redis.call('HDEL', room, user) end
-end
 for f in pairs(have) do
-  if not want[f] then count(f, -1) redis.call('HDEL', proc, f) end
+  if not want[f] then count(prefix, f, -1) redis.call('HDEL', proc, f) end
 end
 for f in pairs(want) do
-  if not have[f] then count(f, 1) redis.call('HSET', proc, f, 1) end
+  if not have[f] then count(prefix, f, 1) redis.call('HSET', proc, f, 1) end
 end
 redis.call('SET', prefix .. ':alive:' .. procid, 1, 'PX', ARGV[3])
 redis.call('SADD', prefix .. ':procs', procid)
@@ -114,7 +112,7 @@ return existed
 
 # ARGV: prefix, proc, force. Counts a dead (or, with force, departing) process out;
 # returns the "ROOM<TAB>username" pairs nobody holds any more.
-_REAP = """
+_REAP = _PAIRS + """
 local prefix, procid = ARGV[1], ARGV[2]
 if ARGV[3] ~= '1' and redis.call('EXISTS', prefix .. ':alive:' .. procid) == 1 then
   return {}
@@ -122,13 +120,7 @@ end
 local proc = prefix .. ':proc:' .. procid
 local gone = {}
 for _, f in ipairs(redis.call('HKEYS', proc)) do
-  local tab = string.find(f, '\\t', 1, true)
-  local room = prefix .. ':room:' .. string.sub(f, 1, tab - 1)
-  local user = string.sub(f, tab + 1)
-  if redis.call('HINCRBY', room, user, -1) <= 0 then
-    redis.call('HDEL', room, user)
-    table.insert(gone, f)
-  end
+  if count(prefix, f, -1) <= 0 then table.insert(gone, f) end
 end
 redis.call('DEL', proc, prefix .. ':alive:' .. procid)
 redis.call('SREM', prefix .. ':procs', procid)
