@@ -29,10 +29,10 @@ from multichat.desktop.widgets.admin_dialog import AdminDialog
 from multichat.desktop.widgets.connect_window import ConnectWindow, RecentServer
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
+from multichat.lan import FoundServer
 from multichat.server.chat.passwords import cheap_passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from multichat.server.net.discovery import FoundServer
 
 PEOPLE = {"maria": True, "alice": False, "bob": False, "chen": False}
 HISTORY = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 from pathlib import Path
@@ -149,7 +150,8 @@ def test_self_test_without_a_display_goes_offscreen(binary: Path, tmp_path: Path
 @pytest.mark.usefixtures("loopback_multicast")
 def test_tls_and_lan_discovery_work_from_the_binary(binary: Path, tmp_path: Path) -> None:
     """cryptography and zeroconf are bundled: --tls serves, the record is found."""
-    server = ServerProcess(tmp_path / "data", tmp_path, "--tls", "--name", "Frozen",
+    name = f"Frozen {secrets.token_hex(3)}"  # other servers may advertise on this host
+    server = ServerProcess(tmp_path / "data", tmp_path, "--tls", "--name", name,
                            command=[str(binary)])
     try:
         wait_until(lambda: "advertised on the LAN" in "".join(server.output),
@@ -158,7 +160,7 @@ def test_tls_and_lan_discovery_work_from_the_binary(binary: Path, tmp_path: Path
                          tmp_path, command=[str(binary)], env=bare_env(tmp_path))
         assert result.returncode == 0, result.stderr
         found = [json.loads(line) for line in result.stdout.splitlines()]
-        (entry,) = [f for f in found if f["name"] == "Frozen"]
+        (entry,) = [f for f in found if f["name"] == name]
         assert entry["url"] == f"wss://127.0.0.1:{server.port}" and entry["tls"] is True
         assert entry["fingerprint"] in "".join(server.output)
     finally:

@@ -15,7 +15,7 @@ from PySide6.QtCore import (
 )
 
 from multichat.desktop.models.roles import role_names
-from multichat.server.net.discovery import FoundServer
+from multichat.lan import FoundServer
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 

@@ -12,7 +12,7 @@ import logging
 from PySide6.QtCore import QObject, Signal
 from zeroconf import InterfaceChoice
 
-from multichat.server.net.discovery import RECHECK_INTERVAL, Browser
+from multichat.lan import RECHECK_INTERVAL, Browser
 
 log = logging.getLogger(__name__)
 

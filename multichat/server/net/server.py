@@ -18,7 +18,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from multichat import __version__
+from multichat import __version__, lan
 from multichat.protocol import ErrorCode, ProtocolError, decode_command, events
 from multichat.protocol.codes import CloseCode
 from multichat.server.broker import Broker, open_broker
@@ -26,7 +26,7 @@ from multichat.server.chat import ChatError, ChatService, Session
 from multichat.server.chat.limits import AddressCounter, address_key
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
-from multichat.server.net import admission, discovery, proxy, tls
+from multichat.server.net import admission, proxy, tls
 from multichat.server.net.peer import (
     ProxiedConnection,
     SharedFraming,
@@ -58,7 +58,7 @@ class ChatServer:
         self._server: Server | None = None
         self._framing = SharedFraming()
         self.certificate: tls.Certificate | None = None  # with TLS: what clients pin
-        self.advertiser: discovery.Advertiser | None = None
+        self.advertiser: lan.Advertiser | None = None
         self._origins = admission.parse_origins(config.allowed_origins)
         self._proxies = proxy.TrustedProxies.parse(
             config.trusted_proxies, proxy_protocol=config.proxy_protocol, tls=config.uses_tls
@@ -105,8 +105,8 @@ class ChatServer:
                      "when they first connect)", self.certificate.cert,
                      self.certificate.fingerprint)
         if config.advertise:
-            self.advertiser = discovery.Advertiser(self._announcement(),
-                                                   discovery.interfaces_for(config.host))
+            self.advertiser = lan.Advertiser(self._announcement(),
+                                             lan.interfaces_for(config.host))
             self.advertiser.start()
 
     async def stop(self) -> None:
@@ -154,9 +154,9 @@ class ChatServer:
             self.certificate = tls.self_signed(config.tls_dir())
         return tls.server_context(self.certificate)
 
-    def _announcement(self) -> discovery.Announcement:
+    def _announcement(self) -> lan.Announcement:
         certificate = self.certificate
-        return discovery.Announcement(
+        return lan.Announcement(
             name=self.config.name or socket.gethostname(),
             port=self.port,
             addresses=tuple(dict.fromkeys(host for host, _ in self._reachable())),

@@ -1,8 +1,12 @@
-"""The LAN list, driven by real zeroconf events over loopback multicast."""
+"""The LAN list, driven by real zeroconf events over loopback multicast.
+
+Names carry a random tag: other servers may advertise on this host meanwhile.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,9 +18,9 @@ from pytestqt.qtbot import QtBot
 from multichat.desktop.models.found_servers import FoundServerModel, FoundServerRole
 from multichat.desktop.services.discovery import LanBrowser
 from multichat.desktop.services.hosting import ServerThread
+from multichat.lan import FoundServer
 from multichat.server.chat.passwords import cheap_passwords
 from multichat.server.config import ServerConfig
-from multichat.server.net.discovery import FoundServer
 from tests.desktop.helpers import WAIT_MS
 
 # Probing and announcing take a few seconds on a quiet network.
@@ -51,18 +55,19 @@ def test_servers_appear_with_their_record_and_go_when_they_stop(
     starting = qloop.create_task(browser.start())
     qtbot.waitUntil(starting.done, timeout=WAIT_MS)
     assert browser.running and browser.error is None
+    name = f"Found me {secrets.token_hex(3)}"
     host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "h",
-                                     tls=True, name="Found me"), passwords=cheap_passwords())
+                                     tls=True, name=name), passwords=cheap_passwords())
     host.start()
     try:
-        qtbot.waitUntil(lambda: any(s.name == "Found me" for s in model.servers()),
+        qtbot.waitUntil(lambda: any(s.name == name for s in model.servers()),
                         timeout=DISCOVERY_MS)
-        (server,) = [s for s in model.servers() if s.name == "Found me"]
+        (server,) = [s for s in model.servers() if s.name == name]
         assert server.url == f"wss://127.0.0.1:{host.port}"
         assert server.tls and server.fingerprint == host.fingerprint
     finally:
         host.stop()
-    qtbot.waitUntil(lambda: all(s.name != "Found me" for s in model.servers()),
+    qtbot.waitUntil(lambda: all(s.name != name for s in model.servers()),
                     timeout=DISCOVERY_MS)  # withdrawn: the row goes
     stopping = qloop.create_task(browser.stop())
     qtbot.waitUntil(stopping.done, timeout=WAIT_MS)
@@ -71,10 +76,11 @@ def test_servers_appear_with_their_record_and_go_when_they_stop(
 
 DOOMED = """
 import asyncio
-from multichat.server.net.discovery import Advertiser, Announcement
+import sys
+from multichat.lan import Advertiser, Announcement
 
 async def main():
-    advertiser = Advertiser(Announcement("Doomed", 9, ("127.0.0.1",), False, None),
+    advertiser = Advertiser(Announcement(sys.argv[1], 9, ("127.0.0.1",), False, None),
                             ["127.0.0.1"], ttl=2)
     advertiser.start()
     await advertiser.registered.wait()
@@ -95,17 +101,19 @@ def test_a_server_that_dies_without_a_goodbye_leaves_the_list(
     browser.serverLost.connect(model.remove)
     starting = qloop.create_task(browser.start())
     qtbot.waitUntil(starting.done, timeout=WAIT_MS)
-    doomed = subprocess.Popen([sys.executable, "-c", DOOMED], stdout=subprocess.PIPE, text=True)
+    name = f"Doomed {secrets.token_hex(3)}"
+    doomed = subprocess.Popen([sys.executable, "-c", DOOMED, name], stdout=subprocess.PIPE,
+                              text=True)
     try:
         assert doomed.stdout is not None and doomed.stdout.readline().strip() == "up"
-        qtbot.waitUntil(lambda: any(s.name == "Doomed" for s in model.servers()),
+        qtbot.waitUntil(lambda: any(s.name == name for s in model.servers()),
                         timeout=DISCOVERY_MS)
     finally:
         doomed.send_signal(signal.SIGKILL)  # no goodbye packets
         doomed.wait()
         assert doomed.stdout is not None
         doomed.stdout.close()
-    qtbot.waitUntil(lambda: all(s.name != "Doomed" for s in model.servers()),
+    qtbot.waitUntil(lambda: all(s.name != name for s in model.servers()),
                     timeout=DISCOVERY_MS)
     stopping = qloop.create_task(browser.stop())
     qtbot.waitUntil(stopping.done, timeout=WAIT_MS)
