@@ -1,8 +1,8 @@
-"""The `multichat` command: the desktop app, `serve` and `admin` (multichat.server.cli.main)."""
+"""``python -m multichat`` and the ``multichat`` script: the one entry point (multichat.cli)."""
 
 from __future__ import annotations
 
-from multichat.server.cli.main import main
+from multichat.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -15,7 +15,7 @@ if sys.stdout is None:
 if sys.stderr is None:
     sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
 
-from multichat.server.cli.main import main
+from multichat.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

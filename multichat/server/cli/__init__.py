@@ -1,1 +1,1 @@
-"""The command line: ``multichat serve``, ``multichat admin ...``, and the desktop app."""
+"""The server's commands: ``multichat serve`` and ``multichat admin ...`` (entry: multichat.cli)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from zeroconf import InterfaceChoice
 
-from multichat import lan
+from multichat.lan.browser import browse
 
 NOTHING_FOUND = """\
 No Multichat server answered on this network within {seconds:g} s.
@@ -37,7 +37,7 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     interfaces = args.interface or InterfaceChoice.All
-    servers = asyncio.run(lan.browse(max(0.1, args.timeout), interfaces))
+    servers = asyncio.run(browse(max(0.1, args.timeout), interfaces))
     if args.json:
         for server in servers:
             print(json.dumps({"name": server.name, "url": server.url, "tls": server.tls,
