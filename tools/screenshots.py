@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -102,7 +103,7 @@ def grab(widget: QWidget, path: Path) -> None:
 async def scene(out: Path) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="multichat-shots-"))
     host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=workdir, advertise=False),
-                        passwords=cheap_passwords())
+                        make_server=partial(ChatServer, passwords=cheap_passwords()))
     host.start()
     try:
         seed(host)

@@ -29,7 +29,7 @@ from multichat.desktop.widgets.connect_window import ConnectWindow, RecentServer
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
 from multichat.server.config import ServerConfig, default_data_dir
-from multichat.server.store.errors import StoreError
+from multichat.server.net import ServerError
 
 log = logging.getLogger(__name__)
 
@@ -302,14 +302,14 @@ class AppController(QObject):
             host = ServerThread(config)
             try:
                 host.start()
-            except (OSError, StoreError) as exc:
+            except (OSError, ServerError) as exc:
                 form.show_error(_hosting_words(exc, port))
                 return
             self.host = host
         try:
             if not self.host.has_users():
                 self.host.create_admin(username, password)
-        except StoreError as exc:
+        except ServerError as exc:
             form.show_error(str(exc))
             return
         fingerprint = self.host.fingerprint

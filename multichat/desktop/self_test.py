@@ -2,8 +2,8 @@
 
 It drives the real app as a person would, through the controller: the connect
 window shows, the app hosts a server as "Host a chat on this computer" does
-(on 127.0.0.1 and a free port), logs in as the administrator it created, opens
-a room, sends a message from the room's input and waits for the server's
+(on 127.0.0.1 and a free port), logs in as the administrator it created, makes
+and opens a room, sends a message from the room's input and waits for the server's
 stored copy of it to come back. Exit 0 when all of that happened; otherwise
 one line on stderr saying which step failed and why, and exit 1.
 
@@ -39,8 +39,6 @@ from PySide6.QtWidgets import QApplication
 from multichat.desktop.controller import AppController, StartOptions
 from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.settings import AppSettings
-from multichat.server.store import Store
-from multichat.server.store.errors import StoreError
 
 # Seconds one step may take. Generous: a cold one-file start on a slow machine
 # unpacks ~100 MB first, and Argon2 hashing takes its time on purpose.
@@ -100,15 +98,6 @@ def check_keyring_backends(platform: str = sys.platform) -> None:
             raise SelfTestFailed(f"keyring backend {name} cannot load: {exc}") from exc
 
 
-def _seed_room(data_dir: Path) -> None:
-    """The hosted database gets one room before the server opens it."""
-    store = Store.open_data_dir(data_dir)
-    try:
-        store.create_room(ROOM_TITLE)
-    finally:
-        store.close()
-
-
 async def run_self_test(app: QApplication, data_dir: Path, *, icon: QIcon | None = None,
                         say: Say = _print) -> None:
     """Run every step against the real app; raise SelfTestFailed at the first that fails."""
@@ -134,7 +123,7 @@ async def run_self_test(app: QApplication, data_dir: Path, *, icon: QIcon | None
         controller.start()
         await _until(controller.connect_window.isVisible, "the connect window did not show")
         step("first window shown")
-        await _host_and_log_in(controller, hosted, step)
+        await _host_and_log_in(controller, step)
         await _join_and_send(controller, step)
     finally:
         failing = sys.exc_info()[1] is not None
@@ -149,12 +138,8 @@ async def run_self_test(app: QApplication, data_dir: Path, *, icon: QIcon | None
             window.deleteLater()
 
 
-async def _host_and_log_in(controller: AppController, hosted: Path, step: Say) -> None:
+async def _host_and_log_in(controller: AppController, step: Say) -> None:
     """Host as the connect window's "Host a chat" does; the app logs in to its server."""
-    try:
-        await asyncio.to_thread(_seed_room, hosted)
-    except (OSError, StoreError) as exc:
-        raise SelfTestFailed(f"cannot prepare the hosted database: {exc}") from exc
     form = controller.connect_window.host
     controller.start_hosting(0, ADMIN_NAME, secrets.token_urlsafe(16))
     if controller.host is None or not controller.host.running:
@@ -172,8 +157,9 @@ async def _host_and_log_in(controller: AppController, hosted: Path, step: Say) -
 
 
 async def _join_and_send(controller: AppController, step: Say) -> None:
-    """Open the room from the list, type a message, wait for the server's stored copy."""
+    """Make a room as its admin, open it from the list, type a message, wait for its copy."""
     titles = controller.workspace.titles
+    controller.client.admin("room.create", title=ROOM_TITLE)  # over the protocol, as anyone
     await _until(lambda: ROOM_TITLE in titles.values(), "the room list did not arrive")
     room = next(room for room, title in titles.items() if title == ROOM_TITLE)
     controller.workspace.open_room(room, ROOM_TITLE)

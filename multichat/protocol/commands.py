@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from multichat.protocol import names
+from multichat.protocol import names, passwords
 from multichat.protocol.codes import ANNOUNCEMENT_TYPES, MsgType
 
 # Ids larger than this cannot name a room in any store we support (64-bit keys);
@@ -25,7 +25,7 @@ MAX_REF_CHARS = 128
 MAX_CLIENT_ID_CHARS = 128
 MAX_TITLE_CHARS = names.MAX_TITLE_CHARS  # the rules of names live in names.py
 MAX_USERNAME_CHARS = names.MAX_USERNAME_CHARS
-MAX_PASSWORD_CHARS = 1024
+MAX_PASSWORD_CHARS = passwords.MAX_PASSWORD_CHARS  # the password rule: passwords.py
 MAX_TOKEN_CHARS = 256
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 200

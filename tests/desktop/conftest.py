@@ -29,6 +29,7 @@ from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 from tests.conftest import seed_accounts
 from tests.desktop.helpers import close_clients, fast_backoff
+from tests.helpers.servers import hashing_with
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
 
 def seeded_server_thread(config: ServerConfig, passwords: Passwords) -> ServerThread:
     """A server on its own thread and loop, as the app hosts one, with seed_accounts'."""
-    thread = ServerThread(config, passwords=passwords)
+    thread = ServerThread(config, make_server=hashing_with(passwords))
     thread.start()
 
     async def seed(server: ChatServer) -> None:

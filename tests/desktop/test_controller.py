@@ -20,6 +20,7 @@ from multichat.protocol.fingerprint import for_display
 from tests.desktop.conftest import MemoryKeyring
 from tests.desktop.helpers import WAIT_MS, close_clients, fast_backoff, url_of
 from tests.helpers.client import ProtocolClient
+from tests.helpers.servers import hashing_with
 
 
 @pytest.fixture
@@ -234,7 +235,7 @@ def tls_host(tmp_path: Path, name: str = "") -> ServerThread:
 
     host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "remote",
                                      tls=True, name=name, advertise=bool(name)),
-                        passwords=cheap_passwords())
+                        make_server=hashing_with(cheap_passwords()))
     host.start()
     host.create_admin("alice", "alice-password")
     return host

@@ -56,7 +56,7 @@ def test_a_step_that_fails_says_which_and_why(
     lines: list[str] = []
     error = run(qtbot, qapp, tmp_path, lines)
     assert isinstance(error, SelfTestFailed)
-    assert str(error).startswith("cannot prepare the hosted database: ")
+    assert str(error).startswith("cannot host a server: Cannot host here: ")
     assert "\n" not in str(error)
     assert lines[-1].startswith("self-test: first window shown")
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,11 @@ ADMIN = ("admin", "admin-password")
 ALICE = ("alice", "alice-password")
 BOB = ("bob", "bob-password")
 STAFF = ("sam", "staff-password")
+
+
+def hashing_with(passwords: Passwords) -> Callable[[ServerConfig], ChatServer]:
+    """What makes a ChatServer that hashes with ``passwords`` (a ServerThread's make_server)."""
+    return partial(ChatServer, passwords=passwords)
 
 
 def seed_accounts(store: Store, passwords: Passwords) -> None:

@@ -13,13 +13,12 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from multichat.protocol import names
-from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from multichat.server.store.errors import StoreError
 
 T = TypeVar("T")
+# What makes the server: ChatServer itself, or (tests) one with cheaper password hashing.
+ServerFactory = Callable[[ServerConfig], ChatServer]
 
 # Seconds to wait for the server thread to start or stop before reporting failure.
 START_TIMEOUT = 30.0
@@ -28,9 +27,9 @@ START_TIMEOUT = 30.0
 class ServerThread:
     """A ChatServer running on its own thread until ``stop()``."""
 
-    def __init__(self, config: ServerConfig, *, passwords: Passwords | None = None) -> None:
+    def __init__(self, config: ServerConfig, *, make_server: ServerFactory = ChatServer) -> None:
         self.config = config
-        self._passwords = passwords
+        self._make_server = make_server
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: ChatServer | None = None
         self._thread: threading.Thread | None = None
@@ -57,7 +56,7 @@ class ServerThread:
     async def _serve(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        server = ChatServer(self.config, passwords=self._passwords)
+        server = self._make_server(self.config)
         try:
             await server.start()
         except BaseException as exc:
@@ -105,38 +104,22 @@ class ServerThread:
         """Logged-in people connected right now (for the 'close while hosting' warning)."""
 
         async def count(server: ChatServer) -> int:
-            chat = server.chat
-            return sum(1 for s in chat.sessions if s.user is not None) if chat else 0
+            return server.people_connected()
 
         return self.call(count) if self.running else 0
 
     def has_users(self) -> bool:
         """Whether the hosted database has any account (if not, ask for the admin's)."""
-
-        async def users(server: ChatServer) -> bool:
-            assert server.store is not None
-            return bool(await asyncio.to_thread(server.store.users))
-
-        return self.call(users)
+        return self.call(ChatServer.has_users)
 
     def create_admin(self, username: str, password: str) -> None:
-        """Create the first account, a superuser; raises StoreError (name taken or invalid).
+        """Create the first account, a superuser, by the server's rules of names and passwords.
 
-        The name follows the server's rules (``names.normalize_username``), which
-        the form shows in the StoreError's words when it breaks them.
+        Raises ServerError, whose words the form shows, when they refuse it.
         """
-        try:
-            name = names.normalize_username(username)
-        except ValueError as exc:
-            raise StoreError(str(exc)) from exc
-        passwords = self._passwords or Passwords()
 
         async def create(server: ChatServer) -> None:
-            assert server.store is not None
-            password_hash = await asyncio.to_thread(passwords.hash, password)
-            await asyncio.to_thread(
-                server.store.create_user, name, password_hash, is_superuser=True
-            )
+            await server.create_first_admin(username, password)
 
         self.call(create)
 

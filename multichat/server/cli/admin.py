@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from multichat.protocol import names
-from multichat.protocol.commands import MAX_PASSWORD_CHARS
 from multichat.protocol.names import escape_for_terminal as shown
+from multichat.protocol.passwords import check_password
 from multichat.server.chat.passwords import Passwords
 from multichat.server.store import Store, name_keys
 from multichat.server.store.database import redact
@@ -123,11 +123,10 @@ def read_password(stdin: TextIO, *, prompt: Callable[[str], str] = getpass.getpa
         password.encode("utf-8")
     except UnicodeError as exc:
         raise UnreadableInput("the password is not valid UTF-8 text") from exc
-    if not password:
-        raise AdminError("the password must not be empty")
-    if len(password) > MAX_PASSWORD_CHARS:
-        raise AdminError(f"the password is longer than {MAX_PASSWORD_CHARS} characters")
-    return password
+    try:
+        return check_password(password)
+    except ValueError as exc:
+        raise AdminError(str(exc)) from exc
 
 
 def _find_room(store: Store, key: str) -> Room:

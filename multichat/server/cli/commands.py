@@ -19,6 +19,7 @@ from typing import Any
 from multichat.protocol.names import escape_for_terminal
 from multichat.server.cli import admin, serve
 from multichat.server.cli.settings import SettingsError, add_setting_flags, load_config
+from multichat.server.net import ServerError
 from multichat.server.net.tls import TlsError
 from multichat.server.store.errors import StoreError
 
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         return admin.main(config.database_url(), args)
     except (SettingsError, admin.UnreadableInput) as exc:
         return fail(str(exc), 2)
-    except (StoreError, admin.AdminError, TlsError) as exc:
+    except (ServerError, StoreError, admin.AdminError, TlsError) as exc:
         return fail(str(exc))
     except OSError as exc:  # e.g. the port is taken
         return fail(f"cannot serve: {exc.strerror or exc}")

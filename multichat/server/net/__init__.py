@@ -1,5 +1,9 @@
-"""The WebSocket edge: frames in, chat calls, frames out. No rule lives here."""
+"""The WebSocket edge: frames in, chat calls, frames out. No rule lives here.
 
-from multichat.server.net.server import ChatServer
+``ChatServer`` and ``ServerError`` are what a program hosting a server (the
+desktop app) uses of the server, with ``multichat.server.config``.
+"""
 
-__all__ = ["ChatServer"]
+from multichat.server.net.server import ChatServer, ServerError
+
+__all__ = ["ChatServer", "ServerError"]

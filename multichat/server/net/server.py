@@ -19,8 +19,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from multichat import __version__, lan
-from multichat.protocol import ErrorCode, ProtocolError, decode_command, events
+from multichat.protocol import ErrorCode, ProtocolError, decode_command, events, names
 from multichat.protocol.codes import CloseCode
+from multichat.protocol.passwords import check_password
 from multichat.server.broker import Broker, open_broker
 from multichat.server.chat import ChatError, ChatService, Session
 from multichat.server.chat.limits import AddressCounter, address_key
@@ -38,6 +39,16 @@ from multichat.server.store import Store, StoreError
 from multichat.server.store.database import redact
 
 log = logging.getLogger(__name__)
+
+
+class ServerError(Exception):
+    """A server refused what whoever runs it asked, in words for a person.
+
+    It cannot start here (a database it cannot open or upgrade, a certificate
+    that does not load), or it will not create the first admin asked for (a
+    name or password the rules refuse, a name taken). The one error the desktop
+    app catches from a server it hosts, besides OSError (a port in use).
+    """
 
 
 class ChatServer:
@@ -66,11 +77,23 @@ class ChatServer:
         self.connections = AddressCounter(config.max_connections_per_address)
 
     async def start(self) -> None:
-        """Open the database and start listening; raise StoreError or OSError if we can't."""
+        """Open the database and start listening.
+
+        ServerError when the database or the certificate cannot be used, in words
+        for a person; OSError when the address cannot be listened on (a port in use).
+        """
+        try:
+            await self._start()
+        except (StoreError, tls.TlsError) as exc:
+            raise ServerError(str(exc)) from exc
+
+    async def _start(self) -> None:
         config = self.config
         context = self._tls_context() if config.uses_tls else None
         url = config.database_url()
         config.ensure_data_dir()
+        if self._passwords is None:  # here, not in __init__: making one hashes once
+            self._passwords = Passwords()
         self.store = Store.open(url, synchronous=config.sqlite_synchronous)
         try:
             self.chat = ChatService(self.store, self._broker, config, passwords=self._passwords)
@@ -132,6 +155,46 @@ class ChatServer:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    # -- for whoever hosts this server (the desktop app) ------------------------------
+
+    async def has_users(self) -> bool:
+        """Whether the database holds any account (if not, the host creates the first)."""
+        store = self._running_store()
+        return bool(await asyncio.to_thread(store.users))
+
+    async def create_first_admin(self, username: str, password: str) -> None:
+        """Create the first account, a superuser, by the rules every account follows.
+
+        ServerError, in words for a person, when the name breaks the rules of
+        names (``protocol.names``), the password the password rule
+        (``protocol.passwords``), or the database holds accounts already (from
+        then on accounts are made over the protocol, by an administrator).
+        """
+        store = self._running_store()
+        try:
+            name = names.normalize_username(username)
+            check_password(password)
+        except ValueError as exc:
+            raise ServerError(str(exc)) from exc
+        if await self.has_users():
+            raise ServerError("this server has accounts already: an administrator adds more")
+        assert self._passwords is not None  # set by start()
+        password_hash = await asyncio.to_thread(self._passwords.hash, password)
+        try:
+            await asyncio.to_thread(store.create_user, name, password_hash, is_superuser=True)
+        except StoreError as exc:
+            raise ServerError(str(exc)) from exc
+
+    def people_connected(self) -> int:
+        """Logged-in connections right now (the app warns before closing on them)."""
+        chat = self.chat
+        return sum(1 for s in chat.sessions if s.user is not None) if chat else 0
+
+    def _running_store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("the server is not running")
+        return self.store
 
     # -- addresses ----------------------------------------------------------------
 

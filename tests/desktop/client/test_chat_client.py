@@ -16,6 +16,7 @@ from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from tests.conftest import ALICE, BOB, seed_accounts
 from tests.desktop.helpers import WAIT_MS, close_clients, log_in, url_of
+from tests.helpers.servers import hashing_with
 
 Events = list[tuple[str, dict[str, Any]]]
 
@@ -121,7 +122,7 @@ def test_reconnect_after_a_server_restart_loses_and_repeats_nothing(
     qtbot: QtBot, make_client: Callable[..., ChatClient], tmp_path: Path, passwords: Passwords
 ) -> None:
     config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "srv", poll_interval=0.2)
-    server = ServerThread(config, passwords=passwords)
+    server = ServerThread(config, make_server=hashing_with(passwords))
     server.start()
 
     async def seed(chat_server: Any) -> None:
@@ -144,7 +145,7 @@ def test_reconnect_after_a_server_restart_loses_and_repeats_nothing(
     qtbot.waitUntil(stopping.done, timeout=WAIT_MS)
     qtbot.waitUntil(lambda: alice.state is State.RECONNECTING, timeout=WAIT_MS)
     alice.send("1", "written while offline")  # waits in the outbox
-    restarted = ServerThread(config.replace(port=port), passwords=passwords)
+    restarted = ServerThread(config.replace(port=port), make_server=hashing_with(passwords))
     restarted.start()
     try:
         # Bob reconnects too and talks before or after Alice is back: she gets it once.

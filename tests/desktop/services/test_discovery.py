@@ -22,6 +22,7 @@ from multichat.lan import FoundServer
 from multichat.server.chat.passwords import cheap_passwords
 from multichat.server.config import ServerConfig
 from tests.desktop.helpers import WAIT_MS
+from tests.helpers.servers import hashing_with
 
 # Probing and announcing take a few seconds on a quiet network.
 DISCOVERY_MS = WAIT_MS * 3
@@ -57,7 +58,8 @@ def test_servers_appear_with_their_record_and_go_when_they_stop(
     assert browser.running and browser.error is None
     name = f"Found me {secrets.token_hex(3)}"
     host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "h",
-                                     tls=True, name=name), passwords=cheap_passwords())
+                                     tls=True, name=name),
+                        make_server=hashing_with(cheap_passwords()))
     host.start()
     try:
         qtbot.waitUntil(lambda: any(s.name == name for s in model.servers()),
