@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from multichat.protocol import ErrorCode, decode_command
+from multichat.protocol import ErrorCode
 from multichat.server.chat import Session
 from multichat.server.chat.limits import TokenBucket
 from multichat.server.store.errors import StoreUnavailable
@@ -159,9 +159,9 @@ async def test_a_catch_up_that_fails_undoes_the_join_instead_of_leaving_the_memb
         raise StoreUnavailable("the database is locked")
 
     monkeypatch.setattr(harness.store, "messages_after", broken)
-    with pytest.raises(StoreUnavailable):
-        await harness.chat.execute(reader, decode_command(
-            '{"command": "join", "room": 1, "since": 0}'))
+    error = await harness.run(reader, command="join", room=LOBBY, since=0)
+    assert error is not None and error.code is ErrorCode.SERVER_ERROR  # the store's words
+    assert error.detail == "the database is locked"
     assert {"leave": "1"} in peer.take() and LOBBY not in reader.rooms
     monkeypatch.undo()
     assert await harness.run(reader, command="join", room=LOBBY, since=0) is None

@@ -1,0 +1,27 @@
+"""The store's records as the protocol's frames: one conversion each, shared by the rules."""
+
+from __future__ import annotations
+
+from multichat.protocol import events
+from multichat.protocol.events import Frame
+from multichat.server.store.records import Room, StoredMessage, User
+
+
+def event_frame(message: StoredMessage) -> Frame:
+    return events.room_event(
+        room_id=message.room_id,
+        message=message.text,
+        username=message.username,
+        msg_type=message.msg_type,
+        seq=message.seq,
+        ts_ms=message.ts_ms,
+        client_id=message.client_id,
+    )
+
+
+def room_frame(room: Room) -> Frame:
+    return events.room_object(room.id, room.title, room.staff_only)
+
+
+def user_frame(user: User) -> Frame:
+    return events.user_object(user.username, user.is_staff, user.is_superuser)
