@@ -237,7 +237,7 @@ class _Fields:
         """A username for a new account in the form it is stored in (NFKC).
 
         The chat rules refuse it if it breaks the rules of names
-        (``service.valid_username``), before any password is hashed.
+        (``server/chat/admin.py``: ``valid_username``), before any password is hashed.
         """
         return names.nfkc(self.name(key))
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from multichat.protocol import commands as cmd
 from multichat.protocol import events, names
 from multichat.protocol.codes import CloseCode, ErrorCode
+from multichat.protocol.passwords import check_password
 from multichat.server.chat.errors import ChatError
 from multichat.server.chat.frames import user_frame
 from multichat.server.chat.limits import address_key
@@ -102,8 +103,10 @@ class Accounts:
 
     async def hash_password(self, session: Session, password: str) -> str:
         """An Argon2 hash for a new password, in one of the session's turns."""
-        if not password:
-            raise ChatError(ErrorCode.BAD_REQUEST, "the password must not be empty")
+        try:
+            check_password(password)
+        except ValueError as exc:
+            raise ChatError(ErrorCode.BAD_REQUEST, str(exc)) from exc
         chat = self._chat
         async with chat.hash_slots.turn(self._hash_keys(session)):
             return await asyncio.to_thread(chat.passwords.hash, password)

@@ -52,6 +52,3 @@ class RoomPresence:
 
     def usernames(self, room_id: int) -> list[str]:
         return sorted(name for name, _ in self._users.get(room_id, {}).values())
-
-    def rooms(self) -> list[int]:
-        return list(self._sessions)

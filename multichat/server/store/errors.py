@@ -1,13 +1,11 @@
 """Errors of the store layer.
 
 StoreError
- ├── NotFound
- │    ├── UnknownUser
- │    └── UnknownRoom
- ├── Conflict
- │    ├── UsernameTaken
- │    ├── TitleTaken
- │    └── LastSuperuser   the change would leave nobody to administer the server
+ ├── UnknownUser
+ ├── UnknownRoom
+ ├── UsernameTaken
+ ├── TitleTaken
+ ├── LastSuperuser        the change would leave nobody to administer the server
  ├── SchemaError          the database's schema is newer than this program, or broken
  └── StoreUnavailable     the database cannot be opened, reached or written
       └── WriteRefused     the database is up but takes no writes for now (reads go on)
@@ -31,35 +29,27 @@ class StoreError(Exception):
     """Base of every error the store raises on purpose."""
 
 
-class NotFound(StoreError):
-    pass
-
-
-class UnknownUser(NotFound):
+class UnknownUser(StoreError):
     def __init__(self, username: str) -> None:
         super().__init__(f"no user named {username!r}")
 
 
-class UnknownRoom(NotFound):
+class UnknownRoom(StoreError):
     def __init__(self, room: int | str) -> None:
         super().__init__(f"no room {room}")
 
 
-class Conflict(StoreError):
-    pass
-
-
-class UsernameTaken(Conflict):
+class UsernameTaken(StoreError):
     def __init__(self, username: str) -> None:
         super().__init__(f"a user named {username!r} already exists")
 
 
-class TitleTaken(Conflict):
+class TitleTaken(StoreError):
     def __init__(self, title: str) -> None:
         super().__init__(f"a room titled {title!r} already exists")
 
 
-class LastSuperuser(Conflict):
+class LastSuperuser(StoreError):
     def __init__(self, username: str) -> None:
         super().__init__(f"{username} is the last superuser; make another one first")
 

@@ -323,9 +323,6 @@ class Store:
     def users(self) -> list[User]:
         return [_user(row) for row in Account.select().order_by(Account.username)]
 
-    def count_superusers(self) -> int:
-        return Account.select().where(Account.is_superuser == True).count()  # noqa: E712
-
     def _exclusive(self) -> Any:
         """A transaction that decides on what it read: no other writer commits in between.
 

@@ -118,10 +118,6 @@ class MessageWriter(Generic[C]):
             raise RuntimeError("the message writer is not running")
         self._queue.put_nowait((message, context))
 
-    @property
-    def pending(self) -> int:
-        return self._queue.qsize()
-
     async def close(self) -> None:
         """Store everything submitted so far, then stop."""
         if self._task is not None and not self._task.done():
