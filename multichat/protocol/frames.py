@@ -1,0 +1,401 @@
+"""Server-to-client frames as types: the client's decoder, and their encoders.
+
+Every frame the server sends has a frozen dataclass here. ``encode()`` gives
+the bytes the server sends (through the builders of ``events``, so the two
+can never disagree); ``decode_frame(text)`` gives the client one of these
+types, or ``Unknown`` for anything it does not recognise (a newer server's
+frame, a malformed one): it never raises. Room ids are strings on the wire
+and ints here.
+
+The server's hot path still builds a room event's dict once and encodes it
+once (``events``); these types are for everything that reads frames.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from multichat.protocol import events
+from multichat.protocol.codes import ErrorCode, MsgType
+
+
+class _Malformed(Exception):
+    """A frame of a known kind with a field of the wrong shape."""
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    id: int
+    title: str
+    staff_only: bool
+
+    def wire(self) -> events.Frame:
+        return events.room_object(self.id, self.title, self.staff_only)
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    username: str
+    is_staff: bool
+    is_superuser: bool
+
+    def wire(self) -> events.Frame:
+        return events.user_object(self.username, self.is_staff, self.is_superuser)
+
+
+class ServerFrame:
+    """Base of every decoded frame; ``encode()`` is the frame as the server sends it."""
+
+    __slots__ = ()
+
+    def wire(self) -> events.Frame:
+        raise NotImplementedError
+
+    def encode(self) -> bytes:
+        return events.encode(self.wire())
+
+
+@dataclass(frozen=True, slots=True)
+class RoomEvent(ServerFrame):
+    """A message, an announcement (both with seq and ts) or an ENTER/LEAVE notice."""
+
+    room: int
+    message: str | None
+    username: str
+    msg_type: MsgType
+    seq: int | None = None
+    ts: str | None = None  # ISO 8601 in UTC, as the server formats it
+    client_id: str | None = None
+
+    def wire(self) -> events.Frame:
+        frame = events.room_event(room_id=self.room, message=self.message,
+                                  username=self.username, msg_type=self.msg_type,
+                                  seq=self.seq, client_id=self.client_id)
+        if self.ts is not None:
+            frame["ts"] = self.ts
+        return frame
+
+
+@dataclass(frozen=True, slots=True)
+class Error(ServerFrame):
+    code: str  # an ErrorCode's value, or a code a newer server knows (see ``known``)
+    detail: str | None = None
+    ref: str | None = None
+
+    @property
+    def known(self) -> ErrorCode | None:
+        try:
+            return ErrorCode(self.code)
+        except ValueError:
+            return None
+
+    def wire(self) -> events.Frame:
+        frame: events.Frame = {"error": self.code}
+        if self.detail:
+            frame["detail"] = self.detail
+        if self.ref is not None:
+            frame["ref"] = self.ref
+        return frame
+
+
+@dataclass(frozen=True, slots=True)
+class Pong(ServerFrame):
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.pong(self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedIn(ServerFrame):
+    user: UserInfo
+    token: str
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.login_ok(self.user.wire(), self.token, self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedOut(ServerFrame):
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.logout_ok(self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Account(ServerFrame):
+    """The logged-in user's own account, pushed when an admin changes it."""
+
+    user: UserInfo
+
+    def wire(self) -> events.Frame:
+        return events.account(self.user.wire())
+
+
+@dataclass(frozen=True, slots=True)
+class Rooms(ServerFrame):
+    rooms: tuple[RoomInfo, ...]
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.rooms((room.wire() for room in self.rooms), self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Joined(ServerFrame):
+    room: int
+    title: str
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.joined(self.room, self.title, self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Members(ServerFrame):
+    room: int
+    users: tuple[str, ...]  # sorted
+
+    def wire(self) -> events.Frame:
+        return events.members(self.room, self.users)
+
+
+@dataclass(frozen=True, slots=True)
+class Left(ServerFrame):
+    room: int
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.left(self.room, self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class History(ServerFrame):
+    room: int
+    messages: tuple[RoomEvent, ...]
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.history(self.room, [m.wire() for m in self.messages], self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class RoomChanged(ServerFrame):
+    """The reply to room.create, room.update or room.delete (``key`` says which)."""
+
+    KEYS: ClassVar[tuple[str, ...]] = ("room.created", "room.updated", "room.deleted")
+    key: str
+    room: RoomInfo
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.admin_reply(self.key, self.room.wire(), self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class UserChanged(ServerFrame):
+    """The reply to user.create, user.update or user.delete (``key`` says which)."""
+
+    KEYS: ClassVar[tuple[str, ...]] = ("user.created", "user.updated", "user.deleted")
+    key: str
+    user: UserInfo
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.admin_reply(self.key, self.user.wire(), self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Users(ServerFrame):
+    """The reply to user.list."""
+
+    users: tuple[UserInfo, ...]
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.admin_reply("users", [user.wire() for user in self.users], self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Announced(ServerFrame):
+    """The reply to announce: the stored event."""
+
+    event: RoomEvent
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.admin_reply("announced", self.event.wire(), self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown(ServerFrame):
+    """A frame this client does not know (a newer server's), or a malformed one."""
+
+    text: str
+
+    def encode(self) -> bytes:
+        return self.text.encode()
+
+
+# -- decoding -----------------------------------------------------------------------
+
+
+def decode_frame(text: str | bytes) -> ServerFrame:
+    """The typed frame of one text frame from the server; ``Unknown`` rather than raise."""
+    raw = text.decode(errors="replace") if isinstance(text, bytes) else text
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return Unknown(raw)
+    if not isinstance(data, dict):
+        return Unknown(raw)
+    for key, decoder in _DECODERS:
+        if key in data:
+            try:
+                return decoder(data)
+            except _Malformed:
+                return Unknown(raw)
+    return Unknown(raw)
+
+
+def _str(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise _Malformed(key)
+    return value
+
+
+def _opt_str(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _Malformed(key)
+    return value
+
+
+def _bool(data: Mapping[str, Any], key: str) -> bool:
+    value = data.get(key)
+    if not isinstance(value, bool):
+        raise _Malformed(key)
+    return value
+
+
+def _room_id(data: Mapping[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise _Malformed(key)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise _Malformed("object")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Malformed("list")
+    return value
+
+
+def _ref(data: Mapping[str, Any]) -> str | None:
+    return _opt_str(data, "ref")
+
+
+def _room_info(value: Any) -> RoomInfo:
+    data = _mapping(value)
+    return RoomInfo(_room_id(data, "id"), _str(data, "title"), _bool(data, "staff_only"))
+
+
+def _user_info(value: Any) -> UserInfo:
+    data = _mapping(value)
+    return UserInfo(_str(data, "username"), _bool(data, "is_staff"),
+                    _bool(data, "is_superuser"))
+
+
+def _room_event(value: Any) -> RoomEvent:
+    data = _mapping(value)
+    msg_type = data.get("msg_type")
+    if not isinstance(msg_type, int) or isinstance(msg_type, bool) or msg_type not in set(
+            MsgType):
+        raise _Malformed("msg_type")
+    seq = data.get("seq")
+    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
+        raise _Malformed("seq")
+    return RoomEvent(room=_room_id(data, "room"), message=_opt_str(data, "message"),
+                     username=_str(data, "username"), msg_type=MsgType(msg_type), seq=seq,
+                     ts=_opt_str(data, "ts"), client_id=_opt_str(data, "client_id"))
+
+
+def _error(data: Mapping[str, Any]) -> Error:
+    return Error(_str(data, "error"), _opt_str(data, "detail") or None, _ref(data))
+
+
+def _login(data: Mapping[str, Any]) -> LoggedIn:
+    login = _mapping(data["login"])
+    return LoggedIn(_user_info(login), _str(login, "token"), _ref(data))
+
+
+def _flag(data: Mapping[str, Any], key: str) -> None:
+    if data.get(key) is not True:
+        raise _Malformed(key)
+
+
+def _pong(data: Mapping[str, Any]) -> Pong:
+    _flag(data, "pong")
+    return Pong(_ref(data))
+
+
+def _logout(data: Mapping[str, Any]) -> LoggedOut:
+    _flag(data, "logout")
+    return LoggedOut(_ref(data))
+
+
+def _history(data: Mapping[str, Any]) -> History:
+    messages = tuple(_room_event(m) for m in _list(data.get("messages")))
+    return History(_room_id(data, "history"), messages, _ref(data))
+
+
+def _members(data: Mapping[str, Any]) -> Members:
+    users = _list(data.get("users"))
+    if not all(isinstance(user, str) for user in users):
+        raise _Malformed("users")
+    return Members(_room_id(data, "members"), tuple(users))
+
+
+def _admin_reply(key: str) -> Callable[[Mapping[str, Any]], ServerFrame]:
+    def decode(data: Mapping[str, Any]) -> ServerFrame:
+        if key in RoomChanged.KEYS:
+            return RoomChanged(key, _room_info(data[key]), _ref(data))
+        if key in UserChanged.KEYS:
+            return UserChanged(key, _user_info(data[key]), _ref(data))
+        if key == "users":
+            return Users(tuple(_user_info(u) for u in _list(data[key])), _ref(data))
+        return Announced(_room_event(data[key]), _ref(data))
+    return decode
+
+
+# Which key names a frame's kind, tried in this order (a room event has "room" and
+# "msg_type"; the seed's join reply has "join" and "title"; ...).
+_DECODERS: tuple[tuple[str, Callable[[Mapping[str, Any]], ServerFrame]], ...] = (
+    ("error", _error),
+    ("msg_type", _room_event),
+    ("history", _history),
+    ("join", lambda d: Joined(_room_id(d, "join"), _str(d, "title"), _ref(d))),
+    ("members", _members),
+    ("leave", lambda d: Left(_room_id(d, "leave"), _ref(d))),
+    ("rooms", lambda d: Rooms(tuple(_room_info(r) for r in _list(d["rooms"])), _ref(d))),
+    ("account", lambda d: Account(_user_info(d["account"]))),
+    ("login", _login),
+    ("logout", _logout),
+    ("pong", _pong),
+    *((key, _admin_reply(key)) for key in (*RoomChanged.KEYS, *UserChanged.KEYS, "users",
+                                            "announced")),
+)

@@ -1,0 +1,123 @@
+"""Server frames as types: every frame round-trips, and nothing the server says can crash
+the client's decoder."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from multichat.protocol import events
+from multichat.protocol.codes import ErrorCode, MsgType
+from multichat.protocol.frames import (
+    Account,
+    Announced,
+    Error,
+    History,
+    Joined,
+    Left,
+    LoggedIn,
+    LoggedOut,
+    Members,
+    Pong,
+    RoomChanged,
+    RoomEvent,
+    RoomInfo,
+    Rooms,
+    ServerFrame,
+    Unknown,
+    UserChanged,
+    UserInfo,
+    Users,
+    decode_frame,
+)
+
+texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
+refs = st.none() | texts
+room_ids = st.integers(min_value=1, max_value=2**63 - 1)
+room_infos = st.builds(RoomInfo, room_ids, texts, st.booleans())
+user_infos = st.builds(UserInfo, texts, st.booleans(), st.booleans())
+stored_events = st.builds(
+    RoomEvent, room=room_ids, message=texts, username=texts,
+    msg_type=st.sampled_from([t for t in MsgType if t.is_stored]),
+    seq=st.integers(min_value=1, max_value=2**63 - 1),
+    ts=st.just("2026-12-06T17:09:55.000Z"), client_id=st.none() | texts)
+notices = st.builds(RoomEvent, room=room_ids, message=st.none(), username=texts,
+                    msg_type=st.sampled_from([MsgType.ENTER, MsgType.LEAVE]),
+                    ts=st.none() | st.just("2026-12-06T17:09:55.000Z"))
+room_events = stored_events | notices
+
+frames: st.SearchStrategy[ServerFrame] = st.one_of(
+    room_events,
+    st.builds(Error, st.sampled_from([c.value for c in ErrorCode]) | texts,
+              st.none() | texts.filter(bool), refs),
+    st.builds(Pong, refs),
+    st.builds(LoggedIn, user_infos, texts, refs),
+    st.builds(LoggedOut, refs),
+    st.builds(Account, user_infos),
+    st.builds(Rooms, st.lists(room_infos, max_size=4).map(tuple), refs),
+    st.builds(Joined, room_ids, texts, refs),
+    st.builds(Members, room_ids, st.lists(texts, max_size=4).map(lambda u: tuple(sorted(u)))),
+    st.builds(Left, room_ids, refs),
+    st.builds(History, room_ids, st.lists(stored_events, max_size=3).map(tuple), refs),
+    st.builds(RoomChanged, st.sampled_from(RoomChanged.KEYS), room_infos, refs),
+    st.builds(UserChanged, st.sampled_from(UserChanged.KEYS), user_infos, refs),
+    st.builds(Users, st.lists(user_infos, max_size=3).map(tuple), refs),
+    st.builds(Announced, stored_events, refs),
+)
+
+
+@given(frames)
+def test_every_frame_round_trips(frame: ServerFrame) -> None:
+    assert decode_frame(frame.encode()) == frame
+
+
+def test_the_servers_own_frames_decode_to_their_types() -> None:
+    """The builders the server sends with, read by the client's decoder."""
+    event = events.room_event(room_id=3, message="hi", username="alice",
+                              msg_type=MsgType.MESSAGE, seq=7, ts_ms=1_000, client_id="c1")
+    cases = {
+        events.encode(event): RoomEvent(3, "hi", "alice", MsgType.MESSAGE, 7,
+                                        "1970-01-01T00:00:01.000Z", "c1"),
+        events.encode(events.error(ErrorCode.RATE_LIMITED, "slow down", "r")):
+            Error("RATE_LIMITED", "slow down", "r"),
+        events.encode(events.joined(3, "Lobby")): Joined(3, "Lobby"),
+        events.encode(events.members(3, ["bob", "alice"])): Members(3, ("alice", "bob")),
+        events.encode(events.admin_reply("room.created", events.room_object(4, "Yard", True),
+                                         "c")): RoomChanged("room.created",
+                                                            RoomInfo(4, "Yard", True), "c"),
+    }
+    for data, frame in cases.items():
+        assert decode_frame(data) == frame
+    error = decode_frame(events.encode(events.error(ErrorCode.LIMIT_REACHED)))
+    assert isinstance(error, Error) and error.known is ErrorCode.LIMIT_REACHED
+
+
+def test_what_this_client_does_not_know_is_unknown_not_an_exception() -> None:
+    for text in ("not json", "[1, 2]", '{"future": true}', '{"join": "x", "title": 1}',
+                 '{"room": "1", "msg_type": 99, "username": "a", "message": null}',
+                 '{"error": "FROM_THE_FUTURE"}'):
+        frame = decode_frame(text)
+        if text == '{"error": "FROM_THE_FUTURE"}':
+            assert isinstance(frame, Error) and frame.known is None
+        else:
+            assert frame == Unknown(text)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+    max_leaves=12)
+keys = st.sampled_from(["error", "room", "msg_type", "history", "messages", "join", "title",
+                        "members", "users", "leave", "rooms", "account", "login", "token",
+                        "logout", "pong", "ref", "room.created", "users", "announced",
+                        "username", "seq", "ts", "id", "staff_only"])
+
+
+@given(st.dictionaries(keys, json_values, max_size=6))
+def test_no_frame_of_known_keys_with_any_values_makes_the_decoder_raise(
+    data: dict[str, object],
+) -> None:
+    decoded = decode_frame(json.dumps(data))
+    assert isinstance(decoded, ServerFrame)
