@@ -19,6 +19,7 @@ import pytest
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus
 
+from multichat.server.chat.limits import address_key
 from multichat.server.chat.passwords import Passwords
 from multichat.server.net import ChatServer
 from multichat.server.net.peer import PROXY_HEADER_TIMEOUT
@@ -84,7 +85,7 @@ async def refused_behind(server: ChatServer, header: bytes) -> int:
 
 @pytest.mark.parametrize("make", [ph.v1, ph.v2], ids=["v1", "v2"])
 @pytest.mark.parametrize(("first", "second"), [("203.0.113.7", "203.0.113.8"),
-                                               ("2001:db8::7", "2001:db8::8")])
+                                               ("2001:db8::7", "2001:db8:1::8")])
 async def test_the_limit_and_the_login_see_the_address_in_a_trusted_proxys_header(
     server: ChatServer, clients: list[ProtocolClient], caplog: pytest.LogCaptureFixture,
     make: Callable[[str], bytes], first: str, second: str,
@@ -95,7 +96,7 @@ async def test_the_limit_and_the_login_see_the_address_in_a_trusted_proxys_heade
     other = await open_behind(server, make(second), clients)  # the same proxy, another client
     await other.login(*ALICE)
     assert logged(caplog, f"alice logged in from {second}")
-    await eventually(lambda: server.connections.open(first) == 2)
+    await eventually(lambda: server.connections.open(address_key(first)) == 2)  # IPv6: /64
     assert server.connections.open(PROXY) == 0
     assert_no_traceback(caplog)
 
