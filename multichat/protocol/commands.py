@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 from multichat.protocol import names, passwords
@@ -52,10 +52,29 @@ class ProtocolError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """Base of every command; ``ref`` is echoed on the direct reply or error."""
+    """Base of every command; ``ref`` is echoed on the direct reply or error.
+
+    The server decodes commands (``decode_command``); a client encodes them
+    (``encode``): one definition for both ends, round-trip tested.
+    """
 
     name: ClassVar[str] = ""
     ref: str | None = field(default=None, kw_only=True)
+
+    def wire(self) -> dict[str, Any]:
+        """The command's JSON object: its fields, those that are None left out."""
+        frame: dict[str, Any] = {"command": self.name}
+        for each in fields(self):
+            value = getattr(self, each.name)
+            if value is not None and each.name != "ref":
+                frame[each.name] = int(value) if isinstance(value, MsgType) else value
+        if self.ref is not None:
+            frame["ref"] = self.ref
+        return frame
+
+    def encode(self) -> str:
+        """The text frame a client sends."""
+        return json.dumps(self.wire(), ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
