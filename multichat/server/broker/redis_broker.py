@@ -33,7 +33,6 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -41,6 +40,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from multichat.server.broker.base import BrokerListener, DeliverFn
+from multichat.server.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -253,9 +253,7 @@ class RedisBroker:
 
     def __init__(self, url: str, *, presence_ttl: float = 15.0) -> None:
         self.url = url
-        parts = urlsplit(url)
-        hidden = parts.netloc.replace(f":{parts.password}@", ":***@")
-        self._shown = url if parts.password is None else parts._replace(netloc=hidden).geturl()
+        self._shown = redact(url)
         self.process_id = uuid.uuid4().hex[:12]
         self.ttl_ms = max(1000, int(presence_ttl * 1000))
         self.redis = _client(url, socket_timeout=5.0)

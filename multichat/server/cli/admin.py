@@ -22,8 +22,8 @@ from multichat.protocol import names
 from multichat.protocol.names import escape_for_terminal as shown
 from multichat.protocol.passwords import check_password
 from multichat.server.chat.passwords import Passwords
+from multichat.server.redact import redact
 from multichat.server.store import Store, name_keys
-from multichat.server.store.database import redact
 from multichat.server.store.errors import StoreError, UnknownRoom, UnknownUser
 from multichat.server.store.records import Room
 from multichat.server.store.transfer import copy_database

@@ -35,8 +35,8 @@ from multichat.server.net.peer import (
     connection_type,
     remote_host,
 )
+from multichat.server.redact import redact
 from multichat.server.store import Store, StoreError
-from multichat.server.store.database import redact
 
 log = logging.getLogger(__name__)
 

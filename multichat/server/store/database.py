@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import peewee as pw
 from playhouse.db_url import connect as connect_url
 
+from multichat.server.redact import redact
 from multichat.server.store.errors import (
     DiskError,
     DiskFull,
@@ -228,10 +229,3 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
                        if isinstance(e, BaseException))
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return parts._replace(netloc=netloc).geturl()

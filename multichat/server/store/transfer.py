@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import peewee as pw
 
+from multichat.server.redact import redact
 from multichat.server.store import migrations
-from multichat.server.store.database import open_database, redact
+from multichat.server.store.database import open_database
 from multichat.server.store.errors import StoreError, StoreUnavailable
 from multichat.server.store.models import Account, Message, Room, Token
 from multichat.server.store.repository import Store
