@@ -19,6 +19,7 @@ from multichat.lan.record import (
     FoundServer,
     instance_name,
     server_host_name,
+    url_host,
 )
 
 __all__ = [
@@ -33,4 +34,5 @@ __all__ = [
     "instance_name",
     "interfaces_for",
     "server_host_name",
+    "url_host",
 ]

@@ -72,9 +72,13 @@ class FoundServer:
         """The address to connect to: the first IPv4 address, else the first one."""
         ipv4 = [a for a in self.addresses if ":" not in a]
         host = (ipv4 or list(self.addresses) or ["127.0.0.1"])[0]
-        shown = f"[{host}]" if ":" in host else host
         path = "" if self.path in ("", "/") else self.path
-        return f"{'wss' if self.tls else 'ws'}://{shown}:{self.port}{path}"
+        return f"{'wss' if self.tls else 'ws'}://{url_host(host)}:{self.port}{path}"
+
+
+def url_host(host: str) -> str:
+    """A host as a URL names it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
 
 
 def instance_name(name: str, port: int) -> str:

@@ -120,7 +120,7 @@ class ChatServer:
                 await self.chat.stop()
             self.store.close()
             raise
-        bound = ", ".join(f"{_url_host(host)}:{port}" for host, port in self.listening())
+        bound = ", ".join(f"{lan.url_host(host)}:{port}" for host, port in self.listening())
         log.info("Multichat %s listening on %s (on this network: %s; database %s)",
                  __version__, bound, " ".join(self.urls()), redact(url))
         if self.certificate is not None:
@@ -235,7 +235,7 @@ class ChatServer:
     def urls(self) -> list[str]:
         """Addresses others can type in: each bound address, or each LAN address."""
         scheme = "wss" if self.certificate is not None else "ws"
-        return list(dict.fromkeys(f"{scheme}://{_url_host(host)}:{port}"
+        return list(dict.fromkeys(f"{scheme}://{lan.url_host(host)}:{port}"
                                   for host, port in self._reachable()))
 
     def _reachable(self) -> list[tuple[str, int]]:
@@ -356,10 +356,6 @@ def _who(connection: ServerConnection) -> str:
     if isinstance(connection, ProxiedConnection) and connection.peer_host != address:
         return f"{address} (via {connection.peer_host})"
     return address
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def _interface_addresses(wildcard: str) -> Iterable[str]:
