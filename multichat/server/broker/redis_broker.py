@@ -139,7 +139,12 @@ def _split(field: str | bytes) -> tuple[int, str]:
 
 
 class _Retry:
-    """Growing delays between reconnect attempts, back to quick after a success."""
+    """Growing delays between reconnect attempts, back to quick after a success.
+
+    Not the app's ``Backoff`` (desktop/client/backoff.py), on purpose: a few
+    server processes reconnecting to their own Redis need no jitter against a
+    stampede of a LAN's clients, and the server may not import the desktop.
+    """
 
     def __init__(self) -> None:
         self.delay = RETRY_MIN
