@@ -342,9 +342,6 @@ class ChatServer:
             await chat.execute(session, command)
         except ChatError as exc:
             session.send(events.error(exc.code, exc.detail, command.ref))
-        except StoreError as exc:
-            log.error("store error on %s: %s", command.name, exc)
-            session.send(events.error(ErrorCode.SERVER_ERROR, str(exc), command.ref))
         except Exception:
             log.exception("unexpected error on %s from %r", command.name, session)
             session.send(events.error(ErrorCode.SERVER_ERROR, "internal error"))
