@@ -104,6 +104,7 @@ class AppController(QObject):
         client.errorOccurred.connect(self._error)
         client.roomsChanged.connect(self._rooms_listed)
         client.roomJoined.connect(self._room_joined)
+        client.roomRemoved.connect(main.show_room_error)
         client.certificateUntrusted.connect(self._certificate_untrusted)
         main.logoutRequested.connect(self.log_out)
         main.adminRequested.connect(self.show_admin)

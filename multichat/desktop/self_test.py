@@ -39,6 +39,7 @@ from PySide6.QtWidgets import QApplication
 from multichat.desktop.controller import AppController, StartOptions
 from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.settings import AppSettings
+from multichat.protocol.commands import CreateRoom
 
 # Seconds one step may take. Generous: a cold one-file start on a slow machine
 # unpacks ~100 MB first, and Argon2 hashing takes its time on purpose.
@@ -159,7 +160,7 @@ async def _host_and_log_in(controller: AppController, step: Say) -> None:
 async def _join_and_send(controller: AppController, step: Say) -> None:
     """Make a room as its admin, open it from the list, type a message, wait for its copy."""
     titles = controller.workspace.titles
-    controller.client.admin("room.create", title=ROOM_TITLE)  # over the protocol, as anyone
+    controller.client.admin(CreateRoom(title=ROOM_TITLE))  # over the protocol, as anyone
     await _until(lambda: ROOM_TITLE in titles.values(), "the room list did not arrive")
     room = next(room for room, title in titles.items() if title == ROOM_TITLE)
     controller.workspace.open_room(room, ROOM_TITLE)

@@ -20,6 +20,8 @@ Signals:
     accountChanged(dict account): an admin changed our flags.
     roomsChanged(list rooms): the rooms we may see, [{"id", "title", "staff_only"}].
     roomJoined(str room, str title) / roomLeft(str room)
+    roomRemoved(str room, str words): after roomLeft, when the server took the
+        room away unasked (deleted, or made staff-only).
     membersChanged(str room, list usernames)
     messageReceived(str room, dict event): a room event, each stored one once.
     historyLoaded(str room, list events): older events, oldest first.
@@ -42,9 +44,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import enum
 import itertools
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,7 +60,8 @@ from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.client.outbox import Outbox
 from multichat.desktop.client.pinning import Untrusted
 from multichat.desktop.client.words import describe, describe_connection_error
-from multichat.protocol import CloseCode, ErrorCode
+from multichat.protocol import CloseCode, ErrorCode, MsgType, frames
+from multichat.protocol import commands as cmd
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +91,13 @@ class _LoginRefused(Exception):
 class _Room:
     """A room the person wants open, and how far its events have been delivered."""
 
+    id: int
     title: str = ""
     last_seq: int | None = None  # None until the first history page set it
     joined: bool = False
     members: list[str] = field(default_factory=list)
+    # The history request that opens the room (its newest page); the join follows it.
+    opening: cmd.History | None = None
 
 
 class ChatClient(QObject):
@@ -103,6 +109,7 @@ class ChatClient(QObject):
     roomsChanged = Signal(object)
     roomJoined = Signal(str, str)
     roomLeft = Signal(str)
+    roomRemoved = Signal(str, str)
     membersChanged = Signal(str, object)
     messageReceived = Signal(str, object)
     historyLoaded = Signal(str, object)
@@ -128,9 +135,9 @@ class ChatClient(QObject):
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._refs = itertools.count(1)
-        self._requests: dict[str, tuple[str, str, str]] = {}  # ref -> (kind, room, extra)
+        self._requests: dict[str, cmd.Command] = {}  # ref -> the command sent with it
+        self._sending: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
-
     # -- connecting -----------------------------------------------------------------
 
     def open(
@@ -174,13 +181,15 @@ class ChatClient(QObject):
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
+        for sending in list(self._sending):
+            sending.cancel()
         self._set_state(State.OFFLINE, "Disconnected.")
 
     async def logout(self) -> None:
         """Revoke the token on the server, then disconnect."""
         if self._ws is not None and self.state is State.ONLINE:
             with contextlib.suppress(ConnectionClosed, OSError):
-                await self._ws.send(json.dumps({"command": "logout"}))
+                await self._ws.send(cmd.Logout().encode())
         self.token = None
         await self.close()
         self.sessionEnded.emit("You logged out.")
@@ -222,6 +231,7 @@ class ChatClient(QObject):
                 detail = describe_connection_error(exc)
             finally:
                 self._ws = None
+                self._requests.clear()  # no reply to them will come on the next connection
                 self._mark_rooms_left()
             first = False
             delay = self._backoff.next_delay()
@@ -247,7 +257,7 @@ class ChatClient(QObject):
             await self._login(ws)
             self._backoff.reset()
             self._set_state(State.ONLINE, f"Connected to {self.url}.")
-            self._request("rooms", "", "")
+            self._request(cmd.ListRooms())
             for room in list(self.rooms):
                 self._open_room(room)
             try:
@@ -262,31 +272,32 @@ class ChatClient(QObject):
                 log.info("server closed the connection: %s %s", received.code, received.reason)
 
     async def _login(self, ws: ClientConnection) -> None:
-        attempts: list[dict[str, Any]] = []
+        attempts: list[cmd.Command] = []
         if self.token:
-            attempts.append({"command": "login", "token": self.token})
+            attempts.append(cmd.TokenLogin(token=self.token))
         if self._password is not None:
-            attempts.append(
-                {"command": "login", "username": self.username, "password": self._password}
-            )
+            attempts.append(cmd.PasswordLogin(username=self.username, password=self._password))
         if not attempts:
             raise _LoginRefused("Enter your password to log in.")
         words = ""
         for attempt in attempts:
-            await ws.send(json.dumps(attempt))
-            reply = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
-            if "login" in reply:
-                self.account = {k: v for k, v in reply["login"].items() if k != "token"}
-                self.token = reply["login"]["token"]
-                self.username = self.account["username"]
-                self._password = None  # from now on the token alone
-                self.loggedIn.emit(self.account, self.token)
-                return
-            code = reply.get("error", "")
-            words = describe(code, reply.get("detail"))
-            if code == ErrorCode.RATE_LIMITED:
-                break
-        if "token" in attempts[0] and len(attempts) == 1:
+            await ws.send(attempt.encode())
+            reply = frames.decode_frame(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
+            match reply:
+                case frames.LoggedIn(user=user, token=token):
+                    self.account = _account(user)
+                    self.token = token
+                    self.username = user.username
+                    self._password = None  # from now on the token alone
+                    self.loggedIn.emit(self.account, self.token)
+                    return
+                case frames.Error(code=code, detail=detail):
+                    words = describe(code, detail)
+                    if code == ErrorCode.RATE_LIMITED:
+                        break
+                case _:
+                    words = describe("", None)
+        if isinstance(attempts[0], cmd.TokenLogin) and len(attempts) == 1:
             words = "Your saved login has expired; enter your password."
         raise _LoginRefused(words)
 
@@ -296,7 +307,7 @@ class ChatClient(QObject):
         """Open a room, now and after every reconnect, until ``leave``."""
         room = str(room)
         if room not in self.rooms:
-            self.rooms[room] = _Room()
+            self.rooms[room] = _Room(id=int(room))
         if self.state is State.ONLINE:
             self._open_room(room)
 
@@ -306,66 +317,67 @@ class ChatClient(QObject):
         if self.outbox.drop_room(room):
             self.outboxChanged.emit(room, [])
         if self.state is State.ONLINE:
-            self._request("leave", room, "", room=_room_id(room))
+            self._request(cmd.Leave(room=int(room)))
         self.roomLeft.emit(room)
 
     def send(self, room: str, text: str) -> str:
         """Queue a message; it goes out now if online, else after the reconnect."""
         room = str(room)
         message = self.outbox.add(room, text)
-        self.outboxChanged.emit(room, [m.as_dict() for m in self.outbox.for_room(room)])
+        self._emit_outbox(room)
         info = self.rooms.get(room)
         if self.state is State.ONLINE and info is not None and info.joined:
             self._send_pending(message.client_id)
         return message.client_id
 
     def request_history(self, room: str, before: int | None, limit: int = INITIAL_HISTORY) -> None:
-        fields: dict[str, Any] = {"room": _room_id(room), "limit": limit}
-        if before is not None:
-            fields["before"] = before
-        self._request("history", str(room), "older", **fields)
+        """An older page of a room, answered by ``historyLoaded``."""
+        self._request(cmd.History(room=int(room), before=before, limit=limit))
 
     def refresh_rooms(self) -> None:
-        self._request("rooms", "", "")
+        self._request(cmd.ListRooms())
 
-    def admin(self, command: str, **fields: Any) -> None:
-        """An admin command; its answer comes as ``adminReply`` or ``errorOccurred``."""
-        room = str(fields.get("room", ""))
-        if "room" in fields:
-            fields["room"] = _room_id(fields["room"])
-        self._request(command, room, "admin", **fields)
+    def admin(self, command: cmd.Command) -> None:
+        """An admin command; its answer comes as ``adminReply`` or ``adminFailed``."""
+        self._request(command)
 
     # -- frames out ---------------------------------------------------------------------
 
-    def _request(self, command: str, where: str, extra: str, **fields: Any) -> str | None:
-        """Send a command with a fresh ``ref``, remembering which room and purpose it serves."""
+    def _request(self, command: cmd.Command) -> cmd.Command | None:
+        """Send a command with a fresh ``ref``; its reply or error finds it by that ref."""
         ws = self._ws
         if ws is None:
             return None
-        ref = f"{command}:{next(self._refs)}"
-        self._requests[ref] = (command, where, extra)
-        self._write(ws, {"command": command, **fields, "ref": ref})
-        return ref
+        command = dataclasses.replace(command, ref=str(next(self._refs)))
+        assert command.ref is not None
+        self._requests[command.ref] = command
+        sending = asyncio.get_running_loop().create_task(ws.send(command.encode()))
+        self._sending.add(sending)
+        sending.add_done_callback(self._sent)
+        return command
 
-    def _write(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
-        loop = asyncio.get_running_loop()
-        task = loop.create_task(ws.send(json.dumps(frame)))
-        task.add_done_callback(_ignore_closed)
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            if not isinstance(exc, ConnectionClosed | OSError):
+                log.error("sending a frame failed", exc_info=exc)
 
     def _open_room(self, room: str) -> None:
         info = self.rooms[room]
         if info.last_seq is None:
             # The newest page first; the join then continues right after it.
-            self._request("history", room, "initial", room=_room_id(room), limit=INITIAL_HISTORY)
+            opening = self._request(cmd.History(room=info.id, limit=INITIAL_HISTORY))
+            info.opening = opening if isinstance(opening, cmd.History) else None
         else:
-            self._request("join", room, "", room=_room_id(room), since=info.last_seq)
+            self._request(cmd.Join(room=info.id, since=info.last_seq))
 
     def _send_pending(self, client_id: str) -> None:
         message = self.outbox.get(client_id)
         if message is None:
             return
-        self._request("send", message.room, client_id, room=_room_id(message.room),
-                      message=message.text, client_id=client_id)
+        self._request(cmd.Send(room=int(message.room), message=message.text,
+                               client_id=client_id))
 
     def _retry_later(self, client_id: str) -> None:
         loop = asyncio.get_running_loop()
@@ -381,81 +393,91 @@ class ChatClient(QObject):
         timer = loop.call_later(RATE_LIMIT_RETRY, fire)
         self._timers.add(timer)
 
+    def _emit_outbox(self, room: str) -> None:
+        self.outboxChanged.emit(room, [m.as_dict() for m in self.outbox.for_room(room)])
+
     # -- frames in ------------------------------------------------------------------------
 
     def _dispatch(self, raw: str | bytes) -> None:
-        try:
-            frame = json.loads(raw)
-        except ValueError:
-            log.warning("ignoring a frame that is not JSON")
-            return
-        if not isinstance(frame, dict):
-            return
-        request = self._requests.pop(frame["ref"], None) if "ref" in frame else None
-        if "error" in frame:
-            self._on_error(frame, request)
-        elif "room" in frame and "msg_type" in frame:
-            self._on_event(str(frame["room"]), frame)
-        elif "history" in frame:
-            self._on_history(str(frame["history"]), frame.get("messages", []), request)
-        elif "join" in frame:
-            self._on_joined(str(frame["join"]), str(frame.get("title", "")))
-        elif "members" in frame:
-            room = self.rooms.get(str(frame["members"]))
-            if room is not None:
-                room.members = sorted(frame.get("users", []))
-                self.membersChanged.emit(str(frame["members"]), list(room.members))
-        elif "leave" in frame:
-            self._on_left(str(frame["leave"]), requested=request is not None)
-        elif "rooms" in frame:
-            self.roomsChanged.emit(frame["rooms"])
-        elif "account" in frame:
-            self.account = frame["account"]
-            self.accountChanged.emit(frame["account"])
-        elif request is not None and request[2] == "admin":
-            key = next(k for k in frame if k != "ref")
-            self.adminReply.emit(key, frame[key])
+        frame = frames.decode_frame(raw)
+        ref = getattr(frame, "ref", None)
+        request = self._requests.pop(ref, None) if ref is not None else None
+        match frame:
+            case frames.Error():
+                self._on_error(frame, request)
+            case frames.RoomEvent(room=room):
+                self._on_event(str(room), frame)
+            case frames.History(room=room, messages=messages):
+                self._on_history(str(room), messages, request)
+            case frames.Joined(room=room, title=title):
+                self._on_joined(str(room), title)
+            case frames.Members(room=room, users=users):
+                self._on_members(str(room), users)
+            case frames.Left(room=room):
+                self._on_left(str(room), requested=isinstance(request, cmd.Leave))
+            case frames.Rooms(rooms=rooms):
+                self.roomsChanged.emit([room.wire() for room in rooms])
+            case frames.Account(user=user):
+                self.account = _account(user)
+                self.accountChanged.emit(self.account)
+            case frames.RoomChanged(key=key, room=info):
+                self.adminReply.emit(key, info.wire())
+            case frames.UserChanged(key=key, user=user):
+                self.adminReply.emit(key, user.wire())
+            case frames.Users(users=users):
+                self.adminReply.emit("users", [user.wire() for user in users])
+            case frames.Announced(event=event):
+                self.adminReply.emit("announced", event.wire())
+            case frames.Unknown(text=text):
+                log.warning("ignoring a frame this client does not know: %.200s", text)
+            case _:
+                pass  # Pong, LoggedOut, a late LoggedIn: nothing to show
 
-    def _on_event(self, room: str, event: dict[str, Any]) -> None:
+    def _on_event(self, room: str, event: frames.RoomEvent) -> None:
         info = self.rooms.get(room)
         if info is None:
             return
-        seq = event.get("seq")
-        if seq is not None:
-            client_id = event.get("client_id")
-            if client_id and self.outbox.remove(client_id) is not None:
+        if event.seq is not None:
+            if event.client_id and self.outbox.remove(event.client_id) is not None:
                 # Confirmed stored, also when this is the answer to a resend.
-                self.outboxChanged.emit(
-                    room, [m.as_dict() for m in self.outbox.for_room(room)]
-                )
-            if info.last_seq is not None and seq <= info.last_seq:
+                self._emit_outbox(room)
+            if info.last_seq is not None and event.seq <= info.last_seq:
                 return  # delivered already (a catch-up overlapping a live event)
-            info.last_seq = seq
+            info.last_seq = event.seq
         else:
             self._track_presence(room, info, event)
-        self.messageReceived.emit(room, event)
+        self.messageReceived.emit(room, event.wire())
 
-    def _track_presence(self, room: str, info: _Room, event: dict[str, Any]) -> None:
-        name = event.get("username", "")
-        if event.get("msg_type") == 4 and name not in info.members:
+    def _track_presence(self, room: str, info: _Room, event: frames.RoomEvent) -> None:
+        name = event.username
+        if event.msg_type is MsgType.ENTER and name not in info.members:
             info.members = sorted([*info.members, name])
-        elif event.get("msg_type") == 5 and name in info.members:
+        elif event.msg_type is MsgType.LEAVE and name in info.members:
             info.members = [m for m in info.members if m != name]
         else:
             return
         self.membersChanged.emit(room, list(info.members))
 
+    def _on_members(self, room: str, users: tuple[str, ...]) -> None:
+        info = self.rooms.get(room)
+        if info is not None:
+            info.members = sorted(users)
+            self.membersChanged.emit(room, list(info.members))
+
     def _on_history(
-        self, room: str, events: list[dict[str, Any]], request: tuple[str, str, str] | None
+        self, room: str, events: tuple[frames.RoomEvent, ...], request: cmd.Command | None
     ) -> None:
         info = self.rooms.get(room)
-        initial = request is not None and request[2] == "initial"
-        if initial and info is not None:
-            info.last_seq = max((e["seq"] for e in events if "seq" in e), default=0)
-            self.historyLoaded.emit(room, events)
-            self._request("join", room, "", room=_room_id(room), since=info.last_seq)
-        elif not initial:
-            self.historyLoaded.emit(room, events)
+        if info is None:
+            return  # left meanwhile: nobody shows it
+        page = [event.wire() for event in events]
+        if request is not None and request is info.opening:
+            info.opening = None
+            info.last_seq = max((e.seq for e in events if e.seq is not None), default=0)
+            self.historyLoaded.emit(room, page)
+            self._request(cmd.Join(room=info.id, since=info.last_seq))
+        else:
+            self.historyLoaded.emit(room, page)
 
     def _on_joined(self, room: str, title: str) -> None:
         info = self.rooms.get(room)
@@ -469,29 +491,33 @@ class ChatClient(QObject):
     def _on_left(self, room: str, *, requested: bool) -> None:
         if requested:
             return  # our own leave: roomLeft was emitted when it was asked for
+        # Not asked for: the server took the room away (deleted, or made staff-only).
         if self.rooms.pop(room, None) is not None:
-            self.errorOccurred.emit(room, "ROOM_REMOVED",
-                                    "You were removed from this room: it was deleted or "
-                                    "made staff-only.")
             if self.outbox.drop_room(room):
                 self.outboxChanged.emit(room, [])
             self.roomLeft.emit(room)
+            self.roomRemoved.emit(room, "You were removed from this room: it was deleted or "
+                                        "made staff-only.")
 
-    def _on_error(self, frame: dict[str, Any], request: tuple[str, str, str] | None) -> None:
-        code = str(frame.get("error", ""))
-        detail = frame.get("detail")
-        command, room, extra = request or ("", "", "")
-        if extra == "admin":
-            self.adminFailed.emit(command, code, describe(code, detail, command=command))
+    def _on_error(self, error: frames.Error, request: cmd.Command | None) -> None:
+        command = request.name if request is not None else ""
+        words = describe(error.code, error.detail, command=command)
+        room = _room_of(request)
+        if isinstance(request, cmd.ADMIN_COMMANDS):
+            self.adminFailed.emit(command, error.code, words)
             return
-        if command == "send":
-            if code == ErrorCode.RATE_LIMITED:
-                self._retry_later(extra)
-                return
-            if self.outbox.remove(extra) is not None:
-                self.outboxChanged.emit(room, [m.as_dict() for m in self.outbox.for_room(room)])
-        self.errorOccurred.emit(room, code, describe(code, detail, command=command))
-        if command in ("join", "history") and extra != "older" and room in self.rooms:
+        match request:
+            case cmd.Send(client_id=str(client_id)):
+                if error.known is ErrorCode.RATE_LIMITED:
+                    self._retry_later(client_id)
+                    return
+                if self.outbox.remove(client_id) is not None:
+                    self._emit_outbox(room)
+        self.errorOccurred.emit(room, error.code, words)
+        info = self.rooms.get(room)
+        opening = isinstance(request, cmd.Join) or (
+            info is not None and request is not None and request is info.opening)
+        if opening and info is not None:
             # The room cannot be opened: stop trying at every reconnect.
             del self.rooms[room]
             self.roomLeft.emit(room)
@@ -505,13 +531,14 @@ class _SessionRevoked(Exception):
     pass
 
 
-def _room_id(room: str | int) -> int | str:
-    text = str(room)
-    return int(text) if text.isdigit() else text
+def _account(user: frames.UserInfo) -> dict[str, Any]:
+    return dataclasses.asdict(user)
 
 
-def _ignore_closed(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        exc = task.exception()
-        if not isinstance(exc, ConnectionClosed | OSError):
-            log.error("sending a frame failed", exc_info=exc)
+def _room_of(command: cmd.Command | None) -> str:
+    """The room a command concerns, as the signals name it ("" for none)."""
+    match command:
+        case cmd.Join(room=room) | cmd.Leave(room=room) | cmd.Send(room=room) | cmd.History(
+                room=room):
+            return str(room)
+    return ""

@@ -32,8 +32,11 @@ from PySide6.QtWidgets import (
 )
 
 from multichat.desktop.client import ChatClient
+from multichat.protocol import MsgType
+from multichat.protocol import commands as cmd
 
-NOTICE_TYPES = (("Warning", 1), ("Alert", 2), ("Muted notice", 3))
+NOTICE_TYPES = (("Warning", MsgType.WARNING), ("Alert", MsgType.ALERT),
+                ("Muted notice", MsgType.MUTED))
 
 
 class ConfirmButton(QPushButton):
@@ -158,24 +161,24 @@ class RoomsTab(QWidget):
         if not title:
             self.status.fail("Give the new room a title.")
             return
-        self.client.admin("room.create", title=title, staff_only=self.new_staff_only.isChecked())
+        self.client.admin(cmd.CreateRoom(title=title, staff_only=self.new_staff_only.isChecked()))
 
     def rename(self) -> None:
         room = self.selected_room()
         title = self.rename_title.text().strip()
         if room is not None and title:
-            self.client.admin("room.update", room=room["id"], title=title)
+            self.client.admin(cmd.UpdateRoom(room=int(room["id"]), title=title))
 
     def toggle_staff_only(self) -> None:
         room = self.selected_room()
         if room is not None:
-            self.client.admin("room.update", room=room["id"],
-                              staff_only=self.staff_only.isChecked())
+            self.client.admin(cmd.UpdateRoom(room=int(room["id"]),
+                                              staff_only=self.staff_only.isChecked()))
 
     def delete_room(self) -> None:
         room = self.selected_room()
         if room is not None:
-            self.client.admin("room.delete", room=room["id"])
+            self.client.admin(cmd.DeleteRoom(room=int(room["id"])))
 
 
 class UsersTab(QWidget):
@@ -229,7 +232,7 @@ class UsersTab(QWidget):
         self._selection_changed()
 
     def refresh(self) -> None:
-        self.client.admin("user.list")
+        self.client.admin(cmd.ListUsers())
 
     def set_users(self, users: list[dict[str, Any]]) -> None:
         selected = self.selected_user()
@@ -262,15 +265,19 @@ class UsersTab(QWidget):
         if not name or not password:
             self.status.fail("A new user needs a username and a password.")
             return
-        self.client.admin("user.create", username=name, password=password,
-                          is_staff=self.new_staff.isChecked(),
-                          is_superuser=self.new_superuser.isChecked())
+        self.client.admin(cmd.CreateUser(username=name, password=password,
+                                         is_staff=self.new_staff.isChecked(),
+                                         is_superuser=self.new_superuser.isChecked()))
 
     def set_flag(self, flag: str, box: QCheckBox) -> None:
         user = self.selected_user()
-        if user is not None:
-            self.client.admin("user.update", username=user["username"],
-                              **{flag: box.isChecked()})
+        if user is None:
+            return
+        if flag == "is_staff":
+            self.client.admin(cmd.UpdateUser(username=user["username"], is_staff=box.isChecked()))
+        else:
+            self.client.admin(cmd.UpdateUser(username=user["username"],
+                                             is_superuser=box.isChecked()))
 
     def reset(self) -> None:
         user = self.selected_user()
@@ -280,12 +287,12 @@ class UsersTab(QWidget):
         if not password:
             self.status.fail("Type the new password first.")
             return
-        self.client.admin("user.update", username=user["username"], password=password)
+        self.client.admin(cmd.UpdateUser(username=user["username"], password=password))
 
     def delete_user(self) -> None:
         user = self.selected_user()
         if user is not None:
-            self.client.admin("user.delete", username=user["username"])
+            self.client.admin(cmd.DeleteUser(username=user["username"]))
 
 
 class AnnounceTab(QWidget):
@@ -322,8 +329,8 @@ class AnnounceTab(QWidget):
         if self.room.currentData() is None or not text:
             self.status.fail("Choose a room and write the announcement.")
             return
-        self.client.admin("announce", room=self.room.currentData(), message=text,
-                          msg_type=self.kind.currentData())
+        self.client.admin(cmd.Announce(room=int(self.room.currentData()), message=text,
+                                       msg_type=MsgType(self.kind.currentData())))
 
 
 # Which tab reports the answer to each admin command, and in which words.
