@@ -28,6 +28,7 @@ from multichat.desktop.widgets.certificate_dialog import ask_to_trust
 from multichat.desktop.widgets.connect_window import ConnectWindow, RecentServer
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
+from multichat.protocol.frames import RoomInfo, UserInfo
 from multichat.server.config import ServerConfig, default_data_dir
 from multichat.server.net import ServerError
 
@@ -190,13 +191,13 @@ class AppController(QObject):
         self.main_window.hide()
         self.connect_window.show()
 
-    def _logged_in(self, account: dict[str, Any], token: str) -> None:
+    def _logged_in(self, account: UserInfo, token: str) -> None:
         if self.connect_window.isVisible() or not self.main_window.isVisible():
             self._first_login(account, token)
         self.main_window.set_account(account)
 
-    def _first_login(self, account: dict[str, Any], token: str) -> None:
-        url, username = self.client.url, account["username"]
+    def _first_login(self, account: UserInfo, token: str) -> None:
+        url, username = self.client.url, account.username
         self.settings.add_recent_server(url, username)
         self.settings.set_remember_me(self._remember)
         if self._remember:
@@ -214,11 +215,11 @@ class AppController(QObject):
             if room.isdigit():
                 self.workspace.open_room(room)
 
-    def _rooms_listed(self, rooms: list[dict[str, Any]]) -> None:
+    def _rooms_listed(self, rooms: list[RoomInfo]) -> None:
         # --join may name rooms by title; ids are known once the list arrives.
         if not self._pending_joins:
             return
-        by_title = {room["title"].casefold(): str(room["id"]) for room in rooms}
+        by_title = {room.title.casefold(): str(room.id) for room in rooms}
         for wanted in self._pending_joins:
             room = wanted if wanted.isdigit() else by_title.get(wanted.casefold())
             if room is None:

@@ -15,15 +15,17 @@ Signals:
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from multichat.desktop.client import ChatClient
 from multichat.desktop.models import MemberListModel, MessageListModel, RoomListModel
 from multichat.desktop.models.mentions import mentions
+from multichat.protocol import MsgType
+from multichat.protocol.frames import RoomEvent, RoomInfo, UserInfo
 
-NOTIFY_TYPES = frozenset({0, 1, 2})  # messages, warnings, alerts; not muted notices
+# Messages, warnings and alerts; not muted notices, nor ENTER/LEAVE.
+NOTIFY_TYPES = frozenset({MsgType.MESSAGE, MsgType.WARNING, MsgType.ALERT})
 
 
 class Workspace(QObject):
@@ -105,16 +107,16 @@ class Workspace(QObject):
     def _request_older(self, room: str, before: int | None) -> None:
         self.client.request_history(room, before)
 
-    def _logged_in(self, account: dict[str, Any], _token: str) -> None:
+    def _logged_in(self, account: UserInfo, _token: str) -> None:
         for model in self.messages.values():
-            model.set_own_username(account["username"])
+            model.set_own_username(account.username)
         for members in self.members.values():
-            members.set_me(account["username"])
+            members.set_me(account.username)
 
-    def _rooms_changed(self, rooms: list[dict[str, Any]]) -> None:
+    def _rooms_changed(self, rooms: list[RoomInfo]) -> None:
         self.rooms.set_rooms(rooms)
         for room in rooms:
-            self.titles[str(room["id"])] = room["title"]
+            self.titles[str(room.id)] = room.title
         for room_id in self.messages:
             self.rooms.set_joined(room_id, True)
 
@@ -138,23 +140,23 @@ class Workspace(QObject):
         if room in self.members:
             self.members[room].set_members(usernames)
 
-    def _message(self, room: str, event: dict[str, Any]) -> None:
+    def _message(self, room: str, event: RoomEvent) -> None:
         model = self.messages.get(room)
         if model is None:
             return
         model.append_live(event)
         in_view = self.window_active and room == self.current_room
         self.rooms.note_event(room, event, in_view=in_view, own_username=self.username)
-        own = event.get("username") == self.username
-        if in_view or own or event.get("msg_type") not in NOTIFY_TYPES:
+        own = event.username == self.username
+        if in_view or own or event.msg_type not in NOTIFY_TYPES:
             return
-        text = event.get("message") or ""
+        text = event.message or ""
         mentioned = mentions(text, self.username)
         if mentioned or not self.rooms.is_muted(room):
-            title = f"{event.get('username', '')} in {self.titles.get(room, room)}"
+            title = f"{event.username} in {self.titles.get(room, room)}"
             self.notificationRequested.emit(room, title, text, mentioned)
 
-    def _history(self, room: str, events: list[dict[str, Any]]) -> None:
+    def _history(self, room: str, events: list[RoomEvent]) -> None:
         model = self.messages.get(room)
         if model is not None:
             model.prepend_history(events)

@@ -17,6 +17,7 @@ from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import AppSettings
 from multichat.protocol.fingerprint import for_display
+from multichat.protocol.frames import UserInfo
 from tests.desktop.conftest import MemoryKeyring
 from tests.desktop.helpers import WAIT_MS, close_clients, fast_backoff, url_of
 from tests.helpers.client import ProtocolClient
@@ -143,7 +144,7 @@ def test_hosting_then_closing_warns_about_the_people_connected(
     app.start_hosting(0, "boss", "boss-password")
     assert app.host is not None and app.host.running
     qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
-    assert app.client.account == {"username": "boss", "is_staff": False, "is_superuser": True}
+    assert app.client.account == UserInfo("boss", is_staff=False, is_superuser=True)
     assert app.main_window.admin_button.isVisible()
     # Hosting is TLS: the app pinned its own server's certificate and asked nothing;
     # the fingerprint is shown for the others to confirm.

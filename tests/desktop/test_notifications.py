@@ -31,7 +31,7 @@ def test_notifications_follow_view_mute_and_mentions(
         client.join("1")
         qtbot.waitUntil(lambda c=client: c.rooms["1"].joined, timeout=WAIT_MS)  # type: ignore[misc]
     received: list[str] = []
-    alice.messageReceived.connect(lambda room, e: received.append(e.get("message") or ""))
+    alice.messageReceived.connect(lambda room, e: received.append(e.message or ""))
 
     def bob_says(text: str) -> None:
         bob.send("1", text)

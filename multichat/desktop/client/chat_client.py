@@ -4,6 +4,9 @@ It owns the WebSocket on the qasync loop, logs in (password once, then the
 token), keeps the wanted rooms joined across reconnects, and turns frames
 into signals. Widgets never see a frame; this class never sees a widget.
 
+Room ids are ints in frames and commands and str in these signals and in
+``rooms``: converted once, where a command is built and where a frame is read.
+
 Exactly once, in order: each room remembers the last ``seq`` it delivered.
 A room is first opened with its newest page of history, then joined with
 ``since`` = the newest seq of that page; every reconnect rejoins with
@@ -13,23 +16,24 @@ nothing is shown twice and nothing stored is skipped.
 Signals:
     stateChanged(str state, str detail): "offline", "connecting", "online" or
         "reconnecting"; ``detail`` says why, in words.
-    loggedIn(dict account, str token): after every login (also after a
-        reconnect); ``account`` is {"username", "is_staff", "is_superuser"}.
+    loggedIn(UserInfo account, str token): after every login (also after a
+        reconnect).
     loginFailed(str words): the server refused the login; the client stops.
     sessionEnded(str words): logged out, or the login was revoked by an admin.
-    accountChanged(dict account): an admin changed our flags.
-    roomsChanged(list rooms): the rooms we may see, [{"id", "title", "staff_only"}].
+    accountChanged(UserInfo account): an admin changed our flags.
+    roomsChanged(list[RoomInfo] rooms): the rooms we may see.
     roomJoined(str room, str title) / roomLeft(str room)
     roomRemoved(str room, str words): after roomLeft, when the server took the
         room away unasked (deleted, or made staff-only).
     membersChanged(str room, list usernames)
-    messageReceived(str room, dict event): a room event, each stored one once.
-    historyLoaded(str room, list events): older events, oldest first.
+    messageReceived(str room, RoomEvent event): a room event, each stored one once.
+    historyLoaded(str room, list[RoomEvent] events): a page of events, oldest first.
     outboxChanged(str room, list pending): [{"client_id", "message"}] still unconfirmed.
     errorOccurred(str room, str code, str words): a server error, where it
         happened ("" when it concerns no room).
-    adminReply(str key, object value): the answer to an admin command.
-    adminFailed(str command, str code, str words): an admin command was refused.
+    adminReply(ServerFrame reply): the answer to an admin command, a
+        ``RoomChanged``, ``UserChanged``, ``Users`` or ``Announced``.
+    adminFailed(Command command, str code, str words): an admin command was refused.
     certificateUntrusted(str url, str presented, str pinned): a wss:// server
         showed a certificate that is not the pinned one (``pinned`` is "" on
         first use). The client stops before logging in: no password or token
@@ -49,7 +53,6 @@ import enum
 import itertools
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from websockets.asyncio.client import ClientConnection, connect
@@ -115,8 +118,8 @@ class ChatClient(QObject):
     historyLoaded = Signal(str, object)
     outboxChanged = Signal(str, object)
     errorOccurred = Signal(str, str, str)
-    adminReply = Signal(str, object)
-    adminFailed = Signal(str, str, str)
+    adminReply = Signal(object)
+    adminFailed = Signal(object, str, str)
     certificateUntrusted = Signal(str, str, str)
 
     def __init__(self, parent: QObject | None = None, *, backoff: Backoff | None = None) -> None:
@@ -127,7 +130,7 @@ class ChatClient(QObject):
         self._password: str | None = None
         self.token: str | None = None
         self.pin: str | None = None  # the certificate fingerprint a wss:// server must show
-        self.account: dict[str, Any] | None = None
+        self.account: frames.UserInfo | None = None
         self.state = State.OFFLINE
         self.rooms: dict[str, _Room] = {}
         self.outbox = Outbox()
@@ -285,7 +288,7 @@ class ChatClient(QObject):
             reply = frames.decode_frame(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
             match reply:
                 case frames.LoggedIn(user=user, token=token):
-                    self.account = _account(user)
+                    self.account = user
                     self.token = token
                     self.username = user.username
                     self._password = None  # from now on the token alone
@@ -416,18 +419,12 @@ class ChatClient(QObject):
             case frames.Left(room=room):
                 self._on_left(str(room), requested=isinstance(request, cmd.Leave))
             case frames.Rooms(rooms=rooms):
-                self.roomsChanged.emit([room.wire() for room in rooms])
+                self.roomsChanged.emit(list(rooms))
             case frames.Account(user=user):
-                self.account = _account(user)
-                self.accountChanged.emit(self.account)
-            case frames.RoomChanged(key=key, room=info):
-                self.adminReply.emit(key, info.wire())
-            case frames.UserChanged(key=key, user=user):
-                self.adminReply.emit(key, user.wire())
-            case frames.Users(users=users):
-                self.adminReply.emit("users", [user.wire() for user in users])
-            case frames.Announced(event=event):
-                self.adminReply.emit("announced", event.wire())
+                self.account = user
+                self.accountChanged.emit(user)
+            case frames.RoomChanged() | frames.UserChanged() | frames.Users() | frames.Announced():
+                self.adminReply.emit(frame)
             case frames.Unknown(text=text):
                 log.warning("ignoring a frame this client does not know: %.200s", text)
             case _:
@@ -446,7 +443,7 @@ class ChatClient(QObject):
             info.last_seq = event.seq
         else:
             self._track_presence(room, info, event)
-        self.messageReceived.emit(room, event.wire())
+        self.messageReceived.emit(room, event)
 
     def _track_presence(self, room: str, info: _Room, event: frames.RoomEvent) -> None:
         name = event.username
@@ -470,7 +467,7 @@ class ChatClient(QObject):
         info = self.rooms.get(room)
         if info is None:
             return  # left meanwhile: nobody shows it
-        page = [event.wire() for event in events]
+        page = list(events)
         if request is not None and request is info.opening:
             info.opening = None
             info.last_seq = max((e.seq for e in events if e.seq is not None), default=0)
@@ -504,7 +501,7 @@ class ChatClient(QObject):
         words = describe(error.code, error.detail, command=command)
         room = _room_of(request)
         if isinstance(request, cmd.ADMIN_COMMANDS):
-            self.adminFailed.emit(command, error.code, words)
+            self.adminFailed.emit(request, error.code, words)
             return
         match request:
             case cmd.Send(client_id=str(client_id)):
@@ -529,10 +526,6 @@ class ChatClient(QObject):
 
 class _SessionRevoked(Exception):
     pass
-
-
-def _account(user: frames.UserInfo) -> dict[str, Any]:
-    return dataclasses.asdict(user)
 
 
 def _room_of(command: cmd.Command | None) -> str:

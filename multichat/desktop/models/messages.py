@@ -26,8 +26,12 @@ from PySide6.QtCore import (
 
 from multichat.desktop.models.mentions import mentions
 from multichat.desktop.models.roles import role_names
+from multichat.protocol import MsgType
+from multichat.protocol.frames import RoomEvent
 
 ModelIndex = QModelIndex | QPersistentModelIndex
+# Where being named counts as a mention: messages, warnings, alerts (not muted notices).
+MENTION_TYPES = frozenset({MsgType.MESSAGE, MsgType.WARNING, MsgType.ALERT})
 RequestOlder = Callable[[int | None], None]
 
 
@@ -49,7 +53,7 @@ class MessageRow:
     seq: int | None
     username: str
     text: str
-    msg_type: int
+    msg_type: MsgType
     ts: datetime | None
     own: bool
     pending: bool
@@ -86,24 +90,23 @@ class MessageListModel(QAbstractListModel):
     def set_own_username(self, username: str) -> None:
         self._own = username
 
-    def _row(self, event: dict[str, Any]) -> MessageRow:
-        username = str(event.get("username") or "")
-        text = str(event.get("message") or "")
-        own = bool(self._own) and username == self._own
+    def _row(self, event: RoomEvent) -> MessageRow:
+        text = event.message or ""
+        own = bool(self._own) and event.username == self._own
         return MessageRow(
-            seq=event.get("seq"),
-            username=username,
+            seq=event.seq,
+            username=event.username,
             text=text,
-            msg_type=int(event.get("msg_type", 0)),
-            ts=_parse_ts(event.get("ts")),
+            msg_type=event.msg_type,
+            ts=_parse_ts(event.ts),
             own=own,
             pending=False,
-            mentions_me=not own and int(event.get("msg_type", 0)) <= 2
+            mentions_me=not own and event.msg_type in MENTION_TYPES
             and mentions(text, self._own),
-            client_id=event.get("client_id"),
+            client_id=event.client_id,
         )
 
-    def append_live(self, event: dict[str, Any]) -> None:
+    def append_live(self, event: RoomEvent) -> None:
         row = self._row(event)
         if row.seq is not None:
             if row.seq in self._seqs:
@@ -128,9 +131,9 @@ class MessageListModel(QAbstractListModel):
             position += 1
         return position
 
-    def prepend_history(self, events: list[dict[str, Any]]) -> None:
+    def prepend_history(self, events: list[RoomEvent]) -> None:
         """Older events, oldest first; an empty page means the start was reached."""
-        rows = [self._row(e) for e in events if e.get("seq") is not None]
+        rows = [self._row(e) for e in events if e.seq is not None]
         rows = [r for r in rows if r.seq not in self._seqs]
         if not rows:
             self._history_complete = True
@@ -156,7 +159,8 @@ class MessageListModel(QAbstractListModel):
     def set_pending(self, pending: list[dict[str, str]]) -> None:
         """The room's outbox, oldest first; shown after the stored messages."""
         rows = [
-            MessageRow(seq=None, username=self._own, text=item["message"], msg_type=0,
+            MessageRow(seq=None, username=self._own, text=item["message"],
+                       msg_type=MsgType.MESSAGE,
                        ts=None, own=True, pending=True, mentions_me=False,
                        client_id=item["client_id"])
             for item in pending
@@ -199,8 +203,11 @@ class MessageListModel(QAbstractListModel):
             return None
         row = self.row_at(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
-            return row.text if row.msg_type not in (4, 5) else f"{row.username} " + (
-                "joined" if row.msg_type == 4 else "left")
+            if row.msg_type is MsgType.ENTER:
+                return f"{row.username} joined"
+            if row.msg_type is MsgType.LEAVE:
+                return f"{row.username} left"
+            return row.text
         values = {
             MessageRole.Seq: row.seq,
             MessageRole.Username: row.username,
@@ -210,7 +217,7 @@ class MessageListModel(QAbstractListModel):
             MessageRole.IsOwn: row.own,
             MessageRole.IsPending: row.pending,
             MessageRole.MentionsMe: row.mentions_me,
-            MessageRole.IsNotice: row.msg_type != 0,
+            MessageRole.IsNotice: row.msg_type is not MsgType.MESSAGE,
             MessageRole.ClientId: row.client_id,
         }
         return values.get(role)  # type: ignore[call-overload]

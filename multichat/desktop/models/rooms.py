@@ -23,9 +23,11 @@ from PySide6.QtCore import (
 
 from multichat.desktop.models.mentions import mentions
 from multichat.desktop.models.roles import role_names
+from multichat.protocol import MsgType
+from multichat.protocol.frames import RoomEvent, RoomInfo
 
 ModelIndex = QModelIndex | QPersistentModelIndex
-UNREAD_TYPES = frozenset({0, 1, 2})
+UNREAD_TYPES = frozenset({MsgType.MESSAGE, MsgType.WARNING, MsgType.ALERT})
 
 
 class RoomRole(enum.IntEnum):
@@ -65,9 +67,9 @@ class RoomListModel(QAbstractListModel):
 
     # -- feeding ---------------------------------------------------------------------
 
-    def set_rooms(self, rooms: list[dict[str, Any]]) -> None:
+    def set_rooms(self, rooms: list[RoomInfo]) -> None:
         """Bring the list to ``rooms`` with minimal changes, so the selection survives."""
-        wanted = {str(r["id"]): r for r in rooms}
+        wanted = {str(r.id): r for r in rooms}
         for position in reversed(range(len(self._rows))):
             if self._rows[position].id not in wanted:
                 self.beginRemoveRows(QModelIndex(), position, position)
@@ -76,16 +78,16 @@ class RoomListModel(QAbstractListModel):
         for room_id, room in wanted.items():
             found = self._position(room_id)
             if found is None:
-                row = RoomRow(id=room_id, title=room["title"], staff_only=room["staff_only"],
+                row = RoomRow(id=room_id, title=room.title, staff_only=room.staff_only,
                               joined=room_id in self._joined, muted=room_id in self._muted)
                 self._insert_sorted(row)
                 continue
             row = self._rows[found]
-            if (row.title, row.staff_only) != (room["title"], room["staff_only"]):
+            if (row.title, row.staff_only) != (room.title, room.staff_only):
                 self.beginRemoveRows(QModelIndex(), found, found)
                 del self._rows[found]
                 self.endRemoveRows()
-                row.title, row.staff_only = room["title"], room["staff_only"]
+                row.title, row.staff_only = room.title, room.staff_only
                 self._insert_sorted(row)
         self._emit_totals()
 
@@ -110,20 +112,19 @@ class RoomListModel(QAbstractListModel):
     def muted_rooms(self) -> list[str]:
         return sorted(self._muted)
 
-    def note_event(self, room: str, event: dict[str, Any], *, in_view: bool,
+    def note_event(self, room: str, event: RoomEvent, *, in_view: bool,
                    own_username: str) -> None:
         """Count a room event towards the room's unread and mention badges."""
-        if in_view or event.get("username") == own_username:
+        if in_view or event.username == own_username:
             return
-        msg_type = event.get("msg_type")
-        if msg_type not in UNREAD_TYPES:
+        if event.msg_type not in UNREAD_TYPES:
             return
         position = self._position(room)
         if position is None:
             return
         row = self._rows[position]
         changes: dict[str, int] = {}
-        if mentions(str(event.get("message") or ""), own_username):
+        if mentions(event.message or "", own_username):
             changes["mentions"] = row.mentions + 1
         if not row.muted:
             changes["unread"] = row.unread + 1

@@ -34,6 +34,15 @@ from PySide6.QtWidgets import (
 from multichat.desktop.client import ChatClient
 from multichat.protocol import MsgType
 from multichat.protocol import commands as cmd
+from multichat.protocol.frames import (
+    Announced,
+    RoomChanged,
+    RoomInfo,
+    ServerFrame,
+    UserChanged,
+    UserInfo,
+    Users,
+)
 
 NOTICE_TYPES = (("Warning", MsgType.WARNING), ("Alert", MsgType.ALERT),
                 ("Muted notice", MsgType.MUTED))
@@ -95,7 +104,7 @@ class RoomsTab(QWidget):
     def __init__(self, client: ChatClient) -> None:
         super().__init__()
         self.client = client
-        self.rooms: list[dict[str, Any]] = []
+        self.rooms: list[RoomInfo] = []
         self.table = _table(["Room", "Staff only"])
         self.new_title = QLineEdit(placeholderText="New room title")
         self.new_staff_only = QCheckBox("Staff only")
@@ -131,18 +140,18 @@ class RoomsTab(QWidget):
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self._selection_changed()
 
-    def set_rooms(self, rooms: list[dict[str, Any]]) -> None:
+    def set_rooms(self, rooms: list[RoomInfo]) -> None:
         selected = self.selected_room()
-        self.rooms = sorted(rooms, key=lambda room: room["title"].casefold())
+        self.rooms = sorted(rooms, key=lambda room: room.title.casefold())
         self.table.setRowCount(len(self.rooms))
         for row, room in enumerate(self.rooms):
-            self.table.setItem(row, 0, QTableWidgetItem(room["title"]))
-            self.table.setItem(row, 1, QTableWidgetItem("yes" if room["staff_only"] else ""))
-            if selected is not None and room["id"] == selected["id"]:
+            self.table.setItem(row, 0, QTableWidgetItem(room.title))
+            self.table.setItem(row, 1, QTableWidgetItem("yes" if room.staff_only else ""))
+            if selected is not None and room.id == selected.id:
                 self.table.selectRow(row)
         self._selection_changed()
 
-    def selected_room(self) -> dict[str, Any] | None:
+    def selected_room(self) -> RoomInfo | None:
         rows = self.table.selectionModel().selectedRows()
         return self.rooms[rows[0].row()] if rows else None
 
@@ -153,8 +162,8 @@ class RoomsTab(QWidget):
             widget.setEnabled(room is not None)
         self.delete_button.disarm()
         if room is not None:
-            self.staff_only.setChecked(bool(room["staff_only"]))
-            self.rename_title.setText(room["title"])
+            self.staff_only.setChecked(room.staff_only)
+            self.rename_title.setText(room.title)
 
     def create_room(self) -> None:
         title = self.new_title.text().strip()
@@ -167,25 +176,25 @@ class RoomsTab(QWidget):
         room = self.selected_room()
         title = self.rename_title.text().strip()
         if room is not None and title:
-            self.client.admin(cmd.UpdateRoom(room=int(room["id"]), title=title))
+            self.client.admin(cmd.UpdateRoom(room=room.id, title=title))
 
     def toggle_staff_only(self) -> None:
         room = self.selected_room()
         if room is not None:
-            self.client.admin(cmd.UpdateRoom(room=int(room["id"]),
+            self.client.admin(cmd.UpdateRoom(room=room.id,
                                               staff_only=self.staff_only.isChecked()))
 
     def delete_room(self) -> None:
         room = self.selected_room()
         if room is not None:
-            self.client.admin(cmd.DeleteRoom(room=int(room["id"])))
+            self.client.admin(cmd.DeleteRoom(room=room.id))
 
 
 class UsersTab(QWidget):
     def __init__(self, client: ChatClient) -> None:
         super().__init__()
         self.client = client
-        self.users: list[dict[str, Any]] = []
+        self.users: list[UserInfo] = []
         self.table = _table(["User", "Staff", "Superuser"])
         self.new_name = QLineEdit(placeholderText="Username")
         self.new_password = QLineEdit(placeholderText="Password")
@@ -234,19 +243,19 @@ class UsersTab(QWidget):
     def refresh(self) -> None:
         self.client.admin(cmd.ListUsers())
 
-    def set_users(self, users: list[dict[str, Any]]) -> None:
+    def set_users(self, users: list[UserInfo]) -> None:
         selected = self.selected_user()
-        self.users = sorted(users, key=lambda user: user["username"].casefold())
+        self.users = sorted(users, key=lambda user: user.username.casefold())
         self.table.setRowCount(len(self.users))
         for row, user in enumerate(self.users):
-            self.table.setItem(row, 0, QTableWidgetItem(user["username"]))
-            self.table.setItem(row, 1, QTableWidgetItem("yes" if user["is_staff"] else ""))
-            self.table.setItem(row, 2, QTableWidgetItem("yes" if user["is_superuser"] else ""))
-            if selected is not None and user["username"] == selected["username"]:
+            self.table.setItem(row, 0, QTableWidgetItem(user.username))
+            self.table.setItem(row, 1, QTableWidgetItem("yes" if user.is_staff else ""))
+            self.table.setItem(row, 2, QTableWidgetItem("yes" if user.is_superuser else ""))
+            if selected is not None and user.username == selected.username:
                 self.table.selectRow(row)
         self._selection_changed()
 
-    def selected_user(self) -> dict[str, Any] | None:
+    def selected_user(self) -> UserInfo | None:
         rows = self.table.selectionModel().selectedRows()
         return self.users[rows[0].row()] if rows else None
 
@@ -257,8 +266,8 @@ class UsersTab(QWidget):
             widget.setEnabled(user is not None)
         self.delete_button.disarm()
         if user is not None:
-            self.is_staff.setChecked(bool(user["is_staff"]))
-            self.is_superuser.setChecked(bool(user["is_superuser"]))
+            self.is_staff.setChecked(user.is_staff)
+            self.is_superuser.setChecked(user.is_superuser)
 
     def create_user(self) -> None:
         name, password = self.new_name.text().strip(), self.new_password.text()
@@ -274,9 +283,9 @@ class UsersTab(QWidget):
         if user is None:
             return
         if flag == "is_staff":
-            self.client.admin(cmd.UpdateUser(username=user["username"], is_staff=box.isChecked()))
+            self.client.admin(cmd.UpdateUser(username=user.username, is_staff=box.isChecked()))
         else:
-            self.client.admin(cmd.UpdateUser(username=user["username"],
+            self.client.admin(cmd.UpdateUser(username=user.username,
                                              is_superuser=box.isChecked()))
 
     def reset(self) -> None:
@@ -287,12 +296,12 @@ class UsersTab(QWidget):
         if not password:
             self.status.fail("Type the new password first.")
             return
-        self.client.admin(cmd.UpdateUser(username=user["username"], password=password))
+        self.client.admin(cmd.UpdateUser(username=user.username, password=password))
 
     def delete_user(self) -> None:
         user = self.selected_user()
         if user is not None:
-            self.client.admin(cmd.DeleteUser(username=user["username"]))
+            self.client.admin(cmd.DeleteUser(username=user.username))
 
 
 class AnnounceTab(QWidget):
@@ -315,11 +324,11 @@ class AnnounceTab(QWidget):
         form.addRow("", self.status)
         self.post_button.clicked.connect(self.post)
 
-    def set_rooms(self, rooms: list[dict[str, Any]]) -> None:
+    def set_rooms(self, rooms: list[RoomInfo]) -> None:
         current = self.room.currentData()
         self.room.clear()
-        for room in sorted(rooms, key=lambda r: r["title"].casefold()):
-            self.room.addItem(room["title"], room["id"])
+        for room in sorted(rooms, key=lambda r: r.title.casefold()):
+            self.room.addItem(room.title, room.id)
         index = self.room.findData(current)
         if index >= 0:
             self.room.setCurrentIndex(index)
@@ -333,17 +342,15 @@ class AnnounceTab(QWidget):
                                        msg_type=MsgType(self.kind.currentData())))
 
 
-# Which tab reports the answer to each admin command, and in which words.
-_ANSWERS = {
-    "room.created": ("rooms", "Room “{title}” created."),
-    "room.updated": ("rooms", "Room “{title}” updated."),
-    "room.deleted": ("rooms", "Room “{title}” deleted."),
-    "user.created": ("users", "User {username} created."),
-    "user.updated": ("users", "User {username} updated."),
-    "user.deleted": ("users", "User {username} deleted."),
-    "announced": ("announce", "Announcement posted."),
+# The words for each admin reply's ``key``.
+_DONE = {
+    "room.created": "Room “{}” created.",
+    "room.updated": "Room “{}” updated.",
+    "room.deleted": "Room “{}” deleted.",
+    "user.created": "User {} created.",
+    "user.updated": "User {} updated.",
+    "user.deleted": "User {} deleted.",
 }
-_TAB_OF_COMMAND = {"room": "rooms", "user": "users", "announce": "announce"}
 
 
 class AdminDialog(QDialog):
@@ -373,7 +380,7 @@ class AdminDialog(QDialog):
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setWindowModality(Qt.WindowModality.NonModal)
 
-    def set_rooms(self, rooms: list[dict[str, Any]]) -> None:
+    def set_rooms(self, rooms: list[RoomInfo]) -> None:
         self.rooms_tab.set_rooms(rooms)
         self.announce_tab.set_rooms(rooms)
 
@@ -390,23 +397,30 @@ class AdminDialog(QDialog):
         return {"rooms": self.rooms_tab.status, "users": self.users_tab.status,
                 "announce": self.announce_tab.status}[tab]
 
-    def _answered(self, key: str, value: Any) -> None:
-        if key == "users":
-            self.users_tab.set_users(value)
-            return
-        tab, words = _ANSWERS.get(key, ("rooms", "Done."))
-        self._status_of(tab).ok(words.format(**value) if isinstance(value, dict) else words)
-        if tab == "users":
-            self.users_tab.refresh()
-            self.users_tab.new_name.clear()
-            self.users_tab.new_password.clear()
-            self.users_tab.reset_password.clear()
-        elif key == "room.created":
-            self.rooms_tab.new_title.clear()
-        elif key == "announced":
-            self.announce_tab.text.clear()
+    def _answered(self, reply: ServerFrame) -> None:
+        match reply:
+            case Users(users=users):
+                self.users_tab.set_users(list(users))
+            case RoomChanged(key=key, room=room):
+                self.rooms_tab.status.ok(_DONE[key].format(room.title))
+                if key == "room.created":
+                    self.rooms_tab.new_title.clear()
+            case UserChanged(key=key, user=user):
+                self.users_tab.status.ok(_DONE[key].format(user.username))
+                self.users_tab.refresh()
+                self.users_tab.new_name.clear()
+                self.users_tab.new_password.clear()
+                self.users_tab.reset_password.clear()
+            case Announced():
+                self.announce_tab.status.ok("Announcement posted.")
+                self.announce_tab.text.clear()
 
-    def _refused(self, command: str, code: str, words: str) -> None:
-        self._status_of(_TAB_OF_COMMAND.get(command.split(".", maxsplit=1)[0], "rooms")).fail(words)
-        if command.startswith("user."):
-            self.users_tab.refresh()  # a refused flag change: show the real state again
+    def _refused(self, command: cmd.Command, code: str, words: str) -> None:
+        match command:
+            case cmd.CreateRoom() | cmd.UpdateRoom() | cmd.DeleteRoom():
+                self.rooms_tab.status.fail(words)
+            case cmd.Announce():
+                self.announce_tab.status.fail(words)
+            case _:  # the user commands
+                self.users_tab.status.fail(words)
+                self.users_tab.refresh()  # a refused flag change: show the real state again

@@ -6,8 +6,6 @@ does; the composition root connects the rest (login, logout, admin, tray).
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QEvent, QModelIndex, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
@@ -28,6 +26,7 @@ from multichat.desktop.widgets.room_delegate import RoomDelegate
 from multichat.desktop.widgets.room_view import RoomView
 from multichat.desktop.workspace import Workspace
 from multichat.protocol.fingerprint import for_display
+from multichat.protocol.frames import UserInfo
 
 STATE_WORDS = {
     "online": "● Online",
@@ -151,9 +150,9 @@ class MainWindow(QMainWindow):
         self.hosting_label.setText(text)
         self.hosting_label.setVisible(bool(urls))
 
-    def set_account(self, account: dict[str, Any]) -> None:
-        self.user_label.setText(account["username"])
-        self.admin_button.setVisible(bool(account.get("is_superuser")))
+    def set_account(self, account: UserInfo) -> None:
+        self.user_label.setText(account.username)
+        self.admin_button.setVisible(account.is_superuser)
 
     def add_room_view(self, room: str, title: str) -> RoomView:
         view = self.views.get(room)

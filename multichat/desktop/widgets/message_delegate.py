@@ -32,21 +32,27 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem,
 
 from multichat.desktop.models.messages import MessageRole
 from multichat.desktop.widgets.linkify import to_html
+from multichat.protocol import MsgType
 
 PADDING = 8
 GAP = 2
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 # msg_type -> (background, accent) of a notice; None for plain messages.
-NOTICE_STYLE: dict[int, tuple[str, str]] = {
-    1: ("#fffbeb", "#b45309"),  # warning
-    2: ("#fef2f2", "#b91c1c"),  # alert
+NOTICE_STYLE: dict[MsgType, tuple[str, str]] = {
+    MsgType.WARNING: ("#fffbeb", "#b45309"),
+    MsgType.ALERT: ("#fef2f2", "#b91c1c"),
 }
 OWN_BACKGROUND = "#eff6ff"
 MENTION_BACKGROUND = "#fef9c3"
 QUIET = "#6b7280"
 NAME_COLOR = "#111827"
 OWN_NAME_COLOR = "#1d4ed8"
+
+
+def _msg_type(index: ModelIndex) -> MsgType:
+    """The row's type; Qt hands the role back as a plain int."""
+    return MsgType(int(index.data(MessageRole.MsgType) or MsgType.MESSAGE))
 
 
 def _time(index: ModelIndex) -> str:
@@ -68,20 +74,20 @@ class MessageDelegate(QStyledItemDelegate):
     # -- layout -------------------------------------------------------------------
 
     def _document(self, index: ModelIndex, width: int) -> QTextDocument:
-        msg_type = int(index.data(MessageRole.MsgType) or 0)
+        msg_type = _msg_type(index)
         text = index.data(MessageRole.Text) or ""
         username = index.data(MessageRole.Username) or ""
         document = QTextDocument()
         document.setDocumentMargin(0)
-        if msg_type in (4, 5):
-            verb = "joined" if msg_type == 4 else "left"
+        if msg_type in (MsgType.ENTER, MsgType.LEAVE):
+            verb = "joined" if msg_type is MsgType.ENTER else "left"
             body = f'<span style="color:{QUIET}">{to_html(username)} {verb} the room</span>'
             document.setDefaultFont(self._small_font)
-        elif msg_type == 3:
+        elif msg_type is MsgType.MUTED:
             body = f'<span style="color:{QUIET}"><i>{to_html(username)}: {to_html(text)}</i></span>'
             document.setDefaultFont(self._small_font)
         elif msg_type in NOTICE_STYLE:
-            label = "Warning" if msg_type == 1 else "Alert"
+            label = "Warning" if msg_type is MsgType.WARNING else "Alert"
             accent = NOTICE_STYLE[msg_type][1]
             body = (f'<span style="color:{accent}"><b>{label} from {to_html(username)}:</b> '
                     f"{to_html(text)}</span>")
@@ -94,7 +100,7 @@ class MessageDelegate(QStyledItemDelegate):
         return document
 
     def _has_header(self, index: ModelIndex) -> bool:
-        return int(index.data(MessageRole.MsgType) or 0) == 0
+        return _msg_type(index) is MsgType.MESSAGE
 
     def _padding(self, index: ModelIndex) -> int:
         """Messages get room to breathe; notices sit tight."""
@@ -116,13 +122,13 @@ class MessageDelegate(QStyledItemDelegate):
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
         painter.save()
         rect: QRect = option.rect
-        msg_type = int(index.data(MessageRole.MsgType) or 0)
+        msg_type = _msg_type(index)
         background = None
         if index.data(MessageRole.MentionsMe):
             background = MENTION_BACKGROUND
         elif msg_type in NOTICE_STYLE:
             background = NOTICE_STYLE[msg_type][0]
-        elif index.data(MessageRole.IsOwn) and msg_type == 0:
+        elif index.data(MessageRole.IsOwn) and msg_type is MsgType.MESSAGE:
             background = OWN_BACKGROUND
         if background is not None:
             painter.fillRect(rect, QColor(background))

@@ -12,13 +12,15 @@ from pytestqt.qtbot import QtBot
 from multichat.desktop.client import ChatClient, State
 from multichat.desktop.client.outbox import PendingMessage
 from multichat.desktop.services.hosting import ServerThread
+from multichat.protocol import MsgType
+from multichat.protocol.frames import RoomEvent, UserInfo
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from tests.conftest import ALICE, BOB, seed_accounts
 from tests.desktop.helpers import WAIT_MS, close_clients, log_in, url_of
 from tests.helpers.servers import hashing_with
 
-Events = list[tuple[str, dict[str, Any]]]
+Events = list[tuple[str, RoomEvent]]
 
 
 def record(client: ChatClient) -> Events:
@@ -28,7 +30,7 @@ def record(client: ChatClient) -> Events:
 
 
 def texts(events: Events) -> list[str]:
-    return [e["message"] for _, e in events if e.get("msg_type") == 0]
+    return [e.message or "" for _, e in events if e.msg_type is MsgType.MESSAGE]
 
 
 def test_login_gives_account_and_token(
@@ -40,12 +42,12 @@ def test_login_gives_account_and_token(
     with qtbot.waitSignal(client.loggedIn, timeout=WAIT_MS) as blocker:
         client.open(url_of(hosted_server), "alice", password="alice-password")
     account, token = blocker.args
-    assert account == {"username": "alice", "is_staff": False, "is_superuser": False}
+    assert account == UserInfo("alice", is_staff=False, is_superuser=False)
     assert len(token) >= 43 and client.token == token
     assert states[0] == "connecting" and states[-1] == "online"
     with qtbot.waitSignal(client.roomsChanged, timeout=WAIT_MS) as rooms:
         client.refresh_rooms()
-    assert [r["title"] for r in rooms.args[0]] == ["Lobby"]
+    assert [r.title for r in rooms.args[0]] == ["Lobby"]
 
 
 def test_a_wrong_password_is_reported_in_words_and_not_retried(
@@ -66,7 +68,7 @@ def test_a_token_logs_in_without_the_password(
     second = make_client()
     with qtbot.waitSignal(second.loggedIn, timeout=WAIT_MS) as blocker:
         second.open(url_of(hosted_server), "alice", token=first.token)
-    assert blocker.args[0]["username"] == "alice"
+    assert blocker.args[0].username == "alice"
 
 
 def test_messages_between_two_clients(
@@ -87,8 +89,8 @@ def test_messages_between_two_clients(
     assert pending[0] == [{"client_id": client_id, "message": "hello bob"}]
     qtbot.waitUntil(lambda: texts(bob_events) == ["hello bob"], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: pending[-1] == [], timeout=WAIT_MS)
-    own = [e for _, e in alice_events if e.get("client_id") == client_id]
-    assert len(own) == 1 and own[0]["seq"] == 1
+    own = [e for _, e in alice_events if e.client_id == client_id]
+    assert len(own) == 1 and own[0].seq == 1
 
 
 def test_staff_only_room_is_refused_where_it_was_asked(
@@ -115,7 +117,7 @@ def test_history_pages_back(
     qtbot.waitUntil(lambda: len(texts(events)) == 5, timeout=WAIT_MS)
     with qtbot.waitSignal(alice.historyLoaded, timeout=WAIT_MS) as blocker:
         alice.request_history("1", before=4, limit=2)
-    assert [e["message"] for e in blocker.args[1]] == ["m1", "m2"]
+    assert [e.message for e in blocker.args[1]] == ["m1", "m2"]
 
 
 def test_reconnect_after_a_server_restart_loses_and_repeats_nothing(
@@ -163,7 +165,7 @@ def test_reconnect_after_a_server_restart_loses_and_repeats_nothing(
         assert sorted(texts(alice_events)) == sorted(
             ["before the restart", "written while offline", "after the restart"]
         )
-        seqs = [e["seq"] for _, e in alice_events if "seq" in e]
+        seqs = [e.seq for _, e in alice_events if e.seq is not None]
         assert seqs == [1, 2, 3]
         assert texts(bob_events).count("written while offline") == 1
         assert len(alice.outbox) == 0
@@ -193,4 +195,4 @@ def test_a_resend_whose_first_copy_was_stored_still_clears_the_outbox(
     bob.send("1", "next")
     qtbot.waitUntil(lambda: "next" in texts(bob_events), timeout=WAIT_MS)
     assert texts(bob_events) == ["only once", "next"]
-    assert [e["seq"] for _, e in bob_events if "seq" in e] == [1, 2]
+    assert [e.seq for _, e in bob_events if e.seq is not None] == [1, 2]

@@ -16,17 +16,14 @@ from multichat.desktop.models import (
     RoomListModel,
     RoomRole,
 )
+from multichat.protocol import MsgType
+from multichat.protocol.frames import RoomEvent, RoomInfo
 
 
-def event(seq: int | None, text: str = "hi", username: str = "bob", msg_type: int = 0,
-          client_id: str | None = None) -> dict[str, Any]:
-    frame: dict[str, Any] = {"room": "1", "message": text, "username": username,
-                             "msg_type": msg_type, "ts": "2026-11-24T12:00:00.000Z"}
-    if seq is not None:
-        frame["seq"] = seq
-    if client_id:
-        frame["client_id"] = client_id
-    return frame
+def event(seq: int | None, text: str | None = "hi", username: str = "bob",
+          msg_type: MsgType = MsgType.MESSAGE, client_id: str | None = None) -> RoomEvent:
+    return RoomEvent(room=1, message=text, username=username, msg_type=msg_type, seq=seq,
+                     ts="2026-11-24T12:00:00.000Z", client_id=client_id)
 
 
 def column(model: MessageListModel, role: int) -> list[Any]:
@@ -41,7 +38,7 @@ def test_messages_live_history_and_pending(qtmodeltester: ModelTester) -> None:
     assert not asked and not model.canFetchMore(QModelIndex())  # the first page is on its way
     model.prepend_history([event(3), event(4)])  # the newest page, sent on join
     model.append_live(event(5, "hello @alice"))
-    model.append_live(event(None, None, "carol", 4))  # type: ignore[arg-type]
+    model.append_live(event(None, None, "carol", MsgType.ENTER))
     model.append_live(event(5))  # a repeat: dropped
     model.set_pending([{"client_id": "c1", "message": "on its way"}])
     qtmodeltester.check(model)
@@ -86,9 +83,8 @@ def test_role_names(qtmodeltester: ModelTester) -> None:
     assert {b"roomId", b"unread", b"staffOnly"} <= names
 
 
-def rooms(*titles: str, staff: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    return [{"id": str(i), "title": t, "staff_only": t in staff}
-            for i, t in enumerate(titles, start=1)]
+def rooms(*titles: str, staff: tuple[str, ...] = ()) -> list[RoomInfo]:
+    return [RoomInfo(i, t, t in staff) for i, t in enumerate(titles, start=1)]
 
 
 def test_rooms_sorted_and_changed_in_place(qtmodeltester: ModelTester, qtbot: QtBot) -> None:
@@ -100,8 +96,7 @@ def test_rooms_sorted_and_changed_in_place(qtmodeltester: ModelTester, qtbot: Qt
     assert model.index(2).data(RoomRole.StaffOnly) is True
     selected = QPersistentModelIndex(model.index(1))  # Lobby, as a selection holds it
     with qtbot.assertNotEmitted(model.modelReset):
-        model.set_rooms([{"id": "1", "title": "Lobby", "staff_only": False},
-                         {"id": "3", "title": "Annex", "staff_only": True}])
+        model.set_rooms([RoomInfo(1, "Lobby", False), RoomInfo(3, "Annex", True)])
     qtmodeltester.check(model)
     assert [model.index(r).data() for r in range(2)] == ["Annex", "Lobby"]
     assert selected.data(RoomRole.Title) == "Lobby"  # changed in place: the selection holds
@@ -112,7 +107,8 @@ def test_unread_and_mentions(qtbot: QtBot) -> None:
     model.set_rooms(rooms("Lobby", "Garden"))
     totals: list[tuple[int, int]] = []
     model.totalsChanged.connect(lambda u, m: totals.append((u, m)))
-    for e in (event(1), event(2, msg_type=1), event(None, msg_type=4), event(3, msg_type=3),
+    for e in (event(1), event(2, msg_type=MsgType.WARNING), event(None, msg_type=MsgType.ENTER),
+              event(3, msg_type=MsgType.MUTED),
               event(4, "hey alice"), event(5, username="alice")):
         model.note_event("1", e, in_view=False, own_username="alice")
     assert (model.unread("1"), model.mention_count("1")) == (3, 1)

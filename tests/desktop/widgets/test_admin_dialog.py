@@ -11,6 +11,8 @@ from pytestqt.qtbot import QtBot
 from multichat.desktop.client import ChatClient
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.widgets.admin_dialog import AdminDialog, RoomsTab, UsersTab
+from multichat.protocol import MsgType
+from multichat.protocol.frames import RoomEvent, UserInfo
 from tests.conftest import ADMIN, ALICE
 from tests.desktop.helpers import WAIT_MS, log_in
 
@@ -107,7 +109,7 @@ def test_users_are_created_flagged_reset_and_deleted(
 
     carol = make_client()
     log_in(qtbot, carol, hosted_server, ("carol", "new-pw"))
-    assert carol.account == {"username": "carol", "is_staff": True, "is_superuser": True}
+    assert carol.account == UserInfo("carol", is_staff=True, is_superuser=True)
 
     select(users, "alice")
     users.delete_button.click()
@@ -122,9 +124,9 @@ def test_an_announcement_reaches_the_room(
     admin, alice = make_client(), make_client()
     log_in(qtbot, admin, hosted_server, ADMIN)
     log_in(qtbot, alice, hosted_server, ALICE)
-    notices: list[dict[str, object]] = []
+    notices: list[RoomEvent] = []
     alice.messageReceived.connect(
-        lambda room, event: notices.append(event) if event.get("msg_type") == 2 else None
+        lambda room, event: notices.append(event) if event.msg_type is MsgType.ALERT else None
     )
     alice.join("1")
     qtbot.waitUntil(lambda: alice.rooms["1"].joined, timeout=WAIT_MS)
@@ -135,7 +137,7 @@ def test_an_announcement_reaches_the_room(
     tab.text.setPlainText("Fire drill at noon")
     qtbot.mouseClick(tab.post_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(notices) == 1, timeout=WAIT_MS)
-    assert notices[0]["message"] == "Fire drill at noon" and notices[0]["username"] == "admin"
+    assert notices[0].message == "Fire drill at noon" and notices[0].username == "admin"
     assert tab.status.text() == "Announcement posted."
 
 

@@ -9,12 +9,14 @@ from pytestqt.qtbot import QtBot
 from multichat.desktop.models import MemberListModel, MessageListModel
 from multichat.desktop.widgets.message_delegate import MessageDelegate
 from multichat.desktop.widgets.room_view import RoomView
+from multichat.protocol import MsgType
+from multichat.protocol.frames import RoomEvent
 
 
 def test_a_link_is_clickable_where_it_is_drawn(qtbot: QtBot) -> None:
     model = MessageListModel(lambda _: None)
-    model.prepend_history([{"room": "1", "seq": 1, "username": "bob", "msg_type": 0,
-                            "message": "see https://example.org/x for <b>details</b>"}])
+    model.prepend_history([RoomEvent(room=1, seq=1, username="bob", msg_type=MsgType.MESSAGE,
+                                     message="see https://example.org/x for <b>details</b>")])
     view = RoomView("1", "Lobby")
     qtbot.addWidget(view)
     view.set_models(model, MemberListModel())
