@@ -18,6 +18,7 @@ from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from multichat.desktop.client import ChatClient
+from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.notifications import Notifier
 from multichat.desktop.services.credentials import CredentialStore, server_key
 from multichat.desktop.services.discovery import LanBrowser
@@ -61,6 +62,7 @@ class AppController(QObject):
         credentials: CredentialStore,
         icon: QIcon | None = None,
         options: StartOptions | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         super().__init__()
         self.app = app
@@ -68,7 +70,7 @@ class AppController(QObject):
         self.credentials = credentials
         self.options = options or StartOptions()
         self.icon = icon
-        self.client = ChatClient(self)
+        self.client = ChatClient(self, backoff=backoff)
         self.workspace = Workspace(self.client, self)
         self.connect_window = ConnectWindow(icon)
         self.main_window = MainWindow(self.workspace, icon)

@@ -48,8 +48,8 @@ def make(controllers: list[AppController], qapp: QApplication, tmp_path: Path,
         settings=AppSettings(tmp_path / "settings.json"),
         credentials=CredentialStore(),
         options=options,
+        backoff=fast_backoff(),  # reconnects within a fraction of a second
     )
-    controller.client._backoff = fast_backoff()
     controllers.append(controller)
     return controller
 

@@ -73,7 +73,8 @@ class MessageDelegate(QStyledItemDelegate):
 
     # -- layout -------------------------------------------------------------------
 
-    def _document(self, index: ModelIndex, width: int) -> QTextDocument:
+    def document(self, index: ModelIndex, width: int) -> QTextDocument:
+        """The row's text as laid out and painted at ``width``: what sizeHint and link_at use."""
         msg_type = _msg_type(index)
         text = index.data(MessageRole.Text) or ""
         username = index.data(MessageRole.Username) or ""
@@ -111,7 +112,7 @@ class MessageDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         width = option.rect.width() if option.rect.width() > 0 else 400
-        document = self._document(index, width - 2 * PADDING)
+        document = self.document(index, width - 2 * PADDING)
         height = int(document.size().height()) + 2 * self._padding(index)
         if self._has_header(index):
             height += self._header_height(option)
@@ -150,7 +151,7 @@ class MessageDelegate(QStyledItemDelegate):
             painter.drawText(left + metrics.horizontalAdvance(name) + 8,
                              top + metrics.ascent(), stamp)
             top += self._header_height(option)
-        document = self._document(index, rect.width() - 2 * PADDING)
+        document = self.document(index, rect.width() - 2 * PADDING)
         painter.translate(left, top)
         context = QAbstractTextDocumentLayout.PaintContext()
         if index.data(MessageRole.IsPending):
@@ -165,7 +166,7 @@ class MessageDelegate(QStyledItemDelegate):
         top = option.rect.top() + self._padding(index)
         if self._has_header(index):
             top += self._header_height(option)
-        document = self._document(index, option.rect.width() - 2 * PADDING)
+        document = self.document(index, option.rect.width() - 2 * PADDING)
         local = QPointF(point.x() - option.rect.left() - PADDING, point.y() - top)
         return document.documentLayout().anchorAt(local)
 

@@ -10,7 +10,6 @@ from typing import Any
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client import ChatClient, State
-from multichat.desktop.client.outbox import PendingMessage
 from multichat.desktop.services.hosting import ServerThread
 from multichat.protocol import MsgType
 from multichat.protocol.frames import RoomEvent, UserInfo
@@ -18,6 +17,7 @@ from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from tests.conftest import ALICE, BOB, seed_accounts
 from tests.desktop.helpers import WAIT_MS, close_clients, log_in, url_of
+from tests.helpers.client import ProtocolClient
 from tests.helpers.servers import hashing_with
 
 Events = list[tuple[str, RoomEvent]]
@@ -177,20 +177,35 @@ def test_reconnect_after_a_server_restart_loses_and_repeats_nothing(
 def test_a_resend_whose_first_copy_was_stored_still_clears_the_outbox(
     qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[..., ChatClient]
 ) -> None:
-    """The confirmation of a stored message was lost: the resend is answered, not stored."""
+    """The first copy was stored but its confirmation never came back: the resend is
+    answered with the stored event, not stored again, and the outbox clears."""
     alice, bob = make_client(), make_client()
     log_in(qtbot, alice, hosted_server, ALICE)
     log_in(qtbot, bob, hosted_server, BOB)
     bob_events = record(bob)
-    for client in (alice, bob):
-        client.join("1")
-        qtbot.waitUntil(lambda c=client: c.rooms["1"].joined, timeout=WAIT_MS)  # type: ignore[misc]
-    client_id = alice.send("1", "only once")
-    qtbot.waitUntil(lambda: len(alice.outbox) == 0, timeout=WAIT_MS)
-    # As if the confirmation never arrived: the message is pending again, and resent.
-    alice.outbox._pending[client_id] = PendingMessage(client_id, "1", "only once")
-    alice.reconnect_now()
-    alice._send_pending(client_id)
+    bob.join("1")
+    qtbot.waitUntil(lambda: bob.rooms["1"].joined, timeout=WAIT_MS)
+    client_id = alice.send("1", "only once")  # the room is not open: it waits in the outbox
+    assert len(alice.outbox) == 1
+
+    async def store_first_copy() -> None:
+        """Alice's first copy, stored through another connection of hers."""
+        raw = await ProtocolClient.open(url_of(hosted_server))
+        try:
+            await raw.login(*ALICE)
+            await raw.join(1)
+            await raw.send(command="send", room=1, message="only once", client_id=client_id)
+            await raw.expect(lambda frame: frame.get("client_id") == client_id)
+        finally:
+            await raw.close()
+
+    stored = asyncio.get_event_loop().create_task(store_first_copy())
+    qtbot.waitUntil(stored.done, timeout=WAIT_MS)
+    stored.result()
+    qtbot.waitUntil(lambda: texts(bob_events) == ["only once"], timeout=WAIT_MS)
+    assert len(alice.outbox) == 1  # Alice's client has not heard of it
+
+    alice.join("1")  # opening the room sends the outbox again
     qtbot.waitUntil(lambda: len(alice.outbox) == 0, timeout=WAIT_MS)
     bob.send("1", "next")
     qtbot.waitUntil(lambda: "next" in texts(bob_events), timeout=WAIT_MS)

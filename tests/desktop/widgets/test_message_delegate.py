@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from PySide6.QtCore import QPointF, QRect
+from PySide6.QtGui import QFont, QTextDocument, QTextFragment
 from PySide6.QtWidgets import QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
@@ -13,10 +16,21 @@ from multichat.protocol import MsgType
 from multichat.protocol.frames import RoomEvent
 
 
+def fragments(document: QTextDocument) -> Iterator[QTextFragment]:
+    block = document.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            yield it.fragment()
+            it += 1
+        block = block.next()
+
+
 def test_a_link_is_clickable_where_it_is_drawn(qtbot: QtBot) -> None:
     model = MessageListModel(lambda _: None)
     model.prepend_history([RoomEvent(room=1, seq=1, username="bob", msg_type=MsgType.MESSAGE,
-                                     message="see https://example.org/x for <b>details</b>")])
+                                     message="see https://example.org/x for <b>details</b> "
+                                             '<img src="https://example.org/y.png">')])
     view = RoomView("1", "Lobby")
     qtbot.addWidget(view)
     view.set_models(model, MemberListModel())
@@ -33,7 +47,11 @@ def test_a_link_is_clickable_where_it_is_drawn(qtbot: QtBot) -> None:
         for x in range(0, 600, 3)
         for y in range(0, option.rect.height(), 3)
     }
-    assert hits == {"", "https://example.org/x"}
-    document = delegate._document(index, 580)
-    assert "<b>details</b>" in document.toPlainText()  # shown as typed
-    assert document.resource(1, "https://example.org/x") is None  # nothing loaded
+    assert hits == {"", "https://example.org/x", "https://example.org/y.png"}  # links, not images
+    document = delegate.document(index, 580)
+    # Shown as typed: markup is text, not bold type or an image to fetch.
+    assert document.toPlainText() == ("see https://example.org/x for <b>details</b> "
+                                      '<img src="https://example.org/y.png">')
+    formats = [fragment.charFormat() for fragment in fragments(document)]
+    assert not any(f.isImageFormat() for f in formats)  # nothing would be loaded
+    assert not any(f.fontWeight() > QFont.Weight.Normal for f in formats)
