@@ -49,10 +49,17 @@ def passwords() -> Passwords:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    """A new SQLite store in a temp data dir."""
     opened = Store.open_data_dir(tmp_path / "data")
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def store(sqlite_store: Store) -> Store:
+    """The store of a test (tests/server/store runs its tests on PostgreSQL too)."""
+    return sqlite_store
 
 
 @pytest.fixture

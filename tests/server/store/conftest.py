@@ -26,9 +26,3 @@ def store(store_url: str) -> Iterator[Store]:
     yield opened
     opened.close()
 
-
-@pytest.fixture
-def sqlite_store(tmp_path: Path) -> Iterator[Store]:
-    opened = Store.open_data_dir(tmp_path / "data")
-    yield opened
-    opened.close()
