@@ -43,6 +43,9 @@ RESULTS = ROOT / "bench" / "results"
 multichat_tree = ROOT
 SERVERS = ("multichat", "ceiling")
 SERVER_CPU, LOAD_CPU = {0}, {1}
+# The server's start line, which also names the port. tests/helpers/process.py reads it
+# too: bench/ is a harness of its own and imports nothing of tests/ (an A/B run uses an
+# older checkout's server with this harness), so the few lines stand in both.
 LISTENING = re.compile(r"listening on \S+:(\d+)")
 GENERATOR_SATURATED = 0.9  # of one core: past this the generator, not the server, may limit
 
@@ -65,6 +68,7 @@ def pinned(cpus: set[int]) -> Any:
 
 
 def free_port() -> int:
+    """A free loopback port (the ceiling server takes its port as an argument)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

@@ -26,8 +26,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 from multichat.desktop.client import ChatClient
 from multichat.desktop.resources import app_icon, style_sheet
 from multichat.desktop.services.hosting import ServerThread
+from multichat.desktop.services.settings import RecentServer
 from multichat.desktop.widgets.admin_dialog import AdminDialog
-from multichat.desktop.widgets.connect_window import ConnectWindow, RecentServer
+from multichat.desktop.widgets.connect_window import ConnectWindow
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
 from multichat.lan import FoundServer

@@ -26,7 +26,7 @@ from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import AppSettings
 from multichat.desktop.widgets.admin_dialog import AdminDialog
 from multichat.desktop.widgets.certificate_dialog import ask_to_trust
-from multichat.desktop.widgets.connect_window import ConnectWindow, RecentServer
+from multichat.desktop.widgets.connect_window import ConnectWindow
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
 from multichat.protocol.frames import RoomInfo, UserInfo
@@ -124,9 +124,7 @@ class AppController(QObject):
     def start(self) -> None:
         """Log in with what we have (command line, saved login), else show the connect form."""
         recent = self.settings.recent_servers()
-        self.connect_window.join.set_recent(
-            [RecentServer(entry.url, entry.username) for entry in recent]
-        )
+        self.connect_window.join.set_recent(recent)
         if self.options.discover:
             self._spawn(self._browse())
         hosted_before, _data_dir = self.settings.hosting()

@@ -65,15 +65,25 @@ class Notifier(QObject):
         self.unread, self.mentions = unread, mentions
         if self.tray is not None:
             self.tray.setIcon(badge_icon(self._icon, unread + mentions))
-            words = f"{unread} unread" + (f", {mentions} mentioning you" if mentions else "")
-            self.tray.setToolTip(f"Multichat: {words}")
+            self.tray.setToolTip(self.summary())
+
+    def summary(self) -> str:
+        """The tray's tooltip: the counts in words."""
+        words = f"{self.unread} unread" + (
+            f", {self.mentions} mentioning you" if self.mentions else "")
+        return f"Multichat: {words}"
+
+    @staticmethod
+    def message(title: str, body: str, mention: bool) -> tuple[str, str]:
+        """A notification's title and text as shown: mentions marked, long text cut."""
+        return ("@ " if mention else "") + title, body if len(body) <= 200 else (
+            body[:199] + "…")
 
     def notify(self, room: str, title: str, body: str, mention: bool) -> None:
         self.last = (room, title, body, mention)
         self._last_room = room
         if self.tray is not None and QSystemTrayIcon.supportsMessages():
-            shown = body if len(body) <= 200 else body[:199] + "…"
-            self.tray.showMessage(("@ " if mention else "") + title, shown,
+            self.tray.showMessage(*self.message(title, body, mention),
                                   QSystemTrayIcon.MessageIcon.Information, 5000)
 
     def hide(self) -> None:

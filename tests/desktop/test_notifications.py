@@ -54,14 +54,19 @@ def test_notifications_follow_view_mute_and_mentions(
     assert workspace.rooms.total_mentions() == 1
 
 
-def test_the_notifier_keeps_counts_and_the_last_notice(qtbot: QtBot) -> None:
+def test_the_notifier_says_the_counts_and_shows_notices_as_a_person_reads_them(
+    qtbot: QtBot,
+) -> None:
     notifier = Notifier(app_icon())
-    shown: list[str] = []
-    notifier.activated.connect(shown.append)
+    notifier.set_totals(3, 0)
+    assert notifier.summary() == "Multichat: 3 unread"
     notifier.set_totals(3, 1)
+    assert notifier.summary() == "Multichat: 3 unread, 1 mentioning you"
     notifier.notify("2", "bob in Lobby", "hello", False)
-    assert (notifier.unread, notifier.mentions) == (3, 1)
     assert notifier.last == ("2", "bob in Lobby", "hello", False)
+    assert Notifier.message("bob in Lobby", "hello", False) == ("bob in Lobby", "hello")
+    title, text = Notifier.message("bob in Lobby", "x" * 500, True)
+    assert title == "@ bob in Lobby" and len(text) == 200 and text.endswith("…")
     image = badge_icon(app_icon(), 4).pixmap(64, 64).toImage()
     plain = badge_icon(app_icon(), 0).pixmap(64, 64).toImage()
     assert image != plain  # the badge is drawn

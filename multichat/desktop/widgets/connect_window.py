@@ -7,7 +7,6 @@ intentions out as signals; errors are shown on the form they belong to.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
@@ -28,16 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from multichat.desktop.models.found_servers import FoundServerModel, FoundServerRole
+from multichat.desktop.services.settings import RecentServer
 from multichat.protocol.fingerprint import for_display
 from multichat.server.config import DEFAULT_PORT
 
 DEFAULT_URL = f"ws://localhost:{DEFAULT_PORT}"
-
-
-@dataclass(frozen=True, slots=True)
-class RecentServer:
-    url: str
-    username: str
 
 
 class _FormError(QLabel):

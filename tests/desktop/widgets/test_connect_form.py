@@ -5,11 +5,8 @@ from __future__ import annotations
 import pytest
 from pytestqt.qtbot import QtBot
 
-from multichat.desktop.widgets.connect_window import (
-    JoinForm,
-    RecentServer,
-    crosses_network_in_clear,
-)
+from multichat.desktop.services.settings import RecentServer
+from multichat.desktop.widgets.connect_window import JoinForm, crosses_network_in_clear
 
 
 @pytest.mark.parametrize(("url", "warned"), [
