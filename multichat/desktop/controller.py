@@ -127,7 +127,7 @@ class AppController(QObject):
         self.connect_window.join.set_recent(recent)
         if self.options.discover:
             self._spawn(self._browse())
-        hosted_before, _data_dir = self.settings.hosting()
+        hosted_before = self.settings.hosting()
         self.connect_window.host.set_first_run(not hosted_before)
         options = self.options
         if options.server and options.username:
@@ -317,7 +317,7 @@ class AppController(QObject):
         fingerprint = self.host.fingerprint
         form.show_addresses(self.host.urls(), fingerprint)
         self.main_window.set_hosting(self.host.urls(), fingerprint)
-        self.settings.set_hosting(True, str(data_dir))
+        self.settings.set_hosting(True)
         self._remember = False
         url = f"wss://127.0.0.1:{self.host.port}"
         if fingerprint is not None:

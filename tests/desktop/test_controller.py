@@ -204,7 +204,7 @@ def test_the_host_form_asks_for_the_admin_only_the_first_time(
     first = make(controllers, qapp, tmp_path)
     first.start()
     assert not first.connect_window.host.admin_repeat.isHidden()
-    first.settings.set_hosting(True, str(tmp_path / "hosted"))
+    first.settings.set_hosting(True)
     second = make(controllers, qapp, tmp_path)
     second.start()
     assert second.connect_window.host.admin_repeat.isHidden()

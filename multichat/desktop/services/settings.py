@@ -44,7 +44,6 @@ class _Data:
     window: WindowLayout = field(default_factory=WindowLayout)
     remember_me: bool = False
     hosting: bool = False
-    host_data_dir: str = ""
 
 
 def default_path() -> Path:
@@ -59,7 +58,6 @@ def _load(raw: dict[str, Any]) -> _Data:
         window=WindowLayout(**raw.get("window", {})),
         remember_me=bool(raw.get("remember_me", False)),
         hosting=bool(raw.get("hosting", False)),
-        host_data_dir=str(raw.get("host_data_dir", "")),
     )
 
 
@@ -154,9 +152,10 @@ class AppSettings:
         self._data.remember_me = remember
         self.save()
 
-    def hosting(self) -> tuple[bool, str]:
-        return self._data.hosting, self._data.host_data_dir
+    def hosting(self) -> bool:
+        """Whether this app has hosted a chat (its first run asks for the admin account)."""
+        return self._data.hosting
 
-    def set_hosting(self, hosting: bool, data_dir: str) -> None:
-        self._data.hosting, self._data.host_data_dir = hosting, data_dir
+    def set_hosting(self, hosting: bool) -> None:
+        self._data.hosting = hosting
         self.save()

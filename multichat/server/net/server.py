@@ -301,7 +301,7 @@ class ChatServer:
         keepalive = asyncio.create_task(self._keepalive(connection))
         try:
             async for frame in connection:
-                await self._handle_frame(chat, session, frame)
+                await self.handle_frame(chat, session, frame)
         except ConnectionClosed:
             pass
         finally:
@@ -328,7 +328,8 @@ class ChatServer:
             pass
 
     @staticmethod
-    async def _handle_frame(chat: ChatService, session: Session, frame: str | bytes) -> None:
+    async def handle_frame(chat: ChatService, session: Session, frame: str | bytes) -> None:
+        """One frame from a client: decode, carry out, answer errors (the fuzzers drive it)."""
         try:
             command = decode_command(frame)
         except ProtocolError as exc:

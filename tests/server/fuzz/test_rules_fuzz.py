@@ -1,7 +1,7 @@
 """Properties of the chat rules under hostile frames, in process.
 
 A logged-out session and bob (no administrator) send fuzzed frames through
-the edge's own path (``ChatServer._handle_frame``: decode, execute, error
+the edge's own path (``ChatServer.handle_frame``: decode, execute, error
 frame) to a chat service on a real SQLite store. Alice, in the Lobby, and
 sam, staff, in the staff room, watch. Every frame is answered, errors carry
 known codes, nothing is logged as an error, and a frame answered with an
@@ -72,7 +72,7 @@ class Arena:
                              "password": credentials[1]})
         commands += [{"command": "join", "room": room} for room in rooms]
         for command in commands:
-            await ChatServer._handle_frame(self.chat, session, json.dumps(command))
+            await ChatServer.handle_frame(self.chat, session, json.dumps(command))
             assert not any("error" in frame for frame in peer.take()), peer.frames
         return session, peer
 
@@ -125,7 +125,7 @@ async def attack(arena: Arena, session: Session, peer: RecordingPeer, frame: str
     arena.alice.take()  # what alice saw so far is not this frame's doing
     user, rooms = session.user, set(session.rooms)
     peer.take()
-    await ChatServer._handle_frame(arena.chat, session, frame)
+    await ChatServer.handle_frame(arena.chat, session, frame)
     replies = peer.take()
     if not replies:
         # An accepted send: the message writer answers once it has committed it, with
