@@ -159,10 +159,12 @@ async def _host_and_log_in(controller: AppController, step: Say) -> None:
 
 async def _join_and_send(controller: AppController, step: Say) -> None:
     """Make a room as its admin, open it from the list, type a message, wait for its copy."""
-    titles = controller.workspace.titles
+    listed = controller.workspace.rooms
     controller.client.admin(CreateRoom(title=ROOM_TITLE))  # over the protocol, as anyone
-    await _until(lambda: ROOM_TITLE in titles.values(), "the room list did not arrive")
-    room = next(room for room, title in titles.items() if title == ROOM_TITLE)
+    await _until(lambda: listed.room_titled(ROOM_TITLE) is not None,
+                 "the room list did not arrive")
+    room = listed.room_titled(ROOM_TITLE)
+    assert room is not None
     controller.workspace.open_room(room, ROOM_TITLE)
     views = controller.main_window.views
     await _until(lambda: room in views and controller.client.rooms[room].joined,

@@ -40,7 +40,6 @@ class Workspace(QObject):
         self.rooms = RoomListModel(self)
         self.messages: dict[str, MessageListModel] = {}
         self.members: dict[str, MemberListModel] = {}
-        self.titles: dict[str, str] = {}
         self.current_room: str | None = None
         self.window_active = True
         client.roomsChanged.connect(self._rooms_changed)
@@ -56,6 +55,14 @@ class Workspace(QObject):
     def username(self) -> str:
         return self.client.username
 
+    def title(self, room: str) -> str:
+        """A room's title: the room list's, else its join reply's (kept by the client)."""
+        listed = self.rooms.title(room)
+        if listed is not None:
+            return listed
+        joined = self.client.rooms.get(room)
+        return joined.title if joined is not None else ""
+
     # -- what the person does -------------------------------------------------------
 
     def open_room(self, room: str, title: str = "") -> None:
@@ -63,8 +70,7 @@ class Workspace(QObject):
         room = str(room)
         if room not in self.messages:
             self._ensure_models(room)
-            self.titles[room] = title or self.titles.get(room, "")
-            self.roomOpened.emit(room, self.titles[room])
+            self.roomOpened.emit(room, title or self.title(room))
         self.client.join(room)
 
     def close_room(self, room: str) -> None:
@@ -115,13 +121,10 @@ class Workspace(QObject):
 
     def _rooms_changed(self, rooms: list[RoomInfo]) -> None:
         self.rooms.set_rooms(rooms)
-        for room in rooms:
-            self.titles[str(room.id)] = room.title
         for room_id in self.messages:
             self.rooms.set_joined(room_id, True)
 
     def _joined(self, room: str, title: str) -> None:
-        self.titles[room] = title
         if room not in self.messages:
             self._ensure_models(room)
             self.roomOpened.emit(room, title)
@@ -153,7 +156,7 @@ class Workspace(QObject):
         text = event.message or ""
         mentioned = mentions(text, self.username)
         if mentioned or not self.rooms.is_muted(room):
-            title = f"{event.username} in {self.titles.get(room, room)}"
+            title = f"{event.username} in {(self.title(room) or room)}"
             self.notificationRequested.emit(room, title, text, mentioned)
 
     def _history(self, room: str, events: list[RoomEvent]) -> None:

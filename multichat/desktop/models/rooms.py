@@ -148,6 +148,15 @@ class RoomListModel(QAbstractListModel):
     def total_mentions(self) -> int:
         return sum(row.mentions for row in self._rows)
 
+    def title(self, room: str) -> str | None:
+        """The title of a listed room."""
+        position = self._position(room)
+        return None if position is None else self._rows[position].title
+
+    def room_titled(self, title: str) -> str | None:
+        """The id of the listed room with exactly this title."""
+        return next((row.id for row in self._rows if row.title == title), None)
+
     def _position(self, room: str) -> int | None:
         return next((i for i, row in enumerate(self._rows) if row.id == room), None)
 
