@@ -212,7 +212,7 @@ class AppController(QObject):
         wanted = self._pending_joins or self.settings.open_rooms(url)
         self._pending_joins = wanted if self.options.join else []
         for room in wanted:
-            if room.isdigit():
+            if room.isascii() and room.isdigit():
                 self.workspace.open_room(room)
 
     def _rooms_listed(self, rooms: list[RoomInfo]) -> None:
@@ -221,7 +221,8 @@ class AppController(QObject):
             return
         by_title = {room.title.casefold(): str(room.id) for room in rooms}
         for wanted in self._pending_joins:
-            room = wanted if wanted.isdigit() else by_title.get(wanted.casefold())
+            is_id = wanted.isascii() and wanted.isdigit()
+            room = wanted if is_id else by_title.get(wanted.casefold())
             if room is None:
                 self.main_window.statusBar().showMessage(f"There is no room “{wanted}”.", 10_000)
             elif room not in self.workspace.messages:

@@ -74,7 +74,9 @@ class Command:
 
     def encode(self) -> str:
         """The text frame a client sends."""
-        return json.dumps(self.wire(), ensure_ascii=False, separators=(",", ":"))
+        # ASCII escapes: text a client cannot encode (a lone surrogate) still goes out,
+        # and the server refuses it in words rather than the send failing here.
+        return json.dumps(self.wire(), separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -234,9 +234,17 @@ class Announced(ServerFrame):
 
 @dataclass(frozen=True, slots=True)
 class Unknown(ServerFrame):
-    """A frame this client does not know (a newer server's), or a malformed one."""
+    """A frame this client does not know (a newer server's), or a malformed one.
+
+    ``ref`` is the frame's ref when one could be read, so that a client can
+    settle the request it answers.
+    """
 
     text: str
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return {"unknown": self.text}  # never sent: a client's decoder makes these
 
     def encode(self) -> bytes:
         return self.text.encode()
@@ -250,17 +258,18 @@ def decode_frame(text: str | bytes) -> ServerFrame:
     raw = text.decode(errors="replace") if isinstance(text, bytes) else text
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return Unknown(raw)
     if not isinstance(data, dict):
         return Unknown(raw)
+    ref = data.get("ref") if isinstance(data.get("ref"), str) else None
     for key, decoder in _DECODERS:
         if key in data:
             try:
                 return decoder(data)
             except _Malformed:
-                return Unknown(raw)
-    return Unknown(raw)
+                return Unknown(raw, ref)
+    return Unknown(raw, ref)
 
 
 def _str(data: Mapping[str, Any], key: str) -> str:
@@ -323,14 +332,17 @@ def _user_info(value: Any) -> UserInfo:
 def _room_event(value: Any) -> RoomEvent:
     data = _mapping(value)
     msg_type = data.get("msg_type")
-    if not isinstance(msg_type, int) or isinstance(msg_type, bool) or msg_type not in set(
-            MsgType):
+    if not isinstance(msg_type, int) or isinstance(msg_type, bool):
         raise _Malformed("msg_type")
+    try:
+        kind = MsgType(msg_type)
+    except ValueError:
+        raise _Malformed("msg_type") from None
     seq = data.get("seq")
     if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
         raise _Malformed("seq")
     return RoomEvent(room=_room_id(data, "room"), message=_opt_str(data, "message"),
-                     username=_str(data, "username"), msg_type=MsgType(msg_type), seq=seq,
+                     username=_str(data, "username"), msg_type=kind, seq=seq,
                      ts=_opt_str(data, "ts"), client_id=_opt_str(data, "client_id"))
 
 
@@ -359,8 +371,14 @@ def _logout(data: Mapping[str, Any]) -> LoggedOut:
 
 
 def _history(data: Mapping[str, Any]) -> History:
-    messages = tuple(_room_event(m) for m in _list(data.get("messages")))
-    return History(_room_id(data, "history"), messages, _ref(data))
+    """A page of events; one this client cannot read (a newer kind) is left out, not the page."""
+    messages = []
+    for raw in _list(data.get("messages")):
+        try:
+            messages.append(_room_event(raw))
+        except _Malformed:
+            continue
+    return History(_room_id(data, "history"), tuple(messages), _ref(data))
 
 
 def _members(data: Mapping[str, Any]) -> Members:

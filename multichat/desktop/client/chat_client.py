@@ -23,8 +23,8 @@ Signals:
     accountChanged(UserInfo account): an admin changed our flags.
     roomsChanged(list[RoomInfo] rooms): the rooms we may see.
     roomJoined(str room, str title) / roomLeft(str room)
-    roomRemoved(str room, str words): after roomLeft, when the server took the
-        room away unasked (deleted, or made staff-only).
+    roomRemoved(str room, str words): the server took the room away unasked
+        (deleted, or made staff-only); roomLeft follows.
     membersChanged(str room, list usernames)
     messageReceived(str room, RoomEvent event): a room event, each stored one once.
     historyLoaded(str room, list[RoomEvent] events): a page of events, oldest first.
@@ -48,11 +48,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import enum
 import itertools
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, Signal
 from websockets.asyncio.client import ClientConnection, connect
@@ -351,7 +350,7 @@ class ChatClient(QObject):
         ws = self._ws
         if ws is None:
             return None
-        command = dataclasses.replace(command, ref=str(next(self._refs)))
+        command = replace(command, ref=str(next(self._refs)))
         assert command.ref is not None
         self._requests[command.ref] = command
         sending = asyncio.get_running_loop().create_task(ws.send(command.encode()))
@@ -490,11 +489,12 @@ class ChatClient(QObject):
             return  # our own leave: roomLeft was emitted when it was asked for
         # Not asked for: the server took the room away (deleted, or made staff-only).
         if self.rooms.pop(room, None) is not None:
+            # The words first: the window keeps a tab that shows why it closed.
+            self.roomRemoved.emit(room, "You were removed from this room: it was deleted or "
+                                        "made staff-only.")
             if self.outbox.drop_room(room):
                 self.outboxChanged.emit(room, [])
             self.roomLeft.emit(room)
-            self.roomRemoved.emit(room, "You were removed from this room: it was deleted or "
-                                        "made staff-only.")
 
     def _on_error(self, error: frames.Error, request: cmd.Command | None) -> None:
         command = request.name if request is not None else ""

@@ -393,10 +393,6 @@ class AdminDialog(QDialog):
         if self.tabs.widget(index) is self.users_tab:
             self.users_tab.refresh()
 
-    def _status_of(self, tab: str) -> _Status:
-        return {"rooms": self.rooms_tab.status, "users": self.users_tab.status,
-                "announce": self.announce_tab.status}[tab]
-
     def _answered(self, reply: ServerFrame) -> None:
         match reply:
             case Users(users=users):
@@ -421,6 +417,8 @@ class AdminDialog(QDialog):
                 self.rooms_tab.status.fail(words)
             case cmd.Announce():
                 self.announce_tab.status.fail(words)
-            case _:  # the user commands
+            case cmd.ListUsers():
+                self.users_tab.status.fail(words)  # asking again would be refused again
+            case _:  # the user changes
                 self.users_tab.status.fail(words)
                 self.users_tab.refresh()  # a refused flag change: show the real state again

@@ -15,9 +15,10 @@ from multichat.desktop.widgets.linkify import to_html
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
 from multichat.protocol import MsgType
+from multichat.protocol.commands import UpdateRoom
 from multichat.server.net import ChatServer
 from multichat.server.store.records import NewMessage
-from tests.conftest import ALICE, BOB
+from tests.conftest import ADMIN, ALICE, BOB
 from tests.desktop.helpers import WAIT_MS, log_in
 
 
@@ -134,3 +135,21 @@ def test_scrolling_to_the_top_loads_older_history(
     qtbot.waitUntil(lambda: model.history_complete, timeout=WAIT_MS)
     seqs = [model.index(r).data(MessageRole.Seq) for r in range(model.rowCount())]
     assert [seq for seq in seqs if seq is not None] == list(range(1, 121))
+
+
+def test_a_room_taken_away_keeps_its_tab_with_the_reason(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    alice, admin = make_client(), make_client()
+    window = window_for(qtbot, alice)
+    alice.roomRemoved.connect(window.show_room_error)  # as the controller wires it
+    log_in(qtbot, alice, hosted_server, ALICE)
+    log_in(qtbot, admin, hosted_server, ADMIN)
+    window.workspace.open_room("1", "Lobby")
+    qtbot.waitUntil(lambda: "1" in alice.rooms and alice.rooms["1"].joined, timeout=WAIT_MS)
+    admin.admin(UpdateRoom(room=1, staff_only=True))
+    view = window.views["1"]
+    qtbot.waitUntil(lambda: view.closed, timeout=WAIT_MS)
+    assert window.views.get("1") is view  # the tab stays, closed, saying why
+    assert "removed from this room" in view.banner.text() and not view.banner.isHidden()
+    assert not view.input.isEnabled()
