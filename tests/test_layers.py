@@ -20,6 +20,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "multichat"
 MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "multichat.protocol": (),
     "multichat.lan": ("multichat.protocol",),
+    # The server's own layers (the first part that names a module is its part):
+    # store and broker know nothing of the rules or the network; the rules know
+    # nothing of the network.
+    "multichat.server.store": ("multichat.protocol", "multichat.server.redact"),
+    "multichat.server.broker": ("multichat.server.redact",),
+    "multichat.server.chat": ("multichat.protocol", "multichat.server.store",
+                              "multichat.server.broker", "multichat.server.config",
+                              "multichat.server.redact"),
     "multichat.server": ("multichat.protocol", "multichat.lan"),
     # The app hosts a server in-process through ChatServer (server.net) and its
     # ServerConfig; nothing else of the server, none of its errors but ServerError.
@@ -85,6 +93,28 @@ def test_every_module_keeps_to_its_layer() -> None:
     assert violations() == []
 
 
+# The protocol is pure: what both ends share must run without an event loop, Qt or
+# a database (STYLE.md, "What we take", 1).
+NOT_IN_PROTOCOL = ("asyncio", "PySide6", "qasync", "peewee", "playhouse", "websockets",
+                   "redis", "zeroconf")
+
+
+def test_the_protocol_imports_no_loop_no_qt_no_database() -> None:
+    found = [f"{path.name}:{line}: {name}"
+             for path in sorted((PACKAGE / "protocol").rglob("*.py"))
+             for line, name in third_party_imports(path)
+             if name.split(".")[0] in NOT_IN_PROTOCOL]
+    assert found == []
+
+
+def third_party_imports(path: Path) -> Iterator[tuple[int, str]]:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            yield node.lineno, node.module
+
+
 @pytest.mark.parametrize(("importer", "imported", "ok"), [
     ("multichat.protocol.commands", "multichat.protocol.names", True),
     ("multichat.protocol.commands", "multichat.lan", False),
@@ -98,6 +128,10 @@ def test_every_module_keeps_to_its_layer() -> None:
     ("multichat.desktop.controller", "multichat.server.store.errors", False),
     ("multichat.desktop.services.hosting", "multichat.server.chat.passwords", False),
     ("multichat.cli", "multichat.desktop.app", True),
+    ("multichat.server.chat.service", "multichat.server.store.repository", True),
+    ("multichat.server.chat.service", "multichat.server.net.server", False),
+    ("multichat.server.store.repository", "multichat.server.chat.errors", False),
+    ("multichat.server.broker.local", "multichat.server.store", False),
     ("multichat.desktop.app", "multichat.cli", False),
 ])
 def test_the_rules_tell_an_allowed_import_from_a_forbidden_one(
