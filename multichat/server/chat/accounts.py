@@ -22,10 +22,10 @@ from multichat.protocol import events, names
 from multichat.protocol.codes import CloseCode, ErrorCode
 from multichat.protocol.passwords import check_password
 from multichat.server.chat.errors import ChatError
-from multichat.server.chat.frames import user_frame
 from multichat.server.chat.limits import address_key
 from multichat.server.chat.session import Session
 from multichat.server.chat.tokens import new_token, token_hash
+from multichat.server.chat.wire import user_frame
 from multichat.server.store.records import User
 from multichat.server.store.repository import now_ms
 

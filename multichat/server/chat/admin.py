@@ -17,8 +17,8 @@ from multichat.protocol import events, names
 from multichat.protocol.codes import ErrorCode
 from multichat.protocol.events import Frame
 from multichat.server.chat.errors import ChatError
-from multichat.server.chat.frames import room_frame, user_frame
 from multichat.server.chat.session import Session
+from multichat.server.chat.wire import room_frame, user_frame
 from multichat.server.store.errors import UnknownRoom
 from multichat.server.store.repository import now_ms
 

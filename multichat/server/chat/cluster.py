@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Protocol
 from multichat.protocol import events
 from multichat.protocol.codes import MsgType
 from multichat.server.broker import SharedPresence
-from multichat.server.chat.frames import event_frame
 from multichat.server.chat.sequencer import RoomSequencer
 from multichat.server.chat.session import Session
 from multichat.server.chat.version_gate import Onward
+from multichat.server.chat.wire import event_frame
 from multichat.server.store.repository import now_ms
 
 if TYPE_CHECKING:

@@ -16,8 +16,8 @@ from multichat.protocol import commands as cmd
 from multichat.protocol import events
 from multichat.protocol.codes import ErrorCode, MsgType
 from multichat.server.chat.errors import ChatError, chat_error_for
-from multichat.server.chat.frames import event_frame
 from multichat.server.chat.session import Session
+from multichat.server.chat.wire import event_frame
 from multichat.server.store.records import Appended, NewMessage
 from multichat.server.store.repository import now_ms
 from multichat.server.store.writer import Outcome

@@ -21,9 +21,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from multichat.protocol import events
-from multichat.server.chat.frames import room_frame, user_frame
 from multichat.server.chat.session import Session
 from multichat.server.chat.version_gate import VersionGate
+from multichat.server.chat.wire import room_frame, user_frame
 from multichat.server.store.errors import StoreError
 from multichat.server.store.records import Room, User
 from multichat.server.store.repository import now_ms

@@ -19,8 +19,8 @@ from multichat.protocol import events
 from multichat.protocol.codes import ErrorCode, MsgType
 from multichat.protocol.events import Frame
 from multichat.server.chat.errors import ChatError
-from multichat.server.chat.frames import event_frame, room_frame
 from multichat.server.chat.session import Session
+from multichat.server.chat.wire import event_frame, room_frame
 from multichat.server.store.records import Room
 
 if TYPE_CHECKING:
