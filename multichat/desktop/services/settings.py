@@ -1,7 +1,7 @@
 """What the app remembers between runs, in a JSON file in the user config dir.
 
-Recent servers, open rooms, muted rooms, the window's geometry, the "remember
-me" choice and hosting. Never a password or a token: those are the keyring's.
+Recent servers, open rooms, muted rooms, how far each room was read, the
+window's geometry, the "remember me" choice, hosting and the theme. Never a password or a token: those are the keyring's.
 Written atomically; a missing or damaged file means starting fresh.
 """
 
@@ -44,6 +44,8 @@ class _Data:
     window: WindowLayout = field(default_factory=WindowLayout)
     remember_me: bool = False
     hosting: bool = False
+    read_seqs: dict[str, dict[str, int]] = field(default_factory=dict)
+    theme: str = "system"
 
 
 def default_path() -> Path:
@@ -58,6 +60,9 @@ def _load(raw: dict[str, Any]) -> _Data:
         window=WindowLayout(**raw.get("window", {})),
         remember_me=bool(raw.get("remember_me", False)),
         hosting=bool(raw.get("hosting", False)),
+        read_seqs={server: {str(room): int(seq) for room, seq in rooms.items()}
+                   for server, rooms in raw.get("read_seqs", {}).items()},
+        theme=str(raw.get("theme", "system")),
     )
 
 
@@ -136,6 +141,17 @@ class AppSettings:
         self._data.muted_rooms[server_key(url)] = sorted(str(r) for r in rooms)
         self.save()
 
+    def read_seq(self, url: str, room: str) -> int | None:
+        """The newest seq the person has seen in a room: the first unread is after it."""
+        return self._data.read_seqs.get(server_key(url), {}).get(str(room))
+
+    def set_read_seq(self, url: str, room: str, seq: int) -> None:
+        """Remember how far a room was read; it never moves back."""
+        rooms = self._data.read_seqs.setdefault(server_key(url), {})
+        if seq > rooms.get(str(room), 0):
+            rooms[str(room)] = seq
+            self.save()
+
     # -- window, login, hosting ----------------------------------------------------------
 
     def window(self) -> WindowLayout:
@@ -158,4 +174,12 @@ class AppSettings:
 
     def set_hosting(self, hosting: bool) -> None:
         self._data.hosting = hosting
+        self.save()
+
+    def theme(self) -> str:
+        """"system", "light" or "dark" (a ``multichat.desktop.theme.ThemeChoice`` value)."""
+        return self._data.theme if self._data.theme in ("system", "light", "dark") else "system"
+
+    def set_theme(self, choice: str) -> None:
+        self._data.theme = choice
         self.save()
