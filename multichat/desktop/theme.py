@@ -94,17 +94,16 @@ DARK = Theme(
     online="#34d399", connecting="#fbbf24", offline="#f87171",
 )
 
-_current: Theme = LIGHT
+_in_use: list[Theme] = [LIGHT]
 
 
 def current() -> Theme:
     """The theme in use now; set by ``set_current`` when the choice or the system changes."""
-    return _current
+    return _in_use[0]
 
 
 def set_current(theme: Theme) -> None:
-    global _current
-    _current = theme
+    _in_use[0] = theme
 
 
 def color(value: str) -> QColor:

@@ -1,7 +1,8 @@
 """What the app remembers between runs, in a JSON file in the user config dir.
 
 Recent servers, open rooms, muted rooms, how far each room was read, the
-window's geometry, the "remember me" choice, hosting and the theme. Never a password or a token: those are the keyring's.
+window's geometry, the "remember me" choice, hosting and the theme. Never a
+password or a token: those are the keyring's.
 Written atomically; a missing or damaged file means starting fresh.
 """
 
