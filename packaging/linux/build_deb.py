@@ -43,6 +43,8 @@ DEPENDS = [
     "libxcb-render-util0", "libxcb-shape0", "libxcb-shm0", "libxcb-sync1", "libxcb-util1",
     "libxcb-xfixes0", "libxcb-xkb1", "libxkbcommon-x11-0",
     "libwayland-client0", "libwayland-cursor0", "libwayland-egl1",
+    # Emoji in colour: Qt finds it through fontconfig; without it they are empty boxes.
+    "fonts-noto-color-emoji",
 ]
 # Without a font Qt draws no text.
 RECOMMENDS = ["fonts-dejavu-core | fonts-liberation2 | fonts-noto-core"]

@@ -2,8 +2,8 @@
 
 Message text is always plain text to the person reading it: ``<b>x</b>`` shows
 as typed and no image or remote resource is ever fetched. The only markup in
-the result is what this module adds: anchors around http(s) links, and line
-breaks.
+the result is what this module adds: anchors around http(s) links (and
+``www.`` names, which open as http:// but show as typed), and line breaks.
 """
 
 from __future__ import annotations
@@ -11,14 +11,22 @@ from __future__ import annotations
 import html
 import re
 
-# A link starts at http:// or https:// and runs to white space; trailing
-# punctuation that usually ends a sentence is left outside it.
-_LINK = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+# A link starts at http:// or https:// (or "www." at the start of a word) and
+# runs to white space; trailing punctuation that usually ends a sentence is left
+# outside it. "www." needs a dot and a letter after it, so "www." alone is text.
+_LINK = re.compile(r"(?:https?://|(?<![\w.@/-])www\.(?=[^\s<>\"'.]+\.\w))[^\s<>\"']+",
+                   re.IGNORECASE)
 _TRAILING = ".,;:!?)]}'\""
 
 
 def links_in(text: str) -> list[str]:
+    """The links as typed (a ``www.`` name stays without its scheme)."""
     return [_trim(match.group(0)) for match in _LINK.finditer(text)]
+
+
+def href(link: str) -> str:
+    """Where a link goes: ``www.`` names are taken as http://, as browsers do."""
+    return link if "://" in link else f"http://{link}"
 
 
 def _trim(url: str) -> str:
@@ -36,8 +44,8 @@ def to_html(text: str) -> str:
     for match in _LINK.finditer(text):
         url = _trim(match.group(0))
         out.append(html.escape(text[position : match.start()]))
-        escaped = html.escape(url, quote=True)
-        out.append(f'<a href="{escaped}">{escaped}</a>')
+        target = html.escape(href(url), quote=True)
+        out.append(f'<a href="{target}">{html.escape(url, quote=True)}</a>')
         position = match.start() + len(url)
     out.append(html.escape(text[position:]))
     return "".join(out).replace("\n", "<br>")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from multichat.desktop.widgets.linkify import links_in, to_html
+from multichat.desktop.widgets.linkify import href, links_in, to_html
 
 
 def test_markup_is_escaped_and_nothing_fetchable_survives() -> None:
@@ -33,3 +33,18 @@ def test_only_web_links_are_linked() -> None:
 
 def test_line_breaks_are_kept() -> None:
     assert to_html("one\ntwo") == "one<br>two"
+
+
+def test_www_names_are_links_shown_as_typed() -> None:
+    assert to_html("see www.example.org.") == (
+        'see <a href="http://www.example.org">www.example.org</a>.'
+    )
+    assert links_in("WWW.Example.org/a_(b) and www. and www.x and me@www.a.org") == [
+        "WWW.Example.org/a_(b)"
+    ]
+    assert links_in("https://www.example.org/x") == ["https://www.example.org/x"]
+
+
+def test_href_assumes_http_only_without_a_scheme() -> None:
+    assert href("www.a.org") == "http://www.a.org"
+    assert href("https://a.org") == "https://a.org"
