@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from multichat.desktop.client import ChatClient
 from multichat.desktop.client.backoff import Backoff
@@ -23,10 +25,10 @@ from multichat.desktop.notifications import Notifier
 from multichat.desktop.services.credentials import CredentialStore, server_key
 from multichat.desktop.services.discovery import LanBrowser
 from multichat.desktop.services.hosting import ServerThread
-from multichat.desktop.services.settings import AppSettings
+from multichat.desktop.services.settings import AppSettings, RecentServer
 from multichat.desktop.widgets.admin_dialog import AdminDialog
 from multichat.desktop.widgets.certificate_dialog import ask_to_trust
-from multichat.desktop.widgets.connect_window import ConnectWindow
+from multichat.desktop.widgets.connect_window import ConnectWindow, HostForm, JoinForm
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
 from multichat.protocol.frames import RoomInfo, UserInfo
@@ -49,8 +51,48 @@ class StartOptions:
     discover: bool = True  # list the servers on the LAN on the connect screen
 
 
+class StopHosting(enum.Enum):
+    """The answers to "Stop hosting?" when the last window closes."""
+
+    CANCEL = "cancel"
+    KEEP_IN_TRAY = "tray"
+    QUIT = "quit"
+
+
+def stop_hosting_box(parent: QWidget | None, people: str, tray: bool) -> QMessageBox:
+    """The question, with buttons that say what they do; Enter and Esc keep the chat up."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Stop hosting?")
+    box.setText(f"This computer hosts the chat. Quitting Multichat disconnects {people}.")
+    if tray:
+        box.setInformativeText("It can keep running in the tray instead, chat and all.")
+        keep = box.addButton("Keep running in the tray", QMessageBox.ButtonRole.AcceptRole)
+    stop = box.addButton("Stop hosting and quit", QMessageBox.ButtonRole.DestructiveRole)
+    stop.setObjectName("stopHosting")
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(keep if tray else cancel)  # Enter never cuts everyone off
+    box.setEscapeButton(cancel)
+    return box
+
+
+def ask_to_stop_hosting(parent: QWidget | None, people: str, tray: bool) -> StopHosting:
+    box = stop_hosting_box(parent, people, tray)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is None or clicked is box.button(QMessageBox.StandardButton.Cancel):
+        return StopHosting.CANCEL
+    if clicked.objectName() == "stopHosting":
+        return StopHosting.QUIT
+    return StopHosting.KEEP_IN_TRAY
+
+
 class AppController(QObject):
-    """Signals: finished() when the person quits."""
+    """Signals: finished() when the person quits.
+
+    The quit rule: closing the last window quits, unless the app hosts a chat; then
+    it asks, and where a tray works it may keep running there (and says so once).
+    """
 
     finished = Signal()
 
@@ -84,6 +126,11 @@ class AppController(QObject):
         self._tasks: set[asyncio.Task[Any]] = set()
         # Asks the person to trust a wss:// server's certificate; tests answer for them.
         self.confirm_certificate = ask_to_trust
+        # Asks before closing the last window stops a hosted chat; tests answer for them.
+        self.confirm_stop_hosting = ask_to_stop_hosting
+        self._form: JoinForm | HostForm = self.connect_window.join  # where an attempt began
+        self._logging_out = False
+        self._told_about_tray = False
         credentials.on_unavailable = self._keyring_unavailable
         if credentials.unavailable_reason is not None:  # found out before we listened
             self._keyring_unavailable(credentials.unavailable_reason)
@@ -94,7 +141,9 @@ class AppController(QObject):
     def _wire(self) -> None:
         client, main = self.client, self.main_window
         self.connect_window.join.submitted.connect(self.log_in)
+        self.connect_window.join.cancelled.connect(self.cancel_connecting)
         self.connect_window.host.submitted.connect(self.start_hosting)
+        self.connect_window.closeRequested.connect(self._connect_close_requested)
         found = self.connect_window.join.found.model
         self.lan.serverFound.connect(found.upsert)
         self.lan.serverLost.connect(found.remove)
@@ -102,6 +151,7 @@ class AppController(QObject):
         client.stateChanged.connect(main.set_connection_state)
         client.loggedIn.connect(self._logged_in)
         client.loginFailed.connect(self._login_failed)
+        client.connectFailed.connect(self._login_failed)
         client.sessionEnded.connect(self._session_ended)
         client.accountChanged.connect(main.set_account)
         client.errorOccurred.connect(self._error)
@@ -129,6 +179,8 @@ class AppController(QObject):
             self._spawn(self._browse())
         hosted_before = self.settings.hosting()
         self.connect_window.host.set_first_run(not hosted_before)
+        if hosted_before:
+            self._offer_hosting_again(recent)
         options = self.options
         if options.server and options.username:
             self._pending_joins = list(options.join)
@@ -150,7 +202,19 @@ class AppController(QObject):
                 self._begin(last.url, last.username, token=token)
                 return
         self.connect_window.show()
-        self.connect_window.join.password.setFocus()
+        if hosted_before:
+            self.connect_window.show_host_tab()
+        else:
+            self.connect_window.join.password.setFocus()
+
+    def _offer_hosting_again(self, recent: list[RecentServer]) -> None:
+        """This app hosted before: its own address is dead until it hosts again, so the
+        Host tab comes first, filled with last time's port and login."""
+        own = next((entry for entry in recent if _is_own_server(entry.url)), None)
+        if own is not None:
+            port = urlsplit(own.url).port
+            if port is not None:
+                self.connect_window.host.set_last_hosted(port, own.username)
 
     async def _browse(self) -> None:
         await self.lan.start()
@@ -166,10 +230,26 @@ class AppController(QObject):
         self._begin(url, username, password=password)
 
     def _begin(self, url: str, username: str, *, password: str | None = None,
-               token: str | None = None) -> None:
-        self.connect_window.join.set_busy(True, f"Connecting to {url} …")
+               token: str | None = None, form: JoinForm | HostForm | None = None) -> None:
+        self._form = form or self.connect_window.join
+        self._form.set_busy(True, f"Connecting to {url} …")
         self.client.open(url, username, password=password, token=token,
                          pin=self.settings.pin(url))
+
+    def cancel_connecting(self) -> None:
+        """Stop the attempt now; the form is editable at once, the client closes behind."""
+        self._spawn(self.client.close())
+        self._form.set_busy(False)
+        self._form.show_error("")
+        self.connect_window.show()
+
+    def _end_attempt(self, words: str) -> None:
+        """An attempt ended without a session: words on its form, the form editable."""
+        form = self._form
+        form.set_busy(False)
+        if form is self.connect_window.host:
+            self.connect_window.show_host_tab()
+        form.show_error(words)
 
     def _certificate_untrusted(self, url: str, presented: str, pinned: str) -> None:
         # The client emits this from inside its task; a modal dialog there would run a
@@ -186,8 +266,7 @@ class AppController(QObject):
         words = ("Not connected: the server's certificate was not confirmed."
                  if pinned is None else
                  "Not connected: the server's certificate has changed and was not accepted.")
-        self.connect_window.join.set_busy(False)
-        self.connect_window.join.show_error(words)
+        self._end_attempt(words)
         self.main_window.hide()
         self.connect_window.show()
 
@@ -202,7 +281,7 @@ class AppController(QObject):
         self.settings.set_remember_me(self._remember)
         if self._remember:
             self.credentials.save_token(url, username, token)
-        self.connect_window.join.set_busy(False)
+        self._form.set_busy(False)
         self.connect_window.join.password.clear()
         self.connect_window.hide()
         self._restore_layout()
@@ -241,8 +320,7 @@ class AppController(QObject):
     def _login_failed(self, words: str) -> None:
         if self.main_window.isVisible():
             self.main_window.hide()
-        self.connect_window.join.set_busy(False)
-        self.connect_window.join.show_error(words)
+        self._end_attempt(words)
         self.connect_window.show()
 
     def _session_ended(self, words: str) -> None:
@@ -250,18 +328,21 @@ class AppController(QObject):
             self.credentials.forget(self.client.url, self.client.username)
         self._save_layout()
         self.main_window.hide()
-        self.connect_window.join.set_busy(False)
-        self.connect_window.join.show_error(words)
+        join = self.connect_window.join
+        join.set_busy(False)
+        if self._logging_out:  # asked for: news, not an error
+            self._logging_out = False
+            join.show_info(words)
+        else:
+            join.show_error(words)
+        self.connect_window.tabs.setCurrentWidget(join)
         self.connect_window.show()
 
     def _error(self, room: str, code: str, words: str) -> None:
         self.main_window.show_room_error(room, words)
 
     def _keyring_unavailable(self, reason: str) -> None:
-        self.connect_window.join.show_error(
-            f"This computer has no working keyring, so Multichat cannot remember your "
-            f"login ({reason}). You will be asked for your password next time."
-        )
+        self.connect_window.join.set_keyring_unavailable(reason)
         self.main_window.statusBar().showMessage(
             "Cannot remember your login here: no working keyring.", 15_000
         )
@@ -270,6 +351,7 @@ class AppController(QObject):
 
     def log_out(self) -> None:
         self._save_layout()
+        self._logging_out = True
         self._spawn(self.client.logout())
 
     def show_admin(self) -> None:
@@ -315,6 +397,8 @@ class AppController(QObject):
         except ServerError as exc:
             form.show_error(str(exc))
             return
+        form.set_first_run(False)  # the admin exists now: a retry logs in to it
+        form.set_last_hosted(self.host.port, username)
         fingerprint = self.host.fingerprint
         form.show_addresses(self.host.urls(), fingerprint)
         self.main_window.set_hosting(self.host.urls(), fingerprint)
@@ -323,38 +407,42 @@ class AppController(QObject):
         url = f"wss://127.0.0.1:{self.host.port}"
         if fingerprint is not None:
             self.settings.set_pin(url, username, fingerprint)
-        self._begin(url, username, password=password)
+        self._begin(url, username, password=password, form=form)
 
     def _main_close_requested(self, event: QCloseEvent) -> None:
-        if self.host is not None and self.host.running and not self._may_stop_hosting():
-            event.ignore()
-            return
-        event.accept()
-        self.quit()
+        self._last_window_closed(event, self.main_window)
 
-    def _may_stop_hosting(self) -> bool:
+    def _connect_close_requested(self, event: QCloseEvent) -> None:
+        if self.main_window.isVisible():
+            return  # not the last window
+        self._last_window_closed(event, self.connect_window)
+
+    def _last_window_closed(self, event: QCloseEvent, window: QWidget) -> None:
+        """The quit rule: quit, unless hosting; then ask (and maybe keep to the tray)."""
+        if self.host is None or not self.host.running:
+            event.accept()
+            self.quit()
+            return
+        answer = self._may_stop_hosting(window)
+        if answer is StopHosting.QUIT:
+            event.accept()
+            self.quit()
+            return
+        event.ignore()
+        if answer is StopHosting.KEEP_IN_TRAY:
+            window.hide()
+            if not self._told_about_tray:
+                self._told_about_tray = True
+                self.notifier.notify("", "Multichat keeps running in the tray",
+                                     "The chat you host stays up. Quit from the tray icon.",
+                                     False)
+
+    def _may_stop_hosting(self, parent: QWidget) -> StopHosting:
         """Ask before cutting everyone off; offer the tray where there is one."""
         assert self.host is not None
-        others = max(0, self.host.connection_count() - 1)
+        others = max(0, self.host.connection_count() - (1 if self.client.account else 0))
         people = f"{others} other {'person' if others == 1 else 'people'}"
-        buttons = QMessageBox.StandardButton
-        if self.notifier.tray_available:
-            answer = QMessageBox.question(
-                self.main_window, "Stop hosting?",
-                f"This computer hosts the chat. Closing Multichat disconnects {people}."
-                "\n\nMinimise to the tray instead, to keep the chat running?",
-                buttons.Yes | buttons.No | buttons.Cancel,
-            )
-            if answer == buttons.Yes:
-                self.main_window.hide()
-                return False
-            return answer == buttons.No
-        answer = QMessageBox.question(
-            self.main_window, "Stop hosting?",
-            f"This computer hosts the chat. Closing Multichat disconnects {people}.",
-            buttons.Close | buttons.Cancel,
-        )
-        return answer == buttons.Close
+        return self.confirm_stop_hosting(parent, people, self.notifier.tray_available)
 
     def quit(self) -> None:
         self._save_layout()
@@ -389,6 +477,11 @@ class AppController(QObject):
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _is_own_server(url: str) -> bool:
+    """The address this app logs in to its hosted server at (``start_hosting``'s)."""
+    return url.lower().startswith("wss://127.0.0.1:")
 
 
 def _base64(data: QByteArray) -> str:

@@ -126,8 +126,15 @@ def test_no_keyring_is_said_once_and_login_still_works(
     keyring.set_keyring(fail.Keyring())
     try:
         app = make(controllers, qapp, tmp_path)
-        assert "no working keyring" in app.connect_window.join.error.text()
+        join = app.connect_window.join
+        # Said in one compact line under "Remember me", which is off: not a red error
+        # that squashes the form.
+        assert "no working keyring" in join.remember_hint.text()
+        assert not join.remember.isEnabled() and not join.remember.isChecked()
+        assert "keyring" in join.remember.toolTip()
+        assert join.error.isHidden()
         app.start()
+        assert not join.remember.isEnabled()  # set_busy(False) did not turn it back on
         app.log_in(url_of(hosted_server), "alice", "alice-password", True)
         qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
     finally:

@@ -15,10 +15,15 @@ nothing is shown twice and nothing stored is skipped.
 
 Signals:
     stateChanged(str state, str detail): "offline", "connecting", "online" or
-        "reconnecting"; ``detail`` says why, in words.
+        "reconnecting"; ``detail`` says why, in words. While waiting to reconnect
+        it is emitted every second with the seconds left ("Retrying in 3 s.").
     loggedIn(UserInfo account, str token): after every login (also after a
         reconnect).
     loginFailed(str words): the server refused the login; the client stops.
+    connectFailed(str words): the first connection of an ``open()`` failed (no
+        answer, refused, TLS, DNS); the client stops. Only a session that once
+        worked is worth reconnecting to in the background: a wrong address is
+        not, the person fixes it on the form.
     sessionEnded(str words): logged out, or the login was revoked by an admin.
     accountChanged(UserInfo account): an admin changed our flags.
     roomsChanged(list[RoomInfo] rooms): the rooms we may see.
@@ -51,6 +56,7 @@ import contextlib
 import enum
 import itertools
 import logging
+import math
 from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, Signal
@@ -69,6 +75,9 @@ log = logging.getLogger(__name__)
 
 # A history reply is at most 512 KiB; leave room for a page of long events.
 MAX_FRAME_BYTES = 4 * 2**20
+# Seconds for everything before a session works: DNS, TCP connect, TLS, the WebSocket
+# handshake and the login reply, one deadline for all. A LAN server answers in
+# milliseconds; a person should not stare at "Connecting…" much longer than this.
 OPEN_TIMEOUT = 10.0
 INITIAL_HISTORY = 50
 # Seconds before a rate-limited message is offered to the server again.
@@ -106,6 +115,7 @@ class ChatClient(QObject):
     stateChanged = Signal(str, str)
     loggedIn = Signal(object, str)
     loginFailed = Signal(str)
+    connectFailed = Signal(str)
     sessionEnded = Signal(str)
     accountChanged = Signal(object)
     roomsChanged = Signal(object)
@@ -121,9 +131,12 @@ class ChatClient(QObject):
     adminFailed = Signal(object, str, str)
     certificateUntrusted = Signal(str, str, str)
 
-    def __init__(self, parent: QObject | None = None, *, backoff: Backoff | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, backoff: Backoff | None = None,
+                 open_timeout: float = OPEN_TIMEOUT) -> None:
         super().__init__(parent)
         self._backoff = backoff or Backoff()
+        self.open_timeout = open_timeout
+        self._established = False  # a login worked since open(): reconnect, don't give up
         self.url = ""
         self.username = ""
         self._password: str | None = None
@@ -154,6 +167,7 @@ class ChatClient(QObject):
             raise RuntimeError("already open; close() first")
         self.url, self.username = url, username
         self._password, self.token, self.pin = password, token, pin
+        self._established = False
         self._start()
 
     def trust(self, fingerprint: str) -> None:
@@ -230,33 +244,54 @@ class ChatClient(QObject):
                 self.loginFailed.emit(words)
                 return
             except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError) as exc:
-                detail = describe_connection_error(exc)
+                detail = describe_connection_error(exc, self.url, self.open_timeout)
+                if not self._established:
+                    self._set_state(State.OFFLINE, detail)
+                    self.connectFailed.emit(detail)
+                    return
             finally:
                 self._ws = None
                 self._requests.clear()  # no reply to them will come on the next connection
                 self._mark_rooms_left()
             first = False
-            delay = self._backoff.next_delay()
-            self._set_state(State.RECONNECTING, f"{detail} Retrying in {delay:.0f} s.")
-            assert self._wake is not None
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            await self._wait_to_retry(detail, self._backoff.next_delay())
+
+    async def _wait_to_retry(self, detail: str, delay: float) -> None:
+        """Count the delay down, a state change a second, until it ends or ``reconnect_now``."""
+        assert self._wake is not None
+        self._wake.clear()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + delay
+        while (left := until - loop.time()) > 0:
+            seconds = max(1, math.ceil(left - 0.01))  # 2.0001 s left still reads "2 s"
+            self._set_state(State.RECONNECTING, f"{detail} Retrying in {seconds} s.")
+            try:
+                await asyncio.wait_for(self._wake.wait(), left - (seconds - 1))
+            except TimeoutError:
+                continue
+            return
 
     async def _session(self) -> None:
         secure = self.url.lower().startswith("wss://")
-        async with connect(
-            self.url,
-            open_timeout=OPEN_TIMEOUT,
-            max_size=MAX_FRAME_BYTES,
-            compression=None,
-            max_queue=None,
-            ssl=pinning.client_context() if secure else None,
-        ) as ws:
+        # One deadline from the first DNS lookup to the login reply: a server that
+        # accepts TCP and then says nothing must not hold "Connecting…" for ever.
+        deadline = asyncio.get_running_loop().time() + self.open_timeout
+        async with asyncio.timeout_at(deadline):
+            ws = await connect(
+                self.url,
+                open_timeout=None,  # the deadline above covers it
+                max_size=MAX_FRAME_BYTES,
+                compression=None,
+                max_queue=None,
+                ssl=pinning.client_context() if secure else None,
+            )
+        async with ws:
             self._ws = ws
             if secure:  # before a single byte of ours: no login to an unconfirmed server
                 pinning.check(self.pin, pinning.presented(ws))
-            await self._login(ws)
+            async with asyncio.timeout_at(deadline):
+                await self._login(ws)
+            self._established = True
             self._backoff.reset()
             self._set_state(State.ONLINE, f"Connected to {self.url}.")
             self._request(cmd.ListRooms())
@@ -284,7 +319,7 @@ class ChatClient(QObject):
         words = ""
         for attempt in attempts:
             await ws.send(attempt.encode())
-            reply = frames.decode_frame(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
+            reply = frames.decode_frame(await ws.recv())  # within _session's deadline
             match reply:
                 case frames.LoggedIn(user=user, token=token):
                     self.account = user

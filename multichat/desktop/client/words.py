@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
+from urllib.parse import urlsplit
+
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from multichat.protocol import ErrorCode
@@ -38,12 +42,16 @@ def describe(code: str, detail: str | None = None, *, command: str | None = None
     return words
 
 
-def describe_connection_error(exc: BaseException) -> str:
-    """Why a connection could not be made or was lost, in one sentence."""
+def describe_connection_error(exc: BaseException, url: str = "",
+                              timeout: float | None = None) -> str:
+    """Why a connection could not be made or was lost, in one sentence naming the server."""
+    where = _host_port(url)
     if isinstance(exc, ConnectionClosed):
         return "The connection was lost."
     if isinstance(exc, TimeoutError):
-        return "The server did not answer."
+        within = f" within {timeout:g} s" if timeout is not None else ""
+        return (f"No answer from {where}{within}: is the server running, and is "
+                "the address right?" if where else "The server did not answer.")
     if isinstance(exc, InvalidStatus) and exc.response.status_code in (403, 429):
         # A Multichat server refusing the handshake says why, in one line.
         reason = exc.response.body.decode("utf-8", "replace").strip().rstrip(".")
@@ -51,5 +59,24 @@ def describe_connection_error(exc: BaseException) -> str:
     if isinstance(exc, InvalidHandshake):
         return "That address is not a Multichat server."
     if isinstance(exc, ConnectionRefusedError):
-        return "No server is listening there."
-    return f"Cannot reach the server ({exc})."
+        return f"No server is listening at {where}." if where else "No server is listening there."
+    if isinstance(exc, socket.gaierror):
+        host = urlsplit(url).hostname or where
+        return f"Cannot find the computer “{host}”: check the address."
+    if isinstance(exc, ssl.SSLError):
+        return (f"The secure connection to {where or 'the server'} failed ({exc.reason or exc}): "
+                "is it a wss:// server?")
+    return f"Cannot reach {where or 'the server'} ({exc})."
+
+
+def _host_port(url: str) -> str:
+    """``host:port`` of a ws:// or wss:// address, for the words ("" when unparsable)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme.lower() == "wss" else 80)
+    except ValueError:
+        return ""
+    if not parts.hostname:
+        return ""
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{host}:{port}"

@@ -10,7 +10,7 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from multichat.desktop.models.found_servers import FoundServerModel, FoundServerRole
 from multichat.desktop.services.settings import RecentServer
 from multichat.protocol.fingerprint import for_display
+from multichat.protocol.passwords import check_password
 from multichat.server.config import DEFAULT_PORT
 
 DEFAULT_URL = f"ws://localhost:{DEFAULT_PORT}"
@@ -37,9 +38,9 @@ DEFAULT_URL = f"ws://localhost:{DEFAULT_PORT}"
 class _FormError(QLabel):
     """A red line under a form; empty and hidden until something goes wrong."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "formError") -> None:
         super().__init__()
-        self.setObjectName("formError")
+        self.setObjectName(name)
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.hide()
@@ -61,6 +62,8 @@ PLAIN_WARNING = (
     "Not encrypted (ws://): anyone on this network can read your password and messages. "
     "Use wss:// if the server offers it."
 )
+
+
 def crosses_network_in_clear(url: str) -> bool:
     """A ws:// address that leaves this computer: worth a warning before a password goes."""
     parts = urlsplit(url.strip() if "://" in url else f"ws://{url.strip()}")
@@ -117,8 +120,12 @@ class FoundServers(QWidget):
 
 
 class JoinForm(QWidget):
+    """Signals: submitted(url, username, password, remember), serverChosen(url,
+    fingerprint) when picked from the LAN list, cancelled() while connecting."""
+
     submitted = Signal(str, str, str, bool)  # url, username, password, remember
     serverChosen = Signal(str, str)  # url, announced fingerprint: picked from the LAN list
+    cancelled = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -133,10 +140,20 @@ class JoinForm(QWidget):
         self.password = QLineEdit(placeholderText="Your password")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.remember = QCheckBox("Remember me on this computer")
+        # Why "Remember me" is off, in one short line under it (not a red error).
+        self.remember_hint = QLabel()
+        self.remember_hint.setObjectName("formHint")
+        self.remember_hint.setWordWrap(True)
+        self.remember_hint.hide()
         self.submit = QPushButton("Log in")
         self.submit.setDefault(True)
         self.submit.setObjectName("primaryButton")
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop connecting and change the address or login")
+        self.cancel.hide()
         self.error = _FormError()
+        self.info = _FormError("formHint")  # news that is no error: "You logged out."
+        self._keyring_works = True
         self.progress = QLabel()
         self.progress.setObjectName("formProgress")
         self.plain = QLabel(PLAIN_WARNING)
@@ -144,26 +161,33 @@ class JoinForm(QWidget):
         self.plain.setWordWrap(True)
         self._recent: list[RecentServer] = []
 
+        self._lay_out()
+
+        self.found.chosen.connect(self._found_chosen)
+        self.submit.clicked.connect(self._submit)
+        self.cancel.clicked.connect(self.cancelled.emit)
+        self.password.returnPressed.connect(self._submit)
+        self.server.currentIndexChanged.connect(self._recent_chosen)
+        self.server.currentTextChanged.connect(self._update_plain)
+        self._update_plain()
+
+    def _lay_out(self) -> None:
         form = QFormLayout()
         form.addRow("Server", self.server)
         form.addRow("", self.plain)
         form.addRow("Username", self.username)
         form.addRow("Password", self.password)
         form.addRow("", self.remember)
+        form.addRow("", self.remember_hint)
         layout = QVBoxLayout(self)
         layout.addWidget(self.found)
         layout.addLayout(form)
         layout.addWidget(self.error)
+        layout.addWidget(self.info)
         layout.addWidget(self.submit)
         layout.addWidget(self.progress)
+        layout.addWidget(self.cancel)
         layout.addStretch(1)
-
-        self.found.chosen.connect(self._found_chosen)
-        self.submit.clicked.connect(self._submit)
-        self.password.returnPressed.connect(self._submit)
-        self.server.currentIndexChanged.connect(self._recent_chosen)
-        self.server.currentTextChanged.connect(self._update_plain)
-        self._update_plain()
 
     def set_recent(self, servers: list[RecentServer]) -> None:
         self._recent = list(servers)
@@ -196,6 +220,8 @@ class JoinForm(QWidget):
         return text if "://" in text else f"ws://{text}"
 
     def _submit(self) -> None:
+        if not self.submit.isEnabled():
+            return  # connecting already: Enter again must not start a second attempt
         if not self.username.text().strip():
             self.show_error("Enter your username.")
             self.username.setFocus()
@@ -206,18 +232,44 @@ class JoinForm(QWidget):
             return
         self.show_error("")
         self.submitted.emit(self.url(), self.username.text().strip(), self.password.text(),
-                            self.remember.isChecked())
+                            self.remember.isChecked() and self._keyring_works)
 
     def show_error(self, words: str) -> None:
+        """A red line: what went wrong (the news line is cleared, one message at a time)."""
+        self.info.show_words("")
         self.error.show_words(words)
 
+    def show_info(self, words: str) -> None:
+        """A plain line for news that is not a failure, such as "You logged out."."""
+        self.error.show_words("")
+        self.info.show_words(words)
+
+    def set_keyring_unavailable(self, reason: str) -> None:
+        """No keyring: "Remember me" cannot work, so it is off, with the reason beside it."""
+        self._keyring_works = False
+        self.remember.setChecked(False)
+        self.remember.setEnabled(False)
+        why = (f"Multichat cannot remember your login on this computer: {reason}. "
+               "It keeps secrets only in the system keyring, never in a file.")
+        self.remember.setToolTip(why)
+        self.remember_hint.setToolTip(why)
+        self.remember_hint.setText("Not available: this computer has no working keyring.")
+        self.remember_hint.show()
+
     def set_busy(self, busy: bool, words: str = "") -> None:
-        for widget in (self.server, self.username, self.password, self.remember, self.submit):
+        """While connecting the fields are locked and Cancel is offered; after, all editable."""
+        for widget in (self.server, self.username, self.password, self.submit):
             widget.setEnabled(not busy)
+        self.remember.setEnabled(not busy and self._keyring_works)
+        self.cancel.setVisible(busy)
+        if busy:
+            self.info.show_words("")
         self.progress.setText(words)
 
 
 class HostForm(QWidget):
+    """Signals: submitted(port, username, password) to host (and log in to) a server."""
+
     submitted = Signal(int, str, str)  # port, admin username, admin password
 
     def __init__(self) -> None:
@@ -241,7 +293,10 @@ class HostForm(QWidget):
         self.login_password.setEchoMode(QLineEdit.EchoMode.Password)
         self.submit = QPushButton("Start hosting")
         self.submit.setObjectName("primaryButton")
+        self.submit.setDefault(True)
         self.error = _FormError()
+        self.progress = QLabel()
+        self.progress.setObjectName("formProgress")
         self.addresses = QLabel()
         self.addresses.setObjectName("hostAddresses")
         self.addresses.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -260,9 +315,15 @@ class HostForm(QWidget):
         layout.addLayout(self.form)
         layout.addWidget(self.error)
         layout.addWidget(self.submit)
+        layout.addWidget(self.progress)
         layout.addWidget(self.addresses)
         layout.addStretch(1)
         self.submit.clicked.connect(self._submit)
+        # Enter in any field submits, as in the join form (a plain QWidget has no default
+        # button, so the line edits say it themselves).
+        for line in (self.admin_name, self.admin_password, self.admin_repeat,
+                     self.login_name, self.login_password):
+            line.returnPressed.connect(self._submit)
         self.set_first_run(True)
 
     def set_first_run(self, first_run: bool) -> None:
@@ -272,12 +333,33 @@ class HostForm(QWidget):
             self.form.setRowVisible(widget, first_run)
         for widget in (self.login_name, self.login_password):
             self.form.setRowVisible(widget, not first_run)
+        self.submit.setText("Start hosting" if first_run else "Start hosting again")
+
+    def set_last_hosted(self, port: int, username: str) -> None:
+        """After a restart: the port and login used last time, so one password starts it."""
+        self.port.setValue(port)
+        self.login_name.setText(username)
+
+    def first_field(self) -> QLineEdit:
+        """Where typing starts: the first empty field of the rows shown."""
+        lines = ([self.admin_name, self.admin_password, self.admin_repeat] if self._first_run
+                 else [self.login_name, self.login_password])
+        return next((line for line in lines if not line.text()), lines[-1])
 
     def _submit(self) -> None:
+        if not self.submit.isEnabled():
+            return  # starting already
         if self._first_run:
             name, password = self.admin_name.text().strip(), self.admin_password.text()
             if not name or not password:
                 self.show_error("Choose the administrator's username and password.")
+                return
+            try:  # the server's own rule and words, before the server is even started
+                check_password(password)
+            except ValueError as exc:
+                words = str(exc)
+                self.show_error(words[0].upper() + words[1:] + ".")
+                self.admin_password.setFocus()
                 return
             if password != self.admin_repeat.text():
                 self.show_error("The two passwords differ.")
@@ -293,6 +375,12 @@ class HostForm(QWidget):
     def show_error(self, words: str) -> None:
         self.error.show_words(words)
 
+    def set_busy(self, busy: bool, words: str = "") -> None:
+        for line in (self.port, self.admin_name, self.admin_password, self.admin_repeat,
+                     self.login_name, self.login_password, self.submit):
+            line.setEnabled(not busy)
+        self.progress.setText(words)
+
     def show_addresses(self, urls: list[str], fingerprint: str | None = None) -> None:
         if not urls:
             self.addresses.clear()
@@ -305,7 +393,13 @@ class HostForm(QWidget):
 
 
 class ConnectWindow(QWidget):
-    """Join a server or host one. Signals carry what the person asked for."""
+    """Join a server or host one. Signals carry what the person asked for.
+
+    Signals: closeRequested(QCloseEvent): the person closed the window (Alt+F4, the
+    title bar); the controller decides whether that quits and may ignore the event.
+    """
+
+    closeRequested = Signal(QCloseEvent)
 
     def __init__(self, icon: QIcon | None = None) -> None:
         super().__init__()
@@ -331,4 +425,13 @@ class ConnectWindow(QWidget):
         layout.addWidget(title)
         layout.addWidget(subtitle)
         layout.addWidget(card, 1)
-        self.resize(520, 520)
+        self.resize(560, 640)
+
+    def show_host_tab(self) -> None:
+        """Open on hosting (after a restart of an app that hosted), typing in its form."""
+        self.tabs.setCurrentWidget(self.host)
+        self.host.first_field().setFocus()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        event.accept()
+        self.closeRequested.emit(event)
