@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from multichat.desktop.client import ChatClient
 from multichat.desktop.client.backoff import Backoff
+from multichat.desktop.client.chat_client import OPEN_TIMEOUT
 from multichat.desktop.notifications import Notifier
 from multichat.desktop.services.credentials import CredentialStore, server_key
 from multichat.desktop.services.discovery import LanBrowser
@@ -105,6 +106,7 @@ class AppController(QObject):
         icon: QIcon | None = None,
         options: StartOptions | None = None,
         backoff: Backoff | None = None,
+        open_timeout: float = OPEN_TIMEOUT,
     ) -> None:
         super().__init__()
         self.app = app
@@ -112,7 +114,7 @@ class AppController(QObject):
         self.credentials = credentials
         self.options = options or StartOptions()
         self.icon = icon
-        self.client = ChatClient(self, backoff=backoff)
+        self.client = ChatClient(self, backoff=backoff, open_timeout=open_timeout)
         self.workspace = Workspace(self.client, self)
         self.connect_window = ConnectWindow(icon)
         self.main_window = MainWindow(self.workspace, icon)

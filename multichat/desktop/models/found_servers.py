@@ -27,19 +27,41 @@ class FoundServerRole(enum.IntEnum):
     Server = enum.auto()
 
 
+def _order(server: FoundServer) -> tuple[str, str]:
+    return server.name.casefold(), server.url
+
+
 class FoundServerModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._servers: list[FoundServer] = []
 
     def upsert(self, server: FoundServer) -> None:
-        """A server appeared or changed (a restart on another port, a new certificate)."""
-        self.remove(server.key)
-        keys = [(s.name.casefold(), s.url) for s in self._servers]
-        position = sum(1 for key in keys if key < (server.name.casefold(), server.url))
-        self.beginInsertRows(QModelIndex(), position, position)
-        self._servers.insert(position, server)
-        self.endInsertRows()
+        """A server appeared or changed (a restart on another port, a new certificate).
+
+        A known one is updated where it is (dataChanged) or moved (rows moved), never
+        removed and inserted again: a row the person selected stays selected.
+        """
+        old = next((i for i, s in enumerate(self._servers) if s.key == server.key), None)
+        others = [s for s in self._servers if s.key != server.key]
+        position = sum(1 for s in others if _order(s) < _order(server))
+        if old is None:
+            self.beginInsertRows(QModelIndex(), position, position)
+            self._servers.insert(position, server)
+            self.endInsertRows()
+            return
+        if self._servers[old] == server:
+            return  # announced again, unchanged: nothing to repaint
+        if position != old:
+            # Qt's destination is the row before which it lands, counted before the move.
+            destination = position + 1 if position > old else position
+            self.beginMoveRows(QModelIndex(), old, old, QModelIndex(), destination)
+            self._servers = [*others[:position], server, *others[position:]]
+            self.endMoveRows()
+        else:
+            self._servers[old] = server
+        index = self.index(position)
+        self.dataChanged.emit(index, index)
 
     def remove(self, key: str) -> None:
         for position, server in enumerate(self._servers):

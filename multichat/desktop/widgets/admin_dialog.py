@@ -2,15 +2,21 @@
 
 Every action is a protocol command through the ChatClient; the dialog shows
 the server's answer, or its refusal in words, in the status line of the tab
-the action came from. Destructive actions ask for a second click instead of a
-modal box.
+the action came from. Deleting asks for a second click instead of a modal box;
+making a room staff-only, which throws people out of it, asks in a box whose
+default is Cancel.
+
+Enter: every button here has autoDefault off and each line edit submits its own
+row, so one Enter is one command (a default button as well would send it twice).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -22,6 +28,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
@@ -70,6 +77,36 @@ class ConfirmButton(QPushButton):
     def disarm(self) -> None:
         self._armed = False
         self.setText(self._text)
+
+
+def staff_only_box(parent: QWidget | None, title: str) -> QMessageBox:
+    """The question before a room goes staff-only; Enter and Esc keep it as it is."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Make the room staff-only?")
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.setText(f"Everyone in “{title}” who isn't staff is removed from it at once, "
+                "and the room disappears from their list.")
+    box.addButton("Make staff-only", QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    return box
+
+
+def ask_to_make_staff_only(parent: QWidget | None, title: str) -> bool:
+    box = staff_only_box(parent, title)
+    box.exec()
+    clicked = box.clickedButton()
+    return clicked is not None and clicked is not box.button(QMessageBox.StandardButton.Cancel)
+
+
+def _no_auto_default(widget: QWidget) -> None:
+    """Enter goes to the line edit's own slot only (see the module docstring)."""
+    for button in widget.findChildren(QPushButton):
+        button.setAutoDefault(False)
+        button.setDefault(False)
+
 
 class _Status(QLabel):
     def __init__(self) -> None:
@@ -132,9 +169,12 @@ class RoomsTab(QWidget):
         layout.addLayout(selected_row)
         layout.addWidget(self.status)
 
+        # Asks before making a room staff-only; tests answer for the person.
+        self.confirm_staff_only: Callable[[QWidget | None, str], bool] = ask_to_make_staff_only
         self.create_button.clicked.connect(self.create_room)
         self.new_title.returnPressed.connect(self.create_room)
         self.rename_button.clicked.connect(self.rename)
+        self.rename_title.returnPressed.connect(self.rename)
         self.staff_only.clicked.connect(self.toggle_staff_only)
         self.delete_button.confirmed.connect(self.delete_room)
         self.table.itemSelectionChanged.connect(self._selection_changed)
@@ -180,9 +220,18 @@ class RoomsTab(QWidget):
 
     def toggle_staff_only(self) -> None:
         room = self.selected_room()
-        if room is not None:
-            self.client.admin(cmd.UpdateRoom(room=room.id,
-                                              staff_only=self.staff_only.isChecked()))
+        if room is None:
+            return
+        wanted = self.staff_only.isChecked()
+        if wanted and not room.staff_only and not self.confirm_staff_only(self, room.title):
+            self.staff_only.setChecked(False)  # nothing changed: show it so
+            return
+        self.client.admin(cmd.UpdateRoom(room=room.id, staff_only=wanted))
+
+    def room_created(self) -> None:
+        """Ready for the next room: a fresh title, and not staff-only by accident."""
+        self.new_title.clear()
+        self.new_staff_only.setChecked(False)
 
     def delete_room(self) -> None:
         room = self.selected_room()
@@ -231,6 +280,9 @@ class UsersTab(QWidget):
         layout.addWidget(self.status)
 
         self.create_button.clicked.connect(self.create_user)
+        self.new_name.returnPressed.connect(self.create_user)
+        self.new_password.returnPressed.connect(self.create_user)
+        self.reset_password.returnPressed.connect(self.reset)
         self.is_staff.clicked.connect(lambda: self.set_flag("is_staff", self.is_staff))
         self.is_superuser.clicked.connect(
             lambda: self.set_flag("is_superuser", self.is_superuser)
@@ -323,6 +375,11 @@ class AnnounceTab(QWidget):
         form.addRow("", self.post_button)
         form.addRow("", self.status)
         self.post_button.clicked.connect(self.post)
+        self.post_button.setToolTip("Ctrl+Enter in the text posts it too")
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):  # Enter alone makes a new line
+            shortcut = QShortcut(QKeySequence(keys), self.text)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(self.post)
 
     def set_rooms(self, rooms: list[RoomInfo]) -> None:
         current = self.room.currentData()
@@ -370,10 +427,11 @@ class AdminDialog(QDialog):
         self.tabs.addTab(self.users_tab, "Users")
         self.tabs.addTab(self.announce_tab, "Announce")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
+        buttons.rejected.connect(self.reject)  # so does Esc, as in every QDialog
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
+        _no_auto_default(self)
         client.roomsChanged.connect(self.set_rooms)
         client.adminReply.connect(self._answered)
         client.adminFailed.connect(self._refused)
@@ -400,7 +458,7 @@ class AdminDialog(QDialog):
             case RoomChanged(key=key, room=room):
                 self.rooms_tab.status.ok(_DONE[key].format(room.title))
                 if key == "room.created":
-                    self.rooms_tab.new_title.clear()
+                    self.rooms_tab.room_created()
             case UserChanged(key=key, user=user):
                 self.users_tab.status.ok(_DONE[key].format(user.username))
                 self.users_tab.refresh()

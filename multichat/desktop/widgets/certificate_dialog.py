@@ -26,9 +26,9 @@ def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str |
             "Its certificate's fingerprint (SHA-256) is:\n\n"
             f"{for_display(presented)}\n\n"
             + _announced_words(presented, announced) +
-            "Compare it with the one the server shows: `multichat serve` prints it at "
-            "start, and a hosting app shows it beside its addresses. Connect only if "
-            "they are the same.")
+            "Compare it with the one the server shows: the “multichat serve” command "
+            "prints it when it starts, and an app that hosts the chat shows it beside "
+            "its addresses. Connect only if they are the same.")
         trust = box.addButton("Trust and connect", QMessageBox.ButtonRole.AcceptRole)
     else:
         box.setIcon(QMessageBox.Icon.Warning)
@@ -43,6 +43,7 @@ def ask_to_trust(parent: QWidget | None, url: str, presented: str, pinned: str |
         trust = box.addButton("Accept the new certificate", QMessageBox.ButtonRole.AcceptRole)
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(cancel)  # Enter never trusts by accident
+    box.setEscapeButton(cancel)
     box.exec()
     return box.clickedButton() is trust
 

@@ -64,3 +64,28 @@ def test_server_details_win_where_they_say_more() -> None:
     )
     assert describe("LIMIT_REACHED") == "Too many rooms open at once: leave one first."
     assert describe("ROOM_INVALID", "no such room") == "This room does not exist (any more)."
+
+
+def test_backoff_is_capped_at_ten_seconds_and_can_be_exact() -> None:
+    backoff = Backoff(initial=1.0, rng=random.Random(3))
+    delays = [backoff.next_delay() for _ in range(12)]
+    assert max(delays) <= 10.0 and delays[-1] >= 5.0  # jitter keeps the top half
+    exact = Backoff(initial=2.0, maximum=2.0, jitter=0.0)
+    assert [exact.next_delay() for _ in range(3)] == [2.0, 2.0, 2.0]
+
+
+def test_connection_failures_name_the_server() -> None:
+    import socket
+    import ssl
+
+    url = "wss://10.0.0.5:8765"
+    assert describe_connection_error(TimeoutError(), url, 10.0) == (
+        "No answer from 10.0.0.5:8765 within 10 s: is the server running, and is the "
+        "address right?")
+    assert describe_connection_error(ConnectionRefusedError(), url) == (
+        "No server is listening at 10.0.0.5:8765.")
+    assert describe_connection_error(socket.gaierror(-2, "Name or service not known"),
+                                     "ws://chat.invalid:8765") == (
+        "Cannot find the computer “chat.invalid”: check the address.")
+    assert describe_connection_error(ssl.SSLError(1, "WRONG_VERSION_NUMBER"), url).startswith(
+        "The secure connection to 10.0.0.5:8765 failed")

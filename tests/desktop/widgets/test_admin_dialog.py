@@ -69,6 +69,7 @@ def test_rooms_are_created_renamed_restricted_and_deleted(
     qtbot.mouseClick(rooms.rename_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Orchard" in titles(dialog), timeout=WAIT_MS)
     select(rooms, "Orchard")
+    rooms.confirm_staff_only = lambda parent, title: True  # the person confirms
     rooms.staff_only.click()
     qtbot.waitUntil(
         lambda: cell(rooms.table, titles(dialog).index("Orchard"), 1) == "yes",
