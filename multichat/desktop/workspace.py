@@ -10,11 +10,21 @@ Signals:
     notificationRequested(str room, str title, str body, bool mention): a
         message in a room not in view (or a mention anywhere) worth telling.
     mutedChanged(list rooms): the muted rooms, after the person changed one.
+    readSeqChanged(str room, int seq): the room was read further (never back);
+        the controller keeps it in the settings.
+
+How far a room was read is known here and nowhere else: the saved positions
+come in through ``read_positions_from``, and a room counts as read up to the
+newest message its view shows at the bottom while the room is in view and the
+window active. When a room is shown its message model gets the position to put
+the "New messages" divider after. Server-side read markers can replace the
+lookup and the signal without the views noticing.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -26,6 +36,7 @@ from multichat.protocol.frames import RoomEvent, RoomInfo, UserInfo
 
 # Messages, warnings and alerts; not muted notices, nor ENTER/LEAVE.
 NOTIFY_TYPES = frozenset({MsgType.MESSAGE, MsgType.WARNING, MsgType.ALERT})
+ReadLookup = Callable[[str], int | None]
 
 
 class Workspace(QObject):
@@ -33,6 +44,7 @@ class Workspace(QObject):
     roomClosed = Signal(str)
     notificationRequested = Signal(str, str, str, bool)
     mutedChanged = Signal(object)
+    readSeqChanged = Signal(str, int)
 
     def __init__(self, client: ChatClient, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -42,6 +54,8 @@ class Workspace(QObject):
         self.members: dict[str, MemberListModel] = {}
         self.current_room: str | None = None
         self.window_active = True
+        self._read: dict[str, int | None] = {}
+        self._saved_read: ReadLookup = lambda _room: None
         client.roomsChanged.connect(self._rooms_changed)
         client.roomJoined.connect(self._joined)
         client.roomLeft.connect(self._left)
@@ -85,11 +99,46 @@ class Workspace(QObject):
         self.current_room = room
         if room is not None and self.window_active:
             self.rooms.mark_read(room)
+        if room is not None:
+            self._shown(room)
 
     def set_window_active(self, active: bool) -> None:
         self.window_active = active
         if active and self.current_room is not None:
             self.rooms.mark_read(self.current_room)
+            self._shown(self.current_room)
+
+    # -- how far each room was read ----------------------------------------------------
+
+    def read_positions_from(self, lookup: ReadLookup) -> None:
+        """Where saved read positions come from (the settings, for the server logged in to)."""
+        self._saved_read = lookup
+        self._read.clear()
+
+    def read_seq(self, room: str) -> int | None:
+        """The newest seq the person has read in ``room``, or None if never opened."""
+        if room not in self._read:
+            self._read[room] = self._saved_read(room)
+        return self._read[room]
+
+    def _shown(self, room: str) -> None:
+        """The room came into view: its divider goes after what had been read by now."""
+        model = self.messages.get(room)
+        if model is None:
+            return
+        model.show_from(self.read_seq(room))
+        self._seen(room, model.seen())
+
+    def _seen(self, room: str, seq: int | None) -> None:
+        """The room's view shows ``seq`` at the bottom: read, if in view of someone."""
+        if seq is None or room != self.current_room or not self.window_active:
+            return
+        model = self.messages.get(room)
+        if model is not None:
+            model.note_read(seq)
+        if seq > (self.read_seq(room) or 0):
+            self._read[room] = seq
+            self.readSeqChanged.emit(room, seq)
 
     def set_muted(self, room: str, muted: bool) -> None:
         if self.rooms.is_muted(room) != muted:
@@ -106,6 +155,7 @@ class Workspace(QObject):
             return
         model = MessageListModel(functools.partial(self._request_older, room), self)
         model.set_own_username(self.username)
+        model.seenChanged.connect(functools.partial(self._seen, room))
         self.messages[room] = model
         self.members[room] = MemberListModel(self)
         self.members[room].set_me(self.username)

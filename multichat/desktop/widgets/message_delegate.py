@@ -1,8 +1,16 @@
-"""Painting one message row: a name and time over the text, notices styled by type.
+"""Painting one message row: bands above it, a name and time over the text, notices by type.
 
-The text goes through ``linkify.to_html``: shown exactly as typed, with web
-links clickable and nothing ever fetched. Own messages are tinted, mentions
-of the reader highlighted, pending ones marked "sending…".
+Above a row go its date separator and the "New messages" divider when the
+model says so; a message continuing its sender's group has no header; rows
+folded into a membership line take no space. The text goes through
+``linkify.to_html``: shown exactly as typed, with web links clickable and
+nothing ever fetched. Every colour is read from ``theme.current()`` when
+painting, so a theme change shows at the next repaint.
+
+Selecting part of a text: a painted row cannot hold a selection, so the view
+asks this delegate for an editor, a read-only ``SelectableText`` laid exactly
+over the painted text (same document settings, transparent), which takes the
+mouse and Ctrl+C like any text field.
 """
 
 from __future__ import annotations
@@ -10,12 +18,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QPointF,
     QRect,
     QSize,
+    Qt,
     QUrl,
 )
 from PySide6.QtGui import (
@@ -23,31 +33,34 @@ from PySide6.QtGui import (
     QColor,
     QDesktopServices,
     QFont,
+    QFontMetrics,
     QMouseEvent,
     QPainter,
     QPalette,
     QTextDocument,
+    QTextOption,
+    QWheelEvent,
 )
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTextBrowser,
+    QWidget,
+)
 
+from multichat.desktop import theme
 from multichat.desktop.models.messages import MessageRole
 from multichat.desktop.widgets.linkify import to_html
 from multichat.protocol import MsgType
 
 PADDING = 8
 GAP = 2
+BAND = 6  # space above and below the words of a date separator or the divider
+DIVIDER_WORDS = "New messages"
 ModelIndex = QModelIndex | QPersistentModelIndex
-
-# msg_type -> (background, accent) of a notice; None for plain messages.
-NOTICE_STYLE: dict[MsgType, tuple[str, str]] = {
-    MsgType.WARNING: ("#fffbeb", "#b45309"),
-    MsgType.ALERT: ("#fef2f2", "#b91c1c"),
-}
-OWN_BACKGROUND = "#eff6ff"
-MENTION_BACKGROUND = "#fef9c3"
-QUIET = "#6b7280"
-NAME_COLOR = "#111827"
-OWN_NAME_COLOR = "#1d4ed8"
+NOTICE_TYPES = (MsgType.WARNING, MsgType.ALERT)
 
 
 def _msg_type(index: ModelIndex) -> MsgType:
@@ -62,6 +75,40 @@ def _time(index: ModelIndex) -> str:
     return ""
 
 
+def _notice_colours(msg_type: MsgType) -> tuple[str, str]:
+    """(background, text) of a warning or an alert, in the theme in use."""
+    now = theme.current()
+    if msg_type is MsgType.WARNING:
+        return now.warning_background, now.warning_text
+    return now.alert_background, now.alert_text
+
+
+class SelectableText(QTextBrowser):
+    """A message's text as a read-only field: select part of it, copy it, click its links.
+
+    Transparent and frameless, it sits exactly where the delegate paints the
+    text. Links open in the browser (never loaded here); the wheel scrolls
+    the message list, not this one-message field.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("selectableText")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setOpenLinks(False)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                     | Qt.TextInteractionFlag.TextSelectableByKeyboard
+                                     | Qt.TextInteractionFlag.LinksAccessibleByMouse)
+        self.setStyleSheet("QTextBrowser#selectableText { background: transparent; }")
+        self.viewport().setAutoFillBackground(False)
+        self.anchorClicked.connect(QDesktopServices.openUrl)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        event.ignore()  # up to the message list
+
+
 class MessageDelegate(QStyledItemDelegate):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -70,50 +117,98 @@ class MessageDelegate(QStyledItemDelegate):
         self._name_font.setBold(True)
         self._small_font = QFont()
         self._small_font.setPointSizeF(max(6.0, self._small_font.pointSizeF() * 0.85))
+        self._editing: QPersistentModelIndex | None = None
 
-    # -- layout -------------------------------------------------------------------
+    # -- text ---------------------------------------------------------------------------
 
-    def document(self, index: ModelIndex, width: int) -> QTextDocument:
-        """The row's text as laid out and painted at ``width``: what sizeHint and link_at use."""
+    def _body(self, index: ModelIndex) -> tuple[str, QFont]:
+        """The row's text as rich text (escaped, links as anchors), and its font."""
+        now = theme.current()
         msg_type = _msg_type(index)
         text = index.data(MessageRole.Text) or ""
         username = index.data(MessageRole.Username) or ""
-        document = QTextDocument()
-        document.setDocumentMargin(0)
+        summary = index.data(MessageRole.Summary)
+        if summary:
+            return f'<span style="color:{now.quiet}">{to_html(summary)}</span>', self._small_font
         if msg_type in (MsgType.ENTER, MsgType.LEAVE):
             verb = "joined" if msg_type is MsgType.ENTER else "left"
-            body = f'<span style="color:{QUIET}">{to_html(username)} {verb} the room</span>'
-            document.setDefaultFont(self._small_font)
-        elif msg_type is MsgType.MUTED:
-            body = f'<span style="color:{QUIET}"><i>{to_html(username)}: {to_html(text)}</i></span>'
-            document.setDefaultFont(self._small_font)
-        elif msg_type in NOTICE_STYLE:
+            return (f'<span style="color:{now.quiet}">{to_html(username)} {verb} the room</span>',
+                    self._small_font)
+        if msg_type is MsgType.MUTED:
+            return (f'<span style="color:{now.quiet}"><i>{to_html(username)}: '
+                    f"{to_html(text)}</i></span>", self._small_font)
+        if msg_type in NOTICE_TYPES:
             label = "Warning" if msg_type is MsgType.WARNING else "Alert"
-            accent = NOTICE_STYLE[msg_type][1]
-            body = (f'<span style="color:{accent}"><b>{label} from {to_html(username)}:</b> '
-                    f"{to_html(text)}</span>")
-            document.setDefaultFont(self._body_font)
-        else:
-            body = to_html(text)
-            document.setDefaultFont(self._body_font)
-        document.setHtml(body)
+            accent = _notice_colours(msg_type)[1]
+            return (f'<span style="color:{accent}"><b>{label} from {to_html(username)}:</b> '
+                    f"{to_html(text)}</span>", self._body_font)
+        return to_html(text), self._body_font
+
+    def prepare(self, document: QTextDocument, index: ModelIndex, width: int) -> None:
+        """Lay ``document`` out as the row's text: the painted one and the editor's alike.
+
+        Every paragraph starts at the left, with its sender's name: Qt would
+        put a right-to-left paragraph against the right edge, far from the
+        name, in a left-to-right window. Its words still read right to left.
+        """
+        html, font = self._body(index)
+        document.setDocumentMargin(0)
+        document.setDefaultFont(font)
+        option = QTextOption(document.defaultTextOption())
+        option.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignAbsolute)
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        document.setDefaultTextOption(option)
+        document.setDefaultStyleSheet(f"a {{ color: {theme.current().link}; }}")
+        document.setHtml(html)
         document.setTextWidth(max(10, width))
+
+    def document(self, index: ModelIndex, width: int) -> QTextDocument:
+        """The row's text as laid out and painted at ``width``: what sizeHint and link_at use."""
+        document = QTextDocument()
+        self.prepare(document, index, width)
         return document
 
-    def _has_header(self, index: ModelIndex) -> bool:
-        return _msg_type(index) is MsgType.MESSAGE
+    # -- layout -------------------------------------------------------------------------
 
-    def _padding(self, index: ModelIndex) -> int:
-        """Messages get room to breathe; notices sit tight."""
-        return PADDING if self._has_header(index) else PADDING // 2
+    def _has_header(self, index: ModelIndex) -> bool:
+        return (_msg_type(index) is MsgType.MESSAGE
+                and not index.data(MessageRole.Continued))
+
+    def _padding(self, index: ModelIndex) -> tuple[int, int]:
+        """(above, below) the row's content: messages breathe, a group's rows sit close."""
+        if _msg_type(index) is not MsgType.MESSAGE:
+            return PADDING // 2, PADDING // 2
+        above = GAP if index.data(MessageRole.Continued) else PADDING
+        return above, PADDING // 2
+
+    def _band_height(self) -> int:
+        return QFontMetrics(self._small_font).height() + 2 * BAND
+
+    def _bands(self, index: ModelIndex) -> int:
+        """Height of the date separator and divider above the row."""
+        count = bool(index.data(MessageRole.DateLabel)) + bool(index.data(MessageRole.Divider))
+        return count * self._band_height()
 
     def _header_height(self, option: QStyleOptionViewItem) -> int:
-        return option.fontMetrics.height() + GAP
+        return QFontMetrics(self._name_font).height() + GAP
+
+    def text_rect(self, option: QStyleOptionViewItem, index: ModelIndex) -> QRect:
+        """Where the row's text is drawn (and its editor goes), in view coordinates."""
+        rect = option.rect
+        top = rect.top() + self._bands(index) + self._padding(index)[0]
+        if self._has_header(index):
+            top += self._header_height(option)
+        width = max(10, rect.width() - 2 * PADDING)
+        height = int(self.document(index, width).size().height())
+        return QRect(rect.left() + PADDING, top, width, height)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         width = option.rect.width() if option.rect.width() > 0 else 400
+        if index.data(MessageRole.Hidden):
+            return QSize(width, 0)
         document = self.document(index, width - 2 * PADDING)
-        height = int(document.size().height()) + 2 * self._padding(index)
+        above, below = self._padding(index)
+        height = self._bands(index) + above + int(document.size().height()) + below
         if self._has_header(index):
             height += self._header_height(option)
         return QSize(width, height)
@@ -121,60 +216,132 @@ class MessageDelegate(QStyledItemDelegate):
     # -- painting -----------------------------------------------------------------------
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
+        if index.data(MessageRole.Hidden):
+            return
+        now = theme.current()
         painter.save()
-        rect: QRect = option.rect
+        rect = QRect(option.rect)
+        top = rect.top()
+        label = index.data(MessageRole.DateLabel)
+        if label:
+            self._paint_band(painter, rect, top, str(label), ink=now.quiet, line=now.border,
+                             centred=True)
+            top += self._band_height()
+        if index.data(MessageRole.Divider):
+            self._paint_band(painter, rect, top, DIVIDER_WORDS, ink=now.divider,
+                             line=now.divider, centred=False)
+            top += self._band_height()
+        content = QRect(rect.left(), top, rect.width(), rect.bottom() - top + 1)
         msg_type = _msg_type(index)
         background = None
         if index.data(MessageRole.MentionsMe):
-            background = MENTION_BACKGROUND
-        elif msg_type in NOTICE_STYLE:
-            background = NOTICE_STYLE[msg_type][0]
+            background = now.mention_background
+        elif msg_type in NOTICE_TYPES:
+            background = _notice_colours(msg_type)[0]
         elif index.data(MessageRole.IsOwn) and msg_type is MsgType.MESSAGE:
-            background = OWN_BACKGROUND
+            background = now.own_background
         if background is not None:
-            painter.fillRect(rect, QColor(background))
+            painter.fillRect(content, QColor(background))
         if option.state & QStyle.StateFlag.State_Selected:
-            painter.fillRect(rect, option.palette.color(QPalette.ColorRole.Highlight).lighter(180))
+            painter.fillRect(content,
+                             option.palette.color(QPalette.ColorRole.Highlight).lighter(180))
 
-        top = rect.top() + self._padding(index)
+        top += self._padding(index)[0]
         left = rect.left() + PADDING
         if self._has_header(index):
             name = index.data(MessageRole.Username) or ""
-            painter.setFont(self._name_font)
             own = bool(index.data(MessageRole.IsOwn))
-            painter.setPen(QColor(OWN_NAME_COLOR if own else NAME_COLOR))
+            painter.setFont(self._name_font)
+            painter.setPen(QColor(now.own_name if own else now.sender))
             metrics = painter.fontMetrics()
             painter.drawText(left, top + metrics.ascent(), name)
+            advance = metrics.horizontalAdvance(name) + 8
             painter.setFont(self._small_font)
-            painter.setPen(QColor(QUIET))
+            painter.setPen(QColor(now.quiet))
             stamp = "sending…" if index.data(MessageRole.IsPending) else _time(index)
-            painter.drawText(left + metrics.horizontalAdvance(name) + 8,
-                             top + metrics.ascent(), stamp)
+            painter.drawText(left + advance, top + metrics.ascent(), stamp)
             top += self._header_height(option)
-        document = self.document(index, rect.width() - 2 * PADDING)
-        painter.translate(left, top)
-        context = QAbstractTextDocumentLayout.PaintContext()
-        if index.data(MessageRole.IsPending):
-            context.palette.setColor(QPalette.ColorRole.Text, QColor(QUIET))
-        document.documentLayout().draw(painter, context)
+        if self._editing is None or self._editing != index:
+            document = self.document(index, rect.width() - 2 * PADDING)
+            painter.translate(left, top)
+            context = QAbstractTextDocumentLayout.PaintContext()
+            colour = now.quiet if index.data(MessageRole.IsPending) else now.text
+            context.palette.setColor(QPalette.ColorRole.Text, QColor(colour))
+            document.documentLayout().draw(painter, context)
         painter.restore()
 
-    # -- links ---------------------------------------------------------------------------
+    def _paint_band(self, painter: QPainter, rect: QRect, top: int, words: str, *,
+                    ink: str, line: str, centred: bool) -> None:
+        """A date separator (words centred on a rule) or the divider (rule, words right)."""
+        painter.setFont(self._small_font)
+        metrics = painter.fontMetrics()
+        height = self._band_height()
+        middle = top + height // 2
+        width = metrics.horizontalAdvance(words)
+        left, right = rect.left() + PADDING, rect.right() - PADDING
+        start = (left + right - width) // 2 if centred else right - width
+        painter.setPen(QColor(line))
+        if centred:
+            painter.drawLine(left, middle, start - 8, middle)
+        painter.drawLine(start + width + 8 if centred else left, middle,
+                         right if centred else start - 8, middle)
+        painter.setPen(QColor(ink))
+        if not centred:
+            bold = QFont(self._small_font)
+            bold.setBold(True)
+            painter.setFont(bold)
+        painter.drawText(start, top + BAND + metrics.ascent(), words)
+
+    # -- selecting text ---------------------------------------------------------------------
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem,
+                     index: ModelIndex) -> QWidget:
+        editor = SelectableText(parent)
+        self._editing = QPersistentModelIndex(index)
+        return editor
+
+    def setEditorData(self, editor: QWidget, index: ModelIndex) -> None:
+        if isinstance(editor, SelectableText):
+            colour = QColor(theme.current().text)
+            palette = editor.palette()
+            palette.setColor(QPalette.ColorRole.Text, colour)
+            editor.setPalette(palette)
+            self.prepare(editor.document(), index, max(10, editor.width()))
+
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel,
+                     index: ModelIndex) -> None:
+        """Read-only: nothing goes back to the model."""
+
+    def updateEditorGeometry(self, editor: QWidget, option: QStyleOptionViewItem,
+                             index: ModelIndex) -> None:
+        rect = self.text_rect(option, index)
+        editor.setGeometry(rect)
+        if isinstance(editor, SelectableText):
+            editor.document().setTextWidth(rect.width())
+
+    def destroyEditor(self, editor: QWidget, index: ModelIndex) -> None:
+        if self._editing is not None and self._editing == index:
+            self._editing = None
+        super().destroyEditor(editor, index)
+
+    def selectable(self, index: ModelIndex) -> bool:
+        """Rows whose text can be selected: any row shown with words of its own."""
+        return index.isValid() and not index.data(MessageRole.Hidden)
+
+    # -- links ------------------------------------------------------------------------------
 
     def link_at(self, option: QStyleOptionViewItem, index: ModelIndex, point: QPointF) -> str:
         """The link under a point of the row, or ""."""
-        top = option.rect.top() + self._padding(index)
-        if self._has_header(index):
-            top += self._header_height(option)
-        document = self.document(index, option.rect.width() - 2 * PADDING)
-        local = QPointF(point.x() - option.rect.left() - PADDING, point.y() - top)
+        rect = self.text_rect(option, index)
+        document = self.document(index, rect.width())
+        local = QPointF(point.x() - rect.left(), point.y() - rect.top())
         return document.documentLayout().anchorAt(local)
 
-    def editorEvent(self, event: QEvent, model: object, option: QStyleOptionViewItem,
-                    index: ModelIndex) -> bool:
+    def editorEvent(self, event: QEvent, model: QAbstractItemModel,
+                    option: QStyleOptionViewItem, index: ModelIndex) -> bool:
         if event.type() == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
             link = self.link_at(option, index, event.position())
             if link:
                 QDesktopServices.openUrl(QUrl(link))
                 return True
-        return super().editorEvent(event, model, option, index)  # type: ignore[arg-type]
+        return super().editorEvent(event, model, option, index)

@@ -1,0 +1,202 @@
+"""The room view as a reader meets it: where it opens, following, jumping, selecting, narrow."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PySide6.QtCore import QModelIndex, QPoint, Qt
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QImage, QPainter, QTextDocument, QTextLine
+from PySide6.QtWidgets import QStyleOptionViewItem, QTabWidget
+from pytestqt.qtbot import QtBot
+
+from multichat.desktop.models import MemberListModel, MessageListModel
+from multichat.desktop.widgets.message_delegate import PADDING
+from multichat.desktop.widgets.room_view import RoomView
+from multichat.protocol import MsgType
+from multichat.protocol.frames import RoomEvent
+
+START = datetime.now(UTC) - timedelta(hours=1)
+
+
+def event(seq: int, text: str | None = None, who: str = "bob") -> RoomEvent:
+    ts = (START + timedelta(seconds=seq)).isoformat()
+    return RoomEvent(room=1, seq=seq, username=who, msg_type=MsgType.MESSAGE,
+                     message=text or f"message number {seq} " + "words " * (seq % 7), ts=ts)
+
+
+def room(qtbot: QtBot, width: int = 600, height: int = 400) -> tuple[RoomView, MessageListModel]:
+    model = MessageListModel(lambda _before: None)
+    model.set_own_username("alice")
+    view = RoomView("1", "Lobby")
+    qtbot.addWidget(view)
+    view.set_models(model, MemberListModel())
+    view.resize(width, height)
+    view.show()
+    qtbot.waitExposed(view)
+    return view, model
+
+
+def row_of(model: MessageListModel, seq: int) -> QModelIndex:
+    return next(model.index(r) for r in range(model.rowCount())
+                if model.index(r).data(Qt.ItemDataRole.UserRole + 1) == seq)
+
+
+def in_view(view: RoomView, index: QModelIndex) -> bool:
+    rect = view.messages.visualRect(index)
+    return rect.top() >= 0 and rect.bottom() <= view.messages.viewport().height()
+
+
+def last_in_view(view: RoomView, model: MessageListModel) -> bool:
+    return in_view(view, model.index(model.rowCount() - 1))
+
+
+def test_a_room_opens_at_the_first_unread_under_the_divider(qtbot: QtBot) -> None:
+    view, model = room(qtbot)
+    model.show_from(40)  # shown, read up to 40; the first page is on its way
+    model.prepend_history([event(seq) for seq in range(1, 101)])
+    first_unread = row_of(model, 41)
+    assert model.divider_row() == first_unread.row()
+    viewport = view.messages.viewport()
+
+    def divider_near_top() -> bool:
+        rect = view.messages.visualRect(first_unread)
+        return 0 <= rect.top() <= viewport.height() // 4 and rect.bottom() <= viewport.height()
+
+    qtbot.waitUntil(divider_near_top)
+    assert not view.messages.at_bottom()
+    assert view.messages.jump_button.isVisible()
+    assert model.seen() is None  # scrolled up: nothing past the divider counts as read yet
+
+
+def test_the_view_follows_new_messages_at_the_bottom_past_overflow(qtbot: QtBot) -> None:
+    view, model = room(qtbot, height=300)
+    bar = view.messages.verticalScrollBar()
+    for seq in range(1, 61):
+        model.append_live(event(seq))
+        qtbot.waitUntil(lambda: last_in_view(view, model))
+    assert bar.maximum() > 0  # it did overflow, many times over
+    assert view.messages.at_bottom() and not view.messages.jump_button.isVisible()
+    assert model.seen() == 60
+
+
+def test_scrolled_up_it_stays_and_offers_to_jump(qtbot: QtBot) -> None:
+    view, model = room(qtbot, height=300)
+    model.prepend_history([event(seq) for seq in range(1, 61)])
+    qtbot.waitUntil(lambda: last_in_view(view, model))
+    bar = view.messages.verticalScrollBar()
+    view.input.setFocus()
+    qtbot.keyClick(view.input, Qt.Key.Key_PageUp)  # PgUp in the box scrolls the messages
+    qtbot.waitUntil(view.messages.jump_button.isVisible)
+    place = bar.value()
+    assert place < bar.maximum()
+    model.append_live(event(61))
+    qtbot.waitUntil(lambda: bar.maximum() > place)
+    assert bar.value() == place and not last_in_view(view, model)
+    qtbot.mouseClick(view.messages.jump_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: last_in_view(view, model))
+    assert not view.messages.jump_button.isVisible() and model.seen() == 61
+
+    qtbot.keyClick(view.input, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: not view.messages.at_bottom())
+    qtbot.keyClick(view.input, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: last_in_view(view, model))
+
+
+def test_a_message_in_a_background_tab_is_in_view_when_shown(qtbot: QtBot) -> None:
+    tabs = QTabWidget()
+    qtbot.addWidget(tabs)
+    models, views = [], []
+    for name in ("Lobby", "Other"):
+        model = MessageListModel(lambda _before: None)
+        view = RoomView("1", name)
+        view.set_models(model, MemberListModel())
+        tabs.addTab(view, name)
+        models.append(model)
+        views.append(view)
+    tabs.resize(600, 300)
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    for seq in range(1, 41):
+        models[1].append_live(event(seq))  # the tab behind
+    tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: last_in_view(views[1], models[1]))
+    assert views[1].messages.at_bottom()
+
+
+def first_line(document: QTextDocument) -> QTextLine:
+    document.size()  # laid out now, not when first painted
+    layout = document.firstBlock().layout()
+    assert layout.lineCount() > 0
+    return layout.lineAt(0)
+
+
+def text_rect_of(view: RoomView, index: QModelIndex) -> tuple[int, int]:
+    option = QStyleOptionViewItem()
+    option.rect = view.messages.visualRect(index)
+    rect = view.messages.delegate.text_rect(option, index)
+    return rect.left(), rect.top()
+
+
+def test_part_of_a_message_can_be_selected_and_copied(qtbot: QtBot) -> None:
+    view, model = room(qtbot)
+    model.prepend_history([event(1, "hello wonderful world")])
+    index = model.index(0)
+    qtbot.waitUntil(lambda: in_view(view, index))
+    document = view.messages.delegate.document(index, 500)
+    line = first_line(document)
+    left, top = text_rect_of(view, index)
+    y = top + int(line.height() / 2)
+    start = QPoint(left + int(line.cursorToX(6)[0]) + 1, y)
+    end = QPoint(left + int(line.cursorToX(15)[0]) - 1, y)
+    viewport = view.messages.viewport()
+    qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(viewport, end)
+    qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+    editor = view.messages.text_editor()
+    assert editor is not None
+    qtbot.keyClick(editor, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == "wonderful"
+
+
+def test_right_to_left_text_sits_with_its_sender(qtbot: QtBot) -> None:
+    view, model = room(qtbot, width=1000)
+    model.prepend_history([event(1, "مرحبا بالعالم"), event(2, "שלום עולם", "carol")])
+    for row in (0, 1):
+        index = model.index(row)
+        rect = view.messages.visualRect(index)
+        left, _top = text_rect_of(view, index)
+        document = view.messages.delegate.document(index, rect.width() - 2 * PADDING)
+        text_x = left + first_line(document).naturalTextRect().left()
+        name_x = rect.left() + PADDING  # where the sender's name is drawn
+        assert abs(text_x - name_x) < 20, (row, text_x, name_x)
+
+
+def test_narrow_the_members_fold_and_a_long_title_elides(qtbot: QtBot) -> None:
+    view, _model = room(qtbot, width=900)
+    assert view.members.isVisible() and view.members_button.isChecked()
+    view.title.setText(("A room with a very long title that goes on and on " * 2)[:60])
+    assert len(view.title.text()) == 60
+    assert view.minimumSizeHint().width() <= 300
+    view.resize(300, 400)
+    qtbot.waitUntil(lambda: not view.members.isVisible())
+    assert not view.members_button.isChecked()
+    qtbot.mouseClick(view.members_button, Qt.MouseButton.LeftButton)
+    assert view.members.isVisible()
+    view.resize(900, 400)
+    qtbot.waitUntil(view.members.isVisible)
+
+
+def test_emoji_are_drawn_in_colour_from_the_system_font(qtbot: QtBot) -> None:
+    families = [f for f in QFontDatabase.families() if "emoji" in f.casefold()]
+    if not families:
+        pytest.skip("no emoji font installed (the .deb depends on fonts-noto-color-emoji)")
+    document = QTextDocument()
+    document.setPlainText("😀")
+    image = QImage(64, 64, QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    document.drawContents(painter)
+    painter.end()
+    saturations = [image.pixelColor(x, y).saturation() for x in range(64) for y in range(64)]
+    assert max(saturations) > 100  # not a box, nor black and white
