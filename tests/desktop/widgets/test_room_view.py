@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import pytest
 from PySide6.QtCore import QModelIndex, QPoint, Qt
@@ -131,6 +132,11 @@ def first_line(document: QTextDocument) -> QTextLine:
     return layout.lineAt(0)
 
 
+def x_of(line: QTextLine, position: int) -> int:
+    x, _cursor = cast(tuple[float, int], line.cursorToX(position))
+    return int(x)
+
+
 def text_rect_of(view: RoomView, index: QModelIndex) -> tuple[int, int]:
     option = QStyleOptionViewItem()
     option.rect = view.messages.visualRect(index)
@@ -147,8 +153,8 @@ def test_part_of_a_message_can_be_selected_and_copied(qtbot: QtBot) -> None:
     line = first_line(document)
     left, top = text_rect_of(view, index)
     y = top + int(line.height() / 2)
-    start = QPoint(left + int(line.cursorToX(6)[0]) + 1, y)
-    end = QPoint(left + int(line.cursorToX(15)[0]) - 1, y)
+    start = QPoint(left + x_of(line, 6) + 1, y)
+    end = QPoint(left + x_of(line, 15) - 1, y)
     viewport = view.messages.viewport()
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(viewport, end)
