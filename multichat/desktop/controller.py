@@ -167,6 +167,8 @@ class AppController(QObject):
         main.closeRequested.connect(self._main_close_requested)
         self.workspace.notificationRequested.connect(self.notifier.notify)
         self.workspace.mutedChanged.connect(self._muted_changed)
+        self.workspace.readSeqChanged.connect(
+            lambda room, seq: self.settings.set_read_seq(self.client.url, room, seq))
         self.workspace.rooms.totalsChanged.connect(self.notifier.set_totals)
         self.notifier.activated.connect(self._notification_clicked)
         self.notifier.showRequested.connect(self._show_main_window)
@@ -287,6 +289,7 @@ class AppController(QObject):
         self.connect_window.join.password.clear()
         self.connect_window.hide()
         self._restore_layout()
+        self.workspace.read_positions_from(lambda room: self.settings.read_seq(url, room))
         for room in self.settings.muted_rooms(url):
             self.workspace.set_muted(room, True)
         self.main_window.show()

@@ -1,4 +1,8 @@
-"""Who is in a room now, sorted, updated with minimal inserts and removals."""
+"""Who is in a room now, sorted, updated with minimal inserts and removals.
+
+Everyone listed is present (the server tells who is in the room, nothing
+more), so each gets the theme's "online" dot; the reader is marked "(you)".
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,12 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
+from multichat.desktop import theme
 from multichat.desktop.models.roles import role_names
+
+DOT = 10  # px: a status dot, small beside a name
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 
@@ -64,7 +72,30 @@ class MemberListModel(QAbstractListModel):
             return name
         if role == MemberRole.IsMe:
             return name == self._me
+        if role == Qt.ItemDataRole.DecorationRole:
+            return _dot(theme.current().online)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{name} is in the room"
         return None
 
     def roleNames(self) -> dict[int, QByteArray]:
         return role_names(super().roleNames(), MemberRole)
+
+
+_dots: dict[str, QIcon] = {}
+
+
+def _dot(colour: str) -> QIcon:
+    """A filled circle in ``colour``, made once per colour (the theme can change)."""
+    icon = _dots.get(colour)
+    if icon is None:
+        pixmap = QPixmap(DOT, DOT)
+        pixmap.fill(QColor(0, 0, 0, 0))
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(colour))
+        painter.drawEllipse(0, 0, DOT, DOT)
+        painter.end()
+        icon = _dots[colour] = QIcon(pixmap)
+    return icon

@@ -116,6 +116,7 @@ class MessageListModel(QAbstractListModel):
         self._shown: list[Presentation] = []
         self._divider_after: int | None = None
         self._seen: int | None = None
+        self._first_page_in = False
 
     # -- feeding ------------------------------------------------------------------
 
@@ -147,6 +148,10 @@ class MessageListModel(QAbstractListModel):
             self._seqs.add(row.seq)
             if row.client_id is not None:
                 self._drop_pending(row.client_id)
+            if (self._divider_after is not None and self._first_page_in
+                    and self.divider_row() is None):
+                # New since the room was shown: the divider marks what was there then.
+                self._divider_after = max(self._divider_after, row.seq)
             position = self._stored_position(row.seq)
         else:
             position = len(self._rows)
@@ -171,6 +176,7 @@ class MessageListModel(QAbstractListModel):
         """Older events, oldest first; an empty page means the start was reached."""
         rows = [self._row(e) for e in events if e.seq is not None]
         rows = [r for r in rows if r.seq not in self._seqs]
+        self._first_page_in = True
         if not rows:
             self._history_complete = True
         oldest_shown = self.oldest_seq()
@@ -260,7 +266,10 @@ class MessageListModel(QAbstractListModel):
             self.dataChanged.emit(self.index(changed[0]), self.index(changed[-1]))
 
     def show_from(self, read_seq: int | None) -> None:
-        """The room is shown with this read position: the divider goes after it."""
+        """The room is shown with this read position: the divider goes after it.
+
+        Messages arriving after this get no divider of their own (they are new
+        as the person watches); the next ``show_from`` places it anew."""
         self._divider_after = read_seq
         self._present()
         self.dividerMoved.emit()
