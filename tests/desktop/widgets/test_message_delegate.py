@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from PySide6.QtCore import QPointF, QRect
-from PySide6.QtGui import QFont, QTextDocument, QTextFragment
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QTextDocument, QTextFragment
 from PySide6.QtWidgets import QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.models import MemberListModel, MessageListModel
+from multichat.desktop.theme import DARK, LIGHT, contrast_ratio, set_current
 from multichat.desktop.widgets.message_delegate import MessageDelegate
 from multichat.desktop.widgets.room_view import RoomView
 from multichat.protocol import MsgType
@@ -55,3 +56,24 @@ def test_a_link_is_clickable_where_it_is_drawn(qtbot: QtBot) -> None:
     formats = [fragment.charFormat() for fragment in fragments(document)]
     assert not any(f.isImageFormat() for f in formats)  # nothing would be loaded
     assert not any(f.fontWeight() > QFont.Weight.Normal for f in formats)
+
+
+def test_text_is_painted_in_the_themes_colours(qtbot: QtBot) -> None:
+    model = MessageListModel(lambda _: None)
+    model.prepend_history([RoomEvent(room=1, seq=1, username="bob", msg_type=MsgType.MESSAGE,
+                                     message="█████ dark or light")])  # ink to sample
+    delegate = MessageDelegate()
+    index = model.index(0)
+    for theme in (DARK, LIGHT):
+        set_current(theme)
+        option = QStyleOptionViewItem()
+        option.rect = QRect(0, 0, 400, delegate.sizeHint(option, index).height())
+        image = QImage(400, option.rect.height(), QImage.Format.Format_ARGB32)
+        image.fill(QColor(theme.surface))
+        painter = QPainter(image)
+        delegate.paint(painter, option, index)
+        painter.end()
+        text = delegate.text_rect(option, index)
+        ink = image.pixelColor(text.left() + 3, text.center().y()).name()
+        assert contrast_ratio(ink, theme.surface) >= 4.5, (theme.name, ink)
+    set_current(LIGHT)
