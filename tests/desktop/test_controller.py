@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,12 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from multichat.desktop.controller import AppController, StartOptions
+from multichat.desktop.controller import (
+    AppController,
+    StartOptions,
+    StopHosting,
+    stop_hosting_box,
+)
 from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import AppSettings
@@ -87,6 +93,9 @@ def test_remember_me_logs_in_next_time_and_log_out_forgets(
     assert second.client.token == token
     second.log_out()
     qtbot.waitUntil(second.connect_window.isVisible, timeout=WAIT_MS)
+    join = second.connect_window.join
+    assert join.info.text() == "You logged out." and not join.info.isHidden()
+    assert join.error.isHidden()  # news, not an error
     assert memory_keyring.secrets == {}
 
     async def token_is_revoked() -> dict[str, object]:
@@ -159,8 +168,9 @@ def test_hosting_then_closing_warns_about_the_people_connected(
     assert fingerprint is not None
     assert app.client.url.startswith("wss://") and app.client.pin == fingerprint
     label = app.main_window.hosting_label.text()
-    assert label.startswith("Hosting — others join at wss://")
-    assert for_display(fingerprint) in label
+    assert label.startswith("Hosting") and "others join at wss://" in label
+    # The fingerprint sits behind the compact banner, in its details.
+    assert for_display(fingerprint) in label + app.main_window.hosting_label.toolTip()
     # ... and it announces itself on the LAN: this very app's list finds it.
     found, port = app.connect_window.join.found.model, app.host.port
     qtbot.waitUntil(lambda: any(s.port == port and s.fingerprint == fingerprint
@@ -343,3 +353,115 @@ def test_the_lan_list_says_why_it_may_be_empty(
     assert found.model.rowCount() == 0 and not found.list.isVisible()
     assert found.empty.isVisible()
     assert "multicast" in found.empty.text() and "ws://" in found.empty.text()
+
+
+# -- connecting, cancelling, the quit rule, the hosting restart ---------------------------
+
+
+def silent_url() -> tuple[socket.socket, str]:
+    """A listening socket that never answers, and its ws:// address."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    return listener, f"ws://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_no_answer_is_told_on_the_form_and_the_form_is_editable(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    app = AppController(qapp, settings=AppSettings(tmp_path / "settings.json"),
+                        credentials=CredentialStore(), backoff=fast_backoff(),
+                        open_timeout=0.5, options=StartOptions(discover=False))
+    controllers.append(app)
+    app.start()
+    listener, url = silent_url()
+    with listener:
+        form = app.connect_window.join
+        app.log_in(url, "alice", "alice-password", False)
+        assert not form.username.isEnabled() and form.cancel.isVisible()
+        qtbot.waitUntil(lambda: not form.error.isHidden(), timeout=WAIT_MS)
+    assert form.error.text().startswith(f"No answer from {url.removeprefix('ws://')}")
+    for field in (form.server, form.username, form.password, form.submit):
+        assert field.isEnabled()
+    assert not form.cancel.isVisible() and app.connect_window.isVisible()
+
+
+def test_cancel_stops_the_attempt_at_once(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    app.start()
+    listener, url = silent_url()
+    with listener:
+        form = app.connect_window.join
+        app.log_in(url, "alice", "alice-password", False)
+        qtbot.mouseClick(form.cancel, Qt.MouseButton.LeftButton)
+        assert form.submit.isEnabled() and form.username.isEnabled()
+        assert form.error.isHidden() and not form.cancel.isVisible()
+        qtbot.waitUntil(lambda: app.client.state.value == "offline", timeout=WAIT_MS)
+
+
+def test_closing_the_connect_window_quits(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    app.start()
+    with qtbot.waitSignal(app.finished, timeout=WAIT_MS):
+        app.connect_window.close()
+
+
+@pytest.mark.usefixtures("loopback_multicast")
+def test_closing_while_hosting_asks_and_cancel_keeps_it_running(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    app = make(controllers, qapp, tmp_path, StartOptions(data_dir=tmp_path / "hosted",
+                                                         discover=False))
+    app.start()
+    app.start_hosting(0, "boss", "boss-password")
+    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    asked: list[tuple[str, bool]] = []
+
+    def cancel(parent: object, people: str, tray: bool) -> StopHosting:
+        asked.append((people, tray))
+        return StopHosting.CANCEL
+
+    app.confirm_stop_hosting = cancel
+    finished: list[bool] = []
+    app.finished.connect(lambda: finished.append(True))
+    app.main_window.close()
+    assert asked == [("0 other people", app.notifier.tray_available)]
+    assert app.main_window.isVisible() and app.host is not None and app.host.running
+    qapp.processEvents()
+    assert finished == []
+
+
+@pytest.mark.parametrize("tray", [True, False])
+def test_stop_hosting_defaults_to_the_safe_button(qtbot: QtBot, tray: bool) -> None:
+    box = stop_hosting_box(None, "2 other people", tray)
+    qtbot.addWidget(box)
+    words = [button.text() for button in box.buttons()]
+    assert "Stop hosting and quit" in words
+    assert ("Keep running in the tray" in words) is tray
+    default = box.defaultButton()
+    assert default is not None and default.text() != "Stop hosting and quit"
+    assert box.escapeButton() is box.button(QMessageBox.StandardButton.Cancel)
+
+
+def test_after_hosting_a_restart_opens_on_the_host_tab(
+    qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    settings = AppSettings(tmp_path / "settings.json")
+    settings.set_hosting(True)
+    settings.set_pin("wss://127.0.0.1:4567", "boss", ":".join(["AB"] * 32))
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    app.start()
+    window, host = app.connect_window, app.connect_window.host
+    assert window.isVisible() and window.tabs.currentWidget() is host
+    assert not host.login_password.isHidden() and host.admin_repeat.isHidden()
+    assert host.port.value() == 4567 and host.login_name.text() == "boss"
+    assert host.submit.text() == "Start hosting again"

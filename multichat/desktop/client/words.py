@@ -64,8 +64,8 @@ def describe_connection_error(exc: BaseException, url: str = "",
         host = urlsplit(url).hostname or where
         return f"Cannot find the computer “{host}”: check the address."
     if isinstance(exc, ssl.SSLError):
-        reason = getattr(exc, "reason", None) or exc  # OpenSSL's short name, where it gave one
-        return (f"The secure connection to {where or 'the server'} failed ({reason}): "
+        why = getattr(exc, "reason", None) or exc  # OpenSSL's short name, where it gave one
+        return (f"The secure connection to {where or 'the server'} failed ({why}): "
                 "is it a wss:// server?")
     return f"Cannot reach {where or 'the server'} ({exc})."
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QTableWidget
+from PySide6.QtWidgets import QMessageBox, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client import ChatClient
 from multichat.desktop.services.hosting import ServerThread
-from multichat.desktop.widgets.admin_dialog import AdminDialog, RoomsTab, UsersTab
+from multichat.desktop.widgets.admin_dialog import (
+    AdminDialog,
+    RoomsTab,
+    UsersTab,
+    staff_only_box,
+)
 from multichat.protocol import MsgType
 from multichat.protocol.frames import RoomEvent, UserInfo
 from tests.conftest import ADMIN, ALICE
@@ -152,3 +157,79 @@ def test_a_non_admin_is_refused_in_words(
     dialog.show()
     qtbot.waitUntil(lambda: dialog.users_tab.status.text() != "", timeout=WAIT_MS)
     assert dialog.users_tab.status.text() == "Only administrators may do that."
+
+
+def test_enter_creates_a_room_once_and_the_form_resets(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    admin = make_client()
+    log_in(qtbot, admin, hosted_server, ADMIN)
+    dialog = open_dialog(qtbot, admin)
+    rooms = dialog.rooms_tab
+    refusals: list[str] = []
+    admin.adminFailed.connect(lambda command, code, words: refusals.append(words))
+    qtbot.keyClicks(rooms.new_title, "Quiet corner")
+    rooms.new_staff_only.setChecked(True)
+    qtbot.keyClick(rooms.new_title, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "Quiet corner" in titles(dialog), timeout=WAIT_MS)
+    assert rooms.status.text() == "Room “Quiet corner” created."
+    # The next room is not staff-only by accident, and no second create was sent.
+    assert not rooms.new_staff_only.isChecked() and rooms.new_title.text() == ""
+    with qtbot.waitSignal(admin.roomsChanged, timeout=WAIT_MS):
+        admin.refresh_rooms()  # a round trip: a second create would have been answered
+    assert refusals == [] and titles(dialog).count("Quiet corner") == 1
+
+
+def test_enter_creates_a_user(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    admin = make_client()
+    log_in(qtbot, admin, hosted_server, ADMIN)
+    dialog = open_dialog(qtbot, admin)
+    users = dialog.users_tab
+    dialog.tabs.setCurrentWidget(users)
+    qtbot.keyClicks(users.new_name, "dora")
+    qtbot.keyClicks(users.new_password, "dora-password")
+    qtbot.keyClick(users.new_password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: users.status.text() == "User dora created.", timeout=WAIT_MS)
+    assert dialog.isVisible()  # Enter did not press a dialog button as well
+
+
+def test_making_a_room_staff_only_asks_first_with_cancel_the_default(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    admin = make_client()
+    log_in(qtbot, admin, hosted_server, ADMIN)
+    dialog = open_dialog(qtbot, admin)
+    rooms = dialog.rooms_tab
+    box = staff_only_box(dialog, "Lobby")
+    qtbot.addWidget(box)
+    assert "isn't staff is removed" in box.text()
+    cancel = box.button(QMessageBox.StandardButton.Cancel)
+    assert box.defaultButton() is cancel and box.escapeButton() is cancel
+
+    asked: list[str] = []
+
+    def say_no(parent: object, title: str) -> bool:
+        asked.append(title)
+        return False
+
+    rooms.confirm_staff_only = say_no
+    select(rooms, "Lobby")
+    sent: list[object] = []
+    admin.adminReply.connect(sent.append)
+    rooms.staff_only.click()  # the person says no
+    assert asked == ["Lobby"] and not rooms.staff_only.isChecked()
+    with qtbot.waitSignal(admin.roomsChanged, timeout=WAIT_MS):
+        admin.refresh_rooms()
+    assert sent == [] and cell(rooms.table, titles(dialog).index("Lobby"), 1) == ""
+
+
+def test_esc_closes_the_dialog(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    admin = make_client()
+    log_in(qtbot, admin, hosted_server, ADMIN)
+    dialog = open_dialog(qtbot, admin)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()

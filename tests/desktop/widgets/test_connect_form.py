@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.services.settings import RecentServer
-from multichat.desktop.widgets.connect_window import JoinForm, crosses_network_in_clear
+from multichat.desktop.widgets.connect_window import (
+    HostForm,
+    JoinForm,
+    crosses_network_in_clear,
+)
+from multichat.protocol.passwords import MAX_PASSWORD_CHARS, check_password
 
 
 @pytest.mark.parametrize(("url", "warned"), [
@@ -38,3 +44,45 @@ def test_a_recent_plain_server_is_warned_about_as_soon_as_the_form_shows(qtbot: 
     qtbot.addWidget(form)
     form.set_recent([RecentServer("ws://192.168.1.20:8765", "maria")])
     assert not form.plain.isHidden()
+
+
+def test_enter_submits_the_host_form(qtbot: QtBot) -> None:
+    form = HostForm()
+    qtbot.addWidget(form)
+    form.set_first_run(False)
+    qtbot.keyClicks(form.login_name, "boss")
+    qtbot.keyClicks(form.login_password, "boss-password")
+    with qtbot.waitSignal(form.submitted, timeout=1000) as submitted:
+        qtbot.keyClick(form.login_password, Qt.Key.Key_Return)
+    assert submitted.args == [form.port.value(), "boss", "boss-password"]
+
+
+def test_the_host_form_refuses_a_password_by_the_servers_rule(qtbot: QtBot) -> None:
+    form = HostForm()
+    qtbot.addWidget(form)
+    too_long = "x" * (MAX_PASSWORD_CHARS + 1)
+    qtbot.keyClicks(form.admin_name, "boss")
+    form.admin_password.setText(too_long)
+    form.admin_repeat.setText(too_long)
+    with qtbot.assertNotEmitted(form.submitted):
+        qtbot.keyClick(form.admin_repeat, Qt.Key.Key_Return)
+    with pytest.raises(ValueError, match="password") as refused:
+        check_password(too_long)
+    assert form.error.text().casefold() == f"{refused.value}.".casefold()
+    assert not form.error.isHidden()
+
+
+def test_a_busy_join_form_offers_cancel_and_ignores_a_second_enter(qtbot: QtBot) -> None:
+    form = JoinForm()
+    qtbot.addWidget(form)
+    form.set_recent([])
+    form.username.setText("alice")
+    form.password.setText("pw")
+    form.set_busy(True, "Connecting …")
+    assert not form.cancel.isHidden()
+    with qtbot.assertNotEmitted(form.submitted):
+        form.password.returnPressed.emit()
+    with qtbot.waitSignal(form.cancelled, timeout=1000):
+        qtbot.mouseClick(form.cancel, Qt.MouseButton.LeftButton)
+    form.set_busy(False)
+    assert form.cancel.isHidden() and form.password.isEnabled()
