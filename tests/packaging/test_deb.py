@@ -49,7 +49,7 @@ def test_name_and_control_fields(deb: Path) -> None:
     assert field(deb, "Architecture") == arch
     depends = field(deb, "Depends")
     for library in ("libegl1", "libgl1", "libfontconfig1", "libxkbcommon0", "libdbus-1-3",
-                    "libxcb-cursor0"):
+                    "libxcb-cursor0", "fonts-noto-color-emoji"):  # emoji in colour
         assert library in depends
 
 
