@@ -465,3 +465,27 @@ def test_after_hosting_a_restart_opens_on_the_host_tab(
     assert not host.login_password.isHidden() and host.admin_repeat.isHidden()
     assert host.port.value() == 4567 and host.login_name.text() == "boss"
     assert host.submit.text() == "Start hosting again"
+
+
+def test_a_room_made_staff_only_leaves_alice_a_closed_tab_that_says_why(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    from multichat.protocol import commands as cmd
+
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    app.start()
+    app.log_in(url_of(hosted_server), "alice", "alice-password", False)
+    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    app.workspace.open_room("1")
+    qtbot.waitUntil(lambda: "1" in app.client.rooms and app.client.rooms["1"].joined,
+                    timeout=WAIT_MS)
+    view = app.main_window.views["1"]
+    admin = make(controllers, qapp, tmp_path / "admin", StartOptions(discover=False))
+    admin.log_in(url_of(hosted_server), "admin", "admin-password", False)
+    qtbot.waitUntil(lambda: admin.client.account is not None, timeout=WAIT_MS)
+    admin.client.admin(cmd.UpdateRoom(room=1, staff_only=True))
+    qtbot.waitUntil(lambda: view.closed, timeout=WAIT_MS)
+    assert "removed from this room" in view.banner.text() and not view.banner.isHidden()
+    assert not view.input.isEnabled() and not view.send_button.isEnabled()
+    assert not view.leave_button.isEnabled()
