@@ -11,8 +11,9 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from multichat import __version__
+from multichat.desktop import theme
 from multichat.desktop.controller import AppController, StartOptions
-from multichat.desktop.resources import app_icon, style_sheet
+from multichat.desktop.resources import app_icon
 from multichat.desktop.self_test import main as self_test_main
 from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.settings import AppSettings
@@ -29,11 +30,13 @@ def main(*, server: str | None = None, username: str | None = None,
     app.setApplicationName("Multichat")
     app.setApplicationVersion(__version__)
     app.setQuitOnLastWindowClosed(False)  # qasync #39; closing is the controller's call
-    app.setStyleSheet(style_sheet())
     icon = app_icon()
     app.setWindowIcon(icon)
     if self_test:
+        theme.install(app)
         return self_test_main(app, icon)
+    settings = AppSettings()
+    theme.install(app, settings.theme())  # Fusion and the saved choice, before any window
     options = StartOptions(
         server=server,
         username=username,
@@ -43,7 +46,7 @@ def main(*, server: str | None = None, username: str | None = None,
 
     async def run() -> None:
         controller = AppController(
-            app, settings=AppSettings(), credentials=CredentialStore(), icon=icon,
+            app, settings=settings, credentials=CredentialStore(), icon=icon,
             options=options,
         )
         finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()

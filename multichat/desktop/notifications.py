@@ -1,32 +1,43 @@
-"""The tray icon with the unread count, and desktop notifications through it.
+"""Telling the person about messages they are not looking at.
 
-Where the desktop has no tray (or in tests, offscreen) the notifier keeps the
-counts and the last notification, and shows nothing.
+Three routes, the first that exists: the tray icon's message (clickable, with a
+badge and a menu: Show, Mute all, Quit); else the freedesktop notification
+service on the session bus (desktops without a tray, see ``freedesktop``);
+else ``QApplication.alert`` on the main window, whose title carries the
+unread count. "Mute all" silences every route; the counts stay.
 
 Signals:
     activated(str room): the person clicked a notification of that room.
-    showRequested(): the person clicked the tray icon itself.
+    showRequested(): the person clicked the tray icon or its Show.
+    quitRequested(): the tray menu's Quit.
+    mutedChanged(bool): "Mute all" was switched.
+    delivered(str route, str title, str body): a notice went out by "tray",
+        "desktop" or "alert".
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QSystemTrayIcon
+from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QMenu, QSystemTrayIcon, QWidget
+
+from multichat.desktop import theme
+from multichat.desktop.freedesktop import FreedesktopNotifications
 
 ICON_SIZE = 64
 
 
 def badge_icon(base: QIcon | None, count: int) -> QIcon:
-    """The app icon with a red badge holding ``count`` (none when 0)."""
+    """The app icon with a badge holding ``count`` (none when 0), in the theme's colours."""
+    colours = theme.current()
     pixmap = base.pixmap(ICON_SIZE, ICON_SIZE) if base is not None else QPixmap(ICON_SIZE,
                                                                                   ICON_SIZE)
     if base is None:
-        pixmap.fill(QColor("#2563eb"))
+        pixmap.fill(QColor(colours.accent))
     if count > 0:
         painter = QPainter(pixmap)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setBrush(QColor("#dc2626"))
+        painter.setBrush(QColor(colours.mention_badge))
         painter.setPen(Qt.PenStyle.NoPen)
         diameter = ICON_SIZE // 2
         painter.drawEllipse(ICON_SIZE - diameter, 0, diameter, diameter)
@@ -34,7 +45,7 @@ def badge_icon(base: QIcon | None, count: int) -> QIcon:
         font.setBold(True)
         font.setPixelSize(diameter * 2 // 3)
         painter.setFont(font)
-        painter.setPen(QColor("#ffffff"))
+        painter.setPen(QColor(colours.on_badge))
         painter.drawText(ICON_SIZE - diameter, 0, diameter, diameter,
                          Qt.AlignmentFlag.AlignCenter, str(count) if count < 100 else "99+")
         painter.end()
@@ -44,22 +55,54 @@ def badge_icon(base: QIcon | None, count: int) -> QIcon:
 class Notifier(QObject):
     activated = Signal(str)
     showRequested = Signal()
+    quitRequested = Signal()
+    mutedChanged = Signal(bool)
+    delivered = Signal(str, str, str)
 
-    def __init__(self, icon: QIcon | None, parent: QObject | None = None) -> None:
+    def __init__(self, icon: QIcon | None, parent: QObject | None = None, *,
+                 desktop: FreedesktopNotifications | None = None) -> None:
         super().__init__(parent)
         self._icon = icon
         self.unread = 0
         self.mentions = 0
         self.last: tuple[str, str, str, bool] | None = None
         self._last_room = ""
+        self._window: QWidget | None = None
+        self.desktop = desktop if desktop is not None else FreedesktopNotifications()
+        self.menu = QMenu()
+        self.show_action = QAction("Show Multichat", self)
+        self.show_action.triggered.connect(self.showRequested)
+        self.mute_action = QAction("Mute all", self)
+        self.mute_action.setCheckable(True)
+        self.mute_action.setToolTip("No notifications from any room; the counts stay")
+        self.mute_action.toggled.connect(self.mutedChanged)
+        self.quit_action = QAction("Quit", self)
+        self.quit_action.triggered.connect(self.quitRequested)
+        self.menu.addAction(self.show_action)
+        self.menu.addAction(self.mute_action)
+        self.menu.addSeparator()
+        self.menu.addAction(self.quit_action)
         self.tray_available = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray: QSystemTrayIcon | None = None
         if self.tray_available:
             self.tray = QSystemTrayIcon(badge_icon(icon, 0), self)
             self.tray.setToolTip("Multichat")
+            self.tray.setContextMenu(self.menu)
             self.tray.messageClicked.connect(lambda: self.activated.emit(self._last_room))
-            self.tray.activated.connect(lambda _reason: self.showRequested.emit())
+            self.tray.activated.connect(self._tray_activated)
             self.tray.show()
+        theme.switcher().changed.connect(self._repaint)
+
+    @property
+    def muted(self) -> bool:
+        return self.mute_action.isChecked()
+
+    def set_muted(self, muted: bool) -> None:
+        self.mute_action.setChecked(muted)
+
+    def set_window(self, window: QWidget) -> None:
+        """The window to alert (taskbar flash, urgency hint) when no popup can be shown."""
+        self._window = window
 
     def set_totals(self, unread: int, mentions: int) -> None:
         self.unread, self.mentions = unread, mentions
@@ -82,10 +125,29 @@ class Notifier(QObject):
     def notify(self, room: str, title: str, body: str, mention: bool) -> None:
         self.last = (room, title, body, mention)
         self._last_room = room
+        if self.muted:
+            return
+        shown_title, shown_body = self.message(title, body, mention)
         if self.tray is not None and QSystemTrayIcon.supportsMessages():
-            self.tray.showMessage(*self.message(title, body, mention),
+            self.tray.showMessage(shown_title, shown_body,
                                   QSystemTrayIcon.MessageIcon.Information, 5000)
+            route = "tray"
+        elif self.desktop.notify(room, shown_title, shown_body):
+            route = "desktop"
+        else:
+            if self._window is not None:
+                QApplication.alert(self._window)
+            route = "alert"
+        self.delivered.emit(route, shown_title, shown_body)
 
     def hide(self) -> None:
         if self.tray is not None:
             self.tray.hide()
+        self.desktop.close()
+
+    def _tray_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason != QSystemTrayIcon.ActivationReason.Context:  # the menu shows itself
+            self.showRequested.emit()
+
+    def _repaint(self, _theme: object) -> None:
+        self.set_totals(self.unread, self.mentions)

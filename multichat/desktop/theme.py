@@ -1,9 +1,12 @@
 """The app's two looks, light and dark, as one definition every colour comes from.
 
-Widgets never name a colour: the style sheet, the delegates and the tray
-badge all read ``current()``. Which theme is current follows the person's
-choice (Light, Dark, System); "System" follows Qt's colour scheme (or the
-palette's window lightness where the platform gives no scheme).
+Widgets never name a colour: the style sheet (``resources.style_sheet``, a
+template of Theme fields), the application's QPalette (``palette``), the
+delegates and the tray badge all read ``current()``. Which theme is current
+follows the person's choice (Light, Dark, System); "System" follows Qt's colour
+scheme, live (``QStyleHints.colorSchemeChanged``), or the platform palette's
+window lightness where the platform gives no scheme. ``ThemeSwitcher`` puts a
+theme into the running app.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QApplication
 
 
 class ThemeChoice(enum.StrEnum):
@@ -58,6 +63,8 @@ class Theme:
     online: str
     connecting: str
     offline: str
+    sidebar_focus: str  # the focus ring around the room list's current row, on sidebar
+    hover: str  # a button under the pointer, behind text
 
 
 LIGHT = Theme(
@@ -75,6 +82,7 @@ LIGHT = Theme(
     unread_badge="#1d4ed8", mention_badge="#b91c1c", on_badge="#ffffff",
     staff_mark="#f59e0b", divider="#c2410c",
     online="#047857", connecting="#b45309", offline="#b91c1c",
+    sidebar_focus="#93c5fd", hover="#f9fafb",
 )
 
 DARK = Theme(
@@ -92,6 +100,20 @@ DARK = Theme(
     unread_badge="#2563eb", mention_badge="#dc2626", on_badge="#ffffff",
     staff_mark="#f59e0b", divider="#fb923c",
     online="#34d399", connecting="#fbbf24", offline="#f87171",
+    sidebar_focus="#60a5fa", hover="#252a33",
+)
+
+# (text, background) field pairs read together: each must reach WCAG AA, 4.5:1.
+TEXT_PAIRS: tuple[tuple[str, str], ...] = (
+    ("text", "window"), ("text", "surface"), ("quiet", "surface"), ("quiet", "window"),
+    ("on_accent", "accent"), ("link", "surface"), ("own_name", "own_background"),
+    ("text", "own_background"), ("sender", "surface"), ("text", "mention_background"),
+    ("warning_text", "warning_background"), ("alert_text", "alert_background"),
+    ("error_text", "error_background"), ("success_text", "success_background"),
+    ("sidebar_text", "sidebar"), ("sidebar_text", "sidebar_selected"),
+    ("on_badge", "unread_badge"), ("on_badge", "mention_badge"), ("divider", "surface"),
+    ("text", "hover"), ("sender", "hover"), ("online", "window"), ("connecting", "window"),
+    ("offline", "window"), ("sidebar_quiet", "sidebar"),
 )
 
 _in_use: list[Theme] = [LIGHT]
@@ -126,3 +148,112 @@ def contrast_ratio(foreground: str, background: str) -> float:
     lighter, darker = sorted((relative_luminance(foreground), relative_luminance(background)),
                              reverse=True)
     return (lighter + 0.05) / (darker + 0.05)
+
+
+def palette(theme: Theme) -> QPalette:
+    """The application palette in ``theme``: plain Qt widgets (lists, combo popups,
+    message boxes, menus) then match the style sheet without a rule each."""
+    roles = QPalette.ColorRole
+    result = QPalette()
+    colours = {
+        roles.Window: theme.window, roles.WindowText: theme.text,
+        roles.Base: theme.surface, roles.AlternateBase: theme.window,
+        roles.Text: theme.text, roles.Button: theme.surface, roles.ButtonText: theme.text,
+        roles.Highlight: theme.accent, roles.HighlightedText: theme.on_accent,
+        roles.ToolTipBase: theme.surface, roles.ToolTipText: theme.text,
+        roles.PlaceholderText: theme.quiet, roles.Link: theme.link,
+        roles.LinkVisited: theme.link, roles.BrightText: theme.on_accent,
+        roles.Light: theme.surface, roles.Midlight: theme.hover, roles.Mid: theme.border,
+        roles.Dark: theme.border, roles.Shadow: theme.border, roles.Accent: theme.accent,
+    }
+    for role, value in colours.items():
+        result.setColor(role, QColor(value))
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):
+        result.setColor(QPalette.ColorGroup.Disabled, role, QColor(theme.quiet))
+    return result
+
+
+def resolve(choice: ThemeChoice, system_dark: bool) -> Theme:
+    if choice is ThemeChoice.SYSTEM:
+        return DARK if system_dark else LIGHT
+    return DARK if choice is ThemeChoice.DARK else LIGHT
+
+
+class ThemeSwitcher(QObject):
+    """Puts the chosen theme into the running app and follows the system's scheme.
+
+    The app runs the Fusion style (``install``): native styles draw parts from
+    the platform (gtk3's from GTK, Windows' from its own theme engine) and ignore
+    the palette there, so a dark palette could meet light native controls. Fusion
+    draws everything from the QPalette, the same on every platform, so one
+    Theme gives the same readable result under gtk3, KDE, Windows and macOS.
+
+    Signals:
+        changed(Theme): a theme went in (palette and sheet set, widgets
+            repainted); whatever caches colours (badges, documents) redraws.
+    """
+
+    changed = Signal(object)
+
+    def __init__(self, app: QApplication) -> None:
+        super().__init__(app)
+        self.setObjectName("themeSwitcher")
+        self._app = app
+        self._system_palette = QPalette(app.palette())  # the platform's, before ours
+        self._scheme = app.styleHints().colorScheme()
+        self.choice = ThemeChoice.SYSTEM
+        app.styleHints().colorSchemeChanged.connect(self._scheme_changed)
+
+    def system_dark(self) -> bool:
+        """The platform's scheme; where it says nothing, its window colour decides."""
+        if self._scheme == Qt.ColorScheme.Dark:
+            return True
+        if self._scheme == Qt.ColorScheme.Light:
+            return False
+        return self._system_palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+    def set_choice(self, choice: ThemeChoice | str) -> None:
+        self.choice = ThemeChoice(choice)
+        self.apply()
+
+    def apply(self) -> None:
+        from multichat.desktop.resources import style_sheet  # noqa: PLC0415 - it imports us
+
+        theme = resolve(self.choice, self.system_dark())
+        set_current(theme)
+        self._app.setPalette(palette(theme))
+        self._app.setStyleSheet(style_sheet(theme))  # re-polishes every widget
+        for widget in self._app.allWidgets():  # delegates paint from current(): repaint
+            if isinstance(widget, QAbstractItemView):
+                widget.viewport().update()
+            widget.update()
+        self.changed.emit(theme)
+
+    def _scheme_changed(self, scheme: Qt.ColorScheme) -> None:
+        self._scheme = scheme
+        if self.choice is ThemeChoice.SYSTEM:
+            self.apply()
+
+
+def switcher(app: QApplication | None = None) -> ThemeSwitcher:
+    """The app's one ThemeSwitcher, made on first use."""
+    application = app or QApplication.instance()
+    assert isinstance(application, QApplication)
+    found = application.findChild(ThemeSwitcher, "themeSwitcher")
+    return found if isinstance(found, ThemeSwitcher) else ThemeSwitcher(application)
+
+
+def install(app: QApplication, choice: ThemeChoice | str = ThemeChoice.SYSTEM) -> ThemeSwitcher:
+    """Fusion (see ThemeSwitcher for why) and the chosen theme, before any window shows."""
+    app.setStyle("Fusion")
+    follower = switcher(app)
+    follower.set_choice(choice)
+    return follower
+
+
+def current_choice() -> ThemeChoice:
+    """The choice in force: the switcher's, or System before there is one."""
+    app = QApplication.instance()
+    found = app.findChild(ThemeSwitcher, "themeSwitcher") if isinstance(app, QApplication) \
+        else None
+    return found.choice if isinstance(found, ThemeSwitcher) else ThemeChoice.SYSTEM

@@ -2,31 +2,101 @@
 
 It shows the workspace's models and calls the workspace for what the person
 does; the composition root connects the rest (login, logout, admin, tray).
+The title names the room in view and counts what waits in the others, each
+tab carries its room's count, and the window fits a 480 px wide screen: the
+room list hides itself below ``NARROW_WIDTH`` (Ctrl+Shift+B brings it back),
+tab titles elide, the header's long words elide with the whole in a tooltip.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QRect, QSize, Qt, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QIcon,
+    QKeyEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QListView,
     QMainWindow,
+    QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
+from multichat.desktop import theme
 from multichat.desktop.models.rooms import RoomRole
+from multichat.desktop.widgets import shortcuts_dialog as keys
 from multichat.desktop.widgets.room_delegate import RoomDelegate
+from multichat.desktop.widgets.room_switcher import RoomSwitcher
 from multichat.desktop.widgets.room_view import RoomView
 from multichat.desktop.workspace import Workspace
 from multichat.protocol.fingerprint import for_display
 from multichat.protocol.frames import UserInfo
+
+APP_NAME = "Multichat"
+DEFAULT_SIZE = QSize(1000, 640)
+# Below this width the room list hides itself: the messages need the room more.
+NARROW_WIDTH = 640
+TAB_MAX_WIDTH = 220  # also in style.qss (QTabBar::tab max-width)
+THEME_WORDS = {theme.ThemeChoice.SYSTEM: "Follow the system",
+               theme.ThemeChoice.LIGHT: "Light", theme.ThemeChoice.DARK: "Dark"}
+# Keys a text box would take for itself (Ctrl+K deletes to the end of the line on
+# X11 and macOS): the window's shortcuts win over the message box.
+WINDOW_KEYS = (keys.SWITCH_ROOM, keys.CLOSE_ROOM, keys.PREVIOUS_ROOM, keys.NEXT_ROOM,
+               keys.TOGGLE_SIDEBAR)
+
+
+def badge(unread: int, mentions: int) -> str:
+    """A room's count as its tab shows it, "(3) Lobby": "3", "@1" (only mentions), "3, @1"."""
+    if mentions and unread <= mentions:
+        return f"@{mentions}"
+    if mentions:
+        return f"{unread}, @{mentions}"
+    return str(unread) if unread else ""
+
+
+class ElidingLabel(QLabel):
+    """A one-line label that never sets its window's width: it elides, whole in a tooltip."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.set_full_text(text)
+
+    def set_full_text(self, text: str, tooltip: str | None = None) -> None:
+        self._full = text
+        self.setToolTip(tooltip if tooltip is not None else text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(0, self.contentsRect().width())
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight,
+                                                   width))
+
 
 STATE_WORDS = {
     "online": "● Online",
@@ -37,33 +107,44 @@ STATE_WORDS = {
 
 
 class MainWindow(QMainWindow):
-    """Signals: logoutRequested(), adminRequested(), closeRequested(QCloseEvent)."""
+    """Signals: logoutRequested(), adminRequested(), reconnectRequested(),
+    closeRequested(QCloseEvent), themeChosen(str choice) (a ThemeChoice value, to save)."""
 
     logoutRequested = Signal()
     adminRequested = Signal()
     reconnectRequested = Signal()
     closeRequested = Signal(QCloseEvent)
+    themeChosen = Signal(str)
 
     def __init__(self, workspace: Workspace, icon: QIcon | None = None) -> None:
         super().__init__()
         self.workspace = workspace
         self.setObjectName("mainWindow")
-        self.setWindowTitle("Multichat")
+        self.setWindowTitle(APP_NAME)
         if icon is not None:
             self.setWindowIcon(icon)
         self.views: dict[str, RoomView] = {}
+        self._titles: dict[str, str] = {}
+        self._sidebar_wanted = True  # the person's choice while the window is wide
+        self._narrow: bool | None = None
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
         splitter.addWidget(self._build_sidebar())
         splitter.addWidget(self._build_center())
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([220, 780])
+        self.splitter = splitter
         body = QWidget()
         body_layout = QVBoxLayout(body)
         body_layout.setContentsMargins(8, 6, 8, 0)
         body_layout.addLayout(self._build_header())
+        body_layout.addLayout(self._build_hosting_row())
         body_layout.addWidget(splitter, 1)
         self.setCentralWidget(body)
-        self.resize(1000, 640)
+        self.switcher = RoomSwitcher(workspace.rooms, self)
+        self.switcher.roomChosen.connect(self.open_room)
+        self._build_menus()
+        self.resize(self._fitted(DEFAULT_SIZE))
 
         self.room_list.activated.connect(self._room_activated)
         self.room_list.clicked.connect(self._room_activated)
@@ -75,30 +156,89 @@ class MainWindow(QMainWindow):
         workspace.roomOpened.connect(self.add_room_view)
         workspace.mutedChanged.connect(self._muted_changed)
         workspace.roomClosed.connect(self.remove_room_view)
+        rooms = workspace.rooms
+        for changed in (rooms.dataChanged, rooms.rowsInserted, rooms.rowsRemoved,
+                        rooms.modelReset, rooms.totalsChanged):
+            changed.connect(self._update_counts)
         self._update_empty_hint()
 
     def _build_header(self) -> QHBoxLayout:
         self.state_label = QLabel(STATE_WORDS["offline"])
         self.state_label.setObjectName("connectionState")
-        self.state_detail = QLabel()
+        self.state_detail = ElidingLabel()
         self.state_detail.setObjectName("connectionDetail")
         self.reconnect_button = QPushButton("Reconnect now")
         self.reconnect_button.hide()
         self.user_label = QLabel()
-        self.hosting_label = QLabel()
-        self.hosting_label.setObjectName("hostingLabel")
-        self.hosting_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hosting_label.hide()
         self.admin_button = QPushButton("Administration…")
         self.admin_button.hide()
         self.logout_button = QPushButton("Log out")
         top = QHBoxLayout()
         top.addWidget(self.state_label)
         top.addWidget(self.state_detail, 1)
-        for widget in (self.reconnect_button, self.hosting_label, self.user_label,
-                       self.admin_button, self.logout_button):
+        for widget in (self.reconnect_button, self.user_label, self.admin_button,
+                       self.logout_button):
             top.addWidget(widget)
         return top
+
+    def _build_hosting_row(self) -> QHBoxLayout:
+        """One line while hosting; the fingerprint and every address behind "Details"."""
+        self.hosting_label = ElidingLabel()
+        self.hosting_label.setObjectName("hostingLabel")
+        self.hosting_label.hide()
+        self.hosting_details_button = QPushButton("Details…")
+        self.hosting_details_button.setToolTip("Every address and the certificate fingerprint")
+        self.hosting_details_button.hide()
+        self.hosting_details_button.clicked.connect(self.show_hosting_details)
+        self._hosting_details = ""
+        row = QHBoxLayout()
+        row.addWidget(self.hosting_label, 1)
+        row.addWidget(self.hosting_details_button)
+        return row
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        rooms = bar.addMenu("&Rooms")
+        self.switch_action = self._action(rooms, "&Go to room…", keys.SWITCH_ROOM,
+                                          self.open_switcher)
+        self.previous_action = self._action(rooms, "&Previous room", keys.PREVIOUS_ROOM,
+                                            self.previous_room)
+        self.next_action = self._action(rooms, "&Next room", keys.NEXT_ROOM, self.next_room)
+        self.close_action = self._action(rooms, "&Close room", keys.CLOSE_ROOM,
+                                         self.close_current_room)
+        rooms.addSeparator()
+        self.admin_action = self._action(rooms, "&Administration…", "", self.adminRequested.emit)
+        self.admin_action.setVisible(False)
+        self._action(rooms, "&Log out", "", self.logoutRequested.emit)
+        view = bar.addMenu("&View")
+        self.sidebar_action = self._action(view, "Room &list", keys.TOGGLE_SIDEBAR,
+                                           self.toggle_sidebar)
+        self.sidebar_action.setCheckable(True)
+        self.sidebar_action.setChecked(True)
+        themes = view.addMenu("&Theme")
+        self.theme_actions: dict[theme.ThemeChoice, QAction] = {}
+        group = QActionGroup(self)
+        for choice, words in THEME_WORDS.items():
+            action = themes.addAction(words)
+            action.setCheckable(True)
+            action.setData(choice.value)
+            group.addAction(action)
+            action.triggered.connect(lambda _checked=False, c=choice: self._theme_chosen(c))
+            self.theme_actions[choice] = action
+        self.theme_actions[theme.current_choice()].setChecked(True)
+        help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = self._action(help_menu, "&Keyboard shortcuts", keys.HELP,
+                                             self.show_shortcuts)
+
+    def _action(self, menu: QWidget, words: str, shortcut: str, slot: object) -> QAction:
+        action = QAction(words, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)  # works with the menu bar hidden (native or collapsed)
+        return action
 
     def _build_sidebar(self) -> QWidget:
         self.room_list = QListView()
@@ -106,11 +246,13 @@ class MainWindow(QMainWindow):
         self.room_list.setModel(self.workspace.rooms)
         self.room_list.setItemDelegate(RoomDelegate(self.room_list))
         self.room_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.room_list.setMinimumWidth(180)
+        self.room_list.setMinimumWidth(120)
+        self.room_list.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         rooms_title = QLabel("Rooms")
         rooms_title.setObjectName("sidebarTitle")
         sidebar = QWidget()
         sidebar.setObjectName("sidebar")
+        self.sidebar = sidebar
         layout = QVBoxLayout(sidebar)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addWidget(rooms_title)
@@ -122,6 +264,9 @@ class MainWindow(QMainWindow):
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
+        self.tabs.setUsesScrollButtons(True)
+        self.tabs.tabBar().setExpanding(False)
         self.empty_hint = QLabel("Pick a room on the left to start chatting.")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_hint.setObjectName("emptyHint")
@@ -143,16 +288,40 @@ class MainWindow(QMainWindow):
         self.reconnect_button.setVisible(state == "reconnecting")
 
     def set_hosting(self, urls: list[str], fingerprint: str | None = None) -> None:
-        """While this computer hosts the chat: the addresses others can join at."""
-        text = "Hosting — others join at " + ", ".join(urls) if urls else ""
+        """While this computer hosts the chat: one line, the details behind a button."""
+        details = "Others join at:\n" + "\n".join(urls) if urls else ""
         if urls and fingerprint:
-            text += f"\nCertificate fingerprint, for them to confirm:\n{for_display(fingerprint)}"
-        self.hosting_label.setText(text)
+            details += ("\n\nCertificate fingerprint, for them to confirm:\n"
+                        + for_display(fingerprint))
+        line = ""
+        if urls:
+            line = f"Hosting · others join at {urls[0]}"
+            if len(urls) > 1:
+                line += f" (+{len(urls) - 1} more)"
+        self._hosting_details = details
+        self.hosting_label.set_full_text(line, details)
         self.hosting_label.setVisible(bool(urls))
+        self.hosting_details_button.setVisible(bool(urls))
+
+    def hosting_details(self) -> str:
+        return self._hosting_details
+
+    def show_hosting_details(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "Hosting", self._hosting_details,
+                          QMessageBox.StandardButton.Close, self)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.open()
 
     def set_account(self, account: UserInfo) -> None:
         self.user_label.setText(account.username)
         self.admin_button.setVisible(account.is_superuser)
+        self.admin_action.setVisible(account.is_superuser)
+
+    def set_theme_choice(self, choice: str) -> None:
+        """Apply a saved choice ("system", "light", "dark") and tick it in View > Theme."""
+        chosen = theme.ThemeChoice(choice)
+        self.theme_actions[chosen].setChecked(True)
+        theme.switcher().set_choice(chosen)
 
     def add_room_view(self, room: str, title: str) -> RoomView:
         view = self.views.get(room)
@@ -166,8 +335,11 @@ class MainWindow(QMainWindow):
             view.messageSubmitted.connect(lambda text, r=room: self.workspace.send(r, text))
             view.leaveRequested.connect(lambda r=room: self.workspace.close_room(r))
             view.muteToggled.connect(lambda muted, r=room: self.workspace.set_muted(r, muted))
+            view.input.installEventFilter(self)
             self.views[room] = view
-            self.tabs.addTab(view, title or f"Room {room}")
+            self._titles[room] = title or f"Room {room}"
+            self.tabs.addTab(view, self._titles[room])
+            self._update_counts()
         self._update_empty_hint()
         return view
 
@@ -177,10 +349,12 @@ class MainWindow(QMainWindow):
             view.set_closed(True)  # keep the tab, so the reason stays where it happened
             return
         view = self.views.pop(room, None)
+        self._titles.pop(room, None)
         if view is not None:
             self.tabs.removeTab(self.tabs.indexOf(view))
             view.deleteLater()
         self._update_empty_hint()
+        self._update_counts()
 
     def _muted_changed(self, muted: list[str]) -> None:
         for room, view in self.views.items():
@@ -190,7 +364,8 @@ class MainWindow(QMainWindow):
         view = self.views.get(room)
         if view is not None:
             view.title.setText(title)
-            self.tabs.setTabText(self.tabs.indexOf(view), title)
+            self._titles[room] = title
+            self._update_counts()
 
     def show_room(self, room: str) -> None:
         view = self.views.get(room)
@@ -209,12 +384,60 @@ class MainWindow(QMainWindow):
         view = self.tabs.currentWidget()
         return view.room if isinstance(view, RoomView) else None
 
+    def title_of(self, room: str) -> str:
+        return self._titles.get(room, "")
+
     # -- what the person does ------------------------------------------------------------
+
+    def open_room(self, room: str, title: str = "") -> None:
+        """Join (if need be) and bring the room into view, its input focused."""
+        self.workspace.open_room(room, title)
+        self.show_room(room)
+
+    def open_switcher(self) -> None:
+        self.switcher.open_for_search()
+
+    def previous_room(self) -> None:
+        self._step_room(-1)
+
+    def next_room(self) -> None:
+        self._step_room(1)
+
+    def _step_room(self, step: int) -> None:
+        count = self.tabs.count()
+        if count > 1:
+            self.tabs.setCurrentIndex((self.tabs.currentIndex() + step) % count)
+            view = self.tabs.currentWidget()
+            if isinstance(view, RoomView):
+                view.focus_input()
+
+    def close_current_room(self) -> None:
+        """Ctrl+W: what the tab's close button does, for the tab in view."""
+        if self.tabs.count():
+            self._tab_close_requested(self.tabs.currentIndex())
+
+    def toggle_sidebar(self) -> None:
+        visible = not self.sidebar.isVisible()
+        if not self._narrow:
+            self._sidebar_wanted = visible
+        self._show_sidebar(visible)
+        if visible:
+            self.room_list.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _show_sidebar(self, visible: bool) -> None:
+        self.sidebar.setVisible(visible)
+        self.sidebar_action.setChecked(visible)
+
+    def show_shortcuts(self) -> None:
+        keys.ShortcutsDialog(self).open()
+
+    def _theme_chosen(self, choice: theme.ThemeChoice) -> None:
+        theme.switcher().set_choice(choice)
+        self.themeChosen.emit(choice.value)
 
     def _room_activated(self, index: QModelIndex) -> None:
         room = str(index.data(RoomRole.RoomId))
-        self.workspace.open_room(room, str(index.data(Qt.ItemDataRole.DisplayRole) or ""))
-        self.show_room(room)
+        self.open_room(room, str(index.data(Qt.ItemDataRole.DisplayRole) or ""))
 
     def _tab_close_requested(self, position: int) -> None:
         view = self.tabs.widget(position)
@@ -229,6 +452,34 @@ class MainWindow(QMainWindow):
         room = self.current_room()
         self.workspace.set_current(room)
         self._select_in_list(room)
+        self._update_counts()
+
+    def _update_counts(self, *_: object) -> None:
+        """The title names the room in view and counts what waits in the others;
+        each tab shows its own room's count. A muted room counts only mentions."""
+        rooms = self.workspace.rooms
+        current = self.current_room()
+        waiting = 0
+        for room, view in self.views.items():
+            unread = 0 if rooms.is_muted(room) else rooms.unread(room)
+            mentions = rooms.mention_count(room)
+            if room != current:
+                waiting += max(unread, mentions)
+            title = self._titles.get(room, "")
+            count = badge(unread, mentions)
+            position = self.tabs.indexOf(view)
+            # The count leads: a long title elides from the right and must not take it along.
+            self.tabs.setTabText(position, f"({count}) {title}" if count else title)
+            self.tabs.setTabToolTip(position, title)
+        # Rooms counted in the list but without a tab (left, or not open) count too.
+        for row in range(rooms.rowCount()):
+            room = str(rooms.index(row).data(RoomRole.RoomId))
+            if room not in self.views and room != current:
+                waiting += max(0 if rooms.is_muted(room) else rooms.unread(room),
+                               rooms.mention_count(room))
+        name = self._titles.get(current, "") if current is not None else ""
+        words = f"{name} — {APP_NAME}" if name else APP_NAME
+        self.setWindowTitle(f"({waiting}) {words}" if waiting else words)
 
     def _select_in_list(self, room: str | None) -> None:
         """Keep the sidebar's selection on the room in view."""
@@ -248,9 +499,58 @@ class MainWindow(QMainWindow):
         self.tabs.setVisible(not empty)
         self.empty_hint.setVisible(empty)
 
+    # -- size: fit the screen, give the messages the room ---------------------------------
+
+    def _fitted(self, size: QSize) -> QSize:
+        """``size`` no larger than the screen's free area (less the window frame)."""
+        available = self.screen().availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size() if self.isVisible() \
+            else QSize(0, 0)
+        return size.boundedTo(available.size() - frame)
+
+    def fit_to_screen(self) -> None:
+        """Shrink and move the window into the screen: a geometry saved at another
+        scale, or on a larger monitor, must not come back larger than this one."""
+        available = self.screen().availableGeometry()
+        size = self._fitted(self.size())
+        if size != self.size():
+            self.resize(size)
+        frame: QRect = self.frameGeometry()
+        x = min(max(frame.left(), available.left()), available.right() - frame.width() + 1)
+        y = min(max(frame.top(), available.top()), available.bottom() - frame.height() + 1)
+        if (x, y) != (frame.left(), frame.top()):
+            self.move(x, y)
+
+    def restoreGeometry(self, geometry: QByteArray | bytes | bytearray | memoryview) -> bool:
+        restored = super().restoreGeometry(geometry)
+        self.fit_to_screen()
+        return restored
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.fit_to_screen()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        narrow = event.size().width() < NARROW_WIDTH
+        if narrow != self._narrow:
+            self._narrow = narrow
+            self._show_sidebar(self._sidebar_wanted and not narrow)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Let the window's shortcuts past a message box that would take the keys."""
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            pressed = QKeySequence(event.keyCombination())
+            if any(pressed.matches(QKeySequence(k)) == QKeySequence.SequenceMatch.ExactMatch
+                   for k in WINDOW_KEYS):
+                event.ignore()
+                return True
+        return super().eventFilter(watched, event)
+
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.ActivationChange:
             self.workspace.set_window_active(self.isActiveWindow())
+            self._update_counts()
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:

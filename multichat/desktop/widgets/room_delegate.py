@@ -1,21 +1,22 @@
-"""Painting one room in the sidebar: its title, a staff mark, unread and mention badges."""
+"""Painting one room in the sidebar: its title, a staff mark, unread and mention badges.
+
+Colours come from ``theme.current()`` at each paint, so a theme switch needs
+only a repaint. The current row shows a focus ring while the list has focus:
+the keyboard's place in the list is always visible.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from multichat.desktop import theme
 from multichat.desktop.models.rooms import RoomRole
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 ROW_HEIGHT = 32
-TEXT = "#e5e7eb"
-QUIET = "#9ca3af"
-SELECTED = "#374151"
-UNREAD_BADGE = "#2563eb"
-MENTION_BADGE = "#dc2626"
-STAFF_MARK = "#f59e0b"
+FOCUS_WIDTH = 2
 
 
 class RoomDelegate(QStyledItemDelegate):
@@ -23,11 +24,18 @@ class RoomDelegate(QStyledItemDelegate):
         return QSize(option.rect.width(), ROW_HEIGHT)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
+        colours = theme.current()
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect: QRect = option.rect
-        if option.state & QStyle.StateFlag.State_Selected:
-            painter.fillRect(rect, QColor(SELECTED))
+        state = option.state
+        if state & QStyle.StateFlag.State_Selected:
+            painter.fillRect(rect, QColor(colours.sidebar_selected))
+        if state & QStyle.StateFlag.State_HasFocus:
+            pen = QPen(QColor(colours.sidebar_focus), FOCUS_WIDTH)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(rect.adjusted(2, 2, -2, -2), 4, 4)
         muted = bool(index.data(RoomRole.Muted))
         joined = bool(index.data(RoomRole.Joined))
         unread = int(index.data(RoomRole.Unread) or 0)
@@ -37,25 +45,26 @@ class RoomDelegate(QStyledItemDelegate):
         painter.setFont(font)
         left = rect.left() + 12
         if index.data(RoomRole.StaffOnly):
-            painter.setPen(QColor(STAFF_MARK))
+            painter.setPen(QColor(colours.staff_mark))
             painter.drawText(QRect(left, rect.top(), 14, rect.height()),
                              Qt.AlignmentFlag.AlignVCenter, "◆")
         left += 16
         right = rect.right() - 8
-        for count, color, prefix in ((unread if not muted else 0, UNREAD_BADGE, ""),
-                                     (mentions, MENTION_BADGE, "@")):
+        for count, colour, prefix in ((unread if not muted else 0, colours.unread_badge, ""),
+                                      (mentions, colours.mention_badge, "@")):
             if count <= 0:
                 continue
             label = f"{prefix}{count if count < 100 else '99+'}"
             width = painter.fontMetrics().horizontalAdvance(label) + 12
             badge = QRect(right - width, rect.top() + 7, width, rect.height() - 14)
             painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(color))
+            painter.setBrush(QColor(colour))
             painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
-            painter.setPen(QColor("#ffffff"))
+            painter.setPen(QColor(colours.on_badge))
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
             right = badge.left() - 4
-        painter.setPen(QColor(QUIET if muted or not joined else TEXT))
+        painter.setPen(QColor(colours.sidebar_quiet if muted or not joined
+                              else colours.sidebar_text))
         title = index.data(Qt.ItemDataRole.DisplayRole) or ""
         elided = painter.fontMetrics().elidedText(title, Qt.TextElideMode.ElideRight,
                                                    right - left)
