@@ -172,6 +172,10 @@ class AppController(QObject):
         self.workspace.rooms.totalsChanged.connect(self.notifier.set_totals)
         self.notifier.activated.connect(self._notification_clicked)
         self.notifier.showRequested.connect(self._show_main_window)
+        self.notifier.quitRequested.connect(self.quit)  # the tray menu's Quit
+        self.notifier.set_window(main)  # alerted when no notification can show
+        main.set_theme_choice(self.settings.theme())
+        main.themeChosen.connect(self.settings.set_theme)
 
     # -- starting ----------------------------------------------------------------------
 

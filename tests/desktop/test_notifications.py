@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtGui import QImage
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
+from multichat.desktop import theme
 from multichat.desktop.client import ChatClient
+from multichat.desktop.freedesktop import FreedesktopNotifications
 from multichat.desktop.notifications import Notifier, badge_icon
 from multichat.desktop.resources import app_icon
 from multichat.desktop.services.hosting import ServerThread
@@ -57,7 +61,7 @@ def test_notifications_follow_view_mute_and_mentions(
 def test_the_notifier_says_the_counts_and_shows_notices_as_a_person_reads_them(
     qtbot: QtBot,
 ) -> None:
-    notifier = Notifier(app_icon())
+    notifier = Notifier(app_icon(), desktop=FreedesktopNotifications(address=""))  # no bus
     notifier.set_totals(3, 0)
     assert notifier.summary() == "Multichat: 3 unread"
     notifier.set_totals(3, 1)
@@ -70,4 +74,48 @@ def test_the_notifier_says_the_counts_and_shows_notices_as_a_person_reads_them(
     image = badge_icon(app_icon(), 4).pixmap(64, 64).toImage()
     plain = badge_icon(app_icon(), 0).pixmap(64, 64).toImage()
     assert image != plain  # the badge is drawn
-    assert image.convertToFormat(QImage.Format.Format_RGB32).pixelColor(56, 8).red() > 200
+    assert image.convertToFormat(QImage.Format.Format_RGB32).pixelColor(56, 8).red() > 150
+
+
+def test_without_a_tray_or_a_notification_service_the_window_is_alerted(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    absent = FreedesktopNotifications(address=f"unix:path={tmp_path / 'no-bus'}")
+    assert not absent.available
+    notifier = Notifier(app_icon(), desktop=absent)
+    window = QWidget()
+    qtbot.addWidget(window)
+    notifier.set_window(window)
+    assert notifier.tray is None  # offscreen: no tray here, as on many desktops
+    with qtbot.waitSignal(notifier.delivered) as delivered:
+        notifier.notify("2", "bob in Lobby", "hello", True)
+    assert delivered.args == ["alert", "@ bob in Lobby", "hello"]
+    sent: list[str] = []
+    notifier.delivered.connect(lambda route, title, body: sent.append(route))
+    notifier.set_muted(True)
+    notifier.notify("2", "bob in Lobby", "quiet now", False)
+    assert sent == [] and notifier.last == ("2", "bob in Lobby", "quiet now", False)
+
+
+def test_the_tray_menu_shows_mutes_all_and_quits(qtbot: QtBot) -> None:
+    notifier = Notifier(app_icon(), desktop=FreedesktopNotifications(address=""))
+    assert [action.text() for action in notifier.menu.actions() if not action.isSeparator()] \
+        == ["Show Multichat", "Mute all", "Quit"]
+    with qtbot.waitSignal(notifier.showRequested):
+        notifier.show_action.trigger()
+    with qtbot.waitSignal(notifier.mutedChanged) as muted:
+        notifier.mute_action.trigger()
+    assert muted.args == [True] and notifier.muted
+    with qtbot.waitSignal(notifier.quitRequested):
+        notifier.quit_action.trigger()
+
+
+def test_the_badge_takes_the_themes_colours(qtbot: QtBot) -> None:
+    for chosen in (theme.LIGHT, theme.DARK):
+        theme.set_current(chosen)
+        try:
+            image = badge_icon(app_icon(), 4).pixmap(64, 64).toImage()
+            pixel = image.convertToFormat(QImage.Format.Format_RGB32).pixelColor(56, 8)
+            assert pixel.name() == QColor(chosen.mention_badge).name()
+        finally:
+            theme.set_current(theme.LIGHT)

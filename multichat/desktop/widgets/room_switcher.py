@@ -70,8 +70,7 @@ class RoomSwitcher(QDialog):
         """Show empty, every room listed, ready to type."""
         self.query.clear()
         self._filter("")
-        self.show()
-        self.raise_()
+        self.show()  # a dialog of the main window: shown on top of it, no raise() needed
         self.activateWindow()
         self.query.setFocus(Qt.FocusReason.ShortcutFocusReason)
 

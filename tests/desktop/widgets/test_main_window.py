@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QKeySequence
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client import ChatClient
@@ -13,9 +14,11 @@ from multichat.desktop.models import MessageRole, RoomRole
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.widgets.linkify import to_html
 from multichat.desktop.widgets.main_window import MainWindow
+from multichat.desktop.widgets.shortcuts_dialog import SHORTCUTS, ShortcutsDialog
 from multichat.desktop.workspace import Workspace
 from multichat.protocol import MsgType
 from multichat.protocol.commands import UpdateRoom
+from multichat.protocol.frames import RoomEvent, RoomInfo
 from multichat.server.net import ChatServer
 from multichat.server.store.records import NewMessage
 from tests.conftest import ADMIN, ALICE, BOB
@@ -153,3 +156,125 @@ def test_a_room_taken_away_keeps_its_tab_with_the_reason(
     assert window.views.get("1") is view  # the tab stays, closed, saying why
     assert "removed from this room" in view.banner.text() and not view.banner.isHidden()
     assert not view.input.isEnabled()
+
+
+# -- title, badges, keyboard, layout: a client that is not connected is enough ---------------
+
+LONG_TITLE = "The quarterly planning room for everyone in the west office"  # 60 characters
+
+
+def offline_window(qtbot: QtBot) -> tuple[MainWindow, ChatClient]:
+    """Rooms listed and joined as the client's signals say, no server needed."""
+    client = ChatClient()
+    window = MainWindow(Workspace(client))
+    qtbot.addWidget(window)
+    client.roomsChanged.emit([RoomInfo(1, "Lobby", False), RoomInfo(2, LONG_TITLE, False),
+                              RoomInfo(3, "Random", False)])
+    client.roomJoined.emit("1", "Lobby")
+    client.roomJoined.emit("2", LONG_TITLE)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.show_room("1")
+    return window, client
+
+
+def says(client: ChatClient, room: str, text: str) -> None:
+    client.messageReceived.emit(room, RoomEvent(int(room), text, "bob", MsgType.MESSAGE, 1))
+
+
+def tab_texts(window: MainWindow) -> list[str]:
+    return [window.tabs.tabText(i) for i in range(window.tabs.count())]
+
+
+def test_the_title_and_tabs_count_what_waits_in_the_other_rooms(qtbot: QtBot) -> None:
+    window, client = offline_window(qtbot)
+    assert window.windowTitle() == "Lobby — Multichat"
+    says(client, "2", "one")
+    says(client, "2", "two")
+    says(client, "1", "seen as it came")
+    assert window.windowTitle() == "(2) Lobby — Multichat"
+    assert tab_texts(window) == ["Lobby", f"(2) {LONG_TITLE}"]
+    window.workspace.set_muted("2", True)  # a muted room counts only what names you
+    assert window.windowTitle() == "Lobby — Multichat"
+    window.workspace.set_muted("2", False)
+    window.show_room("2")
+    assert window.windowTitle() == f"{LONG_TITLE} — Multichat"
+    assert tab_texts(window) == ["Lobby", LONG_TITLE]
+    window.close_current_room()
+    window.close_current_room()
+    assert window.windowTitle() == "Multichat"
+
+
+def test_ctrl_k_finds_a_room_by_part_of_its_title_and_opens_it(qtbot: QtBot) -> None:
+    window, _client = offline_window(qtbot)
+    box = window.views["1"].input
+    box.setFocus()
+    qtbot.keyClicks(box, "draft")
+    qtbot.keyClick(box, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert box.toPlainText() == "draft"  # the shortcut won over the box's delete-to-end
+    switcher = window.switcher
+    qtbot.waitUntil(switcher.isVisible)
+    qtbot.keyClicks(switcher.query, "rand")
+    assert switcher.filtered.rowCount() == 1
+    with qtbot.waitSignal(switcher.roomChosen) as chosen:
+        qtbot.keyClick(switcher.query, Qt.Key.Key_Return)
+    assert chosen.args == ["3", "Random"]
+    assert not switcher.isVisible()
+    assert window.current_room() == "3" and "3" in window.views
+    window.open_switcher()
+    qtbot.keyClick(switcher.query, Qt.Key.Key_Escape)
+    assert not switcher.isVisible()
+
+
+def test_alt_up_down_step_through_tabs_and_ctrl_w_leaves(qtbot: QtBot) -> None:
+    window, client = offline_window(qtbot)
+    window.views["1"].input.setFocus()
+    alt = Qt.KeyboardModifier.AltModifier
+    qtbot.keyClick(window.views["1"].input, Qt.Key.Key_Down, alt)
+    assert window.current_room() == "2"
+    qtbot.keyClick(window.views["2"].input, Qt.Key.Key_Down, alt)  # wraps around
+    assert window.current_room() == "1"
+    qtbot.keyClick(window.views["1"].input, Qt.Key.Key_Up, alt)
+    assert window.current_room() == "2"
+    with qtbot.waitSignal(client.roomLeft) as left:
+        qtbot.keyClick(window.views["2"].input, Qt.Key.Key_W,
+                       Qt.KeyboardModifier.ControlModifier)
+    assert left.args == ["2"]
+    assert list(window.views) == ["1"] and window.current_room() == "1"
+
+
+def test_help_lists_every_shortcut_the_window_binds(qtbot: QtBot) -> None:
+    window, _client = offline_window(qtbot)
+    bound = {action.shortcut().toString() for action in window.actions()
+             if not action.shortcut().isEmpty()}
+    dialog = ShortcutsDialog(window)
+    qtbot.addWidget(dialog)
+    listed = {QKeySequence(keys).toString() for keys, _does in SHORTCUTS}
+    assert bound <= listed
+    assert {"Ctrl+K", "Alt+Up", "Alt+Down", "Ctrl+W", "Ctrl+Tab", "PgUp", "PgDown",
+            "Ctrl+End", "Esc", "Shift+Return"} <= {k.replace("Enter", "Return") for k in listed} \
+        | listed
+    assert len(dialog.rows()) == len(SHORTCUTS)
+    assert window.shortcuts_action.shortcut().toString() == "F1"
+
+
+def test_a_narrow_window_hides_the_room_list_and_the_toggle_brings_it_back(
+    qtbot: QtBot,
+) -> None:
+    window, _client = offline_window(qtbot)
+    window.set_hosting(["wss://192.168.1.20:8765", "wss://10.0.0.5:8765"], "ab" * 32)
+    window.resize(900, 600)
+    qtbot.waitUntil(window.sidebar.isVisible)
+    window.resize(480, 600)
+    qtbot.waitUntil(lambda: not window.sidebar.isVisible())
+    assert window.width() == 480 and window.minimumSizeHint().width() <= 480
+    assert window.hosting_label.full_text() == (
+        "Hosting · others join at wss://192.168.1.20:8765 (+1 more)")
+    assert "wss://10.0.0.5:8765" in window.hosting_details()
+    qtbot.keyClick(window.views["1"].input, Qt.Key.Key_B,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.sidebar.isVisible() and window.room_list.hasFocus()
+    window.toggle_sidebar()
+    assert not window.sidebar.isVisible()
+    assert window.tabs.tabBar().elideMode() == Qt.TextElideMode.ElideRight

@@ -1,0 +1,111 @@
+"""The theme: every colour from one definition, readable in both, switched live."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from multichat.desktop import theme
+from multichat.desktop.resources import style_sheet
+
+THEMES = [theme.LIGHT, theme.DARK]
+COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}\b|rgba?\([^)]*\)|hsla?\([^)]*\)")
+RULE = re.compile(r"([^{}]+)\{([^}]*)\}")
+ROLE_PAIRS = [
+    (QPalette.ColorRole.Text, QPalette.ColorRole.Base),
+    (QPalette.ColorRole.WindowText, QPalette.ColorRole.Window),
+    (QPalette.ColorRole.ButtonText, QPalette.ColorRole.Button),
+    (QPalette.ColorRole.HighlightedText, QPalette.ColorRole.Highlight),
+    (QPalette.ColorRole.ToolTipText, QPalette.ColorRole.ToolTipBase),
+    (QPalette.ColorRole.PlaceholderText, QPalette.ColorRole.Base),
+    (QPalette.ColorRole.Link, QPalette.ColorRole.Base),
+]
+
+
+def theme_values(chosen: theme.Theme) -> set[str]:
+    return {value.lower() for value in vars_of(chosen).values() if isinstance(value, str)}
+
+
+def vars_of(chosen: theme.Theme) -> dict[str, object]:
+    return {name: getattr(chosen, name) for name in chosen.__slots__}
+
+
+@pytest.mark.parametrize("chosen", THEMES, ids=lambda t: t.name)
+def test_every_colour_in_the_style_sheet_is_the_themes(chosen: theme.Theme) -> None:
+    sheet = style_sheet(chosen)
+    found = COLOUR.findall(re.sub(r"/\*.*?\*/", "", sheet, flags=re.DOTALL))
+    assert found, "the sheet names colours"
+    assert {colour.lower() for colour in found} <= theme_values(chosen)
+    # Named colours too (white, black...): only "transparent" is allowed.
+    words = {token
+             for value in re.findall(r"(?:color|background|border[-a-z]*)\s*:\s*([^;]*);", sheet)
+             for token in value.split()
+             if not token.startswith("#") and not token[0].isdigit()}
+    assert words <= {"transparent", "solid", "none"}
+
+
+@pytest.mark.parametrize("chosen", THEMES, ids=lambda t: t.name)
+def test_text_on_its_background_reads_at_4_5_to_1(chosen: theme.Theme) -> None:
+    for text, background in theme.TEXT_PAIRS:
+        ratio = theme.contrast_ratio(getattr(chosen, text), getattr(chosen, background))
+        assert ratio >= 4.5, (chosen.name, text, background, ratio)
+    # Each style rule that sets both a text colour and a background.
+    for selector, body in RULE.findall(style_sheet(chosen)):
+        colour = re.search(r"(?<![-\w])color:\s*(#\w+)", body)
+        fill = re.search(r"background(?:-color)?:\s*(#\w+)", body)
+        if colour and fill:
+            ratio = theme.contrast_ratio(colour.group(1), fill.group(1))
+            assert ratio >= 4.5, (chosen.name, selector.strip(), ratio)
+    palette = theme.palette(chosen)
+    for text_role, background_role in ROLE_PAIRS:
+        ratio = theme.contrast_ratio(palette.color(text_role).name(),
+                                     palette.color(background_role).name())
+        assert ratio >= 4.5, (chosen.name, text_role, background_role, ratio)
+
+
+@pytest.fixture
+def switcher(qapp: QApplication) -> Iterator[theme.ThemeSwitcher]:
+    """The app's switcher; the app's look and choice put back afterwards."""
+    follower = theme.switcher(qapp)
+    palette, sheet, choice = QPalette(qapp.palette()), qapp.styleSheet(), follower.choice
+    yield follower
+    follower.choice = choice
+    theme.set_current(theme.LIGHT)
+    qapp.setPalette(palette)
+    qapp.setStyleSheet(sheet)
+
+
+def window_colour(app: QApplication) -> str:
+    return app.palette().color(QPalette.ColorRole.Window).name()
+
+
+def test_a_choice_and_the_systems_scheme_switch_the_theme_live(
+    qapp: QApplication, switcher: theme.ThemeSwitcher
+) -> None:
+    changes: list[str] = []
+    switcher.changed.connect(lambda chosen: changes.append(chosen.name))
+    switcher.set_choice(theme.ThemeChoice.DARK)
+    assert theme.current() is theme.DARK
+    assert window_colour(qapp) == QColor(theme.DARK.window).name()
+    assert qapp.styleSheet() == style_sheet(theme.DARK)
+    switcher.set_choice(theme.ThemeChoice.LIGHT)
+    assert window_colour(qapp) == QColor(theme.LIGHT.window).name()
+    assert theme.LIGHT.surface in qapp.styleSheet()
+
+    switcher.set_choice(theme.ThemeChoice.SYSTEM)
+    hints = qapp.styleHints()
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)  # as the desktop says when it turns dark
+    assert theme.current() is theme.DARK and qapp.styleSheet() == style_sheet(theme.DARK)
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Light)
+    assert theme.current() is theme.LIGHT
+    assert window_colour(qapp) == QColor(theme.LIGHT.window).name()
+
+    switcher.set_choice(theme.ThemeChoice.LIGHT)  # a fixed choice ignores the system
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert theme.current() is theme.LIGHT
+    assert changes == ["dark", "light", "light", "dark", "light", "light"]
