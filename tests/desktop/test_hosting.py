@@ -25,7 +25,7 @@ def test_a_hosted_server_serves_the_network(tmp_path: Path, passwords: Passwords
         host.create_admin("boss", "boss-password")
         assert host.has_users()
         with pytest.raises(ServerError, match="accounts already"):
-            host.create_admin("boss2", "again")
+            host.create_admin("boss2", "again-password")
         with connect(f"ws://127.0.0.1:{host.port}") as ws:  # a client of another program
             ws.send(json.dumps({"command": "login", "username": "boss",
                                 "password": "boss-password"}))

@@ -35,11 +35,11 @@ def test_one_executable_file_that_prints_its_version(binary: Path, tmp_path: Pat
 # Each script: commands run in order on one fresh data dir (stdin for passwords).
 SCRIPTS: dict[str, list[tuple[list[str], str | None]]] = {
     "users": [
-        (["user", "add", "alice", "--superuser"], "s3cret\n"),
-        (["user", "add", "bob", "--staff"], "pw\n"),
-        (["user", "add", "bob"], "pw\n"),  # refused: taken
+        (["user", "add", "alice", "--superuser"], "s3cret-words\n"),
+        (["user", "add", "bob", "--staff"], "password-1\n"),
+        (["user", "add", "bob"], "password-1\n"),  # refused: taken
         (["user", "set", "bob", "--no-staff", "--superuser"], None),
-        (["user", "passwd", "bob"], "new-pw\n"),
+        (["user", "passwd", "bob"], "new-password\n"),
         (["user", "list"], None),
         (["user", "delete", "bob"], None),
         (["user", "delete", "nobody"], None),  # refused: unknown
@@ -96,8 +96,9 @@ async def test_serve_round_trip_with_a_plain_websockets_client(
     binary: Path, tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
-    for args, stdin in ((["user", "add", "alice"], "alice-pw\n"),
-                        (["user", "add", "bob"], "bob-pw\n"), (["room", "add", "Lobby"], None)):
+    for args, stdin in ((["user", "add", "alice"], "alice-password\n"),
+                        (["user", "add", "bob"], "bob-password\n"),
+                        (["room", "add", "Lobby"], None)):
         result = run_cli(["admin", "--data-dir", str(data_dir), *args], tmp_path,
                          stdin=stdin, command=[str(binary)], env=bare_env(tmp_path))
         assert result.returncode == 0, result.stderr
@@ -105,8 +106,8 @@ async def test_serve_round_trip_with_a_plain_websockets_client(
     try:
         alice = await ProtocolClient.open(server.url)
         bob = await ProtocolClient.open(server.url + "/chat/stream/")
-        await alice.login("alice", "alice-pw")
-        await bob.login("bob", "bob-pw")
+        await alice.login("alice", "alice-password")
+        await bob.login("bob", "bob-password")
         await alice.join(1)
         await bob.join(1)
         await bob.send(command="send", room=1, message="from the binary", client_id="b1")

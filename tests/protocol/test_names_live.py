@@ -54,7 +54,8 @@ async def test_a_username_that_would_deceive_is_refused(
 ) -> None:
     admin = await connect(ADMIN)
     before = await listing(admin)
-    reply = await answer(admin, "u1", command="user.create", username=username, password="pw")
+    reply = await answer(admin, "u1", command="user.create", username=username,
+                         password="password-1")
     assert reply["error"] == code.value and words in reply["detail"], reply
     assert await listing(admin) == before
 
@@ -87,7 +88,7 @@ async def test_a_fullwidth_name_is_stored_as_the_letters_it_shows(
 ) -> None:
     admin = await connect(ADMIN)
     reply = await answer(admin, "c1", command="user.create",
-                         username="\uff43\uff41\uff52\uff4f\uff4c", password="carol-pw")
+                         username="\uff43\uff41\uff52\uff4f\uff4c", password="carol-password")
     assert reply["user.created"]["username"] == "carol"
     carol = await connect()
-    assert (await carol.login("carol", "carol-pw"))["login"]["username"] == "carol"
+    assert (await carol.login("carol", "carol-password"))["login"]["username"] == "carol"

@@ -57,17 +57,19 @@ def test_enter_submits_the_host_form(qtbot: QtBot) -> None:
     assert submitted.args == [form.port.value(), "boss", "boss-password"]
 
 
-def test_the_host_form_refuses_a_password_by_the_servers_rule(qtbot: QtBot) -> None:
+@pytest.mark.parametrize("refused_password", ["x", "x" * (MAX_PASSWORD_CHARS + 1)])
+def test_the_host_form_refuses_a_password_by_the_servers_rule(
+    qtbot: QtBot, refused_password: str
+) -> None:
     form = HostForm()
     qtbot.addWidget(form)
-    too_long = "x" * (MAX_PASSWORD_CHARS + 1)
     qtbot.keyClicks(form.admin_name, "boss")
-    form.admin_password.setText(too_long)
-    form.admin_repeat.setText(too_long)
+    form.admin_password.setText(refused_password)
+    form.admin_repeat.setText(refused_password)
     with qtbot.assertNotEmitted(form.submitted):
         qtbot.keyClick(form.admin_repeat, Qt.Key.Key_Return)
     with pytest.raises(ValueError, match="password") as refused:
-        check_password(too_long)
+        check_password(refused_password)
     assert form.error.text().casefold() == f"{refused.value}.".casefold()
     assert not form.error.isHidden()
 

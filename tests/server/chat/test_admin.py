@@ -80,21 +80,23 @@ async def test_making_a_room_staff_only_removes_non_staff_members(harness: ChatH
 
 async def test_user_management(harness: ChatHarness) -> None:
     admin, peer = await harness.session(ADMIN)
-    await harness.run(admin, command="user.create", username="carol", password="pw",
+    await harness.run(admin, command="user.create", username="carol", password="carol-password",
                       is_staff=True)
     assert await peer.expect_key("user.created") == {
         "user.created": {"username": "carol", "is_staff": True, "is_superuser": False}
     }
-    error = await harness.run(admin, command="user.create", username="carol", password="pw")
+    error = await harness.run(admin, command="user.create", username="carol",
+                              password="carol-password")
     assert error is not None and error.code is ErrorCode.USER_EXISTS
-    error = await harness.run(admin, command="user.create", username="bad name", password="pw")
+    error = await harness.run(admin, command="user.create", username="bad name",
+                              password="password-1")
     assert error is not None and error.code is ErrorCode.BAD_REQUEST
     await harness.run(admin, command="user.list")
     users = (await peer.expect_key("users"))["users"]
     assert [u["username"] for u in users] == ["admin", "alice", "bob", "carol", "sam"]
     error = await harness.run(admin, command="user.update", username="nobody", is_staff=True)
     assert error is not None and error.code is ErrorCode.USER_UNKNOWN
-    carol, _ = await harness.session(("carol", "pw"))
+    carol, _ = await harness.session(("carol", "carol-password"))
     assert carol.user is not None and carol.user.is_staff
 
 
@@ -115,15 +117,15 @@ async def test_a_password_reset_closes_the_users_sessions_but_the_resetters_own(
     admin, admin_peer = await harness.session(ADMIN)
     _, other_admin_peer = await harness.session(ADMIN)
     _, alice_peer = await harness.session(ALICE)
-    await harness.run(admin, command="user.update", username="alice", password="new-pw")
+    await harness.run(admin, command="user.update", username="alice", password="new-password")
     await alice_peer.wait_closed()
-    await harness.run(admin, command="user.update", username="admin", password="admin-2")
+    await harness.run(admin, command="user.update", username="admin", password="admin-password-2")
     await other_admin_peer.wait_closed()
     assert admin_peer.closed is None
     error = await harness.run((await harness.session())[0], command="login",
                               username="alice", password="alice-password")
     assert error is not None and error.code is ErrorCode.LOGIN_FAILED
-    await harness.session(("alice", "new-pw"))
+    await harness.session(("alice", "new-password"))
 
 
 async def test_flag_changes_reach_the_user(harness: ChatHarness) -> None:

@@ -30,9 +30,9 @@ def assert_refused(result: subprocess.CompletedProcess[str], words: str) -> None
 
 
 def test_users_from_creation_to_deletion(data_dir: Path, home: Path) -> None:
-    created = admin(data_dir, home, "user", "add", "alice", "--superuser", stdin="s3cret\n")
+    created = admin(data_dir, home, "user", "add", "alice", "--superuser", stdin="s3cret-words\n")
     assert created.returncode == 0 and created.stdout == "created user alice\n"
-    assert admin(data_dir, home, "user", "add", "bob", stdin="pw\n").returncode == 0
+    assert admin(data_dir, home, "user", "add", "bob", stdin="password-1\n").returncode == 0
     listed = admin(data_dir, home, "user", "list")
     assert listed.stdout.splitlines() == [
         "username  staff  superuser",
@@ -50,24 +50,24 @@ def test_users_from_creation_to_deletion(data_dir: Path, home: Path) -> None:
     assert signout.stdout == "bob is signed out everywhere (1 saved login(s) revoked)\n"
     with contextlib.closing(Store.open_data_dir(data_dir)) as store:
         assert store.token_owner(token_hash("bobs-laptop"), 0) is None
-    passwd = admin(data_dir, home, "user", "passwd", "bob", stdin="new-pw\n")
+    passwd = admin(data_dir, home, "user", "passwd", "bob", stdin="new-password\n")
     assert passwd.returncode == 0 and "signed out" in passwd.stdout
     assert admin(data_dir, home, "user", "delete", "bob").stdout == "deleted user bob\n"
     assert "bob" not in admin(data_dir, home, "user", "list").stdout
 
 
 def test_user_refusals(data_dir: Path, home: Path) -> None:
-    admin(data_dir, home, "user", "add", "alice", "--superuser", stdin="pw\n")
-    assert_refused(admin(data_dir, home, "user", "add", "alice", stdin="pw\n"),
+    admin(data_dir, home, "user", "add", "alice", "--superuser", stdin="password-1\n")
+    assert_refused(admin(data_dir, home, "user", "add", "alice", stdin="password-1\n"),
                    "a user named 'alice' already exists")
-    assert_refused(admin(data_dir, home, "user", "add", "bad name", stdin="pw\n"),
+    assert_refused(admin(data_dir, home, "user", "add", "bad name", stdin="password-1\n"),
                    "usernames are 1 to 32 letters, digits, '.', '_' or '-': "
                    "U+0020 SPACE is not allowed")
     assert_refused(admin(data_dir, home, "user", "add", "carol", stdin="\n"),
-                   "the password must not be empty")
+                   "the password must have at least 8 characters")
     assert_refused(admin(data_dir, home, "user", "delete", "nobody"), "no user named 'nobody'")
     assert_refused(admin(data_dir, home, "user", "signout", "nobody"), "no user named 'nobody'")
-    assert_refused(admin(data_dir, home, "user", "passwd", "nobody", stdin="x\n"),
+    assert_refused(admin(data_dir, home, "user", "passwd", "nobody", stdin="x-password\n"),
                    "no user named 'nobody'")
     assert_refused(admin(data_dir, home, "user", "delete", "alice"),
                    "alice is the last superuser; make another one first")
@@ -150,12 +150,14 @@ def test_password_prompt_asks_twice_on_a_terminal() -> None:
         def isatty(self) -> bool:
             return True
 
-    answers = iter(["same", "same"])
-    assert read_password(Terminal(), prompt=lambda _: next(answers)) == "same"
-    answers = iter(["one", "two"])
+    answers = iter(["same-password", "same-password"])
+    assert read_password(Terminal(), prompt=lambda _: next(answers)) == "same-password"
+    answers = iter(["password-one", "password-two"])
     with pytest.raises(AdminError, match="differ"):
         read_password(Terminal(), prompt=lambda _: next(answers))
-    assert read_password(io.StringIO("piped\nignored\n")) == "piped"
+    assert read_password(io.StringIO("piped-password\nignored\n")) == "piped-password"
+    with pytest.raises(AdminError, match="at least 8 characters"):
+        read_password(io.StringIO("short\n"))
 
 
 # -- names that deceive ------------------------------------------------------------------
@@ -166,8 +168,8 @@ DATA = Path(__file__).resolve().parents[1] / "store" / "data"
 
 
 def test_the_cli_refuses_usernames_that_would_deceive(data_dir: Path, home: Path) -> None:
-    admin(data_dir, home, "user", "add", "admin", "--superuser", stdin="pw\n")
-    admin(data_dir, home, "user", "add", "alice", stdin="pw\n")
+    admin(data_dir, home, "user", "add", "admin", "--superuser", stdin="password-1\n")
+    admin(data_dir, home, "user", "add", "alice", stdin="password-1\n")
     for name, words in [
         ("\u0430dmin", "a user named 'admin' already exists"),  # Cyrillic a
         ("Alice", "a user named 'alice' already exists"),
@@ -179,7 +181,7 @@ def test_the_cli_refuses_usernames_that_would_deceive(data_dir: Path, home: Path
         ("eve\x1b[2J", "usernames may not contain control or format characters (U+001B)"),
         ("eve\nadmin", "usernames may not contain control or format characters (U+000A)"),
     ]:
-        assert_refused(admin(data_dir, home, "user", "add", name, stdin="pw\n"), words)
+        assert_refused(admin(data_dir, home, "user", "add", name, stdin="password-1\n"), words)
     assert admin(data_dir, home, "user", "list").stdout.splitlines()[1:] == [
         "admin     -      yes", "alice     -      -"]
     # The same look-alikes find the account they look like.
@@ -329,7 +331,8 @@ def test_two_processes_cannot_both_create_look_alikes(postgres_url: str, home: P
             [*PYTHON_MULTICHAT, "admin", "--database", postgres_url, "user", "add", name],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=cli_env(home)) for name in names]
-        outcomes = [process.communicate("pw\n", timeout=TIMEOUT * 6) for process in processes]
+        outcomes = [process.communicate("password-1\n", timeout=TIMEOUT * 6)
+                    for process in processes]
         codes = sorted(process.returncode for process in processes)
         assert codes == [0, 1], outcomes
         assert any("already exists" in err for _, err in outcomes), outcomes

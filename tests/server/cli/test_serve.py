@@ -21,8 +21,8 @@ def admin(data_dir: Path, home: Path, *args: str, stdin: str | None = None) -> N
 
 @pytest.fixture
 def seeded(data_dir: Path, home: Path) -> Path:
-    admin(data_dir, home, "user", "add", "alice", stdin="alice-pw\n")
-    admin(data_dir, home, "user", "add", "bob", stdin="bob-pw\n")
+    admin(data_dir, home, "user", "add", "alice", stdin="alice-password\n")
+    admin(data_dir, home, "user", "add", "bob", stdin="bob-password\n")
     admin(data_dir, home, "room", "add", "Lobby")
     return data_dir
 
@@ -36,8 +36,8 @@ async def test_serve_round_trip_then_a_clean_stop(
         assert "Multichat" in server.log() or server.port > 0
         alice = await ProtocolClient.open(server.url + "/chat/stream/")
         bob = await ProtocolClient.open(server.url)
-        await alice.login("alice", "alice-pw")
-        await bob.login("bob", "bob-pw")
+        await alice.login("alice", "alice-password")
+        await bob.login("bob", "bob-password")
         await alice.join(1)
         await bob.join(1)
         await bob.send(command="send", room=1, message="over the wire", client_id="w1")
@@ -57,9 +57,9 @@ async def test_admin_changes_reach_a_running_server(seeded: Path, home: Path) ->
     server = ServerProcess(seeded, home, "--poll-interval", "0.2")
     try:
         alice = await ProtocolClient.open(server.url)
-        await alice.login("alice", "alice-pw")
+        await alice.login("alice", "alice-password")
         bob = await ProtocolClient.open(server.url)
-        await bob.login("bob", "bob-pw")
+        await bob.login("bob", "bob-password")
         await asyncio.to_thread(admin, seeded, home, "room", "add", "Garden")
         pushed = await alice.expect_key("rooms")
         assert [room["title"] for room in pushed["rooms"]] == ["Garden", "Lobby"]
