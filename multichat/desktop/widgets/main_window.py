@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QIcon,
     QKeyEvent,
     QKeySequence,
+    QMoveEvent,
     QResizeEvent,
     QShowEvent,
 )
@@ -127,6 +128,7 @@ class MainWindow(QMainWindow):
         self._titles: dict[str, str] = {}
         self._sidebar_wanted = True  # the person's choice while the window is wide
         self._narrow: bool | None = None
+        self._fit_once_framed = False
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self._build_sidebar())
@@ -528,10 +530,32 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self._fit_once_framed = True
         self.fit_to_screen()
+
+    def moveEvent(self, event: QMoveEvent) -> None:
+        super().moveEvent(event)
+        self._fit_when_framed()
+
+    def event(self, event: QEvent) -> bool:
+        handled = super().event(event)
+        # Frame extents arrive without a move on some window managers (openbox).
+        # getattr: Qt sends events while __init__ runs, before the flag exists.
+        framing = event.type() in (QEvent.Type.UpdateRequest, QEvent.Type.Expose)
+        if framing and getattr(self, "_fit_once_framed", False):
+            self._fit_when_framed()
+        return handled
+
+    def _fit_when_framed(self) -> None:
+        """The window manager frames (and places) the window after it shows: fit again
+        once the frame is known, so the title bar does not push it off the screen."""
+        if self._fit_once_framed and self.frameGeometry() != self.geometry():
+            self._fit_once_framed = False
+            self.fit_to_screen()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._fit_when_framed()
         narrow = event.size().width() < NARROW_WIDTH
         if narrow != self._narrow:
             self._narrow = narrow
