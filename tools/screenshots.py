@@ -2,9 +2,12 @@
 
     .venv/bin/python tools/screenshots.py [OUTPUT_DIR]
 
-Hosts a server on a thread with a few people, rooms and some history, logs in
-through the real ChatClient and takes the connect screen, the main window
-with two rooms open, and the admin dialog. Offscreen: no display needed.
+Hosts a server on a thread with a few people, rooms and a day and a half of
+history, logs in through the real ChatClient and takes, in the light and the
+dark theme: the connect screen, the main window with three rooms open (one
+with unread messages under a "New messages" divider, one with a 60-character
+title), the same window 480 px wide, and the admin dialog. Offscreen: no
+display needed. Files: NAME.png (light) and NAME-dark.png.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -23,8 +27,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import qasync
 from PySide6.QtWidgets import QApplication, QWidget
 
+from multichat.desktop import theme
 from multichat.desktop.client import ChatClient
-from multichat.desktop.resources import app_icon, style_sheet
+from multichat.desktop.resources import app_icon
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import RecentServer
 from multichat.desktop.widgets.admin_dialog import AdminDialog
@@ -32,19 +37,33 @@ from multichat.desktop.widgets.connect_window import ConnectWindow
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
 from multichat.lan import FoundServer
+from multichat.protocol import MsgType
 from multichat.server.chat.passwords import cheap_passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
+from multichat.server.store.records import NewMessage
 
-PEOPLE = {"maria": True, "alice": False, "bob": False, "chen": False}
-HISTORY = [
-    ("alice", "Morning all! Stand-up in 10 minutes."),
-    ("bob", "I'll be two minutes late, coffee machine queue ☕"),
-    ("chen", "The release notes draft is at https://example.org/notes/2026-11"),
+PEOPLE = {"maria": True, "alice": False, "bob": False, "chen": False, "dana": False,
+          "eli": False, "farah": False}
+LONG_TITLE = "Quarterly planning for the infrastructure migration, phase 2"  # 60 characters
+ROOMS = (("Lobby", False), ("Design", False), ("Staff room", True), ("Random", False),
+         (LONG_TITLE, False))
+# Stored with yesterday's times: (minutes before "now", author, text).
+YESTERDAY = [
+    (26 * 60, "alice", "Morning all! Stand-up in 10 minutes."),
+    (26 * 60 - 1, "bob", "I'll be two minutes late, coffee machine queue ☕"),
+    (25 * 60, "chen", "The release notes draft is at https://example.org/notes/2026-11"),
+    (25 * 60 - 1, "chen", "Comments welcome in the doc or here."),
+]
+# Sent live today, in order: the reader has read up to the first two.
+TODAY = [
     ("maria", "Thanks Chen, reading it now."),
     ("alice", "Reminder: the <b>build</b> tag is escaped, no HTML here <img src=x>"),
-    ("bob", "Can someone review my merge request before lunch?"),
+    ("farah", "مرحبا بالجميع، الاجتماع بعد الظهر"),
+    ("bob", "Can someone review my merge request before lunch? www.example.org/mr/42"),
+    ("bob", "It's small, promise 🙏"),
 ]
+READ_UP_TO = len(YESTERDAY) + 2
 DESIGN = [
     ("chen", "New icons are in the shared folder."),
     ("alice", "They look great. Could the chat bubble be a bit rounder?"),
@@ -65,12 +84,20 @@ def seed(host: ServerThread) -> None:
     async def create(server: ChatServer) -> None:
         store = server.store
         assert store is not None
+        ids = {}
         for name, superuser in PEOPLE.items():
-            await asyncio.to_thread(store.create_user, name, passwords.hash(f"{name}-pw"),
-                                    is_superuser=superuser, is_staff=superuser)
-        for title, staff_only in (("Lobby", False), ("Design", False), ("Staff room", True),
-                                  ("Random", False)):
+            user = await asyncio.to_thread(store.create_user, name, passwords.hash(f"{name}-pw"),
+                                           is_superuser=superuser, is_staff=superuser)
+            ids[name] = user.id
+        for title, staff_only in ROOMS:
             await asyncio.to_thread(store.create_room, title, staff_only=staff_only)
+        now_ms = int(time.time() * 1000)
+        await asyncio.to_thread(store.append_messages, [
+            NewMessage(room_id=1, user_id=ids[author], username=author,
+                       msg_type=MsgType.MESSAGE, text=text, client_id=None,
+                       ts_ms=now_ms - minutes * 60_000)
+            for minutes, author, text in YESTERDAY
+        ])
 
     host.call(create)
 
@@ -96,74 +123,111 @@ def joined(client: ChatClient, room: str) -> Callable[[], bool]:
 
 
 def grab(widget: QWidget, path: Path) -> None:
-    QApplication.processEvents()
     widget.grab().save(str(path))
     print(f"wrote {path}")
 
 
-async def scene(out: Path) -> None:
+@dataclass
+class Scene:
+    others: dict[str, ChatClient]
+    maria: ChatClient
+    connect: ConnectWindow
+    window: MainWindow
+
+
+async def scene(out: Path, switcher: theme.ThemeSwitcher) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="multichat-shots-"))
     host = ServerThread(ServerConfig(host="127.0.0.1", port=0, data_dir=workdir, advertise=False),
                         make_server=partial(ChatServer, passwords=cheap_passwords()))
     host.start()
     try:
         seed(host)
-        others = {name: await client_for(host, name) for name in ("alice", "bob", "chen")}
-        for room, lines in (("1", HISTORY), ("2", DESIGN)):
-            for author, text in lines:
-                if author == "maria":
-                    continue
-                await post(others[author], room, [(author, text)], author)
-
-        icon = app_icon()
-        connect = ConnectWindow(icon)
-        connect.join.set_recent([RecentServer("ws://192.168.1.20:8765", "maria")])
-        # What the LAN list shows when two servers announce themselves.
-        for key, name, address, tls in (("a", "Design team", "192.168.1.20", False),
-                                        ("b", "Front desk", "192.168.1.34", True)):
-            connect.join.found.model.upsert(FoundServer(
-                key, name, (address,), 8765, tls, "0B:6E:71:24" if tls else None, "0.1.0", "/"))
-        connect.resize(520, 560)
-        connect.show()
-        grab(connect, out / "connect.png")
-
-        maria = ChatClient()
-        workspace = Workspace(maria)
-        window = MainWindow(workspace, icon)
-        maria.stateChanged.connect(window.set_connection_state)
-        maria.loggedIn.connect(lambda account, _token: window.set_account(account))
-        maria.roomJoined.connect(window.set_room_title)
-        window.resize(1100, 680)
-        window.show()
-        maria.open(f"ws://127.0.0.1:{host.port}", "maria", password="maria-pw")
-        await until(lambda: maria.state.value == "online")
-        maria.refresh_rooms()
-        await until(lambda: workspace.rooms.rowCount() == 4)
-        for room in ("2", "1"):
-            workspace.open_room(room)
-            await until(joined(maria, room))
-        window.show_room("1")
-        await until(lambda: workspace.messages["1"].rowCount() >= len(HISTORY))
-        maria.send("1", "Thanks Chen, reading it now.")
-        others["bob"].send("1", "@maria could you look at the deploy checklist?")
-        others["chen"].send("2", "Updated the mock-ups, see the Design board.")
-        await until(lambda: len(maria.outbox) == 0)
-        await until(lambda: workspace.rooms.total_unread() >= 1)
-        await asyncio.sleep(0.2)  # let the views lay out the last rows
-        window.views["1"].input.setPlainText("Sure, on it")
-        grab(window, out / "main-window.png")
-
-        admin = AdminDialog(maria, window)
-        admin.show()
-        await until(lambda: admin.users_tab.table.rowCount() == len(PEOPLE))
-        await until(lambda: admin.rooms_tab.table.rowCount() == 4)
-        admin.rooms_tab.table.selectRow(2)
-        grab(admin, out / "admin-dialog.png")
-
-        for client in (*others.values(), maria):
+        staged = await stage(host)
+        await shoot(staged, out, switcher)
+        for client in (*staged.others.values(), staged.maria):
             await client.close()
     finally:
         await asyncio.to_thread(host.stop)
+
+
+async def stage(host: ServerThread) -> Scene:
+    """Everyone in place: Maria back after a day, unread rooms, people joining."""
+    others = {name: await client_for(host, name) for name in PEOPLE if name != "maria"}
+    for author, text in TODAY[:2]:
+        if author != "maria":
+            await post(others[author], "1", [(author, text)], author)
+    await post(others["chen"], "2", DESIGN[:1], "chen")
+
+    icon = app_icon()
+    connect = ConnectWindow(icon)
+    connect.join.set_recent([RecentServer("ws://192.168.1.20:8765", "maria")])
+    # What the LAN list shows when two servers announce themselves.
+    for key, name, address, tls in (("a", "Design team", "192.168.1.20", False),
+                                    ("b", "Front desk", "192.168.1.34", True)):
+        connect.join.found.model.upsert(FoundServer(
+            key, name, (address,), 8765, tls, "0B:6E:71:24" if tls else None, "0.1.0", "/"))
+    connect.resize(560, 640)
+    connect.show()
+
+    maria = ChatClient()
+    workspace = Workspace(maria)
+    # Maria was here yesterday and read up to Farah's greeting.
+    workspace.read_positions_from(lambda room: READ_UP_TO if room == "1" else None)
+    window = MainWindow(workspace, icon)
+    maria.stateChanged.connect(window.set_connection_state)
+    maria.loggedIn.connect(lambda account, _token: window.set_account(account))
+    maria.roomJoined.connect(window.set_room_title)
+    window.resize(1100, 680)
+    window.show()
+    maria.open(f"ws://127.0.0.1:{host.port}", "maria", password="maria-pw")
+    await until(lambda: maria.state.value == "online")
+    maria.refresh_rooms()
+    await until(lambda: workspace.rooms.rowCount() == len(ROOMS))
+    # Unread while she was away: the rest of today's Lobby.
+    for author, text in TODAY[2:]:
+        await post(others[author], "1", [(author, text)], author)
+    for room in ("5", "2", "1"):
+        workspace.open_room(room)
+        await until(joined(maria, room))
+    window.show_room("1")
+    await until(lambda: workspace.messages["1"].rowCount() >= len(YESTERDAY) + len(TODAY))
+    # People coming in while the room is open: one collapsed line.
+    for name in ("dana", "eli"):
+        others[name].join("1")
+        await until(joined(others[name], "1"))
+    others["bob"].send("1", "@maria could you look at the deploy checklist?")
+    await post(others["alice"], "2", DESIGN[1:], "alice")
+    await until(lambda: workspace.rooms.total_unread() >= 1)
+    window.views["1"].input.setPlainText("Sure, on it")
+    return Scene(others, maria, connect, window)
+
+
+async def shoot(staged: Scene, out: Path, switcher: theme.ThemeSwitcher) -> None:
+    """Each screen in the light theme, then the dark one, the main window also 480 px wide."""
+    window = staged.window
+    admin = AdminDialog(staged.maria, window)
+    for choice in (theme.ThemeChoice.LIGHT, theme.ThemeChoice.DARK):
+        switcher.set_choice(choice)
+        suffix = "" if choice is theme.ThemeChoice.LIGHT else "-dark"
+        grab(staged.connect, out / f"connect{suffix}.png")
+        window.resize(1100, 680)
+        await settle()
+        grab(window, out / f"main-window{suffix}.png")
+        window.resize(480, 760)
+        await settle()
+        grab(window, out / f"main-window-narrow{suffix}.png")
+        window.resize(1100, 680)
+        admin.show()
+        await until(lambda: admin.users_tab.table.rowCount() == len(PEOPLE))
+        await until(lambda: admin.rooms_tab.table.rowCount() == len(ROOMS))
+        admin.rooms_tab.table.selectRow(4)
+        grab(admin, out / f"admin-dialog{suffix}.png")
+        admin.hide()
+
+
+async def settle() -> None:
+    """A resize relays out the window and its message rows over a few event-loop turns."""
+    await asyncio.sleep(0.3)
 
 
 def main() -> int:
@@ -172,8 +236,8 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
-    app.setStyleSheet(style_sheet())
-    qasync.run(scene(out))
+    switcher = theme.install(app, theme.ThemeChoice.LIGHT)
+    qasync.run(scene(out, switcher))
     return 0
 
 

@@ -14,14 +14,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# No test pops a real desktop notification on a developer's session bus.
+os.environ["DBUS_SESSION_BUS_ADDRESS"] = "disabled:"
 
 import keyring
 import pytest
 import qasync
 from keyring.backend import KeyringBackend
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from multichat.desktop import theme
 from multichat.desktop.client import ChatClient
 from multichat.desktop.services.hosting import ServerThread
 from multichat.server.chat.passwords import Passwords
@@ -30,6 +35,23 @@ from multichat.server.net import ChatServer
 from tests.conftest import seed_accounts
 from tests.desktop.helpers import close_clients, fast_backoff
 from tests.helpers.servers import hashing_with
+
+
+@pytest.fixture(autouse=True)
+def same_look_for_every_test(qapp: QApplication) -> Iterator[None]:
+    """A test that installs a theme (style, palette, sheet) leaves the next one as it found it."""
+    style, sheet, palette = qapp.style().name(), qapp.styleSheet(), QPalette(qapp.palette())
+    in_use = theme.current()
+    yield
+    # Widgets the test let go of go now: a new sheet re-polishes every live widget.
+    qapp.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    if qapp.style().name() != style:
+        qapp.setStyle(style)
+    if qapp.styleSheet() != sheet:
+        qapp.setStyleSheet(sheet)
+    qapp.setPalette(palette)
+    theme.set_current(in_use)
 
 
 @pytest.fixture

@@ -21,6 +21,10 @@ def test_the_screenshots_render(tmp_path: Path) -> None:
         env=cli_env(tmp_path, QT_QPA_PLATFORM="offscreen"),
     )
     assert result.returncode == 0, result.stderr
-    for name in ("connect.png", "main-window.png", "admin-dialog.png"):
-        image = QImage(str(tmp_path / name))
-        assert not image.isNull() and image.width() >= 500, name
+    for suffix in ("", "-dark"):
+        for name, least_width in (("connect", 500), ("main-window", 1000),
+                                  ("main-window-narrow", 480), ("admin-dialog", 500)):
+            image = QImage(str(tmp_path / f"{name}{suffix}.png"))
+            assert not image.isNull() and image.width() >= least_width, name + suffix
+    # The narrow one is what a 480 px wide window shows: nothing forced it wider.
+    assert QImage(str(tmp_path / "main-window-narrow.png")).width() == 480

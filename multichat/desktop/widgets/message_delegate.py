@@ -101,7 +101,10 @@ class SelectableText(QTextBrowser):
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                      | Qt.TextInteractionFlag.TextSelectableByKeyboard
                                      | Qt.TextInteractionFlag.LinksAccessibleByMouse)
-        self.setStyleSheet("QTextBrowser#selectableText { background: transparent; }")
+        # No frame, padding or border from the app's sheet (its input rules): the text
+        # must sit exactly where the delegate painted it.
+        self.setStyleSheet("QTextBrowser#selectableText { background: transparent; "
+                           "border: none; padding: 0; margin: 0; }")
         self.viewport().setAutoFillBackground(False)
         self.anchorClicked.connect(QDesktopServices.openUrl)
 
@@ -112,12 +115,28 @@ class SelectableText(QTextBrowser):
 class MessageDelegate(QStyledItemDelegate):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._body_font = QFont()
-        self._name_font = QFont()
-        self._name_font.setBold(True)
-        self._small_font = QFont()
-        self._small_font.setPointSizeF(max(6.0, self._small_font.pointSizeF() * 0.85))
         self._editing: QPersistentModelIndex | None = None
+
+    # The view's font, read when used: a style sheet's font reaches the view (and the
+    # selection editor laid over a row) only once they are polished, and the painted
+    # text must match the editor's to the pixel.
+
+    @property
+    def _body_font(self) -> QFont:
+        view = self.parent()
+        return QFont(view.font()) if isinstance(view, QWidget) else QFont()
+
+    @property
+    def _name_font(self) -> QFont:
+        font = self._body_font
+        font.setBold(True)
+        return font
+
+    @property
+    def _small_font(self) -> QFont:
+        font = self._body_font
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
+        return font
 
     # -- text ---------------------------------------------------------------------------
 

@@ -35,7 +35,8 @@ def test_the_first_admin_follows_the_rules_of_names_and_passwords(
         host.create_admin("\uff42\uff4f\uff53\uff53", "boss-password")  # fullwidth boss
         assert host.has_users()
         with pytest.raises(ServerError, match="accounts already"):
-            host.create_admin("BOSS", "again-password")  # only the first: the others over the protocol
+            # only the first: the others over the protocol
+            host.create_admin("BOSS", "again-password")
     finally:
         host.stop()
     # The admin made is "boss" in NFKC, and logs in under that name like anyone.

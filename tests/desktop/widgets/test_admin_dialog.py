@@ -108,13 +108,13 @@ def test_users_are_created_flagged_reset_and_deleted(
 
     users.is_superuser.click()
     qtbot.waitUntil(lambda: users.status.text() == "User carol updated.", timeout=WAIT_MS)
-    qtbot.keyClicks(users.reset_password, "new-pw")
+    qtbot.keyClicks(users.reset_password, "new-password")
     users.status.clear()
     qtbot.mouseClick(users.reset_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: users.status.text() == "User carol updated.", timeout=WAIT_MS)
 
     carol = make_client()
-    log_in(qtbot, carol, hosted_server, ("carol", "new-pw"))
+    log_in(qtbot, carol, hosted_server, ("carol", "new-password"))
     assert carol.account == UserInfo("carol", is_staff=True, is_superuser=True)
 
     select(users, "alice")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 import pytest
-from PySide6.QtCore import QModelIndex, QPoint, Qt
+from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QImage, QPainter, QTextDocument, QTextLine
 from PySide6.QtWidgets import QStyleOptionViewItem, QTabWidget
 from pytestqt.qtbot import QtBot
@@ -137,11 +137,13 @@ def x_of(line: QTextLine, position: int) -> int:
     return int(x)
 
 
-def text_rect_of(view: RoomView, index: QModelIndex) -> tuple[int, int]:
+def text_rect_of(view: RoomView, index: QModelIndex) -> QRect:
+    """Where the delegate draws the row's text, with the view's own font (a style sheet's)."""
     option = QStyleOptionViewItem()
     option.rect = view.messages.visualRect(index)
-    rect = view.messages.delegate.text_rect(option, index)
-    return rect.left(), rect.top()
+    option.font = view.messages.font()
+    option.fontMetrics = view.messages.fontMetrics()
+    return view.messages.delegate.text_rect(option, index)
 
 
 def test_part_of_a_message_can_be_selected_and_copied(qtbot: QtBot) -> None:
@@ -149,12 +151,12 @@ def test_part_of_a_message_can_be_selected_and_copied(qtbot: QtBot) -> None:
     model.prepend_history([event(1, "hello wonderful world")])
     index = model.index(0)
     qtbot.waitUntil(lambda: in_view(view, index))
-    document = view.messages.delegate.document(index, 500)
+    rect = text_rect_of(view, index)
+    document = view.messages.delegate.document(index, rect.width())  # owns the line below
     line = first_line(document)
-    left, top = text_rect_of(view, index)
-    y = top + int(line.height() / 2)
-    start = QPoint(left + x_of(line, 6) + 1, y)
-    end = QPoint(left + x_of(line, 15) - 1, y)
+    y = rect.top() + int(line.height() / 2)
+    start = QPoint(rect.left() + x_of(line, 6) + 1, y)
+    end = QPoint(rect.left() + x_of(line, 15) + 1, y)  # just past the "l": rounds to 15
     viewport = view.messages.viewport()
     qtbot.mousePress(viewport, Qt.MouseButton.LeftButton, pos=start)
     qtbot.mouseMove(viewport, end)
@@ -171,7 +173,7 @@ def test_right_to_left_text_sits_with_its_sender(qtbot: QtBot) -> None:
     for row in (0, 1):
         index = model.index(row)
         rect = view.messages.visualRect(index)
-        left, _top = text_rect_of(view, index)
+        left = text_rect_of(view, index).left()
         document = view.messages.delegate.document(index, rect.width() - 2 * PADDING)
         text_x = left + first_line(document).naturalTextRect().left()
         name_x = rect.left() + PADDING  # where the sender's name is drawn
