@@ -87,11 +87,14 @@ def membership_summary(run: Sequence[Line]) -> str | None:
     """One line for a run of ENTER/LEAVE notices, or None when it comes to nothing.
 
     Each person counts by where they ended up; someone who left and came back
-    within ``RECONNECT_GAP`` is left out (they never really went).
+    within ``RECONNECT_GAP`` is left out (they never really went), and so is the
+    reader: they know they opened the room.
     """
     first: dict[str, Line] = {}
     last: dict[str, Line] = {}
     for line in run:
+        if line.own:
+            continue
         first.setdefault(line.username, line)
         last[line.username] = line
     joined: list[str] = []

@@ -21,8 +21,8 @@ def message(seq: int, who: str = "bob", minutes: float = 0, own: bool = False) -
     return Line(Kind.MESSAGE, who, NOON + timedelta(minutes=minutes), seq, own)
 
 
-def notice(kind: Kind, who: str, minutes: float = 0) -> Line:
-    return Line(kind, who, NOON + timedelta(minutes=minutes))
+def notice(kind: Kind, who: str, minutes: float = 0, own: bool = False) -> Line:
+    return Line(kind, who, NOON + timedelta(minutes=minutes), None, own)
 
 
 def test_date_labels() -> None:
@@ -65,6 +65,14 @@ def test_joins_and_leaves_collapse_into_one_line() -> None:
     assert [p.hidden for p in shown] == [False, False, True, True, True, True, False]
     assert membership_summary([notice(Kind.ENTER, "a"), notice(Kind.LEAVE, "b"),
                                notice(Kind.ENTER, "c")]) == "a and c joined; b left"
+
+
+def test_the_readers_own_coming_and_going_is_not_news_to_them() -> None:
+    assert membership_summary([notice(Kind.ENTER, "me", own=True)]) is None
+    assert membership_summary([notice(Kind.ENTER, "me", own=True),
+                               notice(Kind.ENTER, "bob")]) == "bob joined"
+    shown = present([message(1), notice(Kind.ENTER, "me", own=True)], None, TODAY)
+    assert shown[1].hidden
 
 
 def test_a_quick_reconnect_shows_nothing_a_slow_one_does() -> None:
