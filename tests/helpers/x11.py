@@ -14,7 +14,9 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+import typing
 from collections.abc import Iterator
 
 import pytest
@@ -56,11 +58,12 @@ def x_display(width: int = 1280, height: int = 800, *,
             pytest.fail("Xvfb did not start")
         env = {"DISPLAY": f":{number}", "QT_QPA_PLATFORM": "xcb"}
         if window_manager:
-            window_manager_process = subprocess.Popen(
-                ["openbox", "--sm-disable"], env={**os.environ, **env},
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-            _wait_for_window_manager(env)
+            with tempfile.TemporaryFile() as said:
+                window_manager_process = subprocess.Popen(
+                    ["openbox", "--sm-disable"], env={**os.environ, **env},
+                    stdout=said, stderr=subprocess.STDOUT,
+                )
+                _wait_for_window_manager(env, window_manager_process, said)
         yield env
     finally:
         for process in (window_manager_process, xvfb):
@@ -73,16 +76,22 @@ def x_display(width: int = 1280, height: int = 800, *,
                     process.wait()
 
 
-def _wait_for_window_manager(env: dict[str, str]) -> None:
-    """openbox is up once the root window names a supporting WM (xprop), or after a beat."""
-    if shutil.which("xprop") is None:
-        return
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
+def _wait_for_window_manager(env: dict[str, str], process: subprocess.Popen[bytes],
+                             said: typing.IO[bytes]) -> None:
+    """openbox is up once the root window names a supporting WM (xprop).
+
+    A loaded machine (other tests, other X servers) can take seconds: the wait is
+    generous, and a failure says what openbox said.
+    """
+    require("xprop")
+    deadline = time.monotonic() + 3 * TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
         result = subprocess.run(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"],
                                 env={**os.environ, **env}, capture_output=True, text=True,
                                 check=False)
         if "window id" in result.stdout:
             return
         time.sleep(0.05)
-    pytest.fail("openbox did not start on the X display")
+    said.seek(0)
+    words = said.read().decode(errors="replace").strip() or "nothing"
+    pytest.fail(f"openbox did not start on {env['DISPLAY']} (exit {process.poll()}): {words}")
