@@ -1,7 +1,9 @@
 """The first screen: join a server, or host a chat on this computer.
 
 Plain data in (recent servers, whether hosting needs an admin account), user
-intentions out as signals; errors are shown on the form they belong to.
+intentions out as signals; errors are shown on the form they belong to. The
+window never opens larger than the screen (at ``QT_SCALE_FACTOR=2`` a 1280x800
+screen is 640x400), and the card scrolls, so Log in stays within reach.
 """
 
 from __future__ import annotations
@@ -9,17 +11,19 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
     QFrame,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -28,11 +32,13 @@ from PySide6.QtWidgets import (
 
 from multichat.desktop.models.found_servers import FoundServerModel, FoundServerRole
 from multichat.desktop.services.settings import RecentServer
+from multichat.desktop.widgets.main_window import ScreenFit
 from multichat.protocol.fingerprint import for_display
 from multichat.protocol.passwords import check_password
 from multichat.server.config import DEFAULT_PORT
 
 DEFAULT_URL = f"ws://localhost:{DEFAULT_PORT}"
+DEFAULT_SIZE = QSize(560, 640)  # shrunk to the screen's free area
 
 
 class _FormError(QLabel):
@@ -50,12 +56,13 @@ class _FormError(QLabel):
         self.setVisible(bool(words))
 
 
-NOTHING_FOUND = (
-    "No server found on this network yet. Servers announce themselves by multicast, "
-    "which some networks drop (guest Wi-Fi, VPNs) or a firewall blocks (UDP 5353), and "
-    "which stays inside one subnet. Type the server's address below instead, e.g. "
-    "ws://192.168.1.20:8765."
+NOTHING_FOUND_LINE = "No server found on this network yet."
+NOTHING_FOUND_WHY = (
+    "Servers announce themselves by multicast, which some networks drop (guest Wi-Fi, "
+    "VPNs) or a firewall blocks (UDP 5353), and which stays inside one subnet. Type the "
+    "server's address below instead, e.g. ws://192.168.1.20:8765."
 )
+NOTHING_FOUND = f"{NOTHING_FOUND_LINE} {NOTHING_FOUND_WHY}"
 
 
 PLAIN_WARNING = (
@@ -79,6 +86,51 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+class NothingFound(QWidget):
+    """An empty LAN list in one short line; why it may be empty in its tooltip and
+    behind "Why?", which opens the explanation in place (it took six lines always)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line = QLabel(NOTHING_FOUND_LINE)
+        self.line.setObjectName("formHint")
+        self.line.setWordWrap(True)
+        self.why_button = QPushButton("Why?")
+        self.why_button.setObjectName("linkButton")
+        self.why_button.setCheckable(True)
+        self.why_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.why_button.setAccessibleName("Why no server is found")
+        self.why = QLabel(NOTHING_FOUND_WHY)
+        self.why.setObjectName("formHint")
+        self.why.setWordWrap(True)
+        self.why.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.why.hide()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.line, 1)
+        row.addWidget(self.why_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.why)
+        self.why_button.toggled.connect(self.why.setVisible)
+        self.set_words(NOTHING_FOUND_LINE, NOTHING_FOUND_WHY)
+
+    def set_words(self, line: str, why: str = "") -> None:
+        """The line always shown, and (if any) the reason behind "Why?" and the tooltip."""
+        self.line.setText(line)
+        self.why.setText(why)
+        self.line.setToolTip(why)
+        self.why_button.setToolTip(why)
+        self.why_button.setVisible(bool(why))
+        if not why:
+            self.why_button.setChecked(False)
+
+    def text(self) -> str:
+        """Every word it has to say, the line and the reason, shown or not."""
+        return f"{self.line.text()} {self.why.text()}".strip()
+
+
 class FoundServers(QWidget):
     """The servers announcing themselves on the LAN, live; one click fills the form."""
 
@@ -93,9 +145,7 @@ class FoundServers(QWidget):
         self.list.setModel(self.model)
         self.list.setEditTriggers(QListView.EditTrigger.NoEditTriggers)
         self.list.setMaximumHeight(110)
-        self.empty = QLabel(NOTHING_FOUND)
-        self.empty.setObjectName("formHint")
-        self.empty.setWordWrap(True)
+        self.empty = NothingFound()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -108,7 +158,7 @@ class FoundServers(QWidget):
 
     def set_unavailable(self, words: str) -> None:
         """Browsing could not start at all (no network): say so where the list would be."""
-        self.empty.setText(f"{words.capitalize()}. Type the server's address below.")
+        self.empty.set_words(f"{words.capitalize()}. Type the server's address below.")
 
     def _update_empty(self) -> None:
         found = self.model.rowCount() > 0
@@ -416,16 +466,33 @@ class ConnectWindow(QWidget):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.join, "Join a server")
         self.tabs.addTab(self.host, "Host a chat on this computer")
+        # On a short screen the forms scroll inside the card: every field and Log in
+        # stay reachable, where a fixed layout ran past the screen's bottom edge.
+        self.card_scroll = QScrollArea()
+        self.card_scroll.setObjectName("cardScroll")
+        self.card_scroll.setWidgetResizable(True)
+        self.card_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # In a plain box, not straight in the scroll area: through its layout the area
+        # learns the forms' height for a width (wrapped words), so nothing overlaps.
+        content = QWidget()
+        content.setObjectName("cardContent")
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.addWidget(self.tabs)
+        self.card_scroll.setWidget(content)
+        content.setAutoFillBackground(False)  # setWidget turned it on: the card shows
+        self.card_scroll.viewport().setAutoFillBackground(False)
         card = QFrame()
         card.setObjectName("card")
         card_layout = QVBoxLayout(card)
-        card_layout.addWidget(self.tabs)
+        card_layout.addWidget(self.card_scroll)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 24, 32, 24)
         layout.addWidget(title)
         layout.addWidget(subtitle)
         layout.addWidget(card, 1)
-        self.resize(560, 640)
+        self.screen_fit = ScreenFit(self)
+        self.resize(DEFAULT_SIZE.boundedTo(self.screen().availableGeometry().size()))
 
     def show_host_tab(self) -> None:
         """Open on hosting (after a restart of an app that hosted), typing in its form."""

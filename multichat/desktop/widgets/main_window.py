@@ -3,27 +3,40 @@
 It shows the workspace's models and calls the workspace for what the person
 does; the composition root connects the rest (login, logout, admin, tray).
 The title names the room in view and counts what waits in the others, each
-tab carries its room's count, and the window fits a 480 px wide screen: the
-room list hides itself below ``NARROW_WIDTH`` (Ctrl+Shift+B brings it back),
-tab titles elide, the header's long words elide with the whole in a tooltip.
+tab carries its room's count, and the window fits a 480 px wide screen: below
+``NARROW_WIDTH`` the room list hides itself and comes back over the messages
+(the header's "Rooms" button, Ctrl+Shift+B), tabs share the width so the one in
+view keeps its whole short title, the header's long words elide with the whole
+in a tooltip. ``ScreenFit`` keeps a window inside its screen (this one and the
+connect window).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QEvent, QModelIndex, QObject, QRect, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
     QCloseEvent,
+    QFocusEvent,
     QIcon,
     QKeyEvent,
     QKeySequence,
-    QMoveEvent,
     QResizeEvent,
-    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -32,6 +45,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QTabBar,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -51,7 +65,16 @@ APP_NAME = "Multichat"
 DEFAULT_SIZE = QSize(1000, 640)
 # Below this width the room list hides itself: the messages need the room more.
 NARROW_WIDTH = 640
+# The room list shown over a narrow window: wide enough for a title and its badge,
+# and never so wide that the messages behind it vanish (a strip stays to click back to).
+OVERLAY_WIDTH = 260
+OVERLAY_SPARE = 64
 TAB_MAX_WIDTH = 220  # also in style.qss (QTabBar::tab max-width)
+# Tab widths in average characters, padding and close button included. Below the least
+# (some six letters of a title) a tab would say nothing, so the tabs scroll instead, each
+# as wide as its title up to the scrolled width.
+LEAST_TAB_CHARACTERS = 13
+SCROLLED_TAB_CHARACTERS = 22
 THEME_WORDS = {theme.ThemeChoice.SYSTEM: "Follow the system",
                theme.ThemeChoice.LIGHT: "Light", theme.ThemeChoice.DARK: "Dark"}
 # Keys a text box would take for itself (Ctrl+K deletes to the end of the line on
@@ -99,6 +122,115 @@ class ElidingLabel(QLabel):
                                                    width))
 
 
+def fit_within(frame: QRect, available: QRect) -> QRect:
+    """``frame`` (a window with its title bar) shrunk to ``available`` and moved inside it."""
+    size = frame.size().boundedTo(available.size())
+    x = min(max(frame.left(), available.left()), available.right() - size.width() + 1)
+    y = min(max(frame.top(), available.top()), available.bottom() - size.height() + 1)
+    return QRect(QPoint(x, y), size)
+
+
+def fit_to_screen(window: QWidget) -> None:
+    """Shrink and move a top-level window into its screen's free area: a geometry saved
+    at another scale, or on a larger monitor, must not come back larger than this one."""
+    available = window.screen().availableGeometry()
+    # The window manager's frame counts once it is known (it is not before the first show).
+    decoration = (window.frameGeometry().size() - window.geometry().size()
+                  if window.isVisible() else QSize(0, 0))
+    fitted = fit_within(QRect(window.frameGeometry().topLeft(), window.size() + decoration),
+                        available)
+    if fitted.size() != window.size() + decoration:
+        window.resize(fitted.size() - decoration)
+    # Placed by the frame it really has: a minimum size may have refused the resize.
+    frame = window.frameGeometry()
+    placed = fit_within(frame, available).topLeft()
+    if placed != frame.topLeft():
+        window.move(placed)
+
+
+# Any of these may be the first to see the window manager's frame around a new window.
+FRAMING_EVENTS = (QEvent.Type.Move, QEvent.Type.Resize, QEvent.Type.UpdateRequest,
+                  QEvent.Type.Expose)
+
+
+class ScreenFit(QObject):
+    """Keeps a top-level window inside its screen: fitted as it shows, and again once the
+    window manager has framed it (openbox places a window first, then adds a title bar
+    that pushed it a bar's height past the screen's edge)."""
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self._window = window
+        self._until_framed = False
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Show:
+            self._until_framed = True
+            fit_to_screen(self._window)
+        # Frame extents arrive without a move on some window managers (openbox).
+        elif (self._until_framed and kind in FRAMING_EVENTS
+              and self._window.frameGeometry() != self._window.geometry()):
+            self._until_framed = False
+            fit_to_screen(self._window)
+        return False
+
+
+class RoomTabBar(QTabBar):
+    """Tabs that share a narrow width fairly: the tab in view keeps its whole title
+    (up to ``TAB_MAX_WIDTH``), short titles keep theirs, the long ones give way.
+
+    Left to itself, QTabBar shrinks every tab a little once they do not fit, and a
+    few pixels are enough to make "Lobby" "Lo…" beside a long title kept at its
+    maximum. Past the point where sharing helps, the scroll buttons take over.
+    """
+
+    def __init__(self, tabs: QTabWidget) -> None:
+        super().__init__(tabs)
+        self._tabs = tabs
+        tabs.installEventFilter(self)  # its width is the room the tabs share
+        self.currentChanged.connect(self._relayout)
+
+    def _relayout(self, *_: object) -> None:
+        # QTabBar caches its tabs' sizes; a new elide mode is its one public way to redo them.
+        self.setElideMode(self.elideMode())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._tabs and event.type() == QEvent.Type.Resize:
+            self._relayout()
+        return super().eventFilter(watched, event)
+
+    def tabSizeHint(self, index: int) -> QSize:
+        hint = super().tabSizeHint(index)
+        if index == self.currentIndex():
+            return QSize(min(hint.width(), max(self._tabs.width(), 1)), hint.height())
+        letter = self.fontMetrics().averageCharWidth()
+        share = self._share()
+        if share < letter * LEAST_TAB_CHARACTERS:  # too many to share: they scroll, readable
+            share = letter * SCROLLED_TAB_CHARACTERS
+        return QSize(min(hint.width(), share), hint.height())
+
+    def minimumTabSizeHint(self, index: int) -> QSize:
+        # The share above is the least: QTabBar would shrink every tab a little more, the
+        # one in view included ("Lo…"), where scrolling is kinder.
+        return self.tabSizeHint(index)
+
+    def _share(self) -> int:
+        """The widest any other tab may be: short titles whole, the rest share what is left."""
+        current = self.currentIndex()
+        room = self._tabs.width() - (super().tabSizeHint(current).width() if current >= 0
+                                     else 0)
+        others = sorted(super(RoomTabBar, self).tabSizeHint(i).width()
+                        for i in range(self.count()) if i != current)
+        for position, width in enumerate(others):
+            share = room // (len(others) - position)
+            if width > share:
+                return share
+            room -= width
+        return TAB_MAX_WIDTH  # everything fits
+
+
 STATE_WORDS = {
     "online": "● Online",
     "connecting": "● Connecting…",
@@ -128,7 +260,6 @@ class MainWindow(QMainWindow):
         self._titles: dict[str, str] = {}
         self._sidebar_wanted = True  # the person's choice while the window is wide
         self._narrow: bool | None = None
-        self._fit_once_framed = False
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self._build_sidebar())
@@ -137,6 +268,7 @@ class MainWindow(QMainWindow):
         splitter.setSizes([220, 780])
         self.splitter = splitter
         body = QWidget()
+        self.body = body
         body_layout = QVBoxLayout(body)
         body_layout.setContentsMargins(8, 6, 8, 0)
         body_layout.addLayout(self._build_header())
@@ -146,12 +278,17 @@ class MainWindow(QMainWindow):
         self.switcher = RoomSwitcher(workspace.rooms, self)
         self.switcher.roomChosen.connect(self.open_room)
         self._build_menus()
-        self.resize(self._fitted(DEFAULT_SIZE))
+        self.screen_fit = ScreenFit(self)
+        self.resize(DEFAULT_SIZE.boundedTo(self.screen().availableGeometry().size()))
 
+        # A narrow window's room list lies over the splitter; Esc, or focus leaving, closes it.
+        self.splitter.installEventFilter(self)
+        self.room_list.installEventFilter(self)
         self.room_list.activated.connect(self._room_activated)
         self.room_list.clicked.connect(self._room_activated)
         self.tabs.tabCloseRequested.connect(self._tab_close_requested)
         self.tabs.currentChanged.connect(self._tab_changed)
+        self.rooms_button.clicked.connect(lambda _checked=False: self.toggle_sidebar())
         self.logout_button.clicked.connect(self.logoutRequested)
         self.admin_button.clicked.connect(self.adminRequested)
         self.reconnect_button.clicked.connect(self.reconnectRequested)
@@ -165,6 +302,13 @@ class MainWindow(QMainWindow):
         self._update_empty_hint()
 
     def _build_header(self) -> QHBoxLayout:
+        self.rooms_button = QPushButton("☰ Rooms")
+        self.rooms_button.setObjectName("roomsToggle")
+        self.rooms_button.setAccessibleName("Room list")
+        self.rooms_button.setCheckable(True)
+        self.rooms_button.setToolTip(
+            f"Show or hide the room list ({keys.shown(keys.TOGGLE_SIDEBAR)})")
+        self.rooms_button.hide()  # while the list is in its place, it needs no button
         self.state_label = QLabel(STATE_WORDS["offline"])
         self.state_label.setObjectName("connectionState")
         self.state_detail = ElidingLabel()
@@ -176,6 +320,7 @@ class MainWindow(QMainWindow):
         self.admin_button.hide()
         self.logout_button = QPushButton("Log out")
         top = QHBoxLayout()
+        top.addWidget(self.rooms_button)
         top.addWidget(self.state_label)
         top.addWidget(self.state_detail, 1)
         for widget in (self.reconnect_button, self.user_label, self.admin_button,
@@ -263,6 +408,7 @@ class MainWindow(QMainWindow):
 
     def _build_center(self) -> QWidget:
         self.tabs = QTabWidget()
+        self.tabs.setTabBar(RoomTabBar(self.tabs))
         self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
@@ -419,16 +565,53 @@ class MainWindow(QMainWindow):
             self._tab_close_requested(self.tabs.currentIndex())
 
     def toggle_sidebar(self) -> None:
+        """The header's Rooms button, View > Room list, Ctrl+Shift+B."""
         visible = not self.sidebar.isVisible()
         if not self._narrow:
             self._sidebar_wanted = visible
         self._show_sidebar(visible)
         if visible:
             self.room_list.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        elif self._narrow:
+            self._focus_room_in_view()
 
     def _show_sidebar(self, visible: bool) -> None:
+        if visible and self._narrow:
+            self._place_overlay()
+            self.sidebar.raise_()
         self.sidebar.setVisible(visible)
         self.sidebar_action.setChecked(visible)
+        self.rooms_button.setChecked(visible)
+        # Narrow, the button is the way to the list and out of it; wide, it shows once
+        # the person has hidden the list.
+        self.rooms_button.setVisible(bool(self._narrow) or not visible)
+
+    def _set_narrow(self, narrow: bool) -> None:
+        """Narrow, the room list lies over the messages when shown, instead of beside them
+        (a splitter would squeeze the messages to nothing, or hold the window wider)."""
+        self._narrow = narrow
+        if narrow and self.sidebar.parent() is not self.body:
+            self.sidebar.setParent(self.body)  # out of the splitter: hidden until asked for
+        elif not narrow and self.sidebar.parent() is not self.splitter:
+            self.splitter.insertWidget(0, self.sidebar)
+            self.splitter.setSizes([220, max(0, self.splitter.width() - 220)])
+        self.sidebar.setProperty("overlay", narrow)
+        self.sidebar.style().unpolish(self.sidebar)
+        self.sidebar.style().polish(self.sidebar)
+        self._show_sidebar(self._sidebar_wanted and not narrow)
+
+    def _place_overlay(self) -> None:
+        area = self.splitter.geometry()
+        width = max(0, min(OVERLAY_WIDTH, area.width() - OVERLAY_SPARE))
+        self.sidebar.setGeometry(QRect(area.topLeft(), QSize(width, area.height())))
+
+    def _over_messages(self) -> bool:
+        return bool(self._narrow) and self.sidebar.isVisible()
+
+    def _focus_room_in_view(self) -> None:
+        view = self.tabs.currentWidget()
+        if isinstance(view, RoomView):
+            view.focus_input()
 
     def show_shortcuts(self) -> None:
         keys.ShortcutsDialog(self).open()
@@ -439,6 +622,8 @@ class MainWindow(QMainWindow):
 
     def _room_activated(self, index: QModelIndex) -> None:
         room = str(index.data(RoomRole.RoomId))
+        if self._narrow:  # picked: the list lying over the messages steps aside
+            self._show_sidebar(False)
         self.open_room(room, str(index.data(Qt.ItemDataRole.DisplayRole) or ""))
 
     def _tab_close_requested(self, position: int) -> None:
@@ -503,66 +688,38 @@ class MainWindow(QMainWindow):
 
     # -- size: fit the screen, give the messages the room ---------------------------------
 
-    def _fitted(self, size: QSize) -> QSize:
-        """``size`` no larger than the screen's free area (less the window frame)."""
-        available = self.screen().availableGeometry()
-        frame = self.frameGeometry().size() - self.geometry().size() if self.isVisible() \
-            else QSize(0, 0)
-        return size.boundedTo(available.size() - frame)
-
     def fit_to_screen(self) -> None:
-        """Shrink and move the window into the screen: a geometry saved at another
-        scale, or on a larger monitor, must not come back larger than this one."""
-        available = self.screen().availableGeometry()
-        size = self._fitted(self.size())
-        if size != self.size():
-            self.resize(size)
-        frame: QRect = self.frameGeometry()
-        x = min(max(frame.left(), available.left()), available.right() - frame.width() + 1)
-        y = min(max(frame.top(), available.top()), available.bottom() - frame.height() + 1)
-        if (x, y) != (frame.left(), frame.top()):
-            self.move(x, y)
+        fit_to_screen(self)
 
     def restoreGeometry(self, geometry: QByteArray | bytes | bytearray | memoryview) -> bool:
         restored = super().restoreGeometry(geometry)
         self.fit_to_screen()
         return restored
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self._fit_once_framed = True
-        self.fit_to_screen()
-
-    def moveEvent(self, event: QMoveEvent) -> None:
-        super().moveEvent(event)
-        self._fit_when_framed()
-
-    def event(self, event: QEvent) -> bool:
-        handled = super().event(event)
-        # Frame extents arrive without a move on some window managers (openbox).
-        # getattr: Qt sends events while __init__ runs, before the flag exists.
-        framing = event.type() in (QEvent.Type.UpdateRequest, QEvent.Type.Expose)
-        if framing and getattr(self, "_fit_once_framed", False):
-            self._fit_when_framed()
-        return handled
-
-    def _fit_when_framed(self) -> None:
-        """The window manager frames (and places) the window after it shows: fit again
-        once the frame is known, so the title bar does not push it off the screen."""
-        if self._fit_once_framed and self.frameGeometry() != self.geometry():
-            self._fit_once_framed = False
-            self.fit_to_screen()
-
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self._fit_when_framed()
         narrow = event.size().width() < NARROW_WIDTH
         if narrow != self._narrow:
-            self._narrow = narrow
-            self._show_sidebar(self._sidebar_wanted and not narrow)
+            self._set_narrow(narrow)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Let the window's shortcuts past a message box that would take the keys."""
+        """Let the window's shortcuts past a message box that would take the keys; keep the
+        room list over a narrow window on the messages' area, and put it away with Esc or
+        once the person works elsewhere."""
+        if watched is self.splitter:
+            if event.type() in (QEvent.Type.Resize, QEvent.Type.Move) and self._over_messages():
+                self._place_overlay()
+            return False
+        if watched is self.room_list:
+            if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+                    and event.key() == Qt.Key.Key_Escape and self._over_messages()):
+                self._show_sidebar(False)
+                self._focus_room_in_view()
+                return True
+            if (event.type() == QEvent.Type.FocusOut and isinstance(event, QFocusEvent)
+                    and self._over_messages() and self._focus_went_elsewhere(event)):
+                self._show_sidebar(False)
+            return False
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
             pressed = QKeySequence(event.keyCombination())
             if any(pressed.matches(QKeySequence(k)) == QKeySequence.SequenceMatch.ExactMatch
@@ -570,6 +727,17 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return True
         return super().eventFilter(watched, event)
+
+    def _focus_went_elsewhere(self, event: QFocusEvent) -> bool:
+        """Into the window's own widgets (the messages, a tab): not to a menu, another
+        window, or the Rooms button (whose click then closes the list itself)."""
+        if event.reason() in (Qt.FocusReason.PopupFocusReason,
+                              Qt.FocusReason.ActiveWindowFocusReason,
+                              Qt.FocusReason.MenuBarFocusReason):
+            return False
+        taker = QApplication.focusWidget()
+        return (taker is not None and taker is not self.rooms_button
+                and self.isAncestorOf(taker) and not self.sidebar.isAncestorOf(taker))
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.ActivationChange:

@@ -1,17 +1,24 @@
-"""The login form warns before a password would cross the network in the clear."""
+"""The connect window: warnings before a password crosses the network in the clear, the
+forms' keys, and a window that fits a short screen with Log in within reach."""
 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.services.settings import RecentServer
 from multichat.desktop.widgets.connect_window import (
+    NOTHING_FOUND,
+    NOTHING_FOUND_LINE,
+    NOTHING_FOUND_WHY,
+    ConnectWindow,
+    FoundServers,
     HostForm,
     JoinForm,
     crosses_network_in_clear,
 )
+from multichat.desktop.widgets.main_window import fit_within
 from multichat.protocol.passwords import MAX_PASSWORD_CHARS, check_password
 
 
@@ -88,3 +95,65 @@ def test_a_busy_join_form_offers_cancel_and_ignores_a_second_enter(qtbot: QtBot)
         qtbot.mouseClick(form.cancel, Qt.MouseButton.LeftButton)
     form.set_busy(False)
     assert form.cancel.isHidden() and form.password.isEnabled()
+
+
+# QT_SCALE_FACTOR=2 on a 1280x800 screen: 640x400 to place windows in.
+SCALED_SCREEN = QRect(0, 0, 640, 400)
+
+
+@pytest.mark.parametrize(("frame", "fitted"), [
+    (QRect(100, 100, 560, 640), QRect(80, 0, 560, 400)),  # too tall: shrunk, moved up
+    (QRect(-50, 30, 300, 200), QRect(0, 30, 300, 200)),  # off the left edge: moved in
+    (QRect(10, 10, 300, 200), QRect(10, 10, 300, 200)),  # inside: left alone
+    (QRect(0, 0, 3000, 2000), QRect(0, 0, 640, 400)),  # saved on a 4K screen
+])
+def test_a_window_is_fitted_into_the_free_area(frame: QRect, fitted: QRect) -> None:
+    assert fit_within(frame, SCALED_SCREEN) == fitted
+    assert fit_within(frame.translated(0, 24), SCALED_SCREEN.translated(0, 24)) \
+        == fitted.translated(0, 24)  # below a panel
+
+
+def test_the_connect_window_opens_within_the_screen(qtbot: QtBot) -> None:
+    window = ConnectWindow()
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    available = window.screen().availableGeometry()
+    assert available.contains(window.frameGeometry())
+    # As small as the scaled screen: the card scrolls rather than holding the window tall.
+    assert window.minimumSizeHint().width() <= SCALED_SCREEN.width()
+    assert window.minimumSizeHint().height() <= SCALED_SCREEN.height()
+
+
+def test_log_in_is_reachable_on_a_short_window(qtbot: QtBot) -> None:
+    window = ConnectWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.resize(SCALED_SCREEN.width(), 360)
+    qtbot.waitUntil(lambda: window.height() == 360)
+    scroll, submit = window.card_scroll, window.join.submit
+    assert scroll.isAncestorOf(submit)
+    assert scroll.horizontalScrollBar().maximum() == 0  # nothing hides to the side
+    scroll.ensureWidgetVisible(submit)
+    viewport = scroll.viewport()
+    corner = submit.mapTo(viewport, QPoint(0, 0))
+    assert viewport.rect().contains(QRect(corner, submit.size()))
+
+
+def test_an_empty_lan_list_says_so_in_one_line_and_why_on_request(qtbot: QtBot) -> None:
+    found = FoundServers()
+    qtbot.addWidget(found)
+    found.show()
+    empty = found.empty
+    assert empty.line.text() == NOTHING_FOUND_LINE
+    assert empty.line.toolTip() == NOTHING_FOUND_WHY  # the reason, on hover
+    assert empty.text() == NOTHING_FOUND  # every word kept
+    assert not empty.why.isVisible()
+    qtbot.mouseClick(empty.why_button, Qt.MouseButton.LeftButton)
+    assert empty.why.isVisible() and empty.why.text() == NOTHING_FOUND_WHY
+    qtbot.mouseClick(empty.why_button, Qt.MouseButton.LeftButton)
+    assert not empty.why.isVisible()
+    found.set_unavailable("no network interface is up")
+    assert empty.line.text() == (
+        "No network interface is up. Type the server's address below.")
+    assert empty.why_button.isHidden()  # nothing more to explain

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from PySide6.QtCore import QModelIndex, Qt
+import pytest
+from PySide6.QtCore import QModelIndex, QPoint, Qt
 from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QStyleOptionTab
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client import ChatClient
@@ -206,6 +208,11 @@ def test_the_title_and_tabs_count_what_waits_in_the_other_rooms(qtbot: QtBot) ->
     assert window.windowTitle() == "Multichat"
 
 
+# A popup asks the platform to raise it and grab the keyboard; offscreen cannot, and says so.
+OFFSCREEN_POPUP = pytest.mark.qt_log_ignore("This plugin does not support")
+
+
+@OFFSCREEN_POPUP
 def test_ctrl_k_finds_a_room_by_part_of_its_title_and_opens_it(qtbot: QtBot) -> None:
     window, _client = offline_window(qtbot)
     box = window.views["1"].input
@@ -278,3 +285,98 @@ def test_a_narrow_window_hides_the_room_list_and_the_toggle_brings_it_back(
     window.toggle_sidebar()
     assert not window.sidebar.isVisible()
     assert window.tabs.tabBar().elideMode() == Qt.TextElideMode.ElideRight
+    assert window.rooms_button.isVisible()  # narrow: the way back to the list stays in view
+
+
+def test_at_480_px_the_rooms_button_brings_the_list_over_the_messages(qtbot: QtBot) -> None:
+    window, _client = offline_window(qtbot)
+    window.resize(480, 600)
+    qtbot.waitUntil(lambda: not window.sidebar.isVisible())
+    button = window.rooms_button
+    assert button.isVisible() and button.objectName() == "roomsToggle"
+    assert button.accessibleName() == "Room list" and button.isCheckable()
+    assert "Ctrl+Shift+B" in button.toolTip()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.sidebar.isVisible() and button.isChecked()
+    assert window.sidebar_action.isChecked()
+    # Over the messages, not beside them: the window stays 480 px and the room keeps its width.
+    assert window.width() == 480
+    assert window.views["1"].width() > window.sidebar.width()
+    assert window.sidebar.width() < window.width() - 48
+    assert window.sidebar.mapTo(window, QPoint(0, 0)).y() > button.mapTo(window, QPoint(0, 0)).y()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # and the same button puts it away
+    assert not window.sidebar.isVisible() and not button.isChecked()
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    picked = room_index(window, "Random")
+    window.room_list.activated.emit(picked)  # a pick opens the room, the list steps aside
+    assert window.current_room() == "3"
+    assert not window.sidebar.isVisible() and button.isVisible() and not button.isChecked()
+    window.toggle_sidebar()
+    qtbot.keyClick(window.room_list, Qt.Key.Key_Escape)
+    assert not window.sidebar.isVisible()
+    window.resize(900, 600)  # wide again: the list is back in its place, the button away
+    qtbot.waitUntil(window.sidebar.isVisible)
+    assert window.splitter.indexOf(window.sidebar) == 0 and not button.isVisible()
+
+
+def test_a_wide_window_offers_the_button_once_the_list_is_hidden(qtbot: QtBot) -> None:
+    window, _client = offline_window(qtbot)
+    window.resize(900, 600)
+    qtbot.waitUntil(window.sidebar.isVisible)
+    assert not window.rooms_button.isVisible()
+    window.toggle_sidebar()
+    assert window.rooms_button.isVisible() and not window.rooms_button.isChecked()
+    qtbot.mouseClick(window.rooms_button, Qt.MouseButton.LeftButton)
+    assert window.sidebar.isVisible() and window.splitter.indexOf(window.sidebar) == 0
+
+
+def shown_tab_text(window: MainWindow, position: int) -> str:
+    """The words a tab paints, after eliding."""
+    option = QStyleOptionTab()
+    window.tabs.tabBar().initStyleOption(option, position)
+    return option.text
+
+
+def test_at_480_px_the_tab_in_view_keeps_its_whole_title(qtbot: QtBot) -> None:
+    window, client = offline_window(qtbot)
+    client.roomJoined.emit("3", "Random")
+    window.resize(480, 600)
+    qtbot.waitUntil(lambda: not window.sidebar.isVisible())
+    bar = window.tabs.tabBar()
+    for room, title in (("1", "Lobby"), ("3", "Random")):
+        window.show_room(room)
+        qtbot.waitUntil(lambda r=room: window.current_room() == r)  # type: ignore[misc]
+        current = bar.currentIndex()
+        assert shown_tab_text(window, current) == title
+        assert bar.tabRect(current).width() >= bar.fontMetrics().horizontalAdvance(title)
+        assert bar.tabRect(bar.count() - 1).right() <= bar.width()  # all three fit, no scroll
+    window.show_room("2")  # the long one in view: whole as far as the tab maximum allows
+    qtbot.waitUntil(lambda: window.current_room() == "2")
+    others = [shown_tab_text(window, window.tabs.indexOf(window.views[r])) for r in ("1", "3")]
+    assert others == ["Lobby", "Random"]  # and the short ones still say who they are
+
+
+@OFFSCREEN_POPUP
+def test_the_switcher_is_a_popup_over_the_window_without_sideways_scrolling(
+    qtbot: QtBot,
+) -> None:
+    window, _client = offline_window(qtbot)
+    window.resize(480, 600)
+    switcher = window.switcher
+    window.open_switcher()
+    qtbot.waitUntil(switcher.isVisible)
+    assert switcher.windowType() == Qt.WindowType.Popup  # no title bar, no maximise button
+    assert switcher.isWindow() and switcher.parentWidget() is window
+    matches = switcher.matches
+    assert matches.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    assert switcher.width() <= window.width() * 0.6 + 1
+    centre = window.mapToGlobal(QPoint(window.width() // 2, 0)).x()
+    assert abs(switcher.geometry().center().x() - centre) <= 2
+    top = window.mapToGlobal(QPoint(0, 0)).y()
+    assert top < switcher.y() < top + window.height() // 4
+    longest = next(row for row in range(switcher.filtered.rowCount())
+                   if switcher.filtered.index(row, 0).data() == LONG_TITLE)
+    row_rect = matches.visualRect(switcher.filtered.index(longest, 0))
+    assert row_rect.width() <= matches.viewport().width()  # elided, not wider than the list
+    qtbot.keyClick(switcher.query, Qt.Key.Key_Escape)
+    assert not switcher.isVisible()

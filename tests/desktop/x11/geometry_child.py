@@ -2,6 +2,8 @@
 
 Two rooms open, one with a 60-character title; a geometry saved on a larger
 screen is restored first, as the app does at login, so the clamp is exercised.
+With ``connect``: the connect window as it first opens, and whether Log in can
+be scrolled into view on the screen.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import json
 import sys
 from collections.abc import Callable
 
-from PySide6.QtCore import QDeadlineTimer, QEventLoop, QRect
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QDeadlineTimer, QEventLoop, QPoint, QRect
+from PySide6.QtWidgets import QApplication, QWidget
 
 from multichat.desktop import theme
 from multichat.desktop.client import ChatClient
+from multichat.desktop.widgets.connect_window import ConnectWindow
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
 from multichat.protocol.frames import RoomInfo
@@ -35,7 +38,7 @@ def wait_for(condition: Callable[[], bool], *, must: bool = True) -> None:
         QApplication.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
 
 
-def fits(window: MainWindow) -> bool:
+def fits(window: QWidget) -> bool:
     return window.screen().availableGeometry().contains(window.frameGeometry())
 
 
@@ -74,5 +77,25 @@ def main() -> None:
     }))
 
 
+def connect_main() -> None:
+    app = QApplication(sys.argv[:1])
+    theme.install(app)
+    window = ConnectWindow()
+    window.show()
+    wait_for(lambda: window.windowHandle().isExposed())
+    wait_for(lambda: window.frameGeometry().height() > window.height(), must=False)
+    wait_for(lambda: fits(window), must=False)
+    submit = window.join.submit
+    window.card_scroll.ensureWidgetVisible(submit)
+    QApplication.processEvents()
+    corner = submit.mapToGlobal(QPoint(0, 0))
+    print(json.dumps({
+        "frame": rect(window.frameGeometry()),
+        "available": rect(window.screen().availableGeometry()),
+        "submit": [corner.x(), corner.y(), submit.width(), submit.height()],
+        "submit_visible": submit.isVisible() and not submit.visibleRegion().isEmpty(),
+    }))
+
+
 if __name__ == "__main__":
-    main()
+    connect_main() if sys.argv[1:] == ["connect"] else main()
