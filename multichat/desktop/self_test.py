@@ -33,7 +33,7 @@ import keyring
 import qasync
 from keyring.backends import null
 from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QFont, QIcon, QTextLayout
 from PySide6.QtWidgets import QApplication
 
 from multichat.desktop.controller import AppController, StartOptions
@@ -99,6 +99,23 @@ def check_keyring_backends(platform: str = sys.platform) -> None:
             raise SelfTestFailed(f"keyring backend {name} cannot load: {exc}") from exc
 
 
+def emoji_font(emoji: str = "\N{PARTY POPPER}") -> str | None:
+    """The font Qt falls back to for an emoji, as it would draw it; None without one.
+
+    The .deb depends on fonts-noto-color-emoji and the one-file binary reads the
+    system's fontconfig: this says whether that font is actually found.
+    """
+    layout = QTextLayout(emoji, QFont())
+    layout.beginLayout()
+    layout.createLine()
+    layout.endLayout()
+    for run in layout.glyphRuns():
+        family = run.rawFont().familyName()
+        if run.glyphIndexes() and any(run.glyphIndexes()) and "emoji" in family.casefold():
+            return family
+    return None
+
+
 async def run_self_test(app: QApplication, data_dir: Path, *, icon: QIcon | None = None,
                         say: Say = _print) -> None:
     """Run every step against the real app; raise SelfTestFailed at the first that fails."""
@@ -110,6 +127,7 @@ async def run_self_test(app: QApplication, data_dir: Path, *, icon: QIcon | None
     check_keyring_backends()
     backend = type(keyring.get_keyring())
     step(f"keyring backends bundled ({backend.__module__}.{backend.__name__} in use)")
+    step(f"emoji drawn with {emoji_font() or 'no emoji font: install fonts-noto-color-emoji'}")
     hosted = data_dir / "hosted"
     controller = AppController(
         app,

@@ -35,15 +35,16 @@ def test_every_step_passes_on_the_real_app(
     lines: list[str] = []
     assert run(qtbot, qapp, tmp_path, lines) is None
     steps = [line.split(" (")[0] for line in lines]
-    assert steps[1:] == [
+    assert steps[1].startswith("self-test: emoji drawn with ")
+    assert steps[2:] == [
         "self-test: first window shown",
-        f"self-test: hosting on wss://127.0.0.1:{steps[2].rsplit(':', 1)[1]}",
+        f"self-test: hosting on wss://127.0.0.1:{steps[3].rsplit(':', 1)[1]}",
         "self-test: logged in as selftest, main window shown",
         "self-test: joined Self-test",
         "self-test: message sent and came back",
     ]
     assert steps[0].startswith("self-test: keyring backends bundled")
-    assert re.search(r"\(certificate ([0-9A-F]{2}:){31}[0-9A-F]{2}\)", lines[2])  # TLS
+    assert re.search(r"\(certificate ([0-9A-F]{2}:){31}[0-9A-F]{2}\)", lines[3])  # TLS
     assert memory_keyring.secrets == {}  # nothing remembered
     assert (tmp_path / "hosted" / "multichat.sqlite3").is_file()  # its data, where told
 

@@ -136,8 +136,23 @@ def test_self_test_with_no_python_on_path(binary: Path, tmp_path: Path) -> None:
     assert any("first window shown" in line for line in lines)
     assert any("message sent and came back" in line for line in lines)
     assert "Traceback" not in result.stderr
+    # The bundled Qt finds the system's emoji font through the system's fontconfig.
+    emoji_fonts = system_emoji_fonts()
+    if not emoji_fonts and os.environ.get("CI"):
+        pytest.fail("under CI: no emoji font installed (fonts-noto-color-emoji)")
+    if emoji_fonts:
+        drawn = next(line for line in lines if "emoji drawn with" in line)
+        assert any(family in drawn for family in emoji_fonts), (drawn, emoji_fonts)
     # Nothing of the person's: no data dir, no settings, no keyring file of ours.
     assert not [path for path in home.rglob("*") if "multichat" in path.name.lower()]
+
+
+def system_emoji_fonts() -> set[str]:
+    """The emoji font families fontconfig knows on this machine (fc-list)."""
+    listed = subprocess.run(["fc-list", ":", "family"], capture_output=True, text=True,
+                            check=False)
+    return {family.strip() for line in listed.stdout.splitlines()
+            for family in line.split(",") if "emoji" in family.casefold()}
 
 
 def test_self_test_without_a_display_goes_offscreen(binary: Path, tmp_path: Path) -> None:

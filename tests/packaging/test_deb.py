@@ -110,6 +110,8 @@ def test_install_run_the_installed_self_test_and_remove_cleanly(
                                 cwd=tmp_path)
         assert result.returncode == 0, result.stdout + result.stderr
         assert result.stdout.splitlines()[-1] == "multichat: self-test passed"
+        # Its dependencies are installed (CI satisfies Depends as apt would): emoji in colour.
+        assert "emoji drawn with Noto Color Emoji" in result.stdout, result.stdout
     finally:
         removal = subprocess.run(["dpkg", "-r", "multichat"], capture_output=True, text=True,
                                  check=False)
