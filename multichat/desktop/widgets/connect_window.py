@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from multichat.desktop.models.found_servers import FoundServerModel, FoundServerRole
 from multichat.desktop.services.settings import RecentServer
-from multichat.desktop.widgets.main_window import ScreenFit
+from multichat.desktop.widgets.screen_fit import ScreenFit
 from multichat.protocol.fingerprint import for_display
 from multichat.protocol.passwords import check_password
 from multichat.server.config import DEFAULT_PORT

@@ -18,7 +18,7 @@ from multichat.desktop.widgets.connect_window import (
     JoinForm,
     crosses_network_in_clear,
 )
-from multichat.desktop.widgets.main_window import fit_within
+from multichat.desktop.widgets.screen_fit import fit_within
 from multichat.protocol.passwords import MAX_PASSWORD_CHARS, check_password
 
 
