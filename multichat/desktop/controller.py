@@ -88,11 +88,23 @@ def ask_to_stop_hosting(parent: QWidget | None, people: str, tray: bool) -> Stop
     return StopHosting.KEEP_IN_TRAY
 
 
+# How long read positions wait in memory before they go to disk: reading a busy room
+# moves them with every message, and each save rewrites the whole settings file.
+READ_SAVE_DELAY_MS = 3000
+TRAY_WORDS = ("Multichat keeps running in the tray",
+              "Multichat keeps running in the tray — quit from its menu.")
+
+
 class AppController(QObject):
     """Signals: finished() when the person quits.
 
-    The quit rule: closing the last window quits, unless the app hosts a chat; then
-    it asks, and where a tray works it may keep running there (and says so once).
+    The quit rule: closing the last window quits, unless the app hosts a chat (then
+    it asks, and where a tray works it may keep running there) or, logged in, sits
+    in a working tray: then closing the main window hides it to the tray, and the
+    first time says so. Closing the connect window with nothing hosted quits.
+
+    One connection attempt at a time: starting one (Join, Host, a remembered login)
+    ends any still running first, and the form it began on is the one busy with it.
     """
 
     finished = Signal()
@@ -107,7 +119,9 @@ class AppController(QObject):
         options: StartOptions | None = None,
         backoff: Backoff | None = None,
         open_timeout: float = OPEN_TIMEOUT,
+        tray: bool | None = None,
     ) -> None:
+        """``tray``: whether a system tray works (None: ask Qt), as for ``Notifier``."""
         super().__init__()
         self.app = app
         self.settings = settings
@@ -118,7 +132,7 @@ class AppController(QObject):
         self.workspace = Workspace(self.client, self)
         self.connect_window = ConnectWindow(icon)
         self.main_window = MainWindow(self.workspace, icon)
-        self.notifier = Notifier(icon, self)
+        self.notifier = Notifier(icon, self, tray=tray)
         self.admin_dialog: AdminDialog | None = None
         self.host: ServerThread | None = None
         self.lan = LanBrowser(self)
@@ -130,9 +144,14 @@ class AppController(QObject):
         self.confirm_certificate = ask_to_trust
         # Asks before closing the last window stops a hosted chat; tests answer for them.
         self.confirm_stop_hosting = ask_to_stop_hosting
-        self._form: JoinForm | HostForm = self.connect_window.join  # where an attempt began
+        # The form the running connection attempt began on; None when none runs.
+        self._attempt: JoinForm | HostForm | None = None
+        self._signed_in = False  # the main window is the one in use (else the connect one)
         self._logging_out = False
-        self._told_about_tray = False
+        self._read_save = QTimer(self)
+        self._read_save.setSingleShot(True)
+        self._read_save.setInterval(READ_SAVE_DELAY_MS)
+        self._read_save.timeout.connect(self.settings.flush)
         credentials.on_unavailable = self._keyring_unavailable
         if credentials.unavailable_reason is not None:  # found out before we listened
             self._keyring_unavailable(credentials.unavailable_reason)
@@ -167,13 +186,14 @@ class AppController(QObject):
         main.closeRequested.connect(self._main_close_requested)
         self.workspace.notificationRequested.connect(self.notifier.notify)
         self.workspace.mutedChanged.connect(self._muted_changed)
-        self.workspace.readSeqChanged.connect(
-            lambda room, seq: self.settings.set_read_seq(self.client.url, room, seq))
+        self.workspace.readSeqChanged.connect(self._read_seq_changed)
         self.workspace.rooms.totalsChanged.connect(self.notifier.set_totals)
         self.notifier.activated.connect(self._notification_clicked)
         self.notifier.showRequested.connect(self._show_main_window)
         self.notifier.quitRequested.connect(self.quit)  # the tray menu's Quit
+        self.notifier.mutedChanged.connect(self._all_muted)
         self.notifier.set_window(main)  # alerted when no notification can show
+        self.notifier.set_muted(self.settings.all_muted())
         main.set_theme_choice(self.settings.theme())
         main.themeChosen.connect(self.settings.set_theme)
 
@@ -196,24 +216,33 @@ class AppController(QObject):
             password = options.password or self.credentials.load_password(
                 options.server, options.username
             )
-            if token or password:
-                self._begin(options.server, options.username, password=password, token=token)
-                return
             self.connect_window.join.server.setEditText(options.server)
             self.connect_window.join.username.setText(options.username)
+            if token or password:
+                self._begin_shown(options.server, options.username, password=password,
+                                  token=token)
+                return
             self.connect_window.join.show_error("Enter your password to log in.")
         elif recent and self.settings.remember_me():
             last = recent[0]
             token = self.credentials.load_token(last.url, last.username)
             if token:
                 self._remember = True
-                self._begin(last.url, last.username, token=token)
+                self._begin_shown(last.url, last.username, token=token)
                 return
         self.connect_window.show()
         if hosted_before:
             self.connect_window.show_host_tab()
         else:
             self.connect_window.join.password.setFocus()
+
+    def _begin_shown(self, url: str, username: str, *, password: str | None = None,
+                     token: str | None = None) -> None:
+        """A login nobody typed (remembered, scripted): on screen at once, busy, with
+        Cancel, so a dead server shows as the form's error, not as no window at all."""
+        self.connect_window.tabs.setCurrentWidget(self.connect_window.join)
+        self.connect_window.show()
+        self._begin(url, username, password=password, token=token)
 
     def _offer_hosting_again(self, recent: list[RecentServer]) -> None:
         """This app hosted before: its own address is dead until it hosts again, so the
@@ -239,21 +268,34 @@ class AppController(QObject):
 
     def _begin(self, url: str, username: str, *, password: str | None = None,
                token: str | None = None, form: JoinForm | HostForm | None = None) -> None:
-        self._form = form or self.connect_window.join
-        self._form.set_busy(True, f"Connecting to {url} …")
+        """Start an attempt on ``form`` (the Join form by default), ending any running."""
+        self._stop_attempt()
+        self._attempt = form or self.connect_window.join
+        self._attempt.show_error("")
+        self._attempt.set_busy(True, f"Connecting to {url} …")
         self.client.open(url, username, password=password, token=token,
                          pin=self.settings.pin(url))
 
+    def _stop_attempt(self) -> JoinForm | HostForm | None:
+        """End the running attempt now (the client offline before this returns) and free
+        its form; the form it was, if any."""
+        form, self._attempt = self._attempt, None
+        if form is not None:
+            form.set_busy(False)
+        if self.client.running and not self._signed_in:
+            self.client.cancel()
+        return form
+
     def cancel_connecting(self) -> None:
-        """Stop the attempt now; the form is editable at once, the client closes behind."""
-        self._spawn(self.client.close())
-        self._form.set_busy(False)
-        self._form.show_error("")
+        """Stop the attempt now: the form is editable at once, and a login reply already
+        on its way is never read (the client is cancelled synchronously)."""
+        form = self._stop_attempt() or self.connect_window.join
+        form.show_error("")
         self.connect_window.show()
 
     def _end_attempt(self, words: str) -> None:
         """An attempt ended without a session: words on its form, the form editable."""
-        form = self._form
+        form, self._attempt = self._attempt or self.connect_window.join, None
         form.set_busy(False)
         if form is self.connect_window.host:
             self.connect_window.show_host_tab()
@@ -265,6 +307,8 @@ class AppController(QObject):
         QTimer.singleShot(0, lambda: self._ask_trust(url, presented, pinned or None))
 
     def _ask_trust(self, url: str, presented: str, pinned: str | None) -> None:
+        if self._attempt is None:
+            return  # cancelled (or another attempt began) while the question waited
         parent = self.main_window if self.main_window.isVisible() else self.connect_window
         announced = self._announced.get(server_key(url))
         if self.confirm_certificate(parent, url, presented, pinned, announced):
@@ -275,21 +319,30 @@ class AppController(QObject):
                  if pinned is None else
                  "Not connected: the server's certificate has changed and was not accepted.")
         self._end_attempt(words)
+        self._signed_in = False
         self.main_window.hide()
         self.connect_window.show()
 
     def _logged_in(self, account: UserInfo, token: str) -> None:
-        if self.connect_window.isVisible() or not self.main_window.isVisible():
+        if not self._signed_in:
             self._first_login(account, token)
-        self.main_window.set_account(account)
+        if self._signed_in:
+            self.main_window.set_account(account)
 
     def _first_login(self, account: UserInfo, token: str) -> None:
+        if self._attempt is None:
+            # No attempt runs (it was cancelled): a late reply opens nothing, and the
+            # client stays offline as Cancel left it.
+            self.client.cancel()
+            return
         url, username = self.client.url, account.username
         self.settings.add_recent_server(url, username)
         self.settings.set_remember_me(self._remember)
         if self._remember:
             self.credentials.save_token(url, username, token)
-        self._form.set_busy(False)
+        self._attempt.set_busy(False)
+        self._attempt = None
+        self._signed_in = True
         self.connect_window.join.password.clear()
         self.connect_window.hide()
         self._restore_layout()
@@ -327,6 +380,8 @@ class AppController(QObject):
         self._save_layout()
 
     def _login_failed(self, words: str) -> None:
+        self._signed_in = False
+        self.settings.flush()
         if self.main_window.isVisible():
             self.main_window.hide()
         self._end_attempt(words)
@@ -336,6 +391,9 @@ class AppController(QObject):
         if self.client.url and self.client.username:
             self.credentials.forget(self.client.url, self.client.username)
         self._save_layout()
+        self.settings.flush()
+        self._signed_in = False
+        self._attempt = None
         self.main_window.hide()
         join = self.connect_window.join
         join.set_busy(False)
@@ -360,6 +418,7 @@ class AppController(QObject):
 
     def log_out(self) -> None:
         self._save_layout()
+        self.settings.flush()
         self._logging_out = True
         self._spawn(self.client.logout())
 
@@ -374,10 +433,20 @@ class AppController(QObject):
             self.settings.set_muted_rooms(self.client.url, muted)
 
     def _show_main_window(self) -> None:
-        if self.client.account is not None:
-            self.main_window.show()
-            self.main_window.raise_()
-            self.main_window.activateWindow()
+        """The tray's Show: the window in use, the main one or (logged out) the connect one."""
+        window: QWidget = self.main_window if self._signed_in else self.connect_window
+        window.show()
+        window.raise_()
+        window.activateWindow()
+
+    def _all_muted(self, muted: bool) -> None:
+        self.settings.set_all_muted(muted)
+
+    def _read_seq_changed(self, room: str, seq: int) -> None:
+        """Kept in memory at once, written within READ_SAVE_DELAY_MS (and at quit)."""
+        self.settings.set_read_seq(self.client.url, room, seq)
+        if not self._read_save.isActive():
+            self._read_save.start()
 
     def _notification_clicked(self, room: str) -> None:
         self._show_main_window()
@@ -427,12 +496,14 @@ class AppController(QObject):
         self._last_window_closed(event, self.connect_window)
 
     def _last_window_closed(self, event: QCloseEvent, window: QWidget) -> None:
-        """The quit rule: quit, unless hosting; then ask (and maybe keep to the tray)."""
-        if self.host is None or not self.host.running:
-            event.accept()
-            self.quit()
-            return
-        answer = self._may_stop_hosting(window)
+        """The quit rule (see the class): hosting asks; logged in with a tray, the main
+        window goes to the tray; else quit."""
+        if self.host is not None and self.host.running:
+            answer = self._may_stop_hosting(window)
+        elif window is self.main_window and self.notifier.tray_available:
+            answer = StopHosting.KEEP_IN_TRAY
+        else:
+            answer = StopHosting.QUIT
         if answer is StopHosting.QUIT:
             event.accept()
             self.quit()
@@ -440,11 +511,10 @@ class AppController(QObject):
         event.ignore()
         if answer is StopHosting.KEEP_IN_TRAY:
             window.hide()
-            if not self._told_about_tray:
-                self._told_about_tray = True
-                self.notifier.notify("", "Multichat keeps running in the tray",
-                                     "The chat you host stays up. Quit from the tray icon.",
-                                     False)
+            self._save_layout()
+            if not self.settings.told_about_tray():
+                self.settings.set_told_about_tray(True)
+                self.notifier.inform(*TRAY_WORDS)
 
     def _may_stop_hosting(self, parent: QWidget) -> StopHosting:
         """Ask before cutting everyone off; offer the tray where there is one."""
@@ -455,6 +525,8 @@ class AppController(QObject):
 
     def quit(self) -> None:
         self._save_layout()
+        self._read_save.stop()
+        self.settings.flush()  # the read positions waiting in memory
         self._spawn(self._shutdown())
 
     async def _shutdown(self) -> None:

@@ -4,7 +4,10 @@ Three routes, the first that exists: the tray icon's message (clickable, with a
 badge and a menu: Show, Mute all, Quit); else the freedesktop notification
 service on the session bus (desktops without a tray, see ``freedesktop``);
 else ``QApplication.alert`` on the main window, whose title carries the
-unread count. "Mute all" silences every route; the counts stay.
+unread count. "Mute all" silences every route; the counts stay. The D-Bus route
+runs on the asyncio loop (never blocking the window); when it fails the window
+is alerted instead, as where there is no service. Clicking a notice, by tray or
+D-Bus, asks to open its room.
 
 Signals:
     activated(str room): the person clicked a notification of that room.
@@ -12,10 +15,12 @@ Signals:
     quitRequested(): the tray menu's Quit.
     mutedChanged(bool): "Mute all" was switched.
     delivered(str route, str title, str body): a notice went out by "tray",
-        "desktop" or "alert".
+        "desktop" or "alert" (for "desktop", once the service took it).
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPixmap
@@ -60,7 +65,9 @@ class Notifier(QObject):
     delivered = Signal(str, str, str)
 
     def __init__(self, icon: QIcon | None, parent: QObject | None = None, *,
-                 desktop: FreedesktopNotifications | None = None) -> None:
+                 desktop: FreedesktopNotifications | None = None,
+                 tray: bool | None = None) -> None:
+        """``tray``: whether a system tray works; None asks Qt (tests say it themselves)."""
         super().__init__(parent)
         self._icon = icon
         self.unread = 0
@@ -69,6 +76,9 @@ class Notifier(QObject):
         self._last_room = ""
         self._window: QWidget | None = None
         self.desktop = desktop if desktop is not None else FreedesktopNotifications()
+        self.desktop.setParent(self)
+        self.desktop.clicked.connect(self.activated)
+        self._sending: set[asyncio.Task[None]] = set()
         self.menu = QMenu()
         self.show_action = QAction("Show Multichat", self)
         self.show_action.triggered.connect(self.showRequested)
@@ -82,7 +92,8 @@ class Notifier(QObject):
         self.menu.addAction(self.mute_action)
         self.menu.addSeparator()
         self.menu.addAction(self.quit_action)
-        self.tray_available = QSystemTrayIcon.isSystemTrayAvailable()
+        self.tray_available = (QSystemTrayIcon.isSystemTrayAvailable() if tray is None
+                               else tray)
         self.tray: QSystemTrayIcon | None = None
         if self.tray_available:
             self.tray = QSystemTrayIcon(badge_icon(icon, 0), self)
@@ -127,18 +138,39 @@ class Notifier(QObject):
         self._last_room = room
         if self.muted:
             return
-        shown_title, shown_body = self.message(title, body, mention)
+        self._deliver(room, *self.message(title, body, mention))
+
+    def inform(self, title: str, body: str) -> None:
+        """Words from the app itself ("keeps running in the tray"): shown even when muted."""
+        self._deliver("", title, body)
+
+    def _deliver(self, room: str, title: str, body: str) -> None:
         if self.tray is not None and QSystemTrayIcon.supportsMessages():
-            self.tray.showMessage(shown_title, shown_body,
-                                  QSystemTrayIcon.MessageIcon.Information, 5000)
-            route = "tray"
-        elif self.desktop.notify(room, shown_title, shown_body):
-            route = "desktop"
+            self.tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 5000)
+            self.delivered.emit("tray", title, body)
+            return
+        if self.desktop.available:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no asyncio loop runs (a bare Qt app): alert instead
+                loop = None
+            if loop is not None:
+                task = loop.create_task(self._to_desktop(room, title, body))
+                self._sending.add(task)
+                task.add_done_callback(self._sending.discard)
+                return
+        self._alert(title, body)
+
+    async def _to_desktop(self, room: str, title: str, body: str) -> None:
+        if await self.desktop.notify(room, title, body):
+            self.delivered.emit("desktop", title, body)
         else:
-            if self._window is not None:
-                QApplication.alert(self._window)
-            route = "alert"
-        self.delivered.emit(route, shown_title, shown_body)
+            self._alert(title, body)
+
+    def _alert(self, title: str, body: str) -> None:
+        if self._window is not None:
+            QApplication.alert(self._window)
+        self.delivered.emit("alert", title, body)
 
     def hide(self) -> None:
         if self.tray is not None:

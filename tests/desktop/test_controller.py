@@ -489,3 +489,193 @@ def test_a_room_made_staff_only_leaves_alice_a_closed_tab_that_says_why(
     assert "removed from this room" in view.banner.text() and not view.banner.isHidden()
     assert not view.input.isEnabled() and not view.send_button.isEnabled()
     assert not view.leave_button.isEnabled()
+
+
+# -- one attempt at a time, remembered logins on screen, Cancel that wins ----------------
+
+
+@pytest.mark.usefixtures("loopback_multicast")
+def test_hosting_while_a_join_attempt_connects_ends_that_attempt(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    app = make(controllers, qapp, tmp_path, StartOptions(data_dir=tmp_path / "hosted",
+                                                         discover=False))
+    app.start()
+    listener, url = silent_url()
+    with listener:
+        join, host = app.connect_window.join, app.connect_window.host
+        app.log_in(url, "alice", "alice-password", False)
+        assert not join.submit.isEnabled() and join.cancel.isVisible()
+        app.start_hosting(0, "boss", "boss-password")  # raised "already open" before
+        # The Join form is free again; the Host form is the busy one now.
+        assert join.submit.isEnabled() and join.username.isEnabled()
+        assert not join.cancel.isVisible() and join.progress.text() == ""
+        assert not host.submit.isEnabled()
+        qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    assert app.client.account is not None and app.client.account.username == "boss"
+    assert host.submit.isEnabled() and join.submit.isEnabled()
+
+
+def test_a_remembered_login_shows_the_connect_window_busy_with_cancel(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    listener, url = silent_url()
+    with listener:
+        settings = AppSettings(tmp_path / "settings.json")
+        settings.add_recent_server(url, "alice")
+        settings.set_remember_me(True)
+        CredentialStore().save_token(url, "alice", "a-saved-token")
+        app = AppController(qapp, settings=AppSettings(tmp_path / "settings.json"),
+                            credentials=CredentialStore(), backoff=fast_backoff(),
+                            open_timeout=0.5, options=StartOptions(discover=False))
+        controllers.append(app)
+        app.start()
+        join = app.connect_window.join
+        # On screen at once, saying what it does, with a way out.
+        assert app.connect_window.isVisible() and not app.main_window.isVisible()
+        assert app.connect_window.tabs.currentWidget() is join
+        assert join.cancel.isVisible() and not join.submit.isEnabled()
+        assert url in join.progress.text() and join.username.text() == "alice"
+        # A dead server ends as words on the form, not as no window at all.
+        qtbot.waitUntil(lambda: not join.error.isHidden(), timeout=WAIT_MS)
+    assert join.error.text().startswith("No answer from")
+    assert join.submit.isEnabled() and not join.cancel.isVisible()
+
+
+def test_a_login_reply_after_cancel_opens_nothing(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    app.start()
+    app.log_in(url_of(hosted_server), "alice", "alice-password", True)
+    app.cancel_connecting()
+    assert app.client.state.value == "offline" and not app.client.running
+    # A login that was already queued when Cancel was clicked comes in anyway.
+    app.client.loggedIn.emit(UserInfo("alice", is_staff=False, is_superuser=False),
+                             "a-late-token")
+    qapp.processEvents()
+    assert not app.main_window.isVisible() and app.connect_window.isVisible()
+    assert app.client.state.value == "offline" and memory_keyring.secrets == {}
+    join = app.connect_window.join
+    assert join.submit.isEnabled() and join.error.isHidden()
+
+
+# Offscreen has no raise() (the tray's Show raises the window) and no tray window.
+OFFSCREEN_TRAY = pytest.mark.qt_log_ignore("This plugin does not support raise",
+                                           "systemTrayWindowChanged")
+
+
+@OFFSCREEN_TRAY
+def test_the_trays_show_brings_the_connect_window_when_logged_out(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    app.start()
+    app.connect_window.hide()
+    app.notifier.showRequested.emit()
+    assert app.connect_window.isVisible() and not app.main_window.isVisible()
+
+
+# -- the quit rule with and without a tray ------------------------------------------------
+
+
+def with_tray(controllers: list[AppController], qapp: QApplication, tmp_path: Path,
+              tray: bool) -> AppController:
+    app = AppController(qapp, settings=AppSettings(tmp_path / "settings.json"),
+                        credentials=CredentialStore(), backoff=fast_backoff(),
+                        options=StartOptions(discover=False), tray=tray)
+    controllers.append(app)
+    return app
+
+
+@OFFSCREEN_TRAY
+def test_with_a_tray_closing_the_main_window_keeps_the_app_in_the_tray_and_says_so_once(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    app = with_tray(controllers, qapp, tmp_path, tray=True)
+    app.start()
+    app.log_in(url_of(hosted_server), "alice", "alice-password", False)
+    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    finished: list[bool] = []
+    app.finished.connect(lambda: finished.append(True))
+    told: list[str] = []
+    app.notifier.delivered.connect(lambda route, title, body: told.append(body))
+    app.main_window.close()
+    assert not app.main_window.isVisible() and not app.connect_window.isVisible()
+    qtbot.waitUntil(lambda: len(told) == 1, timeout=WAIT_MS)
+    assert told == ["Multichat keeps running in the tray — quit from its menu."]
+    assert app.client.state.value == "online" and finished == []
+    app.notifier.showRequested.emit()  # the tray's Show: back as it was
+    assert app.main_window.isVisible()
+    app.main_window.close()
+    qapp.processEvents()
+    assert not app.main_window.isVisible() and len(told) == 1 and finished == []
+    # Said once for good: the next run keeps quiet too.
+    assert AppSettings(tmp_path / "settings.json").told_about_tray()
+
+
+def test_without_a_tray_closing_the_main_window_quits(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    app = with_tray(controllers, qapp, tmp_path, tray=False)
+    app.start()
+    app.log_in(url_of(hosted_server), "alice", "alice-password", False)
+    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    with qtbot.waitSignal(app.finished, timeout=WAIT_MS):
+        app.main_window.close()
+
+
+def test_mute_all_is_kept_for_the_next_run(
+    qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    first = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    first.notifier.mute_action.trigger()
+    second = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    assert second.notifier.muted
+
+
+# -- read positions: kept in memory, written now and then and at quit ---------------------
+
+
+def test_read_positions_are_not_written_per_message_and_none_is_lost_at_quit(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    app.start()
+    app.log_in(url_of(hosted_server), "alice", "alice-password", False)
+    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    writes = app.settings.writes
+    for seq in range(1, 201):  # a busy room read message by message
+        app.workspace.readSeqChanged.emit("1", seq)
+    assert app.settings.writes == writes and app.settings.unsaved
+    assert AppSettings(tmp_path / "settings.json").read_seq(app.client.url, "1") is None
+    with qtbot.waitSignal(app.finished, timeout=WAIT_MS):
+        app.quit()
+    assert AppSettings(tmp_path / "settings.json").read_seq(app.client.url, "1") == 200
+
+
+def test_read_positions_wait_a_few_seconds_at_most(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    from multichat.desktop import controller as controller_module
+
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    app.start()
+    app.log_in(url_of(hosted_server), "alice", "alice-password", False)
+    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    writes = app.settings.writes
+    for seq in (1, 2, 3):
+        app.workspace.readSeqChanged.emit("1", seq)
+    qtbot.waitUntil(lambda: not app.settings.unsaved,
+                    timeout=controller_module.READ_SAVE_DELAY_MS + WAIT_MS)
+    assert app.settings.writes == writes + 1
+    assert AppSettings(tmp_path / "settings.json").read_seq(app.client.url, "1") == 3

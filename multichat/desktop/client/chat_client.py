@@ -164,7 +164,7 @@ class ChatClient(QObject):
         ``pin``: for wss://, the certificate fingerprint confirmed earlier, if any.
         """
         if self._task is not None and not self._task.done():
-            raise RuntimeError("already open; close() first")
+            raise RuntimeError("already open; cancel() or close() first")
         self.url, self.username = url, username
         self._password, self.token, self.pin = password, token, pin
         self._established = False
@@ -187,19 +187,38 @@ class ChatClient(QObject):
         if self._wake is not None:
             self._wake.set()
 
-    async def close(self) -> None:
-        """Disconnect for good; the outbox and the wanted rooms are kept."""
+    @property
+    def running(self) -> bool:
+        """Connecting, connected or waiting to reconnect: ``open`` would refuse now."""
+        return self._task is not None and not self._task.done()
+
+    def cancel(self) -> None:
+        """Stop now, before this returns: the attempt or session is cancelled and the
+        state is offline at once, so no login or other signal of it can follow (a reply
+        already on its way is never read). The socket closes behind, on its own.
+
+        The outbox and the wanted rooms are kept, as by ``close()``.
+        """
         task, self._task = self._task, None
-        if task is not None:
+        if task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
         for sending in list(self._sending):
             sending.cancel()
+        self._ws = None
+        self._requests.clear()
+        self._mark_rooms_left()
         self._set_state(State.OFFLINE, "Disconnected.")
+
+    async def close(self) -> None:
+        """Disconnect for good, and wait until the socket is closed; see ``cancel``."""
+        task = self._task
+        self.cancel()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def logout(self) -> None:
         """Revoke the token on the server, then disconnect."""
@@ -250,9 +269,12 @@ class ChatClient(QObject):
                     self.connectFailed.emit(detail)
                     return
             finally:
-                self._ws = None
-                self._requests.clear()  # no reply to them will come on the next connection
-                self._mark_rooms_left()
+                # A cancelled run unwinds after cancel() (and maybe a new open()): the
+                # state is no longer this run's to clear.
+                if self._task is asyncio.current_task():
+                    self._ws = None
+                    self._requests.clear()  # no reply to them will come on the next one
+                    self._mark_rooms_left()
             first = False
             await self._wait_to_retry(detail, self._backoff.next_delay())
 

@@ -3,7 +3,10 @@
 Recent servers, open rooms, muted rooms, how far each room was read, the
 window's geometry, the "remember me" choice, hosting and the theme. Never a
 password or a token: those are the keyring's.
-Written atomically; a missing or damaged file means starting fresh.
+Written atomically; a missing or damaged file means starting fresh. Every
+change is written at once, except how far rooms were read: that moves with
+every message read, so it waits in memory until ``flush()`` (the controller
+flushes a few seconds later, and at logout and quit) or the next save.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import platformdirs
 
 from multichat.desktop.services.credentials import server_key
+from multichat.desktop.theme import ThemeChoice
 
 log = logging.getLogger(__name__)
 MAX_RECENT = 10
@@ -46,7 +50,9 @@ class _Data:
     remember_me: bool = False
     hosting: bool = False
     read_seqs: dict[str, dict[str, int]] = field(default_factory=dict)
-    theme: str = "system"
+    theme: str = ThemeChoice.SYSTEM.value
+    told_about_tray: bool = False  # "keeps running in the tray" was said once
+    all_muted: bool = False  # the tray's "Mute all"
 
 
 def default_path() -> Path:
@@ -63,7 +69,9 @@ def _load(raw: dict[str, Any]) -> _Data:
         hosting=bool(raw.get("hosting", False)),
         read_seqs={server: {str(room): int(seq) for room, seq in rooms.items()}
                    for server, rooms in raw.get("read_seqs", {}).items()},
-        theme=str(raw.get("theme", "system")),
+        theme=str(raw.get("theme", ThemeChoice.SYSTEM.value)),
+        told_about_tray=bool(raw.get("told_about_tray", False)),
+        all_muted=bool(raw.get("all_muted", False)),
     )
 
 
@@ -71,6 +79,8 @@ class AppSettings:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
         self._data = self._read()
+        self.unsaved = False  # changes held in memory (read positions) not yet on disk
+        self.writes = 0  # how many times the file was written, for tests and diagnostics
 
     def _read(self) -> _Data:
         try:
@@ -93,6 +103,13 @@ class AppSettings:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        self.unsaved = False
+        self.writes += 1
+
+    def flush(self) -> None:
+        """Write what waits in memory, if anything does."""
+        if self.unsaved:
+            self.save()
 
     # -- recent servers --------------------------------------------------------------
 
@@ -147,11 +164,12 @@ class AppSettings:
         return self._data.read_seqs.get(server_key(url), {}).get(str(room))
 
     def set_read_seq(self, url: str, room: str, seq: int) -> None:
-        """Remember how far a room was read; it never moves back."""
+        """Remember how far a room was read (it never moves back); in memory until
+        ``flush()`` or the next save."""
         rooms = self._data.read_seqs.setdefault(server_key(url), {})
         if seq > rooms.get(str(room), 0):
             rooms[str(room)] = seq
-            self.save()
+            self.unsaved = True
 
     # -- window, login, hosting ----------------------------------------------------------
 
@@ -177,10 +195,30 @@ class AppSettings:
         self._data.hosting = hosting
         self.save()
 
-    def theme(self) -> str:
-        """"system", "light" or "dark" (a ``multichat.desktop.theme.ThemeChoice`` value)."""
-        return self._data.theme if self._data.theme in ("system", "light", "dark") else "system"
+    def theme(self) -> ThemeChoice:
+        """The Light / Dark / System choice; System for anything unknown in the file."""
+        try:
+            return ThemeChoice(self._data.theme)
+        except ValueError:
+            return ThemeChoice.SYSTEM
 
-    def set_theme(self, choice: str) -> None:
-        self._data.theme = choice
+    def set_theme(self, choice: ThemeChoice | str) -> None:
+        self._data.theme = ThemeChoice(choice).value
         self.save()
+
+    def told_about_tray(self) -> bool:
+        """Whether the person was told once that closing the window keeps the app in the tray."""
+        return self._data.told_about_tray
+
+    def set_told_about_tray(self, told: bool) -> None:
+        self._data.told_about_tray = told
+        self.save()
+
+    def all_muted(self) -> bool:
+        """The tray's "Mute all", kept across runs."""
+        return self._data.all_muted
+
+    def set_all_muted(self, muted: bool) -> None:
+        if muted != self._data.all_muted:
+            self._data.all_muted = muted
+            self.save()

@@ -13,6 +13,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from multichat.desktop.client import ChatClient, State
 from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.services.hosting import ServerThread
+from multichat.protocol import frames
 from tests.conftest import ALICE
 from tests.desktop.helpers import WAIT_MS, close_clients, log_in
 
@@ -99,9 +100,51 @@ def test_after_a_session_the_retry_counts_down_and_reconnect_now_skips_it(
         pass
     with qtbot.waitSignal(client.stateChanged, check_params_cb=says(2), timeout=WAIT_MS):
         pass  # the attempt failed (no server): the next wait, capped at 2 s
-    with qtbot.waitSignal(
-        client.stateChanged, timeout=500,  # well before the countdown's end
-        check_params_cb=lambda state, detail: detail.startswith("Connecting to"),
-    ):
-        client.reconnect_now()
+    # Skipped, not waited out: the very next word is the attempt, no "Retrying in 1 s"
+    # tick before it (the order of signals, not the clock, decides).
+    details: list[str] = []
+    client.stateChanged.connect(lambda state, detail: details.append(detail))
+    client.reconnect_now()
+    qtbot.waitUntil(lambda: any(d.startswith("Connecting to") for d in details),
+                    timeout=WAIT_MS)
+    assert details[0].startswith("Connecting to"), details
     close_clients(qtbot, [client])
+
+
+def test_cancel_stops_at_once_and_a_login_on_its_way_is_never_read(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    """A server that holds its login reply until the test says: Cancel comes between."""
+    login_read, reply, closed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def holds_the_reply(connection: ServerConnection) -> None:
+        await connection.recv()
+        login_read.set()
+        await reply.wait()
+        user = frames.UserInfo("alice", is_staff=False, is_superuser=False)
+        await connection.send(frames.LoggedIn(user=user, token="t" * 43).encode())
+        await connection.wait_closed()
+        closed.set()
+
+    async def start() -> Server:
+        return await serve(holds_the_reply, "127.0.0.1", 0)
+
+    starting = qloop.create_task(start())
+    qtbot.waitUntil(starting.done, timeout=WAIT_MS)
+    server = starting.result()
+    port = next(iter(server.sockets)).getsockname()[1]
+    client = ChatClient()
+    logins: list[object] = []
+    client.loggedIn.connect(lambda account, token: logins.append(account))
+    client.open(f"ws://127.0.0.1:{port}", "alice", password="pw")
+    qtbot.waitUntil(login_read.is_set, timeout=WAIT_MS)
+    client.cancel()
+    assert (client.state, client.running) == (State.OFFLINE, False)  # before any event runs
+    reply.set()
+    qtbot.waitUntil(closed.is_set, timeout=WAIT_MS)  # the reply went out; the client left
+    assert (logins, client.state, client.account) == ([], State.OFFLINE, None)
+    # Another attempt may start at once (open() refused while a close() was pending).
+    client.open(f"ws://127.0.0.1:{port}", "alice", password="pw")
+    assert client.running
+    close_clients(qtbot, [client])
+    server.close()

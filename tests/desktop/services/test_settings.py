@@ -58,3 +58,32 @@ def test_writes_are_atomic_and_hold_no_secrets(tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert "password" not in path.read_text() and "token" not in path.read_text()
     assert data["recent"][0]["pinned_fingerprint"] is None
+
+
+def test_read_positions_wait_in_memory_until_flushed(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    settings = AppSettings(path)
+    for seq in range(1, 101):
+        settings.set_read_seq("ws://a:1", "1", seq)
+    assert (settings.writes, settings.unsaved) == (0, True)
+    assert settings.read_seq("ws://a:1", "1") == 100  # in memory at once
+    assert AppSettings(path).read_seq("ws://a:1", "1") is None
+    settings.flush()
+    assert (settings.writes, settings.unsaved) == (1, False)
+    assert AppSettings(path).read_seq("ws://a:1", "1") == 100
+    settings.flush()  # nothing waits: nothing written
+    assert settings.writes == 1
+    settings.set_read_seq("ws://a:1", "1", 50)  # never back
+    assert not settings.unsaved
+
+
+def test_the_theme_choice_is_a_theme_choice(tmp_path: Path) -> None:
+    from multichat.desktop.theme import ThemeChoice
+
+    path = tmp_path / "settings.json"
+    settings = AppSettings(path)
+    assert settings.theme() is ThemeChoice.SYSTEM
+    settings.set_theme("dark")
+    assert AppSettings(path).theme() is ThemeChoice.DARK
+    path.write_text(json.dumps({"theme": "sepia"}))
+    assert AppSettings(path).theme() is ThemeChoice.SYSTEM
