@@ -35,7 +35,8 @@ class Theme:
     surface: str  # the message view, inputs, cards
     text: str  # body text on surface and window
     quiet: str  # times, hints, notices on surface
-    border: str
+    border: str  # decorative lines between panes and around cards
+    control_border: str  # the outline that shows where a control is (a checkbox's box)
     accent: str  # the primary button, focus, links, the selected tab
     on_accent: str  # text on accent
     link: str
@@ -70,7 +71,8 @@ class Theme:
 LIGHT = Theme(
     name="light", dark=False,
     window="#f3f4f6", surface="#ffffff", text="#1f2937", quiet="#4b5563",
-    border="#d1d5db", accent="#1d4ed8", on_accent="#ffffff", link="#1d4ed8",
+    border="#d1d5db", control_border="#6b7280",
+    accent="#1d4ed8", on_accent="#ffffff", link="#1d4ed8",
     own_background="#eff6ff", own_name="#1d4ed8", sender="#111827",
     mention_background="#fef9c3",
     warning_background="#fffbeb", warning_text="#92400e",
@@ -88,7 +90,8 @@ LIGHT = Theme(
 DARK = Theme(
     name="dark", dark=True,
     window="#111318", surface="#1b1e24", text="#e5e7eb", quiet="#a1a7b3",
-    border="#3a3f4b", accent="#2563eb", on_accent="#ffffff", link="#7ab4ff",
+    border="#3a3f4b", control_border="#7c8494",
+    accent="#2563eb", on_accent="#ffffff", link="#7ab4ff",
     own_background="#1e2a44", own_name="#93c5fd", sender="#f3f4f6",
     mention_background="#433a12",
     warning_background="#3a2a10", warning_text="#fbbf24",
@@ -114,6 +117,19 @@ TEXT_PAIRS: tuple[tuple[str, str], ...] = (
     ("on_badge", "unread_badge"), ("on_badge", "mention_badge"), ("divider", "surface"),
     ("text", "hover"), ("sender", "hover"), ("online", "window"), ("connecting", "window"),
     ("offline", "window"), ("sidebar_quiet", "sidebar"),
+    # What the message delegate paints on a row's own background: times, links and
+    # names on one's own messages and on a mention; links inside warnings and alerts.
+    ("quiet", "own_background"), ("link", "own_background"), ("sender", "mention_background"),
+    ("quiet", "mention_background"), ("link", "mention_background"),
+    ("link", "warning_background"), ("link", "alert_background"),
+    # The room list's current row.
+    ("sidebar_quiet", "sidebar_selected"),
+)
+# (outline, background) pairs that show where a control is: WCAG 2.x non-text
+# contrast (1.4.11) asks 3:1 for the boundary a person needs to see the control.
+CONTROL_PAIRS: tuple[tuple[str, str], ...] = (
+    ("control_border", "surface"), ("control_border", "window"), ("accent", "surface"),
+    ("accent", "window"),
 )
 
 _in_use: list[Theme] = [LIGHT]
@@ -126,10 +142,6 @@ def current() -> Theme:
 
 def set_current(theme: Theme) -> None:
     _in_use[0] = theme
-
-
-def color(value: str) -> QColor:
-    return QColor(value)
 
 
 def relative_luminance(value: str) -> float:
@@ -163,8 +175,12 @@ def palette(theme: Theme) -> QPalette:
         roles.ToolTipBase: theme.surface, roles.ToolTipText: theme.text,
         roles.PlaceholderText: theme.quiet, roles.Link: theme.link,
         roles.LinkVisited: theme.link, roles.BrightText: theme.on_accent,
+        # Fusion draws frame and check box outlines from Window darkened, not from a
+        # role (the style sheet gives those their control_border); Dark and Shadow
+        # still shade QFrame panels and lines, which mark where a control is.
         roles.Light: theme.surface, roles.Midlight: theme.hover, roles.Mid: theme.border,
-        roles.Dark: theme.border, roles.Shadow: theme.border, roles.Accent: theme.accent,
+        roles.Dark: theme.control_border, roles.Shadow: theme.control_border,
+        roles.Accent: theme.accent,
     }
     for role, value in colours.items():
         result.setColor(role, QColor(value))

@@ -16,8 +16,9 @@ Signals:
 How far a room was read is known here and nowhere else: the saved positions
 come in through ``read_positions_from``, and a room counts as read up to the
 newest message its view shows at the bottom while the room is in view and the
-window active. When a room is shown its message model gets the position to put
-the "New messages" divider after. Server-side read markers can replace the
+window active. When a room is switched to or opened its message model gets the
+position to put the "New messages" divider after; the window coming back to
+the front only records what was read. Server-side read markers can replace the
 lookup and the signal without the views noticing.
 """
 
@@ -103,10 +104,15 @@ class Workspace(QObject):
             self._shown(room)
 
     def set_window_active(self, active: bool) -> None:
+        """The window came back (Alt+Tab, a dialog closed): what its view shows at the
+        bottom counts as read now. The divider stays where it is and the view does not
+        move: only switching to a room, or opening it, places the divider anew."""
         self.window_active = active
         if active and self.current_room is not None:
             self.rooms.mark_read(self.current_room)
-            self._shown(self.current_room)
+            model = self.messages.get(self.current_room)
+            if model is not None:
+                self._seen(self.current_room, model.seen())
 
     # -- how far each room was read ----------------------------------------------------
 

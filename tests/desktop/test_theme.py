@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QCheckBox, QToolButton, QVBoxLayout, QWidget
+from pytestqt.qtbot import QtBot
 
 from multichat.desktop import theme
 from multichat.desktop.resources import style_sheet
+from multichat.desktop.widgets.room_view import MessageListView
 
 THEMES = [theme.LIGHT, theme.DARK]
 COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}\b|rgba?\([^)]*\)|hsla?\([^)]*\)")
@@ -66,6 +69,81 @@ def test_text_on_its_background_reads_at_4_5_to_1(chosen: theme.Theme) -> None:
         ratio = theme.contrast_ratio(palette.color(text_role).name(),
                                      palette.color(background_role).name())
         assert ratio >= 4.5, (chosen.name, text_role, background_role, ratio)
+
+
+@pytest.mark.parametrize("chosen", THEMES, ids=lambda t: t.name)
+def test_control_outlines_and_focus_show_at_3_to_1(chosen: theme.Theme) -> None:
+    """WCAG 1.4.11: the box of a checkbox, a field's edge, a focus ring against what is
+    around them (``border`` is decorative and lighter; ``control_border`` is for controls)."""
+    for outline, background in theme.CONTROL_PAIRS:
+        ratio = theme.contrast_ratio(getattr(chosen, outline), getattr(chosen, background))
+        assert ratio >= 3, (chosen.name, outline, background, ratio)
+    sheet = style_sheet(chosen)
+    indicator = re.search(r"QCheckBox::indicator\s*\{([^}]*)\}", sheet)
+    assert indicator and chosen.control_border in indicator.group(1)
+    palette = theme.palette(chosen)
+    for role in (QPalette.ColorRole.Dark, QPalette.ColorRole.Shadow):
+        assert palette.color(role).name() == QColor(chosen.control_border).name()
+
+
+# Every class of focusable widget the app shows, and the selector its focus rule has.
+FOCUSABLE = ("QLineEdit", "QComboBox", "QPlainTextEdit", "QSpinBox", "QPushButton",
+             "QToolButton", "QCheckBox::indicator", "QTabBar::tab", "QListView#roomList",
+             "QListView#messageList")
+
+
+def test_the_sheet_has_a_focus_rule_for_every_focusable_class() -> None:
+    selectors = [selector.strip() for selector, _ in RULE.findall(
+        re.sub(r"/\*.*?\*/", "", style_sheet(theme.LIGHT), flags=re.DOTALL))]
+    with_focus = {part.strip().removesuffix(":focus").replace(":checked", "")
+                  for selector in selectors for part in selector.split(",")
+                  if part.strip().endswith(":focus")}
+    assert set(FOCUSABLE) <= with_focus, set(FOCUSABLE) - with_focus
+
+
+@pytest.mark.parametrize("chosen", THEMES, ids=lambda t: t.name)
+def test_focus_changes_how_each_control_looks(
+    qtbot: QtBot, qapp: QApplication, chosen: theme.Theme
+) -> None:
+    qapp.setStyle("Fusion")
+    qapp.setPalette(theme.palette(chosen))
+    qapp.setStyleSheet(style_sheet(chosen))
+    window = QWidget()
+    qtbot.addWidget(window)
+    layout = QVBoxLayout(window)
+    elsewhere = QToolButton()
+    elsewhere.setText("Elsewhere")
+    members = QToolButton()
+    members.setText("Members")
+    members.setCheckable(True)
+    unticked, ticked = QCheckBox("Staff only"), QCheckBox("Superuser")
+    ticked.setChecked(True)
+    messages = MessageListView()
+    for widget in (elsewhere, members, unticked, ticked, messages):
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        layout.addWidget(widget)
+    window.show()
+    window.activateWindow()
+    qtbot.waitActive(window)
+    for widget in (members, unticked, ticked, messages):
+        elsewhere.setFocus()
+        qtbot.waitUntil(elsewhere.hasFocus)
+        unfocused = widget.grab().toImage()
+        widget.setFocus(Qt.FocusReason.TabFocusReason)
+        qtbot.waitUntil(widget.hasFocus)
+        assert widget.grab().toImage() != unfocused, (chosen.name, type(widget).__name__)
+
+
+def test_no_colour_is_named_outside_the_theme() -> None:
+    """Colours come from theme.py alone: no #rgb string, named QColor or Qt.GlobalColor."""
+    package = Path(theme.__file__).parent
+    literal = re.compile(r"""["']#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?["']"""
+                         r"""|QColor\(\s*["'][A-Za-z]|GlobalColor""")
+    found = [f"{path.relative_to(package)}:{number}: {line.strip()}"
+             for path in sorted(package.rglob("*.py")) if path.name != "theme.py"
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if literal.search(line)]
+    assert found == []
 
 
 @pytest.fixture

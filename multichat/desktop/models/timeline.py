@@ -25,8 +25,8 @@ from datetime import date, datetime, timedelta
 # Slack and Element group within about five minutes: a pause longer than that
 # starts a new thought, worth its own name and time.
 GROUP_GAP = timedelta(minutes=5)
-# A network blip reconnects in seconds (the client's backoff starts at 1 s and
-# tops out at 30 s); two minutes covers a few retries without hiding real visits.
+# A network blip reconnects in seconds (the client's backoff starts at 0.5 s and
+# tops out at 10 s); two minutes covers several retries without hiding real visits.
 RECONNECT_GAP = timedelta(minutes=2)
 # Names spelled out in a membership line before "and N others".
 NAMES_SHOWN = 2

@@ -43,7 +43,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QFrame,
-    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTextBrowser,
@@ -208,7 +207,7 @@ class MessageDelegate(QStyledItemDelegate):
         count = bool(index.data(MessageRole.DateLabel)) + bool(index.data(MessageRole.Divider))
         return count * self._band_height()
 
-    def _header_height(self, option: QStyleOptionViewItem) -> int:
+    def _header_height(self) -> int:
         return QFontMetrics(self._name_font).height() + GAP
 
     def text_rect(self, option: QStyleOptionViewItem, index: ModelIndex) -> QRect:
@@ -216,7 +215,7 @@ class MessageDelegate(QStyledItemDelegate):
         rect = option.rect
         top = rect.top() + self._bands(index) + self._padding(index)[0]
         if self._has_header(index):
-            top += self._header_height(option)
+            top += self._header_height()
         width = max(10, rect.width() - 2 * PADDING)
         height = int(self.document(index, width).size().height())
         return QRect(rect.left() + PADDING, top, width, height)
@@ -229,7 +228,7 @@ class MessageDelegate(QStyledItemDelegate):
         above, below = self._padding(index)
         height = self._bands(index) + above + int(document.size().height()) + below
         if self._has_header(index):
-            height += self._header_height(option)
+            height += self._header_height()
         return QSize(width, height)
 
     # -- painting -----------------------------------------------------------------------
@@ -261,9 +260,6 @@ class MessageDelegate(QStyledItemDelegate):
             background = now.own_background
         if background is not None:
             painter.fillRect(content, QColor(background))
-        if option.state & QStyle.StateFlag.State_Selected:
-            painter.fillRect(content,
-                             option.palette.color(QPalette.ColorRole.Highlight).lighter(180))
 
         top += self._padding(index)[0]
         left = rect.left() + PADDING
@@ -279,7 +275,7 @@ class MessageDelegate(QStyledItemDelegate):
             painter.setPen(QColor(now.quiet))
             stamp = "sending…" if index.data(MessageRole.IsPending) else _time(index)
             painter.drawText(left + advance, top + metrics.ascent(), stamp)
-            top += self._header_height(option)
+            top += self._header_height()
         if self._editing is None or self._editing != index:
             document = self.document(index, rect.width() - 2 * PADDING)
             painter.translate(left, top)
@@ -289,27 +285,46 @@ class MessageDelegate(QStyledItemDelegate):
             document.documentLayout().draw(painter, context)
         painter.restore()
 
-    def _paint_band(self, painter: QPainter, rect: QRect, top: int, words: str, *,
-                    ink: str, line: str, centred: bool) -> None:
-        """A date separator (words centred on a rule) or the divider (rule, words right)."""
-        painter.setFont(self._small_font)
-        metrics = painter.fontMetrics()
-        height = self._band_height()
-        middle = top + height // 2
+    def _band_font(self, centred: bool) -> QFont:
+        """A date separator's words in the small font; the divider's in it, bold."""
+        font = self._small_font
+        font.setBold(not centred)
+        return font
+
+    def band_words_rect(self, rect: QRect, top: int, words: str, *, centred: bool) -> QRect:
+        """Where a band's words go: measured in the font they are drawn in (a bold label
+        measured in the regular font ran past the row's right edge)."""
+        metrics = QFontMetrics(self._band_font(centred))
         width = metrics.horizontalAdvance(words)
         left, right = rect.left() + PADDING, rect.right() - PADDING
         start = (left + right - width) // 2 if centred else right - width
+        return QRect(start, top + BAND, width, metrics.height())
+
+    def divider_words_rect(self, option: QStyleOptionViewItem, index: ModelIndex) -> QRect | None:
+        """Where "New messages" is drawn in the row, if the divider is above it."""
+        if not index.data(MessageRole.Divider) or index.data(MessageRole.Hidden):
+            return None
+        top = option.rect.top()
+        if index.data(MessageRole.DateLabel):
+            top += self._band_height()
+        return self.band_words_rect(option.rect, top, DIVIDER_WORDS, centred=False)
+
+    def _paint_band(self, painter: QPainter, rect: QRect, top: int, words: str, *,
+                    ink: str, line: str, centred: bool) -> None:
+        """A date separator (words centred on a rule) or the divider (rule, words right)."""
+        font = self._band_font(centred)
+        words_rect = self.band_words_rect(rect, top, words, centred=centred)
+        start, width = words_rect.left(), words_rect.width()
+        middle = top + self._band_height() // 2
+        left, right = rect.left() + PADDING, rect.right() - PADDING
         painter.setPen(QColor(line))
         if centred:
             painter.drawLine(left, middle, start - 8, middle)
         painter.drawLine(start + width + 8 if centred else left, middle,
                          right if centred else start - 8, middle)
         painter.setPen(QColor(ink))
-        if not centred:
-            bold = QFont(self._small_font)
-            bold.setBold(True)
-            painter.setFont(bold)
-        painter.drawText(start, top + BAND + metrics.ascent(), words)
+        painter.setFont(font)
+        painter.drawText(start, top + BAND + QFontMetrics(font).ascent(), words)
 
     # -- selecting text ---------------------------------------------------------------------
 

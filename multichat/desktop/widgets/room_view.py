@@ -22,7 +22,6 @@ from PySide6.QtCore import (
     QEvent,
     QModelIndex,
     QPersistentModelIndex,
-    QSize,
     Qt,
     Signal,
 )
@@ -31,8 +30,6 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QMouseEvent,
-    QPainter,
-    QPaintEvent,
     QResizeEvent,
     QShowEvent,
 )
@@ -51,8 +48,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from multichat.desktop import theme
 from multichat.desktop.models.messages import MessageListModel
+from multichat.desktop.widgets.eliding_label import ElidingLabel
 from multichat.desktop.widgets.message_delegate import MessageDelegate
 
 INPUT_LINES = 3
@@ -62,32 +59,6 @@ BOTTOM_SLACK = 4
 # Below this width the member list folds away (a message needs ~300 px to read well).
 MEMBERS_FOLD_WIDTH = 560
 JUMP_MARGIN = 12
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that elides its text rather than asking for its full width.
-
-    A plain QLabel's minimum width is its text's: a long room title would set
-    the window's minimum width.
-    """
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(self.fontMetrics().horizontalAdvance("…") * 3,
-                     super().minimumSizeHint().height())
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self.setToolTip(text)
-
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self)
-        rect = self.contentsRect()
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight,
-                                              rect.width())
-        self.style().drawItemText(painter, rect, int(Qt.AlignmentFlag.AlignVCenter
-                                                     | Qt.AlignmentFlag.AlignLeft),
-                                  self.palette(), self.isEnabled(), shown,
-                                  self.foregroundRole())
 
 
 class MessageInput(QPlainTextEdit):
@@ -266,6 +237,8 @@ class MessageListView(QListView):
         if seq == self._placed_seq:
             return  # the same divider as before: leave the reader where they were
         self._placed_seq = seq
+        if not self._at_bottom:
+            return  # the reader scrolled up to read something: never move them
         self.doItemsLayout()
         index = model.index(row)
         rect = self.visualRect(index)
@@ -282,12 +255,11 @@ class MessageListView(QListView):
             model.set_seen(model.newest_seq() if self._at_bottom and self.isVisible() else None)
 
     def _update_jump(self) -> None:
+        """Show or hide the button; its look is the style sheet's (QToolButton#jumpToLatest)."""
         show = not self._at_bottom
+        if show != self.jump_button.isHidden():
+            return  # as it is: a scroll step changes nothing here
         if show:
-            now = theme.current()
-            self.jump_button.setStyleSheet(
-                f"QToolButton#jumpToLatest {{ background: {now.accent}; color: {now.on_accent};"
-                f" border: none; border-radius: 12px; padding: 4px 12px; }}")
             self.jump_button.adjustSize()
             self._place_jump()
         self.jump_button.setVisible(show)
@@ -396,9 +368,8 @@ class RoomView(QWidget):
         super().__init__(parent)
         self.room = room
         self.setObjectName("roomView")
-        self.title = ElidedLabel(title)
+        self.title = ElidingLabel(title)
         self.title.setObjectName("roomTitle")
-        self.title.setToolTip(title)
         self.members_button = QToolButton()
         self.members_button.setText("Members")
         self.members_button.setCheckable(True)
@@ -419,6 +390,7 @@ class RoomView(QWidget):
         self.members = QListView()
         self.members.setObjectName("memberList")
         self.members.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.members.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing in it to do by keys
         self.input = MessageInput()
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")

@@ -77,3 +77,29 @@ def test_text_is_painted_in_the_themes_colours(qtbot: QtBot) -> None:
         ink = image.pixelColor(text.left() + 3, text.center().y()).name()
         assert contrast_ratio(ink, theme.surface) >= 4.5, (theme.name, ink)
     set_current(LIGHT)
+
+
+def test_the_new_messages_label_stays_within_its_row(qtbot: QtBot) -> None:
+    model = MessageListModel(lambda _: None)
+    model.show_from(1)
+    model.prepend_history([RoomEvent(room=1, seq=seq, username="bob", msg_type=MsgType.MESSAGE,
+                                     message=f"m{seq}") for seq in (1, 2)])
+    index = model.index(model.divider_row() or 0)
+    view = RoomView("1", "Lobby")
+    qtbot.addWidget(view)
+    delegate = view.messages.delegate
+    for width in (200, 333, 600):
+        option = QStyleOptionViewItem()
+        option.rect = QRect(0, 0, width, delegate.sizeHint(option, index).height())
+        words = delegate.divider_words_rect(option, index)
+        assert words is not None and option.rect.contains(words), (width, words)
+        # Measured in the bold font it is drawn in: as wide as the painted words.
+        painted = QImage(width, option.rect.height(), QImage.Format.Format_ARGB32)
+        painted.fill(QColor(LIGHT.surface))
+        painter = QPainter(painted)
+        delegate.paint(painter, option, index)
+        painter.end()
+        ink = [x for x in range(width)
+               for y in range(words.top(), words.bottom())
+               if painted.pixelColor(x, y).name() != QColor(LIGHT.surface).name()]
+        assert ink and max(ink) <= words.right() + 1 and max(ink) < width - 1
