@@ -61,9 +61,10 @@ class FreedesktopNotifications(QObject):
     clicked = Signal(str)
 
     def __init__(self, address: str | None = None, app_name: str = "Multichat",
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, *, timeout: float = CALL_TIMEOUT) -> None:
         super().__init__(parent)
         self.app_name = app_name
+        self.timeout = timeout
         self._address = address if address is not None else os.environ.get(
             "DBUS_SESSION_BUS_ADDRESS", "")
         self._failed = not self._address or open_dbus_connection is None
@@ -81,14 +82,14 @@ class FreedesktopNotifications(QObject):
 
     async def notify(self, key: str, title: str, body: str) -> bool:
         """Show a notice; True when the service took it, False (and unavailable from
-        now on) when it could not, within CALL_TIMEOUT per step."""
+        now on) when it could not, within twice ``timeout`` (connecting, then the call)."""
         if self._failed:
             return False
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:  # one at a time: each may replace the one before
             try:
-                async with asyncio.timeout(CALL_TIMEOUT * 2):
+                async with asyncio.timeout(self.timeout * 2):
                     if self._router is None:
                         await self._connect()
                     target = DBusAddress(PATH, bus_name=SERVICE, interface=SERVICE)
@@ -98,7 +99,7 @@ class FreedesktopNotifications(QObject):
                          [DEFAULT_ACTION, "Open"], {}, EXPIRE_MS))
                     reply = unwrap_msg(await self._router.send_and_get_reply(message))
             except Exception as exc:  # no bus, no service, a refusal or a timeout alike
-                log.warning("desktop notification failed: %s", exc)
+                log.warning("desktop notification failed: %s", str(exc) or type(exc).__name__)
                 self._failed = True
                 self.close()
                 return False
