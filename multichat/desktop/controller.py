@@ -163,6 +163,7 @@ class AppController(QObject):
         client, main = self.client, self.main_window
         self.connect_window.join.submitted.connect(self.log_in)
         self.connect_window.join.cancelled.connect(self.cancel_connecting)
+        self.connect_window.host.cancelled.connect(self.cancel_connecting)
         self.connect_window.host.submitted.connect(self.start_hosting)
         self.connect_window.closeRequested.connect(self._connect_close_requested)
         found = self.connect_window.join.found.model

@@ -318,9 +318,11 @@ class JoinForm(QWidget):
 
 
 class HostForm(QWidget):
-    """Signals: submitted(port, username, password) to host (and log in to) a server."""
+    """Signals: submitted(port, username, password) to host (and log in to) a server;
+    cancelled() while it logs in to it."""
 
     submitted = Signal(int, str, str)  # port, admin username, admin password
+    cancelled = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -344,6 +346,9 @@ class HostForm(QWidget):
         self.submit = QPushButton("Start hosting")
         self.submit.setObjectName("primaryButton")
         self.submit.setDefault(True)
+        self.cancel = QPushButton("Cancel")
+        self.cancel.setToolTip("Stop logging in to the hosted chat (it keeps running)")
+        self.cancel.hide()
         self.error = _FormError()
         self.progress = QLabel()
         self.progress.setObjectName("formProgress")
@@ -365,10 +370,12 @@ class HostForm(QWidget):
         layout.addLayout(self.form)
         layout.addWidget(self.error)
         layout.addWidget(self.submit)
+        layout.addWidget(self.cancel)
         layout.addWidget(self.progress)
         layout.addWidget(self.addresses)
         layout.addStretch(1)
         self.submit.clicked.connect(self._submit)
+        self.cancel.clicked.connect(self.cancelled.emit)
         # Enter in any field submits, as in the join form (a plain QWidget has no default
         # button, so the line edits say it themselves).
         for line in (self.admin_name, self.admin_password, self.admin_repeat,
@@ -426,9 +433,11 @@ class HostForm(QWidget):
         self.error.show_words(words)
 
     def set_busy(self, busy: bool, words: str = "") -> None:
+        """While logging in the fields are locked and Cancel is offered; after, all editable."""
         for line in (self.port, self.admin_name, self.admin_password, self.admin_repeat,
                      self.login_name, self.login_password, self.submit):
             line.setEnabled(not busy)
+        self.cancel.setVisible(busy)
         self.progress.setText(words)
 
     def show_addresses(self, urls: list[str], fingerprint: str | None = None) -> None:

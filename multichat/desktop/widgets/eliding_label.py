@@ -19,8 +19,11 @@ MIN_CHARACTERS = 3
 class ElidingLabel(QLabel):
     """A one-line label that elides its text instead of asking for its full width."""
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, text: str = "", parent: QWidget | None = None, *,
+                 minimum_characters: int = MIN_CHARACTERS) -> None:
+        """``minimum_characters`` of "…" width it asks for at least (0: it may vanish)."""
         super().__init__(parent)
+        self._minimum_characters = minimum_characters
         self.set_full_text(text)
 
     def set_full_text(self, text: str, tooltip: str | None = None) -> None:
@@ -35,7 +38,7 @@ class ElidingLabel(QLabel):
         return self.text()
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(self.fontMetrics().horizontalAdvance("…") * MIN_CHARACTERS,
+        return QSize(self.fontMetrics().horizontalAdvance("…") * self._minimum_characters,
                      super().minimumSizeHint().height())
 
     def paintEvent(self, event: QPaintEvent) -> None:

@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QTabBar,
     QTabWidget,
@@ -53,6 +52,7 @@ from PySide6.QtWidgets import (
 from multichat.desktop import theme
 from multichat.desktop.models.rooms import RoomRole
 from multichat.desktop.widgets import shortcuts_dialog as keys
+from multichat.desktop.widgets.eliding_label import ElidingLabel
 from multichat.desktop.widgets.room_delegate import RoomDelegate
 from multichat.desktop.widgets.room_switcher import RoomSwitcher
 from multichat.desktop.widgets.room_view import RoomView
@@ -90,36 +90,6 @@ def badge(unread: int, mentions: int) -> str:
     if mentions:
         return f"{unread}, @{mentions}"
     return str(unread) if unread else ""
-
-
-class ElidingLabel(QLabel):
-    """A one-line label that never sets its window's width: it elides, whole in a tooltip."""
-
-    def __init__(self, text: str = "") -> None:
-        super().__init__()
-        self._full = ""
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.set_full_text(text)
-
-    def set_full_text(self, text: str, tooltip: str | None = None) -> None:
-        self._full = text
-        self.setToolTip(tooltip if tooltip is not None else text)
-        self._elide()
-
-    def full_text(self) -> str:
-        return self._full
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(0, super().minimumSizeHint().height())
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._elide()
-
-    def _elide(self) -> None:
-        width = max(0, self.contentsRect().width())
-        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight,
-                                                   width))
 
 
 class RoomTabBar(QTabBar):
@@ -256,7 +226,8 @@ class MainWindow(QMainWindow):
         self.rooms_button.hide()  # while the list is in its place, it needs no button
         self.state_label = QLabel(STATE_WORDS["offline"])
         self.state_label.setObjectName("connectionState")
-        self.state_detail = ElidingLabel()
+        # Details that give way first on a narrow window: they take no width of their own.
+        self.state_detail = ElidingLabel(minimum_characters=0)
         self.state_detail.setObjectName("connectionDetail")
         self.reconnect_button = QPushButton("Reconnect now")
         self.reconnect_button.hide()
@@ -275,7 +246,7 @@ class MainWindow(QMainWindow):
 
     def _build_hosting_row(self) -> QHBoxLayout:
         """One line while hosting; the fingerprint and every address behind "Details"."""
-        self.hosting_label = ElidingLabel()
+        self.hosting_label = ElidingLabel(minimum_characters=0)
         self.hosting_label.setObjectName("hostingLabel")
         self.hosting_label.hide()
         self.hosting_details_button = QPushButton("Details…")

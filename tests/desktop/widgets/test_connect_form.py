@@ -97,6 +97,23 @@ def test_a_busy_join_form_offers_cancel_and_ignores_a_second_enter(qtbot: QtBot)
     assert form.cancel.isHidden() and form.password.isEnabled()
 
 
+def test_a_busy_host_form_offers_cancel_and_ignores_a_second_enter(qtbot: QtBot) -> None:
+    form = HostForm()
+    qtbot.addWidget(form)
+    form.set_first_run(False)
+    form.login_name.setText("boss")
+    form.login_password.setText("boss-password")
+    assert form.cancel.isHidden()
+    form.set_busy(True, "Connecting …")
+    assert not form.cancel.isHidden() and not form.login_password.isEnabled()
+    with qtbot.assertNotEmitted(form.submitted):
+        form.login_password.returnPressed.emit()
+    with qtbot.waitSignal(form.cancelled, timeout=1000):
+        qtbot.mouseClick(form.cancel, Qt.MouseButton.LeftButton)
+    form.set_busy(False)
+    assert form.cancel.isHidden() and form.login_password.isEnabled()
+
+
 # QT_SCALE_FACTOR=2 on a 1280x800 screen: 640x400 to place windows in.
 SCALED_SCREEN = QRect(0, 0, 640, 400)
 
