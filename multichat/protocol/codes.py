@@ -14,14 +14,26 @@ class MsgType(enum.IntEnum):
     MUTED = 3
     ENTER = 4
     LEAVE = 5
+    # A change to an earlier message (its ``target``): stored and numbered like one.
+    EDIT = 6
+    DELETE = 7
+    REACTION = 8
 
     @property
     def is_stored(self) -> bool:
-        """Messages and announcements are stored and numbered; presence is not."""
-        return self <= MsgType.MUTED
+        """Messages, announcements and changes are stored and numbered; presence is not."""
+        return self not in (MsgType.ENTER, MsgType.LEAVE)
+
+    @property
+    def is_change(self) -> bool:
+        """An edit, deletion or reaction: an event about the message it targets."""
+        return self >= MsgType.EDIT
 
 
 ANNOUNCEMENT_TYPES = frozenset({MsgType.WARNING, MsgType.ALERT, MsgType.MUTED})
+# What ``history`` lists: messages and announcements, each folded with its changes.
+LISTED_TYPES = frozenset({MsgType.MESSAGE, *ANNOUNCEMENT_TYPES})
+CHANGE_TYPES = frozenset({MsgType.EDIT, MsgType.DELETE, MsgType.REACTION})
 
 
 class ErrorCode(enum.StrEnum):
@@ -43,6 +55,8 @@ class ErrorCode(enum.StrEnum):
     USER_UNKNOWN = "USER_UNKNOWN"
     SERVER_ERROR = "SERVER_ERROR"
     LIMIT_REACHED = "LIMIT_REACHED"
+    # PROTOCOL.md Part 2: a seq that names no message of the room, or a deleted one.
+    MESSAGE_INVALID = "MESSAGE_INVALID"
 
 
 class CloseCode(enum.IntEnum):

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
+import regex
+
 from multichat.protocol import names, passwords
 from multichat.protocol.codes import ANNOUNCEMENT_TYPES, MsgType
 
@@ -29,6 +31,9 @@ MAX_PASSWORD_CHARS = passwords.MAX_PASSWORD_CHARS  # the password rule: password
 MAX_TOKEN_CHARS = 256
 HISTORY_DEFAULT_LIMIT = 50
 HISTORY_MAX_LIMIT = 200
+# PROTOCOL.md: an emoji is one grapheme of at most this many bytes of UTF-8 (the
+# longest family and flag sequences take 25 to 28).
+MAX_EMOJI_BYTES = 32
 
 
 # A lone surrogate: JSON lets "\ud800" through, but such a string has no UTF-8 form,
@@ -39,6 +44,20 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def _is_unicode(text: str) -> bool:
     """Whether ``text`` can be encoded as UTF-8 (it holds no lone surrogate)."""
     return text.isascii() or _SURROGATE.search(text) is None
+
+
+# One extended grapheme cluster (UAX #29), as the ``regex`` module reads the
+# Unicode version it ships: a ZWJ family, a flag or a skin tone is one.
+_GRAPHEME = regex.compile(r"\X")
+
+
+def is_one_grapheme(text: str) -> bool:
+    """Whether ``text`` is a single user-perceived character that is not blank or control."""
+    if not text or len(text.encode("utf-8", "surrogatepass")) > MAX_EMOJI_BYTES:
+        return False
+    if text[0].isspace() or not text[0].isprintable():
+        return False
+    return _GRAPHEME.fullmatch(text) is not None
 
 
 class ProtocolError(ValueError):
@@ -126,14 +145,55 @@ class Send(Command):
     room: int
     message: str
     client_id: str | None = None
+    reply_to: int | None = None  # the seq of a message of the same room
+
+
+@dataclass(frozen=True, slots=True)
+class Edit(Command):
+    """The author's new text for a message of theirs."""
+
+    name: ClassVar[str] = "edit"
+    room: int
+    seq: int
+    message: str
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delete(Command):
+    """Delete a message: its text leaves the store."""
+
+    name: ClassVar[str] = "delete"
+    room: int
+    seq: int
+    client_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class React(Command):
+    """Add (``on``) or take back this user's ``emoji`` on a message."""
+
+    name: ClassVar[str] = "react"
+    room: int
+    seq: int
+    emoji: str
+    on: bool = True
+    client_id: str | None = None
+
+
+# The commands that store an event about an earlier message; they count as sends.
+MESSAGE_CHANGES = (Edit, Delete, React)
 
 
 @dataclass(frozen=True, slots=True)
 class History(Command):
+    """A page of messages: before a seq (or the newest), or ``around`` one."""
+
     name: ClassVar[str] = "history"
     room: int
     before: int | None = None
     limit: int = HISTORY_DEFAULT_LIMIT
+    around: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,16 +399,50 @@ def _leave(f: _Fields) -> Command:
     return Leave(room=f.room(), ref=f.ref)
 
 
-def _send(f: _Fields) -> Command:
+def _message_text(f: _Fields) -> str:
     message = f.required_text("message")
     if not message:
         raise f._fail("'message' must not be empty")
+    return message
+
+
+def _client_id(f: _Fields) -> str | None:
+    return f.text("client_id", max_chars=MAX_CLIENT_ID_CHARS, required=False)
+
+
+def _seq(f: _Fields) -> int:
+    seq = f.integer("seq", minimum=1, required=True)
+    assert seq is not None
+    return seq
+
+
+def _send(f: _Fields) -> Command:
     return Send(
         room=f.room(),
-        message=message,
-        client_id=f.text("client_id", max_chars=MAX_CLIENT_ID_CHARS, required=False),
+        message=_message_text(f),
+        client_id=_client_id(f),
+        reply_to=f.integer("reply_to", minimum=1),
         ref=f.ref,
     )
+
+
+def _edit(f: _Fields) -> Command:
+    return Edit(room=f.room(), seq=_seq(f), message=_message_text(f), client_id=_client_id(f),
+                ref=f.ref)
+
+
+def _delete(f: _Fields) -> Command:
+    return Delete(room=f.room(), seq=_seq(f), client_id=_client_id(f), ref=f.ref)
+
+
+def _react(f: _Fields) -> Command:
+    emoji = f.required_text("emoji")
+    if not is_one_grapheme(emoji):
+        raise f._fail(f"'emoji' must be one emoji (a single character of at most "
+                      f"{MAX_EMOJI_BYTES} bytes)")
+    on = f.flag("on")
+    return React(room=f.room(), seq=_seq(f), emoji=emoji, on=True if on is None else on,
+                 client_id=_client_id(f), ref=f.ref)
 
 
 def _history(f: _Fields) -> Command:
@@ -357,6 +451,7 @@ def _history(f: _Fields) -> Command:
         room=f.room(),
         before=f.integer("before", minimum=1),
         limit=min(limit, HISTORY_MAX_LIMIT) if limit is not None else HISTORY_DEFAULT_LIMIT,
+        around=f.integer("around", minimum=1),
         ref=f.ref,
     )
 
@@ -426,6 +521,9 @@ _DECODERS: dict[str, Callable[[_Fields], Command]] = {
     "join": _join,
     "leave": _leave,
     "send": _send,
+    "edit": _edit,
+    "delete": _delete,
+    "react": _react,
     "history": _history,
     "room.create": _room_create,
     "room.update": _room_update,

@@ -16,6 +16,8 @@ from typing import Any
 from multichat.protocol.codes import ErrorCode, MsgType
 
 Frame = dict[str, Any]
+# A message's reactions: each emoji with the usernames that gave it, in the order given.
+Reactions = tuple[tuple[str, tuple[str, ...]], ...]
 
 _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -46,8 +48,20 @@ def room_event(
     seq: int | None = None,
     ts_ms: int | None = None,
     client_id: str | None = None,
+    reply_to: int | None = None,
+    target: int | None = None,
+    emoji: str | None = None,
+    on: bool | None = None,
+    edited: bool = False,
+    deleted: bool = False,
+    reactions: Reactions | None = None,
 ) -> Frame:
-    """A room event: a message, an announcement (both with seq and ts) or ENTER/LEAVE."""
+    """A room event: a message, an announcement (both with seq and ts) or ENTER/LEAVE;
+    or an EDIT, DELETE or REACTION of the message ``target``.
+
+    ``edited``, ``deleted`` and ``reactions`` describe a message as it is now
+    (``history``); each key is left out when it says nothing.
+    """
     frame: Frame = {
         "room": str(room_id),
         "message": message,
@@ -60,6 +74,20 @@ def room_event(
         frame["ts"] = format_ts(ts_ms)
     if client_id is not None:
         frame["client_id"] = client_id
+    if reply_to is not None:
+        frame["reply_to"] = reply_to
+    if target is not None:
+        frame["target"] = target
+    if emoji is not None:
+        frame["emoji"] = emoji
+    if on is not None:
+        frame["on"] = on
+    if edited:
+        frame["edited"] = True
+    if deleted:
+        frame["deleted"] = True
+    if reactions:
+        frame["reactions"] = {emoji: list(users) for emoji, users in reactions}
     return frame
 
 

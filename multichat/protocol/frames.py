@@ -69,11 +69,23 @@ class RoomEvent(ServerFrame):
     seq: int | None = None
     ts: str | None = None  # ISO 8601 in UTC, as the server formats it
     client_id: str | None = None
+    reply_to: int | None = None  # a message: the seq of the message it answers
+    # EDIT, DELETE, REACTION: the seq of the message changed; a REACTION's emoji and on.
+    target: int | None = None
+    emoji: str | None = None
+    on: bool | None = None
+    # In history: the message as it is now.
+    edited: bool = False
+    deleted: bool = False
+    reactions: events.Reactions = ()
 
     def wire(self) -> events.Frame:
         frame = events.room_event(room_id=self.room, message=self.message,
                                   username=self.username, msg_type=self.msg_type,
-                                  seq=self.seq, client_id=self.client_id)
+                                  seq=self.seq, client_id=self.client_id,
+                                  reply_to=self.reply_to, target=self.target,
+                                  emoji=self.emoji, on=self.on, edited=self.edited,
+                                  deleted=self.deleted, reactions=self.reactions)
         if self.ts is not None:
             frame["ts"] = self.ts
         return frame
@@ -338,12 +350,39 @@ def _room_event(value: Any) -> RoomEvent:
         kind = MsgType(msg_type)
     except ValueError:
         raise _Malformed("msg_type") from None
-    seq = data.get("seq")
-    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)):
-        raise _Malformed("seq")
     return RoomEvent(room=_room_id(data, "room"), message=_opt_str(data, "message"),
-                     username=_str(data, "username"), msg_type=kind, seq=seq,
-                     ts=_opt_str(data, "ts"), client_id=_opt_str(data, "client_id"))
+                     username=_str(data, "username"), msg_type=kind, seq=_opt_int(data, "seq"),
+                     ts=_opt_str(data, "ts"), client_id=_opt_str(data, "client_id"),
+                     reply_to=_opt_int(data, "reply_to"), target=_opt_int(data, "target"),
+                     emoji=_opt_str(data, "emoji"), on=_opt_bool(data, "on"),
+                     edited=data.get("edited") is True, deleted=data.get("deleted") is True,
+                     reactions=_reactions(data.get("reactions")))
+
+
+def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise _Malformed(key)
+    return value
+
+
+def _opt_bool(data: Mapping[str, Any], key: str) -> bool | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise _Malformed(key)
+    return value
+
+
+def _reactions(value: Any) -> events.Reactions:
+    if value is None:
+        return ()
+    reactions = []
+    for emoji, users in _mapping(value).items():
+        names = _list(users)
+        if not all(isinstance(name, str) for name in names):
+            raise _Malformed("reactions")
+        reactions.append((emoji, tuple(names)))
+    return tuple(reactions)
 
 
 def _error(data: Mapping[str, Any]) -> Error:

@@ -403,3 +403,54 @@ def connections_to(pid: int, port: int) -> int:
             if fields[3] == "01" and fields[9] in inodes and local_port == port:  # ESTABLISHED
                 count += 1
     return count
+
+
+async def test_edits_reactions_and_deletions_cross_processes_in_one_order(
+    cluster: Cluster,
+) -> None:
+    alice = await cluster.client(0, "alice")
+    bob = await cluster.client(1, "bob")
+    carol = await cluster.client(2, "carol")
+    for client in (alice, bob, carol):
+        await client.join(1)
+    await alice.send(command="send", room=1, message="helo", client_id="m1")
+    original = await carol.expect(lambda f: f.get("client_id") == "m1")
+    seq = original["seq"]
+    await alice.send(command="edit", room=1, seq=seq, message="hello", client_id="e1")
+    await bob.send(command="react", room=1, seq=seq, emoji="👋", on=True, client_id="r1")
+    await bob.send(command="send", room=1, message="hi!", reply_to=seq, client_id="m2")
+    for client in (alice, bob, carol):  # each change reaches the other processes' clients
+        for cid in ("e1", "r1", "m2"):
+            await client.expect(sent_with(cid))
+    # An edit from one process and a deletion from another, at once: whichever the
+    # store takes first wins, and an edit after the deletion is refused, never stored.
+    await asyncio.gather(
+        alice.send(command="edit", room=1, seq=seq, message="late edit", client_id="e2"),
+        alice_b_delete(cluster, seq),
+    )
+    deleted = await carol.expect(lambda f: f.get("msg_type") == 7)
+    assert deleted["target"] == seq
+
+    def settled(frame: Frame) -> bool:
+        return frame.get("client_id") == "e2" or frame.get("error") == "MESSAGE_INVALID"
+
+    outcome = next((f for f in alice.seen if settled(f)), None) or await alice.expect(settled)
+    if "error" not in outcome:  # stored first: then it comes before the deletion
+        assert outcome["seq"] < deleted["seq"]
+    pages = []
+    for client in (alice, bob, carol):
+        await client.send(command="history", room=1)
+        pages.append((await client.expect_key("history"))["messages"])
+        changes = [f["seq"] for f in client.seen if f.get("msg_type") in (6, 7, 8)]
+        assert changes == sorted(changes)  # in seq order on every process
+    assert pages[0] == pages[1] == pages[2]
+    first, reply = pages[0]
+    assert first["deleted"] is True and first["message"] is None and "reactions" not in first
+    assert reply["reply_to"] == seq and reply["message"] == "hi!"
+
+
+async def alice_b_delete(cluster: Cluster, seq: int) -> None:
+    """Alice again, on the third process, deleting the message."""
+    other = await cluster.client(2, "alice")
+    await other.join(1)
+    await other.send(command="delete", room=1, seq=seq, client_id="d1")

@@ -19,6 +19,7 @@ messages = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_siz
 client_ids = st.none() | st.text(st.characters(exclude_categories=["Cs"]), min_size=1,
                                  max_size=40)
 flags = st.none() | st.booleans()
+emoji = st.sampled_from(["👍", "🎉", "👨‍👩‍👧‍👦", "🇫🇷", "👍🏽", "❤️", "é", "1️⃣"])
 
 commands: st.SearchStrategy[Command] = st.one_of(
     st.builds(cmd.Ping, ref=refs),
@@ -28,9 +29,13 @@ commands: st.SearchStrategy[Command] = st.one_of(
     st.builds(cmd.ListRooms, ref=refs),
     st.builds(cmd.Join, room_ids, seqs, ref=refs),
     st.builds(cmd.Leave, room_ids, ref=refs),
-    st.builds(cmd.Send, room_ids, messages, client_ids, ref=refs),
+    st.builds(cmd.Send, room_ids, messages, client_ids, st.none() | room_ids, ref=refs),
+    st.builds(cmd.Edit, room_ids, room_ids, messages, client_ids, ref=refs),
+    st.builds(cmd.Delete, room_ids, room_ids, client_ids, ref=refs),
+    st.builds(cmd.React, room_ids, room_ids, emoji, st.booleans(), client_ids, ref=refs),
     st.builds(cmd.History, room_ids, st.none() | room_ids,
-              st.integers(min_value=1, max_value=cmd.HISTORY_MAX_LIMIT), ref=refs),
+              st.integers(min_value=1, max_value=cmd.HISTORY_MAX_LIMIT),
+              st.none() | room_ids, ref=refs),
     st.builds(cmd.CreateRoom, titles, st.booleans(), ref=refs),
     st.builds(cmd.UpdateRoom, room_ids, st.none() | titles, flags, ref=refs),
     st.builds(cmd.DeleteRoom, room_ids, ref=refs),

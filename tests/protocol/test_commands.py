@@ -211,3 +211,46 @@ def test_any_object_decodes_to_a_command_or_a_protocol_error(
 def test_any_frame_decodes_or_raises_protocol_error(frame: str | bytes) -> None:
     with contextlib.suppress(ProtocolError):
         decode_command(frame)
+
+
+def test_edits_deletions_reactions_and_replies() -> None:
+    assert decode(command="send", room=1, message="re", reply_to=4) == cmd.Send(
+        room=1, message="re", reply_to=4)
+    assert decode(command="edit", room="2", seq=3, message="new", client_id="e") == cmd.Edit(
+        room=2, seq=3, message="new", client_id="e")
+    assert decode(command="delete", room=2, seq=3) == cmd.Delete(room=2, seq=3)
+    assert decode(command="react", room=2, seq=3, emoji="👍", on=False) == cmd.React(
+        room=2, seq=3, emoji="👍", on=False)
+    assert decode(command="react", room=2, seq=3, emoji="👍") == cmd.React(
+        room=2, seq=3, emoji="👍", on=True)
+    assert decode(command="history", room=1, around=7, limit=9) == cmd.History(
+        room=1, around=7, limit=9)
+
+
+@pytest.mark.parametrize("obj", [
+    {"command": "edit", "room": 1, "seq": 1},  # no message
+    {"command": "edit", "room": 1, "seq": 1, "message": ""},
+    {"command": "edit", "room": 1, "message": "x"},  # no seq
+    {"command": "delete", "room": 1, "seq": 0},
+    {"command": "delete", "room": 1, "seq": "3"},
+    {"command": "delete", "room": 1, "seq": True},
+    {"command": "react", "room": 1, "seq": 1},  # no emoji
+    {"command": "react", "room": 1, "seq": 1, "emoji": "👍", "on": "yes"},
+    {"command": "send", "room": 1, "message": "x", "reply_to": 0},
+    {"command": "send", "room": 1, "message": "x", "reply_to": 2**63},
+    {"command": "history", "room": 1, "around": -1},
+])
+def test_ill_formed_changes_are_refused(obj: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError):
+        decode(**obj)
+
+
+@pytest.mark.parametrize("emoji", ["👍", "❤️", "👨‍👩‍👧‍👦", "🏴󠁧󠁢󠁳󠁣󠁴󠁿", "🇫🇷", "👍🏽", "é", "e\u0301"])
+def test_an_emoji_is_one_grapheme(emoji: str) -> None:
+    assert cmd.is_one_grapheme(emoji)
+
+
+@pytest.mark.parametrize("emoji", ["", "👍👍", "ab", "🇫🇷🇩🇪", " ", "\n", "\x00", "\u200b",
+                                   "😀" * 10, "a" * 1_000_000, "\ud83d"])
+def test_what_is_not_one_emoji(emoji: str) -> None:
+    assert not cmd.is_one_grapheme(emoji)

@@ -45,6 +45,22 @@ def test_encode_is_compact_utf8_json() -> None:
 
 
 def test_msg_type_numbers_are_frozen() -> None:
-    assert [m.value for m in MsgType] == [0, 1, 2, 3, 4, 5]
-    assert [m.name for m in MsgType] == ["MESSAGE", "WARNING", "ALERT", "MUTED", "ENTER", "LEAVE"]
-    assert [m.is_stored for m in MsgType] == [True, True, True, True, False, False]
+    assert [m.value for m in MsgType] == [0, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert [m.name for m in MsgType] == ["MESSAGE", "WARNING", "ALERT", "MUTED", "ENTER", "LEAVE",
+                                         "EDIT", "DELETE", "REACTION"]
+    assert [m.is_stored for m in MsgType] == [True] * 4 + [False] * 2 + [True] * 3
+    assert [m.is_change for m in MsgType] == [False] * 6 + [True] * 3
+
+
+def test_a_change_event_and_a_folded_message() -> None:
+    edit = events.room_event(room_id=1, message="new", username="a", msg_type=MsgType.EDIT,
+                             seq=5, ts_ms=0, target=2)
+    assert edit["target"] == 2 and "edited" not in edit and "reactions" not in edit
+    reaction = events.room_event(room_id=1, message=None, username="a",
+                                 msg_type=MsgType.REACTION, seq=6, target=2, emoji="👍", on=False)
+    assert (reaction["emoji"], reaction["on"]) == ("👍", False)
+    folded = events.room_event(room_id=1, message="new", username="b", msg_type=MsgType.MESSAGE,
+                               seq=2, reply_to=1, edited=True,
+                               reactions=(("👍", ("a", "c")),))
+    assert {k: folded[k] for k in ("reply_to", "edited", "reactions")} == {
+        "reply_to": 1, "edited": True, "reactions": {"👍": ["a", "c"]}}

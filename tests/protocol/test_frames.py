@@ -43,7 +43,11 @@ stored_events = st.builds(
     RoomEvent, room=room_ids, message=texts, username=texts,
     msg_type=st.sampled_from([t for t in MsgType if t.is_stored]),
     seq=st.integers(min_value=1, max_value=2**63 - 1),
-    ts=st.just("2026-12-06T17:09:55.000Z"), client_id=st.none() | texts)
+    ts=st.just("2026-12-06T17:09:55.000Z"), client_id=st.none() | texts,
+    reply_to=st.none() | room_ids, target=st.none() | room_ids, emoji=st.none() | texts,
+    on=st.none() | st.booleans(), edited=st.booleans(), deleted=st.booleans(),
+    reactions=st.dictionaries(texts, st.lists(texts, max_size=3).map(tuple), max_size=3).map(
+        lambda d: tuple(d.items())))
 notices = st.builds(RoomEvent, room=room_ids, message=st.none(), username=texts,
                     msg_type=st.sampled_from([MsgType.ENTER, MsgType.LEAVE]),
                     ts=st.none() | st.just("2026-12-06T17:09:55.000Z"))
@@ -128,7 +132,8 @@ json_values = st.recursive(
 keys = st.sampled_from(["error", "room", "msg_type", "history", "messages", "join", "title",
                         "members", "users", "leave", "rooms", "account", "login", "token",
                         "logout", "pong", "ref", "room.created", "users", "announced",
-                        "username", "seq", "ts", "id", "staff_only"])
+                        "username", "seq", "ts", "id", "staff_only", "reply_to", "target",
+                        "emoji", "on", "edited", "deleted", "reactions"])
 
 
 @given(st.dictionaries(keys, json_values, max_size=6))
@@ -137,3 +142,29 @@ def test_no_frame_of_known_keys_with_any_values_makes_the_decoder_raise(
 ) -> None:
     decoded = decode_frame(json.dumps(data))
     assert isinstance(decoded, ServerFrame)
+
+
+def test_an_old_frame_decodes_with_the_new_fields_at_their_defaults() -> None:
+    frame = decode_frame('{"room": "1", "message": "hi", "username": "a", "msg_type": 0, '
+                         '"seq": 1, "ts": "2026-12-06T17:09:55.000Z"}')
+    assert isinstance(frame, RoomEvent)
+    assert (frame.reply_to, frame.target, frame.emoji, frame.on, frame.edited, frame.deleted,
+            frame.reactions) == (None, None, None, None, False, False, ())
+
+
+def test_changes_and_folded_messages_decode() -> None:
+    edit = decode_frame('{"room": "1", "message": "new", "username": "a", "msg_type": 6, '
+                        '"seq": 4, "target": 2}')
+    assert isinstance(edit, RoomEvent) and edit.msg_type is MsgType.EDIT and edit.target == 2
+    page = decode_frame(json.dumps({"history": "1", "messages": [
+        {"room": "1", "message": None, "username": "a", "msg_type": 0, "seq": 2,
+         "deleted": True},
+        {"room": "1", "message": "x", "username": "b", "msg_type": 0, "seq": 3, "reply_to": 2,
+         "edited": True, "reactions": {"👍": ["a", "b"]}},
+        {"room": "1", "message": "x", "username": "b", "msg_type": 0, "seq": 4,
+         "reactions": {"👍": "not a list"}},
+    ]}))
+    assert isinstance(page, History)
+    deleted, edited = page.messages  # the malformed one is left out, not the page
+    assert deleted.deleted and deleted.message is None
+    assert edited.edited and edited.reply_to == 2 and edited.reactions == (("👍", ("a", "b")),)

@@ -497,6 +497,8 @@ class ChatClient(QObject):
             if info.last_seq is not None and event.seq <= info.last_seq:
                 return  # delivered already (a catch-up overlapping a live event)
             info.last_seq = event.seq
+            if event.msg_type.is_change:
+                return  # an edit, deletion or reaction: not shown yet (issue 16's desktop part)
         else:
             self._track_presence(room, info, event)
         self.messageReceived.emit(room, event)

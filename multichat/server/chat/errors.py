@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from multichat.protocol.codes import ErrorCode
 from multichat.server.store.errors import (
+    InvalidMessage,
     LastSuperuser,
+    NotAllowed,
     StoreError,
     TitleTaken,
     UnknownRoom,
@@ -37,6 +39,8 @@ _CODES: dict[type[StoreError], ErrorCode] = {
     UnknownUser: ErrorCode.USER_UNKNOWN,
     TitleTaken: ErrorCode.ROOM_TITLE_TAKEN,
     UnknownRoom: ErrorCode.ROOM_INVALID,
+    InvalidMessage: ErrorCode.MESSAGE_INVALID,
+    NotAllowed: ErrorCode.PERMISSION_DENIED,
 }
 
 

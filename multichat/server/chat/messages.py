@@ -1,4 +1,5 @@
-"""Messages: send and announce (the hot path), the writer's outcomes, history.
+"""Messages: send and announce (the hot path), changes to them, the writer's outcomes,
+history.
 
 Hot path of a ``send``: check membership (a set on the session), length and
 the rate buckets, no query; hand the message to the ``MessageWriter``. Once
@@ -6,6 +7,13 @@ its batch commits, ``stored`` encodes the event once and publishes it once,
 with the version its transaction read; the broker, the ``VersionGate`` and
 the ``Cluster`` hand the same bytes to every member. Nothing here is done per
 recipient.
+
+An ``edit``, ``delete`` or ``react`` goes the same way, as a stored event
+(EDIT, DELETE, REACTION) that names its ``target``: the store checks the
+target and the author in the batch's transaction, so a change and a
+deletion of the same message are judged in seq order, on any number of
+processes. A send's ``reply_to`` is checked there too. ``history`` folds the
+changes into the messages they change (``Store.messages_before``).
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from multichat.protocol.codes import ErrorCode, MsgType
 from multichat.server.chat.errors import ChatError, chat_error_for
 from multichat.server.chat.session import Session
 from multichat.server.chat.wire import event_frame
-from multichat.server.store.records import Appended, NewMessage
+from multichat.server.store.records import Appended, NewMessage, Unchanged
 from multichat.server.store.repository import now_ms
 from multichat.server.store.writer import Outcome
 
@@ -51,17 +59,59 @@ class Messages:
         assert session.user is not None
         if command.room not in session.rooms:
             raise ChatError(ErrorCode.ROOM_ACCESS_DENIED, "join the room before sending to it")
+        self._check_length(command.message)
+        self._spend(session)
+        self._submit(session, command.room, command.message, MsgType.MESSAGE,
+                     client_id=command.client_id, ref=command.ref, announce=False,
+                     reply_to=command.reply_to)
+
+    def change(self, session: Session, command: cmd.Edit | cmd.Delete | cmd.React) -> None:
+        """An edit, deletion or reaction: stored, numbered and sent like a message.
+
+        Whether the target is a live message of the room, and whether this
+        user may change it, the store decides when it stores the change.
+        """
+        assert session.user is not None
+        if command.room not in session.rooms:
+            raise ChatError(ErrorCode.ROOM_ACCESS_DENIED,
+                            "join the room before changing its messages")
+        text: str | None = None
+        emoji: str | None = None
+        on: bool | None = None
+        match command:
+            case cmd.Edit():
+                self._check_length(command.message)
+                kind, text = MsgType.EDIT, command.message
+            case cmd.Delete():
+                kind = MsgType.DELETE
+            case cmd.React():
+                kind, emoji, on = MsgType.REACTION, command.emoji, command.on
+        self._spend(session)
+        # Superusers may delete anyone's message in a room. Direct conversations (not
+        # yet here) will pass False: there only the author deletes (PROTOCOL.md).
+        superuser_may_delete = session.user.is_superuser
+        message = NewMessage(
+            room_id=command.room, user_id=session.user.id, username=session.user.username,
+            msg_type=kind, text=text, client_id=command.client_id, ts_ms=now_ms(),
+            target=command.seq, emoji=emoji, on=on,
+            superuser_may_delete=superuser_may_delete,
+        )
+        self._chat.writer.submit(message, SendContext(session, command.ref, False))
+
+    def _check_length(self, text: str) -> None:
         max_chars = self._chat.config.max_message_chars
-        if len(command.message) > max_chars:
+        if len(text) > max_chars:
             raise ChatError(ErrorCode.MESSAGE_TOO_LONG,
                             f"messages are limited to {max_chars} characters")
+
+    @staticmethod
+    def _spend(session: Session) -> None:
+        """Sends and changes take from the same buckets: the connection's and the user's."""
         if not session.send_bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED, "you are sending too fast; slow down")
         if session.user_bucket is not None and not session.user_bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED,
                             "your connections together are sending too fast; slow down")
-        self._submit(session, command.room, command.message, MsgType.MESSAGE,
-                     client_id=command.client_id, ref=command.ref, announce=False)
 
     async def announce(self, session: Session, command: cmd.Announce) -> None:
         chat = self._chat
@@ -84,6 +134,7 @@ class Messages:
         client_id: str | None,
         ref: str | None,
         announce: bool,
+        reply_to: int | None = None,
     ) -> None:
         assert session.user is not None
         message = NewMessage(
@@ -94,12 +145,15 @@ class Messages:
             text=text,
             client_id=client_id,
             ts_ms=now_ms(),
+            reply_to=reply_to,
         )
         self._chat.writer.submit(message, SendContext(session, ref, announce))
 
     def stored(self, context: SendContext, outcome: Outcome) -> None:
         """A message's batch committed (or failed): broadcast it, or tell its sender."""
         session = context.session
+        if isinstance(outcome, Unchanged):
+            return  # a reaction that changed nothing: nothing stored, nothing said
         if not isinstance(outcome, Appended):
             error = chat_error_for(outcome)
             session.send(events.error(error.code, error.detail, context.ref))
@@ -120,9 +174,12 @@ class Messages:
     async def history(self, session: Session, command: cmd.History) -> None:
         chat = self._chat
         room = await chat.rooms.accessible_room(session, command.room)
-        messages = await chat.db.run(
-            chat.store.messages_before, room.id, command.before, command.limit
-        )
+        if command.around is not None:
+            messages = await chat.db.run(
+                chat.store.messages_around, room.id, command.around, command.limit)
+        else:
+            messages = await chat.db.run(
+                chat.store.messages_before, room.id, command.before, command.limit)
         # The page may hold events stored after a change that excludes this session:
         # let the change reach the sessions, then judge by what they know now.
         await chat.reconciler.settle()

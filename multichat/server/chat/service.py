@@ -7,7 +7,8 @@ Nothing here knows about sockets. The rules live by concept:
 
     accounts.py    login (password, token), logout, revocation, Argon2 turns
     rooms.py       the room list, join with catch-up, leave, presence notices
-    messages.py    send and announce (the hot path), the writer's outcomes, history
+    messages.py    send and announce (the hot path), edit, delete, react, the writer's
+                   outcomes, history
     admin.py       the admin commands, with rights read from the store
     reconcile.py   sessions kept in line with the store: reconcile, poll, VersionGate
     cluster.py     what differs with several processes: members, event order
@@ -126,6 +127,9 @@ class ChatService:
             raise ChatError(ErrorCode.USER_HAS_TO_LOGIN, "log in first")
         if isinstance(command, cmd.Send):
             self.messages.send(session, command)  # the hot path: no await, no query
+            return
+        if isinstance(command, cmd.MESSAGE_CHANGES):
+            self.messages.change(session, command)  # as a send: the writer checks them
             return
         try:
             await self._dispatch(session, command)

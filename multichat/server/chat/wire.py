@@ -16,6 +16,13 @@ def event_frame(message: StoredMessage) -> Frame:
         seq=message.seq,
         ts_ms=message.ts_ms,
         client_id=message.client_id,
+        reply_to=message.reply_to,
+        target=message.target,
+        emoji=message.emoji,
+        on=message.on,
+        edited=message.edited,
+        deleted=message.deleted,
+        reactions=message.reactions,
     )
 
 

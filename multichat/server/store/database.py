@@ -161,6 +161,8 @@ def open_database(url: str, *, synchronous: str = "normal") -> pw.Database:
                     "journal_mode": "wal",
                     "synchronous": synchronous,
                     "foreign_keys": 1,
+                    # A deleted message's text is overwritten, not left in a free page.
+                    "secure_delete": 1,
                 },
             )
         elif urlsplit(url).scheme in POSTGRES_SCHEMES:

@@ -6,6 +6,8 @@ StoreError
  ├── UsernameTaken
  ├── TitleTaken
  ├── LastSuperuser        the change would leave nobody to administer the server
+ ├── InvalidMessage       a change or reply names no live message (msg_type 0) of the room
+ ├── NotAllowed           a change of a message its user may not make (not the author)
  ├── SchemaError          the database's schema is newer than this program, or broken
  └── StoreUnavailable     the database cannot be opened, reached or written
       └── WriteRefused     the database is up but takes no writes for now (reads go on)
@@ -52,6 +54,15 @@ class TitleTaken(StoreError):
 class LastSuperuser(StoreError):
     def __init__(self, username: str) -> None:
         super().__init__(f"{username} is the last superuser; make another one first")
+
+
+class InvalidMessage(StoreError):
+    def __init__(self, room: int, seq: int, why: str = "no message") -> None:
+        super().__init__(f"{why} {seq} in room {room}")
+
+
+class NotAllowed(StoreError):
+    pass
 
 
 class SchemaError(StoreError):

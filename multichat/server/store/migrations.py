@@ -30,7 +30,7 @@ import peewee as pw
 from multichat.server.store import models, name_keys
 from multichat.server.store.errors import SchemaError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _VERSION_KEY = "schema_version"
 
 
@@ -143,7 +143,59 @@ def _add_name_keys_v2(db: pw.Database) -> None:
     db.execute_sql("INSERT INTO \"meta\" (\"key\", \"value\") VALUES ('revocations', '0')")
 
 
-STEPS: dict[int, Callable[[pw.Database], None]] = {1: _create_v1, 2: _add_name_keys_v2}
+# Version 3's index of changes by the message they change: changes only, so that
+# messages (most rows) cost it nothing.
+_CHANGES_INDEX = ('CREATE INDEX "message_room_id_target" ON "message" ("room_id", "target") '
+                  'WHERE "target" IS NOT NULL')
+
+
+def _sqlite_v3(db: pw.Database) -> None:
+    """Version 3 on SQLite: the message table rebuilt with ``text`` nullable (a deleted
+    message's text is removed), and the columns of replies and changes.
+
+    Rebuilt as in ``_sqlite_v2`` (SQLite cannot drop a NOT NULL); ids are kept, so
+    every message keeps its place and seq.
+    """
+    run = db.execute_sql
+    run('CREATE TABLE "message_v3" ("id" INTEGER NOT NULL PRIMARY KEY, '
+        '"room_id" INTEGER NOT NULL, "seq" INTEGER NOT NULL, "account_id" INTEGER, '
+        '"username" VARCHAR(32) NOT NULL, "msg_type" INTEGER NOT NULL, "text" TEXT, '
+        '"client_id" VARCHAR(128), "ts_ms" INTEGER NOT NULL, "reply_to" INTEGER, '
+        '"target" INTEGER, "emoji" VARCHAR(32), "reaction_on" INTEGER, '
+        'FOREIGN KEY ("room_id") REFERENCES "room" ("id") ON DELETE CASCADE, '
+        'FOREIGN KEY ("account_id") REFERENCES "account" ("id") ON DELETE SET NULL)')
+    run('INSERT INTO "message_v3" ("id", "room_id", "seq", "account_id", "username", '
+        '"msg_type", "text", "client_id", "ts_ms") SELECT "id", "room_id", "seq", '
+        '"account_id", "username", "msg_type", "text", "client_id", "ts_ms" FROM "message"')
+    run('DROP TABLE "message"')
+    run('ALTER TABLE "message_v3" RENAME TO "message"')
+    run('CREATE INDEX "message_account_id" ON "message" ("account_id")')
+    run('CREATE UNIQUE INDEX "message_room_id_seq" ON "message" ("room_id", "seq")')
+    run('CREATE UNIQUE INDEX "message_account_id_client_id" ON "message" '
+        '("account_id", "client_id")')
+    run(_CHANGES_INDEX)
+
+
+def _postgres_v3(db: pw.Database) -> None:
+    """Version 3 elsewhere (PostgreSQL): the same columns, in place."""
+    run = db.execute_sql
+    run('ALTER TABLE "message" ALTER COLUMN "text" DROP NOT NULL')
+    run('ALTER TABLE "message" ADD COLUMN "reply_to" BIGINT, ADD COLUMN "target" BIGINT, '
+        'ADD COLUMN "emoji" VARCHAR(32), ADD COLUMN "reaction_on" SMALLINT')
+    run(_CHANGES_INDEX)
+
+
+def _add_conversations_v3(db: pw.Database) -> None:
+    """Version 3: replies, edits, deletions and reactions (msg_types 6 to 8)."""
+    if isinstance(db, pw.SqliteDatabase):
+        _sqlite_v3(db)
+    else:
+        _postgres_v3(db)
+
+
+STEPS: dict[int, Callable[[pw.Database], None]] = {
+    1: _create_v1, 2: _add_name_keys_v2, 3: _add_conversations_v3,
+}
 
 
 def current_version(db: pw.Database) -> int:

@@ -84,9 +84,18 @@ class Message(BaseModel):
     account = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
     username = pw.CharField(max_length=32)
     msg_type = pw.SmallIntegerField()
-    text = pw.TextField()
+    # NULL for a DELETE event, and once a message is deleted for it and its EDITs.
+    text = pw.TextField(null=True)
     client_id = pw.CharField(max_length=128, null=True)
     ts_ms = pw.BigIntegerField()
+    # A message's: the seq of the message (same room) it replies to.
+    reply_to = pw.BigIntegerField(null=True)
+    # An EDIT's, DELETE's or REACTION's: the seq of the message it changes.
+    target = pw.BigIntegerField(null=True)
+    # A REACTION's emoji, and 1 if it adds it, 0 if it takes it back (an integer, not
+    # a boolean, so that rows copy between engines as they are: store.transfer).
+    emoji = pw.CharField(max_length=32, null=True)
+    reaction_on = pw.SmallIntegerField(null=True)
 
     class Meta:
         indexes = (
@@ -94,6 +103,8 @@ class Message(BaseModel):
             # NULLs are distinct in unique indexes (SQLite and PostgreSQL), so only
             # messages that carry a client_id are deduplicated.
             (("account", "client_id"), True),
+            # migrations.py makes it partial (WHERE "target" IS NOT NULL): changes only.
+            (("room", "target"), False),
         )
 
 

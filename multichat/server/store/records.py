@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from multichat.protocol.codes import MsgType
+from multichat.protocol.events import Reactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +38,54 @@ class Room:
 
 @dataclass(frozen=True, slots=True)
 class NewMessage:
-    """A message or announcement to store; the store gives it its seq."""
+    """A message, announcement or change to store; the store gives it its seq.
+
+    A change (EDIT, DELETE, REACTION) names the message it changes in
+    ``target``; the store checks in the same transaction that the target is a
+    live message of the room and that this user may change it
+    (``InvalidMessage``, ``NotAllowed``), and stores nothing for a REACTION
+    that changes nothing (``Unchanged``). ``superuser_may_delete``: a DELETE of
+    another's message is allowed if its user is a superuser when it is
+    stored (the rules say no in rooms where only authors delete).
+    """
 
     room_id: int
     user_id: int | None
     username: str
     msg_type: MsgType
-    text: str
+    text: str | None
     client_id: str | None
     ts_ms: int
+    reply_to: int | None = None
+    target: int | None = None
+    emoji: str | None = None
+    on: bool | None = None
+    superuser_may_delete: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
+    """A stored event. ``text`` is None for a DELETE and for a deleted message's text.
+
+    ``edited``, ``deleted`` and ``reactions`` are the message as it is now,
+    folded from its later changes by ``history`` (a deleted message is marked
+    ``deleted`` wherever it is read).
+    """
+
     room_id: int
     seq: int
     username: str
     msg_type: MsgType
-    text: str
+    text: str | None
     client_id: str | None
     ts_ms: int
+    reply_to: int | None = None
+    target: int | None = None
+    emoji: str | None = None
+    on: bool | None = None
+    edited: bool = False
+    deleted: bool = False
+    reactions: Reactions = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +102,11 @@ class Appended:
     message: StoredMessage
     duplicate: bool
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unchanged:
+    """The outcome of a REACTION that changed nothing: nothing was stored, nothing is said."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ database globally.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import threading
 import time
@@ -18,11 +19,13 @@ from typing import Any, TypeVar
 import peewee as pw
 
 from multichat.protocol import names
-from multichat.protocol.codes import MsgType
+from multichat.protocol.codes import LISTED_TYPES, MsgType
 from multichat.server.store import migrations
 from multichat.server.store.database import make_private_dir, open_database, url_for_data_dir
 from multichat.server.store.errors import (
+    InvalidMessage,
     LastSuperuser,
+    NotAllowed,
     StoreError,
     StoreUnavailable,
     TitleTaken,
@@ -37,6 +40,7 @@ from multichat.server.store.records import (
     NewMessage,
     StoredMessage,
     TokenOwner,
+    Unchanged,
     User,
 )
 from multichat.server.store.records import Room as RoomRecord
@@ -49,8 +53,11 @@ class _OpenStores:
     current: Store | None = None
 
 _T = TypeVar("_T")
-# One message's outcome before its batch's version is known: (stored, duplicate) or why not.
-_Outcome = tuple[StoredMessage, bool] | StoreError
+# One message's outcome before its batch's version is known: (stored, duplicate), a
+# reaction that changed nothing, or why not.
+_Outcome = tuple[StoredMessage, bool] | Unchanged | StoreError
+# What a change's store check may refuse with; nothing is written before it does.
+_REFUSALS = (UnknownRoom, InvalidMessage, NotAllowed)
 
 # PostgreSQL's advisory lock between message batches (shared) and changes (exclusive).
 VERSION_LOCK = 0x6D63_7631  # "mcv1"
@@ -99,8 +106,44 @@ def _room_titled(title: str) -> Room | None:
 
 def _from_row(row: Sequence[Any]) -> StoredMessage:
     """A message from the columns of _MessageSql's SELECTs, in their order."""
-    room_id, seq, username, msg_type, text, client_id, ts_ms = row
-    return StoredMessage(room_id, seq, username, MsgType(msg_type), text, client_id, ts_ms)
+    room_id, seq, username, msg_type, text, client_id, ts_ms, reply_to, target, emoji, on = row
+    kind = MsgType(msg_type)
+    return StoredMessage(room_id, seq, username, kind, text, client_id, ts_ms, reply_to,
+                         target, emoji, None if on is None else bool(on),
+                         deleted=text is None and kind is MsgType.MESSAGE)
+
+
+def _fold(messages: list[StoredMessage], changes: Iterable[StoredMessage]) -> list[StoredMessage]:
+    """Each message as it is now: its later edits, deletion and reactions applied."""
+    texts: dict[int, str | None] = {}
+    deleted: set[int] = set()
+    reactions: dict[int, dict[str, list[str]]] = {}
+    for change in changes:
+        target = change.target
+        assert target is not None
+        if change.msg_type is MsgType.EDIT:
+            texts[target] = change.text
+        elif change.msg_type is MsgType.DELETE:
+            deleted.add(target)
+        elif change.msg_type is MsgType.REACTION and change.emoji is not None:
+            users = reactions.setdefault(target, {}).setdefault(change.emoji, [])
+            if change.on and change.username not in users:
+                users.append(change.username)
+            elif not change.on and change.username in users:
+                users.remove(change.username)
+    folded = []
+    for message in messages:
+        seq = message.seq
+        now = message
+        if seq in deleted or message.deleted:
+            now = dataclasses.replace(message, text=None, deleted=True)
+        elif seq in texts or seq in reactions:
+            now = dataclasses.replace(
+                message, text=texts.get(seq, message.text), edited=seq in texts,
+                reactions=tuple((emoji, tuple(users))
+                                for emoji, users in reactions.get(seq, {}).items() if users))
+        folded.append(now)
+    return folded
 
 
 def _chunks(ids: Sequence[_T]) -> Iterable[Sequence[_T]]:
@@ -119,23 +162,52 @@ class _MessageSql:
         p = db.param
         returning = not isinstance(db, pw.SqliteDatabase) or sqlite3.sqlite_version_info >= (
             3, 35, 0)
-        columns = '"room_id", "seq", "username", "msg_type", "text", "client_id", "ts_ms"'
+        columns = ('"room_id", "seq", "username", "msg_type", "text", "client_id", "ts_ms", '
+                   '"reply_to", "target", "emoji", "reaction_on"')
         self.find_resend = (
             f'SELECT {columns} FROM "message" WHERE "account_id" = {p} AND "client_id" = {p}'
         )
         # History and catch-up: read as tuples, not peewee models (a model per row
-        # cost more than the query; bench history scenario).
+        # cost more than the query; bench history scenario). Catch-up reads every
+        # event; history lists messages and announcements, and folds their changes in.
         self.after = (
             f'SELECT {columns} FROM "message" WHERE "room_id" = {p} AND "seq" > {p} '
             f'ORDER BY "seq" LIMIT {p}'
         )
+        listed = f'"msg_type" IN ({", ".join(str(int(t)) for t in sorted(LISTED_TYPES))})'
         self.before = (
             f'SELECT {columns} FROM "message" WHERE "room_id" = {p} AND "seq" < {p} '
-            f'ORDER BY "seq" DESC LIMIT {p}'
+            f'AND {listed} ORDER BY "seq" DESC LIMIT {p}'
         )
         self.newest = (
-            f'SELECT {columns} FROM "message" WHERE "room_id" = {p} '
+            f'SELECT {columns} FROM "message" WHERE "room_id" = {p} AND {listed} '
             f'ORDER BY "seq" DESC LIMIT {p}'
+        )
+        self.from_seq = (
+            f'SELECT {columns} FROM "message" WHERE "room_id" = {p} AND "seq" >= {p} '
+            f'AND {listed} ORDER BY "seq" LIMIT {p}'
+        )
+        # The changes of a page's messages (the partial index "message_room_id_target").
+        self.changes = (
+            f'SELECT {columns} FROM "message" WHERE "room_id" = {p} AND "target" >= {p} '
+            f'AND "target" <= {p} ORDER BY "seq"'
+        )
+        # A change's checks, in its batch's transaction: the message it changes, the
+        # user's last reaction with that emoji, whether the user is a superuser now.
+        self.target = (
+            f'SELECT "msg_type", "account_id", "text" FROM "message" '
+            f'WHERE "room_id" = {p} AND "seq" = {p}'
+        )
+        self.last_reaction = (
+            f'SELECT "reaction_on" FROM "message" WHERE "room_id" = {p} AND "target" = {p} '
+            f'AND "msg_type" = {int(MsgType.REACTION)} AND "account_id" = {p} '
+            f'AND "emoji" = {p} ORDER BY "seq" DESC LIMIT 1'
+        )
+        self.is_superuser = f'SELECT "is_superuser" FROM "account" WHERE "id" = {p}'
+        # A deletion removes the text of the message and of its edits.
+        self.erase = (
+            f'UPDATE "message" SET "text" = NULL WHERE "room_id" = {p} AND ("seq" = {p} OR '
+            f'("target" = {p} AND "msg_type" = {int(MsgType.EDIT)}))'
         )
         self.bump = f'UPDATE "room" SET "last_seq" = "last_seq" + 1 WHERE "id" = {p}'
         self.bump_returning = self.bump + ' RETURNING "last_seq"' if returning else None
@@ -156,9 +228,17 @@ class _MessageSql:
             f'SELECT "id" FROM "room" WHERE "id" = ANY({p}) ORDER BY "id" FOR NO KEY UPDATE'
             if isinstance(db, pw.PostgresqlDatabase) else None
         )
+        # A change locks its room before it checks its target, so that no other
+        # process's change of the same message commits between the check and the
+        # insert (the bump would lock it only after the check).
+        self.lock_room = (
+            f'SELECT "id" FROM "room" WHERE "id" = {p} FOR NO KEY UPDATE'
+            if isinstance(db, pw.PostgresqlDatabase) else None
+        )
         self.insert = (
             'INSERT INTO "message" ("room_id", "seq", "account_id", "username", "msg_type", '
-            f'"text", "client_id", "ts_ms") VALUES ({", ".join([p] * 8)})'
+            '"text", "client_id", "ts_ms", "reply_to", "target", "emoji", "reaction_on") '
+            f'VALUES ({", ".join([p] * 12)})'
         )
 
 
@@ -553,7 +633,9 @@ class Store:
 
     # -- messages --------------------------------------------------------------------
 
-    def append_messages(self, batch: Sequence[NewMessage]) -> list[Appended | StoreError]:
+    def append_messages(
+        self, batch: Sequence[NewMessage]
+    ) -> list[Appended | Unchanged | StoreError]:
         """Store a batch of messages in one transaction.
 
         Each message gets the next seq of its room, allocated by bumping the
@@ -587,7 +669,7 @@ class Store:
                         f"the message was refused by the database ({type(exc).__name__})"))
             return self._versioned(results)
 
-    def _versioned(self, outcomes: list[_Outcome]) -> list[Appended | StoreError]:
+    def _versioned(self, outcomes: list[_Outcome]) -> list[Appended | Unchanged | StoreError]:
         """The outcomes of a batch, each stored message with the version it was stored at.
 
         The version is read last, in the batch's transaction: on SQLite that
@@ -611,16 +693,21 @@ class Store:
     def _append_or_refuse(self, new: NewMessage) -> _Outcome:
         try:
             return self._append_one(new)
-        except UnknownRoom as exc:  # nothing was written for it
+        except _REFUSALS as exc:  # nothing was written for it
             return exc
 
-    def _append_one(self, new: NewMessage) -> tuple[StoredMessage, bool]:
+    def _append_one(self, new: NewMessage) -> tuple[StoredMessage, bool] | Unchanged:
         """Store one message; return it and whether it was stored before (a resend)."""
         sql, execute = self._sql, self.db.execute_sql
         if new.client_id is not None and new.user_id is not None:
             earlier = execute(sql.find_resend, (new.user_id, new.client_id)).fetchone()
             if earlier is not None:
                 return _from_row(earlier), True
+        if new.target is not None:
+            if not self._change_allowed(new):
+                return Unchanged()
+        elif new.reply_to is not None:
+            self._live_message(new.room_id, new.reply_to)
         if sql.bump_returning is not None:
             row = execute(sql.bump_returning, (new.room_id,)).fetchone()
         else:
@@ -630,7 +717,10 @@ class Store:
             raise UnknownRoom(new.room_id)
         seq = int(row[0])
         execute(sql.insert, (new.room_id, seq, new.user_id, new.username, int(new.msg_type),
-                             new.text, new.client_id, new.ts_ms))
+                             new.text, new.client_id, new.ts_ms, new.reply_to, new.target,
+                             new.emoji, None if new.on is None else int(new.on)))
+        if new.msg_type is MsgType.DELETE:
+            execute(sql.erase, (new.room_id, new.target, new.target))
         stored = StoredMessage(
             room_id=new.room_id,
             seq=seq,
@@ -639,8 +729,47 @@ class Store:
             text=new.text,
             client_id=new.client_id,
             ts_ms=new.ts_ms,
+            reply_to=new.reply_to,
+            target=new.target,
+            emoji=new.emoji,
+            on=new.on,
         )
         return stored, False
+
+    def _live_message(self, room_id: int, seq: int) -> int | None:
+        """The author's account id of message ``seq`` of the room; InvalidMessage if it is
+        no message (msg_type 0) of the room, or a deleted one."""
+        row = self.db.execute_sql(self._sql.target, (room_id, seq)).fetchone()
+        if row is None or row[0] != MsgType.MESSAGE:
+            raise InvalidMessage(room_id, seq)
+        if row[2] is None:
+            raise InvalidMessage(room_id, seq, "deleted message")
+        return int(row[1]) if row[1] is not None else None
+
+    def _change_allowed(self, new: NewMessage) -> bool:
+        """Check an EDIT, DELETE or REACTION against its target (raising why not);
+        False for a REACTION that would change nothing."""
+        sql, execute = self._sql, self.db.execute_sql
+        assert new.target is not None
+        if sql.lock_room is not None and execute(sql.lock_room, (new.room_id,)).fetchone() is None:
+            raise UnknownRoom(new.room_id)
+        author = self._live_message(new.room_id, new.target)
+        mine = author is not None and author == new.user_id
+        if new.msg_type is MsgType.EDIT and not mine:
+            raise NotAllowed("only its author may edit a message")
+        if new.msg_type is MsgType.DELETE and not mine:
+            row = (execute(sql.is_superuser, (new.user_id,)).fetchone()
+                   if new.superuser_may_delete and new.user_id is not None else None)
+            if row is None or not row[0]:
+                raise NotAllowed("only its author or a superuser may delete a message"
+                                 if new.superuser_may_delete else
+                                 "only its author may delete a message here")
+        if new.msg_type is MsgType.REACTION:
+            row = execute(sql.last_reaction,
+                          (new.room_id, new.target, new.user_id, new.emoji)).fetchone()
+            given = row is not None and bool(row[0])
+            return given != bool(new.on)
+        return True
 
     def messages_after(self, room_id: int, since: int, limit: int) -> list[StoredMessage]:
         """Up to ``limit`` messages with seq > since, oldest first."""
@@ -650,7 +779,27 @@ class Store:
     def messages_before(
         self, room_id: int, before: int | None, limit: int
     ) -> list[StoredMessage]:
-        """The newest ``limit`` messages with seq < before (or the newest), oldest first."""
+        """The newest ``limit`` messages with seq < before (or the newest), oldest first.
+
+        Messages and announcements only, each as it is now (``_fold``); the
+        edits, deletions and reactions themselves are not listed.
+        """
+        return self._folded(room_id, self._listed_before(room_id, before, limit))
+
+    def messages_around(self, room_id: int, seq: int, limit: int) -> list[StoredMessage]:
+        """Up to ``limit`` messages centred on ``seq``, oldest first, folded as in
+        ``messages_before``: half before it, the rest from it on; where the room ends
+        sooner on one side, more from the other."""
+        after = [_from_row(row) for row in self.db.execute_sql(
+            self._sql.from_seq, (room_id, seq, limit)).fetchall()]
+        before = self._listed_before(room_id, seq, limit)
+        take_before = min(len(before), max((limit - 1) // 2, limit - len(after)))
+        page = before[len(before) - take_before:] + after[: limit - take_before]
+        return self._folded(room_id, page)
+
+    def _listed_before(self, room_id: int, before: int | None, limit: int) -> list[StoredMessage]:
+        if limit <= 0:
+            return []
         if before is None:
             cursor = self.db.execute_sql(self._sql.newest, (room_id, limit))
         else:
@@ -658,6 +807,15 @@ class Store:
         rows = [_from_row(row) for row in cursor.fetchall()]
         rows.reverse()
         return rows
+
+    def _folded(self, room_id: int, messages: list[StoredMessage]) -> list[StoredMessage]:
+        """The page with each message's changes applied: one more query, by the index
+        of changes (migrations: "message_room_id_target")."""
+        seqs = [m.seq for m in messages if m.msg_type is MsgType.MESSAGE and not m.deleted]
+        if not seqs:
+            return messages
+        rows = self.db.execute_sql(self._sql.changes, (room_id, seqs[0], seqs[-1])).fetchall()
+        return _fold(messages, (_from_row(row) for row in rows))
 
     def last_seq(self, room_id: int) -> int:
         value = Room.select(Room.last_seq).where(Room.id == room_id).scalar()

@@ -26,13 +26,13 @@ from typing import Generic, TypeVar
 from multichat.server.store.checkpoints import CHECKPOINT_INTERVAL, WalCheckpointer
 from multichat.server.store.database import Refusal, write_refusal
 from multichat.server.store.errors import StillLocked, StoreError, StoreUnavailable
-from multichat.server.store.records import Appended, NewMessage
+from multichat.server.store.records import Appended, NewMessage, Unchanged
 from multichat.server.store.repository import Store
 
 log = logging.getLogger(__name__)
 
 C = TypeVar("C")
-Outcome = Appended | StoreError
+Outcome = Appended | Unchanged | StoreError
 _Result = list[Outcome] | StoreError  # a batch's outcomes, or one failure for all of it
 _Job = tuple[Sequence[NewMessage], "asyncio.Future[_Result]"]
 

@@ -26,7 +26,7 @@ class Room:
 
     async def fetch(self, room_id: int, after: int, limit: int) -> list[tuple[int, bytes]]:
         page = self.store.messages_after(room_id, after, limit)
-        return [(m.seq, b"stored " + m.text.encode()) for m in page]
+        return [(m.seq, b"stored " + (m.text or "").encode()) for m in page]
 
     def store_messages(self, count: int) -> None:
         self.store.append_messages([

@@ -92,6 +92,12 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "token": st.sampled_from(["forged", ""]),
     "msg_type": st.integers(min_value=1, max_value=3),
     "ref": st.sampled_from(["r", "r" * 128]),
+    # Edits, deletions, reactions, replies: seqs that exist or not, emoji good and bad.
+    "seq": st.integers(min_value=1, max_value=6),
+    "reply_to": st.integers(min_value=1, max_value=6),
+    "around": st.integers(min_value=1, max_value=6),
+    "emoji": st.sampled_from(["👍", "👨‍👩‍👧‍👦", "🇫🇷", "👍👍", "ab", " ", "😀" * 9]),
+    "on": st.booleans(),
 }
 FIELD_NAMES = sorted(PLAUSIBLE)
 

@@ -131,7 +131,9 @@ def test_a_v1_database_of_look_alikes_upgrades_with_nothing_lost(
     after = {table: rows(path, f'SELECT {columns} FROM "{table}" ORDER BY "id"')
              for table, columns in (("account", '"id", "username", "password_hash", '
                                      '"is_staff", "is_superuser", "created_ms"'),
-                                    ("token", "*"), ("message", "*"),
+                                    ("token", "*"),
+                                    ("message", '"id", "room_id", "seq", "account_id", '
+                                     '"username", "msg_type", "text", "client_id", "ts_ms"'),
                                     ("room", '"id", "title", "staff_only", "last_seq", '
                                      '"created_ms"'))}
     assert after == before
