@@ -47,6 +47,13 @@ def controllers(
             window.deleteLater()
 
 
+def signed_in_as_alice(qtbot: QtBot, app: AppController, server: ServerThread) -> None:
+    """Start ``app`` and log in as alice (not remembered), until the main window shows."""
+    app.start()
+    app.log_in(url_of(server), "alice", "alice-password", False)
+    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+
+
 def make(controllers: list[AppController], qapp: QApplication, tmp_path: Path,
          options: StartOptions | None = None) -> AppController:
     controller = AppController(
@@ -474,9 +481,7 @@ def test_a_room_made_staff_only_leaves_alice_a_closed_tab_that_says_why(
     from multichat.protocol import commands as cmd
 
     app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
-    app.start()
-    app.log_in(url_of(hosted_server), "alice", "alice-password", False)
-    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    signed_in_as_alice(qtbot, app, hosted_server)
     app.workspace.open_room("1")
     qtbot.waitUntil(lambda: "1" in app.client.rooms and app.client.rooms["1"].joined,
                     timeout=WAIT_MS)
@@ -598,9 +603,7 @@ def test_with_a_tray_closing_the_main_window_keeps_the_app_in_the_tray_and_says_
     controllers: list[AppController], memory_keyring: MemoryKeyring,
 ) -> None:
     app = with_tray(controllers, qapp, tmp_path, tray=True)
-    app.start()
-    app.log_in(url_of(hosted_server), "alice", "alice-password", False)
-    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    signed_in_as_alice(qtbot, app, hosted_server)
     finished: list[bool] = []
     app.finished.connect(lambda: finished.append(True))
     told: list[str] = []
@@ -624,9 +627,7 @@ def test_without_a_tray_closing_the_main_window_quits(
     controllers: list[AppController], memory_keyring: MemoryKeyring,
 ) -> None:
     app = with_tray(controllers, qapp, tmp_path, tray=False)
-    app.start()
-    app.log_in(url_of(hosted_server), "alice", "alice-password", False)
-    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    signed_in_as_alice(qtbot, app, hosted_server)
     with qtbot.waitSignal(app.finished, timeout=WAIT_MS):
         app.main_window.close()
 
@@ -649,9 +650,7 @@ def test_read_positions_are_not_written_per_message_and_none_is_lost_at_quit(
     controllers: list[AppController], memory_keyring: MemoryKeyring,
 ) -> None:
     app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
-    app.start()
-    app.log_in(url_of(hosted_server), "alice", "alice-password", False)
-    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    signed_in_as_alice(qtbot, app, hosted_server)
     writes = app.settings.writes
     for seq in range(1, 201):  # a busy room read message by message
         app.workspace.readSeqChanged.emit("1", seq)
@@ -669,9 +668,7 @@ def test_read_positions_wait_a_few_seconds_at_most(
     from multichat.desktop import controller as controller_module
 
     app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
-    app.start()
-    app.log_in(url_of(hosted_server), "alice", "alice-password", False)
-    qtbot.waitUntil(app.main_window.isVisible, timeout=WAIT_MS)
+    signed_in_as_alice(qtbot, app, hosted_server)
     writes = app.settings.writes
     for seq in (1, 2, 3):
         app.workspace.readSeqChanged.emit("1", seq)
