@@ -6,11 +6,15 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from zeroconf import InterfaceChoice
 
 from multichat.lan.browser import browse
+from multichat.lan.record import FoundServer
+
+Browse = Callable[[float, Any], Coroutine[Any, Any, Sequence[FoundServer]]]
 
 NOTHING_FOUND = """\
 No Multichat server answered on this network within {seconds:g} s.
@@ -35,9 +39,11 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument("--json", action="store_true", help="one JSON object per server")
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, *, find: Browse = browse) -> int:
+    """List what ``find`` (the LAN browser) hears; ``find`` is a parameter because what a
+    LAN holds is not the test's to decide (another server may be advertising)."""
     interfaces = args.interface or InterfaceChoice.All
-    servers = asyncio.run(browse(max(0.1, args.timeout), interfaces))
+    servers = asyncio.run(find(max(0.1, args.timeout), interfaces))
     if args.json:
         for server in servers:
             print(json.dumps({"name": server.name, "url": server.url, "tls": server.tls,
