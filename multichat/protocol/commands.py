@@ -186,6 +186,14 @@ MESSAGE_CHANGES = (Edit, Delete, React)
 
 
 @dataclass(frozen=True, slots=True)
+class Typing(Command):
+    """This user is typing in a room: relayed to its other members, never stored."""
+
+    name: ClassVar[str] = "typing"
+    room: int
+
+
+@dataclass(frozen=True, slots=True)
 class History(Command):
     """A page of messages: before a seq (or the newest), or ``around`` one."""
 
@@ -445,6 +453,10 @@ def _react(f: _Fields) -> Command:
                  client_id=_client_id(f), ref=f.ref)
 
 
+def _typing(f: _Fields) -> Command:
+    return Typing(room=f.room(), ref=f.ref)
+
+
 def _history(f: _Fields) -> Command:
     limit = f.integer("limit", minimum=1, maximum=None)
     return History(
@@ -524,6 +536,7 @@ _DECODERS: dict[str, Callable[[_Fields], Command]] = {
     "edit": _edit,
     "delete": _delete,
     "react": _react,
+    "typing": _typing,
     "history": _history,
     "room.create": _room_create,
     "room.update": _room_update,

@@ -91,6 +91,11 @@ def room_event(
     return frame
 
 
+def typing(room_id: int, username: str) -> Frame:
+    """``username`` is typing in the room: to its other members, not stored, no seq."""
+    return {"typing": str(room_id), "username": username}
+
+
 def room_object(room_id: int, title: str, staff_only: bool) -> Frame:
     return {"id": str(room_id), "title": title, "staff_only": staff_only}
 

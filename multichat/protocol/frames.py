@@ -92,6 +92,17 @@ class RoomEvent(ServerFrame):
 
 
 @dataclass(frozen=True, slots=True)
+class Typing(ServerFrame):
+    """Another member is typing in the room (not stored, no seq)."""
+
+    room: int
+    username: str
+
+    def wire(self) -> events.Frame:
+        return events.typing(self.room, self.username)
+
+
+@dataclass(frozen=True, slots=True)
 class Error(ServerFrame):
     code: str  # an ErrorCode's value, or a code a newer server knows (see ``known``)
     detail: str | None = None
@@ -447,6 +458,7 @@ _DECODERS: tuple[tuple[str, Callable[[Mapping[str, Any]], ServerFrame]], ...] = 
     ("history", _history),
     ("join", lambda d: Joined(_room_id(d, "join"), _str(d, "title"), _ref(d))),
     ("members", _members),
+    ("typing", lambda d: Typing(_room_id(d, "typing"), _str(d, "username"))),
     ("leave", lambda d: Left(_room_id(d, "leave"), _ref(d))),
     ("rooms", lambda d: Rooms(tuple(_room_info(r) for r in _list(d["rooms"])), _ref(d))),
     ("account", lambda d: Account(_user_info(d["account"]))),

@@ -454,3 +454,23 @@ async def alice_b_delete(cluster: Cluster, seq: int) -> None:
     other = await cluster.client(2, "alice")
     await other.join(1)
     await other.send(command="delete", room=1, seq=seq, client_id="d1")
+
+
+async def test_typing_crosses_processes_but_not_to_the_typists_other_connections(
+    cluster: Cluster,
+) -> None:
+    alice = await cluster.client(0, "alice")
+    alice_elsewhere = await cluster.client(1, "alice")
+    bob = await cluster.client(1, "bob")
+    carol = await cluster.client(2, "carol")
+    for client in (alice, alice_elsewhere, bob, carol):
+        await client.join(1)
+    await alice.send(command="typing", room=1)
+    for client in (bob, carol):
+        assert await client.expect_key("typing") == {"typing": "1", "username": "alice"}
+    # A message after it reaches everyone after it would have: alice's other connection,
+    # on bob's process, got no typing of her own.
+    await alice.send(command="send", room=1, message="done typing", client_id="t1")
+    for client in (alice, alice_elsewhere, bob, carol):
+        await client.expect(sent_with("t1"))
+    assert not [f for f in alice.seen + alice_elsewhere.seen if "typing" in f]

@@ -42,9 +42,12 @@ def loopback_config(data_dir: Path, **settings: Any) -> ServerConfig:
 
 
 @asynccontextmanager
-async def seeded_server(config: ServerConfig, passwords: Passwords) -> AsyncIterator[ChatServer]:
-    """Start ``config``'s server, seed it (Lobby is room 1), stop it at the end."""
-    async with ChatServer(config, passwords=passwords) as server:
+async def seeded_server(config: ServerConfig, passwords: Passwords,
+                        **options: Any) -> AsyncIterator[ChatServer]:
+    """Start ``config``'s server, seed it (Lobby is room 1), stop it at the end.
+
+    ``options`` go to ``ChatServer`` (a ``clock`` of the test's, say)."""
+    async with ChatServer(config, passwords=passwords, **options) as server:
         assert server.store is not None and server.chat is not None
         seed_accounts(server.store, passwords)
         # As a running server takes in the admin CLI's changes: now, not at a poll

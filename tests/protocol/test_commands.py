@@ -227,6 +227,14 @@ def test_edits_deletions_reactions_and_replies() -> None:
         room=1, around=7, limit=9)
 
 
+def test_typing_names_a_room() -> None:
+    assert decode(command="typing", room="3", ref="t") == cmd.Typing(room=3, ref="t")
+    for bad in ({"command": "typing"}, {"command": "typing", "room": None},
+                {"command": "typing", "room": 1.5}):
+        with pytest.raises(ProtocolError):
+            decode_command(json.dumps(bad))
+
+
 @pytest.mark.parametrize("obj", [
     {"command": "edit", "room": 1, "seq": 1},  # no message
     {"command": "edit", "room": 1, "seq": 1, "message": ""},

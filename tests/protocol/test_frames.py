@@ -27,6 +27,7 @@ from multichat.protocol.frames import (
     RoomInfo,
     Rooms,
     ServerFrame,
+    Typing,
     Unknown,
     UserChanged,
     UserInfo,
@@ -70,6 +71,7 @@ frames: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(UserChanged, st.sampled_from(UserChanged.KEYS), user_infos, refs),
     st.builds(Users, st.lists(user_infos, max_size=3).map(tuple), refs),
     st.builds(Announced, stored_events, refs),
+    st.builds(Typing, room_ids, texts),
 )
 
 
@@ -89,6 +91,7 @@ def test_the_servers_own_frames_decode_to_their_types() -> None:
             Error("RATE_LIMITED", "slow down", "r"),
         events.encode(events.joined(3, "Lobby")): Joined(3, "Lobby"),
         events.encode(events.members(3, ["bob", "alice"])): Members(3, ("alice", "bob")),
+        events.encode(events.typing(3, "bob")): Typing(3, "bob"),
         events.encode(events.admin_reply("room.created", events.room_object(4, "Yard", True),
                                          "c")): RoomChanged("room.created",
                                                             RoomInfo(4, "Yard", True), "c"),
@@ -133,7 +136,7 @@ keys = st.sampled_from(["error", "room", "msg_type", "history", "messages", "joi
                         "members", "users", "leave", "rooms", "account", "login", "token",
                         "logout", "pong", "ref", "room.created", "users", "announced",
                         "username", "seq", "ts", "id", "staff_only", "reply_to", "target",
-                        "emoji", "on", "edited", "deleted", "reactions"])
+                        "emoji", "on", "edited", "deleted", "reactions", "typing"])
 
 
 @given(st.dictionaries(keys, json_values, max_size=6))

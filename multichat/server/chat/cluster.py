@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from multichat.protocol import events
+from multichat.protocol import events, frames
 from multichat.protocol.codes import MsgType
 from multichat.server.broker import SharedPresence
 from multichat.server.chat.sequencer import RoomSequencer
@@ -29,6 +29,10 @@ from multichat.server.store.repository import now_ms
 
 if TYPE_CHECKING:
     from multichat.server.chat.service import ChatService
+
+# How a typing notice's bytes begin (``events.typing``, encoded): the fan-out tells it
+# from ENTER/LEAVE notices by this, to leave out the typist's own connections.
+_TYPING_PREFIX = b'{"typing":'
 
 
 class Cluster(Protocol):
@@ -48,6 +52,10 @@ class Cluster(Protocol):
 
     def publish_notice(self, room_id: int, username: str, kind: MsgType) -> None:
         """Publish an ENTER or LEAVE notice to the room's members on every process."""
+
+    def publish_typing(self, room_id: int, username: str) -> None:
+        """Publish a typing notice to the room's members on every process but the typist's
+        own connections."""
 
     def resync(self) -> None:
         """Events may have been missed: every watched room is refilled from the store."""
@@ -83,9 +91,22 @@ class OneProcess:
 
     def deliver(self, room_id: int, seq: int | None, data: bytes) -> None:
         """Fan-out: the same bytes to every local member of the room (no per-member work)."""
+        if seq is None and data.startswith(_TYPING_PREFIX):
+            self._deliver_typing(room_id, data)
+            return
         delivery = (room_id, seq, data)
         for member in self._presence.sessions(room_id):
             member.deliver(delivery)
+
+    def _deliver_typing(self, room_id: int, data: bytes) -> None:
+        """A typing notice: to every local member but the typist's own connections."""
+        frame = frames.decode_frame(data)
+        if not isinstance(frame, frames.Typing):  # pragma: no cover - we encoded it
+            return
+        delivery = (room_id, None, data)
+        for member in self._presence.sessions(room_id):
+            if member.user is not None and member.user.username != frame.username:
+                member.deliver(delivery)
 
     async def enter(self, session: Session, room_id: int,
                     first_here: bool) -> tuple[bool, list[str]]:
@@ -99,6 +120,11 @@ class OneProcess:
                                   msg_type=kind, ts_ms=now_ms())
         chat = self._chat
         chat.broker.publish(room_id, None, events.encode(frame), chat.reconciler.gate.applied)
+
+    def publish_typing(self, room_id: int, username: str) -> None:
+        chat = self._chat
+        data = events.encode(events.typing(room_id, username))
+        chat.broker.publish(room_id, None, data, chat.reconciler.gate.applied)
 
     def resync(self) -> None:
         pass  # one process misses nothing

@@ -9,6 +9,7 @@ Nothing here knows about sockets. The rules live by concept:
     rooms.py       the room list, join with catch-up, leave, presence notices
     messages.py    send and announce (the hot path), edit, delete, react, the writer's
                    outcomes, history
+    typing_notices.py  typing, relayed to the other members, one a second counted
     admin.py       the admin commands, with rights read from the store
     reconcile.py   sessions kept in line with the store: reconcile, poll, VersionGate
     cluster.py     what differs with several processes: members, event order
@@ -21,6 +22,7 @@ reach that state and each other through it.
 from __future__ import annotations
 
 import logging
+import time
 
 from multichat.protocol import commands as cmd
 from multichat.protocol import events
@@ -31,7 +33,7 @@ from multichat.server.chat.admin import Administration
 from multichat.server.chat.cluster import cluster_for
 from multichat.server.chat.errors import ChatError, chat_error_for
 from multichat.server.chat.hash_slots import HashSlots
-from multichat.server.chat.limits import TokenBucket, UserBuckets
+from multichat.server.chat.limits import Clock, TokenBucket, UserBuckets
 from multichat.server.chat.login_guard import LoginGuard
 from multichat.server.chat.messages import Messages, SendContext
 from multichat.server.chat.passwords import Passwords
@@ -39,6 +41,7 @@ from multichat.server.chat.presence import RoomPresence
 from multichat.server.chat.reconcile import Reconciler
 from multichat.server.chat.rooms import Rooms
 from multichat.server.chat.session import Peer, Session
+from multichat.server.chat.typing_notices import TypingNotices
 from multichat.server.config import ServerConfig
 from multichat.server.store.errors import StoreError
 from multichat.server.store.executor import StoreExecutor
@@ -62,7 +65,9 @@ class ChatService:
         config: ServerConfig,
         *,
         passwords: Passwords | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
+        """``clock`` (monotonic seconds) times the typing limit; tests pass their own."""
         self.config = config
         self.store = store
         self.db = StoreExecutor(store)
@@ -83,6 +88,7 @@ class ChatService:
         self.accounts = Accounts(self)
         self.rooms = Rooms(self)
         self.messages = Messages(self)
+        self.typing = TypingNotices(self, clock)
         self.admin = Administration(self)
         self.writer: MessageWriter[SendContext] = MessageWriter(store, self.messages.stored)
 
@@ -169,5 +175,7 @@ class ChatService:
                 await self.rooms.leave(session, command)
             case cmd.History():
                 await self.messages.history(session, command)
+            case cmd.Typing():
+                self.typing.typing(session, command)
             case _:  # pragma: no cover
                 raise AssertionError(f"unhandled command {command!r}")

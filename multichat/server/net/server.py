@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Iterable
 
 import ifaddr
@@ -24,7 +25,7 @@ from multichat.protocol.codes import CloseCode
 from multichat.protocol.passwords import check_password
 from multichat.server.broker import Broker, open_broker
 from multichat.server.chat import ChatError, ChatService, Session
-from multichat.server.chat.limits import AddressCounter, address_key
+from multichat.server.chat.limits import AddressCounter, Clock, address_key
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import admission, proxy, tls
@@ -60,8 +61,11 @@ class ChatServer:
         *,
         broker: Broker | None = None,
         passwords: Passwords | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
+        """``clock``: monotonic seconds for the chat's typing limit (tests pass their own)."""
         self.config = config
+        self._clock = clock
         self._broker = broker or open_broker(config.broker, presence_ttl=config.presence_ttl)
         self._passwords = passwords
         self.store: Store | None = None
@@ -96,7 +100,8 @@ class ChatServer:
             self._passwords = Passwords()
         self.store = Store.open(url, synchronous=config.sqlite_synchronous)
         try:
-            self.chat = ChatService(self.store, self._broker, config, passwords=self._passwords)
+            self.chat = ChatService(self.store, self._broker, config, passwords=self._passwords,
+                                    clock=self._clock)
             await self.chat.start()
             self._server = await serve(
                 self._handle,

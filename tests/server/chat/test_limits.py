@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from multichat.server.chat.limits import AddressCounter, TokenBucket, UserBuckets
+from multichat.server.chat.typing_notices import TypingLimiter
 
 
 class FakeClock:
@@ -48,3 +49,26 @@ def test_connections_per_address_are_counted_and_released() -> None:
     assert counter.open("b") == 0
     unlimited = AddressCounter(limit=0)
     assert all(unlimited.admit("a") for _ in range(1000))
+
+
+def test_typing_counts_once_a_second_per_user_and_room() -> None:
+    clock = FakeClock()
+    limiter = TypingLimiter(clock=clock)
+    assert limiter.allow(1, 10)
+    assert not limiter.allow(1, 10)  # the same second: dropped
+    assert limiter.allow(1, 11) and limiter.allow(2, 10)  # another room, another user
+    clock.now += 0.999
+    assert not limiter.allow(1, 10)
+    clock.now += 0.001
+    assert limiter.allow(1, 10)
+
+
+def test_the_typing_limiter_forgets_who_stopped_typing() -> None:
+    clock = FakeClock()
+    limiter = TypingLimiter(clock=clock)
+    for user in range(1000):
+        assert limiter.allow(user, 1)
+    assert len(limiter) == 1000
+    clock.now += 1.0
+    assert limiter.allow(5000, 1)
+    assert len(limiter) == 1  # the stale ones went as a new one came
