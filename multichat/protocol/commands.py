@@ -194,6 +194,15 @@ class Typing(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class Read(Command):
+    """This user has read the room up to ``seq``: stored (the highest kept), no reply."""
+
+    name: ClassVar[str] = "read"
+    room: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class History(Command):
     """A page of messages: before a seq (or the newest), or ``around`` one."""
 
@@ -457,6 +466,12 @@ def _typing(f: _Fields) -> Command:
     return Typing(room=f.room(), ref=f.ref)
 
 
+def _read(f: _Fields) -> Command:
+    seq = f.integer("seq", minimum=0, required=True)
+    assert seq is not None
+    return Read(room=f.room(), seq=seq, ref=f.ref)
+
+
 def _history(f: _Fields) -> Command:
     limit = f.integer("limit", minimum=1, maximum=None)
     return History(
@@ -537,6 +552,7 @@ _DECODERS: dict[str, Callable[[_Fields], Command]] = {
     "delete": _delete,
     "react": _react,
     "typing": _typing,
+    "read": _read,
     "history": _history,
     "room.create": _room_create,
     "room.update": _room_update,

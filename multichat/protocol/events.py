@@ -96,8 +96,25 @@ def typing(room_id: int, username: str) -> Frame:
     return {"typing": str(room_id), "username": username}
 
 
+# A room's kind in the room list: made by an admin ("room"), or a direct conversation.
+ROOM_KIND = "room"
+
+
 def room_object(room_id: int, title: str, staff_only: bool) -> Frame:
+    """A room as admin replies name it."""
     return {"id": str(room_id), "title": title, "staff_only": staff_only}
+
+
+def room_entry(room_id: int, title: str, staff_only: bool, *, kind: str = ROOM_KIND,
+               last_seq: int = 0, read_seq: int = 0) -> Frame:
+    """A room as the room list gives it: its kind, newest seq and this user's read seq."""
+    return {"id": str(room_id), "title": title, "staff_only": staff_only, "kind": kind,
+            "last_seq": last_seq, "read_seq": read_seq}
+
+
+def read_marker(room_id: int, seq: int) -> Frame:
+    """This user has read the room up to ``seq`` (on another connection)."""
+    return {"read": str(room_id), "seq": seq}
 
 
 def user_object(username: str, is_staff: bool, is_superuser: bool) -> Frame:

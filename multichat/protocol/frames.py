@@ -28,12 +28,19 @@ class _Malformed(Exception):
 
 @dataclass(frozen=True, slots=True)
 class RoomInfo:
+    """A room: in the room list with its kind, newest seq and this user's read seq; in
+    admin replies without them (they decode to the defaults, as an older server's do)."""
+
     id: int
     title: str
     staff_only: bool
+    kind: str = events.ROOM_KIND
+    last_seq: int = 0
+    read_seq: int = 0
 
     def wire(self) -> events.Frame:
-        return events.room_object(self.id, self.title, self.staff_only)
+        return events.room_entry(self.id, self.title, self.staff_only, kind=self.kind,
+                                 last_seq=self.last_seq, read_seq=self.read_seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,17 @@ class Typing(ServerFrame):
 
     def wire(self) -> events.Frame:
         return events.typing(self.room, self.username)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadMarker(ServerFrame):
+    """This user read the room up to ``seq`` on another connection."""
+
+    room: int
+    seq: int
+
+    def wire(self) -> events.Frame:
+        return events.read_marker(self.room, self.seq)
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +361,17 @@ def _ref(data: Mapping[str, Any]) -> str | None:
 
 def _room_info(value: Any) -> RoomInfo:
     data = _mapping(value)
-    return RoomInfo(_room_id(data, "id"), _str(data, "title"), _bool(data, "staff_only"))
+    kind = _opt_str(data, "kind")
+    return RoomInfo(_room_id(data, "id"), _str(data, "title"), _bool(data, "staff_only"),
+                    events.ROOM_KIND if kind is None else kind,
+                    _opt_int(data, "last_seq") or 0, _opt_int(data, "read_seq") or 0)
+
+
+def _int(data: Mapping[str, Any], key: str) -> int:
+    value = _opt_int(data, key)
+    if value is None:
+        raise _Malformed(key)
+    return value
 
 
 def _user_info(value: Any) -> UserInfo:
@@ -459,6 +487,7 @@ _DECODERS: tuple[tuple[str, Callable[[Mapping[str, Any]], ServerFrame]], ...] = 
     ("join", lambda d: Joined(_room_id(d, "join"), _str(d, "title"), _ref(d))),
     ("members", _members),
     ("typing", lambda d: Typing(_room_id(d, "typing"), _str(d, "username"))),
+    ("read", lambda d: ReadMarker(_room_id(d, "read"), _int(d, "seq"))),
     ("leave", lambda d: Left(_room_id(d, "leave"), _ref(d))),
     ("rooms", lambda d: Rooms(tuple(_room_info(r) for r in _list(d["rooms"])), _ref(d))),
     ("account", lambda d: Account(_user_info(d["account"]))),

@@ -474,3 +474,31 @@ async def test_typing_crosses_processes_but_not_to_the_typists_other_connections
     for client in (alice, alice_elsewhere, bob, carol):
         await client.expect(sent_with("t1"))
     assert not [f for f in alice.seen + alice_elsewhere.seen if "typing" in f]
+
+
+async def test_a_read_marker_reaches_the_users_connections_on_every_process(
+    cluster: Cluster,
+) -> None:
+    alice = await cluster.client(0, "alice")
+    alice_b = await cluster.client(1, "alice")
+    alice_c = await cluster.client(2, "alice")
+    bob = await cluster.client(1, "bob")
+    await alice.join(1)
+    for n in range(3):
+        await alice.send(command="send", room=1, message=f"m{n}", client_id=f"r{n}")
+        await alice.expect(sent_with(f"r{n}"))
+    await alice.send(command="read", room=1, seq=2)
+    for client in (alice_b, alice_c):  # the reader's other connections, on other processes
+        assert await client.expect_key("read") == {"read": "1", "seq": 2}
+    await alice_c.send(command="read", room=1, seq=3)
+    for client in (alice, alice_b):
+        assert await client.expect(lambda f: "read" in f and f["seq"] == 3)
+    for client in (bob, alice, alice_b, alice_c):  # every process answers with the marker
+        await client.send(command="rooms", ref="list")
+        listed = await client.expect(lambda f: f.get("ref") == "list")
+        (lobby,) = listed["rooms"]
+        expected = 0 if client is bob else 3
+        assert (lobby["last_seq"], lobby["read_seq"]) == (3, expected)
+    assert not [f for f in bob.seen if "read" in f]
+    assert [f["seq"] for f in alice.seen if "read" in f] == [3]
+    assert [f["seq"] for f in alice_c.seen if "read" in f] == [2]

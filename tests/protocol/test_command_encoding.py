@@ -34,6 +34,7 @@ commands: st.SearchStrategy[Command] = st.one_of(
     st.builds(cmd.Delete, room_ids, room_ids, client_ids, ref=refs),
     st.builds(cmd.React, room_ids, room_ids, emoji, st.booleans(), client_ids, ref=refs),
     st.builds(cmd.Typing, room_ids, ref=refs),
+    st.builds(cmd.Read, room_ids, st.integers(min_value=0, max_value=cmd.MAX_ID), ref=refs),
     st.builds(cmd.History, room_ids, st.none() | room_ids,
               st.integers(min_value=1, max_value=cmd.HISTORY_MAX_LIMIT),
               st.none() | room_ids, ref=refs),

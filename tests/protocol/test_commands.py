@@ -227,6 +227,16 @@ def test_edits_deletions_reactions_and_replies() -> None:
         room=1, around=7, limit=9)
 
 
+def test_read_names_a_room_and_a_seq_of_zero_or_more() -> None:
+    assert decode(command="read", room="3", seq=0) == cmd.Read(room=3, seq=0)
+    assert decode(command="read", room=3, seq=41, ref="r") == cmd.Read(room=3, seq=41, ref="r")
+    for bad in ({"room": 3}, {"room": 3, "seq": -1}, {"room": 3, "seq": "4"},
+                {"room": 3, "seq": 1.0}, {"room": 3, "seq": True}, {"seq": 4},
+                {"room": 3, "seq": cmd.MAX_ID + 1}):
+        with pytest.raises(ProtocolError):
+            decode_command(json.dumps({"command": "read", **bad}))
+
+
 def test_typing_names_a_room() -> None:
     assert decode(command="typing", room="3", ref="t") == cmd.Typing(room=3, ref="t")
     for bad in ({"command": "typing"}, {"command": "typing", "room": None},

@@ -22,6 +22,7 @@ from multichat.protocol.frames import (
     LoggedOut,
     Members,
     Pong,
+    ReadMarker,
     RoomChanged,
     RoomEvent,
     RoomInfo,
@@ -38,7 +39,9 @@ from multichat.protocol.frames import (
 texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
 refs = st.none() | texts
 room_ids = st.integers(min_value=1, max_value=2**63 - 1)
-room_infos = st.builds(RoomInfo, room_ids, texts, st.booleans())
+seqs = st.integers(min_value=0, max_value=2**63 - 1)
+room_infos = st.builds(RoomInfo, room_ids, texts, st.booleans(),
+                       st.sampled_from(["room", "direct"]), seqs, seqs)
 user_infos = st.builds(UserInfo, texts, st.booleans(), st.booleans())
 stored_events = st.builds(
     RoomEvent, room=room_ids, message=texts, username=texts,
@@ -72,6 +75,7 @@ frames: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(Users, st.lists(user_infos, max_size=3).map(tuple), refs),
     st.builds(Announced, stored_events, refs),
     st.builds(Typing, room_ids, texts),
+    st.builds(ReadMarker, room_ids, seqs),
 )
 
 
@@ -92,6 +96,10 @@ def test_the_servers_own_frames_decode_to_their_types() -> None:
         events.encode(events.joined(3, "Lobby")): Joined(3, "Lobby"),
         events.encode(events.members(3, ["bob", "alice"])): Members(3, ("alice", "bob")),
         events.encode(events.typing(3, "bob")): Typing(3, "bob"),
+        events.encode(events.read_marker(3, 9)): ReadMarker(3, 9),
+        events.encode(events.rooms([events.room_entry(3, "Lobby", False, last_seq=9,
+                                                      read_seq=4)])):
+            Rooms((RoomInfo(3, "Lobby", False, "room", 9, 4),)),
         events.encode(events.admin_reply("room.created", events.room_object(4, "Yard", True),
                                          "c")): RoomChanged("room.created",
                                                             RoomInfo(4, "Yard", True), "c"),
@@ -136,7 +144,8 @@ keys = st.sampled_from(["error", "room", "msg_type", "history", "messages", "joi
                         "members", "users", "leave", "rooms", "account", "login", "token",
                         "logout", "pong", "ref", "room.created", "users", "announced",
                         "username", "seq", "ts", "id", "staff_only", "reply_to", "target",
-                        "emoji", "on", "edited", "deleted", "reactions", "typing"])
+                        "emoji", "on", "edited", "deleted", "reactions", "typing", "read",
+                        "kind", "last_seq", "read_seq"])
 
 
 @given(st.dictionaries(keys, json_values, max_size=6))
@@ -153,6 +162,16 @@ def test_an_old_frame_decodes_with_the_new_fields_at_their_defaults() -> None:
     assert isinstance(frame, RoomEvent)
     assert (frame.reply_to, frame.target, frame.emoji, frame.on, frame.edited, frame.deleted,
             frame.reactions) == (None, None, None, None, False, False, ())
+
+
+def test_an_old_room_list_decodes_with_kind_and_seqs_at_their_defaults() -> None:
+    frame = decode_frame('{"rooms": [{"id": "1", "title": "Lobby", "staff_only": false}]}')
+    assert frame == Rooms((RoomInfo(1, "Lobby", False),))
+    assert frame.rooms[0].kind == "room" and frame.rooms[0].last_seq == 0
+    assert frame.rooms[0].read_seq == 0
+    bad = '{"rooms": [{"id": "1", "title": "L", "staff_only": false, "last_seq": "9"}]}'
+    assert isinstance(decode_frame(bad), Unknown)
+    assert isinstance(decode_frame('{"read": "1", "seq": null}'), Unknown)
 
 
 def test_changes_and_folded_messages_decode() -> None:

@@ -4,7 +4,9 @@
 has no presence of its own: the chat layer counts members itself. A broker
 between processes (``RedisBroker``) may hand events over out of seq order,
 may miss some while its connection is down (it then says ``resync``), shares
-room presence between processes and carries "something changed" notices.
+room presence between processes and carries "something changed" notices, and
+frames for one user's connections on other processes (``publish_user``: read
+markers).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class BrokerListener(Protocol):
 
     def departed(self, room_id: int, username: str) -> None:
         """A dead process's user was the room's last connection of that user: announce LEAVE."""
+
+    def to_user(self, user_id: int, data: bytes) -> None:
+        """Another process sent a frame to every connection of one user (``publish_user``)."""
 
 
 class SharedPresence(Protocol):
@@ -74,5 +79,12 @@ class Broker(Protocol):
 
     def notify_changes(self) -> None:
         """Tell the other processes that users, rooms or tokens changed."""
+
+    def publish_user(self, user_id: int, data: bytes) -> None:
+        """Send one frame to every connection of one user on the *other* processes (their
+        listener's ``to_user``); the caller delivers to this process's own. Never blocks.
+
+        Like room events, a notification: a process that misses one (Redis down) leaves
+        its connections to read the store again (the room list's ``read_seq``)."""
 
     async def close(self) -> None: ...

@@ -23,5 +23,8 @@ class LocalBroker:
     def notify_changes(self) -> None:
         """Nothing to tell: there is no other process."""
 
+    def publish_user(self, user_id: int, data: bytes) -> None:
+        """Nothing to send: there is no other process."""
+
     async def close(self) -> None:
         self._deliver = None

@@ -1,6 +1,8 @@
 """Redis between server processes: pub/sub for room events, hashes for room presence.
 
-One channel carries every event: each process publishes an event once (not
+One channel carries every event, and the frames for one user's connections
+(``publish_user``, read markers: each process hands them to that user's
+connections it holds): each process publishes an event once (not
 per recipient), hands it to its own members at once without waiting for
 Redis, and delivers what other processes publish. Redis pub/sub reaches only
 the subscribers connected at that moment, so it is a notification layer: the
@@ -56,7 +58,7 @@ RETRY_MIN, RETRY_MAX = 0.1, 5.0
 # Seconds between pings on an idle subscription, so a silent dead link is noticed.
 HEALTH_CHECK = 5
 
-_EVENT, _CHANGES, _RESYNC = b"E", b"C", b"R"
+_EVENT, _CHANGES, _RESYNC, _USER = b"E", b"C", b"R", b"U"
 _SEP = b"\x1f"  # JSON text never holds a raw control character, so this is unambiguous
 
 # Every script starts with these. A field is "ROOM<TAB>username"; ``count`` moves how
@@ -313,6 +315,9 @@ class RedisBroker:
     def notify_changes(self) -> None:
         self._queue(_CHANGES + _SEP + self.process_id.encode())
 
+    def publish_user(self, user_id: int, data: bytes) -> None:
+        self._queue(_USER + _SEP + f"{self.process_id}\x1f{user_id}\x1f".encode() + data)
+
     def _header(self, room_id: int, seq: int | None, version: int) -> bytes:
         seq_text = "" if seq is None else seq
         return f"{self.process_id}\x1f{room_id}\x1f{seq_text}\x1f{version}\x1f".encode()
@@ -416,6 +421,10 @@ class RedisBroker:
             if origin.decode() == self.process_id or self._deliver is None:
                 return  # our own: delivered when published
             self._deliver(int(room), int(seq) if seq else None, data, int(version))
+        elif kind == _USER:
+            _, origin, user, data = payload.split(_SEP, 3)
+            if origin.decode() != self.process_id and self.listener is not None:
+                self.listener.to_user(int(user), data)
         elif kind == _CHANGES:
             if payload[2:].decode() != self.process_id and self.listener is not None:
                 self.listener.changed()

@@ -117,11 +117,13 @@ class Accounts:
         if session.user is not None:
             chat.user_buckets.release(session.user.id)
             chat.join_buckets.release(session.user.id)
+            chat.read_markers.logged_out(session.user.id, session)
             session.user_bucket = session.join_bucket = None
         session.user = user
         if user is not None:
             session.user_bucket = chat.user_buckets.acquire(user.id)
             session.join_bucket = chat.join_buckets.acquire(user.id)
+            chat.read_markers.logged_in(user.id, session)
 
     def revoke(self, session: Session) -> None:
         """The session's login is gone: out of its rooms, and closed (4001)."""

@@ -66,6 +66,9 @@ class Cluster(Protocol):
     def departed(self, room_id: int, username: str) -> None:
         """No process has the user in the room any more: announce it."""
 
+    def to_user(self, user_id: int, data: bytes) -> None:
+        """Another process sent a frame to every connection of a user: hand it to ours."""
+
     async def close(self) -> None: ...
 
 
@@ -134,6 +137,9 @@ class OneProcess:
 
     def departed(self, room_id: int, username: str) -> None:
         self.publish_notice(room_id, username, MsgType.LEAVE)
+
+    def to_user(self, user_id: int, data: bytes) -> None:
+        self._chat.read_markers.to_user(user_id, data)
 
     async def close(self) -> None:
         pass

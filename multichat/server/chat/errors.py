@@ -15,6 +15,7 @@ from multichat.server.store.errors import (
     InvalidMessage,
     LastSuperuser,
     NotAllowed,
+    SeqOutOfRange,
     StoreError,
     TitleTaken,
     UnknownRoom,
@@ -41,6 +42,7 @@ _CODES: dict[type[StoreError], ErrorCode] = {
     UnknownRoom: ErrorCode.ROOM_INVALID,
     InvalidMessage: ErrorCode.MESSAGE_INVALID,
     NotAllowed: ErrorCode.PERMISSION_DENIED,
+    SeqOutOfRange: ErrorCode.BAD_REQUEST,
 }
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from multichat.protocol import events
 from multichat.server.chat.session import Session
 from multichat.server.chat.version_gate import VersionGate
-from multichat.server.chat.wire import room_frame, user_frame
+from multichat.server.chat.wire import room_entry_frame, user_frame
 from multichat.server.store.errors import StoreError
 from multichat.server.store.records import Room, User
 from multichat.server.store.repository import now_ms
@@ -141,7 +141,14 @@ class Reconciler:
             checked = {s: s.token_hash for s in chat.sessions if s.token_hash is not None}
             hashes = sorted(set(checked.values()))
             owners = await chat.db.run(chat.store.token_owners, hashes, now_ms())
-            self._apply(rooms, owners, checked)
+            # Room lists go out when the rooms or an account changed: with each user's
+            # read seqs, read in one more query only then.
+            rooms_changed = rooms != self._rooms
+            pushed_to = {user.id for s, user in ((s, owners.get(h)) for s, h in checked.items())
+                         if user is not None and (rooms_changed or user != s.user)}
+            state = (await chat.db.run(chat.store.room_lists, pushed_to) if pushed_to
+                     else ({}, {}))
+            self._apply(rooms, owners, checked, state)
             self.epoch += 1
             self._seen = counters
             self.gate.advance(counters[0])
@@ -151,17 +158,24 @@ class Reconciler:
         self.rooms_by_id = {room.id: room for room in rooms}
 
     def _apply(self, rooms: list[Room], owners: dict[str, User],
-               checked: dict[Session, str]) -> None:
+               checked: dict[Session, str],
+               state: tuple[dict[int, int], dict[int, dict[int, int]]]) -> None:
         chat = self._chat
         rooms_changed = rooms != self._rooms
         self._set_rooms(rooms)
         by_id = self.rooms_by_id
-        room_lists = {  # encoded once per audience, not per session
-            staff: events.encode(events.rooms(
-                room_frame(room) for room in rooms if staff or not room.staff_only
-            ))
-            for staff in (False, True)
-        }
+        last_seqs, markers = state
+        room_lists: dict[tuple[int, bool], bytes] = {}  # encoded once per user, not session
+
+        def room_list(user: User) -> bytes:
+            key = (user.id, user.sees_staff_rooms)
+            if key not in room_lists:
+                read = markers.get(user.id, {})
+                room_lists[key] = events.encode(events.rooms(
+                    room_entry_frame(room, last_seqs.get(room.id, 0), read.get(room.id, 0))
+                    for room in rooms if user.sees_staff_rooms or not room.staff_only))
+            return room_lists[key]
+
         for session in list(chat.sessions):
             if session.token_hash is None or checked.get(session) != session.token_hash:
                 continue
@@ -179,4 +193,4 @@ class Reconciler:
                     chat.rooms.leave_room(session, room_id)
                     session.send(events.left(room_id))
             if rooms_changed or account_changed:
-                session.peer.send(room_lists[user.sees_staff_rooms])
+                session.peer.send(room_list(user))

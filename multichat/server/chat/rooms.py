@@ -11,16 +11,14 @@ send: nothing is missed or repeated. Whatever differs with several processes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from multichat.protocol import commands as cmd
 from multichat.protocol import events
 from multichat.protocol.codes import ErrorCode, MsgType
-from multichat.protocol.events import Frame
 from multichat.server.chat.errors import ChatError
 from multichat.server.chat.session import Session
-from multichat.server.chat.wire import event_frame, room_frame
+from multichat.server.chat.wire import event_frame, room_list_frame
 from multichat.server.store.records import Room
 
 if TYPE_CHECKING:
@@ -38,9 +36,12 @@ class Rooms:
 
     async def list_rooms(self, session: Session, command: cmd.ListRooms) -> None:
         chat = self._chat
-        rooms = await chat.db.run(chat.store.rooms)
+        user = session.user
+        assert user is not None
+        entries = await chat.db.run(chat.store.room_list, user.id)
         await chat.reconciler.settle()
-        session.send(events.rooms(self._visible(session, rooms), command.ref))
+        user = session.user or user  # its rights as the settled store has them
+        session.send(events.rooms(room_list_frame(entries, user.sees_staff_rooms), command.ref))
 
     async def join(self, session: Session, command: cmd.Join) -> None:
         chat = self._chat
@@ -145,12 +146,6 @@ class Rooms:
             raise ChatError(ErrorCode.ROOM_INVALID, "no such room")
         if room.staff_only and not session.user.sees_staff_rooms:
             raise ChatError(ErrorCode.ROOM_ACCESS_DENIED, "this room is for staff only")
-
-    @staticmethod
-    def _visible(session: Session, rooms: Iterable[Room]) -> list[Frame]:
-        assert session.user is not None
-        staff = session.user.sees_staff_rooms
-        return [room_frame(room) for room in rooms if staff or not room.staff_only]
 
     @staticmethod
     def _spend_join(session: Session) -> None:

@@ -10,6 +10,7 @@ Nothing here knows about sockets. The rules live by concept:
     messages.py    send and announce (the hot path), edit, delete, react, the writer's
                    outcomes, history
     typing_notices.py  typing, relayed to the other members, one a second counted
+    read_markers.py    read, stored per user, pushed to the user's other connections
     admin.py       the admin commands, with rights read from the store
     reconcile.py   sessions kept in line with the store: reconcile, poll, VersionGate
     cluster.py     what differs with several processes: members, event order
@@ -38,6 +39,7 @@ from multichat.server.chat.login_guard import LoginGuard
 from multichat.server.chat.messages import Messages, SendContext
 from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.presence import RoomPresence
+from multichat.server.chat.read_markers import ReadMarkers
 from multichat.server.chat.reconcile import Reconciler
 from multichat.server.chat.rooms import Rooms
 from multichat.server.chat.session import Peer, Session
@@ -84,6 +86,7 @@ class ChatService:
         self.hash_slots = HashSlots(HASH_SLOTS)
         # One process or several, chosen once; the gate in front of it, in the reconciler.
         self.cluster = cluster_for(self)
+        self.read_markers = ReadMarkers(self)
         self.reconciler = Reconciler(self)
         self.accounts = Accounts(self)
         self.rooms = Rooms(self)
@@ -177,5 +180,7 @@ class ChatService:
                 await self.messages.history(session, command)
             case cmd.Typing():
                 self.typing.typing(session, command)
+            case cmd.Read():
+                await self.read_markers.read(session, command)
             case _:  # pragma: no cover
                 raise AssertionError(f"unhandled command {command!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from multichat.protocol import events
 from multichat.protocol.events import Frame
-from multichat.server.store.records import Room, StoredMessage, User
+from multichat.server.store.records import Room, RoomEntry, StoredMessage, User
 
 
 def event_frame(message: StoredMessage) -> Frame:
@@ -28,6 +28,18 @@ def event_frame(message: StoredMessage) -> Frame:
 
 def room_frame(room: Room) -> Frame:
     return events.room_object(room.id, room.title, room.staff_only)
+
+
+def room_entry_frame(room: Room, last_seq: int, read_seq: int) -> Frame:
+    """A room as the room list gives it (``rooms``): kind, newest seq, this user's read seq."""
+    return events.room_entry(room.id, room.title, room.staff_only, last_seq=last_seq,
+                             read_seq=read_seq)
+
+
+def room_list_frame(entries: list[RoomEntry], staff: bool) -> list[Frame]:
+    """The entries one user may see: staff-only rooms for staff alone."""
+    return [room_entry_frame(entry.room, entry.last_seq, entry.read_seq) for entry in entries
+            if staff or not entry.room.staff_only]
 
 
 def user_frame(user: User) -> Frame:

@@ -8,6 +8,7 @@ StoreError
  ├── LastSuperuser        the change would leave nobody to administer the server
  ├── InvalidMessage       a change or reply names no live message (msg_type 0) of the room
  ├── NotAllowed           a change of a message its user may not make (not the author)
+ ├── SeqOutOfRange        a read marker past the room's newest seq
  ├── SchemaError          the database's schema is newer than this program, or broken
  └── StoreUnavailable     the database cannot be opened, reached or written
       └── WriteRefused     the database is up but takes no writes for now (reads go on)
@@ -63,6 +64,11 @@ class InvalidMessage(StoreError):
 
 class NotAllowed(StoreError):
     pass
+
+
+class SeqOutOfRange(StoreError):
+    def __init__(self, room: int, seq: int, last_seq: int) -> None:
+        super().__init__(f"room {room} has no seq {seq}: its newest is {last_seq}")
 
 
 class SchemaError(StoreError):

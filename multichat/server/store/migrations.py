@@ -30,7 +30,7 @@ import peewee as pw
 from multichat.server.store import models, name_keys
 from multichat.server.store.errors import SchemaError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _VERSION_KEY = "schema_version"
 
 
@@ -193,8 +193,27 @@ def _add_conversations_v3(db: pw.Database) -> None:
         _postgres_v3(db)
 
 
+def _add_read_markers_v4(db: pw.Database) -> None:
+    """Version 4: read markers, one row per (account, room) a user has marked read.
+
+    A new table only: peewee writes its DDL for either engine, from a model frozen here.
+    """
+
+    class ReadMarker(pw.Model):
+        account = pw.ForeignKeyField(models.Account, on_delete="CASCADE", index=False)
+        room = pw.ForeignKeyField(models.Room, on_delete="CASCADE")
+        seq = pw.BigIntegerField()
+
+        class Meta:
+            database = db
+            legacy_table_names = False
+            primary_key = pw.CompositeKey("account", "room")
+
+    db.create_tables([ReadMarker])
+
+
 STEPS: dict[int, Callable[[pw.Database], None]] = {
-    1: _create_v1, 2: _add_name_keys_v2, 3: _add_conversations_v3,
+    1: _create_v1, 2: _add_name_keys_v2, 3: _add_conversations_v3, 4: _add_read_markers_v4,
 }
 
 

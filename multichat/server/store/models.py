@@ -108,7 +108,20 @@ class Message(BaseModel):
         )
 
 
-ALL_MODELS: list[type[pw.Model]] = [Meta, Account, Room, Token, Message]
+class ReadMarker(BaseModel):
+    """How far a user has read a room: the highest seq any of their devices marked."""
+
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE", index=False)  # the key covers it
+    account_id: int  # peewee's raw values of the foreign keys, declared for mypy
+    room = pw.ForeignKeyField(Room, on_delete="CASCADE")
+    room_id: int
+    seq = pw.BigIntegerField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("account", "room")
+
+
+ALL_MODELS: list[type[pw.Model]] = [Meta, Account, Room, Token, Message, ReadMarker]
 
 # Between a name's key and the id of its row in the key of a name that clashed:
 # a control character, which no key computed from a name ever holds.

@@ -37,6 +37,15 @@ class Room:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomEntry:
+    """A room as one user's room list shows it: its newest seq, and how far they read."""
+
+    room: Room
+    last_seq: int
+    read_seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message, announcement or change to store; the store gives it its seq.
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import peewee as pw
 
@@ -26,6 +26,7 @@ from multichat.server.store.errors import (
     InvalidMessage,
     LastSuperuser,
     NotAllowed,
+    SeqOutOfRange,
     StoreError,
     StoreUnavailable,
     TitleTaken,
@@ -33,11 +34,20 @@ from multichat.server.store.errors import (
     UnknownUser,
     UsernameTaken,
 )
-from multichat.server.store.models import Account, Message, Meta, Room, Token, database
+from multichat.server.store.models import (
+    Account,
+    Message,
+    Meta,
+    ReadMarker,
+    Room,
+    Token,
+    database,
+)
 from multichat.server.store.records import (
     Appended,
     Credentials,
     NewMessage,
+    RoomEntry,
     StoredMessage,
     TokenOwner,
     Unchanged,
@@ -597,6 +607,62 @@ class Store:
 
     def rooms(self) -> list[RoomRecord]:
         return [_room(row) for row in Room.select().order_by(Room.title)]
+
+    def room_list(self, user_id: int) -> list[RoomEntry]:
+        """Every room with its newest seq and how far ``user_id`` read it: one query."""
+        marker = ReadMarker.alias()
+        query = (Room
+                 .select(Room.id, Room.title, Room.staff_only, Room.last_seq,
+                         pw.fn.COALESCE(marker.seq, 0).alias("read_seq"))
+                 .join(marker, pw.JOIN.LEFT_OUTER,
+                       on=((marker.room == Room.id) & (marker.account == user_id)))
+                 .order_by(Room.title)
+                 .dicts())
+        return [RoomEntry(RoomRecord(id=row["id"], title=row["title"],
+                                     staff_only=bool(row["staff_only"])),
+                          int(row["last_seq"]), int(row["read_seq"]))
+                for row in cast(Iterable[dict[str, Any]], query)]
+
+    def room_lists(
+        self, user_ids: Iterable[int],
+    ) -> tuple[dict[int, int], dict[int, dict[int, int]]]:
+        """For pushing room lists: every room's newest seq, and each user's read seqs."""
+        last_seqs = {row.id: int(row.last_seq) for row in Room.select(Room.id, Room.last_seq)}
+        markers: dict[int, dict[int, int]] = {}
+        ids = sorted(set(user_ids))
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start:start + _IN_CHUNK]
+            rows = (ReadMarker.select(ReadMarker.account, ReadMarker.room, ReadMarker.seq)
+                    .where(ReadMarker.account.in_(chunk)))
+            for row in rows:
+                markers.setdefault(row.account_id, {})[row.room_id] = int(row.seq)
+        return last_seqs, markers
+
+    def mark_read(self, user_id: int, room_id: int, seq: int) -> int | None:
+        """Keep the highest seq ``user_id`` has read in the room; the new one if it moved.
+
+        ``SeqOutOfRange`` past the room's newest seq, ``UnknownRoom`` if there is none.
+        """
+        with self.db.atomic():
+            last = Room.select(Room.last_seq).where(Room.id == room_id).scalar()
+            if last is None:
+                raise UnknownRoom(room_id)
+            if seq > last:
+                raise SeqOutOfRange(room_id, seq, int(last))
+            where = (ReadMarker.account == user_id) & (ReadMarker.room == room_id)
+            before = ReadMarker.select(ReadMarker.seq).where(where).scalar() or 0
+            if seq <= before:
+                return None
+            # Another device of the user may be marking the same room on another process:
+            # the upsert keeps the larger, whichever commits first.
+            (ReadMarker
+             .insert(account=user_id, room=room_id, seq=seq)
+             .on_conflict(conflict_target=[ReadMarker.account, ReadMarker.room],
+                          update={ReadMarker.seq: pw.EXCLUDED.seq},
+                          where=(pw.EXCLUDED.seq > ReadMarker.seq))
+             .execute())
+            after = int(ReadMarker.select(ReadMarker.seq).where(where).scalar() or 0)
+            return after if after > before else None
 
     def update_room(
         self, room_id: int, *, title: str | None = None, staff_only: bool | None = None

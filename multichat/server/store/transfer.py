@@ -2,7 +2,7 @@
 
 Everything moves with its ids: users with their password hashes (nobody
 needs a new password), rooms with their seq counters, every message with its
-seq, and login tokens (nobody is signed out). Afterwards the target's id
+seq, login tokens (nobody is signed out) and read markers. Afterwards the target's id
 counters are moved past the copied rows, and past ids the source had handed
 out and deleted, so a room id is never reused and no insert collides.
 
@@ -23,15 +23,17 @@ from multichat.server.redact import redact
 from multichat.server.store import migrations
 from multichat.server.store.database import open_database
 from multichat.server.store.errors import StoreError, StoreUnavailable
-from multichat.server.store.models import Account, Message, Room, Token
+from multichat.server.store.models import Account, Message, ReadMarker, Room, Token
 from multichat.server.store.repository import Store
 
 # Rows read per query, and rows per INSERT (well under SQLite's bound parameters).
 READ_PAGE = 2000
 INSERT_ROWS = 100
 
-# In dependency order: a token or message names its account and room.
-TABLES: tuple[type[pw.Model], ...] = (Account, Room, Token, Message)
+# In dependency order: a token, message or read marker names its account and room.
+TABLES: tuple[type[pw.Model], ...] = (Account, Room, Token, Message, ReadMarker)
+# The tables with an id column and its counter (read markers are keyed by account, room).
+COUNTED: tuple[type[pw.Model], ...] = (Account, Room, Token, Message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,17 @@ def _rows(source: pw.Database, model: type[pw.Model]) -> Iterator[tuple[object, 
     table = model._meta.table_name
     names = ", ".join(f'"{field.column_name}"' for field in _columns(model))
     p = source.param
+    if model not in COUNTED:  # keyed by (account, room): pages in key order
+        offset = 0
+        while True:
+            page = source.execute_sql(
+                f'SELECT {names} FROM "{table}" ORDER BY "account_id", "room_id" '
+                f'LIMIT {READ_PAGE} OFFSET {p}', (offset,),
+            ).fetchall()
+            yield from page
+            if len(page) < READ_PAGE:
+                return
+            offset += len(page)
     last = -1
     while True:
         page = source.execute_sql(
@@ -153,7 +166,7 @@ def _copy(source: pw.Database, target: Store, say: Callable[[str], None]) -> Cop
                 count += len(batch)
             counts[model] = count
             say(f"copied {count} row(s) of {model._meta.table_name}")
-        for model in TABLES:
+        for model in COUNTED:
             table = model._meta.table_name
             _move_counter(target.db, table, _high_water(source, table))
         target._bump_changes()  # a server already running on the target reloads its view

@@ -20,6 +20,7 @@ class Process:
         self.delivered: list[tuple[int, int | None, bytes]] = []
         self.versions: list[int] = []
         self.departures: list[tuple[int, str]] = []
+        self.user_frames: list[tuple[int, bytes]] = []
         self.resyncs = 0
         self.changes = 0
 
@@ -35,6 +36,9 @@ class Process:
 
     def departed(self, room_id: int, username: str) -> None:
         self.departures.append((room_id, username))
+
+    def to_user(self, user_id: int, data: bytes) -> None:
+        self.user_frames.append((user_id, data))
 
     def data(self) -> list[bytes]:
         return [data for _, _, data in self.delivered]
@@ -68,6 +72,17 @@ async def test_each_event_is_published_once_and_delivered_once_per_process(
     a.broker.notify_changes()
     await eventually(lambda: b.changes == 1)
     assert a.changes == 0
+
+
+async def test_a_users_frame_reaches_the_other_processes_only(
+    pair: tuple[Process, Process],
+) -> None:
+    a, b = pair
+    a.broker.publish_user(42, b'{"read":"1","seq":3}')
+    a.broker.publish(1, 1, b'{"n":1}', 1)  # after it, in the same order on the channel
+    await eventually(lambda: b.delivered == [(1, 1, b'{"n":1}')])
+    assert b.user_frames == [(42, b'{"read":"1","seq":3}')]
+    assert a.user_frames == []  # the publisher hands its own connections the frame itself
 
 
 async def test_presence_counts_a_user_once_over_processes(pair: tuple[Process, Process]) -> None:

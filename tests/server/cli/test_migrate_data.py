@@ -29,9 +29,12 @@ def fill_sqlite(data_dir: Path, passwords: Passwords) -> dict[str, object]:
         store.delete_user("gone")  # its messages stay, with no account
         store.delete_room(deleted.id)  # its id must never come back
         store.add_token(bob.id, "token-hash", expires_ms=10**15)
+        store.mark_read(bob.id, lobby.id, 250)
+        store.mark_read(alice.id, staff.id, 1)
         return {
             "users": store.users(),
             "rooms": store.rooms(),
+            "read": {user.id: store.room_list(user.id) for user in (alice, bob)},
             "lobby": store.messages_after(lobby.id, 0, 1000),
             "staff": store.messages_after(staff.id, 0, 10),
             "hashes": {u: store.credentials(u) for u in ("alice", "bob")},
@@ -54,6 +57,10 @@ def test_sqlite_data_moves_to_postgresql_whole(
     try:
         assert store.users() == before["users"]
         assert store.rooms() == before["rooms"]
+        read = before["read"]
+        assert isinstance(read, dict)
+        for user_id, entries in read.items():  # read markers and seqs, as they were
+            assert store.room_list(user_id) == entries
         lobby, staff = sorted(store.rooms(), key=lambda r: r.id)
         assert store.messages_after(lobby.id, 0, 1000) == before["lobby"]
         assert store.messages_after(staff.id, 0, 10) == before["staff"]

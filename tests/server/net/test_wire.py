@@ -134,12 +134,13 @@ async def test_oversized_frames_close_the_connection_with_1009(connect: ClientFa
 async def test_rooms_are_listed_by_audience(connect: ClientFactory) -> None:
     alice = await connect(ALICE)
     staff = await connect(STAFF)
+    seqs = {"kind": "room", "last_seq": 0, "read_seq": 0}
     assert await alice.request(command="rooms") == {
-        "rooms": [{"id": "1", "title": "Lobby", "staff_only": False}]
+        "rooms": [{"id": "1", "title": "Lobby", "staff_only": False, **seqs}]
     }
     assert (await staff.request(command="rooms"))["rooms"] == [
-        {"id": "1", "title": "Lobby", "staff_only": False},
-        {"id": "2", "title": "Staff room", "staff_only": True},
+        {"id": "1", "title": "Lobby", "staff_only": False, **seqs},
+        {"id": "2", "title": "Staff room", "staff_only": True, **seqs},
     ]
 
 
