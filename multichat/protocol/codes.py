@@ -57,6 +57,8 @@ class ErrorCode(enum.StrEnum):
     LIMIT_REACHED = "LIMIT_REACHED"
     # PROTOCOL.md Part 2: a seq that names no message of the room, or a deleted one.
     MESSAGE_INVALID = "MESSAGE_INVALID"
+    # PROTOCOL.md Part 2: dm.open named a username no account has.
+    USER_INVALID = "USER_INVALID"
 
 
 class CloseCode(enum.IntEnum):

@@ -34,6 +34,8 @@ HISTORY_MAX_LIMIT = 200
 # PROTOCOL.md: an emoji is one grapheme of at most this many bytes of UTF-8 (the
 # longest family and flag sequences take 25 to 28).
 MAX_EMOJI_BYTES = 32
+# PROTOCOL.md: a direct conversation names 1 to 15 others (16 people with the opener).
+MAX_DM_OTHERS = 15
 
 
 # A lone surrogate: JSON lets "\ud800" through, but such a string has no UTF-8 form,
@@ -203,6 +205,14 @@ class Read(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class DmOpen(Command):
+    """Open (or find) the direct conversation of this user and ``users``."""
+
+    name: ClassVar[str] = "dm.open"
+    users: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class History(Command):
     """A page of messages: before a seq (or the newest), or ``around`` one."""
 
@@ -330,6 +340,20 @@ class _Fields:
         if not value:
             raise self._fail(f"{key!r} must not be empty")
         return value
+
+    def names(self, key: str, *, most: int) -> tuple[str, ...]:
+        """A list of 1 to ``most`` names of existing accounts (as ``name``), as given."""
+        value = self._get(key, required=True)
+        if not isinstance(value, list) or not 1 <= len(value) <= most:
+            raise self._fail(f"{key!r} must be a list of 1 to {most} usernames")
+        found: list[str] = []
+        for item in value:
+            if (not isinstance(item, str) or not item or len(item) > MAX_USERNAME_CHARS
+                    or not _is_unicode(item)):
+                raise self._fail(f"{key!r} must hold usernames (non-empty strings of at "
+                                 f"most {MAX_USERNAME_CHARS} characters)")
+            found.append(item)
+        return tuple(found)
 
     def new_name(self, key: str) -> str:
         """A username for a new account in the form it is stored in (NFKC).
@@ -472,6 +496,10 @@ def _read(f: _Fields) -> Command:
     return Read(room=f.room(), seq=seq, ref=f.ref)
 
 
+def _dm_open(f: _Fields) -> Command:
+    return DmOpen(users=f.names("users", most=MAX_DM_OTHERS), ref=f.ref)
+
+
 def _history(f: _Fields) -> Command:
     limit = f.integer("limit", minimum=1, maximum=None)
     return History(
@@ -553,6 +581,7 @@ _DECODERS: dict[str, Callable[[_Fields], Command]] = {
     "react": _react,
     "typing": _typing,
     "read": _read,
+    "dm.open": _dm_open,
     "history": _history,
     "room.create": _room_create,
     "room.update": _room_update,

@@ -98,6 +98,7 @@ def typing(room_id: int, username: str) -> Frame:
 
 # A room's kind in the room list: made by an admin ("room"), or a direct conversation.
 ROOM_KIND = "room"
+DIRECT_KIND = "direct"
 
 
 def room_object(room_id: int, title: str, staff_only: bool) -> Frame:
@@ -106,10 +107,25 @@ def room_object(room_id: int, title: str, staff_only: bool) -> Frame:
 
 
 def room_entry(room_id: int, title: str, staff_only: bool, *, kind: str = ROOM_KIND,
-               last_seq: int = 0, read_seq: int = 0) -> Frame:
-    """A room as the room list gives it: its kind, newest seq and this user's read seq."""
-    return {"id": str(room_id), "title": title, "staff_only": staff_only, "kind": kind,
-            "last_seq": last_seq, "read_seq": read_seq}
+               last_seq: int = 0, read_seq: int = 0,
+               members: Iterable[str] | None = None) -> Frame:
+    """A room as the room list gives it: its kind, newest seq and this user's read seq;
+    a direct conversation's with its members' usernames, sorted."""
+    frame: Frame = {"id": str(room_id), "title": title, "staff_only": staff_only,
+                    "kind": kind, "last_seq": last_seq, "read_seq": read_seq}
+    if members is not None:
+        frame["members"] = sorted(members)
+    return frame
+
+
+def dm(entry: Frame, ref: str | None = None) -> Frame:
+    """The answer to ``dm.open``: the direct conversation's room entry."""
+    return _with_ref({"dm": entry}, ref)
+
+
+def activity(room_id: int, seq: int, username: str, mention: bool) -> Frame:
+    """A room the connection may see but has not joined has a new stored event."""
+    return {"activity": str(room_id), "seq": seq, "username": username, "mention": mention}
 
 
 def read_marker(room_id: int, seq: int) -> Frame:

@@ -37,10 +37,17 @@ class RoomInfo:
     kind: str = events.ROOM_KIND
     last_seq: int = 0
     read_seq: int = 0
+    # A direct conversation's members (this user included), sorted; None for a room.
+    members: tuple[str, ...] | None = None
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == events.DIRECT_KIND
 
     def wire(self) -> events.Frame:
         return events.room_entry(self.id, self.title, self.staff_only, kind=self.kind,
-                                 last_seq=self.last_seq, read_seq=self.read_seq)
+                                 last_seq=self.last_seq, read_seq=self.read_seq,
+                                 members=self.members)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +125,31 @@ class ReadMarker(ServerFrame):
 
     def wire(self) -> events.Frame:
         return events.read_marker(self.room, self.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity(ServerFrame):
+    """A room this connection may see but has not joined has a new stored event
+    (the newest, when the server coalesced several); ``mention``: it names this user."""
+
+    room: int
+    seq: int
+    username: str
+    mention: bool
+
+    def wire(self) -> events.Frame:
+        return events.activity(self.room, self.seq, self.username, self.mention)
+
+
+@dataclass(frozen=True, slots=True)
+class DmOpened(ServerFrame):
+    """The answer to ``dm.open``: the direct conversation, as the room list gives it."""
+
+    room: RoomInfo
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.dm(self.room.wire(), self.ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,9 +394,18 @@ def _ref(data: Mapping[str, Any]) -> str | None:
 def _room_info(value: Any) -> RoomInfo:
     data = _mapping(value)
     kind = _opt_str(data, "kind")
+    members = data.get("members")
     return RoomInfo(_room_id(data, "id"), _str(data, "title"), _bool(data, "staff_only"),
                     events.ROOM_KIND if kind is None else kind,
-                    _opt_int(data, "last_seq") or 0, _opt_int(data, "read_seq") or 0)
+                    _opt_int(data, "last_seq") or 0, _opt_int(data, "read_seq") or 0,
+                    None if members is None else _usernames(members))
+
+
+def _usernames(value: Any) -> tuple[str, ...]:
+    names = _list(value)
+    if not all(isinstance(name, str) for name in names):
+        raise _Malformed("members")
+    return tuple(names)
 
 
 def _int(data: Mapping[str, Any], key: str) -> int:
@@ -488,6 +529,9 @@ _DECODERS: tuple[tuple[str, Callable[[Mapping[str, Any]], ServerFrame]], ...] = 
     ("members", _members),
     ("typing", lambda d: Typing(_room_id(d, "typing"), _str(d, "username"))),
     ("read", lambda d: ReadMarker(_room_id(d, "read"), _int(d, "seq"))),
+    ("activity", lambda d: Activity(_room_id(d, "activity"), _int(d, "seq"),
+                                    _str(d, "username"), _bool(d, "mention"))),
+    ("dm", lambda d: DmOpened(_room_info(d["dm"]), _ref(d))),
     ("leave", lambda d: Left(_room_id(d, "leave"), _ref(d))),
     ("rooms", lambda d: Rooms(tuple(_room_info(r) for r in _list(d["rooms"])), _ref(d))),
     ("account", lambda d: Account(_user_info(d["account"]))),

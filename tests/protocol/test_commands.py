@@ -272,3 +272,15 @@ def test_an_emoji_is_one_grapheme(emoji: str) -> None:
                                    "😀" * 10, "a" * 1_000_000, "\ud83d"])
 def test_what_is_not_one_emoji(emoji: str) -> None:
     assert not cmd.is_one_grapheme(emoji)
+
+
+def test_dm_open_names_one_to_fifteen_others() -> None:
+    assert decode(command="dm.open", users=["bob"], ref="d") == cmd.DmOpen(
+        users=("bob",), ref="d")
+    fifteen = [f"user{n}" for n in range(15)]
+    assert decode(command="dm.open", users=fifteen) == cmd.DmOpen(users=tuple(fifteen))
+    for bad in ({}, {"users": []}, {"users": "bob"}, {"users": [f"u{n}" for n in range(16)]},
+                {"users": [""]}, {"users": [3]}, {"users": ["x" * 33]},
+                {"users": ["\ud800"]}):
+        with pytest.raises(ProtocolError):
+            decode_command(json.dumps({"command": "dm.open", **bad}))

@@ -13,7 +13,9 @@ from multichat.protocol import events
 from multichat.protocol.codes import ErrorCode, MsgType
 from multichat.protocol.frames import (
     Account,
+    Activity,
     Announced,
+    DmOpened,
     Error,
     History,
     Joined,
@@ -41,7 +43,9 @@ refs = st.none() | texts
 room_ids = st.integers(min_value=1, max_value=2**63 - 1)
 seqs = st.integers(min_value=0, max_value=2**63 - 1)
 room_infos = st.builds(RoomInfo, room_ids, texts, st.booleans(),
-                       st.sampled_from(["room", "direct"]), seqs, seqs)
+                       st.sampled_from(["room", "direct"]), seqs, seqs,
+                       st.none() | st.lists(texts, max_size=4).map(
+                           lambda u: tuple(sorted(u))))
 user_infos = st.builds(UserInfo, texts, st.booleans(), st.booleans())
 stored_events = st.builds(
     RoomEvent, room=room_ids, message=texts, username=texts,
@@ -76,6 +80,8 @@ frames: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(Announced, stored_events, refs),
     st.builds(Typing, room_ids, texts),
     st.builds(ReadMarker, room_ids, seqs),
+    st.builds(Activity, room_ids, seqs, texts, st.booleans()),
+    st.builds(DmOpened, room_infos, refs),
 )
 
 
@@ -100,6 +106,10 @@ def test_the_servers_own_frames_decode_to_their_types() -> None:
         events.encode(events.rooms([events.room_entry(3, "Lobby", False, last_seq=9,
                                                       read_seq=4)])):
             Rooms((RoomInfo(3, "Lobby", False, "room", 9, 4),)),
+        events.encode(events.activity(3, 12, "bob", True)): Activity(3, 12, "bob", True),
+        events.encode(events.dm(events.room_entry(8, "bob", False, kind="direct",
+                                                  members=["bob", "alice"]), "d")):
+            DmOpened(RoomInfo(8, "bob", False, "direct", members=("alice", "bob")), "d"),
         events.encode(events.admin_reply("room.created", events.room_object(4, "Yard", True),
                                          "c")): RoomChanged("room.created",
                                                             RoomInfo(4, "Yard", True), "c"),

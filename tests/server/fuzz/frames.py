@@ -98,6 +98,9 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "around": st.integers(min_value=1, max_value=6),
     "emoji": st.sampled_from(["👍", "👨‍👩‍👧‍👦", "🇫🇷", "👍👍", "ab", " ", "😀" * 9]),
     "on": st.booleans(),
+    # dm.open: real names, unknown ones, the opener, too many.
+    "users": st.lists(st.sampled_from(["alice", "bob", "sam", "nobody", "ALICE"]),
+                      min_size=0, max_size=17),
 }
 FIELD_NAMES = sorted(PLAUSIBLE)
 
