@@ -205,6 +205,9 @@ class MessageListModel(QAbstractListModel):
         self._older_wanted = False
         self._present()
 
+    def insert_around(self, events: list[RoomEvent]) -> None:
+        """A ``history around`` page (a jump to a message not loaded): merged by seq."""
+
     def set_pending(self, pending: list[dict[str, str]]) -> None:
         """The room's outbox, oldest first; shown after the stored messages."""
         rows = [

@@ -396,7 +396,8 @@ class MainWindow(QMainWindow):
             view = RoomView(room, title or f"Room {room}")
             view.set_models(self.workspace.messages[room], self.workspace.members[room])
             view.set_muted(self.workspace.rooms.is_muted(room))
-            view.messageSubmitted.connect(lambda text, r=room: self.workspace.send(r, text))
+            view.messageSubmitted.connect(
+                lambda text, _reply_to, r=room: self.workspace.send(r, text))
             view.leaveRequested.connect(lambda r=room: self.workspace.close_room(r))
             view.muteToggled.connect(lambda muted, r=room: self.workspace.set_muted(r, muted))
             view.input.installEventFilter(self)

@@ -360,7 +360,14 @@ class MessageListView(QListView):
 
 
 class RoomView(QWidget):
-    messageSubmitted = Signal(str)
+    # What the person does in the room; the main window hands each to the workspace.
+    messageSubmitted = Signal(str, object)  # text, the seq it replies to or None
+    editSubmitted = Signal(int, str)  # seq of one's own message, its new text
+    deleteRequested = Signal(int)  # seq, after the person confirmed
+    reactionToggled = Signal(int, str, bool)  # seq, emoji, on
+    messageWanted = Signal(int)  # a seq not loaded (a reply's original): load around it
+    typingActivity = Signal()  # the person typed into a non-empty input
+    directMessageRequested = Signal(str)  # "Message …" on a member: their username
     leaveRequested = Signal()
     muteToggled = Signal(bool)
 
@@ -461,10 +468,17 @@ class RoomView(QWidget):
     def focus_input(self) -> None:
         self.input.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def set_typing(self, usernames: list[str]) -> None:
+        """Who else is typing in the room now ("bob is typing…" under the view)."""
+
+    def set_permissions(self, *, delete_any: bool) -> None:
+        """Whether this user may delete others' messages here (a superuser, not in a
+        direct conversation)."""
+
     def _submit(self, text: str) -> None:
         self.show_banner("")
         self.messages.scroll_to_latest()  # one's own message is worth seeing go out
-        self.messageSubmitted.emit(text)
+        self.messageSubmitted.emit(text, None)
 
     def _mute_toggled(self, muted: bool) -> None:
         self.mute_button.setText("Muted" if muted else "Mute")

@@ -35,6 +35,10 @@ class Room:
     title: str
     staff_only: bool
 
+    def visible_to(self, user: User) -> bool:
+        """Whether ``user`` may see (list, join, read) the room."""
+        return user.sees_staff_rooms or not self.staff_only
+
 
 @dataclass(frozen=True, slots=True)
 class RoomEntry:
