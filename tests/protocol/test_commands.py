@@ -279,9 +279,8 @@ def test_dm_open_names_one_to_fifteen_others() -> None:
         users=("bob",), ref="d")
     fifteen = [f"user{n}" for n in range(15)]
     assert decode(command="dm.open", users=fifteen) == cmd.DmOpen(users=tuple(fifteen))
-    bad: dict[str, object]
-    for bad in ({}, {"users": []}, {"users": "bob"}, {"users": [f"u{n}" for n in range(16)]},
-                {"users": [""]}, {"users": [3]}, {"users": ["x" * 33]},
-                {"users": ["\ud800"]}):
+    bad_lists: list[object] = [[], "bob", [f"u{n}" for n in range(16)], [""], [3], ["x" * 33],
+                               ["\ud800"]]
+    for bad in [{}, *({"users": users} for users in bad_lists)]:
         with pytest.raises(ProtocolError):
             decode_command(json.dumps({"command": "dm.open", **bad}))
