@@ -5,6 +5,19 @@ notices (no seq) stay where they arrived. Messages still in the outbox are
 shown at the bottom, marked pending, until their stored copy arrives.
 ``fetchMore`` asks for the page before the oldest message shown.
 
+What happens to a message later folds into its row: an EDIT (6) event
+replaces its text and marks it edited, a DELETE (7) blanks it, a REACTION (8)
+adds or takes back one person's emoji. Live, these arrive as events with a
+``target``; a target not loaded is left alone (its history page will bring it
+folded). History pages bring messages already folded. A reply's row offers a
+``Quote`` of its original when that is loaded.
+
+Rows stay sorted by seq. A ``history around`` page (a jump to a message far
+back) may land apart from what is loaded: the model keeps which stretches of
+seqs it has whole (``_covered``), marks the row below a stretch not loaded
+(``GapAbove``), and ``fill_gap`` asks for the page before that row; loading
+older at the top continues from the oldest row.
+
 How each row is presented (date separator, "New messages" divider, grouped
 under the message above, folded into a join/leave line) comes from the pure
 ``timeline`` rules and is offered as roles; the rows themselves stay one per
@@ -22,8 +35,8 @@ from __future__ import annotations
 
 import bisect
 import enum
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -46,7 +59,12 @@ from multichat.protocol.frames import RoomEvent
 ModelIndex = QModelIndex | QPersistentModelIndex
 # Where being named counts as a mention: messages, warnings, alerts (not muted notices).
 MENTION_TYPES = frozenset({MsgType.MESSAGE, MsgType.WARNING, MsgType.ALERT})
+# Events that change an earlier message (its ``target``) rather than add a row.
+CHANGE_TYPES = frozenset({MsgType.EDIT, MsgType.DELETE, MsgType.REACTION})
 RequestOlder = Callable[[int | None], None]
+DELETED_WORDS = "message deleted"
+# Past any seq: the upper end of what live events keep covering.
+NEWEST = 2**62
 
 
 class MessageRole(enum.IntEnum):
@@ -65,6 +83,36 @@ class MessageRole(enum.IntEnum):
     Continued = enum.auto()  # same sender as above, recently: no name and time
     Hidden = enum.auto()  # folded into the membership line above: not shown
     Summary = enum.auto()  # the membership line ("alice and bob joined"), or None
+    ReplyTo = enum.auto()  # the seq of the message this one answers, or None
+    Quote = enum.auto()  # a Quote of that message, or None (no reply)
+    Edited = enum.auto()
+    Deleted = enum.auto()
+    Reactions = enum.auto()  # a tuple of Reaction, in the order first given
+    GapAbove = enum.auto()  # messages above this row are not loaded yet
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What a reply shows of its original: who wrote it and its text, if loaded."""
+
+    seq: int
+    loaded: bool
+    username: str = ""
+    text: str = ""
+    deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Reaction:
+    """One emoji under a message: who gave it, and whether the reader is among them."""
+
+    emoji: str
+    usernames: tuple[str, ...]
+    mine: bool
+
+    @property
+    def count(self) -> int:
+        return len(self.usernames)
 
 
 @dataclass(slots=True)
@@ -79,6 +127,17 @@ class MessageRow:
     mentions_me: bool
     client_id: str | None
     arrived: datetime | None = None  # when a notice without ts came in
+    reply_to: int | None = None
+    edited: bool = False
+    deleted: bool = False
+    # emoji -> who reacted with it, in the order given (insertion order is display order)
+    reactions: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def actionable(self) -> bool:
+        """A stored message people may reply to, react to, edit or delete."""
+        return (self.seq is not None and not self.pending and not self.deleted
+                and self.msg_type is MsgType.MESSAGE)
 
     def line(self) -> Line:
         kinds = {MsgType.MESSAGE: Kind.MESSAGE, MsgType.ENTER: Kind.ENTER,
@@ -117,6 +176,12 @@ class MessageListModel(QAbstractListModel):
         self._divider_after: int | None = None
         self._seen: int | None = None
         self._first_page_in = False
+        # Stretches of seqs known whole ([low, high], sorted, apart); a page answers the
+        # request recorded in _requested_before (None: the newest page).
+        self._covered: list[list[int]] = []
+        self._requested_before: int | None = None
+        self._newest_event: int | None = None  # the newest seq of any event, folded ones too
+        self._gaps: set[int] = set()  # seqs of the rows with a gap right above them
 
     # -- feeding ------------------------------------------------------------------
 
@@ -138,9 +203,19 @@ class MessageListModel(QAbstractListModel):
             and mentions(text, self._own),
             client_id=event.client_id,
             arrived=None if event.ts else datetime.now().astimezone(),
+            reply_to=event.reply_to,
+            edited=event.edited,
+            deleted=event.deleted,
+            reactions={emoji: list(names) for emoji, names in event.reactions if names},
         )
 
     def append_live(self, event: RoomEvent) -> None:
+        if event.seq is not None:
+            self._newest_event = max(self._newest_event or 0, event.seq)
+            self._cover(event.seq, NEWEST)
+        if event.msg_type in CHANGE_TYPES:
+            self._fold(event)
+            return
         row = self._row(event)
         if row.seq is not None:
             if row.seq in self._seqs:
@@ -162,24 +237,169 @@ class MessageListModel(QAbstractListModel):
         self.endInsertRows()
         self._announce(changed)
 
+    # -- what happens to a message later ---------------------------------------------------
+
+    def _fold(self, event: RoomEvent) -> None:
+        """An EDIT, DELETE or REACTION into its target's row (if loaded)."""
+        if event.target is None:
+            return
+        position = self.position_of(event.target)
+        if position is None:
+            return  # not loaded: its history page will bring it folded
+        row = self._rows[position]
+        if row.deleted:
+            return
+        if event.msg_type is MsgType.EDIT:
+            row.text = event.message or ""
+            row.edited = True
+            row.mentions_me = not row.own and mentions(row.text, self._own)
+        elif event.msg_type is MsgType.DELETE:
+            row.text = ""
+            row.deleted = True
+            row.reactions = {}
+            row.mentions_me = False
+        elif event.emoji:
+            names = row.reactions.setdefault(event.emoji, [])
+            if event.on and event.username not in names:
+                names.append(event.username)
+            elif not event.on and event.username in names:
+                names.remove(event.username)
+            if not names:
+                del row.reactions[event.emoji]
+        self._row_changed(position)
+        self._quotes_changed({event.target})
+
+    def _row_changed(self, position: int) -> None:
+        index = self.index(position)
+        self.dataChanged.emit(index, index)
+
+    def _quotes_changed(self, seqs: set[int]) -> None:
+        """Replies to these messages show them anew (loaded, edited, deleted)."""
+        if not seqs:
+            return
+        for position in range(self.rowCount()):
+            if self.row_at(position).reply_to in seqs:
+                self._row_changed(position)
+
+    def _keys(self) -> list[int]:
+        """Each row's seq for bisecting, a notice (no seq) taking the seq above it: sorted."""
+        keys: list[int] = []
+        last = -1
+        for row in self._rows:
+            last = row.seq if row.seq is not None else last
+            keys.append(last)
+        return keys
+
+    def position_of(self, seq: int) -> int | None:
+        """The row of the stored event ``seq``, or None when it is not loaded."""
+        if seq not in self._seqs:
+            return None
+        keys = self._keys()
+        position = bisect.bisect_left(keys, seq)
+        while position < len(self._rows) and self._rows[position].seq != seq:
+            position += 1  # past notices without a seq (kept where they arrived)
+        return position if position < len(self._rows) else None
+
+    def index_of(self, seq: int) -> QModelIndex:
+        """The row of ``seq`` as an index; invalid when it is not loaded."""
+        position = self.position_of(seq)
+        return self.index(position) if position is not None else QModelIndex()
+
+    def message(self, seq: int) -> MessageRow | None:
+        position = self.position_of(seq)
+        return self._rows[position] if position is not None else None
+
+    def last_own_message(self) -> int | None:
+        """The seq of the reader's newest message still standing (what Up edits)."""
+        return next((r.seq for r in reversed(self._rows) if r.own and r.actionable), None)
+
+    # -- which seqs are loaded whole -------------------------------------------------------
+
+    def _cover(self, low: int, high: int) -> None:
+        """Every message with a seq from ``low`` to ``high`` is loaded (or never existed)."""
+        merged = [low, high]
+        kept: list[list[int]] = []
+        for stretch in self._covered:
+            if stretch[1] + 1 < merged[0] or merged[1] + 1 < stretch[0]:
+                kept.append(stretch)
+            else:
+                merged = [min(stretch[0], merged[0]), max(stretch[1], merged[1])]
+        kept.append(merged)
+        kept.sort()
+        self._covered = kept
+
+    def _refresh_gaps(self) -> None:
+        """Which rows have messages not loaded right above them (the first row of every
+        stretch but the oldest); those that changed are announced."""
+        gaps: set[int] = set()
+        if len(self._covered) > 1:
+            keys = self._keys()
+            for low, _high in self._covered[1:]:
+                position = bisect.bisect_left(keys, low)
+                if position < len(keys):
+                    gaps.add(keys[position])
+        changed, self._gaps = gaps ^ self._gaps, gaps
+        for seq in changed:
+            found = self.position_of(seq)
+            if found is not None:
+                self._row_changed(found)
+
+    def gap_above(self, position: int) -> bool:
+        return self.row_at(position).seq in self._gaps
+
+    def fill_gap(self, position: int) -> None:
+        """Ask for the page before the row below a gap (the view sees that row)."""
+        seq = self.row_at(position).seq
+        if seq is None or seq not in self._gaps or self._waiting_for_history:
+            return
+        self._waiting_for_history = True
+        self._requested_before = seq
+        self._request_older(seq)
+
+    def _insert_rows(self, rows: Iterable[MessageRow]) -> None:
+        """Stored rows not loaded yet, each at its place by seq."""
+        for row in rows:
+            assert row.seq is not None
+            if row.seq in self._seqs:
+                continue
+            self._seqs.add(row.seq)
+            position = self._stored_position(row.seq)
+            self.beginInsertRows(QModelIndex(), position, position)
+            self._rows.insert(position, row)
+            self._shown.insert(position, Presentation())
+            changed = self._recompute()
+            self.endInsertRows()
+            self._announce(changed)
+
     def _stored_position(self, seq: int) -> int:
         """Where a stored event goes: after every row with a smaller seq (notices ride along)."""
         if not self._rows or (self._rows[-1].seq or 0) < seq:
             return len(self._rows)
-        keys = [r.seq if r.seq is not None else -1 for r in self._rows]
+        keys = self._keys()
         position = bisect.bisect_left(keys, seq)
         while position < len(self._rows) and self._rows[position].seq is None:
             position += 1
         return position
 
     def prepend_history(self, events: list[RoomEvent]) -> None:
-        """Older events, oldest first; an empty page means the start was reached."""
-        rows = [self._row(e) for e in events if e.seq is not None]
-        rows = [r for r in rows if r.seq not in self._seqs]
+        """A page of history, oldest first: the newest page when the room opens, then the
+        page before a row (the oldest, or the one below a gap); an empty page before the
+        oldest row means the start was reached."""
+        before = self._requested_before
+        self._requested_before = None
+        page = [self._row(e) for e in events
+                if e.seq is not None and e.msg_type not in CHANGE_TYPES]
         self._first_page_in = True
-        if not rows:
-            self._history_complete = True
         oldest_shown = self.oldest_seq()
+        if not page and (before is None or oldest_shown is None or before <= oldest_shown):
+            self._history_complete = True
+        seqs = [r.seq for r in page if r.seq is not None]
+        if before is None:
+            if seqs:
+                self._cover(min(seqs), NEWEST)
+        else:
+            self._cover(min(seqs) if seqs else 0, before - 1)
+        rows = [r for r in page if r.seq not in self._seqs]
         older = [r for r in rows if oldest_shown is None or (r.seq or 0) < oldest_shown]
         newer = [r for r in rows if r not in older]
         if older:
@@ -190,23 +410,30 @@ class MessageListModel(QAbstractListModel):
             changed = self._recompute()
             self.endInsertRows()
             self._announce(changed)
-        for row in newer:  # overlap with live events: place each by seq
-            assert row.seq is not None
-            self._seqs.add(row.seq)
-            position = self._stored_position(row.seq)
-            self.beginInsertRows(QModelIndex(), position, position)
-            self._rows.insert(position, row)
-            self._shown.insert(position, Presentation())
-            changed = self._recompute()
-            self.endInsertRows()
-            self._announce(changed)
+        self._insert_rows(newer)  # overlap with live events, or a gap filling: by seq
+        self._quotes_changed({r.seq for r in rows if r.seq is not None})
+        self._refresh_gaps()
         # Only now: a view may ask for more while the rows above go in.
         self._waiting_for_history = False
         self._older_wanted = False
         self._present()
 
     def insert_around(self, events: list[RoomEvent]) -> None:
-        """A ``history around`` page (a jump to a message not loaded): merged by seq."""
+        """A ``history around`` page (a jump to a message not loaded): merged by seq.
+
+        It may land apart from the rows loaded; the row below the stretch not
+        loaded then says so (``GapAbove``) until ``fill_gap`` brings it."""
+        page = [self._row(e) for e in events
+                if e.seq is not None and e.msg_type not in CHANGE_TYPES]
+        seqs = [r.seq for r in page if r.seq is not None]
+        if not seqs:
+            return
+        self._cover(min(seqs), max(seqs))
+        rows = [r for r in page if r.seq not in self._seqs]
+        self._insert_rows(sorted(rows, key=lambda r: r.seq or 0))
+        self._quotes_changed({r.seq for r in rows if r.seq is not None})
+        self._refresh_gaps()
+        self._present()
 
     def set_pending(self, pending: list[dict[str, str]]) -> None:
         """The room's outbox, oldest first; shown after the stored messages."""
@@ -214,8 +441,9 @@ class MessageListModel(QAbstractListModel):
             MessageRow(seq=None, username=self._own, text=item["message"],
                        msg_type=MsgType.MESSAGE,
                        ts=None, own=True, pending=True, mentions_me=False,
-                       client_id=item["client_id"])
+                       client_id=item["client_id"], reply_to=_seq_or_none(item.get("reply_to")))
             for item in pending
+            if "message" in item  # a send (edits, deletions, reactions show when stored)
         ]
         if self._pending:
             first = len(self._rows)
@@ -248,6 +476,14 @@ class MessageListModel(QAbstractListModel):
 
     def newest_seq(self) -> int | None:
         return next((r.seq for r in reversed(self._rows) if r.seq is not None), None)
+
+    def newest_event_seq(self) -> int | None:
+        """The newest seq arrived live or loaded, the edits, deletions and reactions folded
+        into rows included: what a reader at the bottom has seen."""
+        newest = self.newest_seq()
+        if self._newest_event is None:
+            return newest
+        return max(newest or 0, self._newest_event)
 
     # -- presentation and reading ------------------------------------------------------
 
@@ -315,7 +551,7 @@ class MessageListModel(QAbstractListModel):
                 return f"{row.username} joined"
             if row.msg_type is MsgType.LEAVE:
                 return f"{row.username} left"
-            return row.text
+            return DELETED_WORDS if row.deleted else row.text
         values = {
             MessageRole.Seq: row.seq,
             MessageRole.Username: row.username,
@@ -327,7 +563,17 @@ class MessageListModel(QAbstractListModel):
             MessageRole.MentionsMe: row.mentions_me,
             MessageRole.IsNotice: row.msg_type is not MsgType.MESSAGE,
             MessageRole.ClientId: row.client_id,
+            MessageRole.ReplyTo: row.reply_to,
+            MessageRole.Edited: row.edited,
+            MessageRole.Deleted: row.deleted,
         }
+        if role == MessageRole.Quote:
+            return self._quote(row.reply_to)
+        if role == MessageRole.Reactions:
+            return tuple(Reaction(emoji, tuple(names), self._own in names)
+                         for emoji, names in row.reactions.items())
+        if role == MessageRole.GapAbove:
+            return row.seq in self._gaps
         shown = self._shown[index.row()]
         values.update({
             MessageRole.DateLabel: shown.date_label,
@@ -337,6 +583,15 @@ class MessageListModel(QAbstractListModel):
             MessageRole.Summary: shown.summary,
         })
         return values.get(role)  # type: ignore[call-overload]
+
+    def _quote(self, seq: int | None) -> Quote | None:
+        if seq is None:
+            return None
+        original = self.message(seq)
+        if original is None:
+            return Quote(seq, loaded=False)
+        return Quote(seq, loaded=True, username=original.username, text=original.text,
+                     deleted=original.deleted)
 
     def roleNames(self) -> dict[int, QByteArray]:
         return role_names(super().roleNames(), MessageRole)
@@ -357,4 +612,13 @@ class MessageListModel(QAbstractListModel):
         if not self.canFetchMore(parent):
             return
         self._waiting_for_history = True
-        self._request_older(self.oldest_seq())
+        self._requested_before = self.oldest_seq()
+        self._request_older(self._requested_before)
+
+
+def _seq_or_none(value: object) -> int | None:
+    """An outbox item's ``reply_to``, however it was kept."""
+    try:
+        return int(value) if value is not None else None  # type: ignore[call-overload]
+    except ValueError:
+        return None
