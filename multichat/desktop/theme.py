@@ -66,6 +66,9 @@ class Theme:
     offline: str
     sidebar_focus: str  # the focus ring around the room list's current row, on sidebar
     hover: str  # a button under the pointer, behind text
+    chip_background: str  # a reaction under a message, behind its emoji and count
+    chip_own_background: str  # a reaction the reader gave (outlined in own_name)
+    highlight: str  # the message a reply's quote jumped to, for a moment, behind text
 
 
 LIGHT = Theme(
@@ -85,6 +88,7 @@ LIGHT = Theme(
     staff_mark="#f59e0b", divider="#c2410c",
     online="#047857", connecting="#b45309", offline="#b91c1c",
     sidebar_focus="#93c5fd", hover="#f9fafb",
+    chip_background="#f3f4f6", chip_own_background="#dbeafe", highlight="#e0e7ff",
 )
 
 DARK = Theme(
@@ -104,6 +108,7 @@ DARK = Theme(
     staff_mark="#f59e0b", divider="#fb923c",
     online="#34d399", connecting="#fbbf24", offline="#f87171",
     sidebar_focus="#60a5fa", hover="#252a33",
+    chip_background="#2a2f3a", chip_own_background="#1e3a6e", highlight="#2e3760",
 )
 
 # (text, background) field pairs read together: each must reach WCAG AA, 4.5:1.
@@ -124,12 +129,19 @@ TEXT_PAIRS: tuple[tuple[str, str], ...] = (
     ("link", "warning_background"), ("link", "alert_background"),
     # The room list's current row.
     ("sidebar_quiet", "sidebar_selected"),
+    # Reactions (a count on its chip), a reply's quote and a message jumped to.
+    ("text", "chip_background"), ("text", "chip_own_background"),
+    ("own_name", "chip_own_background"), ("text", "highlight"), ("sender", "highlight"),
+    ("quiet", "highlight"), ("link", "highlight"),
 )
 # (outline, background) pairs that show where a control is: WCAG 2.x non-text
 # contrast (1.4.11) asks 3:1 for the boundary a person needs to see the control.
 CONTROL_PAIRS: tuple[tuple[str, str], ...] = (
     ("control_border", "surface"), ("control_border", "window"), ("accent", "surface"),
     ("accent", "window"),
+    # A reaction the reader gave is outlined in own_name on its chip (the dark accent
+    # is too dark for it), the others in control_border.
+    ("own_name", "chip_own_background"), ("control_border", "chip_background"),
 )
 
 _in_use: list[Theme] = [LIGHT]

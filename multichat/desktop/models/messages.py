@@ -188,6 +188,9 @@ class MessageListModel(QAbstractListModel):
     def set_own_username(self, username: str) -> None:
         self._own = username
 
+    def own_username(self) -> str:
+        return self._own
+
     def _row(self, event: RoomEvent) -> MessageRow:
         text = event.message or ""
         own = bool(self._own) and event.username == self._own

@@ -7,6 +7,13 @@ folded into a membership line take no space. The text goes through
 nothing ever fetched. Every colour is read from ``theme.current()`` when
 painting, so a theme change shows at the next repaint.
 
+A message may carry more: a reply shows a one-line quote of its original
+above its text (``quote_rect``: a click there jumps to it); an edited one ends
+in "(edited)"; a deleted one reads "message deleted" in the quiet colour; its
+reactions sit under the text as chips, each its emoji and count, the reader's
+own outlined (``chip_rects``: a click toggles it, the "+" chip adds one). The
+view tells the delegate which row is hovered and which was just jumped to.
+
 Selecting part of a text: a painted row cannot hold a selection, so the view
 asks this delegate for an editor, a read-only ``SelectableText`` laid exactly
 over the painted text (same document settings, transparent), which takes the
@@ -15,6 +22,7 @@ mouse and Ctrl+C like any text field.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from PySide6.QtCore import (
@@ -34,6 +42,7 @@ from PySide6.QtGui import (
     QDesktopServices,
     QFont,
     QFontMetrics,
+    QHelpEvent,
     QMouseEvent,
     QPainter,
     QPalette,
@@ -42,15 +51,24 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFrame,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTextBrowser,
+    QToolTip,
     QWidget,
 )
 
 from multichat.desktop import theme
-from multichat.desktop.models.messages import MessageRole
+from multichat.desktop.models.messages import (
+    DELETED_WORDS,
+    MessageListModel,
+    MessageRole,
+    Quote,
+    Reaction,
+)
 from multichat.desktop.widgets.linkify import to_html
 from multichat.protocol import MsgType
 
@@ -58,6 +76,12 @@ PADDING = 8
 GAP = 2
 BAND = 6  # space above and below the words of a date separator or the divider
 DIVIDER_WORDS = "New messages"
+GAP_WORDS = "Loading earlier messages…"  # a stretch not loaded: it loads when seen
+EDITED_WORDS = "(edited)"
+QUOTE_BAR = 3  # the line left of a reply's quote
+CHIP_PADDING = 7  # left and right of a reaction chip's words
+CHIP_SPACING = 4
+ADD_REACTION = "+"  # the last chip: add a reaction
 ModelIndex = QModelIndex | QPersistentModelIndex
 NOTICE_TYPES = (MsgType.WARNING, MsgType.ALERT)
 
@@ -80,6 +104,37 @@ def _notice_colours(msg_type: MsgType) -> tuple[str, str]:
     if msg_type is MsgType.WARNING:
         return now.warning_background, now.warning_text
     return now.alert_background, now.alert_text
+
+
+def quote_line(quote: Quote) -> tuple[str, str]:
+    """A reply's quote as (who, what): the original's sender and its first line."""
+    if not quote.loaded:
+        return "", "Reply to an earlier message"
+    if quote.deleted:
+        return quote.username, DELETED_WORDS
+    first = next((line for line in quote.text.splitlines() if line.strip()), "")
+    return quote.username, first.strip()
+
+
+def reaction_tooltip(reaction: Reaction, own_username: str) -> str:
+    """Who reacted: "You, bob and carol reacted with 👍"."""
+    names = ["You" if name == own_username else name for name in reaction.usernames]
+    if "You" in names:
+        names.insert(0, names.pop(names.index("You")))
+    said = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"{said} reacted with {reaction.emoji}"
+
+
+@dataclass(slots=True)
+class RowLayout:
+    """Where each part of a row goes, in view coordinates."""
+
+    header_top: int | None = None  # the name and time line, if the row has one
+    quote: QRect | None = None  # a reply's quote of its original
+    text: QRect = field(default_factory=QRect)
+    chips: list[tuple[QRect, str | None]] = field(default_factory=list)  # None: the "+" chip
+    content_top: int = 0  # below the bands: where the row's own background starts
+    bottom: int = 0  # the row's last pixel + 1
 
 
 class SelectableText(QTextBrowser):
@@ -115,6 +170,9 @@ class MessageDelegate(QStyledItemDelegate):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._editing: QPersistentModelIndex | None = None
+        # Set by the view: the row under the pointer, and a message just jumped to.
+        self.hovered: QPersistentModelIndex | None = None
+        self.highlighted_seq: int | None = None
 
     # The view's font, read when used: a style sheet's font reaches the view (and the
     # selection editor laid over a row) only once they are polished, and the painted
@@ -160,6 +218,13 @@ class MessageDelegate(QStyledItemDelegate):
             accent = _notice_colours(msg_type)[1]
             return (f'<span style="color:{accent}"><b>{label} from {to_html(username)}:</b> '
                     f"{to_html(text)}</span>", self._body_font)
+        if index.data(MessageRole.Deleted):
+            return (f'<span style="color:{now.quiet}"><i>{DELETED_WORDS}</i></span>',
+                    self._body_font)
+        if index.data(MessageRole.Edited):
+            size = self._small_font.pointSizeF()
+            return (f'{to_html(text)}&nbsp;<span style="color:{now.quiet}; '
+                    f'font-size:{size:.1f}pt">{EDITED_WORDS}</span>', self._body_font)
         return to_html(text), self._body_font
 
     def prepare(self, document: QTextDocument, index: ModelIndex, width: int) -> None:
@@ -203,33 +268,89 @@ class MessageDelegate(QStyledItemDelegate):
         return QFontMetrics(self._small_font).height() + 2 * BAND
 
     def _bands(self, index: ModelIndex) -> int:
-        """Height of the date separator and divider above the row."""
-        count = bool(index.data(MessageRole.DateLabel)) + bool(index.data(MessageRole.Divider))
+        """Height of the bands above the row: messages not loaded, a date, the divider."""
+        count = (bool(index.data(MessageRole.GapAbove)) + bool(index.data(MessageRole.DateLabel))
+                 + bool(index.data(MessageRole.Divider)))
         return count * self._band_height()
 
     def _header_height(self) -> int:
         return QFontMetrics(self._name_font).height() + GAP
 
+    def _quote_height(self) -> int:
+        return QFontMetrics(self._small_font).height() + 2 * GAP
+
+    def _chip_height(self) -> int:
+        return QFontMetrics(self._body_font).height() + 4
+
+    def chip_words(self, reaction: Reaction | None) -> str:
+        return ADD_REACTION if reaction is None else f"{reaction.emoji} {reaction.count}"
+
+    def layout(self, rect: QRect, index: ModelIndex) -> RowLayout:
+        """Where the row's parts go when the row is drawn in ``rect``."""
+        out = RowLayout()
+        top = rect.top() + self._bands(index)
+        out.content_top = top
+        above, below = self._padding(index)
+        top += above
+        left = rect.left() + PADDING
+        width = max(10, rect.width() - 2 * PADDING)
+        if self._has_header(index):
+            out.header_top = top
+            top += self._header_height()
+        deleted = bool(index.data(MessageRole.Deleted))
+        if isinstance(index.data(MessageRole.Quote), Quote) and not deleted:
+            out.quote = QRect(left, top, width, self._quote_height() - GAP)
+            top += self._quote_height()
+        height = int(self.document(index, width).size().height())
+        out.text = QRect(left, top, width, height)
+        top += height
+        reactions: tuple[Reaction, ...] = index.data(MessageRole.Reactions) or ()
+        if reactions and not deleted:
+            metrics = QFontMetrics(self._body_font)
+            chip_height = self._chip_height()
+            x, y = left, top + 2 * GAP
+            for reaction in (*reactions, None):
+                chip_width = metrics.horizontalAdvance(self.chip_words(reaction)) \
+                    + 2 * CHIP_PADDING
+                if x > left and x + chip_width > left + width:
+                    x, y = left, y + chip_height + CHIP_SPACING  # wrap to a new line
+                out.chips.append((QRect(x, y, chip_width, chip_height),
+                                  None if reaction is None else reaction.emoji))
+                x += chip_width + CHIP_SPACING
+            top = y + chip_height
+        out.bottom = top + below
+        return out
+
     def text_rect(self, option: QStyleOptionViewItem, index: ModelIndex) -> QRect:
         """Where the row's text is drawn (and its editor goes), in view coordinates."""
-        rect = option.rect
-        top = rect.top() + self._bands(index) + self._padding(index)[0]
-        if self._has_header(index):
-            top += self._header_height()
-        width = max(10, rect.width() - 2 * PADDING)
-        height = int(self.document(index, width).size().height())
-        return QRect(rect.left() + PADDING, top, width, height)
+        return self.layout(option.rect, index).text
+
+    def quote_rect(self, option: QStyleOptionViewItem, index: ModelIndex) -> QRect | None:
+        """Where a reply's quote of its original is drawn (a click there jumps to it)."""
+        return self.layout(option.rect, index).quote
+
+    def chip_rects(self, option: QStyleOptionViewItem,
+                   index: ModelIndex) -> list[tuple[QRect, str | None]]:
+        """The reaction chips: each emoji's rect, then the "+" chip's (emoji None)."""
+        return self.layout(option.rect, index).chips
+
+    def chip_at(self, option: QStyleOptionViewItem, index: ModelIndex,
+                point: QPointF) -> tuple[bool, str | None]:
+        """(on a chip, its emoji or None for "+") under a point."""
+        for rect, emoji in self.chip_rects(option, index):
+            if rect.contains(point.toPoint()):
+                return True, emoji
+        return False, None
+
+    def content_top(self, option: QStyleOptionViewItem, index: ModelIndex) -> int:
+        """The top of the row's message, below its bands (where the hover bar goes)."""
+        return self.layout(option.rect, index).content_top
 
     def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
         width = option.rect.width() if option.rect.width() > 0 else 400
         if index.data(MessageRole.Hidden):
             return QSize(width, 0)
-        document = self.document(index, width - 2 * PADDING)
-        above, below = self._padding(index)
-        height = self._bands(index) + above + int(document.size().height()) + below
-        if self._has_header(index):
-            height += self._header_height()
-        return QSize(width, height)
+        return QSize(width, self.layout(QRect(0, 0, width, 0), index).bottom)
 
     # -- painting -----------------------------------------------------------------------
 
@@ -239,7 +360,39 @@ class MessageDelegate(QStyledItemDelegate):
         now = theme.current()
         painter.save()
         rect = QRect(option.rect)
+        top = self._paint_bands(painter, rect, index)
+        parts = self.layout(rect, index)
+        content = QRect(rect.left(), top, rect.width(), rect.bottom() - top + 1)
+        background = self._background(index)
+        if background is not None:
+            painter.fillRect(content, QColor(background))
+        if option.state & QStyle.StateFlag.State_HasFocus:
+            # The current row of a focused list: what the Menu key acts on.
+            painter.fillRect(QRect(rect.left(), top, QUOTE_BAR, content.height()),
+                             QColor(now.accent))
+        if parts.header_top is not None:
+            self._paint_header(painter, rect.left() + PADDING, parts.header_top, index)
+        if parts.quote is not None:
+            self._paint_quote(painter, parts.quote, index.data(MessageRole.Quote))
+        for chip, emoji in parts.chips:
+            self._paint_chip(painter, chip, emoji, index)
+        if self._editing is None or self._editing != index:
+            document = self.document(index, parts.text.width())
+            painter.translate(parts.text.topLeft())
+            context = QAbstractTextDocumentLayout.PaintContext()
+            colour = now.quiet if index.data(MessageRole.IsPending) else now.text
+            context.palette.setColor(QPalette.ColorRole.Text, QColor(colour))
+            document.documentLayout().draw(painter, context)
+        painter.restore()
+
+    def _paint_bands(self, painter: QPainter, rect: QRect, index: ModelIndex) -> int:
+        """The bands above the row; where the row's message starts below them."""
+        now = theme.current()
         top = rect.top()
+        if index.data(MessageRole.GapAbove):
+            self._paint_band(painter, rect, top, GAP_WORDS, ink=now.quiet, line=now.border,
+                             centred=True)
+            top += self._band_height()
         label = index.data(MessageRole.DateLabel)
         if label:
             self._paint_band(painter, rect, top, str(label), ink=now.quiet, line=now.border,
@@ -249,41 +402,80 @@ class MessageDelegate(QStyledItemDelegate):
             self._paint_band(painter, rect, top, DIVIDER_WORDS, ink=now.divider,
                              line=now.divider, centred=False)
             top += self._band_height()
-        content = QRect(rect.left(), top, rect.width(), rect.bottom() - top + 1)
-        msg_type = _msg_type(index)
-        background = None
-        if index.data(MessageRole.MentionsMe):
-            background = now.mention_background
-        elif msg_type in NOTICE_TYPES:
-            background = _notice_colours(msg_type)[0]
-        elif index.data(MessageRole.IsOwn) and msg_type is MsgType.MESSAGE:
-            background = now.own_background
-        if background is not None:
-            painter.fillRect(content, QColor(background))
+        return top
 
-        top += self._padding(index)[0]
-        left = rect.left() + PADDING
-        if self._has_header(index):
-            name = index.data(MessageRole.Username) or ""
-            own = bool(index.data(MessageRole.IsOwn))
-            painter.setFont(self._name_font)
-            painter.setPen(QColor(now.own_name if own else now.sender))
-            metrics = painter.fontMetrics()
-            painter.drawText(left, top + metrics.ascent(), name)
-            advance = metrics.horizontalAdvance(name) + 8
-            painter.setFont(self._small_font)
-            painter.setPen(QColor(now.quiet))
-            stamp = "sending…" if index.data(MessageRole.IsPending) else _time(index)
-            painter.drawText(left + advance, top + metrics.ascent(), stamp)
-            top += self._header_height()
-        if self._editing is None or self._editing != index:
-            document = self.document(index, rect.width() - 2 * PADDING)
-            painter.translate(left, top)
-            context = QAbstractTextDocumentLayout.PaintContext()
-            colour = now.quiet if index.data(MessageRole.IsPending) else now.text
-            context.palette.setColor(QPalette.ColorRole.Text, QColor(colour))
-            document.documentLayout().draw(painter, context)
-        painter.restore()
+    def _background(self, index: ModelIndex) -> str | None:
+        """Behind the row: just jumped to, naming the reader, a notice, one's own, hovered."""
+        now = theme.current()
+        msg_type = _msg_type(index)
+        seq = index.data(MessageRole.Seq)
+        if seq is not None and seq == self.highlighted_seq:
+            return now.highlight
+        if index.data(MessageRole.MentionsMe):
+            return now.mention_background
+        if msg_type in NOTICE_TYPES:
+            return _notice_colours(msg_type)[0]
+        if index.data(MessageRole.IsOwn) and msg_type is MsgType.MESSAGE:
+            return now.own_background
+        if self.hovered is not None and self.hovered == index:
+            return now.hover
+        return None
+
+    def _paint_header(self, painter: QPainter, left: int, top: int, index: ModelIndex) -> None:
+        """The sender's name, then the time (or "sending…")."""
+        now = theme.current()
+        name = index.data(MessageRole.Username) or ""
+        own = bool(index.data(MessageRole.IsOwn))
+        painter.setFont(self._name_font)
+        painter.setPen(QColor(now.own_name if own else now.sender))
+        metrics = painter.fontMetrics()
+        painter.drawText(left, top + metrics.ascent(), name)
+        advance = metrics.horizontalAdvance(name) + 8
+        painter.setFont(self._small_font)
+        painter.setPen(QColor(now.quiet))
+        stamp = "sending…" if index.data(MessageRole.IsPending) else _time(index)
+        painter.drawText(left + advance, top + metrics.ascent(), stamp)
+
+    def _paint_quote(self, painter: QPainter, rect: QRect, quote: Quote) -> None:
+        """A bar, the original's sender in bold and its first line, elided to the row."""
+        now = theme.current()
+        painter.fillRect(QRect(rect.left(), rect.top(), QUOTE_BAR, rect.height()),
+                         QColor(now.control_border))
+        who, what = quote_line(quote)
+        x = rect.left() + QUOTE_BAR + 6
+        right = rect.right()
+        font = self._small_font
+        font.setBold(True)
+        painter.setFont(font)
+        metrics = QFontMetrics(font)
+        baseline = rect.top() + GAP + metrics.ascent()
+        if who:
+            painter.setPen(QColor(now.sender))
+            shown = metrics.elidedText(who, Qt.TextElideMode.ElideRight, max(0, right - x))
+            painter.drawText(x, baseline, shown)
+            x += metrics.horizontalAdvance(shown) + 6
+        font = self._small_font
+        font.setItalic(quote.deleted or not quote.loaded)
+        painter.setFont(font)
+        painter.setPen(QColor(now.quiet))
+        painter.drawText(x, baseline, QFontMetrics(font).elidedText(
+            what, Qt.TextElideMode.ElideRight, max(0, right - x)))
+
+    def _paint_chip(self, painter: QPainter, rect: QRect, emoji: str | None,
+                    index: ModelIndex) -> None:
+        now = theme.current()
+        reactions: tuple[Reaction, ...] = index.data(MessageRole.Reactions) or ()
+        reaction = next((r for r in reactions if r.emoji == emoji), None)
+        mine = reaction is not None and reaction.mine
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(QColor(now.own_name if mine else now.control_border))
+        painter.setBrush(QColor(now.chip_own_background if mine else now.chip_background))
+        radius = rect.height() / 2
+        painter.drawRoundedRect(rect.adjusted(0, 0, -1, -1), radius, radius)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        painter.setFont(self._body_font)
+        painter.setPen(QColor(now.own_name if mine else now.text))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), self.chip_words(reaction))
 
     def _band_font(self, centred: bool) -> QFont:
         """A date separator's words in the small font; the divider's in it, bold."""
@@ -305,6 +497,8 @@ class MessageDelegate(QStyledItemDelegate):
         if not index.data(MessageRole.Divider) or index.data(MessageRole.Hidden):
             return None
         top = option.rect.top()
+        if index.data(MessageRole.GapAbove):
+            top += self._band_height()
         if index.data(MessageRole.DateLabel):
             top += self._band_height()
         return self.band_words_rect(option.rect, top, DIVIDER_WORDS, centred=False)
@@ -370,6 +564,33 @@ class MessageDelegate(QStyledItemDelegate):
         document = self.document(index, rect.width())
         local = QPointF(point.x() - rect.left(), point.y() - rect.top())
         return document.documentLayout().anchorAt(local)
+
+    def helpEvent(self, event: QHelpEvent, view: QAbstractItemView,
+                   option: QStyleOptionViewItem, index: ModelIndex) -> bool:
+        """Tooltips: who gave a reaction, what a quote and the "+" chip do."""
+        if event.type() != QEvent.Type.ToolTip:
+            return super().helpEvent(event, view, option, index)
+        point = QPointF(event.pos())
+        on_chip, emoji = self.chip_at(option, index, point)
+        words = ""
+        if on_chip and emoji is None:
+            words = "Add a reaction"
+        elif on_chip:
+            reactions: tuple[Reaction, ...] = index.data(MessageRole.Reactions) or ()
+            reaction = next((r for r in reactions if r.emoji == emoji), None)
+            model = index.model()
+            own = model.own_username() if isinstance(model, MessageListModel) else ""
+            if reaction is not None:
+                words = reaction_tooltip(reaction, own)
+        else:
+            quote = self.quote_rect(option, index)
+            if quote is not None and quote.contains(event.pos()):
+                words = "Go to the original message"
+        if words:
+            QToolTip.showText(event.globalPos(), words, view)
+            return True
+        QToolTip.hideText()
+        return False
 
     def editorEvent(self, event: QEvent, model: QAbstractItemModel,
                     option: QStyleOptionViewItem, index: ModelIndex) -> bool:

@@ -13,6 +13,18 @@ shows at the bottom, which is how the workspace learns what was read.
 Narrow (the window at 480 px with the sidebar hidden), the member list folds
 away behind a "Members" button and the title elides instead of widening the
 window.
+
+What one does with a message: its context menu (a right click, the "⋯" of
+the bar that appears over the hovered row, or the Menu key / Shift+F10 on the
+current row of the focused list) offers Reply, Edit (one's own), Delete (one's
+own; anyone's with ``set_permissions(delete_any=True)``), React, Copy text and
+Copy link to message (``multichat://ROOM/SEQ``). Reply and Edit put a bar over
+the input (✕ or Esc cancels); Up in an empty input edits one's last message;
+Delete asks first. Reactions are chips under a message (a click toggles one's
+own) and an emoji picker, favourites first (``EmojiUsage``). A reply's quote
+jumps to its original, asking for it (``messageWanted``) when it is not
+loaded and jumping once it arrives. Who is typing shows on a line kept under
+the messages.
 """
 
 from __future__ import annotations
@@ -22,10 +34,16 @@ from PySide6.QtCore import (
     QEvent,
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import (
+    QContextMenuEvent,
+    QCursor,
+    QFocusEvent,
+    QGuiApplication,
     QHideEvent,
     QKeyEvent,
     QKeySequence,
@@ -36,9 +54,12 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListView,
+    QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -48,9 +69,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from multichat.desktop.models.messages import MessageListModel
+from multichat.desktop.models.members import MemberRole
+from multichat.desktop.models.messages import (
+    MessageListModel,
+    MessageRole,
+    MessageRow,
+    Quote,
+)
+from multichat.desktop.services.emoji_usage import EmojiUsage
 from multichat.desktop.widgets.eliding_label import ElidingLabel
-from multichat.desktop.widgets.message_delegate import MessageDelegate
+from multichat.desktop.widgets.emoji_picker import EmojiPicker
+from multichat.desktop.widgets.message_delegate import MessageDelegate, quote_line
+from multichat.desktop.widgets.reply_bar import ComposeBar
+from multichat.protocol import MsgType
 
 INPUT_LINES = 3
 # Within this many pixels of the end counts as at the bottom: a row's rounding
@@ -59,20 +90,47 @@ BOTTOM_SLACK = 4
 # Below this width the member list folds away (a message needs ~300 px to read well).
 MEMBERS_FOLD_WIDTH = 560
 JUMP_MARGIN = 12
+PADDING_MENU = 12  # where a menu opened by key appears, inside the current row
+# How long a message jumped to stays highlighted: long enough to find it.
+HIGHLIGHT_MS = 1600
+LINK_SCHEME = "multichat"
+
+
+def message_link(room: str, seq: int) -> str:
+    """A message's link, as "Copy link to message" gives it: multichat://ROOM/SEQ."""
+    return f"{LINK_SCHEME}://{room}/{seq}"
+
+
+def typing_words(usernames: list[str]) -> str:
+    """The line under the messages: who else is typing now."""
+    if not usernames:
+        return ""
+    if len(usernames) == 1:
+        return f"{usernames[0]} is typing…"
+    if len(usernames) == 2:
+        return f"{usernames[0]} and {usernames[1]} are typing…"
+    return "several people are typing…"
 
 
 class MessageInput(QPlainTextEdit):
     """Enter sends, Shift+Enter starts a new line; PgUp/PgDn and Ctrl+End move the messages.
 
+    Up in the empty box asks to edit one's last message; Esc, while replying or
+    editing (``has_context``), asks to stop.
+
     Signals:
         submitted(str text): the person sent this.
         scrollRequested(int pages): PgUp (-1) or PgDn (+1) in the box.
         latestRequested(): Ctrl+End in the box.
+        editLastRequested(): Up in the empty box.
+        cancelRequested(): Esc while replying or editing.
     """
 
     submitted = Signal(str)
     scrollRequested = Signal(int)
     latestRequested = Signal()
+    editLastRequested = Signal()
+    cancelRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -81,11 +139,13 @@ class MessageInput(QPlainTextEdit):
         self.setTabChangesFocus(True)
         line = self.fontMetrics().lineSpacing()
         self.setFixedHeight(line * INPUT_LINES + 16)
+        self.has_context = False  # replying or editing: Esc stops that
 
     def event(self, event: QEvent) -> bool:
         # Ctrl+End is a text edit's own key; claim it before any shortcut or the edit.
         if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent) and (
             event.matches(QKeySequence.StandardKey.MoveToEndOfDocument)
+            or (event.key() == Qt.Key.Key_Escape and self.has_context)
         ):
             event.accept()
             return True
@@ -104,6 +164,13 @@ class MessageInput(QPlainTextEdit):
         if event.matches(QKeySequence.StandardKey.MoveToEndOfDocument):
             self.latestRequested.emit()
             return
+        if key == Qt.Key.Key_Escape and self.has_context:
+            self.cancelRequested.emit()
+            return
+        if (key == Qt.Key.Key_Up and not self.toPlainText()
+                and event.modifiers() == Qt.KeyboardModifier.NoModifier):
+            self.editLastRequested.emit()
+            return
         super().keyPressEvent(event)
 
     def submit(self) -> None:
@@ -113,12 +180,57 @@ class MessageInput(QPlainTextEdit):
             self.clear()
 
 
+class HoverBar(QFrame):
+    """Over the hovered message, top right: React, Reply and the rest of its actions."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("messageHoverBar")
+        self.react_button = self._button("🙂", "React", "Add a reaction")
+        self.reply_button = self._button("↩", "Reply", "Reply")
+        self.more_button = self._button("⋯", "More actions",
+                                        "Reply, edit, delete, copy… (Menu key)")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(1, 1, 1, 1)
+        layout.setSpacing(0)
+        for button in (self.react_button, self.reply_button, self.more_button):
+            layout.addWidget(button)
+        self.seq: int | None = None
+        self.hide()
+
+    def _button(self, text: str, name: str, tip: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName("hoverBarButton")
+        button.setText(text)
+        button.setAccessibleName(name)
+        button.setToolTip(tip)
+        button.setAutoRaise(True)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the Menu key reaches the same
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        return button
+
+
 class MessageListView(QListView):
-    """The messages: follows at the bottom, opens at the divider, text selectable in part."""
+    """The messages: follows at the bottom, opens at the divider, text selectable in part.
+
+    Signals:
+        menuRequested(QModelIndex, QPoint global): a message's actions, wanted.
+        quoteClicked(int seq): a reply's quote was clicked: go to its original.
+        reactionClicked(int seq, str emoji): a reaction chip was clicked.
+        reactRequested(int seq, QPoint global): the "+" chip or the hover bar's React.
+        replyRequested(int seq): the hover bar's Reply.
+    """
+
+    menuRequested = Signal(QModelIndex, QPoint)
+    quoteClicked = Signal(int)
+    reactionClicked = Signal(int, str)
+    reactRequested = Signal(int, QPoint)
+    replyRequested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("messageList")
+        self.setAccessibleName("Messages")
         self.delegate = MessageDelegate(self)
         self.setItemDelegate(self.delegate)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
@@ -138,11 +250,21 @@ class MessageListView(QListView):
         self._from_bottom: int | None = None  # kept while older history goes in above
         self._place_divider = False  # put the divider in view once rows are there
         self._placed_seq: int | None = None  # the divider's message, once put in view
+        self._wanted: int | None = None  # a message asked for, to jump to when it comes
         self._editor_index: QPersistentModelIndex | None = None
         self._dragging = False
         bar = self.verticalScrollBar()
         bar.rangeChanged.connect(self._range_changed)
         bar.valueChanged.connect(self._value_changed)
+        self.setMouseTracking(True)
+        self.hover_bar = HoverBar(self.viewport())
+        self.hover_bar.react_button.clicked.connect(self._hover_react)
+        self.hover_bar.reply_button.clicked.connect(self._hover_reply)
+        self.hover_bar.more_button.clicked.connect(self._hover_more)
+        self._unhighlight = QTimer(self)
+        self._unhighlight.setSingleShot(True)
+        self._unhighlight.setInterval(HIGHLIGHT_MS)
+        self._unhighlight.timeout.connect(lambda: self.highlight(None))
 
     def message_model(self) -> MessageListModel | None:
         model = self.model()
@@ -157,6 +279,7 @@ class MessageListView(QListView):
                                  (old.dataChanged, self._data_changed)):
                 signal.disconnect(slot)
         self.close_text_editor()
+        self._hover(None)
         self.setModel(model)
         model.rowsAboutToBeInserted.connect(self._rows_coming)
         model.rowsInserted.connect(self._rows_inserted)
@@ -199,9 +322,31 @@ class MessageListView(QListView):
             model.want_older()
             if model.canFetchMore(QModelIndex()):
                 model.fetchMore(QModelIndex())
+        self._fill_gaps_in_view()
+        self._hover_at(self.viewport().mapFromGlobal(QCursor.pos()))
+
+    def _fill_gaps_in_view(self) -> None:
+        """A stretch of messages not loaded (after a jump far back) loads when seen."""
+        model = self.message_model()
+        if model is None or not self.isVisible():
+            return
+        top = self.indexAt(QPoint(1, 1))
+        bottom = self.indexAt(QPoint(1, self.viewport().height() - 2))
+        if not top.isValid():
+            return
+        last = bottom.row() if bottom.isValid() else model.rowCount() - 1
+        for row in range(top.row(), last + 1):
+            if model.index(row).data(MessageRole.GapAbove):
+                model.fill_gap(row)
+                return
 
     def _rows_coming(self, _parent: QModelIndex, first: int, _last: int) -> None:
-        if first == 0 and not self._at_bottom and self.model().rowCount() > 0:
+        """Rows going in above what the reader looks at (older history at the top, a
+        gap filling): keep the same rows in view."""
+        model = self.model()
+        if self._at_bottom or model.rowCount() == 0 or first >= model.rowCount():
+            return
+        if first == 0 or self.visualRect(model.index(first, 0)).top() <= 0:
             bar = self.verticalScrollBar()
             self._from_bottom = bar.maximum() - bar.value()
 
@@ -212,6 +357,8 @@ class MessageListView(QListView):
         elif self._place_divider and self.isVisible():
             self._put_divider_in_view()
         self._report_seen()
+        if self._wanted is not None:
+            self.jump_to(self._wanted)
 
     def _data_changed(self, *_: object) -> None:
         # A row's presentation changed (grouped, a band above it): sizes change too.
@@ -252,7 +399,136 @@ class MessageListView(QListView):
     def _report_seen(self) -> None:
         model = self.message_model()
         if model is not None:
-            model.set_seen(model.newest_seq() if self._at_bottom and self.isVisible() else None)
+            model.set_seen(model.newest_event_seq() if self._at_bottom and self.isVisible()
+                           else None)
+
+    # -- going to a message ----------------------------------------------------------------
+
+    def jump_to(self, seq: int) -> bool:
+        """Scroll to ``seq`` and highlight it a moment; False when it is not loaded (the
+        view then jumps when it arrives, if asked with ``want``)."""
+        model = self.message_model()
+        if model is None:
+            return False
+        index = model.index_of(seq)
+        if not index.isValid():
+            return False
+        self._wanted = None
+        self.doItemsLayout()
+        self.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self.setCurrentIndex(index)
+        self.highlight(seq)
+        bar = self.verticalScrollBar()
+        self._at_bottom = bar.value() >= bar.maximum() - BOTTOM_SLACK
+        self._update_jump()
+        self._report_seen()
+        return True
+
+    def want(self, seq: int) -> None:
+        """Jump to ``seq`` once its page arrives."""
+        self._wanted = seq
+
+    def highlight(self, seq: int | None) -> None:
+        self.delegate.highlighted_seq = seq
+        if seq is not None:
+            self._unhighlight.start()
+        self.viewport().update()
+
+    # -- the actions of a message ------------------------------------------------------------
+
+    def _option_for(self, index: QModelIndex) -> QStyleOptionViewItem:
+        option = QStyleOptionViewItem()
+        self.initViewItemOption(option)
+        option.rect = self.visualRect(index)
+        return option
+
+    def _actionable(self, index: QModelIndex) -> bool:
+        model = self.message_model()
+        return (model is not None and index.isValid()
+                and model.row_at(index.row()).seq is not None
+                and not index.data(MessageRole.IsPending)
+                and not index.data(MessageRole.IsNotice)
+                and not index.data(MessageRole.Hidden))
+
+    def _hover(self, index: QModelIndex | None) -> None:
+        """Show the hover bar over ``index`` (a message one may act on), or hide it."""
+        previous = self.delegate.hovered
+        if index is None or not self._actionable(index):
+            self.delegate.hovered = None
+            self.hover_bar.hide()
+            self.hover_bar.seq = None
+        else:
+            self.delegate.hovered = QPersistentModelIndex(index)
+            self.hover_bar.seq = index.data(MessageRole.Seq)
+            deleted = bool(index.data(MessageRole.Deleted))
+            self.hover_bar.react_button.setVisible(not deleted)
+            self.hover_bar.reply_button.setVisible(not deleted)
+            self.hover_bar.adjustSize()
+            option = self._option_for(index)
+            top = self.delegate.content_top(option, index)
+            size = self.hover_bar.sizeHint()
+            self.hover_bar.move(option.rect.right() - size.width() - 6,
+                                max(0, top - size.height() // 3))
+            self.hover_bar.show()
+            self.hover_bar.raise_()
+        if previous != self.delegate.hovered:
+            self.viewport().update()
+
+    def _hover_at(self, point: QPoint) -> None:
+        if not self.viewport().rect().contains(point) or self._dragging:
+            self._hover(None)
+            return
+        if self.hover_bar.isVisible() and self.hover_bar.geometry().contains(point):
+            return  # on the bar itself: keep it where it is
+        index = self.indexAt(point)
+        self._hover(index if index.isValid() else None)
+
+    def _hover_react(self) -> None:
+        if self.hover_bar.seq is not None:
+            button = self.hover_bar.react_button
+            self.reactRequested.emit(self.hover_bar.seq,
+                                     button.mapToGlobal(QPoint(0, button.height())))
+
+    def _hover_reply(self) -> None:
+        if self.hover_bar.seq is not None:
+            self.replyRequested.emit(self.hover_bar.seq)
+
+    def _hover_more(self) -> None:
+        model = self.message_model()
+        if self.hover_bar.seq is not None and model is not None:
+            button = self.hover_bar.more_button
+            self.menuRequested.emit(model.index_of(self.hover_bar.seq),
+                                    button.mapToGlobal(QPoint(0, button.height())))
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        self._hover(None)
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        if event.reason() == QContextMenuEvent.Reason.Mouse:
+            index = self.indexAt(event.pos())
+            point = event.globalPos()
+        else:
+            index = self.currentIndex()
+            point = self.viewport().mapToGlobal(self.visualRect(index).topLeft()
+                                                + QPoint(PADDING_MENU, PADDING_MENU))
+        if self._actionable(index):
+            self.setCurrentIndex(index)
+            self.menuRequested.emit(index, point)
+            event.accept()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        model = self.message_model()
+        if model is not None and model.rowCount() and not self._visible(self.currentIndex()):
+            # Arrows start from the newest message in view, not from the first ever loaded.
+            bottom = self.indexAt(QPoint(1, self.viewport().height() - 2))
+            self.setCurrentIndex(bottom if bottom.isValid()
+                                 else model.index(model.rowCount() - 1))
+
+    def _visible(self, index: QModelIndex) -> bool:
+        rect = self.visualRect(index)
+        return index.isValid() and rect.bottom() >= 0 and rect.top() <= self.viewport().height()
 
     def _update_jump(self) -> None:
         """Show or hide the button; its look is the style sheet's (QToolButton#jumpToLatest)."""
@@ -294,6 +570,13 @@ class MessageListView(QListView):
         if event.matches(QKeySequence.StandardKey.MoveToEndOfDocument):
             self.scroll_to_latest()
             return
+        if event.key() == Qt.Key.Key_Menu or (
+            event.key() == Qt.Key.Key_F10
+            and event.modifiers() == Qt.KeyboardModifier.ShiftModifier
+        ):
+            self.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Keyboard,
+                                                    QPoint(), QPoint()))
+            return
         super().keyPressEvent(event)
 
     # -- selecting text ------------------------------------------------------------------
@@ -330,9 +613,9 @@ class MessageListView(QListView):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         index = self.indexAt(event.position().toPoint())
         if event.button() == Qt.MouseButton.LeftButton and index.isValid():
-            option = QStyleOptionViewItem()
-            self.initViewItemOption(option)
-            option.rect = self.visualRect(index)
+            option = self._option_for(index)
+            if self._clicked_part(option, index, event):
+                return
             if self.delegate.text_rect(option, index).contains(event.position().toPoint()):
                 editor = self.open_text_editor(index)
                 if editor is not None:
@@ -343,11 +626,31 @@ class MessageListView(QListView):
         self.close_text_editor()
         super().mousePressEvent(event)
 
+    def _clicked_part(self, option: QStyleOptionViewItem, index: QModelIndex,
+                      event: QMouseEvent) -> bool:
+        """A press on a reply's quote or a reaction chip: say so; True if it was one."""
+        seq = index.data(MessageRole.Seq)
+        if seq is None or not self._actionable(index):
+            return False
+        point = event.position().toPoint()
+        quote = self.delegate.quote_rect(option, index)
+        reply_to = index.data(MessageRole.ReplyTo)
+        if quote is not None and quote.contains(point) and reply_to is not None:
+            self.quoteClicked.emit(int(reply_to))
+            return True
+        on_chip, emoji = self.delegate.chip_at(option, index, event.position())
+        if on_chip and emoji is None:
+            self.reactRequested.emit(int(seq), event.globalPosition().toPoint())
+        elif on_chip and emoji is not None:
+            self.reactionClicked.emit(int(seq), emoji)
+        return on_chip
+
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         editor = self.text_editor()
         if self._dragging and editor is not None:
             self._forward(event, editor)
             return
+        self._hover_at(event.position().toPoint())
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -398,11 +701,36 @@ class RoomView(QWidget):
         self.members.setObjectName("memberList")
         self.members.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.members.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing in it to do by keys
+        self.members.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.typing_line = ElidingLabel(minimum_characters=0)
+        self.typing_line.setObjectName("typingLine")
+        self.typing_line.setAccessibleName("Who is typing")
+        # Kept the height of its words even when empty: the messages don't jump.
+        self.typing_line.setFixedHeight(self.typing_line.fontMetrics().height() + 4)
+        self.compose_bar = ComposeBar()
         self.input = MessageInput()
+        self.input.setAccessibleName("Message")
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
+        self.emoji_picker = EmojiPicker(self)
+        self.emoji_usage = EmojiUsage()
+        self.delete_any = False
+        # What the next Enter does besides sending: answer this seq, or save this edit.
+        self._reply_to: int | None = None
+        self._editing: int | None = None
+        self._editing_text = ""
+        self._draft = ""  # the input as it was before an edit filled it
+        self._filling = False  # the input changes by our hand, not the person's
+        self._react_seq: int | None = None  # the message the emoji picker is open for
+        self.menu: QMenu | None = None  # the last message menu shown
+        self.member_menu: QMenu | None = None  # the last member menu shown
 
         self._lay_out()
+        self._connect()
+        self._narrow: bool | None = None
+        self.closed = False
+
+    def _connect(self) -> None:
         self.input.submitted.connect(self._submit)
         self.input.scrollRequested.connect(self.messages.scroll_pages)
         self.input.latestRequested.connect(self.messages.scroll_to_latest)
@@ -410,8 +738,17 @@ class RoomView(QWidget):
         self.leave_button.clicked.connect(self.leaveRequested.emit)
         self.mute_button.toggled.connect(self._mute_toggled)
         self.members_button.toggled.connect(self.members.setVisible)
-        self._narrow: bool | None = None
-        self.closed = False
+        self.members.customContextMenuRequested.connect(self._member_menu)
+        self.input.editLastRequested.connect(self._edit_last)
+        self.input.cancelRequested.connect(self.cancel_compose)
+        self.input.textChanged.connect(self._typed)
+        self.compose_bar.cancelled.connect(self.cancel_compose)
+        self.messages.menuRequested.connect(self._show_menu)
+        self.messages.quoteClicked.connect(self.go_to_message)
+        self.messages.reactionClicked.connect(self.toggle_reaction)
+        self.messages.reactRequested.connect(self.open_emoji_picker)
+        self.messages.replyRequested.connect(self.start_reply)
+        self.emoji_picker.chosen.connect(self._emoji_chosen)
 
     def _lay_out(self) -> None:
         header = QHBoxLayout()
@@ -434,6 +771,8 @@ class RoomView(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
+        layout.addWidget(self.typing_line)
+        layout.addWidget(self.compose_bar)
         layout.addLayout(entry)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -452,8 +791,12 @@ class RoomView(QWidget):
             self.show_banner("")
 
     def set_models(self, messages: MessageListModel, members: QAbstractItemModel) -> None:
+        old = self.messages.message_model()
+        if old is not None:
+            old.dataChanged.disconnect(self._messages_changed)
         self.messages.set_message_model(messages)
         self.members.setModel(members)
+        messages.dataChanged.connect(self._messages_changed)
 
     def set_muted(self, muted: bool) -> None:
         self.mute_button.blockSignals(True)
@@ -470,17 +813,229 @@ class RoomView(QWidget):
 
     def set_typing(self, usernames: list[str]) -> None:
         """Who else is typing in the room now ("bob is typing…" under the view)."""
+        self.typing_line.set_full_text(typing_words(usernames))
 
     def set_permissions(self, *, delete_any: bool) -> None:
         """Whether this user may delete others' messages here (a superuser, not in a
         direct conversation)."""
+        self.delete_any = delete_any
+
+    # -- a message's actions -------------------------------------------------------------
+
+    def _model(self) -> MessageListModel | None:
+        return self.messages.message_model()
+
+    def _own_username(self) -> str:
+        model = self._model()
+        return model.own_username() if model is not None else ""
+
+    def _row(self, seq: int) -> MessageRow | None:
+        model = self._model()
+        return model.message(seq) if model is not None else None
+
+    def message_menu(self, seq: int) -> QMenu | None:
+        """The context menu of a stored message (none for pending rows and notices); a
+        deleted one offers only Copy link."""
+        row = self._row(seq)
+        if row is None or row.pending or row.msg_type is not MsgType.MESSAGE:
+            return None
+        menu = QMenu(self)
+        menu.setObjectName("messageMenu")
+        menu.setAccessibleName("Message actions")
+        standing = row.actionable and not self.closed
+
+        def add(name: str, words: str, slot: object) -> None:
+            action = menu.addAction(words)
+            action.setObjectName(name)
+            action.triggered.connect(slot)
+
+        if standing:
+            add("replyAction", "Reply", lambda: self.start_reply(seq))
+            if row.own:
+                add("editAction", "Edit", lambda: self.start_edit(seq))
+            add("reactAction", "React…", lambda: self.open_emoji_picker(seq, QCursor.pos()))
+            menu.addSeparator()
+        if not row.deleted:
+            add("copyTextAction", "Copy text",
+                lambda: QGuiApplication.clipboard().setText(row.text))
+        add("copyLinkAction", "Copy link to message",
+            lambda: QGuiApplication.clipboard().setText(message_link(self.room, seq)))
+        if standing and (row.own or self.delete_any):
+            menu.addSeparator()
+            add("deleteAction", "Delete…", lambda: self.confirm_delete(seq))
+        return menu
+
+    def _show_menu(self, index: QModelIndex, point: QPoint) -> None:
+        seq = index.data(MessageRole.Seq)
+        menu = self.message_menu(int(seq)) if seq is not None else None
+        if menu is None:
+            return
+        if self.menu is not None:
+            self.menu.deleteLater()
+        self.menu = menu
+        menu.popup(point)
+
+    def start_reply(self, seq: int) -> None:
+        row = self._row(seq)
+        if row is None or not row.actionable:
+            return
+        self._stop_editing()
+        self._reply_to = seq
+        who, first = quote_line(_quote_of(row))
+        self.compose_bar.show_reply(who, first)
+        self.input.has_context = True
+        self.focus_input()
+
+    def start_edit(self, seq: int) -> None:
+        row = self._row(seq)
+        if row is None or not row.actionable or not row.own:
+            return
+        self._reply_to = None
+        if self._editing is None:
+            self._draft = self.input.toPlainText()
+        self._editing = seq
+        self._editing_text = row.text
+        self._fill(row.text)
+        self.compose_bar.show_editing()
+        self.input.has_context = True
+        self.focus_input()
+        self.input.moveCursor(self.input.textCursor().MoveOperation.End)
+
+    def cancel_compose(self) -> None:
+        """Stop replying or editing (✕ or Esc); an edit gives the draft back."""
+        self._reply_to = None
+        self._stop_editing()
+        self.compose_bar.hide()
+        self.input.has_context = False
+
+    def _stop_editing(self) -> None:
+        if self._editing is not None:
+            self._editing = None
+            self._fill(self._draft)
+            self._draft = ""
+
+    def _fill(self, text: str) -> None:
+        self._filling = True
+        try:
+            self.input.setPlainText(text)
+        finally:
+            self._filling = False
+
+    def replying_to(self) -> int | None:
+        return self._reply_to
+
+    def editing(self) -> int | None:
+        return self._editing
+
+    def _edit_last(self) -> None:
+        model = self._model()
+        seq = model.last_own_message() if model is not None else None
+        if seq is not None and not self.closed:
+            self.start_edit(seq)
+
+    def confirm_delete(self, seq: int) -> None:
+        """Ask first (Cancel is the default); delete only on Delete."""
+        row = self._row(seq)
+        if row is None or not row.actionable:
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Delete message?",
+                          "Delete this message for everyone? This can't be undone.",
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("deleteConfirmation")
+        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def finished() -> None:
+            if box.clickedButton() is delete:
+                if self._editing == seq:
+                    self.cancel_compose()
+                self.deleteRequested.emit(seq)
+
+        box.finished.connect(finished)
+        box.open()
+
+    def open_emoji_picker(self, seq: int, point: QPoint) -> None:
+        row = self._row(seq)
+        if row is None or not row.actionable:
+            return
+        self._react_seq = seq
+        me = self._own_username()
+        mine = [emoji for emoji, names in row.reactions.items() if me in names]
+        self.emoji_picker.set_emoji(self.emoji_usage.offered(), mine)
+        self.emoji_picker.popup_at(point)
+
+    def _emoji_chosen(self, emoji: str) -> None:
+        if self._react_seq is not None:
+            self.toggle_reaction(self._react_seq, emoji)
+        self._react_seq = None
+
+    def toggle_reaction(self, seq: int, emoji: str) -> None:
+        """Give ``emoji`` to the message, or take it back if the reader already gave it."""
+        row = self._row(seq)
+        if row is None or not row.actionable or self.closed:
+            return
+        on = self._own_username() not in row.reactions.get(emoji, [])
+        if on:
+            self.emoji_usage.record(emoji)
+        self.reactionToggled.emit(seq, emoji, on)
+
+    def go_to_message(self, seq: int) -> None:
+        """Scroll to a message and highlight it; not loaded, ask for it and jump later."""
+        if not self.messages.jump_to(seq):
+            self.messages.want(seq)
+            self.messageWanted.emit(seq)
+
+    def _messages_changed(self, *_: object) -> None:
+        # A message being replied to or edited may have gone (deleted, here or elsewhere).
+        for seq in (self._reply_to, self._editing):
+            if seq is not None:
+                row = self._row(seq)
+                if row is not None and row.deleted:
+                    self.cancel_compose()
+                    return
+
+    def _member_menu(self, point: QPoint) -> None:
+        index = self.members.indexAt(point)
+        username = index.data(MemberRole.Username) if index.isValid() else None
+        if not username or index.data(MemberRole.IsMe):
+            return
+        if self.member_menu is not None:
+            self.member_menu.deleteLater()
+        menu = self.member_menu = QMenu(self)
+        menu.setObjectName("memberMenu")
+        action = menu.addAction(f"Message {username}")
+        action.setObjectName("directMessageAction")
+        action.triggered.connect(lambda: self.directMessageRequested.emit(str(username)))
+        menu.popup(self.members.viewport().mapToGlobal(point))
+
+    def _typed(self) -> None:
+        if self._filling or self._editing is not None:
+            return
+        if self.input.toPlainText().strip():
+            self.typingActivity.emit()
 
     def _submit(self, text: str) -> None:
         self.show_banner("")
+        if self._editing is not None:
+            seq, before = self._editing, self._editing_text
+            self.cancel_compose()
+            if text != before.strip():
+                self.editSubmitted.emit(seq, text)
+            return
+        reply_to = self._reply_to
+        self.cancel_compose()
         self.messages.scroll_to_latest()  # one's own message is worth seeing go out
-        self.messageSubmitted.emit(text, None)
+        self.messageSubmitted.emit(text, reply_to)
 
     def _mute_toggled(self, muted: bool) -> None:
         self.mute_button.setText("Muted" if muted else "Mute")
         self.muteToggled.emit(muted)
 
+
+
+def _quote_of(row: MessageRow) -> Quote:
+    return Quote(row.seq or 0, loaded=True, username=row.username, text=row.text,
+                 deleted=row.deleted)
