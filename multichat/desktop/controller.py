@@ -88,9 +88,6 @@ def ask_to_stop_hosting(parent: QWidget | None, people: str, tray: bool) -> Stop
     return StopHosting.KEEP_IN_TRAY
 
 
-# How long read positions wait in memory before they go to disk: reading a busy room
-# moves them with every message, and each save rewrites the whole settings file.
-READ_SAVE_DELAY_MS = 3000
 TRAY_WORDS = ("Multichat keeps running in the tray",
               "Multichat keeps running in the tray — quit from its menu.")
 
@@ -148,10 +145,6 @@ class AppController(QObject):
         self._attempt: JoinForm | HostForm | None = None
         self._signed_in = False  # the main window is the one in use (else the connect one)
         self._logging_out = False
-        self._read_save = QTimer(self)
-        self._read_save.setSingleShot(True)
-        self._read_save.setInterval(READ_SAVE_DELAY_MS)
-        self._read_save.timeout.connect(self.settings.flush)
         credentials.on_unavailable = self._keyring_unavailable
         if credentials.unavailable_reason is not None:  # found out before we listened
             self._keyring_unavailable(credentials.unavailable_reason)
@@ -187,7 +180,6 @@ class AppController(QObject):
         main.closeRequested.connect(self._main_close_requested)
         self.workspace.notificationRequested.connect(self.notifier.notify)
         self.workspace.mutedChanged.connect(self._muted_changed)
-        self.workspace.readSeqChanged.connect(self._read_seq_changed)
         self.workspace.rooms.totalsChanged.connect(self.notifier.set_totals)
         self.notifier.activated.connect(self._notification_clicked)
         self.notifier.showRequested.connect(self._show_main_window)
@@ -347,6 +339,8 @@ class AppController(QObject):
         self.connect_window.join.password.clear()
         self.connect_window.hide()
         self._restore_layout()
+        # Read positions this app kept before the server did: moved over to the server
+        # with the first room list (see Workspace), then forgotten here.
         self.workspace.read_positions_from(lambda room: self.settings.read_seq(url, room))
         for room in self.settings.muted_rooms(url):
             self.workspace.set_muted(room, True)
@@ -358,6 +352,9 @@ class AppController(QObject):
                 self.workspace.open_room(room)
 
     def _rooms_listed(self, rooms: list[RoomInfo]) -> None:
+        if self.client.url and self.settings.read_seqs_kept(self.client.url):
+            # The workspace (connected first) has sent them to the server by now.
+            self.settings.forget_read_seqs(self.client.url)
         # --join may name rooms by title; ids are known once the list arrives.
         if not self._pending_joins:
             return
@@ -371,7 +368,8 @@ class AppController(QObject):
                 self.workspace.open_room(room)
 
     def _room_joined(self, room: str, title: str) -> None:
-        self.main_window.set_room_title(room, title)
+        # A direct conversation's title is its other members, as the room list shows it.
+        self.main_window.set_room_title(room, self.workspace.title(room) or title)
         wanted = [w.casefold() for w in self._pending_joins]
         if wanted and (room in wanted or title.casefold() in wanted):
             last = wanted[-1]
@@ -382,7 +380,6 @@ class AppController(QObject):
 
     def _login_failed(self, words: str) -> None:
         self._signed_in = False
-        self.settings.flush()
         if self.main_window.isVisible():
             self.main_window.hide()
         self._end_attempt(words)
@@ -392,7 +389,6 @@ class AppController(QObject):
         if self.client.url and self.client.username:
             self.credentials.forget(self.client.url, self.client.username)
         self._save_layout()
-        self.settings.flush()
         self._signed_in = False
         self._attempt = None
         self.main_window.hide()
@@ -418,8 +414,8 @@ class AppController(QObject):
     # -- what the person does in the main window ------------------------------------------
 
     def log_out(self) -> None:
+        self.workspace.flush_reads()
         self._save_layout()
-        self.settings.flush()
         self._logging_out = True
         self._spawn(self.client.logout())
 
@@ -443,15 +439,12 @@ class AppController(QObject):
     def _all_muted(self, muted: bool) -> None:
         self.settings.set_all_muted(muted)
 
-    def _read_seq_changed(self, room: str, seq: int) -> None:
-        """Kept in memory at once, written within READ_SAVE_DELAY_MS (and at quit)."""
-        self.settings.set_read_seq(self.client.url, room, seq)
-        if not self._read_save.isActive():
-            self._read_save.start()
-
     def _notification_clicked(self, room: str) -> None:
         self._show_main_window()
-        self.main_window.show_room(room)
+        if room in self.main_window.views:
+            self.main_window.show_room(room)
+        else:  # a direct conversation not open here yet
+            self.main_window.open_room(room)
 
     # -- hosting --------------------------------------------------------------------------
 
@@ -525,9 +518,8 @@ class AppController(QObject):
         return self.confirm_stop_hosting(parent, people, self.notifier.tray_available)
 
     def quit(self) -> None:
+        self.workspace.flush_reads()  # the last second's reading, to the server
         self._save_layout()
-        self._read_save.stop()
-        self.settings.flush()  # the read positions waiting in memory
         self._spawn(self._shutdown())
 
     async def _shutdown(self) -> None:

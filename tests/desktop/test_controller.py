@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,19 +14,21 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from multichat.desktop.client import ChatClient
 from multichat.desktop.controller import (
     AppController,
     StartOptions,
     StopHosting,
     stop_hosting_box,
 )
-from multichat.desktop.services.credentials import CredentialStore
+from multichat.desktop.services.credentials import CredentialStore, server_key
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import AppSettings
 from multichat.protocol.fingerprint import for_display
-from multichat.protocol.frames import UserInfo
+from multichat.protocol.frames import RoomInfo, UserInfo
+from tests.conftest import ALICE, BOB
 from tests.desktop.conftest import MemoryKeyring
-from tests.desktop.helpers import WAIT_MS, close_clients, fast_backoff, url_of
+from tests.desktop.helpers import WAIT_MS, close_clients, fast_backoff, log_in, url_of
 from tests.helpers.client import ProtocolClient
 from tests.helpers.servers import hashing_with
 
@@ -642,37 +645,61 @@ def test_mute_all_is_kept_for_the_next_run(
     assert second.notifier.muted
 
 
-# -- read positions: kept in memory, written now and then and at quit ---------------------
+# -- read positions: the server's; an earlier version's settings move over ----------------
 
 
-def test_read_positions_are_not_written_per_message_and_none_is_lost_at_quit(
+def read_seq_on_server(qtbot: QtBot, client: ChatClient, room: str) -> int:
+    """This user's read position of ``room`` as a fresh room list tells it."""
+    with qtbot.waitSignal(client.roomsChanged, timeout=WAIT_MS) as listed:
+        client.refresh_rooms()
+    rooms: list[RoomInfo] = listed.args[0]
+    return next(info.read_seq for info in rooms if str(info.id) == room)
+
+
+def test_read_positions_an_earlier_version_kept_move_to_the_server_and_leave_the_file(
     qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
     controllers: list[AppController], memory_keyring: MemoryKeyring,
+    make_client: Callable[[], ChatClient],
 ) -> None:
+    bob = make_client()
+    log_in(qtbot, bob, hosted_server, BOB)
+    bob.join("1")
+    qtbot.waitUntil(lambda: bob.rooms["1"].joined, timeout=WAIT_MS)
+    for text in ("one", "two", "three"):
+        bob.send("1", text)
+    qtbot.waitUntil(lambda: len(bob.outbox) == 0, timeout=WAIT_MS)
+    url = url_of(hosted_server)
+    (tmp_path / "settings.json").write_text(
+        json.dumps({"read_seqs": {server_key(url): {"1": 2}}}), encoding="utf-8")
+
     app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
     signed_in_as_alice(qtbot, app, hosted_server)
-    writes = app.settings.writes
-    for seq in range(1, 201):  # a busy room read message by message
-        app.workspace.readSeqChanged.emit("1", seq)
-    assert app.settings.writes == writes and app.settings.unsaved
-    assert AppSettings(tmp_path / "settings.json").read_seq(app.client.url, "1") is None
+    qtbot.waitUntil(lambda: app.workspace.rooms.unread("1") == 1, timeout=WAIT_MS)
+    assert not AppSettings(tmp_path / "settings.json").read_seqs_kept(url)
+    checker = make_client()
+    log_in(qtbot, checker, hosted_server, ALICE)
+    qtbot.waitUntil(lambda: read_seq_on_server(qtbot, checker, "1") == 2, timeout=WAIT_MS)
+
+
+def test_what_was_read_last_reaches_the_server_at_quit(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+    make_client: Callable[[], ChatClient],
+) -> None:
+    bob = make_client()
+    log_in(qtbot, bob, hosted_server, BOB)
+    bob.join("1")
+    qtbot.waitUntil(lambda: bob.rooms["1"].joined, timeout=WAIT_MS)
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    signed_in_as_alice(qtbot, app, hosted_server)
+    app.main_window.open_room("1")
+    app.workspace.set_window_active(True)
+    qtbot.waitUntil(lambda: app.client.rooms["1"].joined, timeout=WAIT_MS)
+    for text in ("one", "two"):  # read as they come, well within a second
+        bob.send("1", text)
+    qtbot.waitUntil(lambda: app.workspace.read_seq("1") == 2, timeout=WAIT_MS)
     with qtbot.waitSignal(app.finished, timeout=WAIT_MS):
         app.quit()
-    assert AppSettings(tmp_path / "settings.json").read_seq(app.client.url, "1") == 200
-
-
-def test_read_positions_wait_a_few_seconds_at_most(
-    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
-    controllers: list[AppController], memory_keyring: MemoryKeyring,
-) -> None:
-    from multichat.desktop import controller as controller_module
-
-    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
-    signed_in_as_alice(qtbot, app, hosted_server)
-    writes = app.settings.writes
-    for seq in (1, 2, 3):
-        app.workspace.readSeqChanged.emit("1", seq)
-    qtbot.waitUntil(lambda: not app.settings.unsaved,
-                    timeout=controller_module.READ_SAVE_DELAY_MS + WAIT_MS)
-    assert app.settings.writes == writes + 1
-    assert AppSettings(tmp_path / "settings.json").read_seq(app.client.url, "1") == 3
+    checker = make_client()
+    log_in(qtbot, checker, hosted_server, ALICE)
+    assert read_seq_on_server(qtbot, checker, "1") == 2

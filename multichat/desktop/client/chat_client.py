@@ -31,11 +31,23 @@ Signals:
     roomRemoved(str room, str words): the server took the room away unasked
         (deleted, or made staff-only); roomLeft follows.
     membersChanged(str room, list usernames)
-    messageReceived(str room, RoomEvent event): a room event, each stored one once.
+    messageReceived(str room, RoomEvent event): a room event, each stored one once:
+        messages, announcements, ENTER/LEAVE, and the EDIT, DELETE and REACTION
+        events (msg_type 6 to 8, with ``target``) that change an earlier message.
     historyLoaded(str room, list[RoomEvent] events): a page of events, oldest first.
-    outboxChanged(str room, list pending): [{"client_id", "message"}] still unconfirmed.
+    aroundLoaded(str room, list[RoomEvent] events): a ``history around`` page (a jump
+        to a message not loaded), oldest first.
+    outboxChanged(str room, list pending): [{"client_id", "message"}], the messages
+        still unconfirmed (pending edits, deletions and reactions are not listed).
+    typingReceived(str room, str username): another member is typing there now.
+    readMarked(str room, int seq): this user read the room up to ``seq`` on another
+        connection (another device).
+    activityReceived(str room, int seq, str username, bool mention): a new stored
+        event in a room this connection may see but has not joined.
+    dmOpened(RoomInfo room): the direct conversation ``open_dm`` asked for.
     errorOccurred(str room, str code, str words): a server error, where it
-        happened ("" when it concerns no room).
+        happened ("" when it concerns no room). A refused ``typing`` or ``read`` is
+        logged, not signalled: nothing a person could do about it.
     adminReply(ServerFrame reply): the answer to an admin command, a
         ``RoomChanged``, ``UserChanged``, ``Users`` or ``Announced``.
     adminFailed(Command command, str code, str words): an admin command was refused.
@@ -65,7 +77,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from multichat.desktop.client import pinning
 from multichat.desktop.client.backoff import Backoff
-from multichat.desktop.client.outbox import Outbox
+from multichat.desktop.client.outbox import Outbox, Pending
 from multichat.desktop.client.pinning import Untrusted
 from multichat.desktop.client.words import describe, describe_connection_error
 from multichat.protocol import CloseCode, ErrorCode, MsgType, frames
@@ -82,6 +94,9 @@ OPEN_TIMEOUT = 10.0
 INITIAL_HISTORY = 50
 # Seconds before a rate-limited message is offered to the server again.
 RATE_LIMIT_RETRY = 1.0
+# Commands answered by nothing (typing, read) keep their ref only this long (in
+# commands), for an error that may name it: they must not pile up for ever.
+QUIET_REFS = 256
 
 
 class State(enum.StrEnum):
@@ -125,7 +140,12 @@ class ChatClient(QObject):
     membersChanged = Signal(str, object)
     messageReceived = Signal(str, object)
     historyLoaded = Signal(str, object)
+    aroundLoaded = Signal(str, object)
     outboxChanged = Signal(str, object)
+    typingReceived = Signal(str, str)
+    readMarked = Signal(str, int)
+    activityReceived = Signal(str, int, str, bool)
+    dmOpened = Signal(object)
     errorOccurred = Signal(str, str, str)
     adminReply = Signal(object)
     adminFailed = Signal(object, str, str)
@@ -151,6 +171,7 @@ class ChatClient(QObject):
         self._wake: asyncio.Event | None = None
         self._refs = itertools.count(1)
         self._requests: dict[str, cmd.Command] = {}  # ref -> the command sent with it
+        self._quiet: dict[str, cmd.Command] = {}  # the same for typing and read, bounded
         self._sending: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
     # -- connecting -----------------------------------------------------------------
@@ -209,11 +230,17 @@ class ChatClient(QObject):
             sending.cancel()
         self._ws = None
         self._requests.clear()
+        self._quiet.clear()
         self._mark_rooms_left()
         self._set_state(State.OFFLINE, "Disconnected.")
 
     async def close(self) -> None:
-        """Disconnect for good, and wait until the socket is closed; see ``cancel``."""
+        """Disconnect for good, and wait until the socket is closed; see ``cancel``.
+
+        Frames already handed to the socket (a last ``read`` at quit) get a moment
+        to leave first."""
+        if self._sending:
+            await asyncio.wait(set(self._sending), timeout=1.0)
         task = self._task
         self.cancel()
         if task is not None:
@@ -274,6 +301,7 @@ class ChatClient(QObject):
                 if self._task is asyncio.current_task():
                     self._ws = None
                     self._requests.clear()  # no reply to them will come on the next one
+                    self._quiet.clear()
                     self._mark_rooms_left()
             first = False
             await self._wait_to_retry(detail, self._backoff.next_delay())
@@ -379,19 +407,85 @@ class ChatClient(QObject):
             self._request(cmd.Leave(room=int(room)))
         self.roomLeft.emit(room)
 
-    def send(self, room: str, text: str) -> str:
-        """Queue a message; it goes out now if online, else after the reconnect."""
+    def send(self, room: str, text: str, reply_to: int | None = None) -> str:
+        """Queue a message (a reply to ``reply_to``, a seq, if given); it goes out now
+        if online, else after the reconnect. Its client_id."""
         room = str(room)
-        message = self.outbox.add(room, text)
+        message = self.outbox.add(room, text, reply_to)
         self._emit_outbox(room)
-        info = self.rooms.get(room)
-        if self.state is State.ONLINE and info is not None and info.joined:
-            self._send_pending(message.client_id)
+        self._send_if_open(message)
         return message.client_id
+
+    def edit(self, room: str, seq: int, text: str) -> str:
+        """Queue an edit of one's own stored message ``seq``; through the outbox as a send."""
+        return self._change(room, cmd.Edit(room=int(room), seq=seq, message=text))
+
+    def delete(self, room: str, seq: int) -> str:
+        """Queue the deletion of message ``seq`` (one's own; a superuser's any, in rooms)."""
+        return self._change(room, cmd.Delete(room=int(room), seq=seq))
+
+    def react(self, room: str, seq: int, emoji: str, on: bool = True) -> str:
+        """Queue adding (``on``) or taking back one's ``emoji`` reaction to message ``seq``."""
+        return self._change(room, cmd.React(room=int(room), seq=seq, emoji=emoji, on=on))
+
+    def _change(self, room: str, command: cmd.Edit | cmd.Delete | cmd.React) -> str:
+        room = str(room)
+        item = self.outbox.add_change(room, command)
+        self._send_if_open(item)
+        return item.client_id
+
+    def edit_pending(self, room: str, client_id: str, text: str) -> None:
+        """Edit a message still in the outbox: its text is rewritten if it never left,
+        else the edit waits for its stored copy (see ``Outbox``)."""
+        room = str(room)
+        if self.outbox.amend(client_id, text):
+            self._emit_outbox(room)
+        elif self.outbox.get(client_id) is not None:
+            self.outbox.add_change(room, cmd.Edit(room=int(room), seq=0, message=text),
+                                   after=client_id)
+
+    def delete_pending(self, room: str, client_id: str) -> None:
+        """Delete a message still in the outbox: dropped if it never left, else deleted
+        once its stored copy is confirmed."""
+        room = str(room)
+        item = self.outbox.get(client_id)
+        if item is None:
+            return
+        if not item.sent:
+            self.outbox.remove(client_id)
+            self._emit_outbox(room)
+        else:
+            self.outbox.add_change(room, cmd.Delete(room=int(room), seq=0), after=client_id)
+
+    def typing(self, room: str) -> None:
+        """Tell the room's other members this person is typing (if online and in it).
+        Not queued: a typing notice is worth nothing later."""
+        info = self.rooms.get(str(room))
+        if self.state is State.ONLINE and info is not None and info.joined:
+            self._request(cmd.Typing(room=info.id), quiet=True)
+
+    def read(self, room: str, seq: int) -> None:
+        """Mark ``room`` read up to ``seq`` on the server (joined or not); not queued: the
+        next read after a reconnect says as much."""
+        if self.state is State.ONLINE and seq > 0:
+            self._request(cmd.Read(room=int(room), seq=seq), quiet=True)
+
+    def open_dm(self, usernames: list[str]) -> bool:
+        """Ask for the direct conversation with these people (this user is in it anyway;
+        only this user: a note to self). Answered by ``dmOpened`` or an error
+        (USER_INVALID). False when offline: nothing was asked."""
+        users = tuple(dict.fromkeys(name for name in usernames if name))
+        if not users:
+            return False
+        return self._request(cmd.DmOpen(users=users)) is not None
 
     def request_history(self, room: str, before: int | None, limit: int = INITIAL_HISTORY) -> None:
         """An older page of a room, answered by ``historyLoaded``."""
         self._request(cmd.History(room=int(room), before=before, limit=limit))
+
+    def request_history_around(self, room: str, seq: int, limit: int = INITIAL_HISTORY) -> None:
+        """Up to ``limit`` messages centred on ``seq``, answered by ``aroundLoaded``."""
+        self._request(cmd.History(room=int(room), around=seq, limit=limit))
 
     def refresh_rooms(self) -> None:
         self._request(cmd.ListRooms())
@@ -402,14 +496,22 @@ class ChatClient(QObject):
 
     # -- frames out ---------------------------------------------------------------------
 
-    def _request(self, command: cmd.Command) -> cmd.Command | None:
-        """Send a command with a fresh ``ref``; its reply or error finds it by that ref."""
+    def _request(self, command: cmd.Command, *, quiet: bool = False) -> cmd.Command | None:
+        """Send a command with a fresh ``ref``; its reply or error finds it by that ref.
+
+        ``quiet``: a command nothing answers unless it fails (typing, read): its ref is
+        kept among the last QUIET_REFS only."""
         ws = self._ws
         if ws is None:
             return None
         command = replace(command, ref=str(next(self._refs)))
         assert command.ref is not None
-        self._requests[command.ref] = command
+        if quiet:
+            self._quiet[command.ref] = command
+            if len(self._quiet) > QUIET_REFS:
+                del self._quiet[next(iter(self._quiet))]
+        else:
+            self._requests[command.ref] = command
         sending = asyncio.get_running_loop().create_task(ws.send(command.encode()))
         self._sending.add(sending)
         sending.add_done_callback(self._sent)
@@ -431,12 +533,23 @@ class ChatClient(QObject):
         else:
             self._request(cmd.Join(room=info.id, since=info.last_seq))
 
+    def _send_if_open(self, item: Pending) -> None:
+        info = self.rooms.get(item.room)
+        if self.state is State.ONLINE and info is not None and info.joined:
+            self._send_pending(item.client_id)
+
     def _send_pending(self, client_id: str) -> None:
-        message = self.outbox.get(client_id)
-        if message is None:
+        """Send one outbox item (not one waiting for its message's seq); a change gets a
+        ping behind it, whose answer confirms it (see ``Outbox``)."""
+        item = self.outbox.get(client_id)
+        if item is None or item.after is not None:
             return
-        self._request(cmd.Send(room=int(message.room), message=message.text,
-                               client_id=client_id))
+        if self._request(item.command) is None:
+            return
+        item.sent = True
+        if not item.is_message:
+            ping = self._request(cmd.Ping())
+            item.barrier = ping.ref if ping is not None else None
 
     def _retry_later(self, client_id: str) -> None:
         loop = asyncio.get_running_loop()
@@ -453,14 +566,16 @@ class ChatClient(QObject):
         self._timers.add(timer)
 
     def _emit_outbox(self, room: str) -> None:
-        self.outboxChanged.emit(room, [m.as_dict() for m in self.outbox.for_room(room)])
+        self.outboxChanged.emit(room, [m.as_dict() for m in self.outbox.messages(room)])
 
     # -- frames in ------------------------------------------------------------------------
 
     def _dispatch(self, raw: str | bytes) -> None:
         frame = frames.decode_frame(raw)
         ref = getattr(frame, "ref", None)
-        request = self._requests.pop(ref, None) if ref is not None else None
+        request = None
+        if ref is not None:
+            request = self._requests.pop(ref, None) or self._quiet.pop(ref, None)
         match frame:
             case frames.Error():
                 self._on_error(frame, request)
@@ -468,6 +583,17 @@ class ChatClient(QObject):
                 self._on_event(str(room), frame)
             case frames.History(room=room, messages=messages):
                 self._on_history(str(room), messages, request)
+            case frames.Typing(room=room, username=username):
+                if str(room) in self.rooms and username != self.username:
+                    self.typingReceived.emit(str(room), username)
+            case frames.ReadMarker(room=room, seq=seq):
+                self.readMarked.emit(str(room), seq)
+            case frames.Activity(room=room, seq=seq, username=username, mention=mention):
+                self.activityReceived.emit(str(room), seq, username, mention)
+            case frames.DmOpened(room=info):
+                self.dmOpened.emit(info)
+            case frames.Pong(ref=str(barrier)):
+                self.outbox.confirmed_by(barrier)
             case frames.Joined(room=room, title=title):
                 self._on_joined(str(room), title)
             case frames.Members(room=room, users=users):
@@ -491,17 +617,24 @@ class ChatClient(QObject):
         if info is None:
             return
         if event.seq is not None:
-            if event.client_id and self.outbox.remove(event.client_id) is not None:
-                # Confirmed stored, also when this is the answer to a resend.
-                self._emit_outbox(room)
+            if event.client_id:
+                self._confirmed(room, event.client_id, event.seq)
             if info.last_seq is not None and event.seq <= info.last_seq:
                 return  # delivered already (a catch-up overlapping a live event)
             info.last_seq = event.seq
-            if event.msg_type.is_change:
-                return  # an edit, deletion or reaction: not shown yet (issue 16's desktop part)
         else:
             self._track_presence(room, info, event)
         self.messageReceived.emit(room, event)
+
+    def _confirmed(self, room: str, client_id: str, seq: int) -> None:
+        """The server stored ``client_id`` as ``seq`` (also when this answers a resend)."""
+        item = self.outbox.remove(client_id)
+        if item is None:
+            return
+        if item.is_message:
+            self._emit_outbox(room)
+            for waiting in self.outbox.resolve(client_id, seq):
+                self._send_if_open(waiting)
 
     def _track_presence(self, room: str, info: _Room, event: frames.RoomEvent) -> None:
         name = event.username
@@ -531,6 +664,8 @@ class ChatClient(QObject):
             info.last_seq = max((e.seq for e in events if e.seq is not None), default=0)
             self.historyLoaded.emit(room, page)
             self._request(cmd.Join(room=info.id, since=info.last_seq))
+        elif isinstance(request, cmd.History) and request.around is not None:
+            self.aroundLoaded.emit(room, page)
         else:
             self.historyLoaded.emit(room, page)
 
@@ -540,8 +675,8 @@ class ChatClient(QObject):
             return
         info.title, info.joined = title, True
         self.roomJoined.emit(room, title)
-        for message in self.outbox.for_room(room):
-            self._send_pending(message.client_id)
+        for item in self.outbox.for_room(room):  # in the order they were done
+            self._send_pending(item.client_id)
 
     def _on_left(self, room: str, *, requested: bool) -> None:
         if requested:
@@ -562,13 +697,22 @@ class ChatClient(QObject):
         if isinstance(request, cmd.ADMIN_COMMANDS):
             self.adminFailed.emit(request, error.code, words)
             return
+        if isinstance(request, cmd.Typing | cmd.Read):
+            log.info("%s in room %s refused: %s", request.name, room, error.code)
+            return
         match request:
-            case cmd.Send(client_id=str(client_id)):
+            case cmd.Send(client_id=str(client_id)) | cmd.Edit(client_id=str(client_id)) | \
+                    cmd.Delete(client_id=str(client_id)) | cmd.React(client_id=str(client_id)):
+                item = self.outbox.get(client_id)
+                if item is not None:
+                    item.barrier = None  # the ping behind it confirms nothing now
                 if error.known is ErrorCode.RATE_LIMITED:
                     self._retry_later(client_id)
                     return
-                if self.outbox.remove(client_id) is not None:
-                    self._emit_outbox(room)
+                if item is not None:
+                    self.outbox.remove(client_id)
+                    if item.is_message:
+                        self._emit_outbox(room)
         self.errorOccurred.emit(room, error.code, words)
         info = self.rooms.get(room)
         opening = isinstance(request, cmd.Join) or (
@@ -588,9 +732,10 @@ class _SessionRevoked(Exception):
 
 
 def _room_of(command: cmd.Command | None) -> str:
-    """The room a command concerns, as the signals name it ("" for none)."""
+    """The room a command concerns, as the signals name it ("" for none, as dm.open)."""
     match command:
         case cmd.Join(room=room) | cmd.Leave(room=room) | cmd.Send(room=room) | cmd.History(
-                room=room):
+                room=room) | cmd.Edit(room=room) | cmd.Delete(room=room) | cmd.React(
+                room=room) | cmd.Typing(room=room) | cmd.Read(room=room):
             return str(room)
     return ""

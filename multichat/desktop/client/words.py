@@ -24,6 +24,15 @@ _WORDS: dict[str, str] = {
     ErrorCode.USER_UNKNOWN: "There is no user with that name.",
     ErrorCode.SERVER_ERROR: "The server ran into a problem; try again.",
     ErrorCode.LIMIT_REACHED: "Too many rooms open at once: leave one first.",
+    ErrorCode.MESSAGE_INVALID: "That message is gone: it was deleted, or never was.",
+    ErrorCode.USER_INVALID: "There is nobody by that name here: check the spelling.",
+}
+# PERMISSION_DENIED by what was refused: the generic words name administrators.
+_DENIED = {
+    "edit": "You can edit only your own messages.",
+    "delete": "You can delete only your own messages (administrators any, outside direct "
+              "conversations).",
+    "react": "You cannot react to that message.",
 }
 # Codes whose detail from the server says more than our words (a wait, a cause).
 _DETAIL_WINS = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.LOGIN_FAILED,
@@ -32,8 +41,10 @@ _DETAIL_WINS = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.LOGIN_FAILED,
 
 def describe(code: str, detail: str | None = None, *, command: str | None = None) -> str:
     """One sentence for a person. The server's own detail wins where it is specific."""
-    if code == ErrorCode.ROOM_ACCESS_DENIED and command == "send":
+    if code == ErrorCode.ROOM_ACCESS_DENIED and command in ("send", "edit", "delete", "react"):
         return "You are not in this room any more; join it again to send."
+    if code == ErrorCode.PERMISSION_DENIED and command in _DENIED:
+        return _DENIED[command]
     if code in _DETAIL_WINS and detail:
         return detail[0].upper() + detail[1:] + ("" if detail.endswith(".") else ".")
     words = _WORDS.get(code)

@@ -1,12 +1,14 @@
 """What the app remembers between runs, in a JSON file in the user config dir.
 
-Recent servers, open rooms, muted rooms, how far each room was read, the
-window's geometry, the "remember me" choice, hosting and the theme. Never a
-password or a token: those are the keyring's.
-Written atomically; a missing or damaged file means starting fresh. Every
-change is written at once, except how far rooms were read: that moves with
-every message read, so it waits in memory until ``flush()`` (the controller
-flushes a few seconds later, and at logout and quit) or the next save.
+Recent servers, open rooms, muted rooms, the window's geometry, the
+"remember me" choice, hosting and the theme. Never a password or a token:
+those are the keyring's. Written atomically, every change at once; a missing or
+damaged file means starting fresh.
+
+How far each room was read is the server's now (read markers, shared by a
+user's devices). An earlier version kept it here (``read_seqs``): what a file
+still holds is read once, moved over to the server at the next login, and
+forgotten (``forget_read_seqs``).
 """
 
 from __future__ import annotations
@@ -79,7 +81,6 @@ class AppSettings:
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or default_path()
         self._data = self._read()
-        self.unsaved = False  # changes held in memory (read positions) not yet on disk
         self.writes = 0  # how many times the file was written, for tests and diagnostics
 
     def _read(self) -> _Data:
@@ -103,13 +104,7 @@ class AppSettings:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        self.unsaved = False
         self.writes += 1
-
-    def flush(self) -> None:
-        """Write what waits in memory, if anything does."""
-        if self.unsaved:
-            self.save()
 
     # -- recent servers --------------------------------------------------------------
 
@@ -160,16 +155,17 @@ class AppSettings:
         self.save()
 
     def read_seq(self, url: str, room: str) -> int | None:
-        """The newest seq the person has seen in a room: the first unread is after it."""
+        """How far a room was read, as an earlier version kept it here (None if not)."""
         return self._data.read_seqs.get(server_key(url), {}).get(str(room))
 
-    def set_read_seq(self, url: str, room: str, seq: int) -> None:
-        """Remember how far a room was read (it never moves back); in memory until
-        ``flush()`` or the next save."""
-        rooms = self._data.read_seqs.setdefault(server_key(url), {})
-        if seq > rooms.get(str(room), 0):
-            rooms[str(room)] = seq
-            self.unsaved = True
+    def read_seqs_kept(self, url: str) -> bool:
+        """Whether this file still holds read positions for the server."""
+        return bool(self._data.read_seqs.get(server_key(url)))
+
+    def forget_read_seqs(self, url: str) -> None:
+        """The server has them now: drop this file's copy."""
+        if self._data.read_seqs.pop(server_key(url), None) is not None:
+            self.save()
 
     # -- window, login, hosting ----------------------------------------------------------
 

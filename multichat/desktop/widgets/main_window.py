@@ -9,6 +9,11 @@ tab carries its room's count, and the window fits a 480 px wide screen: below
 view keeps its whole short title, the header's long words elide with the whole
 in a tooltip. ``ScreenFit`` keeps a window inside its screen (this one and the
 connect window).
+
+The sidebar has two sections over the one room model: "Rooms" and "Direct
+messages" (each a filter of it by kind). A direct conversation opens from its
+row, from "Message …" on a member of a room, or from the user picker (the
+section's "+", Rooms > New direct message…, Ctrl+Shift+K).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from PySide6.QtCore import (
     QObject,
     QRect,
     QSize,
+    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -32,6 +38,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QResizeEvent,
+    QShortcut,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -42,9 +49,11 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QTabBar,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -57,6 +66,7 @@ from multichat.desktop.widgets.room_delegate import RoomDelegate
 from multichat.desktop.widgets.room_switcher import RoomSwitcher
 from multichat.desktop.widgets.room_view import RoomView
 from multichat.desktop.widgets.screen_fit import ScreenFit, fit_to_screen
+from multichat.desktop.widgets.user_picker import UserPickerDialog
 from multichat.desktop.workspace import Workspace
 from multichat.protocol.fingerprint import for_display
 from multichat.protocol.frames import UserInfo
@@ -79,8 +89,11 @@ THEME_WORDS = {theme.ThemeChoice.SYSTEM: "Follow the system",
                theme.ThemeChoice.LIGHT: "Light", theme.ThemeChoice.DARK: "Dark"}
 # Keys a text box would take for itself (Ctrl+K deletes to the end of the line on
 # X11 and macOS): the window's shortcuts win over the message box.
+# New direct message, as in Slack. Bound by a QShortcut of its own until the help's
+# list (shortcuts_dialog.SHORTCUTS) names it: every action's key must be listed there.
+NEW_DIRECT_MESSAGE = "Ctrl+Shift+K"
 WINDOW_KEYS = (keys.SWITCH_ROOM, keys.CLOSE_ROOM, keys.PREVIOUS_ROOM, keys.NEXT_ROOM,
-               keys.TOGGLE_SIDEBAR)
+               keys.TOGGLE_SIDEBAR, NEW_DIRECT_MESSAGE)
 
 
 def badge(unread: int, mentions: int) -> str:
@@ -192,29 +205,40 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(body)
         self.switcher = RoomSwitcher(workspace.rooms, self)
         self.switcher.roomChosen.connect(self.open_room)
+        self.user_picker = UserPickerDialog(self)
+        self.user_picker.usersChosen.connect(self.workspace.open_dm)
         self._build_menus()
         self.screen_fit = ScreenFit(self)
         self.resize(DEFAULT_SIZE.boundedTo(self.screen().availableGeometry().size()))
 
         # A narrow window's room list lies over the splitter; Esc, or focus leaving, closes it.
         self.splitter.installEventFilter(self)
-        self.room_list.installEventFilter(self)
-        self.room_list.activated.connect(self._room_activated)
-        self.room_list.clicked.connect(self._room_activated)
+        for room_list in self.room_lists:
+            room_list.installEventFilter(self)
+            room_list.activated.connect(self._room_activated)
+            room_list.clicked.connect(self._room_activated)
         self.tabs.tabCloseRequested.connect(self._tab_close_requested)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.rooms_button.clicked.connect(lambda _checked=False: self.toggle_sidebar())
         self.logout_button.clicked.connect(self.logoutRequested)
         self.admin_button.clicked.connect(self.adminRequested)
         self.reconnect_button.clicked.connect(self.reconnectRequested)
+        self._wire_workspace()
+        self._update_empty_hint()
+
+    def _wire_workspace(self) -> None:
+        workspace = self.workspace
         workspace.roomOpened.connect(self.add_room_view)
         workspace.mutedChanged.connect(self._muted_changed)
         workspace.roomClosed.connect(self.remove_room_view)
+        workspace.showRequested.connect(self.show_room)
+        workspace.typingChanged.connect(self._typing_changed)
         rooms = workspace.rooms
         for changed in (rooms.dataChanged, rooms.rowsInserted, rooms.rowsRemoved,
                         rooms.modelReset, rooms.totalsChanged):
             changed.connect(self._update_counts)
-        self._update_empty_hint()
+        for changed in (rooms.rowsInserted, rooms.rowsRemoved, rooms.modelReset):
+            changed.connect(self._update_room_details)
 
     def _build_header(self) -> QHBoxLayout:
         self.rooms_button = QPushButton("☰ Rooms")
@@ -269,6 +293,13 @@ class MainWindow(QMainWindow):
         self.next_action = self._action(rooms, "&Next room", keys.NEXT_ROOM, self.next_room)
         self.close_action = self._action(rooms, "&Close room", keys.CLOSE_ROOM,
                                          self.close_current_room)
+        self.direct_action = self._action(rooms, "New &direct message…", "",
+                                          self.open_user_picker)
+        self.direct_action.setToolTip(
+            f"Message one person or a group ({keys.shown(NEW_DIRECT_MESSAGE)})")
+        self.direct_shortcut = QShortcut(QKeySequence(NEW_DIRECT_MESSAGE), self)
+        self.direct_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.direct_shortcut.activated.connect(self.open_user_picker)
         rooms.addSeparator()
         self.admin_action = self._action(rooms, "&Administration…", "", self.adminRequested.emit)
         self.admin_action.setVisible(False)
@@ -303,23 +334,52 @@ class MainWindow(QMainWindow):
         self.addAction(action)  # works with the menu bar hidden (native or collapsed)
         return action
 
+    def _section(self, name: str, kind: str) -> tuple[QListView, QSortFilterProxyModel]:
+        """One section of the sidebar: the room model's rows of one kind."""
+        section = QSortFilterProxyModel(self)
+        section.setSourceModel(self.workspace.rooms)
+        section.setFilterRole(RoomRole.Kind)
+        section.setFilterRegularExpression(f"^{kind}$")
+        view = QListView()
+        view.setObjectName(name)
+        view.setModel(section)
+        view.setItemDelegate(RoomDelegate(view))
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setMinimumWidth(120)
+        view.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        return view, section
+
     def _build_sidebar(self) -> QWidget:
-        self.room_list = QListView()
-        self.room_list.setObjectName("roomList")
-        self.room_list.setModel(self.workspace.rooms)
-        self.room_list.setItemDelegate(RoomDelegate(self.room_list))
-        self.room_list.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.room_list.setMinimumWidth(120)
-        self.room_list.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.room_list, self.room_section = self._section("roomList", "room")
+        self.direct_list, self.direct_section = self._section("directList", "direct")
+        self.direct_list.setAccessibleName("Direct messages")
+        self.room_lists = (self.room_list, self.direct_list)
         rooms_title = QLabel("Rooms")
         rooms_title.setObjectName("sidebarTitle")
+        direct_title = QLabel("Direct messages")
+        direct_title.setObjectName("sidebarTitle")
+        # Its words never hold the sidebar (nor a 480 px window) wider than the lists.
+        direct_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.new_direct_button = QToolButton()
+        self.new_direct_button.setObjectName("newDirectMessage")
+        self.new_direct_button.setText("+")
+        self.new_direct_button.setAccessibleName("New direct message")
+        self.new_direct_button.setToolTip(
+            f"New direct message: one person or a group ({keys.shown(NEW_DIRECT_MESSAGE)})")
+        self.new_direct_button.clicked.connect(lambda _checked=False: self.open_user_picker())
+        direct_header = QHBoxLayout()
+        direct_header.setContentsMargins(0, 0, 8, 0)
+        direct_header.addWidget(direct_title, 1)
+        direct_header.addWidget(self.new_direct_button)
         sidebar = QWidget()
         sidebar.setObjectName("sidebar")
         self.sidebar = sidebar
         layout = QVBoxLayout(sidebar)
         layout.setContentsMargins(0, 8, 0, 0)
         layout.addWidget(rooms_title)
-        layout.addWidget(self.room_list, 1)
+        layout.addWidget(self.room_list, 3)
+        layout.addLayout(direct_header)
+        layout.addWidget(self.direct_list, 2)
         return sidebar
 
     def _build_center(self) -> QWidget:
@@ -380,6 +440,7 @@ class MainWindow(QMainWindow):
         self.user_label.setText(account.username)
         self.admin_button.setVisible(account.is_superuser)
         self.admin_action.setVisible(account.is_superuser)
+        self._update_room_details()
 
     def set_theme_choice(self, choice: str) -> None:
         """Apply a saved choice ("system", "light", "dark") and tick it in View > Theme."""
@@ -396,17 +457,53 @@ class MainWindow(QMainWindow):
             view = RoomView(room, title or f"Room {room}")
             view.set_models(self.workspace.messages[room], self.workspace.members[room])
             view.set_muted(self.workspace.rooms.is_muted(room))
-            view.messageSubmitted.connect(
-                lambda text, _reply_to, r=room: self.workspace.send(r, text))
-            view.leaveRequested.connect(lambda r=room: self.workspace.close_room(r))
-            view.muteToggled.connect(lambda muted, r=room: self.workspace.set_muted(r, muted))
+            self._wire_view(view, room)
             view.input.installEventFilter(self)
             self.views[room] = view
             self._titles[room] = title or f"Room {room}"
             self.tabs.addTab(view, self._titles[room])
             self._update_counts()
+        self._update_permissions(room)
+        view.set_typing(self.workspace.typists(room))
         self._update_empty_hint()
         return view
+
+    def _wire_view(self, view: RoomView, room: str) -> None:
+        """What the person does in a room view, to the workspace."""
+        workspace = self.workspace
+        view.messageSubmitted.connect(
+            lambda text, reply_to, r=room: workspace.send(r, text, reply_to))
+        view.editSubmitted.connect(lambda seq, text, r=room: workspace.edit(r, seq, text))
+        view.deleteRequested.connect(lambda seq, r=room: workspace.delete(r, seq))
+        view.reactionToggled.connect(
+            lambda seq, emoji, on, r=room: workspace.react(r, seq, emoji, on))
+        view.messageWanted.connect(lambda seq, r=room: workspace.load_around(r, seq))
+        view.typingActivity.connect(lambda r=room: workspace.typing(r))
+        view.directMessageRequested.connect(lambda name: workspace.open_dm([name]))
+        view.leaveRequested.connect(lambda r=room: workspace.close_room(r))
+        view.muteToggled.connect(lambda muted, r=room: workspace.set_muted(r, muted))
+
+    def _typing_changed(self, room: str, usernames: list[str]) -> None:
+        view = self.views.get(room)
+        if view is not None:
+            view.set_typing(list(usernames))
+
+    def _update_permissions(self, room: str) -> None:
+        """A superuser deletes anyone's message in a room, never in a direct conversation."""
+        view = self.views.get(room)
+        if view is None:
+            return
+        account = self.workspace.client.account
+        superuser = account is not None and account.is_superuser
+        view.set_permissions(delete_any=superuser and not self.workspace.is_direct(room))
+
+    def _update_room_details(self, *_: object) -> None:
+        """Room kinds and titles may have changed (a fresh room list): the views follow."""
+        for room in self.views:
+            self._update_permissions(room)
+            listed = self.workspace.rooms.title(room)
+            if listed is not None and listed != self._titles.get(room):
+                self.set_room_title(room, listed)
 
     def remove_room_view(self, room: str) -> None:
         view = self.views.get(room)
@@ -461,6 +558,10 @@ class MainWindow(QMainWindow):
 
     def open_switcher(self) -> None:
         self.switcher.open_for_search()
+
+    def open_user_picker(self) -> None:
+        """New direct message: pick or type the people (several make a group)."""
+        self.user_picker.open_with(self.workspace.known_users())
 
     def previous_room(self) -> None:
         self._step_room(-1)
@@ -586,17 +687,15 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"({waiting}) {words}" if waiting else words)
 
     def _select_in_list(self, room: str | None) -> None:
-        """Keep the sidebar's selection on the room in view."""
-        model = self.workspace.rooms
-        selection = self.room_list.selectionModel()
-        if selection is None or self.room_list.model() is None:
-            return
-        for row in range(model.rowCount()):
-            index = model.index(row)
-            if index.data(RoomRole.RoomId) == room:
-                self.room_list.setCurrentIndex(index)
-                return
-        selection.clearSelection()
+        """Keep the sidebar's selection on the room in view, in whichever section it is."""
+        for room_list, section in ((self.room_list, self.room_section),
+                                   (self.direct_list, self.direct_section)):
+            found = next((section.index(row, 0) for row in range(section.rowCount())
+                          if section.index(row, 0).data(RoomRole.RoomId) == room), None)
+            if found is not None:
+                room_list.setCurrentIndex(found)
+            else:
+                room_list.selectionModel().clearSelection()
 
     def _update_empty_hint(self) -> None:
         empty = self.tabs.count() == 0
@@ -627,7 +726,7 @@ class MainWindow(QMainWindow):
             if event.type() in (QEvent.Type.Resize, QEvent.Type.Move) and self._over_messages():
                 self._place_overlay()
             return False
-        if watched is self.room_list:
+        if watched in self.room_lists:
             if (event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
                     and event.key() == Qt.Key.Key_Escape and self._over_messages()):
                 self._show_sidebar(False)

@@ -60,21 +60,18 @@ def test_writes_are_atomic_and_hold_no_secrets(tmp_path: Path) -> None:
     assert data["recent"][0]["pinned_fingerprint"] is None
 
 
-def test_read_positions_wait_in_memory_until_flushed(tmp_path: Path) -> None:
+def test_read_positions_of_an_earlier_version_are_read_then_forgotten(tmp_path: Path) -> None:
     path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"read_seqs": {"ws://a:1/": {"1": 100}, "ws://b:2/": {"3": 7}}}))
     settings = AppSettings(path)
-    for seq in range(1, 101):
-        settings.set_read_seq("ws://a:1", "1", seq)
-    assert (settings.writes, settings.unsaved) == (0, True)
-    assert settings.read_seq("ws://a:1", "1") == 100  # in memory at once
+    assert settings.read_seq("ws://a:1", "1") == 100
+    assert settings.read_seqs_kept("ws://a:1") and not settings.read_seqs_kept("ws://c:3")
+    settings.forget_read_seqs("ws://a:1")  # the server has them now
     assert AppSettings(path).read_seq("ws://a:1", "1") is None
-    settings.flush()
-    assert (settings.writes, settings.unsaved) == (1, False)
-    assert AppSettings(path).read_seq("ws://a:1", "1") == 100
-    settings.flush()  # nothing waits: nothing written
-    assert settings.writes == 1
-    settings.set_read_seq("ws://a:1", "1", 50)  # never back
-    assert not settings.unsaved
+    assert AppSettings(path).read_seq("ws://b:2", "3") == 7  # another server's stay
+    writes = settings.writes
+    settings.forget_read_seqs("ws://a:1")  # nothing left: nothing written
+    assert settings.writes == writes
 
 
 def test_the_theme_choice_is_a_theme_choice(tmp_path: Path) -> None:

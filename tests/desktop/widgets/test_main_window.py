@@ -181,8 +181,13 @@ def offline_window(qtbot: QtBot) -> tuple[MainWindow, ChatClient]:
     return window, client
 
 
+_seqs: dict[tuple[int, str], int] = {}
+
+
 def says(client: ChatClient, room: str, text: str) -> None:
-    client.messageReceived.emit(room, RoomEvent(int(room), text, "bob", MsgType.MESSAGE, 1))
+    """Bob's next message in ``room`` (each its own seq, as the server numbers them)."""
+    seq = _seqs[(id(client), room)] = _seqs.get((id(client), room), 0) + 1
+    client.messageReceived.emit(room, RoomEvent(int(room), text, "bob", MsgType.MESSAGE, seq))
 
 
 def tab_texts(window: MainWindow) -> list[str]:
