@@ -14,8 +14,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QKeyEvent
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QListWidgetItem,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 from multichat.desktop import theme
 
 COLUMNS = 8
+ROWS_SHOWN = 4
 EmojiRole = Qt.ItemDataRole.UserRole + 1
 MineRole = Qt.ItemDataRole.UserRole + 2
 
@@ -40,6 +43,22 @@ def emoji_name(emoji: str) -> str:
         return unicodedata.name(emoji[0]).lower()
     except ValueError:
         return emoji
+
+
+class EmojiDelegate(QStyledItemDelegate):
+    """An emoji the reader already gave sits on the own-reaction colour, outlined."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem,
+              index: QModelIndex | QPersistentModelIndex) -> None:
+        if index.data(MineRole):
+            now = theme.current()
+            painter.save()
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setPen(QColor(now.own_name))
+            painter.setBrush(QColor(now.chip_own_background))
+            painter.drawRoundedRect(option.rect.adjusted(3, 3, -4, -4), 6, 6)
+            painter.restore()
+        super().paint(painter, option, index)
 
 
 class EmojiGrid(QListWidget):
@@ -55,15 +74,16 @@ class EmojiGrid(QListWidget):
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setWrapping(True)
         self.setUniformItemSizes(True)
+        self.setSpacing(0)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         font = QFont(self.font())
         font.setPointSizeF(font.pointSizeF() * 1.4)
         self.setFont(font)
         side = QFontMetrics(font).height() + 12
         self.setGridSize(QSize(side, side))
         self.setAccessibleName("Emoji")
+        self.setItemDelegate(EmojiDelegate(self))
         self.itemClicked.connect(self._chosen)
 
     def _chosen(self, item: QListWidgetItem) -> None:
@@ -101,7 +121,6 @@ class EmojiPicker(QFrame):
         """The emoji in the grid, in order; ``mine``: the reader already gave these."""
         given = set(mine)
         self.grid.clear()
-        now = theme.current()
         for emoji in offered:
             item = QListWidgetItem(emoji)
             item.setData(EmojiRole, emoji)
@@ -111,15 +130,20 @@ class EmojiPicker(QFrame):
             if emoji in given:
                 item.setToolTip(f"Take back {emoji}")
                 item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{name}, given: take back")
-                item.setBackground(QBrush(QColor(now.chip_own_background)))
             else:
                 item.setToolTip(name)
                 item.setData(Qt.ItemDataRole.AccessibleTextRole, name)
             self.grid.addItem(item)
         rows = max(1, (self.grid.count() + COLUMNS - 1) // COLUMNS)
         cell = self.grid.gridSize()
-        frame = 2 * self.grid.frameWidth() + 4
-        self.grid.setFixedSize(cell.width() * COLUMNS + frame, cell.height() * min(rows, 4) + frame)
+        frame = 2 * self.grid.frameWidth() + 6
+        # Up to four rows show whole; more scroll, the bar beside the eight columns.
+        scrolls = rows > ROWS_SHOWN
+        bar = self.grid.verticalScrollBar().sizeHint().width() if scrolls else 0
+        self.grid.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if scrolls
+                                             else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.grid.setFixedSize(cell.width() * COLUMNS + frame + bar,
+                               cell.height() * min(rows, ROWS_SHOWN) + frame)
         self.grid.setCurrentRow(0)
         self.adjustSize()
 
