@@ -100,10 +100,7 @@ def test_a_reaction_that_changes_nothing_still_leaves_the_outbox(
     assert of_type(events, MsgType.REACTION) == []
 
 
-def test_changes_made_offline_go_out_once_in_order_after_the_reconnect(
-    qtbot: QtBot, make_client: Callable[[], ChatClient], tmp_path: Path, passwords: Passwords
-) -> None:
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "srv", poll_interval=0.2)
+def seeded_server(config: ServerConfig, passwords: Passwords) -> ServerThread:
     server = ServerThread(config, make_server=hashing_with(passwords))
     server.start()
 
@@ -111,6 +108,14 @@ def test_changes_made_offline_go_out_once_in_order_after_the_reconnect(
         await asyncio.to_thread(seed_accounts, chat_server.store, passwords)
 
     server.call(seed)
+    return server
+
+
+def test_changes_made_offline_go_out_once_in_order_after_the_reconnect(
+    qtbot: QtBot, make_client: Callable[[], ChatClient], tmp_path: Path, passwords: Passwords
+) -> None:
+    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "srv", poll_interval=0.2)
+    server = seeded_server(config, passwords)
     port = server.port
     alice, bob = make_client(), make_client()
     log_in(qtbot, alice, server, ALICE)
