@@ -11,6 +11,7 @@ from websockets.http11 import Response
 from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.client.outbox import Outbox
 from multichat.desktop.client.words import describe, describe_connection_error
+from multichat.protocol.commands import Delete, Edit, React, Send
 
 
 def test_backoff_grows_to_its_cap_with_jitter_and_resets() -> None:
@@ -37,6 +38,29 @@ def test_outbox_keeps_writing_order_per_room() -> None:
     assert a2.as_dict() == {"client_id": a2.client_id, "message": "second"}
 
 
+def test_changes_to_a_pending_message_are_worked_into_it_or_wait_for_its_seq() -> None:
+    outbox = Outbox()
+    message = outbox.add("1", "draft", reply_to=3)
+    assert isinstance(message.command, Send) and message.command.reply_to == 3
+    assert outbox.amend(message.client_id, "final") and message.text == "final"
+    message.sent = True  # it went out: the server may have it
+    assert not outbox.amend(message.client_id, "too late")
+    edit = outbox.add_change("1", Edit(room=1, seq=0, message="later"), after=message.client_id)
+    react = outbox.add_change("1", React(room=1, seq=2, emoji="👍"))
+    assert react.command.client_id == react.client_id and not react.is_message
+    assert [i.client_id for i in outbox.for_room("1")] == [message.client_id, edit.client_id,
+                                                         react.client_id]  # as done
+    assert outbox.messages("1") == [message]
+    assert outbox.resolve(message.client_id, 9) == [edit]
+    assert isinstance(edit.command, Edit) and edit.command.seq == 9 and edit.after is None
+    react.barrier = "7"
+    assert outbox.confirmed_by("7") == [react] and outbox.get(react.client_id) is None
+    refused = outbox.add("1", "refused")
+    waiting = outbox.add_change("1", Delete(room=1, seq=0), after=refused.client_id)
+    outbox.remove(refused.client_id)  # refused: what waited behind it goes too
+    assert outbox.get(waiting.client_id) is None
+
+
 def test_errors_are_described_in_words() -> None:
     assert describe("ROOM_ACCESS_DENIED") == "This room is for staff only."
     assert "not in this room" in describe("ROOM_ACCESS_DENIED", command="send")
@@ -44,6 +68,10 @@ def test_errors_are_described_in_words() -> None:
         "Too many failed logins; try again in 4 s."
     )
     assert describe("SOMETHING_NEW", "odd") == "The server answered SOMETHING_NEW: odd"
+    assert describe("PERMISSION_DENIED", command="edit") == "You can edit only your own messages."
+    assert describe("PERMISSION_DENIED") == "Only administrators may do that."
+    assert "deleted" in describe("MESSAGE_INVALID")
+    assert "nobody by that name" in describe("USER_INVALID")
 
 
 def test_a_refused_handshake_says_why_and_other_failures_say_what() -> None:
