@@ -6,8 +6,12 @@ Hosts a server on a thread with a few people, rooms and a day and a half of
 history, logs in through the real ChatClient and takes, in the light and the
 dark theme: the connect screen, the main window with three rooms open (one
 with unread messages under a "New messages" divider, one with a 60-character
-title), the same window 480 px wide, and the admin dialog. Offscreen: no
-display needed. Files: NAME.png (light) and NAME-dark.png.
+title), the same window 480 px wide, and the admin dialog. Then a
+conversation in Design: a reply, an edited and a deleted message, reactions,
+someone typing and a reply being written (``conversation``); a message's
+context menu over its hover bar (``context-menu``); and a direct conversation
+with Alice (``direct-message``). Offscreen: no display needed. Files:
+NAME.png (light) and NAME-dark.png.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
 from multichat.desktop import theme
@@ -67,6 +73,17 @@ READ_UP_TO = len(YESTERDAY) + 2
 DESIGN = [
     ("chen", "New icons are in the shared folder."),
     ("alice", "They look great. Could the chat bubble be a bit rounder?"),
+]
+# The conversation shots, in Design after the main ones (their unread counts stay as
+# they were): a reply to Alice, an edit, a deleted message, reactions, Chen typing.
+CHEN_REPLY = "Sure, rounder it is. New version in an hour."
+MARIA_BEFORE, MARIA_AFTER = "Can we ship them on Tuesday?", "Can we ship them on Wednesday?"
+BOB_DELETED = "oops, wrong room"
+REACTIONS = (("alice", "👍"), ("bob", "👍"), ("eli", "🎉"), ("maria", "👍"))
+DIRECT = [
+    ("alice", "Hi Maria, got a minute for the budget sheet?"),
+    ("maria", "Sure, after the stand-up."),
+    ("alice", "Thanks! I'll send the link."),
 ]
 
 
@@ -133,6 +150,7 @@ class Scene:
     maria: ChatClient
     connect: ConnectWindow
     window: MainWindow
+    workspace: Workspace
 
 
 async def scene(out: Path, switcher: theme.ThemeSwitcher) -> None:
@@ -199,11 +217,137 @@ async def stage(host: ServerThread) -> Scene:
     await post(others["alice"], "2", DESIGN[1:], "alice")
     await until(lambda: workspace.rooms.total_unread() >= 1)
     window.views["1"].input.setPlainText("Sure, on it")
-    return Scene(others, maria, connect, window)
+    return Scene(others, maria, connect, window, workspace)
+
+
+def seq_of(workspace: Workspace, room: str, text: str) -> int | None:
+    model = workspace.messages[room]
+    for position in range(model.rowCount()):
+        row = model.row_at(position)
+        if row.text == text and row.seq is not None:
+            return row.seq
+    return None
+
+
+async def seq_when_in(workspace: Workspace, room: str, text: str) -> int:
+    await until(lambda: seq_of(workspace, room, text) is not None)
+    seq = seq_of(workspace, room, text)
+    assert seq is not None
+    return seq
+
+
+async def stage_conversation(staged: Scene) -> None:
+    """Design: Chen answers Alice, Maria edits, Bob takes a message back, reactions."""
+    others, workspace, maria = staged.others, staged.workspace, staged.maria
+    staged.window.show_room("2")
+    for name in ("bob", "eli"):
+        others[name].join("2")
+        await until(joined(others[name], "2"))
+    icons = await seq_when_in(workspace, "2", DESIGN[0][1])
+    rounder = await seq_when_in(workspace, "2", DESIGN[1][1])
+    others["chen"].send("2", CHEN_REPLY, reply_to=rounder)
+    maria.send("2", MARIA_BEFORE)
+    others["bob"].send("2", BOB_DELETED)
+    mine = await seq_when_in(workspace, "2", MARIA_BEFORE)
+    oops = await seq_when_in(workspace, "2", BOB_DELETED)
+    maria.edit("2", mine, MARIA_AFTER)
+    others["bob"].delete("2", oops)
+    for name, emoji in REACTIONS:
+        client = maria if name == "maria" else others[name]
+        client.react("2", icons, emoji)
+    model = workspace.messages["2"]
+
+    def all_in() -> bool:
+        liked, gone = model.message(icons), model.message(oops)
+        return (liked is not None and sum(map(len, liked.reactions.values())) == len(REACTIONS)
+                and gone is not None and gone.deleted
+                and seq_of(workspace, "2", MARIA_AFTER) is not None)
+
+    await until(all_in)
+    view = staged.window.views["2"]
+    view.start_reply(icons)
+    view.input.setPlainText("The bubble looks friendlier already")
+
+
+async def stage_direct(staged: Scene) -> str | None:
+    """Alice writes to Maria directly; the conversation opens in its own tab. None when
+    the server does not open direct conversations."""
+    workspace, alice = staged.workspace, staged.others["alice"]
+    before = set(workspace.messages)
+    workspace.open_dm(["alice"])
+    try:
+        await until(lambda: len(set(workspace.messages) - before) == 1, within=5.0)
+    except TimeoutError:
+        return None
+    room = next(iter(set(workspace.messages) - before))
+    await until(joined(staged.maria, room))
+    await until(lambda: room in alice.rooms)
+    alice.join(room)
+    await until(joined(alice, room))
+    for author, text in DIRECT:
+        (staged.maria if author == "maria" else alice).send(room, text)
+        await until(lambda t=text: seq_of(workspace, room, t) is not None)  # type: ignore[misc]
+    staged.window.show_room(room)
+    return room
+
+
+def grab_with_popup(window: QWidget, popup: QWidget, path: Path) -> None:
+    """The window with a popup (a menu) drawn where it shows: grab() leaves popups out."""
+    shot = window.grab()
+    painter = QPainter(shot)
+    ratio = shot.devicePixelRatio()
+    where = popup.mapToGlobal(QPoint(0, 0)) - window.mapToGlobal(QPoint(0, 0))
+    menu: QPixmap = popup.grab()
+    painter.drawPixmap(where, menu)
+    painter.end()
+    shot.setDevicePixelRatio(ratio)
+    shot.save(str(path))
+    print(f"wrote {path}")
+
+
+THEMES = ((theme.ThemeChoice.LIGHT, ""), (theme.ThemeChoice.DARK, "-dark"))
 
 
 async def shoot(staged: Scene, out: Path, switcher: theme.ThemeSwitcher) -> None:
-    """Each screen in the light theme, then the dark one, the main window also 480 px wide."""
+    """Each screen in the light theme, then the dark one, the main window also 480 px wide;
+    then the conversation, the context menu and the direct conversation in both."""
+    await shoot_main(staged, out, switcher)
+    await stage_conversation(staged)
+    window, view = staged.window, staged.window.views["2"]
+    window.resize(1100, 680)
+    for choice, suffix in THEMES:
+        switcher.set_choice(choice)
+        view.messages.scroll_to_latest()
+        staged.others["chen"].typing("2")  # shown for a few seconds: anew for each shot
+        await until(lambda: bool(view.typing_line.full_text()))
+        await settle()
+        grab(window, out / f"conversation{suffix}.png")
+    view.cancel_compose()
+    view.input.clear()
+    model = staged.workspace.messages["2"]
+    own = model.index_of(await seq_when_in(staged.workspace, "2", MARIA_AFTER))
+    for choice, suffix in THEMES:
+        switcher.set_choice(choice)
+        await settle()
+        view.messages.hover(own)
+        rect = view.messages.visualRect(own)
+        view.messages.menuRequested.emit(
+            own, view.messages.viewport().mapToGlobal(rect.center() + QPoint(80, 0)))
+        await settle()
+        assert view.menu is not None
+        grab_with_popup(window, view.menu, out / f"context-menu{suffix}.png")
+        view.menu.close()
+    view.messages.hover(None)
+    if await stage_direct(staged) is None:
+        print("no direct-message shots: the server did not open the conversation")
+        return
+    for choice, suffix in THEMES:
+        switcher.set_choice(choice)
+        await settle()
+        grab(window, out / f"direct-message{suffix}.png")
+
+
+async def shoot_main(staged: Scene, out: Path, switcher: theme.ThemeSwitcher) -> None:
     window = staged.window
     admin = AdminDialog(staged.maria, window)
     for choice in (theme.ThemeChoice.LIGHT, theme.ThemeChoice.DARK):

@@ -279,7 +279,7 @@ class MessageListView(QListView):
                                  (old.dataChanged, self._data_changed)):
                 signal.disconnect(slot)
         self.close_text_editor()
-        self._hover(None)
+        self.hover(None)
         self.setModel(model)
         model.rowsAboutToBeInserted.connect(self._rows_coming)
         model.rowsInserted.connect(self._rows_inserted)
@@ -450,8 +450,9 @@ class MessageListView(QListView):
                 and not index.data(MessageRole.IsNotice)
                 and not index.data(MessageRole.Hidden))
 
-    def _hover(self, index: QModelIndex | None) -> None:
-        """Show the hover bar over ``index`` (a message one may act on), or hide it."""
+    def hover(self, index: QModelIndex | None) -> None:
+        """Show the hover bar over ``index`` (a message one may act on), or hide it; the
+        pointer does this as it moves."""
         previous = self.delegate.hovered
         if index is None or not self._actionable(index):
             self.delegate.hovered = None
@@ -476,12 +477,12 @@ class MessageListView(QListView):
 
     def _hover_at(self, point: QPoint) -> None:
         if not self.viewport().rect().contains(point) or self._dragging:
-            self._hover(None)
+            self.hover(None)
             return
         if self.hover_bar.isVisible() and self.hover_bar.geometry().contains(point):
             return  # on the bar itself: keep it where it is
         index = self.indexAt(point)
-        self._hover(index if index.isValid() else None)
+        self.hover(index if index.isValid() else None)
 
     def _hover_react(self) -> None:
         if self.hover_bar.seq is not None:
@@ -502,7 +503,7 @@ class MessageListView(QListView):
 
     def leaveEvent(self, event: QEvent) -> None:
         super().leaveEvent(event)
-        self._hover(None)
+        self.hover(None)
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         if event.reason() == QContextMenuEvent.Reason.Mouse:
