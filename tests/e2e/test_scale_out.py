@@ -502,3 +502,31 @@ async def test_a_read_marker_reaches_the_users_connections_on_every_process(
     assert not [f for f in bob.seen if "read" in f]
     assert [f["seq"] for f in alice.seen if "read" in f] == [3]
     assert [f["seq"] for f in alice_c.seen if "read" in f] == [2]
+
+
+async def test_a_direct_conversation_and_its_edits_cross_processes_to_its_members_only(
+    cluster: Cluster,
+) -> None:
+    alice = await cluster.client(0, "alice")
+    bob = await cluster.client(1, "bob")
+    carol = await cluster.client(2, "carol")
+    await alice.send(command="dm.open", users=["bob"], ref="dm")
+    entry = (await alice.expect(lambda f: f.get("ref") == "dm"))["dm"]
+    assert (entry["kind"], entry["members"]) == ("direct", ["alice", "bob"])
+    room = int(entry["id"])
+    # Bob, on another process, is told of it; carol, on a third, may not even find it.
+    await bob.expect(lambda f: "rooms" in f and entry in f["rooms"])
+    await carol.send(command="join", room=room, ref="j")
+    assert (await carol.expect(lambda f: f.get("ref") == "j"))["error"] == "ROOM_INVALID"
+    await alice.join(room)
+    await bob.join(room)
+    await bob.send(command="send", room=room, message="helo alice", client_id="d1")
+    said = await alice.expect(sent_with("d1"))
+    await bob.send(command="edit", room=room, seq=said["seq"], message="hello alice",
+                   client_id="d2")
+    edit = await alice.expect(sent_with("d2"))
+    assert (edit["msg_type"], edit["target"], edit["message"]) == (6, said["seq"], "hello alice")
+    await carol.send(command="rooms", ref="list")
+    listed = await carol.expect(lambda f: f.get("ref") == "list")
+    assert [e for e in listed["rooms"] if e["kind"] == "direct"] == []
+    assert not [f for f in carol.seen if f.get("room") == str(room)]

@@ -14,10 +14,12 @@ from multichat.protocol.codes import ErrorCode
 from multichat.server.store.errors import (
     InvalidMessage,
     LastSuperuser,
+    NoOneElse,
     NotAllowed,
     SeqOutOfRange,
     StoreError,
     TitleTaken,
+    UnknownMember,
     UnknownRoom,
     UnknownUser,
     UsernameTaken,
@@ -38,11 +40,13 @@ class ChatError(Exception):
 _CODES: dict[type[StoreError], ErrorCode] = {
     UsernameTaken: ErrorCode.USER_EXISTS,
     UnknownUser: ErrorCode.USER_UNKNOWN,
+    UnknownMember: ErrorCode.USER_INVALID,
     TitleTaken: ErrorCode.ROOM_TITLE_TAKEN,
     UnknownRoom: ErrorCode.ROOM_INVALID,
     InvalidMessage: ErrorCode.MESSAGE_INVALID,
     NotAllowed: ErrorCode.PERMISSION_DENIED,
     SeqOutOfRange: ErrorCode.BAD_REQUEST,
+    NoOneElse: ErrorCode.BAD_REQUEST,
 }
 
 

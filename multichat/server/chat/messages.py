@@ -87,9 +87,10 @@ class Messages:
             case cmd.React():
                 kind, emoji, on = MsgType.REACTION, command.emoji, command.on
         self._spend(session)
-        # Superusers may delete anyone's message in a room. Direct conversations (not
-        # yet here) will pass False: there only the author deletes (PROTOCOL.md).
-        superuser_may_delete = session.user.is_superuser
+        # Superusers may delete anyone's message in a room; in a direct conversation only
+        # the author deletes (PROTOCOL.md). A room's kind never changes.
+        room = self._chat.reconciler.rooms_by_id.get(command.room)
+        superuser_may_delete = room is not None and not room.is_direct
         message = NewMessage(
             room_id=command.room, user_id=session.user.id, username=session.user.username,
             msg_type=kind, text=text, client_id=command.client_id, ts_ms=now_ms(),
@@ -117,7 +118,7 @@ class Messages:
         chat = self._chat
         await chat.admin.still_superuser(session)
         room = await chat.db.run(chat.store.room, command.room) if command.room else None
-        if room is None:
+        if room is None or room.is_direct:  # no admin command reaches a direct conversation
             raise ChatError(ErrorCode.ROOM_INVALID, "no such room")
         if len(command.message) > chat.config.max_message_chars:
             raise ChatError(ErrorCode.MESSAGE_TOO_LONG)

@@ -141,14 +141,14 @@ class Reconciler:
             checked = {s: s.token_hash for s in chat.sessions if s.token_hash is not None}
             hashes = sorted(set(checked.values()))
             owners = await chat.db.run(chat.store.token_owners, hashes, now_ms())
-            # Room lists go out when the rooms or an account changed: with each user's
-            # read seqs, read in one more query only then.
-            rooms_changed = rooms != self._rooms
+            # Room lists go out to whom the change of rooms concerns, and to users whose
+            # account changed: with each one's read seqs, read in one more query only then.
+            audience = room_list_audience(self._rooms, rooms)
             pushed_to = {user.id for s, user in ((s, owners.get(h)) for s, h in checked.items())
-                         if user is not None and (rooms_changed or user != s.user)}
+                         if user is not None and (_concerns(audience, user) or user != s.user)}
             state = (await chat.db.run(chat.store.room_lists, pushed_to) if pushed_to
                      else ({}, {}))
-            self._apply(rooms, owners, checked, state)
+            self._apply(rooms, owners, checked, state, audience)
             self.epoch += 1
             self._seen = counters
             self.gate.advance(counters[0])
@@ -159,22 +159,21 @@ class Reconciler:
 
     def _apply(self, rooms: list[Room], owners: dict[str, User],
                checked: dict[Session, str],
-               state: tuple[dict[int, int], dict[int, dict[int, int]]]) -> None:
+               state: tuple[dict[int, int], dict[int, dict[int, int]]],
+               audience: Audience) -> None:
         chat = self._chat
-        rooms_changed = rooms != self._rooms
         self._set_rooms(rooms)
         by_id = self.rooms_by_id
         last_seqs, markers = state
-        room_lists: dict[tuple[int, bool], bytes] = {}  # encoded once per user, not session
+        room_lists: dict[User, bytes] = {}  # encoded once per user, not per session
 
         def room_list(user: User) -> bytes:
-            key = (user.id, user.sees_staff_rooms)
-            if key not in room_lists:
+            if user not in room_lists:
                 read = markers.get(user.id, {})
-                room_lists[key] = events.encode(events.rooms(
+                room_lists[user] = events.encode(events.rooms(
                     room_entry_frame(room, last_seqs.get(room.id, 0), read.get(room.id, 0))
-                    for room in rooms if user.sees_staff_rooms or not room.staff_only))
-            return room_lists[key]
+                    for room in rooms if room.visible_to(user)))
+            return room_lists[user]
 
         for session in list(chat.sessions):
             if session.token_hash is None or checked.get(session) != session.token_hash:
@@ -189,8 +188,28 @@ class Reconciler:
                 session.send(events.account(user_frame(user)))
             for room_id in list(session.rooms):
                 room = by_id.get(room_id)
-                if room is None or (room.staff_only and not user.sees_staff_rooms):
+                if room is None or not room.visible_to(user):
                     chat.rooms.leave_room(session, room_id)
                     session.send(events.left(room_id))
-            if rooms_changed or account_changed:
+            if _concerns(audience, user) or account_changed:
                 session.peer.send(room_list(user))
+
+
+# Whose room lists a change of rooms concerns: nobody (no change), everyone (None: a
+# room an admin made, changed or deleted), or the members of the direct conversations
+# that changed (made, or a member renamed or deleted), so that a thousand people
+# opening conversations do not push a thousand room lists to everyone.
+Audience = frozenset[int] | None
+
+
+def room_list_audience(old: list[Room], new: list[Room]) -> Audience:
+    if old == new:
+        return frozenset()
+    changed = set(old).symmetric_difference(new)
+    if any(not room.is_direct for room in changed):
+        return None
+    return frozenset(member for room in changed for member in room.member_ids)
+
+
+def _concerns(audience: Audience, user: User) -> bool:
+    return audience is None or user.id in audience

@@ -41,11 +41,11 @@ class Rooms:
         entries = await chat.db.run(chat.store.room_list, user.id)
         await chat.reconciler.settle()
         user = session.user or user  # its rights as the settled store has them
-        session.send(events.rooms(room_list_frame(entries, user.sees_staff_rooms), command.ref))
+        session.send(events.rooms(room_list_frame(entries, user), command.ref))
 
     async def join(self, session: Session, command: cmd.Join) -> None:
         chat = self._chat
-        self._spend_join(session)
+        self.spend_join(session)
         limit = chat.config.max_rooms_per_connection
         if command.room not in session.rooms and len(session.rooms) >= limit:
             raise ChatError(ErrorCode.LIMIT_REACHED,
@@ -109,7 +109,7 @@ class Rooms:
         return last
 
     async def leave(self, session: Session, command: cmd.Leave) -> None:
-        self._spend_join(session)
+        self.spend_join(session)
         if command.room not in session.rooms:
             # Leaving a room one is not in is harmless, but the room must exist.
             await self.accessible_room(session, command.room)
@@ -140,15 +140,18 @@ class Rooms:
 
     @staticmethod
     def check_access(session: Session, room: Room | None) -> None:
-        if session.user is None:
+        """Refuse a room the session may not see. A direct conversation one is not in
+        is answered exactly as a room that does not exist (PROTOCOL.md)."""
+        user = session.user
+        if user is None:
             raise ChatError(ErrorCode.USER_HAS_TO_LOGIN, "log in first")
-        if room is None:
+        if room is None or (room.is_direct and not room.visible_to(user)):
             raise ChatError(ErrorCode.ROOM_INVALID, "no such room")
-        if room.staff_only and not session.user.sees_staff_rooms:
+        if not room.visible_to(user):
             raise ChatError(ErrorCode.ROOM_ACCESS_DENIED, "this room is for staff only")
 
     @staticmethod
-    def _spend_join(session: Session) -> None:
+    def spend_join(session: Session) -> None:
         """Joins and leaves tell every member of the room: a user's are rate-limited."""
         if session.join_bucket is not None and not session.join_bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED,

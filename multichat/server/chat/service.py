@@ -13,6 +13,7 @@ Nothing here knows about sockets. The rules live by concept:
     read_markers.py    read, stored per user, pushed to the user's other connections
     admin.py       the admin commands, with rights read from the store
     reconcile.py   sessions kept in line with the store: reconcile, poll, VersionGate
+    direct.py      dm.open: the direct conversation of a set of people, found or made
     cluster.py     what differs with several processes: members, event order
 
 ``ChatService`` builds them once, with what they share (the store and its
@@ -32,6 +33,7 @@ from multichat.server.broker import Broker
 from multichat.server.chat.accounts import Accounts
 from multichat.server.chat.admin import Administration
 from multichat.server.chat.cluster import cluster_for
+from multichat.server.chat.direct import DirectConversations
 from multichat.server.chat.errors import ChatError, chat_error_for
 from multichat.server.chat.hash_slots import HashSlots
 from multichat.server.chat.limits import Clock, TokenBucket, UserBuckets
@@ -90,6 +92,7 @@ class ChatService:
         self.reconciler = Reconciler(self)
         self.accounts = Accounts(self)
         self.rooms = Rooms(self)
+        self.direct = DirectConversations(self)
         self.messages = Messages(self)
         self.typing = TypingNotices(self, clock)
         self.admin = Administration(self)
@@ -182,5 +185,7 @@ class ChatService:
                 self.typing.typing(session, command)
             case cmd.Read():
                 await self.read_markers.read(session, command)
+            case cmd.DmOpen():
+                await self.direct.open(session, command)
             case _:  # pragma: no cover
                 raise AssertionError(f"unhandled command {command!r}")

@@ -31,15 +31,17 @@ def room_frame(room: Room) -> Frame:
 
 
 def room_entry_frame(room: Room, last_seq: int, read_seq: int) -> Frame:
-    """A room as the room list gives it (``rooms``): kind, newest seq, this user's read seq."""
-    return events.room_entry(room.id, room.title, room.staff_only, last_seq=last_seq,
-                             read_seq=read_seq)
+    """A room as the room list gives it (``rooms``): kind, newest seq, this user's read seq;
+    a direct conversation's with its members."""
+    return events.room_entry(room.id, room.title, room.staff_only, kind=room.kind,
+                             last_seq=last_seq, read_seq=read_seq,
+                             members=room.member_names if room.is_direct else None)
 
 
-def room_list_frame(entries: list[RoomEntry], staff: bool) -> list[Frame]:
-    """The entries one user may see: staff-only rooms for staff alone."""
+def room_list_frame(entries: list[RoomEntry], user: User) -> list[Frame]:
+    """The entries one user may see (``Room.visible_to``)."""
     return [room_entry_frame(entry.room, entry.last_seq, entry.read_seq) for entry in entries
-            if staff or not entry.room.staff_only]
+            if entry.room.visible_to(user)]
 
 
 def user_frame(user: User) -> Frame:

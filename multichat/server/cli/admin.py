@@ -130,8 +130,11 @@ def read_password(stdin: TextIO, *, prompt: Callable[[str], str] = getpass.getpa
 
 
 def _find_room(store: Store, key: str) -> Room:
-    """A room by id, or by title (exactly, else one that looks the same)."""
+    """A room by id, or by title (exactly, else one that looks the same); never a direct
+    conversation: no admin command reads or changes those."""
     room = store.room(int(key)) if key.isascii() and key.isdigit() else None
+    if room is not None and room.is_direct:
+        room = None
     room = room or store.room_by_title(key)
     if room is None:
         raise UnknownRoom(key)
@@ -241,7 +244,7 @@ def _room(store: Store, args: argparse.Namespace, out: TextIO) -> int:
         room = store.create_room(_check_title(args.title), staff_only=args.staff_only)
         print(room.id, file=out)
     elif args.action == "list":
-        rooms = store.rooms()
+        rooms = store.rooms(direct=False)
         width = max([5, *(len(shown(r.title)) for r in rooms)])
         print(f"{'id':>4}  {'title':<{width}}  staff-only", file=out)
         for room in rooms:

@@ -37,6 +37,20 @@ class UnknownUser(StoreError):
         super().__init__(f"no user named {username!r}")
 
 
+class UnknownMember(StoreError):
+    """A direct conversation named someone no account is."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"no user named {username!r}")
+
+
+class NoOneElse(StoreError):
+    """A direct conversation named no one but the one opening it."""
+
+    def __init__(self) -> None:
+        super().__init__("name at least one other person")
+
+
 class UnknownRoom(StoreError):
     def __init__(self, room: int | str) -> None:
         super().__init__(f"no room {room}")

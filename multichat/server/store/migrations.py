@@ -30,7 +30,7 @@ import peewee as pw
 from multichat.server.store import models, name_keys
 from multichat.server.store.errors import SchemaError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _VERSION_KEY = "schema_version"
 
 
@@ -212,8 +212,31 @@ def _add_read_markers_v4(db: pw.Database) -> None:
     db.create_tables([ReadMarker])
 
 
+def _add_direct_rooms_v5(db: pw.Database) -> None:
+    """Version 5: direct conversations. A room has a kind ("room" or "direct"); a direct
+    one is found by the sorted ids of its members (``direct_key``, unique; NULL for rooms,
+    and NULLs are distinct) and lists them in ``room_member``. Both engines take the
+    same SQL: columns added in place, so every room keeps its id and messages."""
+    run = db.execute_sql
+    run('ALTER TABLE "room" ADD COLUMN "kind" VARCHAR(16) NOT NULL DEFAULT \'room\'')
+    run('ALTER TABLE "room" ADD COLUMN "direct_key" TEXT')
+    run('CREATE UNIQUE INDEX "room_direct_key" ON "room" ("direct_key")')
+
+    class RoomMember(pw.Model):
+        room = pw.ForeignKeyField(models.Room, on_delete="CASCADE", index=False)
+        account = pw.ForeignKeyField(models.Account, on_delete="CASCADE")
+
+        class Meta:
+            database = db
+            legacy_table_names = False
+            primary_key = pw.CompositeKey("room", "account")
+
+    db.create_tables([RoomMember])
+
+
 STEPS: dict[int, Callable[[pw.Database], None]] = {
     1: _create_v1, 2: _add_name_keys_v2, 3: _add_conversations_v3, 4: _add_read_markers_v4,
+    5: _add_direct_rooms_v5,
 }
 
 

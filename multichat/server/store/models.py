@@ -11,6 +11,8 @@ from typing import Any
 
 import peewee as pw
 
+from multichat.protocol.events import ROOM_KIND
+
 database = pw.DatabaseProxy()
 
 
@@ -65,6 +67,11 @@ class Room(BaseModel):
     # The seq of the room's newest message; bumped in the transaction that stores one.
     last_seq = pw.BigIntegerField(default=0)
     created_ms = pw.BigIntegerField()
+    # "room" (made by an admin) or "direct" (a direct conversation, made by dm.open).
+    # A direct one's title and title_key are a private mark no name can have
+    # (DIRECT_MARK), and direct_key the sorted ids of its members, which find it.
+    kind = pw.CharField(max_length=16, default=ROOM_KIND)
+    direct_key = pw.TextField(null=True, unique=True)
 
 
 class Token(BaseModel):
@@ -121,8 +128,24 @@ class ReadMarker(BaseModel):
         primary_key = pw.CompositeKey("account", "room")
 
 
-ALL_MODELS: list[type[pw.Model]] = [Meta, Account, Room, Token, Message, ReadMarker]
+class RoomMember(BaseModel):
+    """A member of a direct conversation (rooms made by admins have none)."""
+
+    room = pw.ForeignKeyField(Room, on_delete="CASCADE", index=False)  # the key covers it
+    room_id: int  # peewee's raw values of the foreign keys, declared for mypy
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    account_id: int
+
+    class Meta:
+        primary_key = pw.CompositeKey("room", "account")
+
+
+ALL_MODELS: list[type[pw.Model]] = [Meta, Account, Room, Token, Message, ReadMarker,
+                                    RoomMember]
 
 # Between a name's key and the id of its row in the key of a name that clashed:
 # a control character, which no key computed from a name ever holds.
 CLASH_MARK = "\x1f#"
+# How a direct conversation's stored title and title key begin: no room's title can.
+DIRECT_MARK = "\x1fdm:"
+

@@ -24,6 +24,7 @@ from typing import cast
 import peewee as pw
 
 from multichat.protocol import names
+from multichat.protocol.events import ROOM_KIND
 from multichat.server.store.models import CLASH_MARK, Account, Meta, Room
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,10 @@ def refresh(db: pw.Database) -> list[NameClash]:
 
 def _rekey(table: _Table) -> list[NameClash]:
     model, key_field = table.model, table.key
-    rows = table.rows(model.select(table.id, table.name, key_field))
+    query = model.select(table.id, table.name, key_field)
+    if model is Room:  # a direct conversation's title is a private mark, not a name
+        query = query.where(Room.kind == ROOM_KIND)
+    rows = table.rows(query)
     owners: dict[str, tuple[int, str]] = {}
     wanted: dict[int, str] = {}
     found: list[NameClash] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from multichat.protocol.codes import MsgType
-from multichat.protocol.events import Reactions
+from multichat.protocol.events import DIRECT_KIND, ROOM_KIND, Reactions
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,12 +31,25 @@ class Credentials:
 
 @dataclass(frozen=True, slots=True)
 class Room:
+    """A room an admin made, or a direct conversation (``kind`` "direct") whose
+    ``title`` is its members' names, sorted and joined by ", "."""
+
     id: int
     title: str
     staff_only: bool
+    kind: str = ROOM_KIND
+    member_ids: frozenset[int] = frozenset()
+    member_names: tuple[str, ...] = ()  # sorted
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == DIRECT_KIND
 
     def visible_to(self, user: User) -> bool:
-        """Whether ``user`` may see (list, join, read) the room."""
+        """Whether ``user`` may see (list, join, read) the room: a direct conversation
+        its members only, a staff-only room staff and superusers only."""
+        if self.is_direct:
+            return user.id in self.member_ids
         return user.sees_staff_rooms or not self.staff_only
 
 

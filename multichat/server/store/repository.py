@@ -9,6 +9,7 @@ database globally.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import sqlite3
 import threading
 import time
@@ -20,26 +21,31 @@ import peewee as pw
 
 from multichat.protocol import names
 from multichat.protocol.codes import LISTED_TYPES, MsgType
+from multichat.protocol.events import DIRECT_KIND, ROOM_KIND
 from multichat.server.store import migrations
 from multichat.server.store.database import make_private_dir, open_database, url_for_data_dir
 from multichat.server.store.errors import (
     InvalidMessage,
     LastSuperuser,
+    NoOneElse,
     NotAllowed,
     SeqOutOfRange,
     StoreError,
     StoreUnavailable,
     TitleTaken,
+    UnknownMember,
     UnknownRoom,
     UnknownUser,
     UsernameTaken,
 )
 from multichat.server.store.models import (
+    DIRECT_MARK,
     Account,
     Message,
     Meta,
     ReadMarker,
     Room,
+    RoomMember,
     Token,
     database,
 )
@@ -89,8 +95,32 @@ def _user(row: Account) -> User:
     )
 
 
-def _room(row: Room) -> RoomRecord:
-    return RoomRecord(id=row.id, title=row.title, staff_only=bool(row.staff_only))
+def _room(row: Room, members: Sequence[tuple[int, str]] = ()) -> RoomRecord:
+    """A room's record; a direct conversation's with its members, titled by their names."""
+    if row.kind != DIRECT_KIND:
+        return RoomRecord(id=row.id, title=row.title, staff_only=bool(row.staff_only))
+    names_ = tuple(sorted(name for _, name in members))
+    return RoomRecord(id=row.id, title=", ".join(names_), staff_only=False, kind=DIRECT_KIND,
+                      member_ids=frozenset(account for account, _ in members),
+                      member_names=names_)
+
+
+def _with_members(rows: Iterable[Room]) -> list[RoomRecord]:
+    """Records of the rooms, the direct ones' members read in one more query."""
+    rows = list(rows)
+    direct = [row.id for row in rows if row.kind == DIRECT_KIND]
+    members: dict[int, list[tuple[int, str]]] = {}
+    for chunk in _chunks(direct):
+        query = (RoomMember.select(RoomMember.room, Account.id, Account.username)
+                 .join(Account).where(RoomMember.room.in_(chunk)).tuples())
+        for room_id, account_id, username in cast(Iterable[tuple[int, int, str]], query):
+            members.setdefault(room_id, []).append((account_id, username))
+    return [_room(row, members.get(row.id, ())) for row in rows]
+
+
+def direct_key(account_ids: Iterable[int]) -> str:
+    """What finds a direct conversation: its members' account ids, sorted (never reused)."""
+    return ",".join(str(i) for i in sorted(set(account_ids)))
 
 
 def _account_named(name: str) -> Account | None:
@@ -107,10 +137,20 @@ def _account_named(name: str) -> Account | None:
 
 
 def _room_titled(title: str) -> Room | None:
-    """The room titled exactly ``title``, else the one whose title has its key."""
-    row = Room.get_or_none(Room.title == title)
+    """The room titled exactly ``title``, else the one whose title has its key (never
+    a direct conversation: they have no title of their own)."""
+    row = Room.get_or_none((Room.title == title) & (Room.kind == ROOM_KIND))
     if row is None:
-        row = Room.get_or_none(Room.title_key == names.title_key(title))
+        row = Room.get_or_none((Room.title_key == names.title_key(title))
+                               & (Room.kind == ROOM_KIND))
+    return row
+
+
+def _admin_room(room_id: int) -> Room:
+    """A room an admin may change: UnknownRoom for a direct conversation, as for none."""
+    row = Room.get_or_none((Room.id == room_id) & (Room.kind == ROOM_KIND))
+    if row is None:
+        raise UnknownRoom(room_id)
     return row
 
 
@@ -598,30 +638,76 @@ class Store:
         return _room(row)
 
     def room(self, room_id: int) -> RoomRecord | None:
+        """The room, or the direct conversation with its members (the rules judge who
+        may see it: ``RoomRecord.visible_to``)."""
         row = Room.get_or_none(Room.id == room_id)
-        return _room(row) if row else None
+        return _with_members([row])[0] if row else None
 
     def room_by_title(self, title: str) -> RoomRecord | None:
         row = _room_titled(title)
         return _room(row) if row else None
 
-    def rooms(self) -> list[RoomRecord]:
-        return [_room(row) for row in Room.select().order_by(Room.title)]
+    def rooms(self, *, direct: bool = True) -> list[RoomRecord]:
+        """Every room, by title; with the direct conversations unless ``direct`` is False
+        (what admins list)."""
+        query = Room.select().order_by(Room.title)
+        if not direct:
+            query = query.where(Room.kind == ROOM_KIND)
+        return _with_members(query)
 
     def room_list(self, user_id: int) -> list[RoomEntry]:
-        """Every room with its newest seq and how far ``user_id`` read it: one query."""
+        """Every room and every direct conversation of ``user_id``, with its newest seq
+        and how far they read it: one query, and one for the conversations' members."""
         marker = ReadMarker.alias()
+        mine = RoomMember.select(RoomMember.room).where(RoomMember.account == user_id)
         query = (Room
-                 .select(Room.id, Room.title, Room.staff_only, Room.last_seq,
-                         pw.fn.COALESCE(marker.seq, 0).alias("read_seq"))
+                 .select(Room, pw.fn.COALESCE(marker.seq, 0).alias("read_seq"))
                  .join(marker, pw.JOIN.LEFT_OUTER,
                        on=((marker.room == Room.id) & (marker.account == user_id)))
-                 .order_by(Room.title)
-                 .dicts())
-        return [RoomEntry(RoomRecord(id=row["id"], title=row["title"],
-                                     staff_only=bool(row["staff_only"])),
-                          int(row["last_seq"]), int(row["read_seq"]))
-                for row in cast(Iterable[dict[str, Any]], query)]
+                 .where((Room.kind == ROOM_KIND) | Room.id.in_(mine))
+                 .order_by(Room.title))
+        rows = list(query)
+        records = _with_members(rows)
+        return [RoomEntry(record, int(row.last_seq), int(row.read_seq))  # type: ignore[attr-defined]
+                for row, record in zip(rows, records, strict=True)]
+
+    def open_direct(self, user_id: int, usernames: Sequence[str]) -> tuple[RoomEntry, bool]:
+        """The direct conversation of ``user_id`` and the users named, made if new (and
+        whether it was). The same people always get the same one; UnknownMember for a
+        name no account has, NoOneElse if the names are all the opener's."""
+        for _attempt in range(2):
+            with self.db.atomic():
+                ids = {user_id}
+                for name in usernames:
+                    account = _account_named(name)
+                    if account is None:
+                        raise UnknownMember(name)
+                    ids.add(account.id)
+                if len(ids) < 2:
+                    raise NoOneElse
+                key = direct_key(ids)
+                found = Room.get_or_none(Room.direct_key == key)
+                if found is not None:
+                    return self._entry(found, user_id), False
+                mark = DIRECT_MARK + hashlib.sha256(key.encode()).hexdigest()
+                try:
+                    with self.db.atomic():  # a savepoint: another process may make it first
+                        row = Room.create(title=mark, title_key=mark, staff_only=False,
+                                          kind=DIRECT_KIND, direct_key=key,
+                                          created_ms=now_ms())
+                except pw.IntegrityError:
+                    continue  # made meanwhile: read it in a new transaction
+                RoomMember.insert_many([{"room": row.id, "account": account}
+                                        for account in sorted(ids)]).execute()
+                self._bump_changes()
+                return self._entry(row, user_id), True
+        raise StoreUnavailable("the direct conversation could not be made")  # pragma: no cover
+
+    @staticmethod
+    def _entry(row: Room, user_id: int) -> RoomEntry:
+        read = ReadMarker.select(ReadMarker.seq).where(
+            (ReadMarker.account == user_id) & (ReadMarker.room == row.id)).scalar()
+        return RoomEntry(_with_members([row])[0], int(row.last_seq), int(read or 0))
 
     def room_lists(
         self, user_ids: Iterable[int],
@@ -668,9 +754,7 @@ class Store:
         self, room_id: int, *, title: str | None = None, staff_only: bool | None = None
     ) -> RoomRecord:
         with self.db.atomic():
-            row = Room.get_or_none(Room.id == room_id)
-            if row is None:
-                raise UnknownRoom(room_id)
+            row = _admin_room(room_id)
             changes: dict[Any, Any] = {}
             if title is not None and title != row.title:
                 key = names.title_key(title)
@@ -689,9 +773,7 @@ class Store:
 
     def delete_room(self, room_id: int) -> RoomRecord:
         with self.db.atomic():
-            row = Room.get_or_none(Room.id == room_id)
-            if row is None:
-                raise UnknownRoom(room_id)
+            row = _admin_room(room_id)
             Message.delete().where(Message.room == room_id).execute()
             row.delete_instance()
             self._bump_changes()

@@ -23,7 +23,7 @@ from multichat.server.redact import redact
 from multichat.server.store import migrations
 from multichat.server.store.database import open_database
 from multichat.server.store.errors import StoreError, StoreUnavailable
-from multichat.server.store.models import Account, Message, ReadMarker, Room, Token
+from multichat.server.store.models import Account, Message, ReadMarker, Room, RoomMember, Token
 from multichat.server.store.repository import Store
 
 # Rows read per query, and rows per INSERT (well under SQLite's bound parameters).
@@ -31,7 +31,7 @@ READ_PAGE = 2000
 INSERT_ROWS = 100
 
 # In dependency order: a token, message or read marker names its account and room.
-TABLES: tuple[type[pw.Model], ...] = (Account, Room, Token, Message, ReadMarker)
+TABLES: tuple[type[pw.Model], ...] = (Account, Room, Token, Message, ReadMarker, RoomMember)
 # The tables with an id column and its counter (read markers are keyed by account, room).
 COUNTED: tuple[type[pw.Model], ...] = (Account, Room, Token, Message)
 

@@ -100,6 +100,24 @@ def test_room_refusals(data_dir: Path, home: Path) -> None:
     assert_refused(admin(data_dir, home, "room", "add", "   "), "the title must not be blank")
 
 
+def test_no_room_command_finds_a_direct_conversation(data_dir: Path, home: Path) -> None:
+    admin(data_dir, home, "room", "add", "Lobby")
+    with contextlib.closing(Store.open_data_dir(data_dir)) as store:
+        alice = store.create_user("alice", "h")
+        store.create_user("bob", "h")
+        direct, _ = store.open_direct(alice.id, ["bob"])
+    room = str(direct.room.id)
+    assert admin(data_dir, home, "room", "list").stdout.splitlines() == [
+        "  id  title  staff-only",
+        "   1  Lobby  -",
+    ]
+    for args in (("rename", room, "Mine"), ("set", room, "--staff-only"), ("delete", room)):
+        assert_refused(admin(data_dir, home, "room", *args), f"no room {room}")
+    with contextlib.closing(Store.open_data_dir(data_dir)) as store:
+        kept = store.room(direct.room.id)
+        assert kept is not None and kept.title == "alice, bob" and not kept.staff_only
+
+
 def test_an_unreachable_database_is_one_line(tmp_path: Path, home: Path) -> None:
     result = run_cli(["admin", "--database", f"sqlite:///{tmp_path}/missing/db.sqlite3",
                       "room", "list"], home)

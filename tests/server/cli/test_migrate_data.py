@@ -31,6 +31,9 @@ def fill_sqlite(data_dir: Path, passwords: Passwords) -> dict[str, object]:
         store.add_token(bob.id, "token-hash", expires_ms=10**15)
         store.mark_read(bob.id, lobby.id, 250)
         store.mark_read(alice.id, staff.id, 1)
+        direct, _ = store.open_direct(alice.id, ["bob"])
+        store.append_messages([NewMessage(direct.room.id, bob.id, "bob", MsgType.MESSAGE,
+                                          "between us", "d1", 7)])
         return {
             "users": store.users(),
             "rooms": store.rooms(),
@@ -51,7 +54,7 @@ def test_sqlite_data_moves_to_postgresql_whole(
     source = "sqlite:///" + str(tmp_path / "data" / "multichat.sqlite3")
     moved = run_cli(["admin", "migrate-data", "--from", source, "--to", postgres_url], home)
     assert moved.returncode == 0, moved.stderr
-    assert "copied 2 user(s), 2 room(s), 301 message(s) and 1 login token(s)" in moved.stdout
+    assert "copied 2 user(s), 3 room(s), 302 message(s) and 1 login token(s)" in moved.stdout
 
     store = Store.open(postgres_url)
     try:
@@ -61,7 +64,12 @@ def test_sqlite_data_moves_to_postgresql_whole(
         assert isinstance(read, dict)
         for user_id, entries in read.items():  # read markers and seqs, as they were
             assert store.room_list(user_id) == entries
-        lobby, staff = sorted(store.rooms(), key=lambda r: r.id)
+        lobby, staff = sorted(store.rooms(direct=False), key=lambda r: r.id)
+        # The direct conversation, its members and message: the same people find it again.
+        alice = store.user("alice")
+        assert alice is not None
+        direct, made = store.open_direct(alice.id, ["bob"])
+        assert not made and direct.last_seq == 1
         assert store.messages_after(lobby.id, 0, 1000) == before["lobby"]
         assert store.messages_after(staff.id, 0, 10) == before["staff"]
         hashes = before["hashes"]
