@@ -281,8 +281,7 @@ async def stage_direct(staged: Scene) -> str | None:
         return None
     room = next(iter(set(workspace.messages) - before))
     await until(joined(staged.maria, room))
-    await until(lambda: room in alice.rooms)
-    alice.join(room)
+    alice.join(room)  # a member: she may join it by its id, listed or not yet
     await until(joined(alice, room))
     for author, text in DIRECT:
         (staged.maria if author == "maria" else alice).send(room, text)
