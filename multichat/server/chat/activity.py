@@ -11,7 +11,7 @@ nothing here: they add nothing to read.
 
 Where it is fed. Every process sees every stored event once, after the
 ``VersionGate`` (so no event overtakes a change that hides its room):
-``Cluster.onward`` hands each to ``Activity.offer`` as well as to the room's
+``Cluster.pass_on`` hands each to ``Activity.offer`` as well as to the room's
 members. With several processes that is before the ``RoomSequencer``, which
 follows only rooms with members on this process and drops the rest; events
 of one room may then come a little out of order, so a room's activity never
@@ -22,13 +22,17 @@ reads the right ``last_seq`` again in its next room list.
 What it costs. Members pay nothing more: an event is decoded (once, for all
 recipients) only when this process has a connection outside its room. Then
 each room's frames are coalesced (``ActivityCoalescer``): the first event of
-a quiet room goes out at once, the ones after it within ``ACTIVITY_WINDOW``
-are folded into one frame with the newest seq, sent when the window ends.
-A frame is encoded once per room and flush and the same bytes go to every
-recipient (framed once, ``net.peer.SharedFraming``); only users the folded
-events mention get the other of the two frames, ``"mention": true``.
+a quiet room goes out at once, the ones after it are folded into one frame
+with the newest seq, sent at the next tick (every ``ACTIVITY_WINDOW``). The
+ticks are shared by all rooms, so a connection gets the frames of all its
+busy rooms in one write (``Peer.send_frames``): a system call per connection
+and tick, not per room. A frame is encoded once per room and tick and the
+same bytes go to every recipient (framed once, ``net.peer.SharedFraming``);
+only users the folded events mention get the other of the two frames,
+``"mention": true``.
 
-Who gets it is decided when a frame goes out, not when its events came:
+Who gets it is decided when a frame goes out (``TELL_SLICE`` connections at a
+time, each slice checked when its turn comes), not when its events came:
 logged in, may see the room now, and not in it (``room_id not in
 session.rooms``). A join adds the room to ``session.rooms`` in the same step
 as it starts holding the room's events (``Session.hold``), before its first
@@ -42,23 +46,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Set
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 from multichat.protocol import events, frames
 from multichat.protocol.codes import LISTED_TYPES
 from multichat.protocol.mentions import mentioned_names, name_form
+from multichat.server.chat.session import Session
+from multichat.server.store.records import Room
 
 if TYPE_CHECKING:
     from multichat.server.chat.service import ChatService
 
-# Seconds a room's activity is folded into one frame after the frame before it: at
-# most two frames a second per room, the "few per second" PROTOCOL.md allows. A
-# client's unread badge lags by half a second at worst, unnoticed by a person; and
-# in a busy room each person outside it costs two frames a second, not one per
-# message (bench/, "activity": 1,000 users in 10 rooms).
+# Seconds between the ticks that send what was folded: at most about two frames a
+# second per room, the "few per second" PROTOCOL.md allows. A client's unread badge
+# lags by half a second at worst, unnoticed by a person; and in a busy room each
+# person outside it costs two frames a second, not one per message (bench/,
+# "activity": 1,000 users in 10 rooms).
 ACTIVITY_WINDOW = 0.5
 
 NO_NAMES: frozenset[str] = frozenset()
+
+# Connections told per turn of the event loop: a tick for thousands of viewers would
+# otherwise hold members' events back for tens of milliseconds (bench/, p99).
+TELL_SLICE = 200
 
 
 class Timer(Protocol):
@@ -79,33 +90,34 @@ class Burst:
     names: Set[str]
 
 
-class _Window:
-    __slots__ = ("names", "pending", "timer")
-
-    def __init__(self, timer: Timer) -> None:
-        self.timer = timer
-        self.pending: Burst | None = None  # folded since the window opened, if anything
-        self.names: set[str] = set()  # the pending burst's names, gathered here
+# emit([(room_id, burst), ...]): frames due at once, one per room.
+Emit = Callable[[list[tuple[int, Burst]]], None]
 
 
 class ActivityCoalescer:
-    """Per room: the first event of a quiet room at once, then one frame per window.
+    """The first event of a quiet room at once; after it, what each room folded, per tick.
 
-    ``emit(room_id, burst)`` is called with the event that opens a window, and
-    when a window ends with events folded into it (which opens the next one);
-    a window that ends with nothing folded leaves the room quiet. So the last
-    event of a burst always goes out, at most ``window`` seconds late, and a
-    room emits at most two frames in its first window and one per window after.
+    One clock for every room: a tick every ``window`` seconds while any room
+    is busy. A room becomes busy when its first event is emitted at once; the
+    events after it are folded (the newest seq and sender, every name
+    mentioned) and emitted at the next tick, which keeps it busy one more
+    window; a tick that finds nothing folded leaves it quiet. So the last
+    event of a burst always goes out, at most ``window`` seconds late; a room
+    emits at most once a tick, plus once after a quiet tick. Shared ticks let
+    a connection get the frames of all its busy rooms in one write
+    (``Peer.send_frames``), where rooms ticking apart would cost one each.
     No I/O and no clock: ``schedule`` is the running loop's ``call_later``
     unless a test passes its own.
     """
 
-    def __init__(self, emit: Callable[[int, Burst], None], *,
-                 window: float = ACTIVITY_WINDOW, schedule: Schedule | None = None) -> None:
+    def __init__(self, emit: Emit, *, window: float = ACTIVITY_WINDOW,
+                 schedule: Schedule | None = None) -> None:
         self._emit = emit
         self._window = window
         self._schedule = schedule
-        self._windows: dict[int, _Window] = {}
+        # The busy rooms, each with what it folded since the last tick (None: nothing).
+        self._busy: dict[int, tuple[Burst, set[str]] | None] = {}
+        self._timer: Timer | None = None
         # room -> (seq, username) of the newest event seen: between processes a room's
         # events may arrive slightly out of order, and its activity must not go back.
         self._newest: dict[int, tuple[int, str]] = {}
@@ -116,44 +128,51 @@ class ActivityCoalescer:
             seq, username = newest  # a late event: its mentions count, its seq is old news
         else:
             self._newest[room_id] = (seq, username)
-        window = self._windows.get(room_id)
-        if window is None:
-            self._open(room_id)
-            self._emit(room_id, Burst(seq, username, names))
+        busy = self._busy
+        if room_id not in busy:
+            busy[room_id] = None
+            self._arm()
+            self._emit([(room_id, Burst(seq, username, names))])
             return
-        window.names |= names
-        if window.pending is None:
-            window.pending = Burst(seq, username, window.names)
-        else:
-            window.pending.seq, window.pending.username = seq, username
+        folded = busy[room_id]
+        if folded is None:
+            gathered = set(names)
+            busy[room_id] = (Burst(seq, username, gathered), gathered)
+            return
+        burst, gathered = folded
+        burst.seq, burst.username = seq, username
+        gathered |= names
 
     def forget(self, room_id: int) -> None:
         """The room is gone: drop what waits for it."""
-        window = self._windows.pop(room_id, None)
-        if window is not None:
-            window.timer.cancel()
+        self._busy.pop(room_id, None)
         self._newest.pop(room_id, None)
 
     def close(self) -> None:
-        for window in self._windows.values():
-            window.timer.cancel()
-        self._windows.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._busy.clear()
 
     @property
     def busy_rooms(self) -> int:
-        """Rooms in a window now (for tests: 0 once every room has gone quiet)."""
-        return len(self._windows)
+        """Rooms that are not quiet (for tests: 0 once everything due has gone out)."""
+        return len(self._busy)
 
-    def _open(self, room_id: int) -> None:
-        schedule = self._schedule or asyncio.get_running_loop().call_later
-        self._windows[room_id] = _Window(schedule(self._window, lambda: self._ends(room_id)))
+    def _arm(self) -> None:
+        if self._timer is None:
+            schedule = self._schedule or asyncio.get_running_loop().call_later
+            self._timer = schedule(self._window, self._tick)
 
-    def _ends(self, room_id: int) -> None:
-        window = self._windows.pop(room_id, None)
-        if window is None or window.pending is None:
-            return  # quiet: the room's next event goes out at once
-        self._open(room_id)
-        self._emit(room_id, window.pending)
+    def _tick(self) -> None:
+        self._timer = None
+        due = [(room_id, folded[0]) for room_id, folded in self._busy.items()
+               if folded is not None]
+        self._busy = dict.fromkeys(room_id for room_id, _ in due)  # busy one more window
+        if self._busy:
+            self._arm()
+        if due:
+            self._emit(due)
 
 
 class Activity:
@@ -180,24 +199,68 @@ class Activity:
     def close(self) -> None:
         self.coalescer.close()
 
-    def _tell(self, room_id: int, burst: Burst) -> None:
-        """One frame to every logged-in connection that may see the room and is not in it."""
+    def _tell(self, due: list[tuple[int, Burst]]) -> None:
+        """To every logged-in connection, in one write, the frames of the rooms it may see
+        and is not in."""
         chat = self._chat
-        room = chat.reconciler.rooms_by_id.get(room_id)
-        if room is None:
-            self.coalescer.forget(room_id)  # deleted meanwhile
-            return
-        plain = events.encode(events.activity(room_id, burst.seq, burst.username, False))
-        marked: bytes | None = None
-        names = burst.names
-        for session in tuple(chat.sessions):  # a send may drop a connection
-            user = session.user
-            if user is None or room_id in session.rooms or not room.visible_to(user):
-                continue
-            if names and name_form(user.username) in names:
-                if marked is None:
-                    marked = events.encode(
-                        events.activity(room_id, burst.seq, burst.username, True))
-                session.peer.send(marked)
+        rooms = chat.reconciler.rooms_by_id
+        told: list[_Told] = []
+        for room_id, burst in due:
+            room = rooms.get(room_id)
+            if room is None:
+                self.coalescer.forget(room_id)  # deleted meanwhile
             else:
-                session.peer.send(plain)
+                told.append(_Told(room, burst))
+        if told:
+            self._tell_some(told, tuple(chat.sessions), 0)
+
+    def _tell_some(self, told: list[_Told], sessions: tuple[Session, ...], start: int) -> None:
+        """``_tell`` for the sessions from ``start``, a slice at a time: members' events
+        are delivered between slices, not held up behind a whole process's activity."""
+        end = start + TELL_SLICE
+        if end < len(sessions):
+            asyncio.get_running_loop().call_soon(self._tell_some, told, sessions, end)
+        for session in sessions[start:end]:
+            user = session.user
+            if user is None:
+                continue
+            form = None
+            datas = []
+            for one in told:
+                room = one.room
+                if room.id in session.rooms or not room.visible_to(user):
+                    continue
+                names = one.burst.names
+                if names:
+                    form = form or _name_form(user.username)
+                    if form in names:
+                        datas.append(one.marked())
+                        continue
+                datas.append(one.plain)
+            if len(datas) == 1:
+                session.peer.send(datas[0])  # framed once for all (SharedFraming.wire)
+            elif datas:
+                session.peer.send_frames(datas)
+
+
+# A username's form for mentions, computed once per user rather than once per frame.
+_name_form = lru_cache(maxsize=4096)(name_form)
+
+
+class _Told:
+    """One room's frame of a tick: encoded once, and once more for those it mentions."""
+
+    __slots__ = ("_marked", "burst", "plain", "room")
+
+    def __init__(self, room: Room, burst: Burst) -> None:
+        self.room = room
+        self.burst = burst
+        self.plain = events.encode(events.activity(room.id, burst.seq, burst.username, False))
+        self._marked: bytes | None = None
+
+    def marked(self) -> bytes:
+        if self._marked is None:
+            burst = self.burst
+            self._marked = events.encode(
+                events.activity(self.room.id, burst.seq, burst.username, True))
+        return self._marked

@@ -130,6 +130,27 @@ async def test_a_burst_is_folded_and_its_last_seq_always_arrives(
         assert activity(bob)[-1]["seq"] == last  # nothing after the last
 
 
+async def test_a_viewer_outside_several_busy_rooms_hears_the_last_of_each(
+    server: ChatServer, connect: ClientFactory,
+) -> None:
+    """Frames of several rooms due at one tick go to a connection in one write."""
+    admin, alice, sam = await connect(ADMIN), await connect(ALICE), await connect(STAFF)
+    await admin.join(STAFF_ROOM)
+    await alice.join(LOBBY)
+    for i in range(BURST):
+        await admin.send(command="send", room=STAFF_ROOM, message=f"staff {i}")
+        await alice.send(command="send", room=LOBBY, message=f"lobby {i}")
+    lobby, staff = await say(alice, "lobby, the last"), await say(admin, "staff, the last",
+                                                                   STAFF_ROOM)
+    lasts = (activity_at(lobby), activity_at(staff, STAFF_ROOM))
+    while not all(any(last(frame) for frame in sam.seen) for last in lasts):
+        await sam.recv()  # in either order
+    await quiet(server, sam)
+    for room, last in ((LOBBY, lobby), (STAFF_ROOM, staff)):
+        seqs = [f["seq"] for f in activity(sam, room)]
+        assert seqs == sorted(set(seqs)) and seqs[-1] == last and len(seqs) < BURST
+
+
 async def test_a_mention_is_true_only_for_the_named_user(
     server: ChatServer, connect: ClientFactory,
 ) -> None:

@@ -47,8 +47,9 @@ def coalescer() -> tuple[ActivityCoalescer, FakeSchedule, list[tuple[int, int, s
     emitted: list[tuple[int, int, str, set[str]]] = []
     schedule = FakeSchedule()
 
-    def emit(room_id: int, burst: Burst) -> None:
-        emitted.append((room_id, burst.seq, burst.username, set(burst.names)))
+    def emit(due: list[tuple[int, Burst]]) -> None:
+        emitted.extend((room_id, burst.seq, burst.username, set(burst.names))
+                       for room_id, burst in due)
 
     return ActivityCoalescer(emit, schedule=schedule), schedule, emitted
 
@@ -76,6 +77,21 @@ def test_rooms_are_coalesced_apart() -> None:
     assert emitted == [(1, 1, "alice", set()), (2, 1, "bob", set())]
     schedule.fire()
     assert emitted[2:] == [(1, 2, "alice", set())]
+
+
+def test_the_rooms_folded_by_a_tick_go_out_together() -> None:
+    """One batch per tick, so a connection gets all its rooms' frames in one write."""
+    batches: list[list[int]] = []
+    schedule = FakeSchedule()
+    activity = ActivityCoalescer(lambda due: batches.append([r for r, _ in due]),
+                                 schedule=schedule)
+    for room in (1, 2, 3):
+        activity.add(room, 1, "alice")
+        activity.add(room, 2, "alice")
+    assert batches == [[1], [2], [3]]  # each quiet room at once
+    schedule.fire()
+    assert batches[3:] == [[1, 2, 3]]
+    assert len(schedule.timers) == 1  # one clock for every room
 
 
 def test_a_mention_anywhere_in_a_folded_frame_counts() -> None:
