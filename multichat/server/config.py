@@ -137,6 +137,10 @@ class ServerConfig:
         10, "different names an address may fail to log in as before it is locked out of "
         "password logins altogether (tokens still work)"
     )
+    activity: bool = _setting(
+        True, "tell each connection of new events in the rooms it may see but has not joined "
+        "(activity frames: live unread counts); off only to measure what they cost (bench/)",
+    )
     poll_interval: float = _setting(
         2.0, "seconds between checks for changes made by the admin CLI or other servers"
     )

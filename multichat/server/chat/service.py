@@ -11,6 +11,7 @@ Nothing here knows about sockets. The rules live by concept:
                    outcomes, history
     typing_notices.py  typing, relayed to the other members, one a second counted
     read_markers.py    read, stored per user, pushed to the user's other connections
+    activity.py    activity frames: new events of rooms a connection may see, not joined
     admin.py       the admin commands, with rights read from the store
     reconcile.py   sessions kept in line with the store: reconcile, poll, VersionGate
     direct.py      dm.open: the direct conversation of a set of people, found or made
@@ -31,6 +32,7 @@ from multichat.protocol import events
 from multichat.protocol.codes import ErrorCode
 from multichat.server.broker import Broker
 from multichat.server.chat.accounts import Accounts
+from multichat.server.chat.activity import Activity
 from multichat.server.chat.admin import Administration
 from multichat.server.chat.cluster import cluster_for
 from multichat.server.chat.direct import DirectConversations
@@ -89,6 +91,7 @@ class ChatService:
         # One process or several, chosen once; the gate in front of it, in the reconciler.
         self.cluster = cluster_for(self)
         self.read_markers = ReadMarkers(self)
+        self.activity = Activity(self, enabled=config.activity)
         self.reconciler = Reconciler(self)
         self.accounts = Accounts(self)
         self.rooms = Rooms(self)
@@ -111,6 +114,7 @@ class ChatService:
         await self.reconciler.stop_polling()
         await self.writer.close()
         await self.reconciler.stop()
+        self.activity.close()
         await self.cluster.close()
         await self.broker.close()
         self.db.close()

@@ -6,6 +6,7 @@ provides one per WebSocket connection (tests provide a recording one).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from multichat.protocol import events
@@ -31,6 +32,11 @@ class Peer(Protocol):
         A peer whose unsent output passes its bound is disconnected instead:
         its client catches up with ``since`` when it comes back.
         """
+        ...
+
+    def send_frames(self, datas: Sequence[bytes]) -> None:
+        """Queue several text frames, in this order, in one write (``send`` for each,
+        but one system call: activity for many rooms at once)."""
         ...
 
     async def drain(self) -> None:
