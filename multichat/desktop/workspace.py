@@ -195,14 +195,12 @@ class Workspace(QObject):
         self.client.typing(room)
 
     def open_dm(self, usernames: list[str]) -> bool:
-        """Open the direct conversation with these people (several: a group; only this
-        user, or nobody else: a note to self); its view comes when the server answers.
-        False when offline."""
-        wanted = [name.strip() for name in usernames if name.strip()]
-        others = [name for name in dict.fromkeys(wanted) if name != self.username]
-        if not wanted:
-            return False
-        return self.client.open_dm(others or [self.username])
+        """Open the direct conversation with these people (several: a group); its view
+        comes when the server answers. False when nothing was asked: offline, or nobody
+        named but this user (the server makes no conversation of one)."""
+        wanted = [name.strip().lstrip("@") for name in usernames]
+        others = [name for name in dict.fromkeys(wanted) if name and name != self.username]
+        return bool(others) and self.client.open_dm(others)
 
     def set_current(self, room: str | None) -> None:
         previous, self.current_room = self.current_room, room

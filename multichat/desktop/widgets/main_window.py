@@ -561,7 +561,7 @@ class MainWindow(QMainWindow):
 
     def open_user_picker(self) -> None:
         """New direct message: pick or type the people (several make a group)."""
-        self.user_picker.open_with(self.workspace.known_users())
+        self.user_picker.open_with(self.workspace.known_users(), self.workspace.username)
 
     def previous_room(self) -> None:
         self._step_room(-1)

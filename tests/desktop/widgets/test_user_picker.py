@@ -20,13 +20,14 @@ def test_typed_names_split_on_commas_and_spaces() -> None:
 def test_check_known_people_type_others_and_message_them(qtbot: QtBot) -> None:
     picker = UserPickerDialog()
     qtbot.addWidget(picker)
-    picker.open_with(["carol", "bob"])
+    picker.open_with(["carol", "bob", "alice"], "alice")
+    assert picker.users.usernames() == ["bob", "carol"]  # alice is in it anyway
     assert not picker.message_button.isEnabled()  # nobody yet
     qtbot.keyClicks(picker.names, "ca")
     assert picker.filtered.rowCount() == 1  # the list narrows to what is typed
     picker.names.clear()
     picker.users.set_chosen("bob", True)
-    qtbot.keyClicks(picker.names, "dave, erin")
+    qtbot.keyClicks(picker.names, "dave, alice, erin")
     qtbot.keyClick(picker.names, Qt.Key.Key_Return)  # typed names go on the list, checked
     assert picker.users.chosen() == ["bob", "dave", "erin"] and picker.names.text() == ""
     assert "group of 4" in picker.hint.text()
