@@ -112,6 +112,12 @@ def test_a_direct_conversation_is_one_room_for_both_and_titled_by_the_other(
     assert all(window.room_section.index(row, 0).data(RoomRole.RoomId) != room
                for row in range(window.room_section.rowCount()))
     qtbot.waitUntil(lambda: alice.client.rooms[room].joined, timeout=WAIT_MS)
+    # The view and its tab are titled by the other person too, not by the server's
+    # "alice, bob", once joined and once the pushed room list is in.
+    view = window.views[room]
+    qtbot.waitUntil(lambda: alice.rooms.title(room) == "bob", timeout=WAIT_MS)
+    assert view.title.full_text() == "bob"
+    assert window.tabs.tabText(window.tabs.indexOf(view)) == "bob"
 
     # Bob sees it listed (pushed), titled "alice", and counted before he opens it.
     qtbot.waitUntil(lambda: bob.rooms.title(room) == "alice", timeout=WAIT_MS)

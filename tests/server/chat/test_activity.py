@@ -1,7 +1,7 @@
 """Activity frames over real sockets (PROTOCOL.md Part 2, "Room kinds, read markers,
 activity"): new events of rooms a connection may see but has not joined.
 
-The server coalesces with its real window (half a second): the tests wait until
+The server coalesces with its real window (a second): the tests wait until
 every room's window has closed (``quiet``), never for a length of time.
 """
 
@@ -223,3 +223,17 @@ async def test_a_room_made_staff_only_tells_non_staff_nothing_more(
         assert max(f["seq"] for f in activity(bob)) == before, f"try {attempt}"
         await admin.send(command="room.update", room=LOBBY, staff_only=False, ref="down")
         await admin.expect(lambda f: f.get("ref") == "down")
+
+
+async def test_a_direct_conversation_tells_its_members_outside_it_and_no_one_else(
+    server: ChatServer, connect: ClientFactory,
+) -> None:
+    alice, bob, admin = await connect(ALICE), await connect(BOB), await connect(ADMIN)
+    await alice.send(command="dm.open", users=["bob"], ref="dm")
+    room = int((await alice.expect(lambda f: f.get("ref") == "dm"))["dm"]["id"])
+    await alice.join(room)
+    seq = await say(alice, "just for you, bob", room)
+    assert await bob.expect(activity_at(seq, room)) == {
+        "activity": str(room), "seq": seq, "username": "alice", "mention": True}
+    await quiet(server, alice, bob, admin)
+    assert activity(admin, room) == [] and activity(alice, room) == []
