@@ -361,7 +361,7 @@ class MainWindow(QMainWindow):
             f"({keys.shown(keys.NEW_DIRECT_MESSAGE)})")
         self.new_direct_button.clicked.connect(lambda _checked=False: self.open_user_picker())
         direct_header = QHBoxLayout()
-        direct_header.setContentsMargins(0, 0, 8, 0)
+        direct_header.setContentsMargins(0, 0, 4, 0)
         direct_header.addWidget(direct_title, 1)
         direct_header.addWidget(self.new_direct_button)
         sidebar = QWidget()
