@@ -387,7 +387,8 @@ class Workspace(QObject):
         if model is None:
             return
         model.append_live(event)
-        if event.msg_type is MsgType.MESSAGE:
+        if event.msg_type in (MsgType.MESSAGE, MsgType.LEAVE):
+            # Their message ends the notice; so does their leaving the room.
             self._stopped_typing(room, event.username)
         in_view = self.window_active and room == self.current_room
         self.rooms.note_event(room, event, in_view=in_view, own_username=self.username)

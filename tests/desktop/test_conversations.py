@@ -189,3 +189,7 @@ def test_typing_shows_expires_and_ends_with_the_message(
     admin.set_muted("1", False)
     admin.typing("1")
     qtbot.waitUntil(lambda: alice.typists("1") == ["admin"], timeout=WAIT_MS)
+    # Leaving the room ends the notice too (it showed "admin is typing…" under
+    # "admin left" for the rest of the five seconds).
+    admin.close_room("1")
+    qtbot.waitUntil(lambda: alice.typists("1") == [], timeout=WAIT_MS)
