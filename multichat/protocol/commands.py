@@ -124,6 +124,19 @@ class Logout(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class SessionTicket(Command):
+    """Ask for a one-time ticket that turns this login into the browser's session cookie.
+
+    ``token`` is the token this connection logged in with (the login reply's):
+    holding it proves the ticket is asked for by whoever logged in, and the
+    cookie the ticket buys names exactly that token.
+    """
+
+    name: ClassVar[str] = "session.ticket"
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
 class ListRooms(Command):
     name: ClassVar[str] = "rooms"
 
@@ -428,6 +441,10 @@ def _logout(f: _Fields) -> Command:
     return Logout(ref=f.ref)
 
 
+def _session_ticket(f: _Fields) -> Command:
+    return SessionTicket(token=f.required_text("token", max_chars=MAX_TOKEN_CHARS), ref=f.ref)
+
+
 def _rooms(f: _Fields) -> Command:
     return ListRooms(ref=f.ref)
 
@@ -572,6 +589,7 @@ _DECODERS: dict[str, Callable[[_Fields], Command]] = {
     "ping": _ping,
     "login": _login,
     "logout": _logout,
+    "session.ticket": _session_ticket,
     "rooms": _rooms,
     "join": _join,
     "leave": _leave,

@@ -148,8 +148,16 @@ def pong(ref: str | None = None) -> Frame:
     return _with_ref({"pong": True}, ref)
 
 
-def login_ok(user: Frame, token: str, ref: str | None = None) -> Frame:
-    return _with_ref({"login": {**user, "token": token}}, ref)
+def login_ok(user: Frame, token: str | None, ref: str | None = None) -> Frame:
+    """The login reply; without ``token`` for a handshake logged in by the browser's
+    cookie (the page's script must never read the cookie's secret)."""
+    login = {**user, "token": token} if token is not None else dict(user)
+    return _with_ref({"login": login}, ref)
+
+
+def session_ticket(ticket: str, expires_in: int, ref: str | None = None) -> Frame:
+    """A one-time ticket for ``GET /session?ticket=...``, good for ``expires_in`` seconds."""
+    return _with_ref({"session.ticket": ticket, "expires_in": expires_in}, ref)
 
 
 def logout_ok(ref: str | None = None) -> Frame:

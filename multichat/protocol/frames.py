@@ -185,11 +185,21 @@ class Pong(ServerFrame):
 @dataclass(frozen=True, slots=True)
 class LoggedIn(ServerFrame):
     user: UserInfo
-    token: str
+    token: str | None  # None when the browser's session cookie logged the handshake in
     ref: str | None = None
 
     def wire(self) -> events.Frame:
         return events.login_ok(self.user.wire(), self.token, self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTicket(ServerFrame):
+    ticket: str
+    expires_in: int
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.session_ticket(self.ticket, self.expires_in, self.ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,7 +481,7 @@ def _error(data: Mapping[str, Any]) -> Error:
 
 def _login(data: Mapping[str, Any]) -> LoggedIn:
     login = _mapping(data["login"])
-    return LoggedIn(_user_info(login), _str(login, "token"), _ref(data))
+    return LoggedIn(_user_info(login), _opt_str(login, "token"), _ref(data))
 
 
 def _flag(data: Mapping[str, Any], key: str) -> None:
@@ -537,6 +547,8 @@ _DECODERS: tuple[tuple[str, Callable[[Mapping[str, Any]], ServerFrame]], ...] = 
     ("account", lambda d: Account(_user_info(d["account"]))),
     ("login", _login),
     ("logout", _logout),
+    ("session.ticket", lambda d: SessionTicket(_str(d, "session.ticket"),
+                                               _int(d, "expires_in"), _ref(d))),
     ("pong", _pong),
     *((key, _admin_reply(key)) for key in (*RoomChanged.KEYS, *UserChanged.KEYS, "users",
                                             "announced")),

@@ -15,6 +15,7 @@ Nothing here knows about sockets. The rules live by concept:
     admin.py       the admin commands, with rights read from the store
     reconcile.py   sessions kept in line with the store: reconcile, poll, VersionGate
     direct.py      dm.open: the direct conversation of a set of people, found or made
+    tickets.py     session.ticket: one-time tickets for the browser's session cookie
     cluster.py     what differs with several processes: members, event order
 
 ``ChatService`` builds them once, with what they share (the store and its
@@ -47,6 +48,7 @@ from multichat.server.chat.read_markers import ReadMarkers
 from multichat.server.chat.reconcile import Reconciler
 from multichat.server.chat.rooms import Rooms
 from multichat.server.chat.session import Peer, Session
+from multichat.server.chat.tickets import TicketBook
 from multichat.server.chat.typing_notices import TypingNotices
 from multichat.server.config import ServerConfig
 from multichat.server.store.errors import StoreError
@@ -88,6 +90,7 @@ class ChatService:
         self.user_buckets = UserBuckets(config.user_send_burst, config.user_send_rate)
         self.join_buckets = UserBuckets(config.user_join_burst, config.user_join_rate)
         self.hash_slots = HashSlots(HASH_SLOTS)
+        self.tickets = TicketBook()
         # One process or several, chosen once; the gate in front of it, in the reconciler.
         self.cluster = cluster_for(self)
         self.read_markers = ReadMarkers(self)
@@ -177,6 +180,8 @@ class ChatService:
                 await self.accounts.token_login(session, command)
             case cmd.Logout():
                 await self.accounts.logout(session, command)
+            case cmd.SessionTicket():
+                self.accounts.session_ticket(session, command)
             case cmd.ListRooms():
                 await self.rooms.list_rooms(session, command)
             case cmd.Join():
