@@ -185,3 +185,18 @@ async def test_after_a_restart_the_page_catches_up_once_and_sends_what_waited_on
             assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
         finally:
             await bob.close()
+
+
+async def test_a_room_title_that_is_markup_stays_text(
+    server: ChatServer, open_page: PageFactory
+) -> None:
+    assert server.store is not None and server.chat is not None
+    title = "<img src=x onerror=alert(1)>Garden"
+    server.store.create_room(title)
+    await server.chat.reconcile()
+    page = await open_page(server)
+    await log_in(page, *ALICE)
+    await open_room(page, title)
+    await expect(page.locator("#room-title")).to_have_text(title)
+    assert await page.locator("#sidebar img, #top-bar img").count() == 0
+    assert dialogs(page) == []

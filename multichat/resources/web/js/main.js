@@ -22,6 +22,7 @@ const state = {
   socketLoggedIn: false, // whether this socket is logged in (by the cookie or the form)
   readSent: new Map(), // room id -> the highest seq marked read
   readTimer: null,
+  readWanted: 0, // the newest seq of the open room seen here
   typists: new Map(), // username -> timer
   sessionEnded: false,
 };
@@ -55,7 +56,9 @@ const composer = new Composer({ submit, typing: () => {
 document.getElementById("logout-button").addEventListener("click", logOut);
 document.getElementById("sidebar-toggle").addEventListener("click", () => toggleSidebar());
 document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible") markRead(view.newestSeq);
+  if (document.visibilityState === "visible") {
+    markRead(Math.max(view.newestSeq, state.readWanted));
+  }
 });
 
 setStatus("Connecting…");
@@ -196,6 +199,7 @@ function openRoom(roomId) {
   }
   state.current = roomId;
   state.joined = false;
+  state.readWanted = 0;
   rooms.select(roomId);
   titleNode.textContent = rooms.title(roomId);
   typingLine.textContent = "";
@@ -222,14 +226,17 @@ function joined(roomId) {
   state.joined = true;
   composer.enable(true);
   outbox.flush(roomId, connection, state.generation);
-  markRead(view.newestSeq);
+  markRead(Math.max(view.newestSeq, state.readWanted));
 }
 
 function roomEvent(frame) {
   if (frame.client_id) outbox.settle(frame.client_id);
   if (frame.room !== state.current) return;
   view.event(frame);
-  if (frame.seq !== undefined) rooms.seen(frame.room, frame.seq);
+  if (frame.seq !== undefined) {
+    rooms.seen(frame.room, frame.seq);
+    markRead(frame.seq); // edits and reactions too: they count in last_seq
+  }
   if (frame.msg_type <= 3 || frame.msg_type === 5) stopTyping(frame.username);
   if (frame.msg_type <= 3 && frame.username !== state.me) {
     notifier.notify(`${frame.username} in ${rooms.title(frame.room)}`, frame.message ?? "",
@@ -247,14 +254,17 @@ function activity(frame) {
   }
 }
 
+/** The person has seen the open room up to seq: its badge clears now, and the
+ * server hears of it (the newest seq seen, once it settles) for their other devices. */
 function markRead(seq) {
   const roomId = state.current;
   if (roomId === null || !seq || document.visibilityState !== "visible") return;
-  if ((state.readSent.get(roomId) ?? 0) >= seq) return;
+  state.readWanted = Math.max(state.readWanted, seq);
   rooms.read(roomId, seq);
+  if ((state.readSent.get(roomId) ?? 0) >= state.readWanted) return;
   clearTimeout(state.readTimer);
   state.readTimer = setTimeout(() => {
-    const newest = view.newestSeq;
+    const newest = state.readWanted;
     if (state.current !== roomId || !state.joined) return;
     if ((state.readSent.get(roomId) ?? 0) >= newest) return;
     state.readSent.set(roomId, newest);
