@@ -215,12 +215,18 @@ def _add_read_markers_v4(db: pw.Database) -> None:
 def _add_direct_rooms_v5(db: pw.Database) -> None:
     """Version 5: direct conversations. A room has a kind ("room" or "direct"); a direct
     one is found by the sorted ids of its members (``direct_key``, unique; NULL for rooms,
-    and NULLs are distinct) and lists them in ``room_member``. Both engines take the
+    and NULLs are distinct), lists them in ``room_member`` and names who started it
+    (``created_by``). Both engines take the
     same SQL: columns added in place, so every room keeps its id and messages."""
     run = db.execute_sql
     run('ALTER TABLE "room" ADD COLUMN "kind" VARCHAR(16) NOT NULL DEFAULT \'room\'')
     run('ALTER TABLE "room" ADD COLUMN "direct_key" TEXT')
     run('CREATE UNIQUE INDEX "room_direct_key" ON "room" ("direct_key")')
+    # Who started a direct conversation (NULL for rooms, or once they are deleted): how
+    # many one user started in the last hour is limited, on every process.
+    run('ALTER TABLE "room" ADD COLUMN "created_by" BIGINT '
+        'REFERENCES "account" ("id") ON DELETE SET NULL')
+    run('CREATE INDEX "room_created_by" ON "room" ("created_by")')
 
     class RoomMember(pw.Model):
         room = pw.ForeignKeyField(models.Room, on_delete="CASCADE", index=False)

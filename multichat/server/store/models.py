@@ -72,6 +72,9 @@ class Room(BaseModel):
     # (DIRECT_MARK), and direct_key the sorted ids of its members, which find it.
     kind = pw.CharField(max_length=16, default=ROOM_KIND)
     direct_key = pw.TextField(null=True, unique=True)
+    # Who started a direct conversation (NULL for rooms): for the limit on starting them.
+    created_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL",
+                                    column_name="created_by")
 
 
 class Token(BaseModel):

@@ -21,6 +21,7 @@ import peewee as pw
 
 from multichat.protocol import names
 from multichat.protocol.codes import LISTED_TYPES, MsgType
+from multichat.protocol.commands import MAX_DM_OTHERS
 from multichat.protocol.events import DIRECT_KIND, ROOM_KIND
 from multichat.server.store import migrations
 from multichat.server.store.database import make_private_dir, open_database, url_for_data_dir
@@ -33,6 +34,8 @@ from multichat.server.store.errors import (
     StoreError,
     StoreUnavailable,
     TitleTaken,
+    TooManyMembers,
+    TooManyStarted,
     UnknownMember,
     UnknownRoom,
     UnknownUser,
@@ -671,10 +674,13 @@ class Store:
         return [RoomEntry(record, int(row.last_seq), int(row.read_seq))  # type: ignore[attr-defined]
                 for row, record in zip(rows, records, strict=True)]
 
-    def open_direct(self, user_id: int, usernames: Sequence[str]) -> tuple[RoomEntry, bool]:
+    def open_direct(self, user_id: int, usernames: Sequence[str], *,
+                    max_new_per_hour: int | None = None) -> tuple[RoomEntry, bool]:
         """The direct conversation of ``user_id`` and the users named, made if new (and
         whether it was). The same people always get the same one; UnknownMember for a
-        name no account has, NoOneElse if the names are all the opener's."""
+        name no account has, NoOneElse if the names are all the opener's,
+        TooManyStarted past ``max_new_per_hour`` new ones by this user (counted here,
+        so on every process and across reconnects)."""
         for _attempt in range(2):
             with self.db.atomic():
                 ids = {user_id}
@@ -685,16 +691,23 @@ class Store:
                     ids.add(account.id)
                 if len(ids) < 2:
                     raise NoOneElse
+                if len(ids) > MAX_DM_OTHERS + 1:  # names that fold alike counted once above
+                    raise TooManyMembers(MAX_DM_OTHERS)
                 key = direct_key(ids)
                 found = Room.get_or_none(Room.direct_key == key)
                 if found is not None:
                     return self._entry(found, user_id), False
+                started = now_ms()
+                if max_new_per_hour is not None and Room.select().where(
+                        (Room.created_by == user_id)
+                        & (Room.created_ms > started - 3_600_000)).count() >= max_new_per_hour:
+                    raise TooManyStarted(max_new_per_hour)
                 mark = DIRECT_MARK + hashlib.sha256(key.encode()).hexdigest()
                 try:
                     with self.db.atomic():  # a savepoint: another process may make it first
                         row = Room.create(title=mark, title_key=mark, staff_only=False,
                                           kind=DIRECT_KIND, direct_key=key,
-                                          created_ms=now_ms())
+                                          created_by=user_id, created_ms=started)
                 except pw.IntegrityError:
                     continue  # made meanwhile: read it in a new transaction
                 RoomMember.insert_many([{"room": row.id, "account": account}
