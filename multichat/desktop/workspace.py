@@ -299,11 +299,12 @@ class Workspace(QObject):
             self._read_sent[room] = (seq, self._clock())
             self.client.read(room, seq)
 
-    def _read_elsewhere(self, room: str, seq: int) -> None:
-        """Another device of this user read the room up to ``seq``: the badge follows."""
+    def _read_elsewhere(self, room: str, seq: int, unread: int | None) -> None:
+        """Another device of this user read the room up to ``seq``: the badge follows
+        (to what the server says is left, when it says)."""
         if seq > self._read.get(room, 0):
             self._read[room] = seq
-        self.rooms.set_read(room, seq)
+        self.rooms.set_read(room, seq, unread)
 
     # -- from the client ---------------------------------------------------------------
 
@@ -403,10 +404,11 @@ class Workspace(QObject):
                 title = event.username
             self.notificationRequested.emit(room, title, text, mentioned)
 
-    def _activity(self, room: str, seq: int, username: str, mention: bool) -> None:
-        """A new event in a room not joined: counted; worth a notice when it is a direct
+    def _activity(self, room: str, seq: int, username: str, mention: bool,
+                  count: int = 1) -> None:
+        """New events in a room not joined: counted; worth a notice when it is a direct
         conversation or names this user (the text is not sent: the notice says who)."""
-        self.rooms.note_activity(room, seq, username, mention)
+        self.rooms.note_activity(room, seq, username, mention, count)
         if username == self.username or room in self.messages:
             return
         direct = self.is_direct(room)

@@ -45,7 +45,7 @@ seqs = st.integers(min_value=0, max_value=2**63 - 1)
 room_infos = st.builds(RoomInfo, room_ids, texts, st.booleans(),
                        st.sampled_from(["room", "direct"]), seqs, seqs,
                        st.none() | st.lists(texts, max_size=4).map(
-                           lambda u: tuple(sorted(u))))
+                           lambda u: tuple(sorted(u))), st.none() | seqs)
 user_infos = st.builds(UserInfo, texts, st.booleans(), st.booleans())
 stored_events = st.builds(
     RoomEvent, room=room_ids, message=texts, username=texts,
@@ -79,8 +79,8 @@ frames: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(Users, st.lists(user_infos, max_size=3).map(tuple), refs),
     st.builds(Announced, stored_events, refs),
     st.builds(Typing, room_ids, texts),
-    st.builds(ReadMarker, room_ids, seqs),
-    st.builds(Activity, room_ids, seqs, texts, st.booleans()),
+    st.builds(ReadMarker, room_ids, seqs, st.none() | seqs),
+    st.builds(Activity, room_ids, seqs, texts, st.booleans(), st.integers(1, 1000)),
     st.builds(DmOpened, room_infos, refs),
 )
 
@@ -107,6 +107,12 @@ def test_the_servers_own_frames_decode_to_their_types() -> None:
                                                       read_seq=4)])):
             Rooms((RoomInfo(3, "Lobby", False, "room", 9, 4),)),
         events.encode(events.activity(3, 12, "bob", True)): Activity(3, 12, "bob", True),
+        events.encode(events.activity(3, 14, "bob", False, 3)): Activity(3, 14, "bob", False, 3),
+        # An older server's frames: no count (one event), no unread (count it by seqs).
+        b'{"activity": "3", "seq": 9, "username": "bob", "mention": false}':
+            Activity(3, 9, "bob", False, 1),
+        b'{"read": "3", "seq": 9}': ReadMarker(3, 9, None),
+        events.encode(events.read_marker(3, 9, 2)): ReadMarker(3, 9, 2),
         events.encode(events.dm(events.room_entry(8, "bob", False, kind="direct",
                                                   members=["bob", "alice"]), "d")):
             DmOpened(RoomInfo(8, "bob", False, "direct", members=("alice", "bob")), "d"),

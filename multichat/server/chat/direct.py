@@ -55,5 +55,4 @@ class DirectConversations:
             await chat.reconciler.settle()
         if session.user is None:
             return  # revoked meanwhile
-        session.send(events.dm(room_entry_frame(entry.room, entry.last_seq, entry.read_seq),
-                               command.ref))
+        session.send(events.dm(room_entry_frame(entry), command.ref))

@@ -56,7 +56,9 @@ from multichat.server.store.records import (
     Appended,
     Credentials,
     NewMessage,
+    Read,
     RoomEntry,
+    RoomLists,
     StoredMessage,
     TokenOwner,
     Unchanged,
@@ -262,9 +264,13 @@ class _MessageSql:
             f'UPDATE "message" SET "text" = NULL WHERE "room_id" = {p} AND ("seq" = {p} OR '
             f'("target" = {p} AND "msg_type" = {int(MsgType.EDIT)}))'
         )
-        self.bump = f'UPDATE "room" SET "last_seq" = "last_seq" + 1 WHERE "id" = {p}'
-        self.bump_returning = self.bump + ' RETURNING "last_seq"' if returning else None
-        self.read_seq = f'SELECT "last_seq" FROM "room" WHERE "id" = {p}'
+        # The room's next seq, and for a message or announcement (the first parameter
+        # 1, else 0) its next ordinal too.
+        self.bump = (f'UPDATE "room" SET "last_seq" = "last_seq" + 1, '
+                     f'"listed_count" = "listed_count" + {p} WHERE "id" = {p}')
+        self.bump_returning = (self.bump + ' RETURNING "last_seq", "listed_count"'
+                               if returning else None)
+        self.read_seq = f'SELECT "last_seq", "listed_count" FROM "room" WHERE "id" = {p}'
         # The change counter as a batch's transaction sees it. PostgreSQL: under the
         # version lock, shared here and exclusive in a change (Store._bump_changes):
         # a transaction-scoped advisory lock writes no row, unlike FOR SHARE.
@@ -290,8 +296,8 @@ class _MessageSql:
         )
         self.insert = (
             'INSERT INTO "message" ("room_id", "seq", "account_id", "username", "msg_type", '
-            '"text", "client_id", "ts_ms", "reply_to", "target", "emoji", "reaction_on") '
-            f'VALUES ({", ".join([p] * 12)})'
+            '"text", "client_id", "ts_ms", "reply_to", "target", "emoji", "reaction_on", '
+            f'"ordinal") VALUES ({", ".join([p] * 13)})'
         )
 
 
@@ -664,14 +670,16 @@ class Store:
         marker = ReadMarker.alias()
         mine = RoomMember.select(RoomMember.room).where(RoomMember.account == user_id)
         query = (Room
-                 .select(Room, pw.fn.COALESCE(marker.seq, 0).alias("read_seq"))
+                 .select(Room, pw.fn.COALESCE(marker.seq, 0).alias("read_seq"),
+                         pw.fn.COALESCE(marker.ordinal, 0).alias("read_ordinal"))
                  .join(marker, pw.JOIN.LEFT_OUTER,
                        on=((marker.room == Room.id) & (marker.account == user_id)))
                  .where((Room.kind == ROOM_KIND) | Room.id.in_(mine))
                  .order_by(Room.title))
         rows = list(query)
         records = _with_members(rows)
-        return [RoomEntry(record, int(row.last_seq), int(row.read_seq))  # type: ignore[attr-defined]
+        return [RoomEntry(record, int(row.last_seq), int(row.read_seq),  # type: ignore[attr-defined]
+                          int(row.listed_count) - int(row.read_ordinal))  # type: ignore[attr-defined]
                 for row, record in zip(rows, records, strict=True)]
 
     def open_direct(self, user_id: int, usernames: Sequence[str], *,
@@ -718,50 +726,63 @@ class Store:
 
     @staticmethod
     def _entry(row: Room, user_id: int) -> RoomEntry:
-        read = ReadMarker.select(ReadMarker.seq).where(
-            (ReadMarker.account == user_id) & (ReadMarker.room == row.id)).scalar()
-        return RoomEntry(_with_members([row])[0], int(row.last_seq), int(read or 0))
+        read = ReadMarker.get_or_none((ReadMarker.account == user_id)
+                                      & (ReadMarker.room == row.id))
+        seq, ordinal = (int(read.seq), int(read.ordinal)) if read is not None else (0, 0)
+        return RoomEntry(_with_members([row])[0], int(row.last_seq), seq,
+                         int(row.listed_count) - ordinal)
 
-    def room_lists(
-        self, user_ids: Iterable[int],
-    ) -> tuple[dict[int, int], dict[int, dict[int, int]]]:
-        """For pushing room lists: every room's newest seq, and each user's read seqs."""
-        last_seqs = {row.id: int(row.last_seq) for row in Room.select(Room.id, Room.last_seq)}
-        markers: dict[int, dict[int, int]] = {}
+    def room_lists(self, user_ids: Iterable[int]) -> RoomLists:
+        """For pushing room lists: every room's newest seq and count of messages, and each
+        user's read markers (seq and ordinal)."""
+        counts = {row.id: (int(row.last_seq), int(row.listed_count))
+                  for row in Room.select(Room.id, Room.last_seq, Room.listed_count)}
+        markers: dict[int, dict[int, tuple[int, int]]] = {}
         ids = sorted(set(user_ids))
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = ids[start:start + _IN_CHUNK]
-            rows = (ReadMarker.select(ReadMarker.account, ReadMarker.room, ReadMarker.seq)
+            rows = (ReadMarker.select(ReadMarker.account, ReadMarker.room, ReadMarker.seq,
+                                      ReadMarker.ordinal)
                     .where(ReadMarker.account.in_(chunk)))
             for row in rows:
-                markers.setdefault(row.account_id, {})[row.room_id] = int(row.seq)
-        return last_seqs, markers
+                markers.setdefault(row.account_id, {})[row.room_id] = (
+                    int(row.seq), int(row.ordinal))
+        return RoomLists(counts, markers)
 
-    def mark_read(self, user_id: int, room_id: int, seq: int) -> int | None:
-        """Keep the highest seq ``user_id`` has read in the room; the new one if it moved.
+    def mark_read(self, user_id: int, room_id: int, seq: int) -> Read | None:
+        """Keep the highest seq ``user_id`` has read in the room; the new marker (seq, and
+        what is left unread after it) if it moved.
 
         ``SeqOutOfRange`` past the room's newest seq, ``UnknownRoom`` if there is none.
         """
         with self.db.atomic():
-            last = Room.select(Room.last_seq).where(Room.id == room_id).scalar()
-            if last is None:
+            room = Room.get_or_none(Room.id == room_id)
+            if room is None:
                 raise UnknownRoom(room_id)
-            if seq > last:
-                raise SeqOutOfRange(room_id, seq, int(last))
+            if seq > room.last_seq:
+                raise SeqOutOfRange(room_id, seq, int(room.last_seq))
             where = (ReadMarker.account == user_id) & (ReadMarker.room == room_id)
             before = ReadMarker.select(ReadMarker.seq).where(where).scalar() or 0
             if seq <= before:
                 return None
+            # The newest message at or before seq (back over changes): what it counts.
+            ordinal = (Message.select(Message.ordinal)
+                       .where((Message.room == room_id) & (Message.seq <= seq)
+                              & Message.ordinal.is_null(False))
+                       .order_by(Message.seq.desc()).limit(1).scalar()) or 0
             # Another device of the user may be marking the same room on another process:
             # the upsert keeps the larger, whichever commits first.
             (ReadMarker
-             .insert(account=user_id, room=room_id, seq=seq)
+             .insert(account=user_id, room=room_id, seq=seq, ordinal=ordinal)
              .on_conflict(conflict_target=[ReadMarker.account, ReadMarker.room],
-                          update={ReadMarker.seq: pw.EXCLUDED.seq},
+                          update={ReadMarker.seq: pw.EXCLUDED.seq,
+                                  ReadMarker.ordinal: pw.EXCLUDED.ordinal},
                           where=(pw.EXCLUDED.seq > ReadMarker.seq))
              .execute())
-            after = int(ReadMarker.select(ReadMarker.seq).where(where).scalar() or 0)
-            return after if after > before else None
+            after = ReadMarker.get_or_none(where)
+            if after is None or after.seq <= before:
+                return None
+            return Read(int(after.seq), int(room.listed_count) - int(after.ordinal))
 
     def update_room(
         self, room_id: int, *, title: str | None = None, staff_only: bool | None = None
@@ -869,17 +890,20 @@ class Store:
                 return Unchanged()
         elif new.reply_to is not None:
             self._live_message(new.room_id, new.reply_to)
+        listed = new.msg_type in LISTED_TYPES
+        bump = (1 if listed else 0, new.room_id)
         if sql.bump_returning is not None:
-            row = execute(sql.bump_returning, (new.room_id,)).fetchone()
+            row = execute(sql.bump_returning, bump).fetchone()
         else:
-            cursor = execute(sql.bump, (new.room_id,))
+            cursor = execute(sql.bump, bump)
             row = execute(sql.read_seq, (new.room_id,)).fetchone() if cursor.rowcount else None
         if row is None:
             raise UnknownRoom(new.room_id)
         seq = int(row[0])
         execute(sql.insert, (new.room_id, seq, new.user_id, new.username, int(new.msg_type),
                              new.text, new.client_id, new.ts_ms, new.reply_to, new.target,
-                             new.emoji, None if new.on is None else int(new.on)))
+                             new.emoji, None if new.on is None else int(new.on),
+                             int(row[1]) if listed else None))
         if new.msg_type is MsgType.DELETE:
             execute(sql.erase, (new.room_id, new.target, new.target))
         stored = StoredMessage(

@@ -55,7 +55,7 @@ async def test_the_same_people_get_the_same_room_and_its_members_are_told(
     alice, bob, sam = await connect(ALICE), await connect(BOB), await connect(STAFF)
     entry = await open_dm(alice, "bob")
     assert entry == {"id": entry["id"], "title": "alice, bob", "staff_only": False,
-                     "kind": "direct", "last_seq": 0, "read_seq": 0,
+                     "kind": "direct", "last_seq": 0, "read_seq": 0, "unread": 0,
                      "members": ["alice", "bob"]}
     pushed = await bob.expect_key("rooms")
     assert entry in pushed["rooms"]
