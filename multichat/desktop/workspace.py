@@ -47,7 +47,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from multichat.desktop.client import ChatClient
 from multichat.desktop.models import MemberListModel, MessageListModel, RoomListModel
 from multichat.desktop.models.mentions import mentions
-from multichat.protocol import MsgType
+from multichat.protocol import MsgType, names
 from multichat.protocol.frames import RoomEvent, RoomInfo, UserInfo
 
 # Messages, warnings and alerts; not muted notices, nor ENTER/LEAVE.
@@ -199,8 +199,13 @@ class Workspace(QObject):
         comes when the server answers. False when nothing was asked: offline, or nobody
         named but this user (the server makes no conversation of one)."""
         wanted = [name.strip().lstrip("@") for name in usernames]
-        others = [name for name in dict.fromkeys(wanted) if name and name != self.username]
-        return bool(others) and self.client.open_dm(others)
+        # Names as the server finds them (case and look-alikes folded): "Alice" is alice.
+        others: dict[str, str] = {names.username_key(self.username): ""}
+        for name in wanted:
+            if name:
+                others.setdefault(names.username_key(name), name)
+        people = [name for name in others.values() if name]
+        return bool(people) and self.client.open_dm(people)
 
     def set_current(self, room: str | None) -> None:
         previous, self.current_room = self.current_room, room

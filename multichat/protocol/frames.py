@@ -405,6 +405,18 @@ def _room_info(value: Any) -> RoomInfo:
                     None if members is None else _usernames(members), _opt_int(data, "unread"))
 
 
+def _room_infos(value: Any) -> tuple[RoomInfo, ...]:
+    """A room list's entries this client can read: one of a newer shape is left out, not
+    the list (as a history page leaves out an event it can't read)."""
+    infos = []
+    for item in _list(value):
+        try:
+            infos.append(_room_info(item))
+        except _Malformed:
+            continue
+    return tuple(infos)
+
+
 def _usernames(value: Any) -> tuple[str, ...]:
     names = _list(value)
     if not all(isinstance(name, str) for name in names):
@@ -538,7 +550,7 @@ _DECODERS: tuple[tuple[str, Callable[[Mapping[str, Any]], ServerFrame]], ...] = 
                                     _opt_int(d, "count") or 1)),
     ("dm", lambda d: DmOpened(_room_info(d["dm"]), _ref(d))),
     ("leave", lambda d: Left(_room_id(d, "leave"), _ref(d))),
-    ("rooms", lambda d: Rooms(tuple(_room_info(r) for r in _list(d["rooms"])), _ref(d))),
+    ("rooms", lambda d: Rooms(_room_infos(d["rooms"]), _ref(d))),
     ("account", lambda d: Account(_user_info(d["account"]))),
     ("login", _login),
     ("logout", _logout),

@@ -133,6 +133,7 @@ def test_a_direct_conversation_is_one_room_for_both_and_titled_by_the_other(
     assert alice.title(group.args[0]) == "bob, sam" and group.args[0] != room
     assert window.direct_section.rowCount() == 2
     assert not alice.open_dm(["alice", " "])
+    assert not alice.open_dm(["Alice", "ALICE"])  # her own name as the server finds it
     assert "bob" in alice.known_users() and "alice" not in alice.known_users()
 
     with qtbot.waitSignal(alice.client.errorOccurred, timeout=WAIT_MS) as refused:

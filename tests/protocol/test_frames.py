@@ -137,6 +137,15 @@ def test_what_this_client_does_not_know_is_unknown_not_an_exception() -> None:
         '{"join": "x", "title": 1, "ref": "r7"}', "r7")
 
 
+def test_a_room_list_keeps_the_entries_this_client_can_read() -> None:
+    """An entry of a newer shape (members as objects, say) is left out, not the list."""
+    listed = decode_frame(json.dumps({"rooms": [
+        {"id": "1", "title": "Lobby", "staff_only": False},
+        {"id": "2", "title": "x", "staff_only": False, "kind": "direct",
+         "members": [{"name": "bob"}]}]}))
+    assert listed == Rooms((RoomInfo(1, "Lobby", False),))
+
+
 def test_a_history_page_keeps_the_events_this_client_can_read() -> None:
     """A newer server's kind of event in a page leaves it out, not the page."""
     known = events.room_event(room_id=1, message="hi", username="a", msg_type=MsgType.MESSAGE,
@@ -186,7 +195,8 @@ def test_an_old_room_list_decodes_with_kind_and_seqs_at_their_defaults() -> None
     assert frame.rooms[0].kind == "room" and frame.rooms[0].last_seq == 0
     assert frame.rooms[0].read_seq == 0
     bad = '{"rooms": [{"id": "1", "title": "L", "staff_only": false, "last_seq": "9"}]}'
-    assert isinstance(decode_frame(bad), Unknown)
+    assert decode_frame(bad) == Rooms(())  # the entry it can't read is left out
+    assert isinstance(decode_frame('{"rooms": "none"}'), Unknown)
     assert isinstance(decode_frame('{"read": "1", "seq": null}'), Unknown)
 
 
