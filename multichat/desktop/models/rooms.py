@@ -14,7 +14,8 @@ named is never muted. Mentions are counted apart: a message naming this user
 (``mentions``), or an ``activity`` that says so.
 
 A direct conversation is titled by its other members (from ``members``, not
-counting this user), "You" alone for a note to self; rooms sort before direct
+counting this user), "Deleted user" when the others' accounts are gone (the server
+makes no conversation of one alone); rooms sort before direct
 conversations, each by title.
 """
 
@@ -42,7 +43,8 @@ from multichat.protocol.frames import RoomEvent, RoomInfo
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 UNREAD_TYPES = frozenset({MsgType.MESSAGE, MsgType.WARNING, MsgType.ALERT})
-NOTE_TO_SELF = "You"
+# A conversation whose other members' accounts were deleted (they leave it).
+NOBODY_LEFT = "Deleted user"
 
 
 class RoomRole(enum.IntEnum):
@@ -59,9 +61,9 @@ class RoomRole(enum.IntEnum):
 
 
 def direct_title(members: tuple[str, ...] | list[str], me: str) -> str:
-    """A direct conversation's title: the others, "You" when it has nobody else."""
+    """A direct conversation's title: the others, NOBODY_LEFT when they are all gone."""
     others = [name for name in members if name != me]
-    return ", ".join(sorted(others, key=str.casefold)) if others else NOTE_TO_SELF
+    return ", ".join(sorted(others, key=str.casefold)) if others else NOBODY_LEFT
 
 
 @dataclass(slots=True)
@@ -407,8 +409,8 @@ class RoomListModel(QAbstractListModel):
             return None
         row = self._rows[index.row()]
         if row.is_direct:
-            tip = "Direct conversation with " + row.title if row.title != NOTE_TO_SELF else (
-                "Notes to yourself")
+            tip = "Direct conversation with " + row.title if row.title != NOBODY_LEFT else (
+                "Direct conversation with someone whose account was deleted")
         else:
             tip = row.title + (" (staff only)" if row.staff_only else "")
         values = {

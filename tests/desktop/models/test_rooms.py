@@ -40,7 +40,7 @@ def test_direct_conversations_are_titled_by_the_others_and_listed_after_rooms(
                      RoomInfo(2, "Annex", False)])
     qtmodeltester.check(model)
     assert titles(model) == [("room", "Annex"), ("room", "Lobby"), ("direct", "bob, carol"),
-                             ("direct", "You"), ("direct", "zoe")]
+                             ("direct", "Deleted user"), ("direct", "zoe")]
     assert model.is_direct("7") and not model.is_direct("1")
     assert model.members("8") == ["alice", "bob", "carol"]
     assert model.index(2).data(RoomRole.IsDirect) is True
