@@ -34,8 +34,11 @@ HISTORY_MAX_LIMIT = 200
 # PROTOCOL.md: an emoji is one grapheme of at most this many bytes of UTF-8 (the
 # longest family and flag sequences take 25 to 28).
 MAX_EMOJI_BYTES = 32
-# PROTOCOL.md: a direct conversation names 1 to 15 others (16 people with the opener).
+# PROTOCOL.md: a direct conversation names 1 to 15 others (16 people with the opener);
+# repeats and the opener's own name are ignored, so a list may be longer before they are
+# folded away (the chat layer counts the people), but not without bound.
 MAX_DM_OTHERS = 15
+MAX_DM_NAMES = 4 * (MAX_DM_OTHERS + 1)
 
 
 # A lone surrogate: JSON lets "\ud800" through, but such a string has no UTF-8 form,
@@ -514,7 +517,7 @@ def _read(f: _Fields) -> Command:
 
 
 def _dm_open(f: _Fields) -> Command:
-    return DmOpen(users=f.names("users", most=MAX_DM_OTHERS), ref=f.ref)
+    return DmOpen(users=f.names("users", most=MAX_DM_NAMES), ref=f.ref)
 
 
 def _history(f: _Fields) -> Command:

@@ -96,6 +96,11 @@ class ServerConfig:
     max_rooms_per_connection: int = _setting(
         100, "rooms one connection may have joined at once; one more gets LIMIT_REACHED"
     )
+    max_new_direct_per_hour: int = _setting(
+        30, "direct conversations one user may start in an hour (dm.open of people not yet "
+        "in one together); more get RATE_LIMITED. Counted in the database: on every "
+        "process, across reconnects"
+    )
     allowed_origins: str = _setting(
         "", "web pages whose scripts may connect: comma-separated Origin values "
         "(https://chat.example.com), or * for any; clients that send no Origin (the app, "

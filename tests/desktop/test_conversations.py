@@ -56,7 +56,7 @@ def test_reading_on_one_device_clears_the_badge_on_the_other_and_places_the_divi
     assert phone.rooms.unread("1") == 0
 
     read: list[tuple[str, int]] = []
-    laptop.client.readMarked.connect(lambda room, seq: read.append((room, seq)))
+    laptop.client.readMarked.connect(lambda room, seq, _unread: read.append((room, seq)))
     phone.messages["1"].set_seen(2)  # the phone's view shows up to "two" at the bottom
     qtbot.waitUntil(lambda: laptop.rooms.unread("1") == 1, timeout=WAIT_MS)
     assert read == [("1", 2)]
@@ -133,6 +133,7 @@ def test_a_direct_conversation_is_one_room_for_both_and_titled_by_the_other(
     assert alice.title(group.args[0]) == "bob, sam" and group.args[0] != room
     assert window.direct_section.rowCount() == 2
     assert not alice.open_dm(["alice", " "])
+    assert not alice.open_dm(["Alice", "ALICE"])  # her own name as the server finds it
     assert "bob" in alice.known_users() and "alice" not in alice.known_users()
 
     with qtbot.waitSignal(alice.client.errorOccurred, timeout=WAIT_MS) as refused:
@@ -164,8 +165,9 @@ def test_typing_shows_expires_and_ends_with_the_message(
     changes: list[list[str]] = []
     alice.typingChanged.connect(lambda room, names: changes.append(list(names)))
     bob.typing("1")
-    qtbot.waitUntil(lambda: changes == [["bob"]], timeout=WAIT_MS)
-    assert alice.typists("1") == ["bob"]
+    # The notice shows, then expires (the second wait holds on a loaded machine too,
+    # where the expiry may come before the first wait looks).
+    qtbot.waitUntil(lambda: changes[:1] == [["bob"]], timeout=WAIT_MS)
     qtbot.waitUntil(lambda: changes == [["bob"], []], timeout=WAIT_MS)  # expired
 
     alice.typing_shown_ms = 60_000

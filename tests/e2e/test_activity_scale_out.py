@@ -22,6 +22,11 @@ async def activity_up_to(client: ProtocolClient, seq: int) -> list[Frame]:
     return [frame for frame in client.seen if frame.get("activity") == "1"]
 
 
+def counted(client: ProtocolClient) -> int:
+    """The messages the lobby's activity frames so far stand for."""
+    return sum(frame["count"] for frame in client.seen if frame.get("activity") == "1")
+
+
 async def test_a_message_sent_on_one_process_is_activity_on_the_others(
     cluster: Cluster,  # noqa: F811 - the fixture
 ) -> None:
@@ -37,7 +42,7 @@ async def test_a_message_sent_on_one_process_is_activity_on_the_others(
     for viewer in (bob, dave):
         frame = (await activity_up_to(viewer, first))[-1]
         assert frame == {"activity": "1", "seq": first, "username": "alice",
-                         "mention": viewer is dave}
+                         "mention": viewer is dave, "count": 1}
 
     # A burst through two processes: folded, and the last seq reaches every viewer.
     await send_burst(alice, "a", 30)
@@ -49,4 +54,10 @@ async def test_a_message_sent_on_one_process_is_activity_on_the_others(
         frames = await activity_up_to(viewer, last)
         seqs = [frame["seq"] for frame in frames]
         assert seqs == sorted(set(seqs)) and seqs[-1] == last and len(seqs) < 61
+        # Every message counted once, across the two processes' events (the unread count);
+        # an event that came late to this process is counted at the tick after.
+        if counted(viewer) < 61:
+            await viewer.expect(
+                lambda _f, v=viewer: counted(v) >= 61, TIMEOUT * 2)  # type: ignore[misc]
+        assert counted(viewer) == 61
     assert [f for f in (*alice.seen, *carol.seen) if "activity" in f] == []

@@ -90,6 +90,7 @@ class Burst:
     seq: int
     username: str
     names: Set[str]
+    count: int = 1  # the events folded into it
 
 
 # emit([(room_id, burst), ...]): frames due at once, one per room.
@@ -143,6 +144,7 @@ class ActivityCoalescer:
             return
         burst, gathered = folded
         burst.seq, burst.username = seq, username
+        burst.count += 1
         gathered |= names
 
     def forget(self, room_id: int) -> None:
@@ -222,6 +224,9 @@ class Activity:
         end = start + TELL_SLICE
         if end < len(sessions):
             asyncio.get_running_loop().call_soon(self._tell_some, told, sessions, end)
+        # Each slice judges by the rooms as they are now: a change applied between two
+        # slices (a room made staff-only, deleted) counts for the slices after it.
+        rooms = self._chat.reconciler.rooms_by_id
         for session in sessions[start:end]:
             user = session.user
             if user is None:
@@ -229,8 +234,8 @@ class Activity:
             form = None
             datas = []
             for one in told:
-                room = one.room
-                if room.id in session.rooms or not room.visible_to(user):
+                room = rooms.get(one.room.id)
+                if room is None or room.id in session.rooms or not room.visible_to(user):
                     continue
                 names = one.burst.names
                 if names:
@@ -257,12 +262,13 @@ class _Told:
     def __init__(self, room: Room, burst: Burst) -> None:
         self.room = room
         self.burst = burst
-        self.plain = events.encode(events.activity(room.id, burst.seq, burst.username, False))
+        self.plain = events.encode(events.activity(room.id, burst.seq, burst.username, False,
+                                                   burst.count))
         self._marked: bytes | None = None
 
     def marked(self) -> bytes:
         if self._marked is None:
             burst = self.burst
             self._marked = events.encode(
-                events.activity(self.room.id, burst.seq, burst.username, True))
+                events.activity(self.room.id, burst.seq, burst.username, True, burst.count))
         return self._marked

@@ -19,6 +19,8 @@ from multichat.server.store.errors import (
     SeqOutOfRange,
     StoreError,
     TitleTaken,
+    TooManyMembers,
+    TooManyStarted,
     UnknownMember,
     UnknownRoom,
     UnknownUser,
@@ -47,6 +49,8 @@ _CODES: dict[type[StoreError], ErrorCode] = {
     NotAllowed: ErrorCode.PERMISSION_DENIED,
     SeqOutOfRange: ErrorCode.BAD_REQUEST,
     NoOneElse: ErrorCode.BAD_REQUEST,
+    TooManyStarted: ErrorCode.RATE_LIMITED,
+    TooManyMembers: ErrorCode.BAD_REQUEST,
 }
 
 

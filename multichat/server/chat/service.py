@@ -169,7 +169,10 @@ class ChatService:
                 await self.admin.carry_out(session, command)
             return
         if isinstance(command, cmd.Ping):
-            session.send(events.pong(command.ref))
+            # After the outcome of every send, edit, delete and react before it: a client
+            # knows by the pong that they were carried out (stored, refused, or a
+            # reaction that changed nothing and is answered by nothing).
+            session.send_after_writes(events.pong(command.ref))
             return
         if not session.command_bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED, "too many commands; slow down")

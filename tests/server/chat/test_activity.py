@@ -71,7 +71,7 @@ async def test_a_viewer_outside_the_room_hears_of_a_message_a_member_does_not(
     alice, bob, carol_like = await connect(ALICE), await connect(BOB), await connect(STAFF)
     await alice.join(LOBBY)
     seq = await say(alice, "hello")
-    expected = {"activity": "1", "seq": seq, "username": "alice", "mention": False}
+    expected = {"activity": "1", "seq": seq, "username": "alice", "mention": False, "count": 1}
     assert await bob.expect_key("activity") == expected
     assert await carol_like.expect_key("activity") == expected
     await quiet(server, alice, bob)
@@ -85,7 +85,7 @@ async def test_a_staff_only_rooms_activity_never_reaches_non_staff(
     await admin.join(STAFF_ROOM)
     seq = await say(admin, "staff news, alice", STAFF_ROOM)
     assert await sam.expect_key("activity") == {"activity": "2", "seq": seq,
-                                                "username": "admin", "mention": False}
+                                                "username": "admin", "mention": False, "count": 1}
     await quiet(server, sam, alice)
     assert [f for f in alice.seen if "activity" in f] == []
 
@@ -126,6 +126,9 @@ async def test_a_burst_is_folded_and_its_last_seq_always_arrives(
         assert seqs == sorted(set(seqs)) and seqs[-1] == last
         assert len(frames) < BURST, seqs
         assert frames[-1]["username"] == "alice"
+        # Each frame says how many messages it stands for: together, every one of them
+        # (an unread count of a room not open stays exact, edits and reactions aside).
+        assert sum(f["count"] for f in frames) == BURST + 1
         await quiet(server, bob)
         assert activity(bob)[-1]["seq"] == last  # nothing after the last
 
@@ -234,6 +237,6 @@ async def test_a_direct_conversation_tells_its_members_outside_it_and_no_one_els
     await alice.join(room)
     seq = await say(alice, "just for you, bob", room)
     assert await bob.expect(activity_at(seq, room)) == {
-        "activity": str(room), "seq": seq, "username": "alice", "mention": True}
+        "activity": str(room), "seq": seq, "username": "alice", "mention": True, "count": 1}
     await quiet(server, alice, bob, admin)
     assert activity(admin, room) == [] and activity(alice, room) == []

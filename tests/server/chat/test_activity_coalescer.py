@@ -178,8 +178,8 @@ async def test_a_frame_folded_before_a_join_goes_to_no_one_who_joined(
     for text in ("one", "two", "three"):
         assert await harness.run(alice, command="send", room=LOBBY, message=text) is None
     await alice_peer.expect(lambda f: f.get("message") == "three")
-    assert await bob_peer.expect_key("activity") == {"activity": "1", "seq": 1,
-                                                      "username": "alice", "mention": False}
+    assert await bob_peer.expect_key("activity") == {
+        "activity": "1", "seq": 1, "username": "alice", "mention": False, "count": 1}
     assert await harness.run(bob, command="join", room=LOBBY, since=1) is None
     schedule.fire()  # the folded frame (seq 3) is due now
     assert [f["seq"] for f in (await sam_peer.expect_key("activity"),
