@@ -404,15 +404,22 @@ class MainWindow(QMainWindow):
         self.state_detail.setText(detail)
         self.reconnect_button.setVisible(state == "reconnecting")
 
-    def set_hosting(self, urls: list[str], fingerprint: str | None = None) -> None:
-        """While this computer hosts the chat: one line, the details behind a button."""
+    def set_hosting(self, urls: list[str], fingerprint: str | None = None,
+                    pages: list[str] | None = None) -> None:
+        """While this computer hosts the chat: one line, the details behind a button.
+        ``pages``: where anyone on the network opens it in a browser, nothing to install."""
+        pages = pages or []
         details = "Others join at:\n" + "\n".join(urls) if urls else ""
+        if urls and pages:
+            details += "\n\nOr in a browser, with nothing to install:\n" + "\n".join(pages)
         if urls and fingerprint:
             details += ("\n\nCertificate fingerprint, for them to confirm:\n"
                         + for_display(fingerprint))
         line = ""
         if urls:
             line = f"Hosting · others join at {urls[0]}"
+            if pages:
+                line += f" or open {pages[0]} in a browser"
             if len(urls) > 1:
                 line += f" (+{len(urls) - 1} more)"
         self._hosting_details = details

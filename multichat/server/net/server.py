@@ -248,6 +248,11 @@ class ChatServer:
         return list(dict.fromkeys(f"{scheme}://{lan.url_host(host)}:{port}"
                                   for host, port in self._reachable()))
 
+    def page_urls(self) -> list[str]:
+        """The browser client's address at each of ``urls``: what a person opens in a
+        browser (https with the server's own TLS: the browser asks to trust it once)."""
+        return [url.replace("ws", "http", 1) + "/" for url in self.urls()]
+
     def _reachable(self) -> list[tuple[str, int]]:
         """Each bound address, or for a wildcard bind each of this machine's addresses."""
         return [(address, port) for host, port in self.listening()
