@@ -59,8 +59,9 @@ def test_rooms_are_created_renamed_restricted_and_deleted(
     rooms = dialog.rooms_tab
     qtbot.keyClicks(rooms.new_title, "Garden")
     qtbot.mouseClick(rooms.create_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "Garden" in titles(dialog), timeout=WAIT_MS)
-    assert rooms.status.text() == "Room “Garden” created."
+    # The room list (a push) and the reply may come in either order: wait for both.
+    qtbot.waitUntil(lambda: "Garden" in titles(dialog)
+                    and rooms.status.text() == "Room “Garden” created.", timeout=WAIT_MS)
     assert rooms.new_title.text() == ""
 
     qtbot.keyClicks(rooms.new_title, "Lobby")
@@ -85,8 +86,8 @@ def test_rooms_are_created_renamed_restricted_and_deleted(
     assert rooms.delete_button.text() == "Click again to delete room"
     assert "Orchard" in titles(dialog)  # nothing happens on the first click
     qtbot.mouseClick(rooms.delete_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "Orchard" not in titles(dialog), timeout=WAIT_MS)
-    assert rooms.status.text() == "Room “Orchard” deleted."
+    qtbot.waitUntil(lambda: "Orchard" not in titles(dialog)
+                    and rooms.status.text() == "Room “Orchard” deleted.", timeout=WAIT_MS)
 
 
 def test_users_are_created_flagged_reset_and_deleted(
@@ -101,8 +102,8 @@ def test_users_are_created_flagged_reset_and_deleted(
     qtbot.keyClicks(users.new_password, "carol-pw")
     users.new_staff.setChecked(True)
     qtbot.mouseClick(users.create_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: users.table.rowCount() == 5, timeout=WAIT_MS)
-    assert users.status.text() == "User carol created."
+    qtbot.waitUntil(lambda: users.table.rowCount() == 5
+                    and users.status.text() == "User carol created.", timeout=WAIT_MS)
     select(users, "carol")
     assert users.is_staff.isChecked() and not users.is_superuser.isChecked()
 
@@ -120,8 +121,8 @@ def test_users_are_created_flagged_reset_and_deleted(
     select(users, "alice")
     users.delete_button.click()
     users.delete_button.click()
-    qtbot.waitUntil(lambda: users.table.rowCount() == 4, timeout=WAIT_MS)
-    assert users.status.text() == "User alice deleted."
+    qtbot.waitUntil(lambda: users.table.rowCount() == 4
+                    and users.status.text() == "User alice deleted.", timeout=WAIT_MS)
 
 
 def test_an_announcement_reaches_the_room(
@@ -171,8 +172,8 @@ def test_enter_creates_a_room_once_and_the_form_resets(
     qtbot.keyClicks(rooms.new_title, "Quiet corner")
     rooms.new_staff_only.setChecked(True)
     qtbot.keyClick(rooms.new_title, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: "Quiet corner" in titles(dialog), timeout=WAIT_MS)
-    assert rooms.status.text() == "Room “Quiet corner” created."
+    qtbot.waitUntil(lambda: "Quiet corner" in titles(dialog)
+                    and rooms.status.text() == "Room “Quiet corner” created.", timeout=WAIT_MS)
     # The next room is not staff-only by accident, and no second create was sent.
     assert not rooms.new_staff_only.isChecked() and rooms.new_title.text() == ""
     with qtbot.waitSignal(admin.roomsChanged, timeout=WAIT_MS):
