@@ -9,6 +9,7 @@ import { MessageView } from "./message-view.js";
 import { Composer } from "./composer.js";
 import { Outbox, newClientId } from "./outbox.js";
 import { Notifier } from "./notifications.js";
+import { mentionRanges } from "./mentions.js";
 
 const HISTORY_PAGE = 50;
 const TYPING_SHOWN_MS = 5000;
@@ -36,7 +37,7 @@ const connection = new Connection({ onOpen: opened, onFrame: route, onDown: down
 const login = new LoginForm(connection, enterChat);
 const outbox = new Outbox();
 const notifier = new Notifier();
-const rooms = new RoomList(openRoom);
+const rooms = new RoomList(openRoom, showTotals);
 const view = new MessageView({
   reply: (message) => composer.replyTo(message),
   edit: (message) => composer.edit(message),
@@ -117,7 +118,7 @@ function route(frame) {
     return;
   }
   if ("activity" in frame) return activity(frame);
-  if ("read" in frame) return rooms.read(frame.read, frame.seq);
+  if ("read" in frame) return rooms.readElsewhere(frame.read, frame.seq, frame.unread);
   if ("typing" in frame) return typing(frame);
   if ("leave" in frame) {
     if (frame.leave === state.current && frame.ref === undefined) closeRoom();
@@ -234,7 +235,13 @@ function roomEvent(frame) {
   if (frame.room !== state.current) return;
   view.event(frame);
   if (frame.seq !== undefined) {
-    rooms.seen(frame.room, frame.seq);
+    // A message not from this person, while the page is hidden: unread until seen.
+    const unseen = frame.msg_type <= 3 && frame.username !== state.me
+      && document.visibilityState !== "visible";
+    rooms.seen(frame.room, frame.seq, {
+      unread: unseen,
+      mention: unseen && mentionRanges(frame.message ?? "", state.me ?? "").length > 0,
+    });
     markRead(frame.seq); // edits and reactions too: they count in last_seq
   }
   if (frame.msg_type <= 3 || frame.msg_type === 5) stopTyping(frame.username);
@@ -260,7 +267,7 @@ function markRead(seq) {
   const roomId = state.current;
   if (roomId === null || !seq || document.visibilityState !== "visible") return;
   state.readWanted = Math.max(state.readWanted, seq);
-  rooms.read(roomId, seq);
+  rooms.readHere(roomId, seq);
   if ((state.readSent.get(roomId) ?? 0) >= state.readWanted) return;
   clearTimeout(state.readTimer);
   state.readTimer = setTimeout(() => {
@@ -319,6 +326,12 @@ function showTypists() {
 }
 
 // -- the page ----------------------------------------------------------------------
+
+/** The tab says what waits: "(3) Multichat", "(@1 · 3) Multichat". */
+function showTotals({ unread, mentions }) {
+  const waiting = mentions ? `@${mentions} · ${unread}` : unread ? String(unread) : "";
+  document.title = waiting ? `(${waiting}) Multichat` : "Multichat";
+}
 
 function setStatus(words, isError = false) {
   statusLine.hidden = !words;

@@ -3,6 +3,7 @@
 // fetched as the person scrolls up.
 
 import { el, clear } from "./elements.js";
+import { mentionRanges } from "./mentions.js";
 
 const MESSAGE = 0, ENTER = 4, LEAVE = 5, EDIT = 6, DELETE = 7, REACTION = 8;
 const QUICK_REACTIONS = ["👍", "❤️", "😂"];
@@ -160,12 +161,15 @@ export class MessageView {
         : `message ${message.reply_to}`;
       parts.push(el("blockquote", { class: "reply-quote" }, `↪ ${words.slice(0, 140)}`));
     }
+    const ranges = message.deleted ? [] : mentionRanges(message.message ?? "", this.me);
     parts.push(message.deleted
       ? el("p", { class: "text deleted" }, "message deleted")
-      : el("p", { class: `text type-${message.msg_type}` }, message.message ?? ""));
+      : el("p", { class: `text type-${message.msg_type}` },
+           ...withMarks(message.message ?? "", ranges)));
     if (!message.deleted) parts.push(this.reactionChips(message));
     if (!message.deleted && message.msg_type === MESSAGE) parts.push(this.buttons(message, mine));
     node.classList.toggle("mine", mine);
+    node.classList.toggle("mentions-me", !mine && ranges.length > 0);
     node.replaceChildren(...parts);
   }
 
@@ -225,4 +229,16 @@ export class MessageView {
     this.loadingOlder = true;
     this.actions.older(oldest);
   }
+}
+
+/** Text as text nodes, with each range that names the reader in a <mark>. */
+function withMarks(text, ranges) {
+  const pieces = [];
+  let at = 0;
+  for (const [start, end] of ranges) {
+    pieces.push(text.slice(at, start), el("mark", { class: "mention" }, text.slice(start, end)));
+    at = end;
+  }
+  pieces.push(text.slice(at));
+  return pieces.filter((piece) => piece !== "");
 }
