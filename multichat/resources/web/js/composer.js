@@ -39,6 +39,10 @@ export class Composer {
     document.getElementById("context-cancel").addEventListener("click", () => this.cancel());
   }
 
+  focus() {
+    this.input.focus();
+  }
+
   enable(on) {
     this.input.disabled = !on;
     this.button.disabled = !on;

@@ -36,7 +36,7 @@ const typingLine = document.getElementById("typing");
 const connection = new Connection({ onOpen: opened, onFrame: route, onDown: down });
 const login = new LoginForm(connection, enterChat);
 const outbox = new Outbox();
-const notifier = new Notifier();
+const notifier = new Notifier((words) => setStatus(words, true));
 const rooms = new RoomList(openRoom, showTotals);
 const view = new MessageView({
   reply: (message) => composer.replyTo(message),
@@ -49,6 +49,7 @@ const view = new MessageView({
   older: (before) => connection.send({ command: "history", room: state.current, before,
                                        limit: HISTORY_PAGE, ref: `older-${state.current}` }),
   shown: (seq) => markRead(seq),
+  escape: () => composer.focus(),
 });
 const composer = new Composer({ submit, typing: () => {
   if (state.joined) connection.send({ command: "typing", room: state.current });
@@ -246,19 +247,24 @@ function roomEvent(frame) {
   }
   if (frame.msg_type <= 3 || frame.msg_type === 5) stopTyping(frame.username);
   if (frame.msg_type <= 3 && frame.username !== state.me) {
-    notifier.notify(`${frame.username} in ${rooms.title(frame.room)}`, frame.message ?? "",
-                    frame.room, () => {});
+    notifier.notify(noticeTitle(frame.room, frame.username), frame.message ?? "", frame.room,
+                    () => {});
   }
 }
 
+/** New messages in a room not open here: counted; told when they are in a direct
+ * conversation or name this person (the text is not sent: the notice says who). */
 function activity(frame) {
   rooms.activity(frame);
-  if (frame.mention || rooms.isDirect(frame.activity)) {
-    const what = frame.mention ? "mentioned you" : "sent you a message";
-    notifier.notify(`${frame.username} in ${rooms.title(frame.activity)}`,
-                    `${frame.username} ${what}`, frame.activity,
-                    () => openRoom(frame.activity));
-  }
+  if (frame.username === state.me) return;
+  if (!frame.mention && !rooms.isDirect(frame.activity)) return;
+  notifier.notify(noticeTitle(frame.activity, frame.username),
+                  frame.mention ? "mentioned you" : "sent you a message", frame.activity,
+                  () => openRoom(frame.activity), { otherRoom: true });
+}
+
+function noticeTitle(roomId, username) {
+  return rooms.isDirect(roomId) ? username : `${username} in ${rooms.title(roomId)}`;
 }
 
 /** The person has seen the open room up to seq: its badge clears now, and the

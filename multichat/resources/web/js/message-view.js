@@ -1,6 +1,11 @@
 // The open conversation: its messages in seq order, each once, with replies,
 // edits, deletions and reactions applied as their events arrive; older pages
 // fetched as the person scrolls up.
+//
+// Each message's buttons show on hover or focus. From the keyboard the list is
+// one stop (a roving tabindex): Tab reaches one message (the newest, or the
+// last one visited) and then its buttons; the arrow keys, Home and End move
+// between messages; Escape goes back to the text box.
 
 import { el, clear } from "./elements.js";
 import { mentionRanges } from "./mentions.js";
@@ -13,7 +18,7 @@ const NEAR_TOP = 48;
 export class MessageView {
   /**
    * actions: {reply(message), edit(message), remove(message), react(message, emoji, on),
-   *           older(beforeSeq), shown(seq)}
+   *           older(beforeSeq), shown(seq), escape()}
    */
   constructor(actions) {
     this.actions = actions;
@@ -25,7 +30,15 @@ export class MessageView {
     this.roomId = null;
     this.atStart = false;
     this.loadingOlder = false;
+    this.activeSeq = null; // the message that holds the list's one tab stop
     this.list.addEventListener("scroll", () => this.maybeFetchOlder());
+    this.list.addEventListener("focusin", (event) => {
+      const node = event.target.closest(".message[data-seq]");
+      if (!node || Number(node.dataset.seq) === this.activeSeq) return;
+      this.activeSeq = Number(node.dataset.seq);
+      this.rove();
+    });
+    this.list.addEventListener("keydown", (event) => this.key(event));
   }
 
   open(roomId, me) {
@@ -35,6 +48,7 @@ export class MessageView {
     this.pendingNodes.clear();
     this.atStart = false;
     this.loadingOlder = false;
+    this.activeSeq = null;
     clear(this.list);
     this.empty.hidden = true;
   }
@@ -67,6 +81,7 @@ export class MessageView {
     for (const message of fresh) this.add(message);
     if (older) this.list.scrollTop = this.list.scrollHeight - keepBottom;
     else this.scrollToEnd();
+    this.rove();
   }
 
   /** A room event, live or caught up with `since`. */
@@ -82,6 +97,7 @@ export class MessageView {
       const stick = this.nearEnd();
       this.add(frame);
       if (stick || frame.username === this.me) this.scrollToEnd();
+      this.rove();
       return;
     }
     const target = this.messages.get(frame.target);
@@ -100,6 +116,7 @@ export class MessageView {
       else target.reactions.delete(frame.emoji);
     }
     this.draw(target);
+    this.rove();
   }
 
   /** What the person sent, shown greyed until the server's event confirms it. */
@@ -170,7 +187,15 @@ export class MessageView {
     if (!message.deleted && message.msg_type === MESSAGE) parts.push(this.buttons(message, mine));
     node.classList.toggle("mine", mine);
     node.classList.toggle("mentions-me", !mine && ranges.length > 0);
+    // Redrawn under a keyboard user (their reaction came back): the focus stays put.
+    const focused = node.contains(document.activeElement) && document.activeElement !== node
+      ? document.activeElement.dataset.key ?? "" : null;
     node.replaceChildren(...parts);
+    if (focused !== null) {
+      const again = [...node.querySelectorAll("button")]
+        .find((button) => button.dataset.key === focused);
+      (again ?? node).focus();
+    }
   }
 
   reactionChips(message) {
@@ -178,6 +203,7 @@ export class MessageView {
     for (const [emoji, users] of message.reactions) {
       const mine = users.has(this.me);
       const chip = el("button", { type: "button", class: "chip", "aria-pressed": String(mine),
+                                  "data-key": `chip ${emoji}`,
                                   title: [...users].join(", ") },
                       `${emoji} ${users.size}`);
       chip.addEventListener("click", () => this.actions.react(message, emoji, !mine));
@@ -189,7 +215,8 @@ export class MessageView {
   buttons(message, mine) {
     const bar = el("div", { class: "actions" });
     const add = (label, handler, name = label) => {
-      const button = el("button", { type: "button", "aria-label": name }, label);
+      const button = el("button", { type: "button", "aria-label": name, "data-key": name },
+                        label);
       button.addEventListener("click", handler);
       bar.append(button);
     };
@@ -203,6 +230,36 @@ export class MessageView {
       add("Delete", () => this.actions.remove(message));
     }
     return bar;
+  }
+
+  /** The one message in the tab order (with its buttons): the one last visited, or
+   * the newest. Every other message and button is reached by the arrow keys. */
+  rove() {
+    const nodes = this.list.querySelectorAll(".message[data-seq]");
+    const active = (this.activeSeq !== null && this.messages.get(this.activeSeq)?.node)
+      || nodes[nodes.length - 1];
+    for (const node of nodes) {
+      const on = node === active;
+      node.tabIndex = on ? 0 : -1;
+      for (const button of node.querySelectorAll("button")) button.tabIndex = on ? 0 : -1;
+    }
+  }
+
+  key(event) {
+    const node = event.target.closest?.(".message[data-seq]");
+    if (!node) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      this.actions.escape();
+      return;
+    }
+    const nodes = [...this.list.querySelectorAll(".message[data-seq]")];
+    const at = nodes.indexOf(node);
+    const to = { ArrowUp: at - 1, ArrowDown: at + 1, Home: 0, End: nodes.length - 1 }[event.key];
+    if (to === undefined || to < 0 || to >= nodes.length) return;
+    event.preventDefault();
+    nodes[to].focus();
+    if (to === 0) this.maybeFetchOlder();
   }
 
   notice(username, what) {

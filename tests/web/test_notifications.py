@@ -1,0 +1,119 @@
+"""Desktop notifications through the browser's Notification API, once allowed.
+
+Headless Chromium shows a notification without a screen to draw it on, and
+fires its ``show`` event; Playwright has no way to list them. So the test
+watches them with a hook of its own, injected before the page's scripts: it
+wraps ``window.Notification`` to record each one made (title, body) and
+whether Chromium showed it, and keeps it so the test can click it. The page's
+code is unchanged by this.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Browser, Page, expect
+
+from multichat.server.net import ChatServer
+from tests.helpers.client import ProtocolClient
+from tests.helpers.servers import ALICE, BOB
+from tests.web.conftest import PageFactory, log_in, open_room
+
+RECORD_NOTIFICATIONS = """(() => {
+    const Real = window.Notification;
+    window.shownNotes = [];
+    class Recorded extends Real {
+        constructor(title, options) {
+            super(title, options);
+            const note = {title, body: options?.body ?? "", shown: false, object: this};
+            window.shownNotes.push(note);
+            this.addEventListener("show", () => { note.shown = true; });
+        }
+        static get permission() { return Real.permission; }
+        static requestPermission() { return Real.requestPermission(); }
+    }
+    window.Notification = Recorded;
+})()"""
+
+NOTES = "() => window.shownNotes.map(({title, body, shown}) => ({title, body, shown}))"
+
+
+async def notes(page: Page) -> list[dict[str, Any]]:
+    return list(await page.evaluate(NOTES))
+
+
+async def test_once_allowed_messages_elsewhere_that_concern_the_person_make_notifications(
+    server: ChatServer, browser: Browser, open_page: PageFactory
+) -> None:
+    assert server.store is not None and server.chat is not None
+    garden = server.store.create_room("Garden").id
+    await server.chat.reconcile()
+    context = await browser.new_context()
+    try:
+        await context.add_init_script(script=RECORD_NOTIFICATIONS)
+        page = await open_page(server, context=context)
+        await log_in(page, *ALICE)
+        await open_room(page, "Lobby")
+        button = page.get_by_role("button", name="Turn on notifications")
+        await expect(button).to_be_visible()
+        assert await page.evaluate("Notification.permission") == "default"
+        # The person allows them when the browser asks (Playwright answers for them).
+        await context.grant_permissions(["notifications"],
+                                        origin=f"http://127.0.0.1:{server.port}")
+        await button.click()
+        await expect(button).to_be_hidden()
+
+        bob = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}/")
+        try:
+            await bob.login(*BOB)
+            await bob.join(1)
+            await bob.join(garden)
+            # Not told: the room in view, and another room's message that names nobody.
+            for room, text in ((1, "in the open room"), (garden, "nothing for alice")):
+                await bob.send(command="send", room=room, message=text)
+            await bob.send(command="send", room=garden, message="@alice, the roses?")
+            dm = await bob.request(command="dm.open", users=["alice"], ref="d")
+            while "dm" not in dm:
+                dm = await bob.recv()
+            direct = int(dm["dm"]["id"])
+            await bob.join(direct)
+            await bob.send(command="send", room=direct, message="psst")
+        finally:
+            await bob.close()
+        await expect(page.locator(f'#direct-list li[data-room-id="{direct}"] .badge.unread')
+                     ).to_have_text("1")
+        await expect(page.locator(".message", has_text="in the open room")).to_be_visible()
+        await page.wait_for_function("window.shownNotes.length >= 2")
+        await page.wait_for_function("window.shownNotes.every(note => note.shown)")
+        assert await notes(page) == [
+            {"title": "bob in Garden", "body": "mentioned you", "shown": True},
+            {"title": "bob", "body": "sent you a message", "shown": True},
+        ]
+        # Clicking one opens its conversation.
+        await page.evaluate("window.shownNotes[1].object.dispatchEvent(new Event('click'))")
+        await expect(page.locator("#room-title")).to_have_text("bob")
+        await expect(page.locator(".message", has_text="psst")).to_be_visible()
+    finally:
+        await context.close()
+
+
+async def test_nothing_is_shown_until_the_person_allows_it(
+    server: ChatServer, browser: Browser, open_page: PageFactory
+) -> None:
+    context = await browser.new_context()
+    try:
+        await context.add_init_script(script=RECORD_NOTIFICATIONS)
+        page = await open_page(server, context=context)
+        await log_in(page, *ALICE)
+        bob = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}/")
+        try:
+            await bob.login(*BOB)
+            await bob.join(1)
+            await bob.send(command="send", room=1, message="@alice hello")
+        finally:
+            await bob.close()
+        await expect(page.locator('#room-list li[data-room-id="1"] .badge.mention')
+                     ).to_have_text("@1")
+        assert await notes(page) == []
+    finally:
+        await context.close()
