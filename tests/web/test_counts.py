@@ -36,7 +36,7 @@ async def test_the_room_list_counts_messages_not_edits_or_reactions(
         await bob.join(1)
         first = await say(bob, 1, "one")
         second = await say(bob, 1, "two")
-        await say(bob, 1, "three")
+        await say(bob, 1, "three, @alice")
         await bob.send(command="react", room=1, seq=first, emoji="👍", on=True)
         await bob.expect(lambda f: f.get("msg_type") == 8)
         await bob.send(command="edit", room=1, seq=second, message="two, edited")
@@ -46,13 +46,15 @@ async def test_the_room_list_counts_messages_not_edits_or_reactions(
     page = await open_page(server)
     await log_in(page, *ALICE)
     unread, mention = row(page, 1)
-    # Three messages; last_seq - read_seq would say five.
+    # Three messages; last_seq - read_seq would say five. The list has no mention
+    # count: the page reads the unread messages to find the one naming alice.
     await expect(unread).to_have_text("3")
     await expect(unread).to_have_attribute("aria-label", "3 unread")
-    await expect(mention).to_have_count(0)
-    await expect(page).to_have_title("(3) Multichat")
+    await expect(mention).to_have_text("@1")
+    await expect(page).to_have_title("(@1 · 3) Multichat")
     await open_room(page, "Lobby")
     await expect(unread).to_have_count(0)
+    await expect(mention).to_have_count(0)
     await expect(page).to_have_title("Multichat")
 
 

@@ -14,6 +14,7 @@ import { mentionRanges } from "./mentions.js";
 const HISTORY_PAGE = 50;
 const TYPING_SHOWN_MS = 5000;
 const READ_DELAY_MS = 300;
+const PEEK_ROOMS = 20;
 
 const state = {
   me: null, // the logged-in username
@@ -57,6 +58,15 @@ const composer = new Composer({ submit, typing: () => {
 
 document.getElementById("logout-button").addEventListener("click", logOut);
 document.getElementById("sidebar-toggle").addEventListener("click", () => toggleSidebar());
+// On a phone the list lies over the messages: a tap beside it or Escape folds it.
+document.getElementById("conversation").addEventListener("click", () => toggleSidebar(false));
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && document.body.classList.contains("sidebar-open")) {
+    toggleSidebar(false);
+    document.getElementById("sidebar-toggle").focus();
+  }
+});
+window.addEventListener("pagehide", () => sendRead());
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") {
     markRead(Math.max(view.newestSeq, state.readWanted));
@@ -107,9 +117,10 @@ function route(frame) {
     }
     return;
   }
-  if ("rooms" in frame) return roomsChanged(frame.rooms);
+  if ("rooms" in frame) return roomsChanged(frame.rooms, frame.ref);
   if ("join" in frame) return joined(frame.join);
   if ("history" in frame) {
+    if (String(frame.ref ?? "").startsWith("peek-")) return peeked(frame);
     if (frame.history !== state.current) return;
     const older = String(frame.ref ?? "").startsWith("older-");
     view.history(frame.messages, older);
@@ -187,16 +198,33 @@ function loggedOut(words) {
 
 // -- rooms -------------------------------------------------------------------------
 
-function roomsChanged(entries) {
+function roomsChanged(entries, ref) {
   rooms.setRooms(entries, state.me ?? "");
+  if (ref === "rooms") peekForMentions();
   if (state.current !== null && !rooms.has(state.current)) closeRoom();
   else if (state.current !== null) titleNode.textContent = rooms.title(state.current);
+}
+
+/** The room list counts unread messages but not mentions: at login, read the
+ * unread messages of a few rooms to count those that name this person. */
+function peekForMentions() {
+  for (const roomId of rooms.withUnread().slice(0, PEEK_ROOMS)) {
+    connection.send({ command: "history", room: roomId, ref: `peek-${roomId}`,
+                      limit: Math.min(rooms.unread(roomId), HISTORY_PAGE) });
+  }
+}
+
+function peeked(frame) {
+  const naming = frame.messages.filter((m) => m.msg_type <= 3 && m.username !== state.me
+    && mentionRanges(m.message ?? "", state.me ?? "").length > 0);
+  rooms.mentionsFound(frame.history, naming.map((m) => m.seq));
 }
 
 function openRoom(roomId) {
   toggleSidebar(false);
   if (roomId === state.current) return;
   if (state.current !== null && state.joined) {
+    sendRead();
     connection.send({ command: "leave", room: state.current });
   }
   state.current = roomId;
@@ -205,7 +233,7 @@ function openRoom(roomId) {
   rooms.select(roomId);
   titleNode.textContent = rooms.title(roomId);
   typingLine.textContent = "";
-  view.open(roomId, state.me);
+  view.open(roomId, state.me, rooms.unread(roomId) > 0 ? rooms.readSeq(roomId) : 0);
   composer.enable(true);
   for (const pending of outbox.forRoom(roomId)) {
     if (pending.command === "send") view.pending(pending.client_id, pending.message);
@@ -268,21 +296,26 @@ function noticeTitle(roomId, username) {
 }
 
 /** The person has seen the open room up to seq: its badge clears now, and the
- * server hears of it (the newest seq seen, once it settles) for their other devices. */
+ * server hears of it for their other devices: at most every READ_DELAY_MS (a
+ * room busier than that is still told), and at once when they leave the room. */
 function markRead(seq) {
   const roomId = state.current;
   if (roomId === null || !seq || document.visibilityState !== "visible") return;
   state.readWanted = Math.max(state.readWanted, seq);
   rooms.readHere(roomId, seq);
   if ((state.readSent.get(roomId) ?? 0) >= state.readWanted) return;
+  if (state.readTimer === null) state.readTimer = setTimeout(sendRead, READ_DELAY_MS);
+}
+
+function sendRead() {
   clearTimeout(state.readTimer);
-  state.readTimer = setTimeout(() => {
-    const newest = state.readWanted;
-    if (state.current !== roomId || !state.joined) return;
-    if ((state.readSent.get(roomId) ?? 0) >= newest) return;
+  state.readTimer = null;
+  const roomId = state.current;
+  const newest = state.readWanted;
+  if (roomId === null || !state.joined || (state.readSent.get(roomId) ?? 0) >= newest) return;
+  if (connection.send({ command: "read", room: roomId, seq: newest })) {
     state.readSent.set(roomId, newest);
-    connection.send({ command: "read", room: roomId, seq: newest });
-  }, READ_DELAY_MS);
+  }
 }
 
 // -- sending -----------------------------------------------------------------------

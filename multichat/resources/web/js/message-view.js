@@ -9,6 +9,7 @@
 
 import { el, clear } from "./elements.js";
 import { mentionRanges } from "./mentions.js";
+import { layOut, Membership } from "./timeline.js";
 
 const MESSAGE = 0, ENTER = 4, LEAVE = 5, EDIT = 6, DELETE = 7, REACTION = 8;
 const QUICK_REACTIONS = ["👍", "❤️", "😂"];
@@ -31,6 +32,8 @@ export class MessageView {
     this.atStart = false;
     this.loadingOlder = false;
     this.activeSeq = null; // the message that holds the list's one tab stop
+    this.readSeq = 0;
+    this.run = null;
     this.list.addEventListener("scroll", () => this.maybeFetchOlder());
     this.list.addEventListener("focusin", (event) => {
       const node = event.target.closest(".message[data-seq]");
@@ -41,9 +44,13 @@ export class MessageView {
     this.list.addEventListener("keydown", (event) => this.key(event));
   }
 
-  open(roomId, me) {
+  /** readSeq: where the person had read this room (the "New messages" line goes
+   * after it; 0 for none). */
+  open(roomId, me, readSeq = 0) {
     this.roomId = roomId;
     this.me = me;
+    this.readSeq = readSeq;
+    this.run = null; // the join/leave line at the end, while nothing else follows it
     this.messages.clear();
     this.pendingNodes.clear();
     this.atStart = false;
@@ -79,6 +86,7 @@ export class MessageView {
     const keepBottom = this.list.scrollHeight - this.list.scrollTop;
     const fresh = messages.filter((m) => !this.messages.has(m.seq));
     for (const message of fresh) this.add(message);
+    this.layOut();
     if (older) this.list.scrollTop = this.list.scrollHeight - keepBottom;
     else this.scrollToEnd();
     this.rove();
@@ -88,7 +96,7 @@ export class MessageView {
   event(frame) {
     const type = frame.msg_type;
     if (type === ENTER || type === LEAVE) {
-      this.notice(frame.username, type === ENTER ? "joined" : "left");
+      this.notice(frame.username, type === ENTER, frame.ts);
       return;
     }
     if (type <= 3) {
@@ -96,6 +104,7 @@ export class MessageView {
       if (this.messages.has(frame.seq)) return;
       const stick = this.nearEnd();
       this.add(frame);
+      this.layOut();
       if (stick || frame.username === this.me) this.scrollToEnd();
       this.rove();
       return;
@@ -167,8 +176,6 @@ export class MessageView {
                     " ",
                     time ? el("time", { datetime: message.ts, title: time.toLocaleString() },
                               time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }))
-                      : null,
-                    message.edited && !message.deleted ? el("span", { class: "edited" }, " (edited)")
                       : null);
     const parts = [meta];
     if (message.reply_to !== null) {
@@ -179,13 +186,15 @@ export class MessageView {
       parts.push(el("blockquote", { class: "reply-quote" }, `↪ ${words.slice(0, 140)}`));
     }
     const ranges = message.deleted ? [] : mentionRanges(message.message ?? "", this.me);
-    parts.push(message.deleted
+    parts.push(el("div", { class: "content" }, message.deleted
       ? el("p", { class: "text deleted" }, "message deleted")
       : el("p", { class: `text type-${message.msg_type}` },
-           ...withMarks(message.message ?? "", ranges)));
+           ...withMarks(message.message ?? "", ranges)),
+    message.edited && !message.deleted ? el("span", { class: "edited" }, " (edited)") : null));
     if (!message.deleted) parts.push(this.reactionChips(message));
     if (!message.deleted && message.msg_type === MESSAGE) parts.push(this.buttons(message, mine));
     node.classList.toggle("mine", mine);
+    node.classList.remove("confirming"); // a redraw drops an unanswered question
     node.classList.toggle("mentions-me", !mine && ranges.length > 0);
     // Redrawn under a keyboard user (their reaction came back): the focus stays put.
     const focused = node.contains(document.activeElement) && document.activeElement !== node
@@ -227,9 +236,26 @@ export class MessageView {
     }
     if (mine) {
       add("Edit", () => this.actions.edit(message));
-      add("Delete", () => this.actions.remove(message));
+      add("Delete", () => this.confirmDelete(message, bar));
     }
     return bar;
+  }
+
+  /** Deleting cannot be undone: the bar asks first, and stays until answered. */
+  confirmDelete(message, bar) {
+    const yes = el("button", { type: "button", class: "danger", "data-key": "Yes, delete" },
+                   "Yes, delete");
+    const no = el("button", { type: "button", "data-key": "Cancel" }, "Cancel");
+    yes.addEventListener("click", () => this.actions.remove(message));
+    no.addEventListener("click", () => {
+      message.node.classList.remove("confirming");
+      this.draw(message);
+      this.rove();
+      message.node.focus();
+    });
+    message.node.classList.add("confirming");
+    bar.replaceChildren(el("span", { class: "question" }, "Delete this message?"), yes, no);
+    yes.focus();
   }
 
   /** The one message in the tab order (with its buttons): the one last visited, or
@@ -262,9 +288,30 @@ export class MessageView {
     if (to === 0) this.maybeFetchOlder();
   }
 
-  notice(username, what) {
-    this.list.append(el("li", { class: "notice" }, `${username} ${what}`));
-    if (this.nearEnd()) this.scrollToEnd();
+  /** Someone joined or left: one line for a run of them, never the reader's own. */
+  notice(username, entered, ts) {
+    if (username === this.me) return;
+    const stick = this.nearEnd();
+    const last = [...this.list.querySelectorAll(":scope > li:not(.pending)")].at(-1);
+    if (!this.run || this.run.node !== last) {
+      this.run = { node: el("li", { class: "notice", "data-ts": ts ?? "" }),
+                   members: new Membership() };
+      const firstPending = this.list.querySelector(":scope > .pending");
+      this.list.insertBefore(this.run.node, firstPending);
+    }
+    this.run.members.add(username, entered);
+    this.run.node.textContent = this.run.members.text;
+    if (!this.run.node.textContent) {
+      this.run.node.remove();
+      this.run = null;
+    }
+    this.layOut();
+    if (stick) this.scrollToEnd();
+  }
+
+  layOut() {
+    layOut(this.list, (node) => (node.dataset.seq ? this.messages.get(Number(node.dataset.seq))
+                                 ?? null : null), this.readSeq, this.me);
   }
 
   nearEnd() {

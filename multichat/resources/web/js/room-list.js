@@ -112,6 +112,27 @@ export class RoomList {
     this.render();
   }
 
+  /** The rooms with unread messages, most unread first. */
+  withUnread() {
+    return [...this.rooms.values()].filter((room) => room.unread > 0)
+      .sort((a, b) => b.unread - a.unread).map((room) => room.id);
+  }
+
+  /** Unread messages (by seq) found to name this person, reading a room's history. */
+  mentionsFound(roomId, seqs) {
+    const room = this.rooms.get(roomId);
+    if (!room || room.unread === 0) return;
+    const found = seqs.filter((seq) => seq > room.read_seq).length;
+    if (found <= room.mentions) return;
+    room.mentions = found;
+    this.render();
+  }
+
+  /** How far the person had read a room, as this page knows it. */
+  readSeq(roomId) {
+    return this.rooms.get(roomId)?.read_seq ?? 0;
+  }
+
   unread(roomId) {
     return this.rooms.get(roomId)?.unread ?? 0;
   }
