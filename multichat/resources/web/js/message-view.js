@@ -9,6 +9,7 @@
 
 import { el, clear } from "./elements.js";
 import { mentionRanges } from "./mentions.js";
+import { linkRanges } from "./links.js";
 import { layOut, Membership } from "./timeline.js";
 
 const MESSAGE = 0, ENTER = 4, LEAVE = 5, EDIT = 6, DELETE = 7, REACTION = 8;
@@ -189,7 +190,7 @@ export class MessageView {
     parts.push(el("div", { class: "content" }, message.deleted
       ? el("p", { class: "text deleted" }, "message deleted")
       : el("p", { class: `text type-${message.msg_type}` },
-           ...withMarks(message.message ?? "", ranges)),
+           ...decorated(message.message ?? "", ranges)),
     message.edited && !message.deleted ? el("span", { class: "edited" }, " (edited)") : null));
     if (!message.deleted) parts.push(this.reactionChips(message));
     if (!message.deleted && message.msg_type === MESSAGE) parts.push(this.buttons(message, mine));
@@ -267,7 +268,7 @@ export class MessageView {
     for (const node of nodes) {
       const on = node === active;
       node.tabIndex = on ? 0 : -1;
-      for (const button of node.querySelectorAll("button")) button.tabIndex = on ? 0 : -1;
+      for (const control of node.querySelectorAll("button, a")) control.tabIndex = on ? 0 : -1;
     }
   }
 
@@ -335,13 +336,24 @@ export class MessageView {
   }
 }
 
-/** Text as text nodes, with each range that names the reader in a <mark>. */
-function withMarks(text, ranges) {
+/** Text as text nodes, with its web links as links (opened in a new tab, with
+ * no opener and no referrer) and each range that names the reader in a <mark>
+ * (none inside a link). Built from nodes: nothing is parsed as HTML. */
+function decorated(text, mentions) {
+  const links = linkRanges(text);
+  const inLink = (start, end) => links.some((link) => start < link.end && end > link.start);
+  const spans = [
+    ...links.map((link) => ({ ...link, node: () => el("a", {
+      href: link.href, target: "_blank", rel: "noopener noreferrer" },
+    text.slice(link.start, link.end)) })),
+    ...mentions.filter(([start, end]) => !inLink(start, end)).map(([start, end]) => ({
+      start, end, node: () => el("mark", { class: "mention" }, text.slice(start, end)) })),
+  ].sort((a, b) => a.start - b.start);
   const pieces = [];
   let at = 0;
-  for (const [start, end] of ranges) {
-    pieces.push(text.slice(at, start), el("mark", { class: "mention" }, text.slice(start, end)));
-    at = end;
+  for (const span of spans) {
+    pieces.push(text.slice(at, span.start), span.node());
+    at = span.end;
   }
   pieces.push(text.slice(at));
   return pieces.filter((piece) => piece !== "");
