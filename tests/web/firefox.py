@@ -58,6 +58,8 @@ class FirefoxPage:
         self._connection = connection
         self.context = context
         self._next_id = 0
+        self.console: list[str] = []  # what the page logged (after listen())
+        self.prompts: list[str] = []  # alert/confirm/prompt messages it opened
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One BiDi command and its result (events that come meanwhile are dropped)."""
@@ -69,12 +71,32 @@ class FirefoxPage:
             while True:
                 message = json.loads(await self._connection.recv())
                 if message.get("id") != asked:
+                    self._event(message)
                     continue
                 if message.get("type") == "error":
                     raise RuntimeError(f"{method}: {message.get('error')}: "
                                        f"{message.get('message')}")
                 result: dict[str, Any] = message["result"]
                 return result
+
+    def _event(self, message: dict[str, Any]) -> None:
+        params = message.get("params", {})
+        if message.get("method") == "log.entryAdded":
+            self.console.append(str(params.get("text", "")))
+        elif message.get("method") == "browsingContext.userPromptOpened":
+            self.prompts.append(str(params.get("message", "")))
+
+    async def listen(self) -> None:
+        """Keep what the page logs to its console and the prompts it opens."""
+        await self.call("session.subscribe", events=["log.entryAdded",
+                                                     "browsingContext.userPromptOpened"])
+
+    async def wait_for_console(self, text: str) -> None:
+        """Until the page logged a line starting with ``text`` (each look takes events in)."""
+        async with asyncio.timeout(TIMEOUT):
+            while not any(line.startswith(text) for line in self.console):
+                await self.evaluate("0")
+                await asyncio.sleep(0.05)
 
     async def goto(self, url: str) -> None:
         await self.call("browsingContext.navigate", context=self.context, url=url,

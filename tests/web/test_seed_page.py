@@ -9,19 +9,14 @@ socket is logged in from its first frame, with no login shim.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from playwright.async_api import BrowserContext, ConsoleMessage, Page, expect
 
-from multichat.server.chat.passwords import Passwords
-from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 from tests.helpers.client import ProtocolClient
-from tests.helpers.servers import ALICE, BOB, seeded_server
+from tests.helpers.servers import ALICE, BOB
 from tests.web.conftest import PageFactory, log_in
 from tests.web.seed_site import SEED, SeedSite
 
@@ -50,25 +45,6 @@ def test_the_fixture_is_the_seeds_page_byte_for_byte() -> None:
     for name, blob in UPSTREAM_BLOBS.items():
         data = (SEED / name).read_bytes()
         assert hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest() == blob, name
-
-
-@pytest.fixture
-async def seed_site() -> AsyncIterator[SeedSite]:
-    async with SeedSite() as site:
-        yield site
-
-
-@pytest.fixture
-async def seed_server(seed_site: SeedSite, server_config: ServerConfig,
-                      passwords: Passwords) -> AsyncIterator[ChatServer]:
-    """A chat server that allows the seed site's origin, which relays to it."""
-    config = dataclasses.replace(server_config, allowed_origins=seed_site.origin)
-    async with seeded_server(config, passwords) as server:
-        store = server.store
-        assert store is not None
-        seed_site.upstream_port = server.port
-        seed_site.rooms = lambda: [(room.id, room.title) for room in store.rooms(direct=False)]
-        yield server
 
 
 async def logged_in_context(server: ChatServer, open_page: PageFactory) -> BrowserContext:
