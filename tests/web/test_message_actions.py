@@ -106,3 +106,29 @@ async def test_the_keyboard_reaches_every_message_and_button_through_one_tab_sto
         await expect(box).to_be_focused()
     finally:
         await bob.close()
+
+
+async def test_up_in_an_empty_box_edits_ones_last_message(
+    server: ChatServer, open_page: PageFactory
+) -> None:
+    page, bob, _ = await two_messages_from_bob(server, open_page)
+    try:
+        box = page.get_by_label("Message")
+        for text in ("first of mine", "with a tpyo"):
+            await box.fill(text)
+            await box.press("Enter")
+            await bob.expect(partial(said, text))
+        await box.press("ArrowUp")
+        await expect(page.locator("#context-text")).to_have_text("Editing your message")
+        await expect(box).to_have_value("with a tpyo")
+        await box.fill("with a typo, fixed")
+        await box.press("Enter")
+        edit = await bob.expect(lambda f: f.get("msg_type") == 6)
+        assert edit["message"] == "with a typo, fixed"
+        # Up in a box with text in it is the caret's business, not an edit.
+        await box.fill("draft")
+        await box.press("ArrowUp")
+        await expect(page.locator("#context-bar")).to_be_hidden()
+        await expect(box).to_have_value("draft")
+    finally:
+        await bob.close()

@@ -33,6 +33,7 @@ const chatView = document.getElementById("chat-view");
 const statusLine = document.getElementById("connection-status");
 const titleNode = document.getElementById("room-title");
 const typingLine = document.getElementById("typing");
+const dmError = document.getElementById("dm-error");
 
 const connection = new Connection({ onOpen: opened, onFrame: route, onDown: down });
 const login = new LoginForm(connection, enterChat);
@@ -52,11 +53,19 @@ const view = new MessageView({
   shown: (seq) => markRead(seq),
   escape: () => composer.focus(),
 });
-const composer = new Composer({ submit, typing: () => {
-  if (state.joined) connection.send({ command: "typing", room: state.current });
-} });
+const composer = new Composer({
+  submit,
+  typing: () => {
+    if (state.joined) connection.send({ command: "typing", room: state.current });
+  },
+  lastOwn: () => view.lastOwn(),
+});
 
 document.getElementById("logout-button").addEventListener("click", logOut);
+document.getElementById("dm-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  startDirect();
+});
 document.getElementById("sidebar-toggle").addEventListener("click", () => toggleSidebar());
 // On a phone the list lies over the messages: a tap beside it or Escape folds it.
 document.getElementById("conversation").addEventListener("click", () => toggleSidebar(false));
@@ -137,11 +146,19 @@ function route(frame) {
     return;
   }
   if ("logout" in frame) return finishLogout();
+  if ("dm" in frame) return directOpened(frame.dm);
   // members, dm, account and whatever a newer server adds: nothing to show here.
 }
 
 function failed(frame) {
   if (login.refused(frame)) return;
+  if (frame.ref === "dm") {
+    dmError.textContent = frame.error === "USER_INVALID"
+      ? `No one here is called that${frame.detail ? ` (${frame.detail})` : ""}.`
+      : frame.error === "RATE_LIMITED" ? "Too many new conversations: wait a while."
+        : frame.detail ?? "That conversation cannot be started.";
+    return;
+  }
   if (frame.error === "LOGIN_FAILED" && frame.ref === undefined) {
     state.sessionEnded = true; // the cookie names a revoked session; the pong follows
     return;
@@ -316,6 +333,29 @@ function sendRead() {
   if (connection.send({ command: "read", room: roomId, seq: newest })) {
     state.readSent.set(roomId, newest);
   }
+}
+
+/** "Start a conversation with": the names typed (commas or spaces between, an @ is fine). */
+function startDirect() {
+  const input = document.getElementById("dm-users");
+  const users = input.value.split(/[\s,]+/).map((name) => name.replace(/^@/, ""))
+    .filter(Boolean);
+  dmError.textContent = "";
+  if (users.length === 0) {
+    dmError.textContent = "Type the name of the person to write to.";
+    return;
+  }
+  if (!connection.send({ command: "dm.open", users, ref: "dm" })) {
+    dmError.textContent = "Not connected: try again in a moment.";
+  }
+}
+
+/** The conversation exists (the room list that holds it came first): open it. */
+function directOpened(entry) {
+  document.getElementById("dm-users").value = "";
+  if (!rooms.has(entry.id)) rooms.setRooms([...rooms.entries(), entry], state.me ?? "");
+  openRoom(entry.id);
+  composer.focus();
 }
 
 // -- sending -----------------------------------------------------------------------

@@ -74,6 +74,16 @@ export class MessageView {
     return newest;
   }
 
+  /** The reader's newest message shown here (not deleted), or null. */
+  lastOwn() {
+    let last = null;
+    for (const message of this.messages.values()) {
+      if (message.username === this.me && message.msg_type === MESSAGE && !message.deleted
+          && (last === null || message.seq > last.seq)) last = message;
+    }
+    return last;
+  }
+
   get oldestSeq() {
     let oldest = Infinity;
     for (const seq of this.messages.keys()) oldest = Math.min(oldest, seq);

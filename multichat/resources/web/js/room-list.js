@@ -58,6 +58,11 @@ export class RoomList {
     return room.title;
   }
 
+  /** The entries as the room list gave them (with what this page counted since). */
+  entries() {
+    return [...this.rooms.values()];
+  }
+
   has(roomId) {
     return this.rooms.has(roomId);
   }
