@@ -10,6 +10,7 @@ code is unchanged by this.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from playwright.async_api import Browser, Page, expect
@@ -35,7 +36,22 @@ RECORD_NOTIFICATIONS = """(() => {
     window.Notification = Recorded;
 })()"""
 
+LOOKING_AWAY = """(() => {
+    let away = false;
+    Object.defineProperty(document, "visibilityState", {get: () => away ? "hidden" : "visible"});
+    Object.defineProperty(document, "hidden", {get: () => away});
+    document.hasFocus = () => !away;
+    window.lookAway = (value) => {
+        away = value;
+        document.dispatchEvent(new Event("visibilitychange"));
+    };
+})()"""
+
 NOTES = "() => window.shownNotes.map(({title, body, shown}) => ({title, body, shown}))"
+
+
+def said(text: str, frame: dict[str, Any]) -> bool:
+    return frame.get("message") == text
 
 
 async def notes(page: Page) -> list[dict[str, Any]]:
@@ -115,5 +131,50 @@ async def test_nothing_is_shown_until_the_person_allows_it(
         await expect(page.locator('#room-list li[data-room-id="1"] .badge.mention')
                      ).to_have_text("@1")
         assert await notes(page) == []
+    finally:
+        await context.close()
+
+
+async def test_while_the_person_looks_away_the_open_room_counts_and_tells(
+    server: ChatServer, browser: Browser, open_page: PageFactory
+) -> None:
+    context = await browser.new_context(permissions=["notifications"])
+    try:
+        await context.add_init_script(script=RECORD_NOTIFICATIONS)
+        await context.add_init_script(script=LOOKING_AWAY)
+        page = await open_page(server, context=context)
+        await log_in(page, *ALICE)
+        await open_room(page, "Lobby")
+        phone = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}/")
+        bob = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}/")
+        try:
+            await phone.login(*ALICE)
+            await bob.login(*BOB)
+            await bob.join(1)
+            await page.evaluate("window.lookAway(true)")
+            for text in ("while you were away", "@alice this one is for you"):
+                await bob.send(command="send", room=1, message=text)
+                last = (await bob.expect(partial(said, text)))["seq"]
+            row = page.locator('#room-list li[data-room-id="1"]')
+            await expect(row.locator(".badge.unread")).to_have_text("2")
+            await expect(row.locator(".badge.mention")).to_have_text("@1")
+            await expect(page).to_have_title("(@1 · 2) Multichat")
+            await page.wait_for_function("window.shownNotes.length >= 2")
+            assert await notes(page) == [
+                {"title": "bob in Lobby", "body": "while you were away", "shown": True},
+                {"title": "bob in Lobby", "body": "@alice this one is for you", "shown": True},
+            ]
+            # Not read while away: the server still counts them.
+            await phone.send(command="rooms", ref="r")
+            listed = await phone.expect(lambda f: f.get("ref") == "r")
+            assert [r["unread"] for r in listed["rooms"] if r["id"] == "1"] == [2]
+            # Back: read, and the other device hears of it.
+            await page.evaluate("window.lookAway(false)")
+            await expect(row.locator(".badge")).to_have_count(0)
+            told = await phone.expect(lambda f: f.get("read") == "1")
+            assert told["seq"] == last and told["unread"] == 0
+        finally:
+            await bob.close()
+            await phone.close()
     finally:
         await context.close()
