@@ -10,14 +10,19 @@ code is unchanged by this.
 
 from __future__ import annotations
 
+import dataclasses
+import socket
 from functools import partial
 from typing import Any
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
+from multichat.server.chat.passwords import Passwords
+from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 from tests.helpers.client import ProtocolClient
-from tests.helpers.servers import ALICE, BOB
+from tests.helpers.servers import ALICE, BOB, seeded_server
 from tests.web.conftest import PageFactory, log_in, open_room
 
 RECORD_NOTIFICATIONS = """(() => {
@@ -178,3 +183,34 @@ async def test_while_the_person_looks_away_the_open_room_counts_and_tells(
             await phone.close()
     finally:
         await context.close()
+
+
+def lan_address() -> str | None:
+    """An address of this machine that is not loopback (a page there is not secure)."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks a route
+        address = str(probe.getsockname()[0])
+    except OSError:
+        return None
+    finally:
+        probe.close()
+    return None if address.startswith("127.") else address
+
+
+async def test_on_a_plain_http_lan_address_the_button_says_why_there_are_none(
+    server_config: ServerConfig, passwords: Passwords, open_page: PageFactory
+) -> None:
+    address = lan_address()
+    if address is None:
+        pytest.skip("this machine has no address but loopback")
+    config = dataclasses.replace(server_config, host=address)
+    async with seeded_server(config, passwords) as lan_server:
+        page = await open_page(f"http://{address}:{lan_server.port}/")
+        await log_in(page, *ALICE)
+        assert await page.evaluate("window.isSecureContext") is False
+        button = page.get_by_role("button", name="Turn on notifications")
+        await button.click()
+        await expect(page.locator("#connection-status")).to_have_text(
+            "Desktop notifications need the page's https:// address (a server with --tls).")
+        await expect(button).to_be_hidden()
