@@ -1,6 +1,10 @@
 """Screenshots of the browser client in real Chromium: docs/screenshots/web-*.png.
 
-Desktop and phone width, light and dark, of a seeded server on a free port.
+Desktop and phone width, light and dark, of a seeded server on a free port:
+a Lobby conversation (a reply, an edit, a reaction, a mention, a message
+grouped under the one before it, the "New messages" line), unread and
+mention badges on Garden and a direct conversation, and one message's
+buttons shown under the pointer.
 Run from the repository: ``.venv/bin/python -m tools.web_screenshots``.
 """
 
@@ -11,11 +15,12 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from multichat.server.chat.passwords import Passwords
+from multichat.server.net import ChatServer
 from tests.helpers.client import ProtocolClient
-from tests.helpers.servers import ALICE, BOB, loopback_config, seeded_server
+from tests.helpers.servers import ALICE, BOB, STAFF, loopback_config, seeded_server
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 SIZES = {"desktop": {"width": 1100, "height": 680}, "phone": {"width": 360, "height": 720}}
@@ -25,59 +30,102 @@ def said(text: str, frame: dict[str, object]) -> bool:
     return frame.get("message") == text
 
 
-async def conversation(port: int) -> None:
-    bob = await ProtocolClient.open(f"ws://127.0.0.1:{port}/")
-    await bob.login(*BOB)
-    await bob.join(1)
-    for text in ("Morning! Is the printer on the 3rd floor fixed?",
-                 "Yes, since yesterday. @alice can you check the toner?"):
-        await bob.send(command="send", room=1, message=text)
-        await bob.expect(partial(said, text))
+async def client(port: int, credentials: tuple[str, str]) -> ProtocolClient:
+    opened = await ProtocolClient.open(f"ws://127.0.0.1:{port}/")
+    await opened.login(*credentials)
+    return opened
+
+
+async def say(who: ProtocolClient, room: int, text: str, **extra: object) -> int:
+    await who.send(command="send", room=room, message=text, **extra)
+    return int((await who.expect(partial(said, text)))["seq"])
+
+
+async def conversation(server: ChatServer) -> None:
+    """What the people say before alice opens the page."""
+    assert server.store is not None and server.chat is not None
+    garden = server.store.create_room("Garden").id
+    await server.chat.reconcile()
+    bob, sam, alice = [await client(server.port, who) for who in (BOB, STAFF, ALICE)]
+    for person in (bob, sam, alice):
+        await person.join(1)
+    printer = await say(bob, 1, "Morning! Is the printer on the 3rd floor fixed?")
+    await say(bob, 1, "It jammed twice yesterday.")
+    await say(alice, 1, "I called the technician, they came at 5.")
+    fixed = await say(sam, 1, "Yes, since yesterday evening.")
+    await alice.send(command="read", room=1, seq=fixed)  # alice read this far, then left
+    await alice.close()
+    toner = await say(sam, 1, "@alice can you check the toner while you're there?")
+    thanks = await say(sam, 1, "Thanks all!")
+    await sam.send(command="edit", room=1, seq=thanks, message="Thanks all! 🙏")
+    await sam.expect(lambda f: f.get("msg_type") == 6)
+    await bob.send(command="react", room=1, seq=printer, emoji="👍", on=True)
+    await bob.expect(lambda f: f.get("msg_type") == 8)
+    await bob.send(command="react", room=1, seq=toner, emoji="😂", on=True)
+    await bob.expect(lambda f: f.get("msg_type") == 8)
+    await bob.join(garden)
+    await say(bob, garden, "The tomatoes are in!")
+    await say(bob, garden, "@alice want some basil?")
+    dm = await bob.request(command="dm.open", users=["alice"], ref="d")
+    while "dm" not in dm:
+        dm = await bob.recv()
+    direct = int(dm["dm"]["id"])
+    await bob.join(direct)
+    await say(bob, direct, "Lunch at 12:30?")
     await bob.close()
+    await sam.close()
 
 
-async def shoot(page: Page, port: int, name: str, phone: bool) -> None:
+async def shoot(browser: Browser, port: int, size: str, scheme: str, first: bool) -> None:
+    viewport = SIZES[size]
+    context = await browser.new_context(viewport={"width": viewport["width"],
+                                                  "height": viewport["height"]},
+                                        color_scheme="dark" if scheme == "dark" else "light")
+    page = await context.new_page()
     await page.goto(f"http://127.0.0.1:{port}/")
+    await page.get_by_label("Username").fill(ALICE[0])
+    await page.get_by_label("Password").fill(ALICE[1])
+    if first:
+        await page.screenshot(path=str(OUT / "web-login.png"))
+    await page.get_by_role("button", name="Log in").click()
     await expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    if phone:
+    if size == "phone":
         await page.get_by_role("button", name="Conversations").click()
+        await expect(page.get_by_role("button", name="Garden", exact=True)).to_be_visible()
+        await page.screenshot(path=str(OUT / f"web-{size}-{scheme}-rooms.png"))
     await page.get_by_role("button", name="Lobby", exact=True).click()
-    await expect(page.locator(".message")).not_to_have_count(0)
-    await page.screenshot(path=str(OUT / f"web-{name}.png"))
+    await expect(page.locator(".message", has_text="Thanks all")).to_be_visible()
+    if first:
+        await reply(page)
+    await page.locator(".message", has_text="jammed").hover()
+    await page.screenshot(path=str(OUT / f"web-{size}-{scheme}.png"))
+    await context.close()
+
+
+async def reply(page: Page) -> None:
+    """Alice answers sam's question with a reply."""
+    asked = page.locator(".message", has_text="toner")
+    await asked.hover()
+    await asked.get_by_role("button", name="Reply").click()
+    await page.get_by_label("Message").fill("On it ✅")
+    await page.get_by_label("Message").press("Enter")
+    await expect(page.locator(".message:not(.pending)", has_text="On it")).to_be_visible()
 
 
 async def main() -> None:
     passwords = Passwords()
     with tempfile.TemporaryDirectory() as data:
         async with seeded_server(loopback_config(Path(data)), passwords) as server:
-            await conversation(server.port)
+            await conversation(server)
             async with async_playwright() as playwright:
                 browser = await playwright.chromium.launch(
                     executable_path="/usr/bin/chromium",
                     args=["--no-sandbox", "--disable-background-networking"])
+                first = True
                 for scheme in ("light", "dark"):
-                    for size, viewport in SIZES.items():
-                        context = await browser.new_context(
-                            viewport={"width": viewport["width"], "height": viewport["height"]},
-                            color_scheme="dark" if scheme == "dark" else "light")
-                        page = await context.new_page()
-                        await page.goto(f"http://127.0.0.1:{server.port}/")
-                        await page.get_by_label("Username").fill(ALICE[0])
-                        await page.get_by_label("Password").fill(ALICE[1])
-                        if size == "desktop" and scheme == "light":
-                            await page.screenshot(path=str(OUT / "web-login.png"))
-                        await page.get_by_role("button", name="Log in").click()
-                        await expect(page.get_by_role("button", name="Log out")).to_be_visible()
-                        if size == "desktop" and scheme == "light":
-                            await page.get_by_role("button", name="Lobby", exact=True).click()
-                            box = page.get_by_label("Message")
-                            await box.fill("On it ✅")
-                            await box.press("Enter")
-                            await page.locator(".message", has_text="printer").get_by_role(
-                                "button", name="React 👍").click()
-                            await expect(page.locator(".chip")).to_have_count(1)
-                        await shoot(page, server.port, f"{size}-{scheme}", size == "phone")
-                        await context.close()
+                    for size in SIZES:
+                        await shoot(browser, server.port, size, scheme, first)
+                        first = False
                 await browser.close()
 
 

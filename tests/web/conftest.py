@@ -6,6 +6,7 @@ Skipped with a reason where chromium or playwright is missing, except under CI
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,8 +14,12 @@ from typing import Any
 
 import pytest
 
+from multichat.server.chat.passwords import Passwords
+from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
+from tests.helpers.servers import seeded_server
 from tests.helpers.timing import TIMEOUT
+from tests.web.seed_site import SeedSite
 
 try:
     from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
@@ -91,3 +96,23 @@ async def log_in(page: Page, username: str, password: str) -> None:
 async def open_room(page: Page, title: str) -> None:
     await page.get_by_role("button", name=title, exact=True).click()
     await expect(page.get_by_label("Message")).to_be_enabled()
+
+
+@pytest.fixture
+async def seed_site() -> AsyncIterator[SeedSite]:
+    """The seed's page on a web server of its own, relaying /chat/stream/ (seed_site.py)."""
+    async with SeedSite() as site:
+        yield site
+
+
+@pytest.fixture
+async def seed_server(seed_site: SeedSite, server_config: ServerConfig,
+                      passwords: Passwords) -> AsyncIterator[ChatServer]:
+    """A chat server that allows the seed site's origin, which relays to it."""
+    config = dataclasses.replace(server_config, allowed_origins=seed_site.origin)
+    async with seeded_server(config, passwords) as server:
+        store = server.store
+        assert store is not None
+        seed_site.upstream_port = server.port
+        seed_site.rooms = lambda: [(room.id, room.title) for room in store.rooms(direct=False)]
+        yield server

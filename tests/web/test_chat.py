@@ -107,11 +107,20 @@ async def test_shift_enter_breaks_the_line_and_replies_edits_deletions_reactions
         assert off["target"] == reaction["target"]
         await expect(chip).to_have_text("👍 1")
 
-        await mine.get_by_role("button", name="Delete").click()
+        await delete_after_asking(mine)
         await bob.expect(lambda f: f.get("msg_type") == 7)
         await expect(mine.locator(".text")).to_have_text("message deleted")
     finally:
         await bob.close()
+
+
+async def delete_after_asking(message: Locator) -> None:
+    """Deleting asks first, in the message's own bar: Cancel, then Delete for real."""
+    await message.get_by_role("button", name="Delete").click()
+    await message.get_by_role("button", name="Cancel").click()
+    await expect(message.get_by_role("button", name="Yes, delete")).to_have_count(0)
+    await message.get_by_role("button", name="Delete").click()
+    await message.get_by_role("button", name="Yes, delete").click()
 
 
 async def test_typing_and_unread_counts_from_activity(

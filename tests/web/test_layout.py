@@ -23,6 +23,15 @@ async def test_at_360_px_nothing_scrolls_sideways_and_the_rooms_fold_away(
     await page.get_by_role("button", name="Conversations").click()
     await lobby.click()
     await expect(lobby).to_be_hidden()  # the list folds away once a room is chosen
+    # A tap beside the open list, or Escape, folds it too.
+    await page.get_by_role("button", name="Conversations").click()
+    await expect(lobby).to_be_visible()
+    await page.mouse.click(340, 400)
+    await expect(lobby).to_be_hidden()
+    await page.get_by_role("button", name="Conversations").click()
+    await page.keyboard.press("Escape")
+    await expect(lobby).to_be_hidden()
+    await expect(page.get_by_role("button", name="Conversations")).to_be_focused()
     await page.get_by_label("Message").fill("x" * 300)
     await page.get_by_label("Message").press("Enter")
     await expect(page.locator(".message:not(.pending)")).to_have_count(1)

@@ -90,6 +90,19 @@ async def test_a_handshake_with_the_cookie_is_logged_in_without_the_token_echoed
         assert '"LOGIN_FAILED"' in await asyncio.wait_for(ws.recv(), 10)
 
 
+async def test_the_cookie_does_not_let_a_page_not_allowed_in(
+    server: ChatServer, connect: ClientFactory
+) -> None:
+    """Cross-site WebSocket hijacking: a page the browser sends the cookie from (another
+    port of this host is the same site) is refused on its Origin, before any frame."""
+    ticket = await ticket_for(connect)
+    pair = (await get(server, f"/session?ticket={ticket}")).headers["Set-Cookie"].split(";")[0]
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect_with(server, Cookie=pair, Origin=f"http://127.0.0.1:{server.port + 1}"):
+            pass
+    assert refused.value.response.status_code == 403
+
+
 def connect_with(server: ChatServer, **headers: str) -> connect:
     return connect(f"ws://127.0.0.1:{server.port}/chat/stream/", additional_headers=headers,
                    open_timeout=10)

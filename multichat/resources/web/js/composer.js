@@ -1,15 +1,17 @@
-// The text box labelled "Message": Enter sends, Shift+Enter breaks the line; a bar
-// above it says when the next send is a reply or an edit; typing is told to the
-// room at most every TYPING_EVERY_MS.
+// The text box labelled "Message": Enter sends, Shift+Enter breaks the line, Up in
+// an empty box edits one's last message; a bar above it says when the next send
+// is a reply or an edit; typing is told to the room at most every TYPING_EVERY_MS.
 
 const TYPING_EVERY_MS = 3000;
 
 export class Composer {
   /** submit(text, context): context is null, {reply: message} or {edit: message}.
-   *  typing(): the person is typing (throttled here). */
-  constructor({ submit, typing }) {
+   *  typing(): the person is typing (throttled here).
+   *  lastOwn(): the person's newest message here, if any (Up in an empty box edits it). */
+  constructor({ submit, typing, lastOwn }) {
     this.submitText = submit;
     this.typing = typing;
+    this.lastOwn = lastOwn;
     this.form = document.getElementById("composer");
     this.input = document.getElementById("message-input");
     this.button = this.form.querySelector("button");
@@ -27,6 +29,12 @@ export class Composer {
         this.submit();
       } else if (event.key === "Escape" && this.context) {
         this.cancel();
+      } else if (event.key === "ArrowUp" && !this.input.value && !this.context) {
+        const last = this.lastOwn();
+        if (last) {
+          event.preventDefault();
+          this.edit(last);
+        }
       }
     });
     this.input.addEventListener("input", () => {
@@ -37,6 +45,10 @@ export class Composer {
       }
     });
     document.getElementById("context-cancel").addEventListener("click", () => this.cancel());
+  }
+
+  focus() {
+    this.input.focus();
   }
 
   enable(on) {

@@ -9,10 +9,12 @@ import { MessageView } from "./message-view.js";
 import { Composer } from "./composer.js";
 import { Outbox, newClientId } from "./outbox.js";
 import { Notifier } from "./notifications.js";
+import { mentionRanges } from "./mentions.js";
 
 const HISTORY_PAGE = 50;
 const TYPING_SHOWN_MS = 5000;
 const READ_DELAY_MS = 300;
+const PEEK_ROOMS = 20;
 
 const state = {
   me: null, // the logged-in username
@@ -31,12 +33,13 @@ const chatView = document.getElementById("chat-view");
 const statusLine = document.getElementById("connection-status");
 const titleNode = document.getElementById("room-title");
 const typingLine = document.getElementById("typing");
+const dmError = document.getElementById("dm-error");
 
 const connection = new Connection({ onOpen: opened, onFrame: route, onDown: down });
 const login = new LoginForm(connection, enterChat);
 const outbox = new Outbox();
-const notifier = new Notifier();
-const rooms = new RoomList(openRoom);
+const notifier = new Notifier((words) => setStatus(words, true));
+const rooms = new RoomList(openRoom, showTotals);
 const view = new MessageView({
   reply: (message) => composer.replyTo(message),
   edit: (message) => composer.edit(message),
@@ -48,13 +51,31 @@ const view = new MessageView({
   older: (before) => connection.send({ command: "history", room: state.current, before,
                                        limit: HISTORY_PAGE, ref: `older-${state.current}` }),
   shown: (seq) => markRead(seq),
+  escape: () => composer.focus(),
 });
-const composer = new Composer({ submit, typing: () => {
-  if (state.joined) connection.send({ command: "typing", room: state.current });
-} });
+const composer = new Composer({
+  submit,
+  typing: () => {
+    if (state.joined) connection.send({ command: "typing", room: state.current });
+  },
+  lastOwn: () => view.lastOwn(),
+});
 
 document.getElementById("logout-button").addEventListener("click", logOut);
+document.getElementById("dm-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  startDirect();
+});
 document.getElementById("sidebar-toggle").addEventListener("click", () => toggleSidebar());
+// On a phone the list lies over the messages: a tap beside it or Escape folds it.
+document.getElementById("conversation").addEventListener("click", () => toggleSidebar(false));
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && document.body.classList.contains("sidebar-open")) {
+    toggleSidebar(false);
+    document.getElementById("sidebar-toggle").focus();
+  }
+});
+window.addEventListener("pagehide", () => sendRead());
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible") {
     markRead(Math.max(view.newestSeq, state.readWanted));
@@ -105,9 +126,10 @@ function route(frame) {
     }
     return;
   }
-  if ("rooms" in frame) return roomsChanged(frame.rooms);
+  if ("rooms" in frame) return roomsChanged(frame.rooms, frame.ref);
   if ("join" in frame) return joined(frame.join);
   if ("history" in frame) {
+    if (String(frame.ref ?? "").startsWith("peek-")) return peeked(frame);
     if (frame.history !== state.current) return;
     const older = String(frame.ref ?? "").startsWith("older-");
     view.history(frame.messages, older);
@@ -117,18 +139,26 @@ function route(frame) {
     return;
   }
   if ("activity" in frame) return activity(frame);
-  if ("read" in frame) return rooms.read(frame.read, frame.seq);
+  if ("read" in frame) return rooms.readElsewhere(frame.read, frame.seq, frame.unread);
   if ("typing" in frame) return typing(frame);
   if ("leave" in frame) {
     if (frame.leave === state.current && frame.ref === undefined) closeRoom();
     return;
   }
   if ("logout" in frame) return finishLogout();
+  if ("dm" in frame) return directOpened(frame.dm);
   // members, dm, account and whatever a newer server adds: nothing to show here.
 }
 
 function failed(frame) {
   if (login.refused(frame)) return;
+  if (frame.ref === "dm") {
+    dmError.textContent = frame.error === "USER_INVALID"
+      ? `No one here is called that${frame.detail ? ` (${frame.detail})` : ""}.`
+      : frame.error === "RATE_LIMITED" ? "Too many new conversations: wait a while."
+        : frame.detail ?? "That conversation cannot be started.";
+    return;
+  }
   if (frame.error === "LOGIN_FAILED" && frame.ref === undefined) {
     state.sessionEnded = true; // the cookie names a revoked session; the pong follows
     return;
@@ -185,16 +215,33 @@ function loggedOut(words) {
 
 // -- rooms -------------------------------------------------------------------------
 
-function roomsChanged(entries) {
+function roomsChanged(entries, ref) {
   rooms.setRooms(entries, state.me ?? "");
+  if (ref === "rooms") peekForMentions();
   if (state.current !== null && !rooms.has(state.current)) closeRoom();
   else if (state.current !== null) titleNode.textContent = rooms.title(state.current);
+}
+
+/** The room list counts unread messages but not mentions: at login, read the
+ * unread messages of a few rooms to count those that name this person. */
+function peekForMentions() {
+  for (const roomId of rooms.withUnread().slice(0, PEEK_ROOMS)) {
+    connection.send({ command: "history", room: roomId, ref: `peek-${roomId}`,
+                      limit: Math.min(rooms.unread(roomId), HISTORY_PAGE) });
+  }
+}
+
+function peeked(frame) {
+  const naming = frame.messages.filter((m) => m.msg_type <= 3 && m.username !== state.me
+    && mentionRanges(m.message ?? "", state.me ?? "").length > 0);
+  rooms.mentionsFound(frame.history, naming.map((m) => m.seq));
 }
 
 function openRoom(roomId) {
   toggleSidebar(false);
   if (roomId === state.current) return;
   if (state.current !== null && state.joined) {
+    sendRead();
     connection.send({ command: "leave", room: state.current });
   }
   state.current = roomId;
@@ -203,7 +250,7 @@ function openRoom(roomId) {
   rooms.select(roomId);
   titleNode.textContent = rooms.title(roomId);
   typingLine.textContent = "";
-  view.open(roomId, state.me);
+  view.open(roomId, state.me, rooms.unread(roomId) > 0 ? rooms.readSeq(roomId) : 0);
   composer.enable(true);
   for (const pending of outbox.forRoom(roomId)) {
     if (pending.command === "send") view.pending(pending.client_id, pending.message);
@@ -234,42 +281,81 @@ function roomEvent(frame) {
   if (frame.room !== state.current) return;
   view.event(frame);
   if (frame.seq !== undefined) {
-    rooms.seen(frame.room, frame.seq);
+    // A message not from this person, while the page is hidden: unread until seen.
+    const unseen = frame.msg_type <= 3 && frame.username !== state.me
+      && document.visibilityState !== "visible";
+    rooms.seen(frame.room, frame.seq, {
+      unread: unseen,
+      mention: unseen && mentionRanges(frame.message ?? "", state.me ?? "").length > 0,
+    });
     markRead(frame.seq); // edits and reactions too: they count in last_seq
   }
   if (frame.msg_type <= 3 || frame.msg_type === 5) stopTyping(frame.username);
   if (frame.msg_type <= 3 && frame.username !== state.me) {
-    notifier.notify(`${frame.username} in ${rooms.title(frame.room)}`, frame.message ?? "",
-                    frame.room, () => {});
+    notifier.notify(noticeTitle(frame.room, frame.username), frame.message ?? "", frame.room,
+                    () => {});
   }
 }
 
+/** New messages in a room not open here: counted; told when they are in a direct
+ * conversation or name this person (the text is not sent: the notice says who). */
 function activity(frame) {
   rooms.activity(frame);
-  if (frame.mention || rooms.isDirect(frame.activity)) {
-    const what = frame.mention ? "mentioned you" : "sent you a message";
-    notifier.notify(`${frame.username} in ${rooms.title(frame.activity)}`,
-                    `${frame.username} ${what}`, frame.activity,
-                    () => openRoom(frame.activity));
-  }
+  if (frame.username === state.me) return;
+  if (!frame.mention && !rooms.isDirect(frame.activity)) return;
+  notifier.notify(noticeTitle(frame.activity, frame.username),
+                  frame.mention ? "mentioned you" : "sent you a message", frame.activity,
+                  () => openRoom(frame.activity), { otherRoom: true });
+}
+
+function noticeTitle(roomId, username) {
+  return rooms.isDirect(roomId) ? username : `${username} in ${rooms.title(roomId)}`;
 }
 
 /** The person has seen the open room up to seq: its badge clears now, and the
- * server hears of it (the newest seq seen, once it settles) for their other devices. */
+ * server hears of it for their other devices: at most every READ_DELAY_MS (a
+ * room busier than that is still told), and at once when they leave the room. */
 function markRead(seq) {
   const roomId = state.current;
   if (roomId === null || !seq || document.visibilityState !== "visible") return;
   state.readWanted = Math.max(state.readWanted, seq);
-  rooms.read(roomId, seq);
+  rooms.readHere(roomId, seq);
   if ((state.readSent.get(roomId) ?? 0) >= state.readWanted) return;
+  if (state.readTimer === null) state.readTimer = setTimeout(sendRead, READ_DELAY_MS);
+}
+
+function sendRead() {
   clearTimeout(state.readTimer);
-  state.readTimer = setTimeout(() => {
-    const newest = state.readWanted;
-    if (state.current !== roomId || !state.joined) return;
-    if ((state.readSent.get(roomId) ?? 0) >= newest) return;
+  state.readTimer = null;
+  const roomId = state.current;
+  const newest = state.readWanted;
+  if (roomId === null || !state.joined || (state.readSent.get(roomId) ?? 0) >= newest) return;
+  if (connection.send({ command: "read", room: roomId, seq: newest })) {
     state.readSent.set(roomId, newest);
-    connection.send({ command: "read", room: roomId, seq: newest });
-  }, READ_DELAY_MS);
+  }
+}
+
+/** "Start a conversation with": the names typed (commas or spaces between, an @ is fine). */
+function startDirect() {
+  const input = document.getElementById("dm-users");
+  const users = input.value.split(/[\s,]+/).map((name) => name.replace(/^@/, ""))
+    .filter(Boolean);
+  dmError.textContent = "";
+  if (users.length === 0) {
+    dmError.textContent = "Type the name of the person to write to.";
+    return;
+  }
+  if (!connection.send({ command: "dm.open", users, ref: "dm" })) {
+    dmError.textContent = "Not connected: try again in a moment.";
+  }
+}
+
+/** The conversation exists (the room list that holds it came first): open it. */
+function directOpened(entry) {
+  document.getElementById("dm-users").value = "";
+  if (!rooms.has(entry.id)) rooms.setRooms([...rooms.entries(), entry], state.me ?? "");
+  openRoom(entry.id);
+  composer.focus();
 }
 
 // -- sending -----------------------------------------------------------------------
@@ -319,6 +405,12 @@ function showTypists() {
 }
 
 // -- the page ----------------------------------------------------------------------
+
+/** The tab says what waits: "(3) Multichat", "(@1 · 3) Multichat". */
+function showTotals({ unread, mentions }) {
+  const waiting = mentions ? `@${mentions} · ${unread}` : unread ? String(unread) : "";
+  document.title = waiting ? `(${waiting}) Multichat` : "Multichat";
+}
 
 function setStatus(words, isError = false) {
   statusLine.hidden = !words;

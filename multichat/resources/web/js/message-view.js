@@ -1,8 +1,16 @@
 // The open conversation: its messages in seq order, each once, with replies,
 // edits, deletions and reactions applied as their events arrive; older pages
 // fetched as the person scrolls up.
+//
+// Each message's buttons show on hover or focus. From the keyboard the list is
+// one stop (a roving tabindex): Tab reaches one message (the newest, or the
+// last one visited) and then its buttons; the arrow keys, Home and End move
+// between messages; Escape goes back to the text box.
 
 import { el, clear } from "./elements.js";
+import { mentionRanges } from "./mentions.js";
+import { linkRanges } from "./links.js";
+import { layOut, Membership } from "./timeline.js";
 
 const MESSAGE = 0, ENTER = 4, LEAVE = 5, EDIT = 6, DELETE = 7, REACTION = 8;
 const QUICK_REACTIONS = ["👍", "❤️", "😂"];
@@ -12,7 +20,7 @@ const NEAR_TOP = 48;
 export class MessageView {
   /**
    * actions: {reply(message), edit(message), remove(message), react(message, emoji, on),
-   *           older(beforeSeq), shown(seq)}
+   *           older(beforeSeq), shown(seq), escape()}
    */
   constructor(actions) {
     this.actions = actions;
@@ -24,16 +32,31 @@ export class MessageView {
     this.roomId = null;
     this.atStart = false;
     this.loadingOlder = false;
+    this.activeSeq = null; // the message that holds the list's one tab stop
+    this.readSeq = 0;
+    this.run = null;
     this.list.addEventListener("scroll", () => this.maybeFetchOlder());
+    this.list.addEventListener("focusin", (event) => {
+      const node = event.target.closest(".message[data-seq]");
+      if (!node || Number(node.dataset.seq) === this.activeSeq) return;
+      this.activeSeq = Number(node.dataset.seq);
+      this.rove();
+    });
+    this.list.addEventListener("keydown", (event) => this.key(event));
   }
 
-  open(roomId, me) {
+  /** readSeq: where the person had read this room (the "New messages" line goes
+   * after it; 0 for none). */
+  open(roomId, me, readSeq = 0) {
     this.roomId = roomId;
     this.me = me;
+    this.readSeq = readSeq;
+    this.run = null; // the join/leave line at the end, while nothing else follows it
     this.messages.clear();
     this.pendingNodes.clear();
     this.atStart = false;
     this.loadingOlder = false;
+    this.activeSeq = null;
     clear(this.list);
     this.empty.hidden = true;
   }
@@ -51,6 +74,16 @@ export class MessageView {
     return newest;
   }
 
+  /** The reader's newest message shown here (not deleted), or null. */
+  lastOwn() {
+    let last = null;
+    for (const message of this.messages.values()) {
+      if (message.username === this.me && message.msg_type === MESSAGE && !message.deleted
+          && (last === null || message.seq > last.seq)) last = message;
+    }
+    return last;
+  }
+
   get oldestSeq() {
     let oldest = Infinity;
     for (const seq of this.messages.keys()) oldest = Math.min(oldest, seq);
@@ -64,15 +97,17 @@ export class MessageView {
     const keepBottom = this.list.scrollHeight - this.list.scrollTop;
     const fresh = messages.filter((m) => !this.messages.has(m.seq));
     for (const message of fresh) this.add(message);
+    this.layOut();
     if (older) this.list.scrollTop = this.list.scrollHeight - keepBottom;
     else this.scrollToEnd();
+    this.rove();
   }
 
   /** A room event, live or caught up with `since`. */
   event(frame) {
     const type = frame.msg_type;
     if (type === ENTER || type === LEAVE) {
-      this.notice(frame.username, type === ENTER ? "joined" : "left");
+      this.notice(frame.username, type === ENTER, frame.ts);
       return;
     }
     if (type <= 3) {
@@ -80,7 +115,9 @@ export class MessageView {
       if (this.messages.has(frame.seq)) return;
       const stick = this.nearEnd();
       this.add(frame);
+      this.layOut();
       if (stick || frame.username === this.me) this.scrollToEnd();
+      this.rove();
       return;
     }
     const target = this.messages.get(frame.target);
@@ -99,6 +136,7 @@ export class MessageView {
       else target.reactions.delete(frame.emoji);
     }
     this.draw(target);
+    this.rove();
   }
 
   /** What the person sent, shown greyed until the server's event confirms it. */
@@ -149,8 +187,6 @@ export class MessageView {
                     " ",
                     time ? el("time", { datetime: message.ts, title: time.toLocaleString() },
                               time.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }))
-                      : null,
-                    message.edited && !message.deleted ? el("span", { class: "edited" }, " (edited)")
                       : null);
     const parts = [meta];
     if (message.reply_to !== null) {
@@ -160,13 +196,26 @@ export class MessageView {
         : `message ${message.reply_to}`;
       parts.push(el("blockquote", { class: "reply-quote" }, `↪ ${words.slice(0, 140)}`));
     }
-    parts.push(message.deleted
+    const ranges = message.deleted ? [] : mentionRanges(message.message ?? "", this.me);
+    parts.push(el("div", { class: "content" }, message.deleted
       ? el("p", { class: "text deleted" }, "message deleted")
-      : el("p", { class: `text type-${message.msg_type}` }, message.message ?? ""));
+      : el("p", { class: `text type-${message.msg_type}` },
+           ...decorated(message.message ?? "", ranges)),
+    message.edited && !message.deleted ? el("span", { class: "edited" }, " (edited)") : null));
     if (!message.deleted) parts.push(this.reactionChips(message));
     if (!message.deleted && message.msg_type === MESSAGE) parts.push(this.buttons(message, mine));
     node.classList.toggle("mine", mine);
+    node.classList.remove("confirming"); // a redraw drops an unanswered question
+    node.classList.toggle("mentions-me", !mine && ranges.length > 0);
+    // Redrawn under a keyboard user (their reaction came back): the focus stays put.
+    const focused = node.contains(document.activeElement) && document.activeElement !== node
+      ? document.activeElement.dataset.key ?? "" : null;
     node.replaceChildren(...parts);
+    if (focused !== null) {
+      const again = [...node.querySelectorAll("button")]
+        .find((button) => button.dataset.key === focused);
+      (again ?? node).focus();
+    }
   }
 
   reactionChips(message) {
@@ -174,6 +223,7 @@ export class MessageView {
     for (const [emoji, users] of message.reactions) {
       const mine = users.has(this.me);
       const chip = el("button", { type: "button", class: "chip", "aria-pressed": String(mine),
+                                  "data-key": `chip ${emoji}`,
                                   title: [...users].join(", ") },
                       `${emoji} ${users.size}`);
       chip.addEventListener("click", () => this.actions.react(message, emoji, !mine));
@@ -185,7 +235,8 @@ export class MessageView {
   buttons(message, mine) {
     const bar = el("div", { class: "actions" });
     const add = (label, handler, name = label) => {
-      const button = el("button", { type: "button", "aria-label": name }, label);
+      const button = el("button", { type: "button", "aria-label": name, "data-key": name },
+                        label);
       button.addEventListener("click", handler);
       bar.append(button);
     };
@@ -196,14 +247,82 @@ export class MessageView {
     }
     if (mine) {
       add("Edit", () => this.actions.edit(message));
-      add("Delete", () => this.actions.remove(message));
+      add("Delete", () => this.confirmDelete(message, bar));
     }
     return bar;
   }
 
-  notice(username, what) {
-    this.list.append(el("li", { class: "notice" }, `${username} ${what}`));
-    if (this.nearEnd()) this.scrollToEnd();
+  /** Deleting cannot be undone: the bar asks first, and stays until answered. */
+  confirmDelete(message, bar) {
+    const yes = el("button", { type: "button", class: "danger", "data-key": "Yes, delete" },
+                   "Yes, delete");
+    const no = el("button", { type: "button", "data-key": "Cancel" }, "Cancel");
+    yes.addEventListener("click", () => this.actions.remove(message));
+    no.addEventListener("click", () => {
+      message.node.classList.remove("confirming");
+      this.draw(message);
+      this.rove();
+      message.node.focus();
+    });
+    message.node.classList.add("confirming");
+    bar.replaceChildren(el("span", { class: "question" }, "Delete this message?"), yes, no);
+    yes.focus();
+  }
+
+  /** The one message in the tab order (with its buttons): the one last visited, or
+   * the newest. Every other message and button is reached by the arrow keys. */
+  rove() {
+    const nodes = this.list.querySelectorAll(".message[data-seq]");
+    const active = (this.activeSeq !== null && this.messages.get(this.activeSeq)?.node)
+      || nodes[nodes.length - 1];
+    for (const node of nodes) {
+      const on = node === active;
+      node.tabIndex = on ? 0 : -1;
+      for (const control of node.querySelectorAll("button, a")) control.tabIndex = on ? 0 : -1;
+    }
+  }
+
+  key(event) {
+    const node = event.target.closest?.(".message[data-seq]");
+    if (!node) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      this.actions.escape();
+      return;
+    }
+    const nodes = [...this.list.querySelectorAll(".message[data-seq]")];
+    const at = nodes.indexOf(node);
+    const to = { ArrowUp: at - 1, ArrowDown: at + 1, Home: 0, End: nodes.length - 1 }[event.key];
+    if (to === undefined || to < 0 || to >= nodes.length) return;
+    event.preventDefault();
+    nodes[to].focus();
+    if (to === 0) this.maybeFetchOlder();
+  }
+
+  /** Someone joined or left: one line for a run of them, never the reader's own. */
+  notice(username, entered, ts) {
+    if (username === this.me) return;
+    const stick = this.nearEnd();
+    const last = [...this.list.querySelectorAll(":scope > li:not(.pending)")].at(-1);
+    if (!this.run || this.run.node !== last) {
+      this.run = { node: el("li", { class: "notice", "data-ts": ts ?? "" }),
+                   members: new Membership() };
+      const firstPending = this.list.querySelector(":scope > .pending");
+      this.list.insertBefore(this.run.node, firstPending);
+    }
+    this.run.members.add(username, entered);
+    this.run.node.textContent = this.run.members.text;
+    if (!this.run.node.textContent) {
+      this.run.node.remove();
+      this.run = null;
+    }
+    this.layOut();
+    if (stick) this.scrollToEnd();
+  }
+
+  layOut() {
+    layOut(this.list, (node) => (node.dataset.seq ? this.messages.get(Number(node.dataset.seq))
+                                 ?? null : null), this.readSeq, this.me);
   }
 
   nearEnd() {
@@ -225,4 +344,27 @@ export class MessageView {
     this.loadingOlder = true;
     this.actions.older(oldest);
   }
+}
+
+/** Text as text nodes, with its web links as links (opened in a new tab, with
+ * no opener and no referrer) and each range that names the reader in a <mark>
+ * (none inside a link). Built from nodes: nothing is parsed as HTML. */
+function decorated(text, mentions) {
+  const links = linkRanges(text);
+  const inLink = (start, end) => links.some((link) => start < link.end && end > link.start);
+  const spans = [
+    ...links.map((link) => ({ ...link, node: () => el("a", {
+      href: link.href, target: "_blank", rel: "noopener noreferrer" },
+    text.slice(link.start, link.end)) })),
+    ...mentions.filter(([start, end]) => !inLink(start, end)).map(([start, end]) => ({
+      start, end, node: () => el("mark", { class: "mention" }, text.slice(start, end)) })),
+  ].sort((a, b) => a.start - b.start);
+  const pieces = [];
+  let at = 0;
+  for (const span of spans) {
+    pieces.push(text.slice(at, span.start), span.node());
+    at = span.end;
+  }
+  pieces.push(text.slice(at));
+  return pieces.filter((piece) => piece !== "");
 }

@@ -1,13 +1,19 @@
 // The rooms and direct conversations the user may see, each a button named by its
-// title, with its unread count (last_seq - read_seq) and mentions beside it.
+// title, with its unread and mention counts beside it. The counts are the
+// server's: `unread` of the room list, `count` of each activity frame, `unread`
+// of a read marker set on another device (docs/protocol.md, "Read markers",
+// "Activity"); last_seq - read_seq only for an older server, which sends none.
 
 import { el, clear } from "./elements.js";
 
 export class RoomList {
-  /** onOpen(roomId): the person chose a room. */
-  constructor(onOpen) {
+  /** onOpen(roomId): the person chose a room; onCounts({unread, mentions}): the
+   * totals over every room changed (or may have). */
+  constructor(onOpen, onCounts = () => {}) {
     this.onOpen = onOpen;
-    this.rooms = new Map(); // id -> {id, title, kind, members, last_seq, read_seq, mentions}
+    this.onCounts = onCounts;
+    // id -> {id, title, kind, members, last_seq, read_seq, unread, mentions}
+    this.rooms = new Map();
     this.me = "";
     this.current = null;
     this.roomList = document.getElementById("room-list");
@@ -21,13 +27,22 @@ export class RoomList {
     this.rooms = new Map();
     for (const entry of entries) {
       const before = old.get(entry.id);
-      this.rooms.set(entry.id, {
+      const last = entry.last_seq ?? 0, read = entry.read_seq ?? 0;
+      const room = {
         ...entry,
         kind: entry.kind ?? "room",
-        last_seq: Math.max(entry.last_seq ?? 0, before?.last_seq ?? 0),
-        read_seq: Math.max(entry.read_seq ?? 0, before?.read_seq ?? 0),
+        last_seq: last,
+        read_seq: read,
+        unread: entry.unread ?? Math.max(0, last - read),
         mentions: before?.mentions ?? 0,
-      });
+      };
+      // Events this page saw after the server made the list still count.
+      if (before && before.last_seq > last) {
+        room.last_seq = before.last_seq;
+        room.unread = before.read_seq >= before.last_seq ? 0 : Math.max(room.unread, before.unread);
+      }
+      if (room.unread === 0) room.mentions = 0;
+      this.rooms.set(entry.id, room);
     }
     this.render();
   }
@@ -43,6 +58,11 @@ export class RoomList {
     return room.title;
   }
 
+  /** The entries as the room list gave them (with what this page counted since). */
+  entries() {
+    return [...this.rooms.values()];
+  }
+
   has(roomId) {
     return this.rooms.has(roomId);
   }
@@ -51,35 +71,85 @@ export class RoomList {
     return this.rooms.get(roomId)?.kind === "direct";
   }
 
-  /** An `activity` frame: a new event in a room not open here. */
+  /** An `activity` frame: `count` new messages (one for an older server) in a room
+   * not joined here, `mention` when one of them names this user. */
   activity(frame) {
     const room = this.rooms.get(frame.activity);
-    if (!room) return;
+    if (!room || frame.seq <= room.read_seq) return;
     room.last_seq = Math.max(room.last_seq, frame.seq);
+    room.unread += frame.count ?? 1;
     if (frame.mention) room.mentions += 1;
     this.render();
   }
 
-  /** A stored event shown in the open room: its seq is the newest known. */
-  seen(roomId, seq) {
+  /** A stored event of the open room, shown here. `unread`: a message the person has
+   * not seen yet (the page is hidden); `mention`: and it names them. */
+  seen(roomId, seq, { unread = false, mention = false } = {}) {
     const room = this.rooms.get(roomId);
     if (!room || seq <= room.last_seq) return;
     room.last_seq = seq;
+    if (unread) room.unread += 1;
+    if (unread && mention) room.mentions += 1;
     this.render();
   }
 
-  /** Marked read up to seq (here, or by the user's other connections). */
-  read(roomId, seq) {
+  /** The open room, in view, read here up to seq: it shows every message it has, so
+   * none is left unread (the server, told seq, agrees). */
+  readHere(roomId, seq) {
     const room = this.rooms.get(roomId);
-    if (!room) return;
+    if (!room || (seq <= room.read_seq && room.unread === 0 && room.mentions === 0)) return;
     room.read_seq = Math.max(room.read_seq, seq);
-    if (room.read_seq >= room.last_seq) room.mentions = 0;
+    room.last_seq = Math.max(room.last_seq, seq);
+    room.unread = 0;
+    room.mentions = 0;
     this.render();
+  }
+
+  /** A `read` push: another of this user's devices read up to seq, and the server
+   * says how many are left (`unread`; an older server does not). */
+  readElsewhere(roomId, seq, unread) {
+    const room = this.rooms.get(roomId);
+    if (!room || seq < room.read_seq) return;
+    room.read_seq = seq;
+    room.last_seq = Math.max(room.last_seq, seq);
+    room.unread = unread ?? Math.max(0, room.last_seq - seq);
+    room.mentions = Math.min(room.mentions, room.unread);
+    this.render();
+  }
+
+  /** The rooms with unread messages, most unread first. */
+  withUnread() {
+    return [...this.rooms.values()].filter((room) => room.unread > 0)
+      .sort((a, b) => b.unread - a.unread).map((room) => room.id);
+  }
+
+  /** Unread messages (by seq) found to name this person, reading a room's history. */
+  mentionsFound(roomId, seqs) {
+    const room = this.rooms.get(roomId);
+    if (!room || room.unread === 0) return;
+    const found = seqs.filter((seq) => seq > room.read_seq).length;
+    if (found <= room.mentions) return;
+    room.mentions = found;
+    this.render();
+  }
+
+  /** How far the person had read a room, as this page knows it. */
+  readSeq(roomId) {
+    return this.rooms.get(roomId)?.read_seq ?? 0;
   }
 
   unread(roomId) {
-    const room = this.rooms.get(roomId);
-    return room ? Math.max(0, room.last_seq - room.read_seq) : 0;
+    return this.rooms.get(roomId)?.unread ?? 0;
+  }
+
+  /** Unread messages and mentions over every room: for the tab's title. */
+  totals() {
+    let unread = 0, mentions = 0;
+    for (const room of this.rooms.values()) {
+      unread += room.unread;
+      mentions += room.mentions;
+    }
+    return { unread, mentions };
   }
 
   select(roomId) {
@@ -88,6 +158,9 @@ export class RoomList {
   }
 
   render() {
+    // Rebuilt whole on each change: the button that had the focus gets it back, so
+    // an activity frame does not throw a keyboard user out of the list.
+    const focused = document.activeElement?.closest?.("#sidebar li")?.dataset.roomId;
     clear(this.roomList);
     clear(this.directList);
     for (const room of this.rooms.values()) {
@@ -97,10 +170,10 @@ export class RoomList {
                         title);
       button.addEventListener("click", () => this.onOpen(room.id));
       const item = el("li", { "data-room-id": room.id }, button);
-      const unread = this.unread(room.id);
-      if (unread > 0) {
-        item.append(el("span", { class: "badge unread", "aria-label": `${unread} unread` },
-                       String(unread)));
+      if (room.unread > 0) {
+        item.classList.add("has-unread");
+        item.append(el("span", { class: "badge unread", "aria-label": `${room.unread} unread` },
+                       String(room.unread)));
       }
       if (room.mentions > 0) {
         item.append(el("span", { class: "badge mention",
@@ -108,6 +181,8 @@ export class RoomList {
                        `@${room.mentions}`));
       }
       (room.kind === "direct" ? this.directList : this.roomList).append(item);
+      if (room.id === focused) button.focus();
     }
+    this.onCounts(this.totals());
   }
 }
