@@ -16,6 +16,7 @@ from multichat.server.store.errors import (
     LastSuperuser,
     NoOneElse,
     NotAllowed,
+    SearchTooLong,
     SeqOutOfRange,
     StoreError,
     TitleTaken,
@@ -47,6 +48,7 @@ _CODES: dict[type[StoreError], ErrorCode] = {
     NotAllowed: ErrorCode.PERMISSION_DENIED,
     SeqOutOfRange: ErrorCode.BAD_REQUEST,
     NoOneElse: ErrorCode.BAD_REQUEST,
+    SearchTooLong: ErrorCode.LIMIT_REACHED,
 }
 
 

@@ -115,6 +115,20 @@ class StoredMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchPage:
+    """A page of search results, newest first, each message as it is now.
+
+    ``more``: whether older results may follow; then ``next_before`` is the
+    cursor to ask for them with (the id of the page's last message: results
+    are ordered by message id, which rises with every message stored).
+    """
+
+    messages: list[StoredMessage]
+    more: bool
+    next_before: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Appended:
     """The outcome of one append: the stored message, and whether it was stored before.
 
