@@ -118,12 +118,14 @@ class StoredMessage:
 class SearchPage:
     """A page of search results, newest first, each message as it is now.
 
-    ``more``: whether older results may follow; then ``next_before`` is the
-    cursor to ask for them with (the id of the page's last message: results
-    are ordered by message id, which rises with every message stored).
+    ``ids``: each message's id (the order of results, rising with every
+    message stored). ``more``: whether older results may follow; then
+    ``next_before`` is the cursor to ask for them with (the id of the last
+    message the index gave, which may be one left out as changed meanwhile).
     """
 
     messages: list[StoredMessage]
+    ids: list[int]
     more: bool
     next_before: int | None
 

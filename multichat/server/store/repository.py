@@ -1040,8 +1040,11 @@ class Store:
         the words as it reads now, and left out if it no longer matches.
         """
         rooms = sorted(set(room_ids))
+        # The words again, by the index's rules: whatever a caller passes, no character
+        # the engine's query language gives a meaning to reaches it.
+        query_words = words_of(" ".join(query_words))
         if not rooms or not query_words or limit <= 0:
-            return SearchPage([], False, None)
+            return SearchPage([], [], False, None)
         expression = search_index.match_expression(self.db, query_words)
         below = _NO_ID if before is None else before
         visible: object = json.dumps(rooms) if self.is_sqlite else rooms
@@ -1049,9 +1052,12 @@ class Store:
         more = len(hits) > limit
         hits = hits[:limit]
         found = self._messages_by_id([message_id for message_id, _ in hits])
-        page = [found[message_id] for message_id, _ in hits if message_id in found]
-        page = [m for m in page if m.text is not None and _holds(m.text, query_words)]
-        return SearchPage(page, more, hits[-1][0] if more else None)
+        page = [(message_id, found[message_id]) for message_id, _ in hits
+                if message_id in found]
+        page = [(message_id, m) for message_id, m in page
+                if m.text is not None and _holds(m.text, query_words)]
+        return SearchPage([m for _, m in page], [message_id for message_id, _ in page], more,
+                          hits[-1][0] if more else None)
 
     def _hits(self, args: tuple[object, ...], budget: float) -> list[tuple[int, int]]:
         """The index's page of (message id, room id), stopped past ``budget`` seconds:
