@@ -230,8 +230,10 @@ class _MessageSql:
                    '"reply_to", "target", "emoji", "reaction_on"')
         # Messages by id (search results): the columns above, after the id.
         self.by_id = f'SELECT "id", {columns} FROM "message" WHERE "id" IN '
+        # "target IS NOT NULL" spelled out: SQLite uses the partial index of changes
+        # only for a WHERE that implies its own (an IN list does not, to it).
         self.changes_of = (f'SELECT {columns} FROM "message" WHERE "room_id" = {p} '
-                           f'AND "target" IN ')
+                           f'AND "target" IS NOT NULL AND "target" IN ')
         self.find_resend = (
             f'SELECT {columns} FROM "message" WHERE "account_id" = {p} AND "client_id" = {p}'
         )
@@ -1101,9 +1103,12 @@ class Store:
             pairs.sort(key=lambda pair: pair[1].seq)
             seqs = [m.seq for _, m in pairs]
             marks = ", ".join([self.db.param] * len(seqs))
-            changes = self.db.execute_sql(f"{self._sql.changes_of}({marks}) ORDER BY \"seq\"",
-                                          (room_id, *seqs)).fetchall()
-            folded = _fold([m for _, m in pairs], (_from_row(row) for row in changes))
+            # In seq order, sorted here: an ORDER BY leads SQLite to walk the room's whole
+            # (room_id, seq) index instead of the index of changes.
+            rows = self.db.execute_sql(f"{self._sql.changes_of}({marks})",
+                                       (room_id, *seqs)).fetchall()
+            changes = sorted((_from_row(row) for row in rows), key=lambda c: c.seq)
+            folded = _fold([m for _, m in pairs], changes)
             found.update((message_id, m) for (message_id, _), m in zip(pairs, folded, strict=True))
         return found
 
