@@ -28,7 +28,7 @@ from typing import Any
 
 from multichat.protocol import MsgType
 from multichat.protocol.words import words
-from multichat.server.store import Store
+from multichat.server.store import Store, search_index
 from multichat.server.store.records import NewMessage, User
 
 ROOMS_OPEN, ROOMS_STAFF, ROOMS_DIRECT = 40, 5, 5
@@ -89,7 +89,7 @@ def fill(store: Store, rooms: list[int], total: int, rng: random.Random) -> floa
             room = rng.choice(rooms)
             seqs[room] += 1
             messages.append((next_id, room, seqs[room], 1, "searcher", 0, text, next_id))
-            index.append((next_id, room, words(text)))
+            index.append((next_id, room, search_index.stored_words(store.db, text)))
             next_id += 1
         if store.is_sqlite:
             _sqlite_rows(store, messages, index)
@@ -116,7 +116,7 @@ def _sqlite_rows(store: Store, messages: list[Any], index: list[Any]) -> None:
         cursor.executemany(f'INSERT INTO "message" ({_MESSAGE_COLUMNS}) '
                            'VALUES (?, ?, ?, ?, ?, ?, ?, ?)', messages)
         cursor.executemany('INSERT INTO "message_search" ("id", "room_id", "words") '
-                           'VALUES (?, ?, ?)', [(i, r, " ".join(w)) for i, r, w in index if w])
+                           'VALUES (?, ?, ?)', [row for row in index if row[2] is not None])
 
 
 def _postgres_rows(store: Store, messages: list[Any], index: list[Any]) -> None:
@@ -127,9 +127,9 @@ def _postgres_rows(store: Store, messages: list[Any], index: list[Any]) -> None:
             for row in messages:
                 copy.write_row(row)
         with cursor.copy('COPY "message_search" ("id", "room_id", "words") FROM STDIN') as copy:
-            for message_id, room, found in index:
-                if found:
-                    copy.write_row((message_id, room, " ".join(f"'{w}'" for w in found)))
+            for message_id, room, lexemes in index:
+                if lexemes is not None:  # tsvector text: the words hold no quote
+                    copy.write_row((message_id, room, " ".join(f"'{w}'" for w in lexemes)))
 
 
 def queries(rng: random.Random, count: int) -> list[list[str]]:

@@ -31,6 +31,8 @@ _WORD = regex.compile(r"[\p{L}\p{N}\p{M}\p{Co}]+")
 
 def fold(text: str) -> str:
     """``text`` without case or accents (as described above); separators kept."""
+    if text.isascii():  # most chat: nothing to decompose, and case folds as lower()
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
     return unicodedata.normalize("NFKC", bare.casefold())

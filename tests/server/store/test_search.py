@@ -269,3 +269,24 @@ def test_sqlite_index_tables_are_the_ones_the_schema_names(sqlite_store: Store) 
             "message_search_removed", "message_search_changed"} <= names
     with sqlite3.connect(":memory:") as probe:  # FTS5 is compiled into this SQLite
         probe.execute("CREATE VIRTUAL TABLE t USING fts5(x)")
+
+
+def test_a_small_recent_window_finds_the_same_pages(
+    store: Store, alice: User, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL reads the newest rows first, then asks the GIN index below them: the
+    same results whichever step finds them (SQLite has one step)."""
+    lobby = store.create_room("Lobby").id
+    for n in range(1, 13):
+        put(store, alice, lobby, f"{'rare' if n % 4 == 0 else 'common'} entry {n}")
+    expected = {query: [texts(find(store, query, [lobby], limit=limit))
+                        for limit in (1, 2, 5, 20)] for query in ("rare", "common", "entry")}
+    monkeypatch.setattr("multichat.server.store.search_index.RECENT_WINDOW", 3)
+    for query, pages in expected.items():
+        assert [texts(find(store, query, [lobby], limit=limit))
+                for limit in (1, 2, 5, 20)] == pages, query
+    assert texts(find(store, "rare", [lobby])) == ["rare entry 12", "rare entry 8",
+                                                   "rare entry 4"]
+    second = find(store, "rare", [lobby], before=find(store, "rare", [lobby], limit=1)
+                  .next_before, limit=5)
+    assert texts(second) == ["rare entry 8", "rare entry 4"] and not second.more
