@@ -121,8 +121,9 @@ def seed_many_messages(data_dir: Path, total: int) -> None:
 
 
 @contextlib.contextmanager
-def server(kind: str, data_dir: Path,
-           extra: tuple[str, ...] = ()) -> Iterator[subprocess.Popen[str]]:
+def server(kind: str, data_dir: Path, extra: tuple[str, ...] = (),
+           settings: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """Start a server; ``settings`` are MULTICHAT_* variables (ignored by older trees)."""
     port = free_port()
     if kind == "ceiling":
         command = [sys.executable, "-m", "bench.ceiling", str(port)]
@@ -140,7 +141,7 @@ def server(kind: str, data_dir: Path,
     unlimited = ("USER_SEND_BURST", "USER_SEND_RATE", "COMMAND_BURST", "COMMAND_RATE",
                  "USER_JOIN_BURST", "USER_JOIN_RATE", "LOGIN_SPRAY_NAMES")
     env = {**os.environ, "MULTICHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
-           **{f"MULTICHAT_{name}": "1000000" for name in unlimited}}
+           **{f"MULTICHAT_{name}": "1000000" for name in unlimited}, **(settings or {})}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True,
                                cwd=multichat_tree if kind == "multichat" else ROOT,
                                preexec_fn=_server_setup, env=env)
@@ -259,6 +260,46 @@ def big_room(options: Options, work: Path) -> list[dict[str, Any]]:
                                duration=duration, warmup=warmup, profile=options.profile)]
 
 
+def activity(options: Options, work: Path) -> list[dict[str, Any]]:
+    """1,000 users in 10 rooms, each joined to one: what activity frames cost per message.
+
+    Every user may see every room, so each message is 100 deliveries to the
+    room's members and activity for the 900 users outside it (coalesced: at
+    most two frames a second per room and user). Each rate runs twice, one
+    server after the other on the same data: without activity
+    (``MULTICHAT_ACTIVITY=0``, today's fan-out alone) and with it.
+    """
+    clients, rooms, senders = 1000, 10, 20
+    rates = options.rates or ([100, 400] if options.quick else [50, 100, 200, 400, 800])
+    duration, warmup = (2.0, 0.5) if options.quick else (5.0, 1.0)
+    data = work / "activity"
+    seed(data, clients, rooms)
+    rows = []
+    for rate in rates:
+        for label, settings in (("off", {"MULTICHAT_ACTIVITY": "0"}), ("on", {})):
+            with server("multichat", data, settings=settings) as process:
+                params = {"clients": clients, "rooms": rooms, "senders": senders, "rate": rate,
+                          "duration": duration, "warmup": warmup, "server_pid": process.pid}
+                result = run_load("fanout", process.port, params)  # type: ignore[attr-defined]
+            rows.append({"activity": label, "rate": rate,
+                         "server_cpu_ms_per_msg": result["server_cpu_share"] / rate * 1000,
+                         "activity_frames_per_msg": result["activity_frames"]
+                         / max(1, result["sent"]), **result})
+    return rows
+
+
+def activity_cost(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Server CPU per message with activity against without, at each rate."""
+    off = {r["rate"]: r for r in rows if r["activity"] == "off"}
+    return [{"rate": row["rate"],
+             "cpu_ms_per_msg_off": off[row["rate"]]["server_cpu_ms_per_msg"],
+             "cpu_ms_per_msg_on": row["server_cpu_ms_per_msg"],
+             "extra": row["server_cpu_ms_per_msg"] / off[row["rate"]]["server_cpu_ms_per_msg"] - 1,
+             "activity_frames_per_msg": row["activity_frames_per_msg"],
+             "p99_ms_off": off[row["rate"]]["p99_ms"], "p99_ms_on": row["p99_ms"]}
+            for row in rows if row["activity"] == "on" and row["rate"] in off]
+
+
 def idle(options: Options, work: Path) -> list[dict[str, Any]]:
     """Server memory per idle connection, logged in and joined to one room.
 
@@ -351,7 +392,8 @@ def search(options: Options, work: Path) -> list[dict[str, Any]]:
     return search_bench.run(options.quick)
 
 
-SCENARIOS = {"fanout": fanout, "big_room": big_room, "idle": idle, "history": history,
+SCENARIOS = {"fanout": fanout, "big_room": big_room, "activity": activity, "idle": idle,
+             "history": history,
              "catchup": catchup, "logins": logins, "login_timing": login_timing,
              "sqlite": sqlite, "search": search}
 
@@ -485,6 +527,10 @@ def main(argv: list[str] | None = None) -> int:
                 for label, view in (("at each rate", ratios), ("summary", summary)):
                     results["scenarios"][f"{name}_{label.replace(' ', '_')}"] = view(rows)
                     print_table(f"{name}: Multichat against the ceiling, {label}", view(rows))
+            if name == "activity":
+                results["scenarios"]["activity_cost"] = activity_cost(rows)
+                print_table("activity: server CPU per message, with against without",
+                            activity_cost(rows))
             for row in rows:
                 if row.get("loadgen_cpu_share", 0) > GENERATOR_SATURATED:
                     print(f"  ! the load generator used {row['loadgen_cpu_share']:.0%} of a "

@@ -94,15 +94,20 @@ class Tally:
 
     def __init__(self) -> None:
         self.received = 0
+        self.activity = 0  # activity frames (rooms not joined), counted apart
         self.latencies: list[float] = []
         self.measure_from = 2**63
 
     def count(self, buffer: bytearray, start: int, end: int) -> None:
         if buffer.find(b'"msg_type":0', start, end) >= 0:
             self.received += 1
+        elif buffer.startswith(b'{"activity":', start):
+            self.activity += 1
 
     def time(self, buffer: bytearray, start: int, end: int) -> None:
         if buffer.find(b'"msg_type":0', start, end) < 0:
+            if buffer.startswith(b'{"activity":', start):
+                self.activity += 1
             return
         self.received += 1
         text = buffer.find(b'"message":"', start, end) + len(b'"message":"')
@@ -218,6 +223,7 @@ async def fanout(url: str, p: dict[str, Any]) -> dict[str, Any]:
         "p50_ms": percentile(tally.latencies, 0.50),
         "p99_ms": percentile(tally.latencies, 0.99),
         "loadgen_cpu_share": own_cpu_s / duration,
+        "activity_frames": tally.activity,
     }
 
 

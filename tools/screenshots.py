@@ -140,6 +140,10 @@ def joined(client: ChatClient, room: str) -> Callable[[], bool]:
 
 
 def grab(widget: QWidget, path: Path) -> None:
+    if isinstance(widget, MainWindow):
+        # Offscreen no window is ever active (Qt says so on each activation change);
+        # as for a person looking at it, the room in view counts as read.
+        widget.workspace.set_window_active(True)
     widget.grab().save(str(path))
     print(f"wrote {path}")
 
@@ -194,7 +198,9 @@ async def stage(host: ServerThread) -> Scene:
     window = MainWindow(workspace, icon)
     maria.stateChanged.connect(window.set_connection_state)
     maria.loggedIn.connect(lambda account, _token: window.set_account(account))
-    maria.roomJoined.connect(window.set_room_title)
+    # As the controller does: a direct conversation is titled by its other members.
+    maria.roomJoined.connect(
+        lambda room, title: window.set_room_title(room, workspace.title(room) or title))
     window.resize(1100, 680)
     window.show()
     maria.open(f"ws://127.0.0.1:{host.port}", "maria", password="maria-pw")
@@ -281,8 +287,7 @@ async def stage_direct(staged: Scene) -> str | None:
         return None
     room = next(iter(set(workspace.messages) - before))
     await until(joined(staged.maria, room))
-    await until(lambda: room in alice.rooms)
-    alice.join(room)
+    alice.join(room)  # a member: she may join it by its id, listed or not yet
     await until(joined(alice, room))
     for author, text in DIRECT:
         (staged.maria if author == "maria" else alice).send(room, text)

@@ -473,7 +473,7 @@ class AppController(QObject):
         form.set_last_hosted(self.host.port, username)
         fingerprint = self.host.fingerprint
         form.show_addresses(self.host.urls(), fingerprint)
-        self.main_window.set_hosting(self.host.urls(), fingerprint)
+        self.main_window.set_hosting(self.host.urls(), fingerprint, self.host.page_urls())
         self.settings.set_hosting(True)
         self._remember = False
         url = f"wss://127.0.0.1:{self.host.port}"

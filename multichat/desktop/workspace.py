@@ -47,7 +47,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from multichat.desktop.client import ChatClient
 from multichat.desktop.models import MemberListModel, MessageListModel, RoomListModel
 from multichat.desktop.models.mentions import mentions
-from multichat.protocol import MsgType
+from multichat.protocol import MsgType, names
 from multichat.protocol.frames import RoomEvent, RoomInfo, UserInfo
 
 # Messages, warnings and alerts; not muted notices, nor ENTER/LEAVE.
@@ -195,14 +195,17 @@ class Workspace(QObject):
         self.client.typing(room)
 
     def open_dm(self, usernames: list[str]) -> bool:
-        """Open the direct conversation with these people (several: a group; only this
-        user, or nobody else: a note to self); its view comes when the server answers.
-        False when offline."""
-        wanted = [name.strip() for name in usernames if name.strip()]
-        others = [name for name in dict.fromkeys(wanted) if name != self.username]
-        if not wanted:
-            return False
-        return self.client.open_dm(others or [self.username])
+        """Open the direct conversation with these people (several: a group); its view
+        comes when the server answers. False when nothing was asked: offline, or nobody
+        named but this user (the server makes no conversation of one)."""
+        wanted = [name.strip().lstrip("@") for name in usernames]
+        # Names as the server finds them (case and look-alikes folded): "Alice" is alice.
+        others: dict[str, str] = {names.username_key(self.username): ""}
+        for name in wanted:
+            if name:
+                others.setdefault(names.username_key(name), name)
+        people = [name for name in others.values() if name]
+        return bool(people) and self.client.open_dm(people)
 
     def set_current(self, room: str | None) -> None:
         previous, self.current_room = self.current_room, room
@@ -301,11 +304,12 @@ class Workspace(QObject):
             self._read_sent[room] = (seq, self._clock())
             self.client.read(room, seq)
 
-    def _read_elsewhere(self, room: str, seq: int) -> None:
-        """Another device of this user read the room up to ``seq``: the badge follows."""
+    def _read_elsewhere(self, room: str, seq: int, unread: int | None) -> None:
+        """Another device of this user read the room up to ``seq``: the badge follows
+        (to what the server says is left, when it says)."""
         if seq > self._read.get(room, 0):
             self._read[room] = seq
-        self.rooms.set_read(room, seq)
+        self.rooms.set_read(room, seq, unread)
 
     # -- from the client ---------------------------------------------------------------
 
@@ -389,7 +393,8 @@ class Workspace(QObject):
         if model is None:
             return
         model.append_live(event)
-        if event.msg_type is MsgType.MESSAGE:
+        if event.msg_type in (MsgType.MESSAGE, MsgType.LEAVE):
+            # Their message ends the notice; so does their leaving the room.
             self._stopped_typing(room, event.username)
         in_view = self.window_active and room == self.current_room
         self.rooms.note_event(room, event, in_view=in_view, own_username=self.username)
@@ -404,10 +409,11 @@ class Workspace(QObject):
                 title = event.username
             self.notificationRequested.emit(room, title, text, mentioned)
 
-    def _activity(self, room: str, seq: int, username: str, mention: bool) -> None:
-        """A new event in a room not joined: counted; worth a notice when it is a direct
+    def _activity(self, room: str, seq: int, username: str, mention: bool,
+                  count: int = 1) -> None:
+        """New events in a room not joined: counted; worth a notice when it is a direct
         conversation or names this user (the text is not sent: the notice says who)."""
-        self.rooms.note_activity(room, seq, username, mention)
+        self.rooms.note_activity(room, seq, username, mention, count)
         if username == self.username or room in self.messages:
             return
         direct = self.is_direct(room)

@@ -35,7 +35,9 @@ HISTORY_MAX_LIMIT = 200
 # PROTOCOL.md: an emoji is one grapheme of at most this many bytes of UTF-8 (the
 # longest family and flag sequences take 25 to 28).
 MAX_EMOJI_BYTES = 32
-# PROTOCOL.md: a direct conversation names 1 to 15 others (16 people with the opener).
+# PROTOCOL.md: a direct conversation names 1 to 15 others (16 people with the opener);
+# repeats and the opener's own name are ignored, so a list may be longer before they are
+# folded away (the chat layer counts the people), but not without bound.
 MAX_DM_OTHERS = 15
 # PROTOCOL.md Part 2, search: `limit` up to 100, 20 by default. A query is at most this
 # long and holds at most this many words (protocol.words): each word is one more list
@@ -44,6 +46,7 @@ SEARCH_DEFAULT_LIMIT = 20
 SEARCH_MAX_LIMIT = 100
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 8
+MAX_DM_NAMES = 4 * (MAX_DM_OTHERS + 1)
 
 
 # A lone surrogate: JSON lets "\ud800" through, but such a string has no UTF-8 form,
@@ -129,6 +132,19 @@ class TokenLogin(Command):
 @dataclass(frozen=True, slots=True)
 class Logout(Command):
     name: ClassVar[str] = "logout"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTicket(Command):
+    """Ask for a one-time ticket that turns this login into the browser's session cookie.
+
+    ``token`` is the token this connection logged in with (the login reply's):
+    holding it proves the ticket is asked for by whoever logged in, and the
+    cookie the ticket buys names exactly that token.
+    """
+
+    name: ClassVar[str] = "session.ticket"
+    token: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,6 +488,10 @@ def _logout(f: _Fields) -> Command:
     return Logout(ref=f.ref)
 
 
+def _session_ticket(f: _Fields) -> Command:
+    return SessionTicket(token=f.required_text("token", max_chars=MAX_TOKEN_CHARS), ref=f.ref)
+
+
 def _rooms(f: _Fields) -> Command:
     return ListRooms(ref=f.ref)
 
@@ -541,7 +561,7 @@ def _read(f: _Fields) -> Command:
 
 
 def _dm_open(f: _Fields) -> Command:
-    return DmOpen(users=f.names("users", most=MAX_DM_OTHERS), ref=f.ref)
+    return DmOpen(users=f.names("users", most=MAX_DM_NAMES), ref=f.ref)
 
 
 def _history(f: _Fields) -> Command:
@@ -634,6 +654,7 @@ _DECODERS: dict[str, Callable[[_Fields], Command]] = {
     "ping": _ping,
     "login": _login,
     "logout": _logout,
+    "session.ticket": _session_ticket,
     "rooms": _rooms,
     "join": _join,
     "leave": _leave,

@@ -108,13 +108,17 @@ def room_object(room_id: int, title: str, staff_only: bool) -> Frame:
 
 def room_entry(room_id: int, title: str, staff_only: bool, *, kind: str = ROOM_KIND,
                last_seq: int = 0, read_seq: int = 0,
-               members: Iterable[str] | None = None) -> Frame:
+               members: Iterable[str] | None = None, unread: int | None = None) -> Frame:
     """A room as the room list gives it: its kind, newest seq and this user's read seq;
-    a direct conversation's with its members' usernames, sorted."""
+    a direct conversation's with its members' usernames, sorted; and (an added key)
+    how many messages and announcements after ``read_seq`` this user has not read,
+    which ``last_seq - read_seq`` overcounts by the edits, deletions and reactions."""
     frame: Frame = {"id": str(room_id), "title": title, "staff_only": staff_only,
                     "kind": kind, "last_seq": last_seq, "read_seq": read_seq}
     if members is not None:
         frame["members"] = sorted(members)
+    if unread is not None:
+        frame["unread"] = unread
     return frame
 
 
@@ -123,14 +127,21 @@ def dm(entry: Frame, ref: str | None = None) -> Frame:
     return _with_ref({"dm": entry}, ref)
 
 
-def activity(room_id: int, seq: int, username: str, mention: bool) -> Frame:
-    """A room the connection may see but has not joined has a new stored event."""
-    return {"activity": str(room_id), "seq": seq, "username": username, "mention": mention}
+def activity(room_id: int, seq: int, username: str, mention: bool, count: int = 1) -> Frame:
+    """A room the connection may see but has not joined has a new stored event;
+    ``count``: how many messages and announcements the frame stands for (more than one
+    when the server folded several into it)."""
+    return {"activity": str(room_id), "seq": seq, "username": username, "mention": mention,
+            "count": count}
 
 
-def read_marker(room_id: int, seq: int) -> Frame:
-    """This user has read the room up to ``seq`` (on another connection)."""
-    return {"read": str(room_id), "seq": seq}
+def read_marker(room_id: int, seq: int, unread: int | None = None) -> Frame:
+    """This user has read the room up to ``seq`` (on another connection); ``unread``:
+    the messages and announcements left after it then."""
+    frame: Frame = {"read": str(room_id), "seq": seq}
+    if unread is not None:
+        frame["unread"] = unread
+    return frame
 
 
 def user_object(username: str, is_staff: bool, is_superuser: bool) -> Frame:
@@ -148,8 +159,16 @@ def pong(ref: str | None = None) -> Frame:
     return _with_ref({"pong": True}, ref)
 
 
-def login_ok(user: Frame, token: str, ref: str | None = None) -> Frame:
-    return _with_ref({"login": {**user, "token": token}}, ref)
+def login_ok(user: Frame, token: str | None, ref: str | None = None) -> Frame:
+    """The login reply; without ``token`` for a handshake logged in by the browser's
+    cookie (the page's script must never read the cookie's secret)."""
+    login = {**user, "token": token} if token is not None else dict(user)
+    return _with_ref({"login": login}, ref)
+
+
+def session_ticket(ticket: str, expires_in: int, ref: str | None = None) -> Frame:
+    """A one-time ticket for ``GET /session?ticket=...``, good for ``expires_in`` seconds."""
+    return _with_ref({"session.ticket": ticket, "expires_in": expires_in}, ref)
 
 
 def logout_ok(ref: str | None = None) -> Frame:

@@ -39,6 +39,8 @@ class RoomInfo:
     read_seq: int = 0
     # A direct conversation's members (this user included), sorted; None for a room.
     members: tuple[str, ...] | None = None
+    # Messages and announcements after read_seq (not changes); None from an older server.
+    unread: int | None = None
 
     @property
     def is_direct(self) -> bool:
@@ -47,7 +49,7 @@ class RoomInfo:
     def wire(self) -> events.Frame:
         return events.room_entry(self.id, self.title, self.staff_only, kind=self.kind,
                                  last_seq=self.last_seq, read_seq=self.read_seq,
-                                 members=self.members)
+                                 members=self.members, unread=self.unread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +124,10 @@ class ReadMarker(ServerFrame):
 
     room: int
     seq: int
+    unread: int | None = None  # messages left unread after seq; None from an older server
 
     def wire(self) -> events.Frame:
-        return events.read_marker(self.room, self.seq)
+        return events.read_marker(self.room, self.seq, self.unread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +139,10 @@ class Activity(ServerFrame):
     seq: int
     username: str
     mention: bool
+    count: int = 1  # messages and announcements folded into this frame
 
     def wire(self) -> events.Frame:
-        return events.activity(self.room, self.seq, self.username, self.mention)
+        return events.activity(self.room, self.seq, self.username, self.mention, self.count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,11 +189,21 @@ class Pong(ServerFrame):
 @dataclass(frozen=True, slots=True)
 class LoggedIn(ServerFrame):
     user: UserInfo
-    token: str
+    token: str | None  # None when the browser's session cookie logged the handshake in
     ref: str | None = None
 
     def wire(self) -> events.Frame:
         return events.login_ok(self.user.wire(), self.token, self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTicket(ServerFrame):
+    ticket: str
+    expires_in: int
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.session_ticket(self.ticket, self.expires_in, self.ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,7 +429,19 @@ def _room_info(value: Any) -> RoomInfo:
     return RoomInfo(_room_id(data, "id"), _str(data, "title"), _bool(data, "staff_only"),
                     events.ROOM_KIND if kind is None else kind,
                     _opt_int(data, "last_seq") or 0, _opt_int(data, "read_seq") or 0,
-                    None if members is None else _usernames(members))
+                    None if members is None else _usernames(members), _opt_int(data, "unread"))
+
+
+def _room_infos(value: Any) -> tuple[RoomInfo, ...]:
+    """A room list's entries this client can read: one of a newer shape is left out, not
+    the list (as a history page leaves out an event it can't read)."""
+    infos = []
+    for item in _list(value):
+        try:
+            infos.append(_room_info(item))
+        except _Malformed:
+            continue
+    return tuple(infos)
 
 
 def _usernames(value: Any) -> tuple[str, ...]:
@@ -488,7 +514,7 @@ def _error(data: Mapping[str, Any]) -> Error:
 
 def _login(data: Mapping[str, Any]) -> LoggedIn:
     login = _mapping(data["login"])
-    return LoggedIn(_user_info(login), _str(login, "token"), _ref(data))
+    return LoggedIn(_user_info(login), _opt_str(login, "token"), _ref(data))
 
 
 def _flag(data: Mapping[str, Any], key: str) -> None:
@@ -562,15 +588,18 @@ _DECODERS: tuple[tuple[str, Callable[[Mapping[str, Any]], ServerFrame]], ...] = 
     ("join", lambda d: Joined(_room_id(d, "join"), _str(d, "title"), _ref(d))),
     ("members", _members),
     ("typing", lambda d: Typing(_room_id(d, "typing"), _str(d, "username"))),
-    ("read", lambda d: ReadMarker(_room_id(d, "read"), _int(d, "seq"))),
+    ("read", lambda d: ReadMarker(_room_id(d, "read"), _int(d, "seq"), _opt_int(d, "unread"))),
     ("activity", lambda d: Activity(_room_id(d, "activity"), _int(d, "seq"),
-                                    _str(d, "username"), _bool(d, "mention"))),
+                                    _str(d, "username"), _bool(d, "mention"),
+                                    _opt_int(d, "count") or 1)),
     ("dm", lambda d: DmOpened(_room_info(d["dm"]), _ref(d))),
     ("leave", lambda d: Left(_room_id(d, "leave"), _ref(d))),
-    ("rooms", lambda d: Rooms(tuple(_room_info(r) for r in _list(d["rooms"])), _ref(d))),
+    ("rooms", lambda d: Rooms(_room_infos(d["rooms"]), _ref(d))),
     ("account", lambda d: Account(_user_info(d["account"]))),
     ("login", _login),
     ("logout", _logout),
+    ("session.ticket", lambda d: SessionTicket(_str(d, "session.ticket"),
+                                               _int(d, "expires_in"), _ref(d))),
     ("pong", _pong),
     *((key, _admin_reply(key)) for key in (*RoomChanged.KEYS, *UserChanged.KEYS, "users",
                                             "announced")),

@@ -96,6 +96,11 @@ class ServerConfig:
     max_rooms_per_connection: int = _setting(
         100, "rooms one connection may have joined at once; one more gets LIMIT_REACHED"
     )
+    max_new_direct_per_hour: int = _setting(
+        30, "direct conversations one user may start in an hour (dm.open of people not yet "
+        "in one together); more get RATE_LIMITED. Counted in the database: on every "
+        "process, across reconnects"
+    )
     allowed_origins: str = _setting(
         "", "web pages whose scripts may connect: comma-separated Origin values "
         "(https://chat.example.com), or * for any; clients that send no Origin (the app, "
@@ -136,6 +141,10 @@ class ServerConfig:
     login_spray_names: int = _setting(
         10, "different names an address may fail to log in as before it is locked out of "
         "password logins altogether (tokens still work)"
+    )
+    activity: bool = _setting(
+        True, "tell each connection of new events in the rooms it may see but has not joined "
+        "(activity frames: live unread counts); off only to measure what they cost (bench/)",
     )
     poll_interval: float = _setting(
         2.0, "seconds between checks for changes made by the admin CLI or other servers"

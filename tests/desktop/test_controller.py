@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -179,6 +181,14 @@ def test_hosting_then_closing_warns_about_the_people_connected(
     assert app.client.url.startswith("wss://") and app.client.pin == fingerprint
     label = app.main_window.hosting_label.text()
     assert label.startswith("Hosting") and "others join at wss://" in label
+    # ... or open the browser client, which the hosted server serves (issue 18).
+    page = app.host.page_urls()[0]
+    assert page.startswith("https://") and page in app.main_window.hosting_details()
+    assert page in label + app.main_window.hosting_label.toolTip()
+    unverified = ssl.create_default_context()
+    unverified.check_hostname, unverified.verify_mode = False, ssl.CERT_NONE  # self-signed
+    with urllib.request.urlopen(page, context=unverified, timeout=10) as reply:
+        assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/html")
     # The fingerprint sits behind the compact banner, in its details.
     assert for_display(fingerprint) in label + app.main_window.hosting_label.toolTip()
     # ... and it announces itself on the LAN: this very app's list finds it.

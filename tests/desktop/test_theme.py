@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from multichat.desktop import theme
 from multichat.desktop.resources import style_sheet
-from multichat.desktop.widgets.room_view import MessageListView
+from multichat.desktop.widgets.message_list_view import MessageListView
 
 THEMES = [theme.LIGHT, theme.DARK]
 COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}\b|rgba?\([^)]*\)|hsla?\([^)]*\)")

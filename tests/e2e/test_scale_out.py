@@ -489,7 +489,7 @@ async def test_a_read_marker_reaches_the_users_connections_on_every_process(
         await alice.expect(sent_with(f"r{n}"))
     await alice.send(command="read", room=1, seq=2)
     for client in (alice_b, alice_c):  # the reader's other connections, on other processes
-        assert await client.expect_key("read") == {"read": "1", "seq": 2}
+        assert await client.expect_key("read") == {"read": "1", "seq": 2, "unread": 1}
     await alice_c.send(command="read", room=1, seq=3)
     for client in (alice, alice_b):
         assert await client.expect(lambda f: "read" in f and f["seq"] == 3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tests.helpers.timing import TIMEOUT
@@ -24,6 +24,10 @@ class RecordingPeer:
         if self.closed is None:
             self.frames.append(json.loads(data))
             self._changed.set()
+
+    def send_frames(self, datas: Sequence[bytes]) -> None:
+        for data in datas:
+            self.send(data)
 
     async def drain(self) -> None:
         await asyncio.sleep(0)

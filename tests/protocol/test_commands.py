@@ -279,8 +279,10 @@ def test_dm_open_names_one_to_fifteen_others() -> None:
         users=("bob",), ref="d")
     fifteen = [f"user{n}" for n in range(15)]
     assert decode(command="dm.open", users=fifteen) == cmd.DmOpen(users=tuple(fifteen))
-    bad_lists: list[object] = [[], "bob", [f"u{n}" for n in range(16)], [""], [3], ["x" * 33],
-                               ["\ud800"]]
+    # Repeats and the opener's own name fold away later: a list may be longer than 15.
+    assert decode(command="dm.open", users=["bob"] * 16) == cmd.DmOpen(users=("bob",) * 16)
+    bad_lists: list[object] = [[], "bob", [f"u{n}" for n in range(cmd.MAX_DM_NAMES + 1)], [""],
+                               [3], ["x" * 33], ["\ud800"]]
     for bad in [{}, *({"users": users} for users in bad_lists)]:
         with pytest.raises(ProtocolError):
             decode_command(json.dumps({"command": "dm.open", **bad}))

@@ -31,6 +31,7 @@ from multichat.protocol.frames import (
     Rooms,
     SearchResults,
     ServerFrame,
+    SessionTicket,
     Typing,
     Unknown,
     UserChanged,
@@ -46,7 +47,7 @@ seqs = st.integers(min_value=0, max_value=2**63 - 1)
 room_infos = st.builds(RoomInfo, room_ids, texts, st.booleans(),
                        st.sampled_from(["room", "direct"]), seqs, seqs,
                        st.none() | st.lists(texts, max_size=4).map(
-                           lambda u: tuple(sorted(u))))
+                           lambda u: tuple(sorted(u))), st.none() | seqs)
 user_infos = st.builds(UserInfo, texts, st.booleans(), st.booleans())
 stored_events = st.builds(
     RoomEvent, room=room_ids, message=texts, username=texts,
@@ -67,7 +68,8 @@ frames: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(Error, st.sampled_from([c.value for c in ErrorCode]) | texts,
               st.none() | texts.filter(bool), refs),
     st.builds(Pong, refs),
-    st.builds(LoggedIn, user_infos, texts, refs),
+    st.builds(LoggedIn, user_infos, st.none() | texts, refs),
+    st.builds(SessionTicket, texts, st.integers(0, 3600), refs),
     st.builds(LoggedOut, refs),
     st.builds(Account, user_infos),
     st.builds(Rooms, st.lists(room_infos, max_size=4).map(tuple), refs),
@@ -80,8 +82,8 @@ frames: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(Users, st.lists(user_infos, max_size=3).map(tuple), refs),
     st.builds(Announced, stored_events, refs),
     st.builds(Typing, room_ids, texts),
-    st.builds(ReadMarker, room_ids, seqs),
-    st.builds(Activity, room_ids, seqs, texts, st.booleans()),
+    st.builds(ReadMarker, room_ids, seqs, st.none() | seqs),
+    st.builds(Activity, room_ids, seqs, texts, st.booleans(), st.integers(1, 1000)),
     st.builds(DmOpened, room_infos, refs),
     st.builds(SearchResults, texts, st.lists(stored_events, max_size=3).map(tuple),
               st.booleans(), st.none() | room_ids, refs),
@@ -110,6 +112,12 @@ def test_the_servers_own_frames_decode_to_their_types() -> None:
                                                       read_seq=4)])):
             Rooms((RoomInfo(3, "Lobby", False, "room", 9, 4),)),
         events.encode(events.activity(3, 12, "bob", True)): Activity(3, 12, "bob", True),
+        events.encode(events.activity(3, 14, "bob", False, 3)): Activity(3, 14, "bob", False, 3),
+        # An older server's frames: no count (one event), no unread (count it by seqs).
+        b'{"activity": "3", "seq": 9, "username": "bob", "mention": false}':
+            Activity(3, 9, "bob", False, 1),
+        b'{"read": "3", "seq": 9}': ReadMarker(3, 9, None),
+        events.encode(events.read_marker(3, 9, 2)): ReadMarker(3, 9, 2),
         events.encode(events.dm(events.room_entry(8, "bob", False, kind="direct",
                                                   members=["bob", "alice"]), "d")):
             DmOpened(RoomInfo(8, "bob", False, "direct", members=("alice", "bob")), "d"),
@@ -132,6 +140,15 @@ def test_what_this_client_does_not_know_is_unknown_not_an_exception() -> None:
     # the ref of a frame it cannot read is kept, so the request it answers can be settled
     assert decode_frame('{"join": "x", "title": 1, "ref": "r7"}') == Unknown(
         '{"join": "x", "title": 1, "ref": "r7"}', "r7")
+
+
+def test_a_room_list_keeps_the_entries_this_client_can_read() -> None:
+    """An entry of a newer shape (members as objects, say) is left out, not the list."""
+    listed = decode_frame(json.dumps({"rooms": [
+        {"id": "1", "title": "Lobby", "staff_only": False},
+        {"id": "2", "title": "x", "staff_only": False, "kind": "direct",
+         "members": [{"name": "bob"}]}]}))
+    assert listed == Rooms((RoomInfo(1, "Lobby", False),))
 
 
 def test_a_history_page_keeps_the_events_this_client_can_read() -> None:
@@ -183,7 +200,8 @@ def test_an_old_room_list_decodes_with_kind_and_seqs_at_their_defaults() -> None
     assert frame.rooms[0].kind == "room" and frame.rooms[0].last_seq == 0
     assert frame.rooms[0].read_seq == 0
     bad = '{"rooms": [{"id": "1", "title": "L", "staff_only": false, "last_seq": "9"}]}'
-    assert isinstance(decode_frame(bad), Unknown)
+    assert decode_frame(bad) == Rooms(())  # the entry it can't read is left out
+    assert isinstance(decode_frame('{"rooms": "none"}'), Unknown)
     assert isinstance(decode_frame('{"read": "1", "seq": null}'), Unknown)
 
 

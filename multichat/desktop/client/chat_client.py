@@ -40,10 +40,12 @@ Signals:
     outboxChanged(str room, list pending): [{"client_id", "message"}], the messages
         still unconfirmed (pending edits, deletions and reactions are not listed).
     typingReceived(str room, str username): another member is typing there now.
-    readMarked(str room, int seq): this user read the room up to ``seq`` on another
-        connection (another device).
-    activityReceived(str room, int seq, str username, bool mention): a new stored
-        event in a room this connection may see but has not joined.
+    readMarked(str room, int seq, object unread): this user read the room up to ``seq``
+        on another connection (another device); ``unread`` (int, or None from an older
+        server): the messages left after it.
+    activityReceived(str room, int seq, str username, bool mention, int count): new
+        stored events (``count`` messages) in a room this connection may see but has
+        not joined.
     dmOpened(RoomInfo room): the direct conversation ``open_dm`` asked for.
     errorOccurred(str room, str code, str words): a server error, where it
         happened ("" when it concerns no room). A refused ``typing`` or ``read`` is
@@ -143,8 +145,8 @@ class ChatClient(QObject):
     aroundLoaded = Signal(str, object)
     outboxChanged = Signal(str, object)
     typingReceived = Signal(str, str)
-    readMarked = Signal(str, int)
-    activityReceived = Signal(str, int, str, bool)
+    readMarked = Signal(str, int, object)
+    activityReceived = Signal(str, int, str, bool, int)
     dmOpened = Signal(object)
     errorOccurred = Signal(str, str, str)
     adminReply = Signal(object)
@@ -586,10 +588,11 @@ class ChatClient(QObject):
             case frames.Typing(room=room, username=username):
                 if str(room) in self.rooms and username != self.username:
                     self.typingReceived.emit(str(room), username)
-            case frames.ReadMarker(room=room, seq=seq):
-                self.readMarked.emit(str(room), seq)
-            case frames.Activity(room=room, seq=seq, username=username, mention=mention):
-                self.activityReceived.emit(str(room), seq, username, mention)
+            case frames.ReadMarker(room=room, seq=seq, unread=unread):
+                self.readMarked.emit(str(room), seq, unread)
+            case frames.Activity(room=room, seq=seq, username=username, mention=mention,
+                                 count=count):
+                self.activityReceived.emit(str(room), seq, username, mention, count)
             case frames.DmOpened(room=info):
                 self.dmOpened.emit(info)
             case frames.Pong(ref=str(barrier)):

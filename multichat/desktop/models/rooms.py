@@ -14,7 +14,8 @@ named is never muted. Mentions are counted apart: a message naming this user
 (``mentions``), or an ``activity`` that says so.
 
 A direct conversation is titled by its other members (from ``members``, not
-counting this user), "You" alone for a note to self; rooms sort before direct
+counting this user), "Deleted user" when the others' accounts are gone (the server
+makes no conversation of one alone); rooms sort before direct
 conversations, each by title.
 """
 
@@ -42,7 +43,8 @@ from multichat.protocol.frames import RoomEvent, RoomInfo
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 UNREAD_TYPES = frozenset({MsgType.MESSAGE, MsgType.WARNING, MsgType.ALERT})
-NOTE_TO_SELF = "You"
+# A conversation whose other members' accounts were deleted (they leave it).
+NOBODY_LEFT = "Deleted user"
 
 
 class RoomRole(enum.IntEnum):
@@ -59,9 +61,9 @@ class RoomRole(enum.IntEnum):
 
 
 def direct_title(members: tuple[str, ...] | list[str], me: str) -> str:
-    """A direct conversation's title: the others, "You" when it has nobody else."""
+    """A direct conversation's title: the others, NOBODY_LEFT when they are all gone."""
     others = [name for name in members if name != me]
-    return ", ".join(sorted(others, key=str.casefold)) if others else NOTE_TO_SELF
+    return ", ".join(sorted(others, key=str.casefold)) if others else NOBODY_LEFT
 
 
 @dataclass(slots=True)
@@ -76,9 +78,15 @@ class RoomRow:
     server_title: str = ""
     last_seq: int = 0
     read_seq: int = 0
-    # Seqs after read_seq whose worth this app knows: True counts as unread.
-    known: dict[int, bool] = field(default_factory=dict)
+    # Seqs after read_seq whose worth this app knows: how many unread messages each is
+    # (0 for an own message, a change, a notice; an activity frame's count).
+    known: dict[int, int] = field(default_factory=dict)
     mention_seqs: set[int] = field(default_factory=set)
+    # What the server last said (a room list's or a read's ``unread``): up to seq
+    # ``snap_seq``, ``snap_unread`` messages after read_seq are unread. None from an older
+    # server: then every seq this app knows nothing of counts (changes included).
+    snap_seq: int = 0
+    snap_unread: int | None = None
 
     @property
     def is_direct(self) -> bool:
@@ -88,8 +96,16 @@ class RoomRow:
     def unread(self) -> int:
         if self.muted:
             return 0
-        unknown = max(0, self.last_seq - self.read_seq - len(self.known))
-        return unknown + sum(self.known.values())
+        if self.snap_unread is None:
+            unknown = max(0, self.last_seq - self.read_seq - len(self.known))
+            return unknown + sum(self.known.values())
+        # The server's count up to snap_seq, and what this app heard of after it (live
+        # events, activity counts); a seq after it heard of by nothing is a change.
+        return self.snap_unread + sum(w for s, w in self.known.items() if s > self.snap_seq)
+
+    def snapshot(self, seq: int, unread: int) -> None:
+        """The server says ``unread`` messages after read_seq, up to ``seq``."""
+        self.snap_seq, self.snap_unread = max(seq, self.read_seq), unread
 
     @property
     def mentions(self) -> int:
@@ -98,12 +114,12 @@ class RoomRow:
     def sort_key(self) -> tuple[bool, str, str]:
         return (self.is_direct, self.title.casefold(), self.id)
 
-    def note(self, seq: int, counts: bool, mention: bool = False) -> None:
-        """What seq ``seq`` is worth; nothing at or below what was read."""
+    def note(self, seq: int, worth: int, mention: bool = False) -> None:
+        """What seq ``seq`` is worth (unread messages); nothing at or below what was read."""
         if seq <= self.read_seq:
             return
         self.last_seq = max(self.last_seq, seq)
-        self.known[seq] = counts
+        self.known[seq] = worth
         if mention:
             self.mention_seqs.add(seq)
 
@@ -111,6 +127,14 @@ class RoomRow:
         """Read up to ``seq`` (never back)."""
         if seq <= self.read_seq:
             return
+        if self.snap_unread is not None:
+            if seq >= self.snap_seq:
+                self.snap_seq, self.snap_unread = seq, 0
+            else:  # part of what the server counted: take off what is read now, each
+                # seq this app knows nothing of taken for a message (it was not shown)
+                inside = [w for s, w in self.known.items() if self.read_seq < s <= seq]
+                read_now = sum(inside) + (seq - self.read_seq - len(inside))
+                self.snap_unread = max(0, self.snap_unread - read_now)
         self.read_seq = seq
         self.last_seq = max(self.last_seq, seq)
         self.known = {s: c for s, c in self.known.items() if s > seq}
@@ -173,14 +197,19 @@ class RoomListModel(QAbstractListModel):
                               joined=room_id in self._joined, muted=room_id in self._muted,
                               kind=room.kind, members=members, server_title=room.title,
                               last_seq=room.last_seq, read_seq=room.read_seq)
+                if room.unread is not None:
+                    row.snapshot(room.last_seq, room.unread)
                 self._insert_sorted(row)
                 continue
             row = self._rows[found]
             before = (row.counts(), row.staff_only, row.kind, row.members)
             row.staff_only, row.kind, row.members = room.staff_only, room.kind, members
             row.server_title = room.title
+            fresh = room.read_seq >= row.read_seq  # not behind a read seen here since
             row.read_to(room.read_seq)
             row.last_seq = max(row.last_seq, room.last_seq)
+            if fresh and room.unread is not None and room.last_seq >= row.snap_seq:
+                row.snapshot(room.last_seq, room.unread)
             if row.title != title:
                 self._retitle(row, title)
             elif before != (row.counts(), row.staff_only, row.kind, row.members):
@@ -238,16 +267,18 @@ class RoomListModel(QAbstractListModel):
         own = event.username == own_username
         counts = not in_view and not own and event.msg_type in UNREAD_TYPES
         mention = counts and mentions(event.message or "", own_username)
-        self._count(row, lambda: row.note(event.seq or 0, counts, mention))
+        self._count(row, lambda: row.note(event.seq or 0, int(counts), mention))
 
-    def note_activity(self, room: str, seq: int, username: str, mention: bool) -> None:
-        """``activity`` for a room not joined: a message, warning or alert (or a muted
-        notice: it can't tell) by ``username``, newest of those since the last one."""
+    def note_activity(self, room: str, seq: int, username: str, mention: bool,
+                      count: int = 1) -> None:
+        """``activity`` for a room not joined: ``count`` messages, warnings or alerts (or
+        muted notices: it can't tell), the newest by ``username``. Counted as the server
+        folded them (all of them when the newest is someone else's)."""
         row = self._row(room)
         if row is None:
             return
         own = username == self._me
-        self._count(row, lambda: row.note(seq, not own, mention and not own))
+        self._count(row, lambda: row.note(seq, 0 if own else count, mention and not own))
 
     def note_history(self, room: str, events: list[RoomEvent], own_username: str) -> None:
         """A page of history: what its seqs are worth is known now. A history page lists
@@ -260,22 +291,30 @@ class RoomListModel(QAbstractListModel):
 
         def note() -> None:
             for missing in set(range(min(seqs), max(seqs) + 1)) - set(seqs):
-                row.note(missing, False)
+                row.note(missing, 0)
             for event in events:
                 if event.seq is None:
                     continue
                 own = event.username == own_username
                 counts = not own and event.msg_type in UNREAD_TYPES and not event.deleted
-                row.note(event.seq, counts,
+                row.note(event.seq, int(counts),
                          counts and mentions(event.message or "", own_username))
 
         self._count(row, note)
 
-    def set_read(self, room: str, seq: int) -> None:
-        """Read up to ``seq`` (here, or on another device): the counts follow."""
+    def set_read(self, room: str, seq: int, unread: int | None = None) -> None:
+        """Read up to ``seq`` (here, or on another device, which says what is ``unread``
+        after it): the counts follow."""
         row = self._row(room)
-        if row is not None:
-            self._count(row, lambda: row.read_to(seq))
+        if row is None:
+            return
+
+        def read() -> None:
+            row.read_to(seq)
+            if unread is not None and seq >= row.read_seq:
+                row.snapshot(row.last_seq, unread)
+
+        self._count(row, read)
 
     def mark_read(self, room: str) -> None:
         """In view: everything known to have arrived counts as read here."""
@@ -370,8 +409,8 @@ class RoomListModel(QAbstractListModel):
             return None
         row = self._rows[index.row()]
         if row.is_direct:
-            tip = "Direct conversation with " + row.title if row.title != NOTE_TO_SELF else (
-                "Notes to yourself")
+            tip = "Direct conversation with " + row.title if row.title != NOBODY_LEFT else (
+                "Direct conversation with someone whose account was deleted")
         else:
             tip = row.title + (" (staff only)" if row.staff_only else "")
         values = {

@@ -94,6 +94,10 @@ class ServerThread:
     def urls(self) -> list[str]:
         return self._server.urls() if self._server else []
 
+    def page_urls(self) -> list[str]:
+        """Where anyone on the network opens the chat in a browser."""
+        return self._server.page_urls() if self._server else []
+
     @property
     def fingerprint(self) -> str | None:
         """With TLS, the certificate's fingerprint (the app pins its own server's at once)."""

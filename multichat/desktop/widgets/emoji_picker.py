@@ -126,6 +126,7 @@ class EmojiPicker(QFrame):
             item.setData(EmojiRole, emoji)
             item.setData(MineRole, emoji in given)
             item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            item.setSizeHint(self.grid.gridSize())  # the whole cell: the emoji centred in it
             name = emoji_name(emoji)
             if emoji in given:
                 item.setToolTip(f"Take back {emoji}")
@@ -164,6 +165,8 @@ class EmojiPicker(QFrame):
             place.moveTop(max(area.top(), place.top()))
         self.move(place.topLeft())
         self.show()
+        self.grid.doItemsLayout()
+        self.grid.scrollToTop()  # the first row whole, however the grid laid out before
         self.grid.setFocus(Qt.FocusReason.PopupFocusReason)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:

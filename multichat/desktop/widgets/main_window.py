@@ -38,7 +38,6 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QResizeEvent,
-    QShortcut,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -89,11 +88,8 @@ THEME_WORDS = {theme.ThemeChoice.SYSTEM: "Follow the system",
                theme.ThemeChoice.LIGHT: "Light", theme.ThemeChoice.DARK: "Dark"}
 # Keys a text box would take for itself (Ctrl+K deletes to the end of the line on
 # X11 and macOS): the window's shortcuts win over the message box.
-# New direct message, as in Slack. Bound by a QShortcut of its own until the help's
-# list (shortcuts_dialog.SHORTCUTS) names it: every action's key must be listed there.
-NEW_DIRECT_MESSAGE = "Ctrl+Shift+K"
 WINDOW_KEYS = (keys.SWITCH_ROOM, keys.CLOSE_ROOM, keys.PREVIOUS_ROOM, keys.NEXT_ROOM,
-               keys.TOGGLE_SIDEBAR, NEW_DIRECT_MESSAGE)
+               keys.TOGGLE_SIDEBAR, keys.NEW_DIRECT_MESSAGE)
 
 
 def badge(unread: int, mentions: int) -> str:
@@ -293,13 +289,9 @@ class MainWindow(QMainWindow):
         self.next_action = self._action(rooms, "&Next room", keys.NEXT_ROOM, self.next_room)
         self.close_action = self._action(rooms, "&Close room", keys.CLOSE_ROOM,
                                          self.close_current_room)
-        self.direct_action = self._action(rooms, "New &direct message…", "",
-                                          self.open_user_picker)
-        self.direct_action.setToolTip(
-            f"Message one person or a group ({keys.shown(NEW_DIRECT_MESSAGE)})")
-        self.direct_shortcut = QShortcut(QKeySequence(NEW_DIRECT_MESSAGE), self)
-        self.direct_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
-        self.direct_shortcut.activated.connect(self.open_user_picker)
+        self.direct_action = self._action(rooms, "New &direct message…",
+                                          keys.NEW_DIRECT_MESSAGE, self.open_user_picker)
+        self.direct_action.setToolTip("Message one person or a group")
         rooms.addSeparator()
         self.admin_action = self._action(rooms, "&Administration…", "", self.adminRequested.emit)
         self.admin_action.setVisible(False)
@@ -365,10 +357,11 @@ class MainWindow(QMainWindow):
         self.new_direct_button.setText("+")
         self.new_direct_button.setAccessibleName("New direct message")
         self.new_direct_button.setToolTip(
-            f"New direct message: one person or a group ({keys.shown(NEW_DIRECT_MESSAGE)})")
+            f"New direct message: one person or a group "
+            f"({keys.shown(keys.NEW_DIRECT_MESSAGE)})")
         self.new_direct_button.clicked.connect(lambda _checked=False: self.open_user_picker())
         direct_header = QHBoxLayout()
-        direct_header.setContentsMargins(0, 0, 8, 0)
+        direct_header.setContentsMargins(0, 0, 4, 0)
         direct_header.addWidget(direct_title, 1)
         direct_header.addWidget(self.new_direct_button)
         sidebar = QWidget()
@@ -411,15 +404,22 @@ class MainWindow(QMainWindow):
         self.state_detail.setText(detail)
         self.reconnect_button.setVisible(state == "reconnecting")
 
-    def set_hosting(self, urls: list[str], fingerprint: str | None = None) -> None:
-        """While this computer hosts the chat: one line, the details behind a button."""
+    def set_hosting(self, urls: list[str], fingerprint: str | None = None,
+                    pages: list[str] | None = None) -> None:
+        """While this computer hosts the chat: one line, the details behind a button.
+        ``pages``: where anyone on the network opens it in a browser, nothing to install."""
+        pages = pages or []
         details = "Others join at:\n" + "\n".join(urls) if urls else ""
+        if urls and pages:
+            details += "\n\nOr in a browser, with nothing to install:\n" + "\n".join(pages)
         if urls and fingerprint:
             details += ("\n\nCertificate fingerprint, for them to confirm:\n"
                         + for_display(fingerprint))
         line = ""
         if urls:
             line = f"Hosting · others join at {urls[0]}"
+            if pages:
+                line += f" or open {pages[0]} in a browser"
             if len(urls) > 1:
                 line += f" (+{len(urls) - 1} more)"
         self._hosting_details = details
@@ -561,7 +561,7 @@ class MainWindow(QMainWindow):
 
     def open_user_picker(self) -> None:
         """New direct message: pick or type the people (several make a group)."""
-        self.user_picker.open_with(self.workspace.known_users())
+        self.user_picker.open_with(self.workspace.known_users(), self.workspace.username)
 
     def previous_room(self) -> None:
         self._step_room(-1)

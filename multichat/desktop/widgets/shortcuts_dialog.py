@@ -24,6 +24,7 @@ PREVIOUS_ROOM = "Alt+Up"
 NEXT_ROOM = "Alt+Down"
 CLOSE_ROOM = "Ctrl+W"
 TOGGLE_SIDEBAR = "Ctrl+Shift+B"
+NEW_DIRECT_MESSAGE = "Ctrl+Shift+K"  # as in Slack
 HELP = "F1"
 
 # (keys, what they do); keys as QKeySequence text, shown in the platform's words.
@@ -35,12 +36,15 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+Shift+Tab", "Previous tab"),
     (CLOSE_ROOM, "Leave the room in view and close its tab"),
     (TOGGLE_SIDEBAR, "Show or hide the room list"),
-    ("Enter", "Send the message"),
+    (NEW_DIRECT_MESSAGE, "New direct message: pick or type the people"),
+    ("Enter", "Send the message (or save the edit)"),
     ("Shift+Enter", "New line in the message"),
+    ("Up", "Edit your last message, from an empty message box"),
+    ("Shift+F10", "The menu of the current message (Reply, Edit, React, …); the Menu key too"),
     ("PgUp", "Scroll the messages up, from the message box"),
     ("PgDown", "Scroll the messages down, from the message box"),
     ("Ctrl+End", "Jump to the latest message"),
-    ("Esc", "Close a dialog or this list"),
+    ("Esc", "Cancel a reply or an edit; close a dialog, a menu or this list"),
     (HELP, "This list of keyboard shortcuts"),
 )
 

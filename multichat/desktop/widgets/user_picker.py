@@ -46,6 +46,7 @@ class UserPickerDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("New direct message")
         self.setObjectName("userPicker")
+        self._me = ""
         self.users = UserChoiceModel(self)
         self.filtered = QSortFilterProxyModel(self)
         self.filtered.setSourceModel(self.users)
@@ -88,20 +89,24 @@ class UserPickerDialog(QDialog):
         self.names.textChanged.connect(self._update)
         self._update()
 
-    def open_with(self, known: list[str]) -> None:
-        """Show, empty, offering ``known``; ready to type."""
-        self.users.set_users(known)
+    def open_with(self, known: list[str], me: str = "") -> None:
+        """Show, empty, offering ``known``; ready to type. ``me`` (this user) is in every
+        conversation anyway: typed, it is left out."""
+        self._me = me
+        self.users.set_users([name for name in known if name != me])
         self.names.clear()
         self.open()
         self.names.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def chosen(self) -> list[str]:
-        """Everyone checked, then the names still typed."""
-        return list(dict.fromkeys([*self.users.chosen(), *typed_names(self.names.text())]))
+        """Everyone checked, then the names still typed (this user left out)."""
+        typed = [name for name in typed_names(self.names.text()) if name != self._me]
+        return list(dict.fromkeys([*self.users.chosen(), *typed]))
 
     def add_typed(self) -> None:
         for name in typed_names(self.names.text()):
-            self.users.add(name)
+            if name != self._me:
+                self.users.add(name)
         self.names.clear()
 
     def _enter(self) -> None:

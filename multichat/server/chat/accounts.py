@@ -24,6 +24,7 @@ from multichat.protocol.passwords import check_password
 from multichat.server.chat.errors import ChatError
 from multichat.server.chat.limits import address_key
 from multichat.server.chat.session import Session
+from multichat.server.chat.tickets import TICKET_TTL
 from multichat.server.chat.tokens import new_token, token_hash
 from multichat.server.chat.wire import user_frame
 from multichat.server.store.records import User
@@ -85,6 +86,34 @@ class Accounts:
         self._logged_in(session, owner.user, command.token, digest=digest, ref=command.ref,
                         epoch=epoch)
 
+    async def cookie_login(self, session: Session, token: str) -> bool:
+        """Log in a handshake that carried the browser's session cookie.
+
+        As a token login, but the reply leaves the token out: the cookie is
+        HttpOnly so that the page's script never reads it, and echoing it here
+        would hand it to any script on the page. An unknown or revoked cookie
+        gets LOGIN_FAILED (the page then shows its form). Whether it logged in.
+        """
+        chat = self._chat
+        epoch = chat.reconciler.epoch
+        digest = token_hash(token)
+        owner = await chat.db.run(chat.store.token_owner, digest, now_ms())
+        if owner is None:
+            session.send(events.error(ErrorCode.LOGIN_FAILED,
+                                      "your session has ended; log in again"))
+            return False
+        self._logged_in(session, owner.user, None, digest=digest, ref=None, epoch=epoch)
+        return True
+
+    def session_ticket(self, session: Session, command: cmd.SessionTicket) -> None:
+        """A one-time ticket for the cookie that will name this session's own token."""
+        chat = self._chat
+        if session.user is None or token_hash(command.token) != session.token_hash:
+            raise ChatError(ErrorCode.PERMISSION_DENIED,
+                            "a ticket is only for the token this connection logged in with")
+        ticket = chat.tickets.issue(command.token, session.user.id)
+        session.send(events.session_ticket(ticket, int(TICKET_TTL), command.ref))
+
     async def logout(self, session: Session, command: cmd.Logout) -> None:
         """Revoke the token in use; every other connection on it is closed (4001) too."""
         chat = self._chat
@@ -135,7 +164,7 @@ class Accounts:
         session.peer.close(CloseCode.SESSION_REVOKED, "login revoked")
 
     def _logged_in(
-        self, session: Session, user: User, token: str, *, digest: str, ref: str | None,
+        self, session: Session, user: User, token: str | None, *, digest: str, ref: str | None,
         epoch: int,
     ) -> None:
         """Log the session in as the token ``digest`` names, read from the store at ``epoch``."""

@@ -9,6 +9,10 @@ members together: ``SeveralProcesses`` first puts each room's events in seq
 order (``RoomSequencer``, filling gaps from the store), and asks the shared
 presence who is in a room and whether a user's entering or leaving is news.
 
+Either hands every stored event that passes the gate to ``Activity.offer`` too
+(``pass_on``), for the connections outside its room: with several processes
+before the sequencer, which drops the events of rooms with no member here.
+
 ``cluster_for`` picks one when the ``ChatService`` is built; the rules call the
 ``Cluster`` interface and never ask which it is. Either is also the broker's
 ``BrokerListener`` (``LocalBroker`` never calls it).
@@ -90,7 +94,13 @@ class OneProcess:
     def __init__(self, chat: ChatService) -> None:
         self._chat = chat
         self._presence = chat.presence
-        self.onward: Onward = self.deliver
+        self.onward: Onward = self.pass_on
+
+    def pass_on(self, room_id: int, seq: int | None, data: bytes) -> None:
+        """What the gate lets through: to the room's members, then to those outside it."""
+        self.deliver(room_id, seq, data)
+        if seq is not None:
+            self._chat.activity.offer(room_id, seq, data)
 
     def deliver(self, room_id: int, seq: int | None, data: bytes) -> None:
         """Fan-out: the same bytes to every local member of the room (no per-member work)."""
@@ -152,7 +162,13 @@ class SeveralProcesses(OneProcess):
         super().__init__(chat)
         self._shared = shared
         self.sequencer = RoomSequencer(self.deliver, self._stored_events)
-        self.onward = self.sequencer.offer
+
+    def pass_on(self, room_id: int, seq: int | None, data: bytes) -> None:
+        """To the sequencer (for the members here), and to activity, which the sequencer
+        would not reach for rooms with no member on this process."""
+        self.sequencer.offer(room_id, seq, data)
+        if seq is not None:
+            self._chat.activity.offer(room_id, seq, data)
 
     async def enter(self, session: Session, room_id: int,
                     first_here: bool) -> tuple[bool, list[str]]:

@@ -15,7 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from multichat.protocol import commands as cmd
-from multichat.protocol import events
+from multichat.protocol import events, names
+from multichat.protocol.codes import ErrorCode
+from multichat.server.chat.errors import ChatError
 from multichat.server.chat.rooms import Rooms
 from multichat.server.chat.session import Session
 from multichat.server.chat.wire import room_entry_frame
@@ -38,7 +40,13 @@ class DirectConversations:
         # room's: it spends the user's join bucket (finding an existing one does too,
         # so probing who exists is as slow as joining).
         Rooms.spend_join(session)
-        entry, made = await chat.db.run(chat.store.open_direct, user.id, command.users)
+        others = {names.username_key(name) for name in command.users}
+        others.discard(names.username_key(user.username))
+        if len(others) > cmd.MAX_DM_OTHERS:
+            raise ChatError(ErrorCode.BAD_REQUEST,
+                            f"a conversation has at most {cmd.MAX_DM_OTHERS} other people")
+        entry, made = await chat.db.run(chat.store.open_direct, user.id, command.users,
+                                        max_new_per_hour=chat.config.max_new_direct_per_hour)
         if made:
             # Everyone's lists reach them before the reply, as an admin's change does.
             chat.broker.notify_changes()
@@ -47,5 +55,4 @@ class DirectConversations:
             await chat.reconciler.settle()
         if session.user is None:
             return  # revoked meanwhile
-        session.send(events.dm(room_entry_frame(entry.room, entry.last_seq, entry.read_seq),
-                               command.ref))
+        session.send(events.dm(room_entry_frame(entry), command.ref))

@@ -20,6 +20,8 @@ from multichat.server.store.errors import (
     SeqOutOfRange,
     StoreError,
     TitleTaken,
+    TooManyMembers,
+    TooManyStarted,
     UnknownMember,
     UnknownRoom,
     UnknownUser,
@@ -49,6 +51,8 @@ _CODES: dict[type[StoreError], ErrorCode] = {
     SeqOutOfRange: ErrorCode.BAD_REQUEST,
     NoOneElse: ErrorCode.BAD_REQUEST,
     SearchTooLong: ErrorCode.LIMIT_REACHED,
+    TooManyStarted: ErrorCode.RATE_LIMITED,
+    TooManyMembers: ErrorCode.BAD_REQUEST,
 }
 
 

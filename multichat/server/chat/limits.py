@@ -27,21 +27,30 @@ class TokenBucket:
 
     def take(self) -> bool:
         """Spend one token if there is one."""
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-        self._last = now
+        self._refill()
         if self._tokens >= 1:
             self._tokens -= 1
             return True
         return False
 
+    def full(self) -> bool:
+        """Whether the bucket has refilled to its burst (forgetting it would give nothing)."""
+        self._refill()
+        return self._tokens >= self.burst
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+
 
 class UserBuckets:
-    """One send bucket per logged-in user, shared by all that user's connections.
+    """One bucket per logged-in user, shared by all that user's connections.
 
-    A user cannot send faster by opening more connections. A bucket lives as
-    long as one of the user's sessions holds it, so memory follows the users
-    online, not every user ever seen.
+    A user cannot go faster by opening more connections, nor by closing them all
+    and logging in again: a bucket no session holds is kept until it has
+    refilled (then forgetting it gives nothing back), so memory follows the
+    users online and those who left within the last ``burst / rate`` seconds.
     """
 
     def __init__(self, burst: int, rate: float, clock: Clock = time.monotonic) -> None:
@@ -49,10 +58,14 @@ class UserBuckets:
         self.rate = rate
         self._clock = clock
         self._held: dict[int, tuple[TokenBucket, int]] = {}
+        # Buckets no session holds, oldest release first, kept until full.
+        self._idle: dict[int, TokenBucket] = {}
 
     def acquire(self, user_id: int) -> TokenBucket:
+        self._forget_refilled()
+        idle = self._idle.pop(user_id, None)
         bucket, holders = self._held.get(user_id) or (
-            TokenBucket(self.burst, self.rate, self._clock), 0)
+            idle or TokenBucket(self.burst, self.rate, self._clock), 0)
         self._held[user_id] = (bucket, holders + 1)
         return bucket
 
@@ -63,11 +76,22 @@ class UserBuckets:
         bucket, holders = held
         if holders <= 1:
             del self._held[user_id]
+            self._idle[user_id] = bucket
+            self._forget_refilled()
         else:
             self._held[user_id] = (bucket, holders - 1)
 
+    def _forget_refilled(self) -> None:
+        """Drop idle buckets that have refilled, oldest release first; stop at the first
+        still refilling (those released after it had as long or less)."""
+        for user_id, bucket in list(self._idle.items()):
+            if not bucket.full():
+                break
+            del self._idle[user_id]
+
     def __len__(self) -> int:
-        return len(self._held)
+        """Buckets kept: held by a session, or still refilling."""
+        return len(self._held) + len(self._idle)
 
 
 # An IPv6 client usually holds a whole /64 (SLAAC, privacy addresses): limits per

@@ -97,6 +97,7 @@ class Messages:
             target=command.seq, emoji=emoji, on=on,
             superuser_may_delete=superuser_may_delete,
         )
+        session.writing()
         self._chat.writer.submit(message, SendContext(session, command.ref, False))
 
     def _check_length(self, text: str) -> None:
@@ -148,10 +149,18 @@ class Messages:
             ts_ms=now_ms(),
             reply_to=reply_to,
         )
+        session.writing()
         self._chat.writer.submit(message, SendContext(session, ref, announce))
 
     def stored(self, context: SendContext, outcome: Outcome) -> None:
         """A message's batch committed (or failed): broadcast it, or tell its sender."""
+        session = context.session
+        try:
+            self._settled(context, outcome)
+        finally:
+            session.written()
+
+    def _settled(self, context: SendContext, outcome: Outcome) -> None:
         session = context.session
         if isinstance(outcome, Unchanged):
             return  # a reaction that changed nothing: nothing stored, nothing said

@@ -49,7 +49,7 @@ class ReadMarkers:
         moved = await chat.db.run(chat.store.mark_read, user.id, room.id, command.seq)
         if moved is None:
             return  # no further than before: nothing to tell
-        data = events.encode(events.read_marker(room.id, moved))
+        data = events.encode(events.read_marker(room.id, moved.seq, moved.unread))
         self.to_user(user.id, data, besides=session)
         chat.broker.publish_user(user.id, data)
 

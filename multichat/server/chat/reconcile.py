@@ -25,7 +25,7 @@ from multichat.server.chat.session import Session
 from multichat.server.chat.version_gate import VersionGate
 from multichat.server.chat.wire import room_entry_frame, user_frame
 from multichat.server.store.errors import StoreError
-from multichat.server.store.records import Room, User
+from multichat.server.store.records import Room, RoomLists, User
 from multichat.server.store.repository import now_ms
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class Reconciler:
             pushed_to = {user.id for s, user in ((s, owners.get(h)) for s, h in checked.items())
                          if user is not None and (_concerns(audience, user) or user != s.user)}
             state = (await chat.db.run(chat.store.room_lists, pushed_to) if pushed_to
-                     else ({}, {}))
+                     else RoomLists({}, {}))
             self._apply(rooms, owners, checked, state, audience)
             self.epoch += 1
             self._seen = counters
@@ -158,20 +158,16 @@ class Reconciler:
         self.rooms_by_id = {room.id: room for room in rooms}
 
     def _apply(self, rooms: list[Room], owners: dict[str, User],
-               checked: dict[Session, str],
-               state: tuple[dict[int, int], dict[int, dict[int, int]]],
-               audience: Audience) -> None:
+               checked: dict[Session, str], state: RoomLists, audience: Audience) -> None:
         chat = self._chat
         self._set_rooms(rooms)
         by_id = self.rooms_by_id
-        last_seqs, markers = state
         room_lists: dict[User, bytes] = {}  # encoded once per user, not per session
 
         def room_list(user: User) -> bytes:
             if user not in room_lists:
-                read = markers.get(user.id, {})
                 room_lists[user] = events.encode(events.rooms(
-                    room_entry_frame(room, last_seqs.get(room.id, 0), read.get(room.id, 0))
+                    room_entry_frame(state.entry(room, user.id))
                     for room in rooms if room.visible_to(user)))
             return room_lists[user]
 

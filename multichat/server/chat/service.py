@@ -11,10 +11,12 @@ Nothing here knows about sockets. The rules live by concept:
                    outcomes, history
     typing_notices.py  typing, relayed to the other members, one a second counted
     read_markers.py    read, stored per user, pushed to the user's other connections
+    activity.py    activity frames: new events of rooms a connection may see, not joined
     admin.py       the admin commands, with rights read from the store
     reconcile.py   sessions kept in line with the store: reconcile, poll, VersionGate
     direct.py      dm.open: the direct conversation of a set of people, found or made
     search.py      search: the messages one may see that hold the words typed
+    tickets.py     session.ticket: one-time tickets for the browser's session cookie
     cluster.py     what differs with several processes: members, event order
 
 ``ChatService`` builds them once, with what they share (the store and its
@@ -32,6 +34,7 @@ from multichat.protocol import events
 from multichat.protocol.codes import ErrorCode
 from multichat.server.broker import Broker
 from multichat.server.chat.accounts import Accounts
+from multichat.server.chat.activity import Activity
 from multichat.server.chat.admin import Administration
 from multichat.server.chat.cluster import cluster_for
 from multichat.server.chat.direct import DirectConversations
@@ -47,6 +50,7 @@ from multichat.server.chat.reconcile import Reconciler
 from multichat.server.chat.rooms import Rooms
 from multichat.server.chat.search import Search
 from multichat.server.chat.session import Peer, Session
+from multichat.server.chat.tickets import TicketBook
 from multichat.server.chat.typing_notices import TypingNotices
 from multichat.server.config import ServerConfig
 from multichat.server.store.errors import StoreError
@@ -88,9 +92,11 @@ class ChatService:
         self.user_buckets = UserBuckets(config.user_send_burst, config.user_send_rate)
         self.join_buckets = UserBuckets(config.user_join_burst, config.user_join_rate)
         self.hash_slots = HashSlots(HASH_SLOTS)
+        self.tickets = TicketBook()
         # One process or several, chosen once; the gate in front of it, in the reconciler.
         self.cluster = cluster_for(self)
         self.read_markers = ReadMarkers(self)
+        self.activity = Activity(self, enabled=config.activity)
         self.reconciler = Reconciler(self)
         self.accounts = Accounts(self)
         self.rooms = Rooms(self)
@@ -114,6 +120,7 @@ class ChatService:
         await self.reconciler.stop_polling()
         await self.writer.close()
         await self.reconciler.stop()
+        self.activity.close()
         await self.cluster.close()
         await self.broker.close()
         self.db.close()
@@ -165,7 +172,10 @@ class ChatService:
                 await self.admin.carry_out(session, command)
             return
         if isinstance(command, cmd.Ping):
-            session.send(events.pong(command.ref))
+            # After the outcome of every send, edit, delete and react before it: a client
+            # knows by the pong that they were carried out (stored, refused, or a
+            # reaction that changed nothing and is answered by nothing).
+            session.send_after_writes(events.pong(command.ref))
             return
         if not session.command_bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED, "too many commands; slow down")
@@ -176,6 +186,8 @@ class ChatService:
                 await self.accounts.token_login(session, command)
             case cmd.Logout():
                 await self.accounts.logout(session, command)
+            case cmd.SessionTicket():
+                self.accounts.session_ticket(session, command)
             case cmd.ListRooms():
                 await self.rooms.list_rooms(session, command)
             case cmd.Join():

@@ -6,6 +6,7 @@ provides one per WebSocket connection (tests provide a recording one).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from multichat.protocol import events
@@ -33,6 +34,11 @@ class Peer(Protocol):
         """
         ...
 
+    def send_frames(self, datas: Sequence[bytes]) -> None:
+        """Queue several text frames, in this order, in one write (``send`` for each,
+        but one system call: activity for many rooms at once)."""
+        ...
+
     async def drain(self) -> None:
         """Wait until the queued output is down to a reasonable size."""
         ...
@@ -49,8 +55,8 @@ class Session:
     what the server checks it by, never an id a database may hand out again.
     """
 
-    __slots__ = ("_held", "command_bucket", "join_bucket", "peer", "rooms", "send_bucket",
-                 "token_hash", "user", "user_bucket")
+    __slots__ = ("_after_writes", "_held", "_writes", "command_bucket", "join_bucket", "peer",
+                 "rooms", "send_bucket", "token_hash", "user", "user_bucket")
 
     def __init__(self, peer: Peer, send_bucket: TokenBucket, command_bucket: TokenBucket) -> None:
         self.peer = peer
@@ -64,6 +70,10 @@ class Session:
         self.rooms: set[int] = set()
         # Live events of rooms being caught up, held until the backlog has gone out.
         self._held: dict[int, list[Delivery]] = {}
+        # Messages and changes handed to the writer and not yet stored or refused, and
+        # the frames (pongs) that wait for them.
+        self._writes = 0
+        self._after_writes: list[bytes] = []
 
     @property
     def address(self) -> str:
@@ -80,6 +90,28 @@ class Session:
                 held.append(delivery)
                 return
         self.peer.send(delivery[2])
+
+    def writing(self) -> None:
+        """A message or change of this session went to the writer."""
+        self._writes += 1
+
+    def written(self) -> None:
+        """One of them was stored or refused: what waited for the last goes out."""
+        self._writes -= 1
+        if self._writes <= 0:
+            self._writes = 0
+            waiting, self._after_writes = self._after_writes, []
+            for data in waiting:
+                self.peer.send(data)
+
+    def send_after_writes(self, frame: Frame) -> None:
+        """Send ``frame`` once everything this session sent before is stored or refused:
+        a ``pong`` then means what came before it was carried out."""
+        data = events.encode(frame)
+        if self._writes:
+            self._after_writes.append(data)
+        else:
+            self.peer.send(data)
 
     def hold(self, room_id: int) -> None:
         self._held[room_id] = []

@@ -30,18 +30,19 @@ def room_frame(room: Room) -> Frame:
     return events.room_object(room.id, room.title, room.staff_only)
 
 
-def room_entry_frame(room: Room, last_seq: int, read_seq: int) -> Frame:
-    """A room as the room list gives it (``rooms``): kind, newest seq, this user's read seq;
-    a direct conversation's with its members."""
+def room_entry_frame(entry: RoomEntry) -> Frame:
+    """A room as the room list gives it (``rooms``): kind, newest seq, this user's read seq
+    and unread messages; a direct conversation's with its members."""
+    room = entry.room
     return events.room_entry(room.id, room.title, room.staff_only, kind=room.kind,
-                             last_seq=last_seq, read_seq=read_seq,
-                             members=room.member_names if room.is_direct else None)
+                             last_seq=entry.last_seq, read_seq=entry.read_seq,
+                             members=room.member_names if room.is_direct else None,
+                             unread=entry.unread)
 
 
 def room_list_frame(entries: list[RoomEntry], user: User) -> list[Frame]:
     """The entries one user may see (``Room.visible_to``)."""
-    return [room_entry_frame(entry.room, entry.last_seq, entry.read_seq) for entry in entries
-            if entry.room.visible_to(user)]
+    return [room_entry_frame(entry) for entry in entries if entry.room.visible_to(user)]
 
 
 def user_frame(user: User) -> Frame:

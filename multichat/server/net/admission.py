@@ -8,11 +8,22 @@ open a WebSocket to any address the browser reaches, LAN servers included,
 and the browser then sends the page's ``Origin``; the server refuses pages
 that are not on the allow-list. Clients that are not browsers (the app,
 scripts, the seed's tests) send no Origin and are not concerned.
+
+The server's own page (``GET /``) is always allowed: its origin is the scheme
+and the ``Host`` the request came to. Only for a Host that cannot be rebound,
+though: an IP address, ``localhost`` or this machine's own names. Under DNS
+rebinding an attacker's name (``evil.example``) first serves their page, then
+resolves to the chat server, so that page's Origin matches the Host it
+connects to; such a name must be listed in ``--allowed-origins`` like any
+other page. (The session cookie was set for the real name, so a rebound page
+would log in as nobody; the check keeps it from even trying passwords from the
+victim's browser.)
 """
 
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urlsplit
@@ -48,16 +59,61 @@ def bad_request(reason: str) -> Refusal:
     return Refusal(HTTPStatus.BAD_REQUEST, reason)
 
 
-def check_origin(values: list[str], allowed: frozenset[str]) -> Refusal | None:
-    """None when a handshake with these ``Origin`` headers (zero or one) may go on."""
+def check_origin(values: list[str], allowed: frozenset[str],
+                 own: str | None = None) -> Refusal | None:
+    """None when a handshake with these ``Origin`` headers (zero or one) may go on.
+
+    ``own`` is the origin of the server's own page as this request reached it
+    (``own_origin``), always allowed.
+    """
     if len(values) > 1:  # a browser sends one; two is a request to refuse, not to guess at
         return bad_request("more than one Origin header")
     origin = values[0] if values else None
-    if origin is None or ANY_ORIGIN in allowed or origin.strip().lower() in allowed:
+    if origin is None or ANY_ORIGIN in allowed:
+        return None
+    origin = origin.strip().lower()
+    if origin in allowed or (own is not None and origin == own):
         return None
     return Refusal(HTTPStatus.FORBIDDEN,
                    f"Origin {origin} is not allowed to connect to this server "
                    "(see --allowed-origins)")
+
+
+def local_names() -> frozenset[str]:
+    """The names of this machine no outside DNS can point elsewhere: its own."""
+    names = {"localhost"}
+    for name in (socket.gethostname(), socket.getfqdn()):
+        if name:
+            names.update({name.lower(), f"{name.lower()}.local"})
+    return frozenset(names)
+
+
+def own_origin(hosts: list[str], *, tls: bool, names: frozenset[str]) -> str | None:
+    """The origin of the server's own page for a request with these ``Host`` headers.
+
+    None when the Host is not one rebinding cannot forge (module docstring):
+    not an IP address, not one of ``names``; or missing, doubled or malformed.
+    """
+    if len(hosts) != 1:
+        return None
+    host = hosts[0].strip().lower()
+    if not host or any(c in host for c in "/?#@\\ "):
+        return None
+    try:
+        hostname = urlsplit(f"//{host}").hostname
+    except ValueError:
+        return None
+    if hostname is None or not (_is_ip_address(hostname) or hostname in names):
+        return None
+    return f"{'https' if tls else 'http'}://{host}"
+
+
+def _is_ip_address(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
 
 
 TOO_MANY_CONNECTIONS = Refusal(

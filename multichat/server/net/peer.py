@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from websockets.asyncio.server import ServerConnection
@@ -165,19 +166,40 @@ def connection_type(proxies: TrustedProxies) -> type[ProxiedConnection]:
 
 
 class SharedFraming:
-    """The wire form of the text frame built last; one per server (its loop's thread)."""
+    """The wire form of the text frame built last; one per server (its loop's thread).
 
-    __slots__ = ("_data", "_wire")
+    ``wire_all`` does the same for the frames of a batch (activity for several
+    rooms, each frame sent to many connections): it remembers up to
+    ``BATCH_FRAMES`` frames, by identity, holding each ``bytes`` object so that
+    its identity cannot be reused while it is remembered.
+    """
+
+    __slots__ = ("_batch", "_data", "_wire")
+
+    BATCH_FRAMES = 64
 
     def __init__(self) -> None:
         self._data = b""
         self._wire = Frame(Opcode.TEXT, b"").serialize(mask=False)
+        self._batch: dict[int, tuple[bytes, bytes]] = {}
 
     def wire(self, data: bytes) -> bytes:
         if data is not self._data:  # identity: a fan-out passes one object N times
             self._wire = Frame(Opcode.TEXT, data).serialize(mask=False)
             self._data = data
         return self._wire
+
+    def wire_all(self, datas: Sequence[bytes]) -> list[bytes]:
+        batch = self._batch
+        wires = []
+        for data in datas:
+            known = batch.get(id(data))
+            if known is None or known[0] is not data:
+                if len(batch) >= self.BATCH_FRAMES:
+                    batch.clear()
+                known = batch[id(data)] = (data, Frame(Opcode.TEXT, data).serialize(mask=False))
+            wires.append(known[1])
+        return wires
 
 
 class WebSocketPeer:
@@ -198,12 +220,27 @@ class WebSocketPeer:
         connection = self.connection
         if self._closing or connection.protocol.state is not State.OPEN:
             return
-        transport = connection.transport
         if self._framing is not None:
-            transport.write(self._framing.wire(data))
+            connection.transport.write(self._framing.wire(data))
         else:
             connection.protocol.send_text(data)
             connection.send_data()
+        self._check_output()
+
+    def send_frames(self, datas: Sequence[bytes]) -> None:
+        connection = self.connection
+        if self._closing or connection.protocol.state is not State.OPEN:
+            return
+        if self._framing is not None:
+            connection.transport.writelines(self._framing.wire_all(datas))  # one write
+        else:
+            for data in datas:
+                connection.protocol.send_text(data)
+            connection.send_data()
+        self._check_output()
+
+    def _check_output(self) -> None:
+        transport = self.connection.transport
         if transport.get_write_buffer_size() > self._max_output:
             log.warning("dropping %s: it stopped reading (output over %d bytes)",
                         self.address, self._max_output)

@@ -28,7 +28,8 @@ from multichat.server.chat import ChatError, ChatService, Session
 from multichat.server.chat.limits import AddressCounter, Clock, address_key
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
-from multichat.server.net import admission, proxy, tls
+from multichat.server.net import admission, proxy, tls, web_session
+from multichat.server.net.http import WebAnswers, is_websocket_upgrade
 from multichat.server.net.peer import (
     ProxiedConnection,
     SharedFraming,
@@ -79,6 +80,8 @@ class ChatServer:
             config.trusted_proxies, proxy_protocol=config.proxy_protocol, tls=config.uses_tls
         )
         self.connections = AddressCounter(config.max_connections_per_address)
+        self._local_names = admission.local_names()  # Hosts whose page is always allowed
+        self._web: WebAnswers | None = None  # the browser client's HTTP answers, from start()
 
     async def start(self) -> None:
         """Open the database and start listening.
@@ -103,6 +106,8 @@ class ChatServer:
             self.chat = ChatService(self.store, self._broker, config, passwords=self._passwords,
                                     clock=self._clock)
             await self.chat.start()
+            self._web = WebAnswers(self.chat.tickets, secure=config.uses_tls,
+                                   cookie_max_age=int(config.token_ttl_days * 86_400))
             self._server = await serve(
                 self._handle,
                 config.host or None,
@@ -243,6 +248,11 @@ class ChatServer:
         return list(dict.fromkeys(f"{scheme}://{lan.url_host(host)}:{port}"
                                   for host, port in self._reachable()))
 
+    def page_urls(self) -> list[str]:
+        """The browser client's address at each of ``urls``: what a person opens in a
+        browser (https with the server's own TLS: the browser asks to trust it once)."""
+        return [url.replace("ws", "http", 1) + "/" for url in self.urls()]
+
     def _reachable(self) -> list[tuple[str, int]]:
         """Each bound address, or for a wildcard bind each of this machine's addresses."""
         return [(address, port) for host, port in self.listening()
@@ -252,15 +262,21 @@ class ChatServer:
     # -- one connection ------------------------------------------------------------
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Refuse a malformed handshake, a page not allowed, an address with too many.
+        """Answer a plain GET (the browser client); refuse a malformed handshake, a
+        page not allowed, an address with too many.
 
         Behind a trusted proxy without the PROXY protocol, the client's address is
         first taken from X-Forwarded-For.
         """
+        if not is_websocket_upgrade(request):
+            assert self._web is not None  # set before serving
+            return self._web.answer(request)
         headers = request.headers
         refusal = self._take_forwarded_client(connection, headers.get_all("X-Forwarded-For"))
         if refusal is None:
-            refusal = admission.check_origin(headers.get_all("Origin"), self._origins)
+            own = admission.own_origin(headers.get_all("Host"), tls=self.config.uses_tls,
+                                       names=self._local_names)
+            refusal = admission.check_origin(headers.get_all("Origin"), self._origins, own)
         if refusal is None:
             address, exempt = self._counted_as(connection)
             if not self.connections.may_open(address, exempt=exempt):
@@ -305,6 +321,7 @@ class ChatServer:
         )
         keepalive = asyncio.create_task(self._keepalive(connection))
         try:
+            await self._cookie_login(chat, session, connection)
             async for frame in connection:
                 await self.handle_frame(chat, session, frame)
         except ConnectionClosed:
@@ -313,6 +330,21 @@ class ChatServer:
             keepalive.cancel()
             self.connections.release(address)
             await chat.disconnect(session)
+
+    @staticmethod
+    async def _cookie_login(chat: ChatService, session: Session,
+                            connection: ServerConnection) -> None:
+        """A handshake with the browser's session cookie is logged in before any frame."""
+        assert connection.request is not None
+        token = web_session.cookie_token(connection.request.headers)
+        if token is None:
+            return
+        try:
+            await chat.accounts.cookie_login(session, token)
+        except StoreError as exc:
+            log.error("store error on a cookie login: %s", exc)
+            session.send(events.error(ErrorCode.SERVER_ERROR, "the server cannot log you in "
+                                      "now; try again"))
 
     async def _keepalive(self, connection: ServerConnection) -> None:
         """Ping every ping_interval; drop a peer whose pong (drain included) is late.

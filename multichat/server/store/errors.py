@@ -52,6 +52,21 @@ class NoOneElse(StoreError):
         super().__init__("name at least one other person")
 
 
+class TooManyMembers(StoreError):
+    """A direct conversation named more people than one may hold."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__(f"a conversation has at most {most} other people")
+
+
+class TooManyStarted(StoreError):
+    """A user started as many direct conversations as an hour allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"you started {limit} conversations in the last hour; "
+                         "wait a while before starting another")
+
+
 class UnknownRoom(StoreError):
     def __init__(self, room: int | str) -> None:
         super().__init__(f"no room {room}")

@@ -215,12 +215,34 @@ def _add_read_markers_v4(db: pw.Database) -> None:
 def _add_direct_rooms_v5(db: pw.Database) -> None:
     """Version 5: direct conversations. A room has a kind ("room" or "direct"); a direct
     one is found by the sorted ids of its members (``direct_key``, unique; NULL for rooms,
-    and NULLs are distinct) and lists them in ``room_member``. Both engines take the
+    and NULLs are distinct), lists them in ``room_member`` and names who started it
+    (``created_by``). Unread counts: ``message.ordinal``, ``room.listed_count`` and
+    ``read_marker.ordinal``, filled for what is stored already. Both engines take the
     same SQL: columns added in place, so every room keeps its id and messages."""
     run = db.execute_sql
     run('ALTER TABLE "room" ADD COLUMN "kind" VARCHAR(16) NOT NULL DEFAULT \'room\'')
     run('ALTER TABLE "room" ADD COLUMN "direct_key" TEXT')
     run('CREATE UNIQUE INDEX "room_direct_key" ON "room" ("direct_key")')
+    # Who started a direct conversation (NULL for rooms, or once they are deleted): how
+    # many one user started in the last hour is limited, on every process.
+    run('ALTER TABLE "room" ADD COLUMN "created_by" BIGINT '
+        'REFERENCES "account" ("id") ON DELETE SET NULL')
+    run('CREATE INDEX "room_created_by" ON "room" ("created_by")')
+    # Unread counts that leave out edits, deletions and reactions (which have seqs of
+    # their own): each message and announcement gets its ordinal in its room (NULL for
+    # changes), a room its count of them, a read marker the ordinal it was read up to.
+    listed = '"msg_type" IN (0, 1, 2, 3)'
+    run('ALTER TABLE "room" ADD COLUMN "listed_count" BIGINT NOT NULL DEFAULT 0')
+    run('ALTER TABLE "message" ADD COLUMN "ordinal" BIGINT')
+    run('ALTER TABLE "read_marker" ADD COLUMN "ordinal" BIGINT NOT NULL DEFAULT 0')
+    run(f'UPDATE "message" SET "ordinal" = o."n" FROM (SELECT "id", ROW_NUMBER() OVER '
+        f'(PARTITION BY "room_id" ORDER BY "seq") AS "n" FROM "message" WHERE {listed}) AS o '
+        f'WHERE o."id" = "message"."id"')
+    run(f'UPDATE "room" SET "listed_count" = (SELECT COUNT(*) FROM "message" '
+        f'WHERE "message"."room_id" = "room"."id" AND {listed})')
+    run('UPDATE "read_marker" SET "ordinal" = COALESCE((SELECT MAX("ordinal") FROM "message" '
+        'WHERE "message"."room_id" = "read_marker"."room_id" '
+        'AND "message"."seq" <= "read_marker"."seq"), 0)')
 
     class RoomMember(pw.Model):
         room = pw.ForeignKeyField(models.Room, on_delete="CASCADE", index=False)

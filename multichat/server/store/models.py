@@ -66,12 +66,18 @@ class Room(BaseModel):
     staff_only = pw.BooleanField(default=False)
     # The seq of the room's newest message; bumped in the transaction that stores one.
     last_seq = pw.BigIntegerField(default=0)
+    # How many messages and announcements (not changes) the room holds: the newest's
+    # ordinal. Unread = this minus the ordinal a user read up to.
+    listed_count = pw.BigIntegerField(default=0)
     created_ms = pw.BigIntegerField()
     # "room" (made by an admin) or "direct" (a direct conversation, made by dm.open).
     # A direct one's title and title_key are a private mark no name can have
     # (DIRECT_MARK), and direct_key the sorted ids of its members, which find it.
     kind = pw.CharField(max_length=16, default=ROOM_KIND)
     direct_key = pw.TextField(null=True, unique=True)
+    # Who started a direct conversation (NULL for rooms): for the limit on starting them.
+    created_by = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL",
+                                    column_name="created_by")
 
 
 class Token(BaseModel):
@@ -103,6 +109,9 @@ class Message(BaseModel):
     # a boolean, so that rows copy between engines as they are: store.transfer).
     emoji = pw.CharField(max_length=32, null=True)
     reaction_on = pw.SmallIntegerField(null=True)
+    # A message's or announcement's place among them in its room (1, 2, ...); NULL for
+    # changes and notices: what unread counts count.
+    ordinal = pw.BigIntegerField(null=True)
 
     class Meta:
         indexes = (
@@ -123,6 +132,8 @@ class ReadMarker(BaseModel):
     room = pw.ForeignKeyField(Room, on_delete="CASCADE")
     room_id: int
     seq = pw.BigIntegerField()
+    # The ordinal of the newest message at or before ``seq``: unread counts start there.
+    ordinal = pw.BigIntegerField(default=0)
 
     class Meta:
         primary_key = pw.CompositeKey("account", "room")

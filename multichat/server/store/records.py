@@ -55,11 +55,35 @@ class Room:
 
 @dataclass(frozen=True, slots=True)
 class RoomEntry:
-    """A room as one user's room list shows it: its newest seq, and how far they read."""
+    """A room as one user's room list shows it: its newest seq, how far they read, and
+    how many messages and announcements (not changes) they have not read."""
 
     room: Room
     last_seq: int
     read_seq: int
+    unread: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A user's read marker in a room: the seq, and the messages left unread after it."""
+
+    seq: int
+    unread: int
+
+
+@dataclass(frozen=True, slots=True)
+class RoomLists:
+    """What pushing room lists reads: per room (newest seq, count of messages), and per
+    user and room the read marker (seq, ordinal of the newest message read)."""
+
+    counts: dict[int, tuple[int, int]]
+    markers: dict[int, dict[int, tuple[int, int]]]
+
+    def entry(self, room: Room, user_id: int) -> RoomEntry:
+        last_seq, listed = self.counts.get(room.id, (0, 0))
+        read_seq, ordinal = self.markers.get(user_id, {}).get(room.id, (0, 0))
+        return RoomEntry(room, last_seq, read_seq, listed - ordinal)
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ import peewee as pw
 
 from multichat.protocol import names
 from multichat.protocol.codes import LISTED_TYPES, MsgType
+from multichat.protocol.commands import MAX_DM_OTHERS
 from multichat.protocol.events import DIRECT_KIND, ROOM_KIND
 from multichat.protocol.words import words as words_of
 from multichat.server.store import migrations, search_index
@@ -36,6 +37,8 @@ from multichat.server.store.errors import (
     StoreError,
     StoreUnavailable,
     TitleTaken,
+    TooManyMembers,
+    TooManyStarted,
     UnknownMember,
     UnknownRoom,
     UnknownUser,
@@ -56,7 +59,9 @@ from multichat.server.store.records import (
     Appended,
     Credentials,
     NewMessage,
+    Read,
     RoomEntry,
+    RoomLists,
     SearchPage,
     StoredMessage,
     TokenOwner,
@@ -103,27 +108,49 @@ def _user(row: Account) -> User:
     )
 
 
-def _room(row: Room, members: Sequence[tuple[int, str]] = ()) -> RoomRecord:
+# A room as its records are read: id, title, staff_only, kind (as tuples: a peewee model
+# per row cost 80 ms for 2,000 rooms, on every reconcile).
+_ROOM_COLUMNS = (Room.id, Room.title, Room.staff_only, Room.kind)
+RoomRow = tuple[int, str, bool, str]
+
+
+def _room(row: RoomRow, members: Sequence[tuple[int, str]] = ()) -> RoomRecord:
     """A room's record; a direct conversation's with its members, titled by their names."""
-    if row.kind != DIRECT_KIND:
-        return RoomRecord(id=row.id, title=row.title, staff_only=bool(row.staff_only))
+    room_id, title, staff_only, kind = row
+    if kind != DIRECT_KIND:
+        return RoomRecord(id=room_id, title=title, staff_only=bool(staff_only))
     names_ = tuple(sorted(name for _, name in members))
-    return RoomRecord(id=row.id, title=", ".join(names_), staff_only=False, kind=DIRECT_KIND,
+    return RoomRecord(id=room_id, title=", ".join(names_), staff_only=False, kind=DIRECT_KIND,
                       member_ids=frozenset(account for account, _ in members),
                       member_names=names_)
 
 
-def _with_members(rows: Iterable[Room]) -> list[RoomRecord]:
-    """Records of the rooms, the direct ones' members read in one more query."""
-    rows = list(rows)
-    direct = [row.id for row in rows if row.kind == DIRECT_KIND]
+def _with_members(rows: Sequence[RoomRow], *, every_room: bool = False) -> list[RoomRecord]:
+    """Records of the rooms, the direct ones' members read in one more query (one for all
+    of them when ``rows`` are ``every_room``)."""
+    direct = [row[0] for row in rows if row[3] == DIRECT_KIND]
     members: dict[int, list[tuple[int, str]]] = {}
-    for chunk in _chunks(direct):
-        query = (RoomMember.select(RoomMember.room, Account.id, Account.username)
-                 .join(Account).where(RoomMember.room.in_(chunk)).tuples())
-        for room_id, account_id, username in cast(Iterable[tuple[int, int, str]], query):
-            members.setdefault(room_id, []).append((account_id, username))
-    return [_room(row, members.get(row.id, ())) for row in rows]
+    query = RoomMember.select(RoomMember.room, Account.id, Account.username).join(Account)
+    chunks = [query] if every_room else [query.where(RoomMember.room.in_(chunk))
+                                         for chunk in _chunks(direct)]
+    if direct:
+        db = Room._meta.database
+        for chunk in chunks:
+            sql, params = chunk.sql()
+            for room_id, account_id, username in db.execute_sql(sql, params).fetchall():
+                members.setdefault(room_id, []).append((account_id, username))
+    return [_room(row, members.get(row[0], ())) for row in rows]
+
+
+def _room_rows(query: Any) -> list[RoomRow]:
+    """The rows of a query of ``_ROOM_COLUMNS`` (and more), as the engine gives them."""
+    sql, params = query.sql()
+    return [(row[0], row[1], bool(row[2]), row[3], *row[4:])
+            for row in Room._meta.database.execute_sql(sql, params).fetchall()]
+
+
+def _room_row(row: Room) -> RoomRow:
+    return (row.id, row.title, bool(row.staff_only), row.kind)
 
 
 def direct_key(account_ids: Iterable[int]) -> str:
@@ -279,9 +306,13 @@ class _MessageSql:
             f'UPDATE "message" SET "text" = NULL WHERE "room_id" = {p} AND ("seq" = {p} OR '
             f'("target" = {p} AND "msg_type" = {int(MsgType.EDIT)}))'
         )
-        self.bump = f'UPDATE "room" SET "last_seq" = "last_seq" + 1 WHERE "id" = {p}'
-        self.bump_returning = self.bump + ' RETURNING "last_seq"' if returning else None
-        self.read_seq = f'SELECT "last_seq" FROM "room" WHERE "id" = {p}'
+        # The room's next seq, and for a message or announcement (the first parameter
+        # 1, else 0) its next ordinal too.
+        self.bump = (f'UPDATE "room" SET "last_seq" = "last_seq" + 1, '
+                     f'"listed_count" = "listed_count" + {p} WHERE "id" = {p}')
+        self.bump_returning = (self.bump + ' RETURNING "last_seq", "listed_count"'
+                               if returning else None)
+        self.read_seq = f'SELECT "last_seq", "listed_count" FROM "room" WHERE "id" = {p}'
         # The change counter as a batch's transaction sees it. PostgreSQL: under the
         # version lock, shared here and exclusive in a change (Store._bump_changes):
         # a transaction-scoped advisory lock writes no row, unlike FOR SHARE.
@@ -307,8 +338,8 @@ class _MessageSql:
         )
         self.insert = (
             'INSERT INTO "message" ("room_id", "seq", "account_id", "username", "msg_type", '
-            '"text", "client_id", "ts_ms", "reply_to", "target", "emoji", "reaction_on") '
-            f'VALUES ({", ".join([p] * 12)})'
+            '"text", "client_id", "ts_ms", "reply_to", "target", "emoji", "reaction_on", '
+            f'"ordinal") VALUES ({", ".join([p] * 13)})'
         )
 
 
@@ -664,25 +695,25 @@ class Store:
             except pw.IntegrityError as exc:
                 raise TitleTaken(title) from exc
             self._bump_changes()
-        return _room(row)
+        return _room(_room_row(row))
 
     def room(self, room_id: int) -> RoomRecord | None:
         """The room, or the direct conversation with its members (the rules judge who
         may see it: ``RoomRecord.visible_to``)."""
-        row = Room.get_or_none(Room.id == room_id)
-        return _with_members([row])[0] if row else None
+        rows = _room_rows(Room.select(*_ROOM_COLUMNS).where(Room.id == room_id))
+        return _with_members(rows)[0] if rows else None
 
     def room_by_title(self, title: str) -> RoomRecord | None:
         row = _room_titled(title)
-        return _room(row) if row else None
+        return _room(_room_row(row)) if row else None
 
     def rooms(self, *, direct: bool = True) -> list[RoomRecord]:
         """Every room, by title; with the direct conversations unless ``direct`` is False
         (what admins list)."""
-        query = Room.select().order_by(Room.title)
+        query = Room.select(*_ROOM_COLUMNS).order_by(Room.title)
         if not direct:
             query = query.where(Room.kind == ROOM_KIND)
-        return _with_members(query)
+        return _with_members(_room_rows(query), every_room=direct)
 
     def room_list(self, user_id: int) -> list[RoomEntry]:
         """Every room and every direct conversation of ``user_id``, with its newest seq
@@ -690,20 +721,24 @@ class Store:
         marker = ReadMarker.alias()
         mine = RoomMember.select(RoomMember.room).where(RoomMember.account == user_id)
         query = (Room
-                 .select(Room, pw.fn.COALESCE(marker.seq, 0).alias("read_seq"))
+                 .select(*_ROOM_COLUMNS, Room.last_seq, Room.listed_count,
+                         pw.fn.COALESCE(marker.seq, 0), pw.fn.COALESCE(marker.ordinal, 0))
                  .join(marker, pw.JOIN.LEFT_OUTER,
                        on=((marker.room == Room.id) & (marker.account == user_id)))
                  .where((Room.kind == ROOM_KIND) | Room.id.in_(mine))
                  .order_by(Room.title))
-        rows = list(query)
-        records = _with_members(rows)
-        return [RoomEntry(record, int(row.last_seq), int(row.read_seq))  # type: ignore[attr-defined]
-                for row, record in zip(rows, records, strict=True)]
+        rows = cast(list[tuple[int, str, bool, str, int, int, int, int]], _room_rows(query))
+        records = _with_members([row[:4] for row in rows])
+        return [RoomEntry(record, int(last), int(read), int(listed) - int(ordinal))
+                for (*_, last, listed, read, ordinal), record in zip(rows, records, strict=True)]
 
-    def open_direct(self, user_id: int, usernames: Sequence[str]) -> tuple[RoomEntry, bool]:
+    def open_direct(self, user_id: int, usernames: Sequence[str], *,
+                    max_new_per_hour: int | None = None) -> tuple[RoomEntry, bool]:
         """The direct conversation of ``user_id`` and the users named, made if new (and
         whether it was). The same people always get the same one; UnknownMember for a
-        name no account has, NoOneElse if the names are all the opener's."""
+        name no account has, NoOneElse if the names are all the opener's,
+        TooManyStarted past ``max_new_per_hour`` new ones by this user (counted here,
+        so on every process and across reconnects)."""
         for _attempt in range(2):
             with self.db.atomic():
                 ids = {user_id}
@@ -714,16 +749,23 @@ class Store:
                     ids.add(account.id)
                 if len(ids) < 2:
                     raise NoOneElse
+                if len(ids) > MAX_DM_OTHERS + 1:  # names that fold alike counted once above
+                    raise TooManyMembers(MAX_DM_OTHERS)
                 key = direct_key(ids)
                 found = Room.get_or_none(Room.direct_key == key)
                 if found is not None:
                     return self._entry(found, user_id), False
+                started = now_ms()
+                if max_new_per_hour is not None and Room.select().where(
+                        (Room.created_by == user_id)
+                        & (Room.created_ms > started - 3_600_000)).count() >= max_new_per_hour:
+                    raise TooManyStarted(max_new_per_hour)
                 mark = DIRECT_MARK + hashlib.sha256(key.encode()).hexdigest()
                 try:
                     with self.db.atomic():  # a savepoint: another process may make it first
                         row = Room.create(title=mark, title_key=mark, staff_only=False,
                                           kind=DIRECT_KIND, direct_key=key,
-                                          created_ms=now_ms())
+                                          created_by=user_id, created_ms=started)
                 except pw.IntegrityError:
                     continue  # made meanwhile: read it in a new transaction
                 RoomMember.insert_many([{"room": row.id, "account": account}
@@ -734,50 +776,63 @@ class Store:
 
     @staticmethod
     def _entry(row: Room, user_id: int) -> RoomEntry:
-        read = ReadMarker.select(ReadMarker.seq).where(
-            (ReadMarker.account == user_id) & (ReadMarker.room == row.id)).scalar()
-        return RoomEntry(_with_members([row])[0], int(row.last_seq), int(read or 0))
+        read = ReadMarker.get_or_none((ReadMarker.account == user_id)
+                                      & (ReadMarker.room == row.id))
+        seq, ordinal = (int(read.seq), int(read.ordinal)) if read is not None else (0, 0)
+        return RoomEntry(_with_members([_room_row(row)])[0], int(row.last_seq), seq,
+                         int(row.listed_count) - ordinal)
 
-    def room_lists(
-        self, user_ids: Iterable[int],
-    ) -> tuple[dict[int, int], dict[int, dict[int, int]]]:
-        """For pushing room lists: every room's newest seq, and each user's read seqs."""
-        last_seqs = {row.id: int(row.last_seq) for row in Room.select(Room.id, Room.last_seq)}
-        markers: dict[int, dict[int, int]] = {}
+    def room_lists(self, user_ids: Iterable[int]) -> RoomLists:
+        """For pushing room lists: every room's newest seq and count of messages, and each
+        user's read markers (seq and ordinal)."""
+        counts = {room_id: (int(last), int(listed)) for room_id, last, listed in
+                  self.db.execute_sql('SELECT "id", "last_seq", "listed_count" FROM "room"')}
+        markers: dict[int, dict[int, tuple[int, int]]] = {}
         ids = sorted(set(user_ids))
         for start in range(0, len(ids), _IN_CHUNK):
             chunk = ids[start:start + _IN_CHUNK]
-            rows = (ReadMarker.select(ReadMarker.account, ReadMarker.room, ReadMarker.seq)
+            rows = (ReadMarker.select(ReadMarker.account, ReadMarker.room, ReadMarker.seq,
+                                      ReadMarker.ordinal)
                     .where(ReadMarker.account.in_(chunk)))
             for row in rows:
-                markers.setdefault(row.account_id, {})[row.room_id] = int(row.seq)
-        return last_seqs, markers
+                markers.setdefault(row.account_id, {})[row.room_id] = (
+                    int(row.seq), int(row.ordinal))
+        return RoomLists(counts, markers)
 
-    def mark_read(self, user_id: int, room_id: int, seq: int) -> int | None:
-        """Keep the highest seq ``user_id`` has read in the room; the new one if it moved.
+    def mark_read(self, user_id: int, room_id: int, seq: int) -> Read | None:
+        """Keep the highest seq ``user_id`` has read in the room; the new marker (seq, and
+        what is left unread after it) if it moved.
 
         ``SeqOutOfRange`` past the room's newest seq, ``UnknownRoom`` if there is none.
         """
         with self.db.atomic():
-            last = Room.select(Room.last_seq).where(Room.id == room_id).scalar()
-            if last is None:
+            room = Room.get_or_none(Room.id == room_id)
+            if room is None:
                 raise UnknownRoom(room_id)
-            if seq > last:
-                raise SeqOutOfRange(room_id, seq, int(last))
+            if seq > room.last_seq:
+                raise SeqOutOfRange(room_id, seq, int(room.last_seq))
             where = (ReadMarker.account == user_id) & (ReadMarker.room == room_id)
             before = ReadMarker.select(ReadMarker.seq).where(where).scalar() or 0
             if seq <= before:
                 return None
+            # The newest message at or before seq (back over changes): what it counts.
+            ordinal = (Message.select(Message.ordinal)
+                       .where((Message.room == room_id) & (Message.seq <= seq)
+                              & Message.ordinal.is_null(False))
+                       .order_by(Message.seq.desc()).limit(1).scalar()) or 0
             # Another device of the user may be marking the same room on another process:
             # the upsert keeps the larger, whichever commits first.
             (ReadMarker
-             .insert(account=user_id, room=room_id, seq=seq)
+             .insert(account=user_id, room=room_id, seq=seq, ordinal=ordinal)
              .on_conflict(conflict_target=[ReadMarker.account, ReadMarker.room],
-                          update={ReadMarker.seq: pw.EXCLUDED.seq},
+                          update={ReadMarker.seq: pw.EXCLUDED.seq,
+                                  ReadMarker.ordinal: pw.EXCLUDED.ordinal},
                           where=(pw.EXCLUDED.seq > ReadMarker.seq))
              .execute())
-            after = int(ReadMarker.select(ReadMarker.seq).where(where).scalar() or 0)
-            return after if after > before else None
+            after = ReadMarker.get_or_none(where)
+            if after is None or after.seq <= before:
+                return None
+            return Read(int(after.seq), int(room.listed_count) - int(after.ordinal))
 
     def update_room(
         self, room_id: int, *, title: str | None = None, staff_only: bool | None = None
@@ -798,7 +853,7 @@ class Store:
             except pw.IntegrityError as exc:
                 raise TitleTaken(str(title)) from exc
             self._bump_changes()
-            return _room(Room.get_by_id(row.id))
+            return _room(_room_row(Room.get_by_id(row.id)))
 
     def delete_room(self, room_id: int) -> RoomRecord:
         with self.db.atomic():
@@ -807,7 +862,7 @@ class Store:
             self._purge()
             row.delete_instance()
             self._bump_changes()
-        return _room(row)
+        return _room(_room_row(row))
 
     # -- messages --------------------------------------------------------------------
 
@@ -889,17 +944,20 @@ class Store:
                 return Unchanged()
         elif new.reply_to is not None:
             self._live_message(new.room_id, new.reply_to)
+        listed = new.msg_type in LISTED_TYPES
+        bump = (1 if listed else 0, new.room_id)
         if sql.bump_returning is not None:
-            row = execute(sql.bump_returning, (new.room_id,)).fetchone()
+            row = execute(sql.bump_returning, bump).fetchone()
         else:
-            cursor = execute(sql.bump, (new.room_id,))
+            cursor = execute(sql.bump, bump)
             row = execute(sql.read_seq, (new.room_id,)).fetchone() if cursor.rowcount else None
         if row is None:
             raise UnknownRoom(new.room_id)
         seq = int(row[0])
         execute(sql.insert, (new.room_id, seq, new.user_id, new.username, int(new.msg_type),
                              new.text, new.client_id, new.ts_ms, new.reply_to, new.target,
-                             new.emoji, None if new.on is None else int(new.on)))
+                             new.emoji, None if new.on is None else int(new.on),
+                             int(row[1]) if listed else None))
         if new.msg_type is MsgType.DELETE:
             execute(sql.erase, (new.room_id, new.target, new.target))
         self._index(new, seq)

@@ -57,7 +57,10 @@ def test_changes_and_replies_reach_the_others_and_history_folds_them(
     alice.edit("1", original, "the plan")
     bob.react("1", original, "👍")
     qtbot.waitUntil(lambda: len(bob_events) == 4, timeout=WAIT_MS)
-    reply, edit, reaction = bob_events[1:]
+    # Bob's reply and reaction and Alice's edit cross at the server in either order.
+    reply, = of_type(bob_events, MsgType.MESSAGE)[1:]
+    edit, = of_type(bob_events, MsgType.EDIT)
+    reaction, = of_type(bob_events, MsgType.REACTION)
     assert reply.reply_to == original
     assert (edit.msg_type, edit.target, edit.message) == (MsgType.EDIT, original, "the plan")
     assert (reaction.target, reaction.emoji, reaction.on) == (original, "👍", True)

@@ -40,7 +40,7 @@ def test_direct_conversations_are_titled_by_the_others_and_listed_after_rooms(
                      RoomInfo(2, "Annex", False)])
     qtmodeltester.check(model)
     assert titles(model) == [("room", "Annex"), ("room", "Lobby"), ("direct", "bob, carol"),
-                             ("direct", "You"), ("direct", "zoe")]
+                             ("direct", "Deleted user"), ("direct", "zoe")]
     assert model.is_direct("7") and not model.is_direct("1")
     assert model.members("8") == ["alice", "bob", "carol"]
     assert model.index(2).data(RoomRole.IsDirect) is True
@@ -111,3 +111,34 @@ def test_the_user_picker_model_checks_people_in_the_order_chosen(
     assert model.flags(model.index(0)) & Qt.ItemFlag.ItemIsUserCheckable
     model.set_chosen("carol", False)
     assert model.chosen() == ["dave", "alice"]
+
+
+def test_the_servers_unread_leaves_out_changes_and_activity_adds_its_count(
+    qtmodeltester: ModelTester,
+) -> None:
+    """Read to 10, five reactions (11-15) and bob's message (16): one unread, not six."""
+    model = RoomListModel()
+    qtmodeltester.check(model)
+    model.set_me("alice")
+    model.set_rooms([RoomInfo(1, "Lobby", False, last_seq=16, read_seq=10, unread=1)])
+    assert model.unread("1") == 1
+    model.note_activity("1", 20, "bob", False, 3)  # 17-20: three messages and a reaction
+    assert model.unread("1") == 4
+    model.note_activity("1", 21, "alice", False, 1)  # her own, on another device
+    assert model.unread("1") == 4
+    # Another device read to 18, where the server counts two left (19 and 20).
+    model.set_read("1", 18, 2)
+    assert model.unread("1") == 2
+    # A list from before that read never takes it back.
+    model.set_rooms([RoomInfo(1, "Lobby", False, last_seq=16, read_seq=10, unread=1)])
+    assert model.unread("1") == 2
+    model.mark_read("1")
+    assert model.unread("1") == 0
+    # A live message of a joined room, a change after it: one more, not two.
+    model.note_event("1", message(22), in_view=False, own_username="alice")
+    model.note_event("1", message(23, msg_type=MsgType.REACTION), in_view=False,
+                     own_username="alice")
+    assert model.unread("1") == 1
+    # An older server's list (no unread): seqs known to nothing count, as before.
+    model.set_rooms([RoomInfo(2, "Annex", False, last_seq=5, read_seq=1)])
+    assert model.unread("2") == 4

@@ -17,6 +17,7 @@ from multichat.desktop.client import ChatClient
 from multichat.desktop.models import MessageListModel, MessageRole
 from multichat.desktop.services.emoji_usage import EmojiUsage
 from multichat.desktop.services.hosting import ServerThread
+from multichat.desktop.widgets import message_list_view
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.widgets.room_view import RoomView
 from multichat.desktop.workspace import Workspace
@@ -181,7 +182,10 @@ def test_a_superuser_deletes_anyones_message_in_a_room(
 
 def test_a_quote_of_a_message_far_back_loads_it_and_jumps(
     qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The highlight lasts long enough to be seen on a loaded machine (it failed there).
+    monkeypatch.setattr(message_list_view, "HIGHLIGHT_MS", 60_000)
     async def fill(server: ChatServer) -> None:
         assert server.store is not None
         batch = [NewMessage(1, None, "bob", MsgType.MESSAGE, f"old {i}", None, 1_000 + i)

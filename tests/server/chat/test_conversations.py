@@ -261,3 +261,31 @@ async def test_history_around_a_seq_centres_on_it_and_skips_changes(
     assert [m["message"] for m in await history(alice, around=1, limit=3)] == [
         "m1", "m2", "m3"]
     assert [m["message"] for m in await history(alice, before=7, limit=2)] == ["m2", "m3"]
+
+
+@pytest.mark.parametrize("round_", range(5))
+async def test_a_pong_comes_after_the_outcome_of_every_change_before_it(
+    connect: ClientFactory, round_: int,
+) -> None:
+    """A client empties its outbox by the pong behind a change (a reaction that changes
+    nothing is answered by nothing): the pong must not overtake the change's outcome.
+    It did: edit, ping, react, ping gave pong, PERMISSION_DENIED, pong, REACTION (five
+    rounds: it depends on the writer's timing)."""
+    alice, bob = await connect(ALICE), await connect(BOB)
+    for client in (alice, bob):
+        await client.join(LOBBY)
+    said = await say(alice, f"alice's words {round_}")
+    await bob.send(command="edit", room=LOBBY, seq=said["seq"], message="not mine")
+    await bob.send(command="ping", ref="p1")
+    await bob.send(command="react", room=LOBBY, seq=said["seq"], emoji="👍", client_id="r")
+    await bob.send(command="ping", ref="p2")
+    await bob.send(command="react", room=LOBBY, seq=said["seq"], emoji="👍", client_id="r2")
+    await bob.send(command="ping", ref="p3")  # behind a reaction that changes nothing
+    await bob.expect(lambda f: f.get("ref") == "p3")
+    kinds = [("pong " + f["ref"]) if "pong" in f else f.get("error") or f.get("client_id")
+             for f in bob.seen
+             if "pong" in f or "error" in f or f.get("client_id") in ("r", "r2")]
+    # Each pong after the outcomes of all before it (it may wait for later ones too).
+    assert kinds.index("PERMISSION_DENIED") < kinds.index("pong p1")
+    assert kinds.index("r") < kinds.index("pong p2") < kinds.index("pong p3")
+    assert "r2" not in kinds  # the second 👍 changed nothing: answered by nothing

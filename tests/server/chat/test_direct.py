@@ -23,11 +23,14 @@ MISSING = 999
 JOIN_BURST = 8
 
 
+NEW_PER_HOUR = 3
+
+
 @pytest.fixture
 async def server(server_config: ServerConfig,
                  passwords: Passwords) -> AsyncIterator[ChatServer]:
     config = dataclasses.replace(server_config, user_join_burst=JOIN_BURST,
-                                 user_join_rate=0.01)
+                                 user_join_rate=0.01, max_new_direct_per_hour=NEW_PER_HOUR)
     async with seeded_server(config, passwords) as chat_server:
         yield chat_server
 
@@ -52,7 +55,7 @@ async def test_the_same_people_get_the_same_room_and_its_members_are_told(
     alice, bob, sam = await connect(ALICE), await connect(BOB), await connect(STAFF)
     entry = await open_dm(alice, "bob")
     assert entry == {"id": entry["id"], "title": "alice, bob", "staff_only": False,
-                     "kind": "direct", "last_seq": 0, "read_seq": 0,
+                     "kind": "direct", "last_seq": 0, "read_seq": 0, "unread": 0,
                      "members": ["alice", "bob"]}
     pushed = await bob.expect_key("rooms")
     assert entry in pushed["rooms"]
@@ -147,7 +150,7 @@ async def test_unknown_people_no_one_else_and_too_many_are_refused(
     cases: list[tuple[Any, str]] = [
         (["bob", "nobody"], "USER_INVALID"),
         (["alice"], "BAD_REQUEST"),
-        ([f"user{n}" for n in range(16)], "BAD_REQUEST"),
+        ([f"user{n}" for n in range(16)], "BAD_REQUEST"),  # 16 others, before any lookup
         ([], "BAD_REQUEST"),
         ("bob", "BAD_REQUEST"),
     ]
@@ -160,10 +163,43 @@ async def test_unknown_people_no_one_else_and_too_many_are_refused(
     assert [e for e in listed["rooms"] if e["kind"] == "direct"] == []
 
 
-async def test_opening_conversations_spends_the_join_bucket(connect: ClientFactory) -> None:
+async def test_repeats_and_the_opener_fold_away_before_counting(connect: ClientFactory) -> None:
+    alice = await connect(ALICE)
+    entry = await open_dm(alice, *(["bob", "BOB", "alice"] * 6))  # 18 names, one other
+    assert entry["members"] == ["alice", "bob"]
+
+
+async def test_opening_conversations_spends_the_join_bucket_even_across_reconnects(
+    connect: ClientFactory,
+) -> None:
     alice = await connect(ALICE)
     for _ in range(JOIN_BURST):
         await open_dm(alice, "bob")
     await alice.send(command="dm.open", users=["sam"], ref="over")
     error = await alice.expect(lambda f: f.get("ref") == "over")
     assert error["error"] == "RATE_LIMITED"
+    # Closing every connection and logging in again gave a full bucket back (it was
+    # shown to make 180 more conversations at once): no more.
+    await alice.close()
+    again = await connect(ALICE)
+    await again.send(command="dm.open", users=["sam"], ref="again")
+    error = await again.expect(lambda f: f.get("ref") == "again")
+    assert error["error"] == "RATE_LIMITED"
+
+
+async def test_a_user_starts_a_limited_number_of_conversations_an_hour(
+    server: ChatServer, connect: ClientFactory,
+) -> None:
+    assert server.store is not None
+    for n in range(NEW_PER_HOUR + 2):
+        server.store.create_user(f"person{n}", "h")
+    alice = await connect(ALICE)
+    for n in range(NEW_PER_HOUR):
+        await open_dm(alice, f"person{n}")
+    await alice.send(command="dm.open", users=[f"person{NEW_PER_HOUR}"], ref="over")
+    error = await alice.expect(lambda f: f.get("ref") == "over")
+    assert (error["error"], "in the last hour" in error["detail"]) == ("RATE_LIMITED", True)
+    # Opening one that exists makes nothing, so is not limited; others may start one.
+    assert (await open_dm(alice, "person0"))["members"] == ["alice", "person0"]
+    bob = await connect(BOB)
+    assert (await open_dm(bob, f"person{NEW_PER_HOUR}"))["kind"] == "direct"

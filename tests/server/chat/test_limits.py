@@ -24,7 +24,8 @@ def test_bucket_allows_a_burst_then_the_rate() -> None:
     assert sum(bucket.take() for _ in range(10)) == 3
 
 
-def test_a_users_bucket_is_shared_by_its_sessions_and_forgotten_with_the_last() -> None:
+def test_a_users_bucket_is_shared_by_its_sessions_and_outlives_the_last_until_refilled(
+) -> None:
     clock = FakeClock()
     buckets = UserBuckets(burst=2, rate=1.0, clock=clock)
     first, second = buckets.acquire(7), buckets.acquire(7)
@@ -33,9 +34,16 @@ def test_a_users_bucket_is_shared_by_its_sessions_and_forgotten_with_the_last() 
     buckets.release(7)
     assert len(buckets) == 1  # one session still holds it
     buckets.release(7)
-    assert len(buckets) == 0
-    assert buckets.acquire(7).take()  # a new login starts with a full burst
+    # The attack: spend the bucket, close every connection, log in again at once. The
+    # new session gets the same empty bucket (it used to get a full burst).
+    again = buckets.acquire(7)
+    assert again is first and not again.take()
+    buckets.release(7)
+    assert len(buckets) == 1  # kept while it refills
+    clock.now += 2  # refilled: forgetting it now gives nothing back
     buckets.release(99)  # releasing an unknown user is harmless
+    assert buckets.acquire(8).take() and len(buckets) == 1  # 7's was forgotten
+    assert buckets.acquire(7).take()  # a new login starts with a full burst
 
 
 def test_connections_per_address_are_counted_and_released() -> None:

@@ -61,7 +61,8 @@ async def test_room_entries_carry_kind_last_seq_and_this_users_read_seq(
 ) -> None:
     alice, bob = await connect(ALICE), await connect(BOB)
     assert (await rooms(alice))["Lobby"] == {"id": "1", "title": "Lobby", "staff_only": False,
-                                             "kind": "room", "last_seq": 0, "read_seq": 0}
+                                             "kind": "room", "last_seq": 0, "read_seq": 0,
+                                             "unread": 0}
     await alice.join(LOBBY)
     last = await say(alice, "one", "two", "three")
     await alice.send(command="read", room=LOBBY, seq=2)
@@ -78,13 +79,13 @@ async def test_a_read_reaches_the_users_other_connections_only_when_it_moves(
     await alice.join(LOBBY)
     await say(alice, "one", "two", "three")
     await alice.send(command="read", room=LOBBY, seq=3)  # no room joined on the phone
-    assert await alice_phone.expect_key("read") == {"read": "1", "seq": 3}
+    assert await alice_phone.expect_key("read") == {"read": "1", "seq": 3, "unread": 0}
     await alice_phone.send(command="read", room=LOBBY, seq=1)  # behind: kept, not pushed
     await alice_phone.send(command="read", room=LOBBY, seq=3)  # the same: not pushed
     for client in (alice, alice_phone, bob):
         await handled(client)
     assert markers(alice) == [] and markers(bob) == []  # not the reader, nor anyone else
-    assert markers(alice_phone) == [{"read": "1", "seq": 3}]
+    assert markers(alice_phone) == [{"read": "1", "seq": 3, "unread": 0}]
     assert (await rooms(alice_phone))["Lobby"]["read_seq"] == 3
 
 
@@ -159,3 +160,21 @@ async def test_a_pushed_room_list_carries_each_users_own_read_seq(
 def username(client: ProtocolClient) -> str:
     name: str = next(f["login"]["username"] for f in client.seen if "login" in f)
     return name
+
+
+async def test_unread_leaves_out_edits_deletions_and_reactions(connect: ClientFactory) -> None:
+    """A client shows ``unread``: last_seq - read_seq counted each reaction as a message."""
+    alice, bob, bob_phone = await connect(ALICE), await connect(BOB), await connect(BOB)
+    await alice.join(LOBBY)
+    first = await say(alice, "one")
+    for emoji in ("👍", "🎉", "👀"):
+        await alice.send(command="react", room=LOBBY, seq=first, emoji=emoji)
+        await alice.expect(lambda f, e=emoji: f.get("emoji") == e)  # type: ignore[misc]
+    await alice.send(command="edit", room=LOBBY, seq=first, message="one!")
+    await alice.expect(lambda f: f.get("msg_type") == 6)
+    last = await say(alice, "two")
+    lobby = (await rooms(bob))["Lobby"]
+    assert (lobby["last_seq"], lobby["read_seq"], lobby["unread"]) == (last, 0, 2)
+    await bob.send(command="read", room=LOBBY, seq=first + 2)  # up to a reaction
+    assert await bob_phone.expect_key("read") == {"read": "1", "seq": first + 2, "unread": 1}
+    assert (await rooms(bob_phone))["Lobby"]["unread"] == 1

@@ -105,9 +105,12 @@ async def arena(tmp_path: Path, passwords: Passwords) -> AsyncIterator[Arena]:
         store.close()
 
 
-def check_frames(replies: list[Frame]) -> list[Frame]:
+BARRIER = '{"command": "ping", "ref": "fuzz-barrier"}'
+
+
+def check_frames(replies: list[Frame], frame: str | bytes) -> list[Frame]:
     """Every reply is a known frame or an error with a known code; return the errors."""
-    assert replies, "the frame got no answer"
+    assert replies or _answered_by_nothing(frame), "the frame got no answer"
     errors = [reply for reply in replies if "error" in reply]
     for reply in replies:
         assert isinstance(reply, dict)
@@ -118,17 +121,17 @@ def check_frames(replies: list[Frame]) -> list[Frame]:
     return errors
 
 
-# Commands that, accepted, get no reply: a typing notice (to the others only, at most one
-# a second counts) and a read marker.
-SILENT_COMMANDS = frozenset({"typing", "read"})
+# Accepted, these are answered by nothing (the protocol says so): a typing notice, a
+# read marker, a reaction that changes nothing. Waiting for their answer timed out.
+SILENT_WHEN_ACCEPTED = frozenset({"typing", "read", "react"})
 
 
-def _command_name(frame: str | bytes) -> object:
+def _answered_by_nothing(frame: str | bytes) -> bool:
     try:
-        decoded = json.loads(frame)
+        command = json.loads(frame)
     except ValueError:
-        return None
-    return decoded.get("command") if isinstance(decoded, dict) else None
+        return False
+    return isinstance(command, dict) and command.get("command") in SILENT_WHEN_ACCEPTED
 
 
 async def attack(arena: Arena, session: Session, peer: RecordingPeer, frame: str | bytes,
@@ -138,21 +141,25 @@ async def attack(arena: Arena, session: Session, peer: RecordingPeer, frame: str
     arena.alice.take()  # what alice saw so far is not this frame's doing
     user, rooms = session.user, set(session.rooms)
     peer.take()
+    start = len(peer.frames)
     await ChatServer.handle_frame(arena.chat, session, frame)
-    replies = peer.take()
-    if not replies and _command_name(frame) in SILENT_COMMANDS:
-        return  # accepted, and answered by nothing (PROTOCOL.md)
-    if not replies:
-        # An accepted send: the message writer answers once it has committed it, with
-        # the event (to the room, the sender included) or an error to the sender alone.
-        replies = [await peer.expect(lambda _: True), *peer.take()]
-    errors = check_frames(replies)
+    # The pong comes after the outcome of every send and change before it (the writer
+    # answers once it has committed, with the event or an error to the sender alone):
+    # what came before the pong is this frame's answer, or nothing for a silent one.
+    await ChatServer.handle_frame(arena.chat, session, BARRIER)
+    await peer.expect(lambda f: f.get("ref") == "fuzz-barrier" and "pong" in f)
+    replies = [f for f in peer.frames[start:] if f.get("ref") != "fuzz-barrier"]
+    peer.take()
+    errors = check_frames(replies, frame)
     # What the examples reached: --hypothesis-show-statistics lists these.
-    event(f"error {errors[0]['error']}" if errors else f"answer {next(iter(replies[-1]))}")
+    last: Frame = replies[-1] if replies else {"silent": True}
+    event(f"error {errors[0]['error']}" if errors else f"answer {next(iter(last))}")
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
-    # A direct conversation made with sam in it reaches sam's room list, rightly.
+    # A direct conversation made with sam in it reaches sam's room list, rightly; so may
+    # activity of a public room sam is not in (a message stored there).
     to_sam = [f for f in arena.sam.take()
-              if not ("rooms" in f and not errors and replies[-1].get("dm") is not None)]
+              if not ("rooms" in f and not errors and last.get("dm") is not None)
+              and not ("activity" in f and not errors)]
     assert to_sam == [], "something reached the staff room"
     if errors:
         assert replies == errors[:1], "an error must come alone"

@@ -134,7 +134,7 @@ async def test_oversized_frames_close_the_connection_with_1009(connect: ClientFa
 async def test_rooms_are_listed_by_audience(connect: ClientFactory) -> None:
     alice = await connect(ALICE)
     staff = await connect(STAFF)
-    seqs = {"kind": "room", "last_seq": 0, "read_seq": 0}
+    seqs = {"kind": "room", "last_seq": 0, "read_seq": 0, "unread": 0}
     assert await alice.request(command="rooms") == {
         "rooms": [{"id": "1", "title": "Lobby", "staff_only": False, **seqs}]
     }

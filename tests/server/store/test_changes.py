@@ -16,10 +16,10 @@ import pytest
 from multichat.protocol import MsgType
 from multichat.server.store import Store
 from multichat.server.store import migrations as schema
-from multichat.server.store.database import DATABASE_FILENAME, open_database
+from multichat.server.store.database import DATABASE_FILENAME
 from multichat.server.store.errors import InvalidMessage, NotAllowed
-from multichat.server.store.models import database as bound_models
 from multichat.server.store.records import Appended, NewMessage, StoredMessage, Unchanged, User
+from tests.server.store.old_databases import make_old_database
 
 
 def new(user: User, room: int, kind: MsgType = MsgType.MESSAGE, text: str | None = "hi",
@@ -142,33 +142,8 @@ def test_deleted_text_is_gone_from_the_database_file(tmp_path: Path) -> None:
     assert b"zebra-" not in data
 
 
-def _make_v2_database(url: str) -> None:
-    """A database as Multichat made it before version 3, with three messages."""
-    db = open_database(url)
-    bound_models.initialize(db)
-    try:
-        with db.atomic():
-            schema.STEPS[1](db)
-            schema.STEPS[2](db)
-            db.execute_sql("INSERT INTO \"meta\" (\"key\", \"value\") "
-                           "VALUES ('schema_version', '2')")
-            db.execute_sql("INSERT INTO \"account\" (\"username\", \"username_key\", "
-                           "\"password_hash\", \"is_staff\", \"is_superuser\", \"created_ms\") "
-                           "VALUES ('veteran', 'veteran', 'h', false, true, 1)")
-            db.execute_sql("INSERT INTO \"room\" (\"title\", \"title_key\", \"staff_only\", "
-                           "\"last_seq\", \"created_ms\") "
-                           "VALUES ('Archive', 'archlve', false, 3, 1)")
-            for seq in (1, 2, 3):
-                db.execute_sql(
-                    "INSERT INTO \"message\" (\"room_id\", \"seq\", \"account_id\", \"username\", "
-                    "\"msg_type\", \"text\", \"client_id\", \"ts_ms\") VALUES "
-                    f"(1, {seq}, 1, 'veteran', 0, 'message {seq}', 'c{seq}', {seq})")
-    finally:
-        db.close()
-
-
 def test_a_version_2_database_keeps_its_messages_and_takes_changes(store_url: str) -> None:
-    _make_v2_database(store_url)
+    make_old_database(store_url, 2)
     store = Store.open(store_url)
     try:
         assert store.schema_version() == schema.SCHEMA_VERSION
@@ -191,7 +166,7 @@ def test_a_version_2_database_keeps_its_messages_and_takes_changes(store_url: st
 
 def test_the_sqlite_upgrade_keeps_message_ids_and_indexes(tmp_path: Path) -> None:
     url = "sqlite:///" + str(tmp_path / DATABASE_FILENAME)
-    _make_v2_database(url)
+    make_old_database(url, 2)
     Store.open(url).close()
     with sqlite3.connect(tmp_path / DATABASE_FILENAME) as con:
         ids = con.execute('SELECT "id", "seq" FROM "message" ORDER BY "id"').fetchall()

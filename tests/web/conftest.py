@@ -1,0 +1,93 @@
+"""A real Chromium (Debian's, driven by Playwright) against a real server on port 0.
+
+Skipped with a reason where chromium or playwright is missing, except under CI
+(``CI=true``), where that is a failure: ``.ci/run`` installs both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from multichat.server.net import ChatServer
+from tests.helpers.timing import TIMEOUT
+
+try:
+    from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+    HAVE_PLAYWRIGHT = True
+except ImportError:  # pragma: no cover - the test extra installs it
+    HAVE_PLAYWRIGHT = False
+
+CHROMIUM = os.environ.get("MULTICHAT_CHROMIUM", "/usr/bin/chromium")
+
+PageFactory = Callable[..., Awaitable[Page]]
+_dialogs: dict[int, list[str]] = {}
+
+
+def dialogs(page: Page) -> list[str]:
+    """The messages of the dialogs (alert, confirm) the page opened."""
+    return _dialogs[id(page)]
+
+
+def _missing(what: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{what} is not installed; .ci/run installs it", pytrace=False)
+    pytest.skip(f"{what} is not installed")
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if not HAVE_PLAYWRIGHT:
+        _missing("playwright (pip install playwright)")
+    if not shutil.which(CHROMIUM):
+        _missing("chromium (apt-get install chromium)")
+    expect.set_options(timeout=TIMEOUT * 1000)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            # As root there is no sandbox; the closed network refuses Chromium's own calls.
+            args=["--no-sandbox", "--disable-background-networking"],
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def open_page(browser: Browser) -> AsyncIterator[PageFactory]:
+    """Open the page in a fresh browser context (its own cookies) with what it logs kept."""
+    contexts: list[BrowserContext] = []
+
+    async def opener(server: ChatServer | str, context: BrowserContext | None = None,
+                     **options: Any) -> Page:
+        if context is None:
+            context = await browser.new_context(**options)
+            contexts.append(context)
+        page = await context.new_page()
+        page.set_default_timeout(TIMEOUT * 1000)
+        seen: list[str] = []
+        _dialogs[id(page)] = seen
+        page.on("dialog", lambda dialog: seen.append(dialog.message))
+        url = server if isinstance(server, str) else f"http://127.0.0.1:{server.port}/"
+        await page.goto(url)
+        return page
+
+    yield opener
+    for context in contexts:
+        await context.close()
+
+
+async def log_in(page: Page, username: str, password: str) -> None:
+    """Log in with the form, by its labels and its button's name, as a person would."""
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+async def open_room(page: Page, title: str) -> None:
+    await page.get_by_role("button", name=title, exact=True).click()
+    await expect(page.get_by_label("Message")).to_be_enabled()
