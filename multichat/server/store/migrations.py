@@ -272,8 +272,7 @@ def _add_search_v6(db: pw.Database) -> None:
             '"room_id" INTEGER NOT NULL, "words" TEXT NOT NULL, '
             'FOREIGN KEY ("id") REFERENCES "message" ("id") ON DELETE CASCADE)')
         run('CREATE VIRTUAL TABLE "message_fts" USING fts5("words", '
-            "content='message_search', content_rowid='id', tokenize='ascii', "
-            "prefix='1 2 3 4 5 6', detail=none)")
+            f"content='message_search', content_rowid='id', {search_index.FTS5_OPTIONS})")
         run('CREATE TRIGGER "message_search_added" AFTER INSERT ON "message_search" BEGIN '
             'INSERT INTO "message_fts" ("rowid", "words") VALUES (new."id", new."words"); END')
         run('CREATE TRIGGER "message_search_removed" AFTER DELETE ON "message_search" BEGIN '
@@ -288,6 +287,9 @@ def _add_search_v6(db: pw.Database) -> None:
             'REFERENCES "message" ("id") ON DELETE CASCADE, "room_id" BIGINT NOT NULL, '
             '"words" TSVECTOR NOT NULL)')
         run('CREATE INDEX "message_search_words" ON "message_search" USING GIN ("words")')
+    # Deletions whose words may still be in FTS5's older segments (SQLite before 3.42).
+    run('INSERT INTO "meta" ("key", "value") VALUES (%s, \'0\')'.replace("%s", db.param),
+        (search_index.PURGE_KEY,))
     search_index.fill(db)
 
 

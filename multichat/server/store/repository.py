@@ -351,7 +351,8 @@ class Store:
         self._sql = _MessageSql(db)
         self._search = search_index.SearchSql(db)
         # Whether deleting a row from the search index removes its words from the file
-        # at once; if not, a transaction that deletes rewrites the index (``_purge``).
+        # at once; if not, a transaction that deletes counts itself (``_note_deletion``)
+        # for store/search_purge.py to merge the words out later.
         self._deletes_purge = True
 
     # -- opening and closing -------------------------------------------------
@@ -859,7 +860,7 @@ class Store:
         with self.db.atomic():
             row = _admin_room(room_id)
             Message.delete().where(Message.room == room_id).execute()  # their words too
-            self._purge()
+            self._note_deletion()
             row.delete_instance()
             self._bump_changes()
         return _room(_room_row(row))
@@ -887,7 +888,7 @@ class Store:
             with self.db.atomic():
                 self._lock_rooms(batch)
                 outcomes = [self._append_or_refuse(new) for new in batch]
-                self._purge_if_deleted(outcomes)
+                self._note_if_deleted(outcomes)
                 return self._versioned(outcomes)
         except pw.IntegrityError:
             pass
@@ -902,7 +903,7 @@ class Store:
                     # Not the engine's words: PostgreSQL's quote the row.
                     results.append(StoreError(
                         f"the message was refused by the database ({type(exc).__name__})"))
-            self._purge_if_deleted(results)
+            self._note_if_deleted(results)
             return self._versioned(results)
 
     def _versioned(self, outcomes: list[_Outcome]) -> list[Appended | Unchanged | StoreError]:
@@ -991,16 +992,40 @@ class Store:
             if words is not None:
                 execute(search.add, (words, new.room_id, new.target))
 
-    def _purge_if_deleted(self, outcomes: Sequence[_Outcome]) -> None:
+    def _note_if_deleted(self, outcomes: Sequence[_Outcome]) -> None:
         if any(isinstance(outcome, tuple) and not outcome[1]
                and outcome[0].msg_type is MsgType.DELETE for outcome in outcomes):
-            self._purge()
+            self._note_deletion()
 
-    def _purge(self) -> None:
-        """Where deleting from the index leaves the words in the file (SQLite before
-        3.42), rewrite the index without them, in this transaction."""
+    def _note_deletion(self) -> None:
+        """Where deleting from the index leaves the words in FTS5's older segments (SQLite
+        before 3.42), count it, in this transaction, for ``merge_search_index``."""
         if not self._deletes_purge:
-            search_index.purge(self.db, self._search)
+            self._bump(search_index.PURGE_KEY)
+
+    # -- SQLite: deleted words out of the search index ---------------------------------
+
+    def deleted_words_pending(self) -> int:
+        """Deletions whose words may still be in the search index's older segments (SQLite
+        before 3.42): a counter, zero when there are none."""
+        if not self.is_sqlite:
+            return 0
+        return int(Meta.get(Meta.key == search_index.PURGE_KEY).value)
+
+    def merge_search_index(self, pages: int, *, start: bool) -> bool:
+        """One step, in its own transaction, of merging the whole search index (about
+        ``pages`` pages written): what drops deleted words from its older segments.
+        ``start`` begins a merge; returns False once there is nothing left to merge."""
+        with self.db.atomic():
+            return search_index.merge_step(self.db, self._search, pages, start=start)
+
+    def deleted_words_purged(self, pending: int) -> bool:
+        """A merge that started when ``deleted_words_pending`` was ``pending`` is done:
+        zero the counter unless more deletions came meanwhile (returns whether it did)."""
+        with self.db.atomic():
+            done = Meta.update(value="0").where(
+                (Meta.key == search_index.PURGE_KEY) & (Meta.value == str(pending))).execute()
+        return bool(done)
 
     def _live_message(self, room_id: int, seq: int) -> int | None:
         """The author's account id of message ``seq`` of the room; InvalidMessage if it is

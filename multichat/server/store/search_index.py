@@ -31,11 +31,17 @@ engines; neither engine's tokenizer decides what a word is:
   extension is needed (``unaccent`` is not: the folding is done before).
 
 A deleted message's words must leave the file, not only the results. FTS5
-records a deletion as a marker in a new segment and drops the old entries
-only when a merge reaches them; SQLite 3.42 added ``secure-delete``, which
-removes them at once (``prepare`` turns it on where the library has it).
-Older SQLite gets ``optimize`` in the deleting transaction (``purge``), which
-rewrites the whole index: 1.3 s at a million messages (docs/benchmarks.md).
+records a deletion as a marker in a new segment; the old entries go only when
+a merge brings marker and entries together. SQLite 3.42 added
+``secure-delete``, which removes them at once (``prepare`` turns it on where
+the library has it). Older SQLite (Debian 12's 3.40) deletes plainly (the
+words are no longer found at once) and counts the deletion in ``meta``
+(``PURGE_KEY``); a thread of the writer's (``store/search_purge.py``) then
+merges the whole index in small steps, each its own short transaction, so the
+words leave the file within seconds to a minute (docs/architecture.md), and
+never holds the write lock for more than a step. (``optimize`` in the
+deleting transaction did the same at once but held the write lock for 1.5 s
+at a million messages: every deletion stalled every writer.)
 """
 
 from __future__ import annotations
@@ -60,6 +66,11 @@ PREFIX_LEXEMES = 3
 RECENT_WINDOW = 20_000
 # FTS5's secure-delete: SQLite 3.42.0.
 SECURE_DELETE_SQLITE = (3, 42, 0)
+# The ``meta`` counter of deletions whose words may still be in FTS5's older segments
+# (SQLite without secure-delete); zero once a full merge has dropped them.
+PURGE_KEY = "search_purge"
+# SQLite: the FTS5 table's options (see above); the migration creates it with these.
+FTS5_OPTIONS = "tokenize='ascii', prefix='1 2 3 4 5 6', detail=none"
 
 
 def is_sqlite(db: pw.Database) -> bool:
@@ -140,13 +151,15 @@ class SearchSql:
                 'SELECT "id", "room_id" FROM "message_search" '
                 'WHERE "words" @@ %s::tsquery AND "id" < %s AND "room_id" = ANY(%s) '
                 'ORDER BY "id" DESC LIMIT %s')
-        self.optimize = ('INSERT INTO "message_fts" ("message_fts") VALUES (\'optimize\')'
-                         if sqlite else None)
+        # One step of a merge of the whole FTS5 index: a negative page count starts one
+        # (every segment to a single level), a positive one goes on with it.
+        self.merge = ('INSERT INTO "message_fts" ("message_fts", "rank") VALUES (\'merge\', ?)'
+                      if sqlite else None)
 
 
 def prepare(db: pw.Database) -> bool:
-    """Make deletions purge the index at once where the engine can; return whether it
-    does (False: the store must ``purge`` after deleting)."""
+    """Make deletions remove the words from the index at once where the engine can;
+    return whether it does (False: deleted words wait in FTS5 for ``merge_step``)."""
     if not is_sqlite(db):
         return True  # a deleted row is gone from the index once vacuumed, as any row
     if sqlite3.sqlite_version_info < SECURE_DELETE_SQLITE:
@@ -157,11 +170,21 @@ def prepare(db: pw.Database) -> bool:
     return True
 
 
-def purge(db: pw.Database, sql: SearchSql) -> None:
-    """Drop the entries of deleted rows from every segment of the FTS5 index (SQLite
-    without secure-delete): a rewrite of the index, in the caller's transaction."""
-    if sql.optimize is not None:
-        db.execute_sql(sql.optimize)
+def merge_step(db: pw.Database, sql: SearchSql, pages: int, *, start: bool) -> bool:
+    """Write about ``pages`` FTS5 pages of a merge of every segment into one (SQLite);
+    ``start`` begins the merge, later steps go on with it. Returns whether there was
+    work: False once the merge is done. In the caller's transaction.
+
+    A full merge drops every deleted row's entries, as ``optimize`` does, but in
+    steps of bounded cost. Segments the writer adds meanwhile are merged as
+    usual, apart from it (FTS5's 'merge' command).
+    """
+    if sql.merge is None:
+        return False
+    connection = db.connection()
+    before = int(connection.total_changes)
+    db.execute_sql(sql.merge, (-pages if start else pages,))
+    return int(connection.total_changes) - before >= 2  # FTS5's own sign of work done
 
 
 def fill(db: pw.Database) -> int:

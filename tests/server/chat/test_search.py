@@ -201,3 +201,82 @@ async def test_searching_spends_the_command_bucket(
             await client.close()
     assert ["error" in a for a in answers] == [False, False, True]
     assert answers[-1]["error"] == "RATE_LIMITED"
+
+
+async def test_a_result_is_the_history_event_with_its_reply_edit_and_reactions(
+    connect: ClientFactory,
+) -> None:
+    """Each result is exactly what history gives for that message (which carries its
+    room): reply_to, the edited text and flag, everyone's reactions; announcements too."""
+    alice, bob, admin = await connect(ALICE), await connect(BOB), await connect(ADMIN)
+    for client in (alice, bob):
+        await client.join(LOBBY)
+    question = await say(bob, LOBBY, "which pelican release?")
+    await alice.send(command="send", room=LOBBY, message="pelican two, I think",
+                     client_id="r", reply_to=question["seq"])
+    answer = await alice.expect(lambda f: f.get("client_id") == "r")
+    await alice.send(command="edit", room=LOBBY, seq=answer["seq"],
+                     message="pelican three, surely")
+    await alice.expect(lambda f: f.get("msg_type") == 6)
+    for client, name, emoji in ((alice, "alice", "👍"), (bob, "bob", "👍"), (bob, "bob", "🎉")):
+        await client.send(command="react", room=LOBBY, seq=answer["seq"], emoji=emoji)
+        await client.expect(lambda f, e=emoji, n=name: (  # type: ignore[misc]
+            f.get("emoji") == e and f.get("username") == n))
+    await admin.send(command="announce", room=LOBBY, message="pelican maintenance",
+                     msg_type=1, ref="a")
+    assert "announced" in await admin.expect(lambda f: f.get("ref") == "a")
+    await alice.send(command="history", room=LOBBY, ref="h")
+    history = {m["seq"]: m for m in (await alice.expect(lambda f: f.get("ref") == "h"))
+               ["messages"]}
+    results = (await search(alice, "pelican"))["results"]
+    assert [r["seq"] for r in results] == sorted(
+        (s for s, m in history.items() if "pelican" in (m.get("message") or "").lower()),
+        reverse=True) and len(results) == 3
+    assert results == [history[r["seq"]] for r in results]
+    reply = next(r for r in results if r["seq"] == answer["seq"])
+    assert reply["reply_to"] == question["seq"] and reply["edited"] is True
+    assert reply["message"] == "pelican three, surely" and reply["room"] == str(LOBBY)
+    assert reply["reactions"] == {"👍": ["alice", "bob"], "🎉": ["bob"]}
+    assert found(await search(alice, "pelican two")) == []  # the edit's old text
+
+
+async def test_a_cursor_made_before_a_room_was_taken_away_finds_nothing_there(
+    connect: ClientFactory,
+) -> None:
+    """The cursor is a position, not a permission: a staff member demoted, a room made
+    staff-only and a stranger to a direct conversation find nothing of them with a
+    cursor they got (or forged) while they could, or could not, see them."""
+    alice, bob = await connect(ALICE), await connect(BOB)
+    sam, admin = await connect(STAFF), await connect(ADMIN)
+    await sam.join(STAFF_ROOM)
+    for n in range(4):
+        await say(sam, STAFF_ROOM, f"walrus figure {n}")
+    first = await search(sam, "walrus", limit=2)
+    assert found(first) == ["walrus figure 3", "walrus figure 2"] and first["more"]
+    await admin.send(command="user.update", username="sam", is_staff=False, ref="u")
+    await admin.expect(lambda f: f.get("ref") == "u")
+    # Sam is signed out or searches as a non-staff user: either way, nothing is found.
+    sam = await connect(STAFF)
+    assert found(await search(sam, "walrus", before=first["next"])) == []
+    assert found(await search(sam, "walrus")) == []
+
+    await alice.join(LOBBY)
+    for n in range(4):
+        await say(alice, LOBBY, f"narwhal note {n}")
+    page = await search(alice, "narwhal", limit=2)
+    assert page["more"]
+    await admin.send(command="room.update", room=LOBBY, staff_only=True, ref="l")
+    await admin.expect(lambda f: f.get("ref") == "l")
+    assert found(await search(alice, "narwhal", before=page["next"])) == []
+
+    room = await open_dm(alice, "bob")
+    await alice.join(room)
+    for n in range(4):
+        await say(alice, room, f"otter secret {n}")
+    mine = await search(bob, "otter", limit=2)
+    assert found(mine) == ["otter secret 3", "otter secret 2"]
+    carol = await connect(STAFF)  # sam, now a plain user and no member
+    for cursor in (mine["next"], str(2**62)):
+        assert found(await search(carol, "otter", before=cursor)) == []
+        assert (await search(carol, "otter", room=room, before=cursor))["error"] == \
+            "ROOM_INVALID"
