@@ -301,10 +301,14 @@ class _MessageSql:
             f'AND "emoji" = {p} ORDER BY "seq" DESC LIMIT 1'
         )
         self.is_superuser = f'SELECT "is_superuser" FROM "account" WHERE "id" = {p}'
-        # A deletion removes the text of the message and of its edits.
+        # A deletion removes the text of the message and of its edits. Each side of the
+        # OR whole, with "target IS NOT NULL" spelled out, so that each is looked up by
+        # its own index: with room_id outside the OR, SQLite walked the room's (room_id,
+        # seq) index, every message of the room (70 ms a deletion at 20,000 in a room).
         self.erase = (
-            f'UPDATE "message" SET "text" = NULL WHERE "room_id" = {p} AND ("seq" = {p} OR '
-            f'("target" = {p} AND "msg_type" = {int(MsgType.EDIT)}))'
+            f'UPDATE "message" SET "text" = NULL WHERE ("room_id" = {p} AND "seq" = {p}) OR '
+            f'("room_id" = {p} AND "target" = {p} AND "target" IS NOT NULL '
+            f'AND "msg_type" = {int(MsgType.EDIT)})'
         )
         # The room's next seq, and for a message or announcement (the first parameter
         # 1, else 0) its next ordinal too.
@@ -960,7 +964,7 @@ class Store:
                              new.emoji, None if new.on is None else int(new.on),
                              int(row[1]) if listed else None))
         if new.msg_type is MsgType.DELETE:
-            execute(sql.erase, (new.room_id, new.target, new.target))
+            execute(sql.erase, (new.room_id, new.target, new.room_id, new.target))
         self._index(new, seq)
         stored = StoredMessage(
             room_id=new.room_id,

@@ -70,7 +70,7 @@ SECURE_DELETE_SQLITE = (3, 42, 0)
 # (SQLite without secure-delete); zero once a full merge has dropped them.
 PURGE_KEY = "search_purge"
 # SQLite: the FTS5 table's options (see above); the migration creates it with these.
-FTS5_OPTIONS = "tokenize='ascii', prefix='1 2 3 4 5 6', detail=none"
+FTS5_OPTIONS = "tokenize='ascii', prefix='1 2 3 4', detail=none, columnsize=0"
 
 
 def is_sqlite(db: pw.Database) -> bool:

@@ -27,9 +27,9 @@ from multichat.server.store.repository import Store
 
 log = logging.getLogger(__name__)
 
-# FTS5 pages (about 4 KB each) written per step: a step of 64 took ~10 ms at a million
-# messages on this machine (docs/benchmarks.md).
-MERGE_PAGES = 64
+# FTS5 pages (about 4 KB each) written per step: at a million messages a step of 16 took
+# 8 ms (median) on a loaded 2-CPU machine, one of 64 28 ms (docs/benchmarks.md).
+MERGE_PAGES = 16
 # Most of the time merging may take while a merge runs: after a step of t seconds the
 # thread rests t * (1 - share) / share.
 MERGE_SHARE = 0.2

@@ -205,6 +205,36 @@ def test_the_index_keeps_no_deleted_words_in_the_file(tmp_path: Path) -> None:
     assert b"zanzibarquux" not in data and b"xylophonequux" not in data
 
 
+def test_a_deletion_costs_the_same_in_a_small_and_a_big_room(sqlite_store: Store) -> None:
+    """A deletion holds the write lock: its work must not grow with the index or the room
+    (optimize rewrote the whole index; the text's erasure walked the room's messages).
+    Counted in SQLite's virtual machine steps, not in time."""
+    store = sqlite_store
+    alice = store.create_user("alice", "h")
+    steps = {}
+    for size in (100, 3000):
+        room = store.create_room(f"Room of {size}").id
+        store.append_messages([NewMessage(room, alice.id, "alice", MsgType.MESSAGE,
+                                          f"filler words number {n}", None, n)
+                               for n in range(size)])
+        put(store, alice, room, "doomed words here")
+        connection = store.db.connection()
+        counted = [0]
+
+        def count() -> int:
+            counted[0] += 1
+            return 0
+
+        connection.set_progress_handler(count, 100)
+        try:
+            put(store, alice, room, None, MsgType.DELETE, target=size + 1)
+        finally:
+            connection.set_progress_handler(None, 0)
+        steps[size] = counted[0]
+        assert texts(find(store, "doomed", [room])) == []
+    assert steps[3000] < steps[100] * 1.5 + 20, steps
+
+
 def test_a_deleted_room_is_counted_and_merged_out_too(tmp_path: Path) -> None:
     store = Store.open_data_dir(tmp_path)
     try:
