@@ -221,7 +221,7 @@ def test_a_deletion_costs_the_same_in_a_small_and_a_big_room(sqlite_store: Store
         connection = store.db.connection()
         counted = [0]
 
-        def count() -> int:
+        def count(counted: list[int] = counted) -> int:
             counted[0] += 1
             return 0
 
