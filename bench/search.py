@@ -179,8 +179,9 @@ def measure(store: Store, me: User, total: int, count: int) -> dict[str, Any]:
 
 
 def deletion_ms(store: Store, me: User, room: int) -> float:
-    """One message deleted through the writer's batch (on SQLite before 3.42, the index
-    is rewritten in that transaction)."""
+    """One message deleted through the writer's batch: a plain FTS5 delete (on SQLite
+    before 3.42 the words are merged out of the file later, off the writer's path:
+    store/search_purge.py)."""
     (stored,) = store.append_messages([NewMessage(room, me.id, "searcher", MsgType.MESSAGE,
                                                   "to be deleted", None, 1)])
     seq = stored.message.seq  # type: ignore[union-attr]
