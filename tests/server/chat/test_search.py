@@ -16,6 +16,7 @@ from multichat.server.net import ChatServer
 from tests.conftest import ADMIN, ALICE, BOB, STAFF, ClientFactory
 from tests.helpers.client import Frame, ProtocolClient
 from tests.helpers.servers import seeded_server
+from tests.helpers.waiting import eventually
 
 LOBBY, STAFF_ROOM, MISSING = 1, 2, 999
 
@@ -280,3 +281,31 @@ async def test_a_cursor_made_before_a_room_was_taken_away_finds_nothing_there(
         assert found(await search(carol, "otter", before=cursor)) == []
         assert (await search(carol, "otter", room=room, before=cursor))["error"] == \
             "ROOM_INVALID"
+
+
+async def test_a_running_server_merges_deleted_words_out_of_its_index(
+    server: ChatServer, connect: ClientFactory,
+) -> None:
+    """The writer's purge thread is running: a deletion over the wire leaves no entry of
+    its words in FTS5's segments soon after (at once where SQLite has secure-delete)."""
+    store = server.store
+    assert store is not None
+    alice = await connect(ALICE)
+    await alice.join(LOBBY)
+    for n in range(12):  # segments of their own, one commit each
+        await say(alice, LOBBY, f"filler number {n}")
+    doomed = await say(alice, LOBBY, "zanzibarquux is the password")
+    await alice.send(command="delete", room=LOBBY, seq=doomed["seq"])
+    await alice.expect(lambda f: f.get("msg_type") == 7)
+    assert found(await search(alice, "zanzibarquux")) == []
+
+    def index_holds(needle: bytes) -> bool:
+        blobs = store.db.execute_sql('SELECT "block" FROM "message_fts_data"').fetchall()
+        return any(needle in bytes(row[0]) for row in blobs if row[0] is not None)
+
+    await eventually(lambda: store.deleted_words_pending() == 0
+                     and not index_holds(b"zanzibarquux"))
+    assert store.deleted_words_pending() == 0
+    assert not index_holds(b"zanzibarquux") and index_holds(b"filler")
+    assert found(await search(alice, "filler", limit=100)) == [
+        f"filler number {n}" for n in range(11, -1, -1)]
