@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import profile as bench_profile
+from bench import search as search_bench
 from bench import sqlite_modes
 from multichat.protocol import MsgType
 from multichat.server.chat.passwords import Passwords
@@ -386,10 +387,15 @@ def sqlite(options: Options, work: Path) -> list[dict[str, Any]]:
     return sqlite_modes.run(options.quick)
 
 
+def search(options: Options, work: Path) -> list[dict[str, Any]]:
+    """Two-word prefix searches at a million messages (bench/search.py), in one process."""
+    return search_bench.run(options.quick)
+
+
 SCENARIOS = {"fanout": fanout, "big_room": big_room, "activity": activity, "idle": idle,
              "history": history,
              "catchup": catchup, "logins": logins, "login_timing": login_timing,
-             "sqlite": sqlite}
+             "sqlite": sqlite, "search": search}
 
 
 # -- report ------------------------------------------------------------------------------

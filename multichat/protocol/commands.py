@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 import regex
 
 from multichat.protocol import names, passwords
+from multichat.protocol import words as search_words
 from multichat.protocol.codes import ANNOUNCEMENT_TYPES, MsgType
 
 # Ids larger than this cannot name a room in any store we support (64-bit keys);
@@ -38,6 +39,13 @@ MAX_EMOJI_BYTES = 32
 # repeats and the opener's own name are ignored, so a list may be longer before they are
 # folded away (the chat layer counts the people), but not without bound.
 MAX_DM_OTHERS = 15
+# PROTOCOL.md Part 2, search: `limit` up to 100, 20 by default. A query is at most this
+# long and holds at most this many words (protocol.words): each word is one more list
+# the index intersects, and no one types more to find a message.
+SEARCH_DEFAULT_LIMIT = 20
+SEARCH_MAX_LIMIT = 100
+MAX_QUERY_CHARS = 200
+MAX_QUERY_WORDS = 8
 MAX_DM_NAMES = 4 * (MAX_DM_OTHERS + 1)
 
 
@@ -229,6 +237,25 @@ class DmOpen(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class Search(Command):
+    """Messages that hold, for each word of ``query``, a word beginning with it; newest
+    first, in ``room`` or in every room this user may see; older than the cursor
+    ``before`` (the ``next`` of the page before: an opaque string, which the decoder
+    reads as the number it holds)."""
+
+    name: ClassVar[str] = "search"
+    query: str
+    room: int | None = None
+    before: int | None = None
+    limit: int = SEARCH_DEFAULT_LIMIT
+
+    @property
+    def words(self) -> list[str]:
+        """The query's words as the index holds words (``protocol.words``)."""
+        return search_words.words(self.query)
+
+
+@dataclass(frozen=True, slots=True)
 class History(Command):
     """A page of messages: before a seq (or the newest), or ``around`` one."""
 
@@ -412,6 +439,23 @@ class _Fields:
             raise self._fail(f"{key!r} must be at most {maximum}")
         return value
 
+    def has(self, key: str) -> bool:
+        """Whether the command carries ``key`` (null counts as absent)."""
+        return self._get(key, required=False) is not None
+
+    def cursor(self, key: str) -> int | None:
+        """A paging cursor the server handed out: a string of ASCII digits (or the
+        number itself), at least 1."""
+        value = self._get(key, required=False)
+        if value is None:
+            return None
+        if isinstance(value, str) and value.isascii() and value.isdigit() \
+                and len(value) <= MAX_ID_DIGITS:
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+            raise self._fail(f"{key!r} must be a cursor from an earlier page")
+        return value
+
     def room(self, key: str = "room") -> int:
         """A room id: a JSON integer or a string of ASCII digits, as the seed sends it."""
         value = self._get(key, required=True)
@@ -531,6 +575,24 @@ def _history(f: _Fields) -> Command:
     )
 
 
+def _search(f: _Fields) -> Command:
+    query = f.required_text("query", max_chars=MAX_QUERY_CHARS)
+    assert query is not None
+    found = search_words.words(query)
+    if not found:
+        raise f._fail("'query' must hold a word (letters or digits)")
+    if len(found) > MAX_QUERY_WORDS:
+        raise f._fail(f"'query' may hold at most {MAX_QUERY_WORDS} words")
+    limit = f.integer("limit", minimum=1, maximum=None)
+    return Search(
+        query=query,
+        room=f.room() if f.has("room") else None,
+        before=f.cursor("before"),
+        limit=min(limit, SEARCH_MAX_LIMIT) if limit is not None else SEARCH_DEFAULT_LIMIT,
+        ref=f.ref,
+    )
+
+
 def _room_create(f: _Fields) -> Command:
     title = f.title("title")
     assert title is not None
@@ -604,6 +666,7 @@ _DECODERS: dict[str, Callable[[_Fields], Command]] = {
     "read": _read,
     "dm.open": _dm_open,
     "history": _history,
+    "search": _search,
     "room.create": _room_create,
     "room.update": _room_update,
     "room.delete": _room_delete,

@@ -200,6 +200,16 @@ def history(room_id: int, events: list[Frame], ref: str | None = None) -> Frame:
     return _with_ref({"history": str(room_id), "messages": events}, ref)
 
 
+def search_results(query: str, events: list[Frame], more: bool, next_before: int | None = None,
+                   ref: str | None = None) -> Frame:
+    """A page of search results, newest first; ``next`` (the cursor for the page after,
+    an opaque string) when ``more``."""
+    frame: Frame = {"search": query, "results": events, "more": more}
+    if next_before is not None:
+        frame["next"] = str(next_before)
+    return _with_ref(frame, ref)
+
+
 def admin_reply(key: str, value: Any, ref: str | None = None) -> Frame:
     """The answer to an admin command, e.g. ``{"room.created": {...}}``."""
     return _with_ref({key: value}, ref)

@@ -272,6 +272,23 @@ class History(ServerFrame):
 
 
 @dataclass(frozen=True, slots=True)
+class SearchResults(ServerFrame):
+    """A page of search results, newest first, each message as ``history`` gives it (with
+    its room). ``next``: the cursor for older results (the next search's ``before``)
+    when ``more``."""
+
+    query: str
+    results: tuple[RoomEvent, ...]
+    more: bool
+    next: int | None = None
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.search_results(self.query, [m.wire() for m in self.results], self.more,
+                                     self.next, self.ref)
+
+
+@dataclass(frozen=True, slots=True)
 class RoomChanged(ServerFrame):
     """The reply to room.create, room.update or room.delete (``key`` says which)."""
 
@@ -526,6 +543,22 @@ def _history(data: Mapping[str, Any]) -> History:
     return History(_room_id(data, "history"), tuple(messages), _ref(data))
 
 
+def _search_results(data: Mapping[str, Any]) -> SearchResults:
+    """A page of results; one this client cannot read (a newer kind) is left out."""
+    results = []
+    for raw in _list(data.get("results")):
+        try:
+            results.append(_room_event(raw))
+        except _Malformed:
+            continue
+    cursor = data.get("next")
+    if cursor is not None and not (isinstance(cursor, str) and cursor.isascii()
+                                   and cursor.isdigit() and len(cursor) <= 19):
+        raise _Malformed("next")
+    return SearchResults(_str(data, "search"), tuple(results), _bool(data, "more"),
+                         int(cursor) if cursor is not None else None, _ref(data))
+
+
 def _members(data: Mapping[str, Any]) -> Members:
     users = _list(data.get("users"))
     if not all(isinstance(user, str) for user in users):
@@ -551,6 +584,7 @@ _DECODERS: tuple[tuple[str, Callable[[Mapping[str, Any]], ServerFrame]], ...] = 
     ("error", _error),
     ("msg_type", _room_event),
     ("history", _history),
+    ("search", _search_results),
     ("join", lambda d: Joined(_room_id(d, "join"), _str(d, "title"), _ref(d))),
     ("members", _members),
     ("typing", lambda d: Typing(_room_id(d, "typing"), _str(d, "username"))),

@@ -286,3 +286,45 @@ def test_dm_open_names_one_to_fifteen_others() -> None:
     for bad in [{}, *({"users": users} for users in bad_lists)]:
         with pytest.raises(ProtocolError):
             decode_command(json.dumps({"command": "dm.open", **bad}))
+
+
+def test_search_takes_a_query_and_optionally_a_room_a_cursor_and_a_limit() -> None:
+    assert decode(command="search", query="Résumé") == cmd.Search(query="Résumé", limit=20)
+    found = decode(command="search", query="  plan B ", room="3", before="1234", limit=7,
+                   ref="s")
+    assert found == cmd.Search(query="  plan B ", room=3, before=1234, limit=7, ref="s")
+    assert isinstance(found, cmd.Search) and found.words == ["plan", "b"]
+    # The cursor a server handed out is a string; its number is accepted too.
+    assert decode(command="search", query="x", before=99) == cmd.Search(query="x", before=99)
+    assert decode(command="search", query="x", limit=2**70) == cmd.Search(query="x", limit=100)
+    assert decode(command="search", query="x", room=None) == cmd.Search(query="x")
+    # FTS syntax is nothing but separators here: the words are what is searched.
+    query = 'a"b* NEAR(c) AND -d e:f^'
+    syntax = decode(command="search", query=query)
+    assert isinstance(syntax, cmd.Search)
+    assert syntax.words == ["a", "b", "near", "c", "and", "d", "e", "f"]
+    assert decode_command(cmd.Search(query="x", room=3, before=5, limit=9).encode()) == \
+        cmd.Search(query="x", room=3, before=5, limit=9)
+
+
+@pytest.mark.parametrize("obj", [
+    {"command": "search"},
+    {"command": "search", "query": 5},
+    {"command": "search", "query": ""},
+    {"command": "search", "query": "   "},
+    {"command": "search", "query": "?! -- ** 👍"},  # no word
+    {"command": "search", "query": "x" * (cmd.MAX_QUERY_CHARS + 1)},
+    {"command": "search", "query": " ".join("abcdefghi")},  # 9 words
+    {"command": "search", "query": "x", "limit": 0},
+    {"command": "search", "query": "x", "limit": "5"},
+    {"command": "search", "query": "x", "before": 0},
+    {"command": "search", "query": "x", "before": "abc"},
+    {"command": "search", "query": "x", "before": "-1"},
+    {"command": "search", "query": "x", "before": "9" * 40},
+    {"command": "search", "query": "x", "before": True},
+    {"command": "search", "query": "x", "room": 1.5},
+    {"command": "search", "query": "\ud800"},
+])
+def test_ill_formed_searches_are_refused(obj: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError):
+        decode(**obj)

@@ -29,6 +29,7 @@ from multichat.protocol.frames import (
     RoomEvent,
     RoomInfo,
     Rooms,
+    SearchResults,
     ServerFrame,
     SessionTicket,
     Typing,
@@ -84,6 +85,8 @@ frames: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(ReadMarker, room_ids, seqs, st.none() | seqs),
     st.builds(Activity, room_ids, seqs, texts, st.booleans(), st.integers(1, 1000)),
     st.builds(DmOpened, room_infos, refs),
+    st.builds(SearchResults, texts, st.lists(stored_events, max_size=3).map(tuple),
+              st.booleans(), st.none() | room_ids, refs),
 )
 
 
@@ -172,7 +175,7 @@ keys = st.sampled_from(["error", "room", "msg_type", "history", "messages", "joi
                         "logout", "pong", "ref", "room.created", "users", "announced",
                         "username", "seq", "ts", "id", "staff_only", "reply_to", "target",
                         "emoji", "on", "edited", "deleted", "reactions", "typing", "read",
-                        "kind", "last_seq", "read_seq"])
+                        "kind", "last_seq", "read_seq", "search", "results", "more", "next"])
 
 
 @given(st.dictionaries(keys, json_values, max_size=6))
@@ -218,3 +221,21 @@ def test_changes_and_folded_messages_decode() -> None:
     deleted, edited = page.messages  # the malformed one is left out, not the page
     assert deleted.deleted and deleted.message is None
     assert edited.edited and edited.reply_to == 2 and edited.reactions == (("👍", ("a", "b")),)
+
+
+def test_search_results_decode_with_their_cursor_and_skip_what_they_cannot_read() -> None:
+    hit = events.room_event(room_id=4, message="Résumé", username="a", msg_type=MsgType.MESSAGE,
+                            seq=9, ts_ms=0, edited=True)
+    newer = {**hit, "seq": 10, "msg_type": 42}
+    page = decode_frame(events.encode(events.search_results("resume", [hit, newer], True, 123,
+                                                            "s")))
+    assert isinstance(page, SearchResults)
+    assert (page.query, page.more, page.next, page.ref) == ("resume", True, 123, "s")
+    assert [(r.room, r.seq, r.edited) for r in page.results] == [(4, 9, True)]
+    assert json.loads(page.encode())["next"] == "123"  # a string on the wire
+    last = decode_frame('{"search": "x", "results": [], "more": false}')
+    assert last == SearchResults("x", (), False)
+    for bad in ('{"search": "x", "results": [], "more": "no"}',
+                '{"search": "x", "results": [], "more": true, "next": 5}',
+                '{"search": "x", "results": [], "more": true, "next": "-5"}'):
+        assert isinstance(decode_frame(bad), Unknown)

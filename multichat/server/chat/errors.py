@@ -16,6 +16,7 @@ from multichat.server.store.errors import (
     LastSuperuser,
     NoOneElse,
     NotAllowed,
+    SearchTooLong,
     SeqOutOfRange,
     StoreError,
     TitleTaken,
@@ -49,6 +50,7 @@ _CODES: dict[type[StoreError], ErrorCode] = {
     NotAllowed: ErrorCode.PERMISSION_DENIED,
     SeqOutOfRange: ErrorCode.BAD_REQUEST,
     NoOneElse: ErrorCode.BAD_REQUEST,
+    SearchTooLong: ErrorCode.LIMIT_REACHED,
     TooManyStarted: ErrorCode.RATE_LIMITED,
     TooManyMembers: ErrorCode.BAD_REQUEST,
 }

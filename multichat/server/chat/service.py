@@ -15,6 +15,7 @@ Nothing here knows about sockets. The rules live by concept:
     admin.py       the admin commands, with rights read from the store
     reconcile.py   sessions kept in line with the store: reconcile, poll, VersionGate
     direct.py      dm.open: the direct conversation of a set of people, found or made
+    search.py      search: the messages one may see that hold the words typed
     tickets.py     session.ticket: one-time tickets for the browser's session cookie
     cluster.py     what differs with several processes: members, event order
 
@@ -47,6 +48,7 @@ from multichat.server.chat.presence import RoomPresence
 from multichat.server.chat.read_markers import ReadMarkers
 from multichat.server.chat.reconcile import Reconciler
 from multichat.server.chat.rooms import Rooms
+from multichat.server.chat.search import Search
 from multichat.server.chat.session import Peer, Session
 from multichat.server.chat.tickets import TicketBook
 from multichat.server.chat.typing_notices import TypingNotices
@@ -99,6 +101,7 @@ class ChatService:
         self.accounts = Accounts(self)
         self.rooms = Rooms(self)
         self.direct = DirectConversations(self)
+        self.search = Search(self)
         self.messages = Messages(self)
         self.typing = TypingNotices(self, clock)
         self.admin = Administration(self)
@@ -199,5 +202,7 @@ class ChatService:
                 await self.read_markers.read(session, command)
             case cmd.DmOpen():
                 await self.direct.open(session, command)
+            case cmd.Search():
+                await self.search.search(session, command)
             case _:  # pragma: no cover
                 raise AssertionError(f"unhandled command {command!r}")

@@ -9,6 +9,7 @@ StoreError
  ├── InvalidMessage       a change or reply names no live message (msg_type 0) of the room
  ├── NotAllowed           a change of a message its user may not make (not the author)
  ├── SeqOutOfRange        a read marker past the room's newest seq
+ ├── SearchTooLong        a search stopped at its time budget (too broad a query)
  ├── SchemaError          the database's schema is newer than this program, or broken
  └── StoreUnavailable     the database cannot be opened, reached or written
       └── WriteRefused     the database is up but takes no writes for now (reads go on)
@@ -98,6 +99,13 @@ class NotAllowed(StoreError):
 class SeqOutOfRange(StoreError):
     def __init__(self, room: int, seq: int, last_seq: int) -> None:
         super().__init__(f"room {room} has no seq {seq}: its newest is {last_seq}")
+
+
+class SearchTooLong(StoreError):
+    """A search ran past its time budget and was stopped (a query too broad for it)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the search took longer than {seconds:g} s; add letters or words")
 
 
 class SchemaError(StoreError):

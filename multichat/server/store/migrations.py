@@ -27,10 +27,10 @@ from collections.abc import Callable
 
 import peewee as pw
 
-from multichat.server.store import models, name_keys
+from multichat.server.store import models, name_keys, search_index
 from multichat.server.store.errors import SchemaError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _VERSION_KEY = "schema_version"
 
 
@@ -256,9 +256,46 @@ def _add_direct_rooms_v5(db: pw.Database) -> None:
     db.create_tables([RoomMember])
 
 
+def _add_search_v6(db: pw.Database) -> None:
+    """Version 6: the search index (``search_index``), built for every message stored.
+
+    ``message_search`` holds each live message's words as it reads now, keyed by the
+    message's id (its row goes when the message does). SQLite indexes it with an FTS5
+    table of external content kept by triggers; PostgreSQL holds the words as a
+    ``tsvector`` under a GIN index. The words of the messages already stored are
+    computed by this Multichat's rules (``protocol.words``): should they change, a
+    later step rebuilds the index.
+    """
+    run = db.execute_sql
+    if isinstance(db, pw.SqliteDatabase):
+        run('CREATE TABLE "message_search" ("id" INTEGER NOT NULL PRIMARY KEY, '
+            '"room_id" INTEGER NOT NULL, "words" TEXT NOT NULL, '
+            'FOREIGN KEY ("id") REFERENCES "message" ("id") ON DELETE CASCADE)')
+        run('CREATE VIRTUAL TABLE "message_fts" USING fts5("words", '
+            f"content='message_search', content_rowid='id', {search_index.FTS5_OPTIONS})")
+        run('CREATE TRIGGER "message_search_added" AFTER INSERT ON "message_search" BEGIN '
+            'INSERT INTO "message_fts" ("rowid", "words") VALUES (new."id", new."words"); END')
+        run('CREATE TRIGGER "message_search_removed" AFTER DELETE ON "message_search" BEGIN '
+            'INSERT INTO "message_fts" ("message_fts", "rowid", "words") '
+            "VALUES ('delete', old.\"id\", old.\"words\"); END")
+        run('CREATE TRIGGER "message_search_changed" AFTER UPDATE ON "message_search" BEGIN '
+            'INSERT INTO "message_fts" ("message_fts", "rowid", "words") '
+            "VALUES ('delete', old.\"id\", old.\"words\"); "
+            'INSERT INTO "message_fts" ("rowid", "words") VALUES (new."id", new."words"); END')
+    else:
+        run('CREATE TABLE "message_search" ("id" BIGINT NOT NULL PRIMARY KEY '
+            'REFERENCES "message" ("id") ON DELETE CASCADE, "room_id" BIGINT NOT NULL, '
+            '"words" TSVECTOR NOT NULL)')
+        run('CREATE INDEX "message_search_words" ON "message_search" USING GIN ("words")')
+    # Deletions whose words may still be in FTS5's older segments (SQLite before 3.42).
+    run('INSERT INTO "meta" ("key", "value") VALUES (%s, \'0\')'.replace("%s", db.param),
+        (search_index.PURGE_KEY,))
+    search_index.fill(db)
+
+
 STEPS: dict[int, Callable[[pw.Database], None]] = {
     1: _create_v1, 2: _add_name_keys_v2, 3: _add_conversations_v3, 4: _add_read_markers_v4,
-    5: _add_direct_rooms_v5,
+    5: _add_direct_rooms_v5, 6: _add_search_v6,
 }
 
 

@@ -139,6 +139,22 @@ class StoredMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchPage:
+    """A page of search results, newest first, each message as it is now.
+
+    ``ids``: each message's id (the order of results, rising with every
+    message stored). ``more``: whether older results may follow; then
+    ``next_before`` is the cursor to ask for them with (the id of the last
+    message the index gave, which may be one left out as changed meanwhile).
+    """
+
+    messages: list[StoredMessage]
+    ids: list[int]
+    more: bool
+    next_before: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Appended:
     """The outcome of one append: the stored message, and whether it was stored before.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import sqlite3
 import threading
 import time
@@ -23,13 +24,15 @@ from multichat.protocol import names
 from multichat.protocol.codes import LISTED_TYPES, MsgType
 from multichat.protocol.commands import MAX_DM_OTHERS
 from multichat.protocol.events import DIRECT_KIND, ROOM_KIND
-from multichat.server.store import migrations
+from multichat.protocol.words import words as words_of
+from multichat.server.store import migrations, search_index
 from multichat.server.store.database import make_private_dir, open_database, url_for_data_dir
 from multichat.server.store.errors import (
     InvalidMessage,
     LastSuperuser,
     NoOneElse,
     NotAllowed,
+    SearchTooLong,
     SeqOutOfRange,
     StoreError,
     StoreUnavailable,
@@ -59,6 +62,7 @@ from multichat.server.store.records import (
     Read,
     RoomEntry,
     RoomLists,
+    SearchPage,
     StoredMessage,
     TokenOwner,
     Unchanged,
@@ -85,6 +89,10 @@ VERSION_LOCK = 0x6D63_7631  # "mcv1"
 
 # Rows per IN (...) query: SQLite's default limit of bound parameters is 999.
 _IN_CHUNK = 500
+# Above every id: "before" when a search starts from the newest.
+_NO_ID = 2**63 - 1
+# PostgreSQL's SQLSTATE for a statement stopped by statement_timeout.
+_QUERY_CANCELED = "57014"
 
 
 def now_ms() -> int:
@@ -223,6 +231,12 @@ def _fold(messages: list[StoredMessage], changes: Iterable[StoredMessage]) -> li
     return folded
 
 
+def _holds(text: str, query_words: Sequence[str]) -> bool:
+    """Whether ``text`` has, for each query word, a word that begins with it."""
+    found = words_of(text)
+    return all(any(word.startswith(q) for word in found) for q in query_words)
+
+
 def _chunks(ids: Sequence[_T]) -> Iterable[Sequence[_T]]:
     for start in range(0, len(ids), _IN_CHUNK):
         yield ids[start : start + _IN_CHUNK]
@@ -241,6 +255,12 @@ class _MessageSql:
             3, 35, 0)
         columns = ('"room_id", "seq", "username", "msg_type", "text", "client_id", "ts_ms", '
                    '"reply_to", "target", "emoji", "reaction_on"')
+        # Messages by id (search results): the columns above, after the id.
+        self.by_id = f'SELECT "id", {columns} FROM "message" WHERE "id" IN '
+        # "target IS NOT NULL" spelled out: SQLite uses the partial index of changes
+        # only for a WHERE that implies its own (an IN list does not, to it).
+        self.changes_of = (f'SELECT {columns} FROM "message" WHERE "room_id" = {p} '
+                           f'AND "target" IS NOT NULL AND "target" IN ')
         self.find_resend = (
             f'SELECT {columns} FROM "message" WHERE "account_id" = {p} AND "client_id" = {p}'
         )
@@ -281,10 +301,14 @@ class _MessageSql:
             f'AND "emoji" = {p} ORDER BY "seq" DESC LIMIT 1'
         )
         self.is_superuser = f'SELECT "is_superuser" FROM "account" WHERE "id" = {p}'
-        # A deletion removes the text of the message and of its edits.
+        # A deletion removes the text of the message and of its edits. Each side of the
+        # OR whole, with "target IS NOT NULL" spelled out, so that each is looked up by
+        # its own index: with room_id outside the OR, SQLite walked the room's (room_id,
+        # seq) index, every message of the room (70 ms a deletion at 20,000 in a room).
         self.erase = (
-            f'UPDATE "message" SET "text" = NULL WHERE "room_id" = {p} AND ("seq" = {p} OR '
-            f'("target" = {p} AND "msg_type" = {int(MsgType.EDIT)}))'
+            f'UPDATE "message" SET "text" = NULL WHERE ("room_id" = {p} AND "seq" = {p}) OR '
+            f'("room_id" = {p} AND "target" = {p} AND "target" IS NOT NULL '
+            f'AND "msg_type" = {int(MsgType.EDIT)})'
         )
         # The room's next seq, and for a message or announcement (the first parameter
         # 1, else 0) its next ordinal too.
@@ -329,6 +353,11 @@ class Store:
     def __init__(self, db: pw.Database) -> None:
         self.db = db
         self._sql = _MessageSql(db)
+        self._search = search_index.SearchSql(db)
+        # Whether deleting a row from the search index removes its words from the file
+        # at once; if not, a transaction that deletes counts itself (``_note_deletion``)
+        # for store/search_purge.py to merge the words out later.
+        self._deletes_purge = True
 
     # -- opening and closing -------------------------------------------------
 
@@ -349,6 +378,11 @@ class Store:
                 db.close()
                 raise
             store = cls(db)
+            try:
+                store._deletes_purge = search_index.prepare(db)
+            except pw.PeeweeException as exc:
+                db.close()
+                raise StoreUnavailable(f"cannot prepare the search index: {exc}") from exc
             _OpenStores.current = store
             return store
 
@@ -829,7 +863,8 @@ class Store:
     def delete_room(self, room_id: int) -> RoomRecord:
         with self.db.atomic():
             row = _admin_room(room_id)
-            Message.delete().where(Message.room == room_id).execute()
+            Message.delete().where(Message.room == room_id).execute()  # their words too
+            self._note_deletion()
             row.delete_instance()
             self._bump_changes()
         return _room(_room_row(row))
@@ -856,7 +891,9 @@ class Store:
         try:
             with self.db.atomic():
                 self._lock_rooms(batch)
-                return self._versioned([self._append_or_refuse(new) for new in batch])
+                outcomes = [self._append_or_refuse(new) for new in batch]
+                self._note_if_deleted(outcomes)
+                return self._versioned(outcomes)
         except pw.IntegrityError:
             pass
         results: list[_Outcome] = []
@@ -870,6 +907,7 @@ class Store:
                     # Not the engine's words: PostgreSQL's quote the row.
                     results.append(StoreError(
                         f"the message was refused by the database ({type(exc).__name__})"))
+            self._note_if_deleted(results)
             return self._versioned(results)
 
     def _versioned(self, outcomes: list[_Outcome]) -> list[Appended | Unchanged | StoreError]:
@@ -926,7 +964,8 @@ class Store:
                              new.emoji, None if new.on is None else int(new.on),
                              int(row[1]) if listed else None))
         if new.msg_type is MsgType.DELETE:
-            execute(sql.erase, (new.room_id, new.target, new.target))
+            execute(sql.erase, (new.room_id, new.target, new.room_id, new.target))
+        self._index(new, seq)
         stored = StoredMessage(
             room_id=new.room_id,
             seq=seq,
@@ -941,6 +980,56 @@ class Store:
             on=new.on,
         )
         return stored, False
+
+    def _index(self, new: NewMessage, seq: int) -> None:
+        """Keep the search index in step with a message just stored (``seq``): its words
+        indexed; an edit's target indexed by the new text; a deletion's target dropped."""
+        search, execute = self._search, self.db.execute_sql
+        if new.msg_type in search_index.INDEXED_TYPES:
+            words = search_index.stored_words(self.db, new.text)
+            if words is not None:
+                execute(search.add, (words, new.room_id, seq))
+        elif new.msg_type in (MsgType.EDIT, MsgType.DELETE):
+            execute(search.drop, (new.room_id, new.target))
+            words = (search_index.stored_words(self.db, new.text)
+                     if new.msg_type is MsgType.EDIT else None)
+            if words is not None:
+                execute(search.add, (words, new.room_id, new.target))
+
+    def _note_if_deleted(self, outcomes: Sequence[_Outcome]) -> None:
+        if any(isinstance(outcome, tuple) and not outcome[1]
+               and outcome[0].msg_type is MsgType.DELETE for outcome in outcomes):
+            self._note_deletion()
+
+    def _note_deletion(self) -> None:
+        """Where deleting from the index leaves the words in FTS5's older segments (SQLite
+        before 3.42), count it, in this transaction, for ``merge_search_index``."""
+        if not self._deletes_purge:
+            self._bump(search_index.PURGE_KEY)
+
+    # -- SQLite: deleted words out of the search index ---------------------------------
+
+    def deleted_words_pending(self) -> int:
+        """Deletions whose words may still be in the search index's older segments (SQLite
+        before 3.42): a counter, zero when there are none."""
+        if not self.is_sqlite:
+            return 0
+        return int(Meta.get(Meta.key == search_index.PURGE_KEY).value)
+
+    def merge_search_index(self, pages: int, *, start: bool) -> bool:
+        """One step, in its own transaction, of merging the whole search index (about
+        ``pages`` pages written): what drops deleted words from its older segments.
+        ``start`` begins a merge; returns False once there is nothing left to merge."""
+        with self.db.atomic():
+            return search_index.merge_step(self.db, self._search, pages, start=start)
+
+    def deleted_words_purged(self, pending: int) -> bool:
+        """A merge that started when ``deleted_words_pending`` was ``pending`` is done:
+        zero the counter unless more deletions came meanwhile (returns whether it did)."""
+        with self.db.atomic():
+            done = Meta.update(value="0").where(
+                (Meta.key == search_index.PURGE_KEY) & (Meta.value == str(pending))).execute()
+        return bool(done)
 
     def _live_message(self, room_id: int, seq: int) -> int | None:
         """The author's account id of message ``seq`` of the room; InvalidMessage if it is
@@ -1022,6 +1111,111 @@ class Store:
             return messages
         rows = self.db.execute_sql(self._sql.changes, (room_id, seqs[0], seqs[-1])).fetchall()
         return _fold(messages, (_from_row(row) for row in rows))
+
+    # -- search ----------------------------------------------------------------------
+
+    def search(
+        self, query_words: Sequence[str], room_ids: Iterable[int], before: int | None,
+        limit: int, *, budget: float,
+    ) -> SearchPage:
+        """The newest ``limit`` messages and announcements of these rooms that hold, for
+        each query word, a word beginning with it (``protocol.words``), below the cursor
+        ``before``; each as it is now (``_fold``). ``SearchTooLong`` past ``budget``
+        seconds.
+
+        Which rooms a user may search is the rules' business (``Room.visible_to``);
+        the store searches the rooms it is given. The index is read, then the
+        messages: a message edited or deleted in between is checked again against
+        the words as it reads now, and left out if it no longer matches.
+        """
+        rooms = sorted(set(room_ids))
+        # The words again, by the index's rules: whatever a caller passes, no character
+        # the engine's query language gives a meaning to reaches it.
+        query_words = words_of(" ".join(query_words))
+        if not rooms or not query_words or limit <= 0:
+            return SearchPage([], [], False, None)
+        expression = search_index.match_expression(self.db, query_words)
+        below = _NO_ID if before is None else before
+        visible: object = json.dumps(rooms) if self.is_sqlite else rooms
+        hits = self._hits((expression, below, visible, limit + 1), budget)
+        more = len(hits) > limit
+        hits = hits[:limit]
+        found = self._messages_by_id([message_id for message_id, _ in hits])
+        page = [(message_id, found[message_id]) for message_id, _ in hits
+                if message_id in found]
+        page = [(message_id, m) for message_id, m in page
+                if m.text is not None and _holds(m.text, query_words)]
+        return SearchPage([m for _, m in page], [message_id for message_id, _ in page], more,
+                          hits[-1][0] if more else None)
+
+    def _hits(self, args: tuple[object, ...], budget: float) -> list[tuple[int, int]]:
+        """The index's page of (message id, room id), stopped past ``budget`` seconds:
+        SQLite by a progress handler, PostgreSQL by ``statement_timeout``."""
+        sql = self._search.hits
+        if not self.is_sqlite:
+            with self.db.atomic():
+                self.db.execute_sql(f"SET LOCAL statement_timeout = {max(1, int(budget * 1000))}")
+                try:
+                    return self._postgres_hits(args)
+                except pw.DatabaseError as exc:
+                    if any(getattr(e, "sqlstate", None) == _QUERY_CANCELED
+                           for e in (exc, exc.__cause__, exc.__context__, *exc.args)):
+                        raise SearchTooLong(budget) from exc
+                    raise
+        connection = self.db.connection()
+        deadline = time.monotonic() + budget
+        connection.set_progress_handler(lambda: time.monotonic() > deadline, 20_000)
+        try:
+            return [(int(a), int(b)) for a, b in self.db.execute_sql(sql, args).fetchall()]
+        except (pw.OperationalError, sqlite3.OperationalError) as exc:
+            if time.monotonic() > deadline:
+                raise SearchTooLong(budget) from exc
+            raise
+        finally:
+            connection.set_progress_handler(None, 0)
+
+    def _postgres_hits(self, args: tuple[object, ...]) -> list[tuple[int, int]]:
+        """The newest rows first, one by one (``RECENT_WINDOW`` of them); if they hold too
+        few hits, the GIN index for the rest, with no plain index scan to choose."""
+        search, run = self._search, self.db.execute_sql
+        expression, below, rooms, wanted = args
+        window = search_index.RECENT_WINDOW
+        rows = run(search.recent_hits, (below, window, expression, rooms, wanted)).fetchall()
+        hits = [(int(a), int(b)) for a, b in rows]
+        if len(hits) >= int(wanted):  # type: ignore[call-overload]
+            return hits
+        end = run(search.window_end, (below, window - 1)).fetchone()
+        if end is None:
+            return hits  # the window held every row
+        run("SET LOCAL enable_indexscan = off")
+        rest = run(search.hits, (expression, int(end[0]), rooms,
+                                 int(wanted) - len(hits))).fetchall()  # type: ignore[call-overload]
+        return hits + [(int(a), int(b)) for a, b in rest]
+
+    def _messages_by_id(self, ids: Sequence[int]) -> dict[int, StoredMessage]:
+        """These messages by id, each as it is now: one query, and one per room for the
+        changes of its messages (by the index of changes)."""
+        if not ids:
+            return {}
+        marks = ", ".join([self.db.param] * len(ids))
+        rows = self.db.execute_sql(f"{self._sql.by_id}({marks})", tuple(ids)).fetchall()
+        by_room: dict[int, list[tuple[int, StoredMessage]]] = {}
+        for row in rows:
+            message = _from_row(row[1:])
+            by_room.setdefault(message.room_id, []).append((int(row[0]), message))
+        found: dict[int, StoredMessage] = {}
+        for room_id, pairs in by_room.items():
+            pairs.sort(key=lambda pair: pair[1].seq)
+            seqs = [m.seq for _, m in pairs]
+            marks = ", ".join([self.db.param] * len(seqs))
+            # In seq order, sorted here: an ORDER BY leads SQLite to walk the room's whole
+            # (room_id, seq) index instead of the index of changes.
+            rows = self.db.execute_sql(f"{self._sql.changes_of}({marks})",
+                                       (room_id, *seqs)).fetchall()
+            changes = sorted((_from_row(row) for row in rows), key=lambda c: c.seq)
+            folded = _fold([m for _, m in pairs], changes)
+            found.update((message_id, m) for (message_id, _), m in zip(pairs, folded, strict=True))
+        return found
 
     def last_seq(self, room_id: int) -> int:
         value = Room.select(Room.last_seq).where(Room.id == room_id).scalar()

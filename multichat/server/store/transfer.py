@@ -2,7 +2,9 @@
 
 Everything moves with its ids: users with their password hashes (nobody
 needs a new password), rooms with their seq counters, every message with its
-seq, login tokens (nobody is signed out) and read markers. Afterwards the target's id
+seq, login tokens (nobody is signed out) and read markers. The search index is
+built anew on the target from the copied messages (``search_index.fill``): its
+form differs by engine. Afterwards the target's id
 counters are moved past the copied rows, and past ids the source had handed
 out and deleted, so a room id is never reused and no insert collides.
 
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 import peewee as pw
 
 from multichat.server.redact import redact
-from multichat.server.store import migrations
+from multichat.server.store import migrations, search_index
 from multichat.server.store.database import open_database
 from multichat.server.store.errors import StoreError, StoreUnavailable
 from multichat.server.store.models import Account, Message, ReadMarker, Room, RoomMember, Token
@@ -166,6 +168,8 @@ def _copy(source: pw.Database, target: Store, say: Callable[[str], None]) -> Cop
                 count += len(batch)
             counts[model] = count
             say(f"copied {count} row(s) of {model._meta.table_name}")
+        indexed = search_index.fill(target.db)
+        say(f"indexed {indexed} message(s) for search")
         for model in COUNTED:
             table = model._meta.table_name
             _move_counter(target.db, table, _high_water(source, table))

@@ -28,6 +28,7 @@ from multichat.server.store.database import Refusal, write_refusal
 from multichat.server.store.errors import StillLocked, StoreError, StoreUnavailable
 from multichat.server.store.records import Appended, NewMessage, Unchanged
 from multichat.server.store.repository import Store
+from multichat.server.store.search_purge import SearchPurger
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,10 @@ class MessageWriter(Generic[C]):
         self._committed = threading.Event()
         self.checkpointer = (WalCheckpointer(store, self._committed, checkpoint_interval)
                              if store.is_sqlite else None)
+        # SQLite before 3.42: deleted words merged out of the search index, also apart.
+        self._committed_for_purge = threading.Event()
+        self.search_purger = (SearchPurger(store, self._committed_for_purge)
+                              if store.is_sqlite else None)
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -111,6 +116,8 @@ class MessageWriter(Generic[C]):
         self._thread.start()
         if self.checkpointer is not None:
             self.checkpointer.start()
+        if self.search_purger is not None:
+            self.search_purger.start()
         self._task = asyncio.create_task(self._run(), name="message-writer")
 
     def submit(self, message: NewMessage, context: C) -> None:
@@ -129,6 +136,8 @@ class MessageWriter(Generic[C]):
             self._thread = None
         if self.checkpointer is not None:
             await asyncio.to_thread(self.checkpointer.stop)
+        if self.search_purger is not None:
+            await asyncio.to_thread(self.search_purger.stop)
 
     def _write(self, loop: asyncio.AbstractEventLoop) -> None:
         """The writer thread: store each batch, hand its outcomes back to the loop."""
@@ -160,6 +169,7 @@ class MessageWriter(Generic[C]):
                 return self._failure(exc, refusal, len(messages))
             self._stored_again()
             self._committed.set()
+            self._committed_for_purge.set()
             return outcomes
 
     def _may_wait_for_lock(self, attempt_started: float) -> bool:

@@ -70,6 +70,15 @@ def test_sqlite_data_moves_to_postgresql_whole(
         assert alice is not None
         direct, made = store.open_direct(alice.id, ["bob"])
         assert not made and direct.last_seq == 1
+        # The search index is built on the target for every copied message.
+        found = store.search(["betw"], [direct.room.id], None, 10, budget=30)
+        assert [m.text for m in found.messages] == ["between us"]
+        hello = store.search(["hello", "29"], [lobby.id], None, 10, budget=30)
+        assert [m.text for m in hello.messages] == ["hello 299", "hello 298", "hello 297",
+                                                    "hello 296", "hello 295", "hello 294",
+                                                    "hello 293", "hello 292", "hello 291",
+                                                    "hello 290"]
+        assert hello.more
         assert store.messages_after(lobby.id, 0, 1000) == before["lobby"]
         assert store.messages_after(staff.id, 0, 10) == before["staff"]
         hashes = before["hashes"]

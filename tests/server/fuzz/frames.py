@@ -101,6 +101,10 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     # dm.open: real names, unknown ones, the opener, too many.
     "users": st.lists(st.sampled_from(["alice", "bob", "sam", "nobody", "ALICE"]),
                       min_size=0, max_size=17),
+    # search: words found or not, accents, FTS and tsquery syntax, no word, too long.
+    "query": st.sampled_from(["hi", "Résumé", "h", '"x"* NEAR(a b) AND -c ^d e:f', "a & !b",
+                              "", "?!", "x" * 201, "a b c d e f g h i"])
+             | st.text(max_size=30),
 }
 FIELD_NAMES = sorted(PLAUSIBLE)
 

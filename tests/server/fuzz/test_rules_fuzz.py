@@ -44,7 +44,7 @@ ERROR_CODES = {code.value for code in ErrorCode}
 REPLY_KEYS = {
     "pong", "login", "logout", "rooms", "join", "members", "leave", "room", "history",
     "account", "users", "announced", "room.created", "room.updated", "room.deleted",
-    "user.created", "user.updated", "user.deleted", "dm",
+    "user.created", "user.updated", "user.deleted", "dm", "search",
 }
 
 # Two frames in three are commands a user may send, mostly well-formed, so that the
