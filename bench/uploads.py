@@ -4,12 +4,14 @@ A ``multichat serve`` process on SQLite (pinned to CPU 0, as ``python -m bench``
 pins it) has one room with ``RECEIVERS`` members and one sender posting
 ``RATE`` messages a second on a fixed schedule (open loop: each message carries
 the time it was meant to be sent, so a stall is charged in full). Latency is
-from then to each member's receipt. The same window is measured twice: once
-quiet, once while another user, in a process of its own, uploads 25 MiB files
-back to back over the WebSocket as fast as the server takes them. The p99 with
-uploads minus the p99 without is what an upload costs the others.
+from then to each member's receipt. Windows alternate, ``--rounds`` times: one
+quiet, one while another user, in a process of its own, uploads a 25 MiB file
+over the WebSocket as fast as the server takes it (``--back-to-back``: one
+after another for the whole window, a harsher test). The p99 with the upload
+minus the p99 of the quiet window beside it is what an upload costs the
+others; the quiet windows' spread shows the machine's own noise.
 
-    .venv/bin/python -m bench.uploads [--seconds 10] [--json PATH]
+    .venv/bin/python -m bench.uploads [--seconds 10] [--rounds 2] [--back-to-back]
 """
 
 from __future__ import annotations
@@ -84,16 +86,20 @@ async def _window(url: str, seconds: float) -> list[float]:
     return latencies
 
 
-def _upload_forever(url: str, user: int, stop: Any, done: Any) -> None:
-    """In a process of its own: 25 MiB uploads, one after another, until ``stop``."""
+def _upload_forever(url: str, user: int, stop: Any, counters: tuple[Any, Any],
+                    once: bool) -> None:
+    """In a process of its own: 25 MiB uploads, one after another, until ``stop`` (or
+    just one, ``once``)."""
     setup = pinned(LOAD_CPU)
     if setup:
         setup()
+    done, took = counters
 
     async def run() -> None:
         ws = await _login(url, user)
         data = os.urandom(FILE_BYTES)
         while not stop.is_set():
+            began = time.monotonic()
             await ws.send(json.dumps({"command": "upload", "name": "big.bin",
                                       "size": FILE_BYTES}))
             reply = json.loads(await ws.recv())
@@ -105,6 +111,9 @@ def _upload_forever(url: str, user: int, stop: Any, done: Any) -> None:
                     raise RuntimeError(frame)
             with done.get_lock():
                 done.value += 1
+                took.value += time.monotonic() - began
+            if once:
+                break
         await ws.close()
 
     asyncio.run(run())
@@ -118,37 +127,53 @@ def _summary(latencies: list[float]) -> dict[str, float]:
             "max_ms": round(1000 * ordered[-1], 2)}
 
 
-def run(seconds: float) -> dict[str, Any]:
+def _uploading_window(url: str, seconds: float,
+                      back_to_back: bool) -> tuple[list[float], int, float]:
+    """A window while 25 MiB go up; its latencies, the uploads done, seconds each."""
+    stop, done = multiprocessing.Event(), multiprocessing.Value("i", 0)
+    took = multiprocessing.Value("d", 0.0)
+    uploader = multiprocessing.Process(
+        target=_upload_forever, args=(url, RECEIVERS + 1, stop, (done, took), not back_to_back))
+    uploader.start()
+    time.sleep(0.3)  # logged in, its first chunks going, as the window opens
+    busy = asyncio.run(_window(url, seconds))
+    stop.set()
+    uploader.join(120)
+    return busy, int(done.value), float(took.value) / max(1, int(done.value))
+
+
+def run(seconds: float, rounds: int, back_to_back: bool) -> dict[str, Any]:
     setup = pinned(LOAD_CPU)
     if setup:
         setup()
+    rows = []
     with tempfile.TemporaryDirectory(prefix="mc-bench-uploads-") as work:
         data = Path(work) / "data"
         seed(data, RECEIVERS + 2, rooms=1)
         with server("multichat", data, settings=SETTINGS) as process:
             url = f"ws://127.0.0.1:{process.port}/"  # type: ignore[attr-defined]
-            quiet = asyncio.run(_window(url, seconds))
-            stop, done = multiprocessing.Event(), multiprocessing.Value("i", 0)
-            uploader = multiprocessing.Process(
-                target=_upload_forever, args=(url, RECEIVERS + 1, stop, done))
-            uploader.start()
-            time.sleep(0.5)  # the first upload under way before the window opens
-            busy = asyncio.run(_window(url, seconds))
-            stop.set()
-            uploader.join(120)
-    result = {"seconds": seconds, "receivers": RECEIVERS, "rate": RATE,
-              "quiet": _summary(quiet), "uploading": _summary(busy),
-              "uploads_completed": done.value, "upload_bytes": FILE_BYTES}
-    result["p99_added_ms"] = round(result["uploading"]["p99_ms"] - result["quiet"]["p99_ms"], 2)
-    return result
+            asyncio.run(_window(url, min(seconds, 3.0)))  # warm-up, not counted
+            for _ in range(rounds):
+                quiet = _summary(asyncio.run(_window(url, seconds)))
+                busy, uploads, each = _uploading_window(url, seconds, back_to_back)
+                row = {"quiet": quiet, "uploading": _summary(busy), "uploads": uploads,
+                       "seconds_per_upload": round(each, 2)}
+                row["p99_added_ms"] = round(row["uploading"]["p99_ms"] - quiet["p99_ms"], 2)
+                rows.append(row)
+    return {"seconds": seconds, "receivers": RECEIVERS, "rate": RATE,
+            "upload_bytes": FILE_BYTES, "back_to_back": back_to_back, "rounds": rows,
+            "load_average": os.getloadavg()}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="each window's length")
+    parser.add_argument("--rounds", type=int, default=2, help="quiet/uploading pairs")
+    parser.add_argument("--back-to-back", action="store_true",
+                        help="upload 25 MiB files one after another all window long")
     parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args()
-    result = run(args.seconds)
+    result = run(args.seconds, args.rounds, args.back_to_back)
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
