@@ -156,10 +156,10 @@ def run(seconds: float, rounds: int, back_to_back: bool) -> dict[str, Any]:
             for _ in range(rounds):
                 quiet = _summary(asyncio.run(_window(url, seconds)))
                 busy, uploads, each = _uploading_window(url, seconds, back_to_back)
-                row = {"quiet": quiet, "uploading": _summary(busy), "uploads": uploads,
-                       "seconds_per_upload": round(each, 2)}
-                row["p99_added_ms"] = round(row["uploading"]["p99_ms"] - quiet["p99_ms"], 2)
-                rows.append(row)
+                uploading = _summary(busy)
+                rows.append({"quiet": quiet, "uploading": uploading, "uploads": uploads,
+                             "seconds_per_upload": round(each, 2),
+                             "p99_added_ms": round(uploading["p99_ms"] - quiet["p99_ms"], 2)})
     return {"seconds": seconds, "receivers": RECEIVERS, "rate": RATE,
             "upload_bytes": FILE_BYTES, "back_to_back": back_to_back, "rounds": rows,
             "load_average": os.getloadavg()}
