@@ -233,6 +233,11 @@ class Files:
             await self._abandon(session, upload, error.code, "the upload could not be stored "
                                 "and is discarded; try again")
             return
+        except Exception:  # a bug: the upload goes, the connection lives
+            log.exception("storing a chunk of upload %s failed", upload.file_id)
+            await self._abandon(session, upload, ErrorCode.SERVER_ERROR,
+                                "the upload could not be stored and is discarded")
+            return
         if upload.received == upload.size:
             await self._finish(session, upload)
 
@@ -251,6 +256,12 @@ class Files:
             error = chat_error_for(exc)
             session.send(events.error(error.code, "the upload could not be stored; try again",
                                       upload.ref))
+            return
+        except Exception:  # a bug: nothing of the upload is kept
+            log.exception("completing upload %s failed", upload.file_id)
+            await self._discard(upload.file_id)
+            session.send(events.error(ErrorCode.SERVER_ERROR, "the upload could not be "
+                                      "stored", upload.ref))
             return
         session.send(events.file_stored(file_frame(record), upload.ref))
 
