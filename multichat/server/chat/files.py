@@ -154,7 +154,7 @@ class Files:
                 log.warning("sweeping abandoned uploads failed: %s", exc)
                 continue
             if gone:
-                log.info("deleted %d abandoned upload(s)", gone)
+                log.info("deleted %d abandoned upload(s) or file(s) never sent", gone)
 
     # -- the upload command ------------------------------------------------------------
 

@@ -36,6 +36,9 @@ from multichat.server.store.records import FileRecord
 # byte range reads little more than it needs and one row never strains a driver.
 CHUNK_BYTES = 256 * 1024
 DAY_MS = 86_400_000
+# A complete file that no message ever carried (uploaded, then never sent) is deleted
+# after this long: its uploader had a week to send it.
+UNSENT_KEPT_MS = 7 * DAY_MS
 # A file row's columns as FileRecord wants them, in its order.
 _RECORD_COLUMNS = ('"file"."id", "file"."name", "file"."size", "file"."mime_type", '
                    '"file"."sha256", "file"."width", "file"."height"')
@@ -195,14 +198,21 @@ class FileStore:
 
     def sweep(self, *, idle_before_ms: int, now_ms: int) -> int:
         """Delete uploads that stopped before ``idle_before_ms`` (their connection
-        dropped, their process killed), and quota records older than a day; return how
-        many uploads went."""
+        dropped, their process killed), complete files no message carried within
+        ``UNSENT_KEPT_MS``, and quota records older than a day; return how many files
+        went."""
         p = self._p
         stale = [str(row[0]) for row in self._run(
             f'SELECT "id" FROM "file" WHERE "complete" = 0 AND "touched_ms" < {p}',
             (idle_before_ms,))]
         gone = sum(self.discard(file_id) for file_id in stale)
-        self._run(f'DELETE FROM "upload_record" WHERE "created_ms" < {p}', (now_ms - DAY_MS,))
+        with self.db.atomic():
+            gone += int(self.db.execute_sql(
+                f'DELETE FROM "file" WHERE "complete" = 1 AND "created_ms" < {p} AND NOT EXISTS '
+                f'(SELECT 1 FROM "message_file" WHERE "message_file"."file_id" = "file"."id")',
+                (now_ms - UNSENT_KEPT_MS,)).rowcount)
+            self._run(f'DELETE FROM "upload_record" WHERE "created_ms" < {p}',
+                      (now_ms - DAY_MS,))
         return gone
 
     # -- reading ------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from multichat.protocol import MsgType
 from multichat.server.store import Store
 from multichat.server.store.errors import QuotaExceeded, UnknownFile
-from multichat.server.store.files import CHUNK_BYTES, DAY_MS
+from multichat.server.store.files import CHUNK_BYTES, DAY_MS, UNSENT_KEPT_MS
 from multichat.server.store.migrations import SCHEMA_VERSION
 from multichat.server.store.records import Appended, NewMessage
 from tests.server.store.old_databases import make_old_database
@@ -109,3 +109,16 @@ def test_a_version_6_database_upgrades_with_the_tables_of_files(store_url: str) 
             "message 1", "message 2", "message 3", ""]
     finally:
         store.close()
+
+
+def test_a_file_never_sent_goes_after_a_week_a_sent_one_stays(store: Store) -> None:
+    alice = store.create_user("alice", "h")
+    room = store.create_room("Lobby")
+    upload(store, "sent", alice.id, b"s", now_ms=1)
+    upload(store, "unsent", alice.id, b"u", now_ms=1)
+    store.append_messages([NewMessage(room.id, alice.id, "alice", MsgType.MESSAGE, "", None,
+                                      1, files=("sent",))])
+    assert store.files.sweep(idle_before_ms=0, now_ms=UNSENT_KEPT_MS) == 0  # not a week yet
+    assert store.files.sweep(idle_before_ms=0, now_ms=UNSENT_KEPT_MS + 2) == 1
+    assert store.files.stored_file("unsent") is None
+    assert store.files.stored_file("sent") is not None
