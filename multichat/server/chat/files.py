@@ -123,6 +123,8 @@ class Files:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._pacer = BytePacer(chat.config.upload_bytes_per_second)
+        # A binary frame must also pass the server's frame limit (--max-frame-bytes).
+        self.chunk_bytes = min(UPLOAD_CHUNK_BYTES, chat.config.max_frame_bytes)
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -188,17 +190,17 @@ class Files:
         upload = _Upload(file_id, command.size, command.ref)
         self._open[session] = upload
         self._arm(session, upload)
-        session.send(events.upload_ready(file_id, UPLOAD_CHUNK_BYTES, command.ref))
+        session.send(events.upload_ready(file_id, self.chunk_bytes, command.ref))
         if command.size == 0:
             await self._finish(session, upload)
 
     async def receive(self, session: Session, data: bytes) -> None:
         """One binary frame of the session's open upload."""
         upload = self._open[session]
-        if len(data) > UPLOAD_CHUNK_BYTES:
+        if len(data) > self.chunk_bytes:
             await self._abandon(session, upload, ErrorCode.FILE_INVALID,
                                 f"a binary frame of an upload carries at most "
-                                f"{UPLOAD_CHUNK_BYTES} bytes; the upload is discarded")
+                                f"{self.chunk_bytes} bytes; the upload is discarded")
             return
         if upload.received + len(data) > upload.size:
             await self._abandon(session, upload, ErrorCode.FILE_INVALID,
