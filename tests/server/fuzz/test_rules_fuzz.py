@@ -192,6 +192,12 @@ async def attack(arena: Arena, session: Session, peer: RecordingPeer, frame: str
          frames=['{"command": "login", "username": "bob", "password": "\\ud800"}'])
 @example(login=False, rooms=[], frames=['{"command": "ping", "ref": "\\udfff"}'])
 @example(login=False, rooms=[], frames=['{"command": "login", "token": "\\udfff"}'])
+# Uploads: bytes answered by nothing until the last, then the file; bytes past the size
+# refused; a send of a file that is not the sender's refused; bytes with no upload open.
+@example(login=True, rooms=[LOBBY],
+         frames=['{"command": "upload", "name": "a.txt", "size": 4}', b"ab", b"cd",
+                 '{"command": "upload", "name": "b", "size": 3}', b"ab", b"cd", b"x",
+                 '{"command": "send", "room": 1, "message": "", "files": ["AAAA"]}'])
 async def test_a_refused_frame_changes_nothing_anyone_can_see(
     arena: Arena, caplog: pytest.LogCaptureFixture, login: bool, rooms: list[int],
     frames: list[str | bytes],
