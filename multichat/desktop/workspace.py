@@ -47,6 +47,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from multichat.desktop.client import ChatClient
 from multichat.desktop.models import MemberListModel, MessageListModel, RoomListModel
 from multichat.desktop.models.mentions import mentions
+from multichat.desktop.models.search_results import SearchResultsModel
 from multichat.protocol import MsgType, names
 from multichat.protocol.frames import RoomEvent, RoomInfo, UserInfo
 
@@ -108,6 +109,10 @@ class Workspace(QObject):
         client.activityReceived.connect(self._activity)
         client.typingReceived.connect(self._typing)
         client.dmOpened.connect(self._dm_opened)
+        # Search (Ctrl+F): the results of the one search of this window.
+        self.search = SearchResultsModel(client.search, self.title, self)
+        client.searchResults.connect(self.search.add_page)
+        client.searchFailed.connect(self.search.fail)
 
     @property
     def username(self) -> str:
