@@ -110,7 +110,7 @@ class SearchResultsModel(QAbstractListModel):
     def start(self, query: str, room: str | None = None, *, again: bool = False) -> bool:
         """Search for ``query`` in ``room`` (None: everywhere) from the newest. False when
         nothing was asked: the same words in the same place as the search shown (unless
-        ``again``), or no word at all (the results clear)."""
+        ``again``), no word at all (the results clear), too many words, or offline."""
         found = query_words(query)
         if not again and found == self._words and room == self.room \
                 and self.status in (Status.SEARCHING, Status.DONE):
@@ -124,8 +124,7 @@ class SearchResultsModel(QAbstractListModel):
         if too_long:
             self._set_status(Status.FAILED, too_long)
             return False
-        self._ask(None)
-        return True
+        return self._ask(None)
 
     def clear(self) -> None:
         """Nothing searched: no rows, no request awaited."""
@@ -145,18 +144,20 @@ class SearchResultsModel(QAbstractListModel):
         """A page is on its way."""
         return self._ref is not None
 
-    def _ask(self, before: int | None) -> None:
+    def _ask(self, before: int | None) -> bool:
+        """Send the request; False when offline (said in the status)."""
         ref = self._request(self.query, self.room, before)
         if ref is None:
             self._ref = None
-            self._set_status(Status.FAILED, "You are offline: the search will work once "
-                                            "the app is connected again.")
-            return
+            self._set_status(Status.FAILED, "You are offline: search works once the app "
+                                            "is connected again.")
+            return False
         self._ref = ref
         if before is None:
             self._set_status(Status.SEARCHING, "Searching…")
         else:
             self.statusChanged.emit()
+        return True
 
     def _reset(self, query: str, room: str | None, found: list[str]) -> None:
         self.beginResetModel()

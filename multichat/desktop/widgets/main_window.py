@@ -584,7 +584,10 @@ class MainWindow(QMainWindow):
     def open_at_message(self, room: str, seq: int) -> None:
         """A search result: its room open and in view (joined if need be), scrolled to the
         message and the message highlighted, loaded first if it is far back."""
-        self.open_room(room, self.workspace.title(room))
+        if room in self.views and not self.views[room].closed:
+            self.show_room(room)
+        else:
+            self.open_room(room, self.workspace.title(room))
         view = self.views.get(room)
         if view is not None:
             view.go_to_message(seq)
