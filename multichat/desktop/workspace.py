@@ -110,7 +110,8 @@ class Workspace(QObject):
         client.typingReceived.connect(self._typing)
         client.dmOpened.connect(self._dm_opened)
         # Search (Ctrl+F): the results of the one search of this window.
-        self.search = SearchResultsModel(client.search, self.title, self)
+        self.search = SearchResultsModel(client.search, self.title, self,
+                                         place_of=self.place)
         client.searchResults.connect(self.search.add_page)
         client.searchFailed.connect(self.search.fail)
 
@@ -126,6 +127,14 @@ class Workspace(QObject):
             return listed
         joined = self.client.rooms.get(room)
         return joined.title if joined is not None else ""
+
+    def place(self, room: str) -> str:
+        """Where a message was said, after "in": a room's title, "direct message" (two
+        people), "group with alice, bob"."""
+        title = self.title(room)
+        if not self.is_direct(room):
+            return title
+        return "direct message" if len(self.rooms.members(room)) <= 2 else f"group with {title}"
 
     def is_direct(self, room: str) -> bool:
         return self.rooms.is_direct(room)

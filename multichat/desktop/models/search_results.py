@@ -48,6 +48,7 @@ TitleOf = Callable[[str], str]
 class SearchRole(enum.IntEnum):
     RoomId = Qt.ItemDataRole.UserRole + 1
     RoomTitle = enum.auto()
+    Place = enum.auto()  # the room in words after "in": its title, "direct message", …
     Username = enum.auto()
     Seq = enum.auto()
     When = enum.auto()  # the time in words: "14:03", "Yesterday 09:12", "3 March 2025 …"
@@ -88,11 +89,12 @@ class SearchResultsModel(QAbstractListModel):
     statusChanged = Signal()
 
     def __init__(self, request: SearchRequest, title_of: TitleOf,
-                 parent: QObject | None = None, *, today: Callable[[], date] = date.today
-                 ) -> None:
+                 parent: QObject | None = None, *, place_of: TitleOf | None = None,
+                 today: Callable[[], date] = date.today) -> None:
         super().__init__(parent)
         self._request = request
         self._title_of = title_of
+        self._place_of = place_of or title_of
         self._today = today
         self._rows: list[Result] = []
         self._seqs: set[tuple[str, int]] = set()
@@ -245,12 +247,14 @@ class SearchResultsModel(QAbstractListModel):
             case Qt.ItemDataRole.ToolTipRole:
                 return f"{self._title_of(row.room)} · {row.username}"
             case Qt.ItemDataRole.AccessibleTextRole:
-                return (f"{row.username} in {self._title_of(row.room) or row.room}, "
+                return (f"{row.username} in {self._place_of(row.room) or row.room}, "
                         f"{when(row.ts, self._today())}: {row.text}")
             case SearchRole.RoomId:
                 return row.room
             case SearchRole.RoomTitle:
                 return self._title_of(row.room) or f"Room {row.room}"
+            case SearchRole.Place:
+                return self._place_of(row.room) or f"Room {row.room}"
             case SearchRole.Username:
                 return row.username
             case SearchRole.Seq:

@@ -117,7 +117,7 @@ class SearchResultDelegate(QStyledItemDelegate):
                          int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), sender)
         painter.setFont(font)
         painter.setPen(QColor(now.quiet))
-        where = metrics.elidedText(f"in {index.data(SearchRole.RoomTitle) or ''}",
+        where = metrics.elidedText(f"in {index.data(SearchRole.Place) or ''}",
                                    Qt.TextElideMode.ElideRight,
                                    max(room_space - sender_width - PADDING, 0))
         painter.drawText(QRect(inner.left() + sender_width + PADDING // 2 + 2, inner.top(),

@@ -112,6 +112,8 @@ class SearchPanel(QFrame):
         model.statusChanged.connect(self._show_status)
         model.rowsInserted.connect(self._rows_came)
         model.modelReset.connect(self._show_status)
+        for changed in (model.statusChanged, model.rowsInserted, model.modelReset):
+            changed.connect(self._refit)
         self._show_status()
 
     def _build_results(self, model: SearchResultsModel) -> QListView:
@@ -157,8 +159,8 @@ class SearchPanel(QFrame):
         return str(data) if data is not None else None
 
     def _place(self) -> None:
-        """Across the window near its top, as wide as it allows up to ``MAX_WIDTH``, and
-        down to near its bottom: results need the height."""
+        """Across the window near its top, as wide as it allows up to ``MAX_WIDTH``; as
+        tall as the results need, down to near the window's bottom at most."""
         owner = self.parentWidget()
         if owner is None:
             self.resize(MAX_WIDTH, 480)
@@ -166,9 +168,31 @@ class SearchPanel(QFrame):
         window = owner.window()
         width = min(MAX_WIDTH, window.width() - 2 * SIDE_MARGIN)
         top = min(TOP_MARGIN, window.height() // 8)
-        height = max(window.height() - top - TOP_MARGIN // 2, self.minimumSizeHint().height())
-        self.resize(width, height)
+        self.resize(width, self._height_for(width, window.height() - top - TOP_MARGIN // 2))
         self.move(window.mapToGlobal(QPoint((window.width() - width) // 2, top)))
+
+    def _height_for(self, width: int, most: int) -> int:
+        """The box, the status line and the results as tall as they are (no empty area
+        under a few results), within ``most``."""
+        margins = self._layout.contentsMargins()
+        inner = width - margins.left() - margins.right()
+        spacing = self._layout.spacing()
+        height = (margins.top() + margins.bottom() + self.query.sizeHint().height()
+                  + spacing + self.status.heightForWidth(inner))
+        rows = self.model.rowCount()
+        self.results.setVisible(rows > 0)
+        if rows:
+            content = 2 * self.results.frameWidth() + 4  # the style sheet's top line too
+            for row in range(rows):
+                content += self.results.sizeHintForRow(row)
+                if height + spacing + content >= most:
+                    break
+            height += spacing + content
+        return max(min(height, most), self.minimumSizeHint().height())
+
+    def _refit(self) -> None:
+        if self.isVisible():
+            self._place()
 
     # -- searching -------------------------------------------------------------------------
 

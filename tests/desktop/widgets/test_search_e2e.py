@@ -147,6 +147,8 @@ def test_ctrl_shift_f_searches_every_room_and_conversation_and_opens_them(
     assert shown(panel) == [("bob", "bob", "your Budget question, privately"),
                             ("Design", "bob", "the budget icons"),
                             ("Lobby", "bob", "budget sheet for Monday")]
+    assert panel.model.index(0).data(SearchRole.Place) == "direct message"
+    assert panel.model.index(1).data(SearchRole.Place) == "Design"
     # Down to Design (not open), Enter: it opens in a tab, at the message.
     qtbot.keyClick(panel.query, Qt.Key.Key_Down)
     qtbot.keyClick(panel.query, Qt.Key.Key_Return)
