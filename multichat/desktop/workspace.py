@@ -114,6 +114,7 @@ class Workspace(QObject):
                                          place_of=self.place)
         client.searchResults.connect(self.search.add_page)
         client.searchFailed.connect(self.search.fail)
+        client.stateChanged.connect(self._connection_changed)
 
     @property
     def username(self) -> str:
@@ -336,6 +337,10 @@ class Workspace(QObject):
         self.messages[room] = model
         self.members[room] = MemberListModel(self)
         self.members[room].set_me(self.username)
+
+    def _connection_changed(self, state: str, _detail: str) -> None:
+        if state != "online":
+            self.search.interrupted()  # a page on its way will never come
 
     def _request_older(self, room: str, before: int | None) -> None:
         self.client.request_history(room, before)

@@ -118,14 +118,15 @@ class SearchResultsModel(QAbstractListModel):
                 and self.status in (Status.SEARCHING, Status.DONE):
             self.query = query
             return False
-        self._reset(query, room, found)
-        if not found:
-            self._set_status(Status.IDLE, "")
+        too_long = self._refusal(query, found) if found else ""
+        if not found or too_long:
+            self._reset(query, room, found)
+            self._set_status(Status.FAILED if too_long else Status.IDLE, too_long)
             return False
-        too_long = self._refusal(query, found)
-        if too_long:
-            self._set_status(Status.FAILED, too_long)
-            return False
+        # The rows shown stay until the new search's first page replaces them: typing
+        # on, the list does not blink empty at every pause.
+        self.query, self.room, self._words = query, room, found
+        self._ref, self._next, self.more = None, None, False
         return self._ask(None)
 
     def clear(self) -> None:
@@ -150,7 +151,7 @@ class SearchResultsModel(QAbstractListModel):
         """Send the request; False when offline (said in the status)."""
         ref = self._request(self.query, self.room, before)
         if ref is None:
-            self._ref = None
+            self._reset(self.query, self.room, self._words)
             self._set_status(Status.FAILED, "You are offline: search works once the app "
                                             "is connected again.")
             return False
@@ -184,6 +185,8 @@ class SearchResultsModel(QAbstractListModel):
         """A page of results, if it answers the search awaited."""
         if page.ref != self._ref:
             return
+        if page.first:  # the rows of the search before go now
+            self._reset(self.query, self.room, self._words)
         self._ref = None
         self.more, self._next = page.more and page.next is not None, page.next
         rows = [result for event in page.results
@@ -201,9 +204,17 @@ class SearchResultsModel(QAbstractListModel):
         """The search awaited was refused (``words`` say why and what to do)."""
         if ref != self._ref:
             return
+        if self.status is Status.SEARCHING:  # the first page: what shows is another's
+            self._reset(self.query, self.room, self._words)
         self._ref = None
         self.more = False
         self._set_status(Status.FAILED, words)
+
+    def interrupted(self) -> None:
+        """The connection went while a page was on its way: it will never come."""
+        if self._ref is not None:
+            self.fail(self._ref, "", "The connection was lost. Press Enter to search again "
+                                     "once it is back.")
 
     def _result(self, event: RoomEvent) -> Result | None:
         if event.seq is None or event.message is None or event.deleted:

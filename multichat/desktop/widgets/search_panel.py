@@ -224,6 +224,8 @@ class SearchPanel(QFrame):
         if stale or self.model.status is Status.FAILED:
             self.search_now(again=True)
             return
+        if self.model.status is Status.SEARCHING:
+            return  # what shows answers the words before: nothing of these to open yet
         index = self.results.currentIndex()
         if not index.isValid() and self.model.rowCount() > 0:
             index = self.model.index(0)
@@ -277,6 +279,11 @@ class SearchPanel(QFrame):
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
             self.close()
+            return
+        if event.key() == Qt.Key.Key_F and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            # The window's keys, while the panel has them: Ctrl+F this room, +Shift all.
+            everywhere = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            self.scope.setCurrentIndex(self.scope.count() - 1 if everywhere else 0)
             return
         super().keyPressEvent(event)
 

@@ -123,3 +123,27 @@ def test_refusals_and_offline_are_told_in_words() -> None:
     assert not model.start("lunch", again=True)
     assert status(model) is Status.FAILED
     assert "offline" in model.status_words
+
+
+def test_the_rows_shown_stay_until_the_next_search_answers() -> None:
+    model = model_with(Requests())
+    model.start("lu")
+    model.add_page(page("1", "lu", [event(1, 1, "lucky"), event(1, 2, "lunch")]))
+    model.start("lunch")  # typed on: the list does not blink empty meanwhile
+    assert model.rowCount() == 2 and status(model) is Status.SEARCHING
+    model.add_page(page("2", "lunch", [event(1, 2, "lunch")]))
+    assert [model.index(r).data(SearchRole.Text) for r in range(model.rowCount())] == ["lunch"]
+    model.start("lunchtime")
+    model.fail("3", "LIMIT_REACHED", "Too long.")  # refused: the other search's rows go
+    assert model.rowCount() == 0 and status(model) is Status.FAILED
+
+
+def test_a_lost_connection_ends_the_wait_and_its_late_page_is_dropped() -> None:
+    model = model_with(Requests())
+    model.start("lunch")
+    model.interrupted()
+    assert status(model) is Status.FAILED and "connection was lost" in model.status_words
+    model.add_page(page("1", "lunch", [event(1, 2, "lunch")]))
+    assert model.rowCount() == 0
+    model.interrupted()  # nothing on its way: nothing changes
+    assert "connection was lost" in model.status_words

@@ -191,14 +191,31 @@ def test_no_match_says_so_and_esc_returns_to_the_message_box(
     panel = search(qtbot, window, "lunch")  # "brunch" does not begin with it
     assert panel.model.rowCount() == 0
     assert panel.status.text().startswith("No messages match “lunch” in Lobby.")
-    panel.scope.setCurrentIndex(panel.scope.findText("All rooms"))
+    qtbot.keyClick(panel.query, Qt.Key.Key_F, CTRL_SHIFT)  # everywhere, from the panel
+    assert panel.scope.currentText() == "All rooms"
     qtbot.waitUntil(lambda: panel.model.room is None and panel.model.status is Status.DONE,
                     timeout=WAIT_MS)
     assert panel.status.text().startswith("No messages match “lunch”.")
+    qtbot.keyClick(panel.query, Qt.Key.Key_F, CTRL)  # and back to the room
+    assert panel.scope.currentText() == "In Lobby"
+    qtbot.waitUntil(lambda: panel.model.room == "1" and panel.model.status is Status.DONE,
+                    timeout=WAIT_MS)
     qtbot.keyClick(panel.query, Qt.Key.Key_Escape)
     assert not panel.isVisible()
     view = window.views["1"]
     assert view.focusWidget() is view.input
+
+
+def test_a_search_cut_off_by_a_lost_connection_says_so(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient],
+) -> None:
+    alice = make_client()
+    window = window_in_lobby(qtbot, alice, hosted_server)
+    model = window.workspace.search
+    assert model.start("lunch")
+    alice.cancel()  # offline before the answer: it will never come
+    assert model.status is Status.FAILED
+    assert model.status_words.startswith("The connection was lost.")
 
 
 def test_f1_lists_the_search_keys() -> None:
