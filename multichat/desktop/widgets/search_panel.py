@@ -149,7 +149,7 @@ class SearchPanel(QFrame):
         self.query.setFocus(Qt.FocusReason.PopupFocusReason)
         self.query.selectAll()
         if self.query.text().strip():
-            self.search_now()
+            self.search_now(again=True)  # anew: messages may have come since
         else:
             self._show_status()
 

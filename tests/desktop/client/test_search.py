@@ -11,7 +11,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client import ChatClient
-from multichat.desktop.client.search import SearchPage
+from multichat.desktop.client.search import SearchPage, describe_search_error
 from multichat.desktop.services.hosting import ServerThread
 from multichat.protocol import MsgType
 from multichat.protocol.frames import RoomEvent
@@ -87,3 +87,9 @@ def test_a_refused_search_comes_as_search_failed_in_words(
     assert ref in refs and code == "RATE_LIMITED"
     assert words.startswith("Too many searches in a row")
     assert room_errors == []  # a search's refusal is the search box's, not a room's
+
+
+def test_a_search_the_server_stopped_says_what_to_do() -> None:
+    assert describe_search_error("LIMIT_REACHED", "search took too long").startswith(
+        "This search took too long. Add letters or words")
+    assert "NEW_CODE: why" in describe_search_error("NEW_CODE", "why")
