@@ -163,6 +163,25 @@ def test_ctrl_shift_f_searches_every_room_and_conversation_and_opens_them(
     qtbot.waitUntil(in_view_and_highlighted(window, direct, 1), timeout=WAIT_MS)
 
 
+def test_a_result_far_back_in_a_room_not_open_opens_it_there(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(message_list_view, "HIGHLIGHT_MS", 60_000)
+    seed(hosted_server, ["hello"], design=[FAR_BACK] + [f"pixel {i}" for i in range(120)])
+    alice = make_client()
+    window = window_in_lobby(qtbot, alice, hosted_server)
+    panel = search(qtbot, window, "resume", everywhere=True)
+    assert shown(panel) == [("Design", "bob", FAR_BACK)]
+    qtbot.keyClick(panel.query, Qt.Key.Key_Return)
+    qtbot.waitUntil(in_view_and_highlighted(window, "3", 1), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: alice.rooms["3"].joined, timeout=WAIT_MS)
+    newest = window.workspace.messages["3"]
+    qtbot.waitUntil(lambda: newest.index_of(121).isValid(), timeout=WAIT_MS)  # opened too
+    assert in_view_and_highlighted(window, "3", 1)()  # and still where the result is
+    assert window.views["3"].focusWidget() is window.views["3"].input
+
+
 def test_more_results_come_when_scrolled_to_the_end(
     qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient],
 ) -> None:
