@@ -114,6 +114,10 @@ class SearchPanel(QFrame):
         model.modelReset.connect(self._show_status)
         for changed in (model.statusChanged, model.rowsInserted, model.modelReset):
             changed.connect(self._refit)
+        # A page that added nothing new, or the current result stepped to the last: more.
+        model.statusChanged.connect(self._more_if_at_end)
+        self.results.selectionModel().currentChanged.connect(
+            lambda _now, _before: self._more_if_at_end())
         self._show_status()
 
     def _build_results(self, model: SearchResultsModel) -> QListView:
@@ -239,8 +243,8 @@ class SearchPanel(QFrame):
 
     def _more_if_at_end(self) -> None:
         """The last result in view, or the current one: the next page, if there is one."""
-        if not self.model.canFetchMore():
-            return
+        if not self.isVisible() or not self.model.canFetchMore():
+            return  # closed, a list with no height would ask for every page there is
         bar = self.results.verticalScrollBar()
         last = self.model.index(self.model.rowCount() - 1)
         current = self.results.currentIndex()

@@ -200,6 +200,15 @@ def test_more_results_come_when_scrolled_to_the_end(
     texts = [text for _room, _who, text in shown(panel)]
     assert texts == [f"lunch number {i}" for i in range(44, -1, -1)]  # no gap, no repeat
 
+    # Closed while a page is on its way: that page comes, and no more are asked for.
+    pages: list[object] = []
+    alice.searchResults.connect(pages.append)
+    panel.query.setText("number")
+    panel.search_now()
+    panel.close()
+    qtbot.waitUntil(lambda: len(pages) == 1 and model.rowCount() == 20, timeout=WAIT_MS)
+    assert model.more and not model.loading  # the next page waits for the person
+
 
 def test_no_match_says_so_and_esc_returns_to_the_message_box(
     qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient],
