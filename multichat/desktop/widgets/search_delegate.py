@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QWidget,
 )
 
 from multichat.desktop import theme
@@ -50,9 +49,6 @@ def body_html(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 class SearchResultDelegate(QStyledItemDelegate):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-
     def _document(self, index: ModelIndex, width: int, font: QFont) -> QTextDocument:
         document = QTextDocument()
         document.setDefaultFont(font)

@@ -4,7 +4,7 @@ against a real server (port 0), another person on another client."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 from PySide6.QtCore import Qt
@@ -32,7 +32,7 @@ CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModi
 FAR_BACK = "Résumé: lunch moved to Monday"  # Lobby's seq 1, far older than the first page
 
 
-def seed(server: ServerThread, lobby: list[str], design: list[str] = ()) -> None:  # type: ignore[assignment]
+def seed(server: ServerThread, lobby: Sequence[str], design: Sequence[str] = ()) -> None:
     """Lobby's messages (seq 1, 2, …) by bob, and a room "Design" (3) with its own."""
 
     async def fill(chat: ChatServer) -> None:
