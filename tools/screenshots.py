@@ -10,8 +10,10 @@ title), the same window 480 px wide, and the admin dialog. Then a
 conversation in Design: a reply, an edited and a deleted message, reactions,
 someone typing and a reply being written (``conversation``); a message's
 context menu over its hover bar (``context-menu``); and a direct conversation
-with Alice (``direct-message``). Offscreen: no display needed. Files:
-NAME.png (light) and NAME-dark.png.
+with Alice (``direct-message``). Last, search (Ctrl+Shift+F) for "resume" across
+rooms and the conversation, accents and all (``search``, and 480 px wide:
+``search-narrow``). Offscreen: no display needed. Files: NAME.png (light) and
+NAME-dark.png.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from multichat.desktop import theme
 from multichat.desktop.client import ChatClient
+from multichat.desktop.models.search_results import Status
 from multichat.desktop.resources import app_icon
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import RecentServer
@@ -85,6 +88,14 @@ DIRECT = [
     ("maria", "Sure, after the stand-up."),
     ("alice", "Thanks! I'll send the link."),
 ]
+# Said after the other shots (they stay as they were), then searched for: "resume"
+# finds "Résumé" and "resume" alike, in rooms and in the conversation with Alice.
+SEARCH_QUERY = "resume"
+SEARCHED = [
+    ("4", "eli", "My Résumé is finally done, thanks for all the feedback!"),
+    ("2", "chen", "Let's resume the icon review after lunch."),
+]
+SEARCHED_DIRECT = ("alice", "Can we resume the budget sheet tomorrow morning?")
 
 
 async def until(condition: Callable[[], bool], within: float = 15.0) -> None:
@@ -343,13 +354,41 @@ async def shoot(staged: Scene, out: Path, switcher: theme.ThemeSwitcher) -> None
         grab_with_popup(window, view.menu, out / f"context-menu{suffix}.png")
         view.menu.close()
     view.messages.hover(None)
-    if await stage_direct(staged) is None:
+    direct = await stage_direct(staged)
+    if direct is None:
         print("no direct-message shots: the server did not open the conversation")
         return
     for choice, suffix in THEMES:
         switcher.set_choice(choice)
         await settle()
         grab(window, out / f"direct-message{suffix}.png")
+    await shoot_search(staged, out, switcher, direct)
+
+
+async def shoot_search(staged: Scene, out: Path, switcher: theme.ThemeSwitcher,
+                       direct: str) -> None:
+    """Ctrl+Shift+F "resume": results from a room, another room and the conversation."""
+    others, window = staged.others, staged.window
+    for room, name, text in SEARCHED:
+        await post(others[name], room, [(name, text)], name)
+    others["alice"].send(direct, SEARCHED_DIRECT[1])
+    await until(lambda: seq_of(staged.workspace, direct, SEARCHED_DIRECT[1]) is not None)
+    window.show_room("1")
+    panel = window.search_panel
+    for size, name in (((1100, 680), "search"), ((480, 760), "search-narrow")):
+        window.resize(*size)
+        for choice, suffix in THEMES:
+            switcher.set_choice(choice)
+            await settle()
+            window.search_everywhere()
+            panel.query.setText(SEARCH_QUERY)
+            panel.search_now(again=True)
+            await until(lambda: panel.model.status is Status.DONE
+                        and panel.model.rowCount() >= len(SEARCHED) + 1)
+            await settle()
+            grab_with_popup(window, panel, out / f"{name}{suffix}.png")
+            panel.close()
+    window.resize(1100, 680)
 
 
 async def shoot_main(staged: Scene, out: Path, switcher: theme.ThemeSwitcher) -> None:

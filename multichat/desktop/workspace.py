@@ -47,6 +47,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from multichat.desktop.client import ChatClient
 from multichat.desktop.models import MemberListModel, MessageListModel, RoomListModel
 from multichat.desktop.models.mentions import mentions
+from multichat.desktop.models.search_results import SearchResultsModel
 from multichat.protocol import MsgType, names
 from multichat.protocol.frames import RoomEvent, RoomInfo, UserInfo
 
@@ -108,6 +109,12 @@ class Workspace(QObject):
         client.activityReceived.connect(self._activity)
         client.typingReceived.connect(self._typing)
         client.dmOpened.connect(self._dm_opened)
+        # Search (Ctrl+F): the results of the one search of this window.
+        self.search = SearchResultsModel(client.search, self.title, self,
+                                         place_of=self.place)
+        client.searchResults.connect(self.search.add_page)
+        client.searchFailed.connect(self.search.fail)
+        client.stateChanged.connect(self._connection_changed)
 
     @property
     def username(self) -> str:
@@ -121,6 +128,14 @@ class Workspace(QObject):
             return listed
         joined = self.client.rooms.get(room)
         return joined.title if joined is not None else ""
+
+    def place(self, room: str) -> str:
+        """Where a message was said, after "in": a room's title, "direct message" (two
+        people), "group with alice, bob"."""
+        title = self.title(room)
+        if not self.is_direct(room):
+            return title
+        return "direct message" if len(self.rooms.members(room)) <= 2 else f"group with {title}"
 
     def is_direct(self, room: str) -> bool:
         return self.rooms.is_direct(room)
@@ -322,6 +337,10 @@ class Workspace(QObject):
         self.messages[room] = model
         self.members[room] = MemberListModel(self)
         self.members[room].set_me(self.username)
+
+    def _connection_changed(self, state: str, _detail: str) -> None:
+        if state != "online":
+            self.search.interrupted()  # a page on its way will never come
 
     def _request_older(self, room: str, before: int | None) -> None:
         self.client.request_history(room, before)

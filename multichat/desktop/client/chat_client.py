@@ -53,6 +53,9 @@ Signals:
     adminReply(ServerFrame reply): the answer to an admin command, a
         ``RoomChanged``, ``UserChanged``, ``Users`` or ``Announced``.
     adminFailed(Command command, str code, str words): an admin command was refused.
+    searchResults(SearchPage page): the answer to ``search``, with the ref it returned.
+    searchFailed(str ref, str code, str words): a ``search`` was refused (too slow:
+        LIMIT_REACHED; too many: RATE_LIMITED), in words for the search box.
     certificateUntrusted(str url, str presented, str pinned): a wss:// server
         showed a certificate that is not the pinned one (``pinned`` is "" on
         first use). The client stops before logging in: no password or token
@@ -81,6 +84,7 @@ from multichat.desktop.client import pinning
 from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.client.outbox import Outbox, Pending
 from multichat.desktop.client.pinning import Untrusted
+from multichat.desktop.client.search import SearchPage, describe_search_error
 from multichat.desktop.client.words import describe, describe_connection_error
 from multichat.protocol import CloseCode, ErrorCode, MsgType, frames
 from multichat.protocol import commands as cmd
@@ -151,6 +155,8 @@ class ChatClient(QObject):
     errorOccurred = Signal(str, str, str)
     adminReply = Signal(object)
     adminFailed = Signal(object, str, str)
+    searchResults = Signal(object)
+    searchFailed = Signal(str, str, str)
     certificateUntrusted = Signal(str, str, str)
 
     def __init__(self, parent: QObject | None = None, *, backoff: Backoff | None = None,
@@ -489,6 +495,15 @@ class ChatClient(QObject):
         """Up to ``limit`` messages centred on ``seq``, answered by ``aroundLoaded``."""
         self._request(cmd.History(room=int(room), around=seq, limit=limit))
 
+    def search(self, query: str, room: str | None = None, before: int | None = None,
+               limit: int = cmd.SEARCH_DEFAULT_LIMIT) -> str | None:
+        """Messages holding each word of ``query`` (as word beginnings), newest first, in
+        ``room`` or everywhere; older than the cursor ``before``. Answered by
+        ``searchResults`` or ``searchFailed`` with the ref returned; None when offline."""
+        sent = self._request(cmd.Search(query=query, room=int(room) if room else None,
+                                        before=before, limit=limit))
+        return sent.ref if sent is not None else None
+
     def refresh_rooms(self) -> None:
         self._request(cmd.ListRooms())
 
@@ -595,6 +610,8 @@ class ChatClient(QObject):
                 self.activityReceived.emit(str(room), seq, username, mention, count)
             case frames.DmOpened(room=info):
                 self.dmOpened.emit(info)
+            case frames.SearchResults() if isinstance(request, cmd.Search):
+                self._on_search(frame, request)
             case frames.Pong(ref=str(barrier)):
                 self.outbox.confirmed_by(barrier)
             case frames.Joined(room=room, title=title):
@@ -614,6 +631,14 @@ class ChatClient(QObject):
                 log.warning("ignoring a frame this client does not know: %.200s", text)
             case _:
                 pass  # Pong, LoggedOut, a late LoggedIn: nothing to show
+
+    def _on_search(self, frame: frames.SearchResults, request: cmd.Search) -> None:
+        assert request.ref is not None
+        self.searchResults.emit(SearchPage(
+            ref=request.ref, query=request.query,
+            room=str(request.room) if request.room is not None else "",
+            before=request.before, results=frame.results, more=frame.more,
+            next=frame.next if frame.more else None))
 
     def _on_event(self, room: str, event: frames.RoomEvent) -> None:
         info = self.rooms.get(room)
@@ -699,6 +724,11 @@ class ChatClient(QObject):
         room = _room_of(request)
         if isinstance(request, cmd.ADMIN_COMMANDS):
             self.adminFailed.emit(request, error.code, words)
+            return
+        if isinstance(request, cmd.Search):
+            assert request.ref is not None
+            self.searchFailed.emit(request.ref, error.code,
+                                   describe_search_error(error.code, error.detail))
             return
         if isinstance(request, cmd.Typing | cmd.Read):
             log.info("%s in room %s refused: %s", request.name, room, error.code)

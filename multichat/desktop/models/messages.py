@@ -376,9 +376,11 @@ class MessageListModel(QAbstractListModel):
 
     def _stored_position(self, seq: int) -> int:
         """Where a stored event goes: after every row with a smaller seq (notices ride along)."""
-        if not self._rows or (self._rows[-1].seq or 0) < seq:
-            return len(self._rows)
         keys = self._keys()
+        # After the newest stored row: at the end (past the notices after it too). A
+        # notice last (someone came in) says nothing of the seqs before it.
+        if not keys or keys[-1] < seq:
+            return len(self._rows)
         position = bisect.bisect_left(keys, seq)
         while position < len(self._rows) and self._rows[position].seq is None:
             position += 1

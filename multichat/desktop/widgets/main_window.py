@@ -65,6 +65,7 @@ from multichat.desktop.widgets.room_delegate import RoomDelegate
 from multichat.desktop.widgets.room_switcher import RoomSwitcher
 from multichat.desktop.widgets.room_view import RoomView
 from multichat.desktop.widgets.screen_fit import ScreenFit, fit_to_screen
+from multichat.desktop.widgets.search_panel import SearchPanel
 from multichat.desktop.widgets.user_picker import UserPickerDialog
 from multichat.desktop.workspace import Workspace
 from multichat.protocol.fingerprint import for_display
@@ -89,7 +90,8 @@ THEME_WORDS = {theme.ThemeChoice.SYSTEM: "Follow the system",
 # Keys a text box would take for itself (Ctrl+K deletes to the end of the line on
 # X11 and macOS): the window's shortcuts win over the message box.
 WINDOW_KEYS = (keys.SWITCH_ROOM, keys.CLOSE_ROOM, keys.PREVIOUS_ROOM, keys.NEXT_ROOM,
-               keys.TOGGLE_SIDEBAR, keys.NEW_DIRECT_MESSAGE)
+               keys.TOGGLE_SIDEBAR, keys.NEW_DIRECT_MESSAGE, keys.SEARCH_ROOM,
+               keys.SEARCH_EVERYWHERE)
 
 
 def badge(unread: int, mentions: int) -> str:
@@ -203,6 +205,9 @@ class MainWindow(QMainWindow):
         self.switcher.roomChosen.connect(self.open_room)
         self.user_picker = UserPickerDialog(self)
         self.user_picker.usersChosen.connect(self.workspace.open_dm)
+        self.search_panel = SearchPanel(workspace.search, self)
+        self.search_panel.resultChosen.connect(self.open_at_message)
+        self.search_panel.closed.connect(self._focus_room_in_view)
         self._build_menus()
         self.screen_fit = ScreenFit(self)
         self.resize(DEFAULT_SIZE.boundedTo(self.screen().availableGeometry().size()))
@@ -292,6 +297,11 @@ class MainWindow(QMainWindow):
         self.direct_action = self._action(rooms, "New &direct message…",
                                           keys.NEW_DIRECT_MESSAGE, self.open_user_picker)
         self.direct_action.setToolTip("Message one person or a group")
+        rooms.addSeparator()
+        self.search_action = self._action(rooms, "&Search in room…", keys.SEARCH_ROOM,
+                                          self.search_in_room)
+        self.search_everywhere_action = self._action(
+            rooms, "Search &everywhere…", keys.SEARCH_EVERYWHERE, self.search_everywhere)
         rooms.addSeparator()
         self.admin_action = self._action(rooms, "&Administration…", "", self.adminRequested.emit)
         self.admin_action.setVisible(False)
@@ -558,6 +568,29 @@ class MainWindow(QMainWindow):
 
     def open_switcher(self) -> None:
         self.switcher.open_for_search()
+
+    def search_in_room(self) -> None:
+        """Ctrl+F: search the room in view (everywhere when none is)."""
+        room = self.current_room()
+        self.search_panel.open_for(room, self._titles.get(room, "") if room else "",
+                                   everywhere=False)
+
+    def search_everywhere(self) -> None:
+        """Ctrl+Shift+F: search every room and direct conversation."""
+        room = self.current_room()
+        self.search_panel.open_for(room, self._titles.get(room, "") if room else "",
+                                   everywhere=True)
+
+    def open_at_message(self, room: str, seq: int) -> None:
+        """A search result: its room open and in view (joined if need be), scrolled to the
+        message and the message highlighted, loaded first if it is far back."""
+        if room in self.views and not self.views[room].closed:
+            self.show_room(room)
+        else:
+            self.open_room(room, self.workspace.title(room))
+        view = self.views.get(room)
+        if view is not None:
+            view.go_to_message(seq)
 
     def open_user_picker(self) -> None:
         """New direct message: pick or type the people (several make a group)."""

@@ -25,6 +25,8 @@ NEXT_ROOM = "Alt+Down"
 CLOSE_ROOM = "Ctrl+W"
 TOGGLE_SIDEBAR = "Ctrl+Shift+B"
 NEW_DIRECT_MESSAGE = "Ctrl+Shift+K"  # as in Slack
+SEARCH_ROOM = "Ctrl+F"
+SEARCH_EVERYWHERE = "Ctrl+Shift+F"
 HELP = "F1"
 
 # (keys, what they do); keys as QKeySequence text, shown in the platform's words.
@@ -37,6 +39,8 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     (CLOSE_ROOM, "Leave the room in view and close its tab"),
     (TOGGLE_SIDEBAR, "Show or hide the room list"),
     (NEW_DIRECT_MESSAGE, "New direct message: pick or type the people"),
+    (SEARCH_ROOM, "Search the messages of the room in view; ↑↓ and Enter open a result"),
+    (SEARCH_EVERYWHERE, "Search every room and direct conversation"),
     ("Enter", "Send the message (or save the edit)"),
     ("Shift+Enter", "New line in the message"),
     ("Up", "Edit your last message, from an empty message box"),
