@@ -59,6 +59,15 @@ class ErrorCode(enum.StrEnum):
     MESSAGE_INVALID = "MESSAGE_INVALID"
     # PROTOCOL.md Part 2: dm.open named a username no account has.
     USER_INVALID = "USER_INVALID"
+    # PROTOCOL.md Part 2: an upload over the size limit (or an image with more pixels
+    # than the server decodes); nothing is stored.
+    FILE_TOO_LARGE = "FILE_TOO_LARGE"
+    # Multichat's: a send names a file that is not a complete upload of the sender's (the
+    # same answer for one that does not exist); an upload whose bytes are not what was
+    # announced (more than ``size``, a frame over ``chunk``).
+    FILE_INVALID = "FILE_INVALID"
+    # Multichat's: this user's uploads of the last day would pass the daily quota.
+    QUOTA_EXCEEDED = "QUOTA_EXCEEDED"
 
 
 class CloseCode(enum.IntEnum):

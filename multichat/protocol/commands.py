@@ -47,6 +47,22 @@ SEARCH_MAX_LIMIT = 100
 MAX_QUERY_CHARS = 200
 MAX_QUERY_WORDS = 8
 MAX_DM_NAMES = 4 * (MAX_DM_OTHERS + 1)
+# PROTOCOL.md Part 2, files. A file's id is an opaque string the server makes (random, so
+# that ids can't be counted or guessed, and never reused); a name is what the uploader
+# called it, without control characters (they have no place in a file name, and CR/LF
+# would be a header injection waiting for a careless server); a MIME type is RFC 6838's
+# type/subtype, lower case, its parameters dropped. A message carries at most
+# MAX_FILES_PER_MESSAGE files (a screenful of attachments).
+MAX_FILE_ID_CHARS = 64
+MAX_FILE_NAME_CHARS = 255
+MAX_FILE_TYPE_CHARS = 255
+MAX_FILES_PER_MESSAGE = 10
+DEFAULT_FILE_TYPE = "application/octet-stream"
+FILE_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_FILE_ID_CHARS}}}")
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+# C0/C1 controls, line and paragraph separators, and the bidirectional overrides and
+# isolates that make "gpj.exe" read as "exe.jpg".
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 # A lone surrogate: JSON lets "\ud800" through, but such a string has no UTF-8 form,
@@ -98,8 +114,13 @@ class Command:
         frame: dict[str, Any] = {"command": self.name}
         for each in fields(self):
             value = getattr(self, each.name)
-            if value is not None and each.name != "ref":
-                frame[each.name] = int(value) if isinstance(value, MsgType) else value
+            if value is None or each.name == "ref":
+                continue
+            if isinstance(value, MsgType):
+                value = int(value)
+            elif isinstance(value, tuple):
+                value = list(value)  # a JSON array, as the protocol shows it
+            frame[each.name] = value
         if self.ref is not None:
             frame["ref"] = self.ref
         return frame
@@ -172,6 +193,31 @@ class Send(Command):
     message: str
     client_id: str | None = None
     reply_to: int | None = None  # the seq of a message of the same room
+    # Ids of files this user uploaded (``upload``), 1 to MAX_FILES_PER_MESSAGE, none
+    # twice; with files, ``message`` may be empty.
+    files: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Upload(Command):
+    """Start sending a file: ``size`` bytes follow as binary frames (PROTOCOL.md Part 2).
+
+    ``type`` is the MIME type the uploader claims; the server serves it inline only
+    when it has checked the bytes are that kind of image.
+    """
+
+    name: ClassVar[str] = "upload"
+    filename: str
+    size: int
+    type: str = DEFAULT_FILE_TYPE
+
+    def wire(self) -> dict[str, Any]:
+        # ``name`` is the command's own name on this class; the wire's key is "name".
+        frame: dict[str, Any] = {"command": self.name, "name": self.filename,
+                                 "size": self.size, "type": self.type}
+        if self.ref is not None:
+            frame["ref"] = self.ref
+        return frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -522,13 +568,57 @@ def _seq(f: _Fields) -> int:
 
 
 def _send(f: _Fields) -> Command:
+    files = _file_ids(f)
     return Send(
         room=f.room(),
-        message=_message_text(f),
+        # With files the text may be empty (or absent): the files are the message.
+        message=_message_text(f) if files is None else f.text("message", required=False) or "",
         client_id=_client_id(f),
         reply_to=f.integer("reply_to", minimum=1),
+        files=files,
         ref=f.ref,
     )
+
+
+def _file_ids(f: _Fields) -> tuple[str, ...] | None:
+    """A send's ``files``: None when absent or empty, else 1 to MAX_FILES_PER_MESSAGE ids."""
+    value = f._get("files", required=False)
+    if value is None or value == []:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_FILES_PER_MESSAGE:
+        raise f._fail(f"'files' must be a list of at most {MAX_FILES_PER_MESSAGE} file ids")
+    if not all(isinstance(item, str) and FILE_ID.fullmatch(item) for item in value):
+        raise f._fail("'files' must hold file ids (as the upload reply gave them)")
+    if len(set(value)) != len(value):
+        raise f._fail("'files' names a file twice")
+    return tuple(value)
+
+
+def file_type(value: str) -> str | None:
+    """A MIME type as the server keeps it (lower case, parameters dropped), or None when
+    ``value`` is not one; the empty string is the unknown type, octet-stream."""
+    bare = value.split(";", 1)[0].strip().lower()
+    if not bare:
+        return DEFAULT_FILE_TYPE
+    return bare if _MIME_TYPE.fullmatch(bare) else None
+
+
+def is_file_name(value: str) -> bool:
+    """Whether ``value`` may name a file: not empty or blank, no control characters."""
+    return bool(value.strip()) and _CONTROL.search(value) is None
+
+
+def _upload(f: _Fields) -> Command:
+    filename = f.required_text("name", max_chars=MAX_FILE_NAME_CHARS)
+    if not is_file_name(filename):
+        raise f._fail("'name' must be a file name: not blank, no control characters")
+    size = f.integer("size", minimum=0, required=True)
+    assert size is not None
+    claimed = f.text("type", max_chars=MAX_FILE_TYPE_CHARS, required=False)
+    kind = DEFAULT_FILE_TYPE if claimed is None else file_type(claimed)
+    if kind is None:
+        raise f._fail("'type' must be a MIME type such as image/png")
+    return Upload(filename=filename, size=size, type=kind, ref=f.ref)
 
 
 def _edit(f: _Fields) -> Command:
@@ -659,6 +749,7 @@ _DECODERS: dict[str, Callable[[_Fields], Command]] = {
     "join": _join,
     "leave": _leave,
     "send": _send,
+    "upload": _upload,
     "edit": _edit,
     "delete": _delete,
     "react": _react,

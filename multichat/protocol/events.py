@@ -55,12 +55,14 @@ def room_event(
     edited: bool = False,
     deleted: bool = False,
     reactions: Reactions | None = None,
+    files: list[Frame] | None = None,
 ) -> Frame:
     """A room event: a message, an announcement (both with seq and ts) or ENTER/LEAVE;
     or an EDIT, DELETE or REACTION of the message ``target``.
 
     ``edited``, ``deleted`` and ``reactions`` describe a message as it is now
-    (``history``); each key is left out when it says nothing.
+    (``history``); each key is left out when it says nothing. ``files``: the message's
+    files, as ``file_object`` gives them.
     """
     frame: Frame = {
         "room": str(room_id),
@@ -88,7 +90,32 @@ def room_event(
         frame["deleted"] = True
     if reactions:
         frame["reactions"] = {emoji: list(users) for emoji, users in reactions}
+    if files:
+        frame["files"] = files
     return frame
+
+
+def file_object(file_id: str, name: str, size: int, mime_type: str, sha256: str, *,
+                width: int | None = None, height: int | None = None) -> Frame:
+    """A stored file (FILE_OBJ): ``width`` and ``height`` only for an image the server
+    decoded (which then has a thumbnail)."""
+    frame: Frame = {"id": file_id, "name": name, "size": size, "type": mime_type,
+                    "sha256": sha256}
+    if width is not None and height is not None:
+        frame["width"] = width
+        frame["height"] = height
+    return frame
+
+
+def upload_ready(file_id: str, chunk: int, ref: str | None = None) -> Frame:
+    """The answer to ``upload``: send the bytes as binary frames of at most ``chunk``."""
+    return _with_ref({"upload": {"id": file_id, "chunk": chunk}}, ref)
+
+
+def file_stored(file: Frame, ref: str | None = None) -> Frame:
+    """Every byte of an upload is stored and checked: the file may go on a ``send``;
+    ``ref`` is the upload's."""
+    return _with_ref({"file": file}, ref)
 
 
 def typing(room_id: int, username: str) -> Frame:

@@ -62,6 +62,28 @@ class UserInfo:
         return events.user_object(self.username, self.is_staff, self.is_superuser)
 
 
+@dataclass(frozen=True, slots=True)
+class FileObj:
+    """A stored file (FILE_OBJ). ``width``/``height``: an image the server decoded, which
+    has a thumbnail at ``/files/ID/thumbnail``; the bytes are at ``/files/ID``."""
+
+    id: str
+    name: str
+    size: int
+    type: str
+    sha256: str  # hex
+    width: int | None = None
+    height: int | None = None
+
+    @property
+    def is_image(self) -> bool:
+        return self.width is not None and self.height is not None
+
+    def wire(self) -> events.Frame:
+        return events.file_object(self.id, self.name, self.size, self.type, self.sha256,
+                                  width=self.width, height=self.height)
+
+
 class ServerFrame:
     """Base of every decoded frame; ``encode()`` is the frame as the server sends it."""
 
@@ -94,6 +116,7 @@ class RoomEvent(ServerFrame):
     edited: bool = False
     deleted: bool = False
     reactions: events.Reactions = ()
+    files: tuple[FileObj, ...] = ()  # a message's files, in the order sent
 
     def wire(self) -> events.Frame:
         frame = events.room_event(room_id=self.room, message=self.message,
@@ -101,10 +124,36 @@ class RoomEvent(ServerFrame):
                                   seq=self.seq, client_id=self.client_id,
                                   reply_to=self.reply_to, target=self.target,
                                   emoji=self.emoji, on=self.on, edited=self.edited,
-                                  deleted=self.deleted, reactions=self.reactions)
+                                  deleted=self.deleted, reactions=self.reactions,
+                                  files=[file.wire() for file in self.files])
         if self.ts is not None:
             frame["ts"] = self.ts
         return frame
+
+
+@dataclass(frozen=True, slots=True)
+class UploadReady(ServerFrame):
+    """The answer to ``upload``: the file's id, and the most bytes a binary frame may
+    carry; the upload's ``ref``."""
+
+    id: str
+    chunk: int
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.upload_ready(self.id, self.chunk, self.ref)
+
+
+@dataclass(frozen=True, slots=True)
+class FileStored(ServerFrame):
+    """Every byte of an upload arrived and is stored: the file, for a ``send``'s
+    ``files``; the upload's ``ref``."""
+
+    file: FileObj
+    ref: str | None = None
+
+    def wire(self) -> events.Frame:
+        return events.file_stored(self.file.wire(), self.ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,7 +528,32 @@ def _room_event(value: Any) -> RoomEvent:
                      reply_to=_opt_int(data, "reply_to"), target=_opt_int(data, "target"),
                      emoji=_opt_str(data, "emoji"), on=_opt_bool(data, "on"),
                      edited=data.get("edited") is True, deleted=data.get("deleted") is True,
-                     reactions=_reactions(data.get("reactions")))
+                     reactions=_reactions(data.get("reactions")),
+                     files=_file_objs(data.get("files")))
+
+
+def _file_obj(value: Any) -> FileObj:
+    data = _mapping(value)
+    size = _int(data, "size")
+    width, height = _opt_int(data, "width"), _opt_int(data, "height")
+    if size < 0 or (width is None) != (height is None):
+        raise _Malformed("file")
+    return FileObj(_str(data, "id"), _str(data, "name"), size, _str(data, "type"),
+                   _str(data, "sha256"), width, height)
+
+
+def _file_objs(value: Any) -> tuple[FileObj, ...]:
+    if value is None:
+        return ()
+    return tuple(_file_obj(item) for item in _list(value))
+
+
+def _upload_ready(data: Mapping[str, Any]) -> UploadReady:
+    upload = _mapping(data["upload"])
+    chunk = _int(upload, "chunk")
+    if chunk < 1:
+        raise _Malformed("chunk")
+    return UploadReady(_str(upload, "id"), chunk, _ref(data))
 
 
 def _opt_int(data: Mapping[str, Any], key: str) -> int | None:
@@ -585,6 +659,8 @@ _DECODERS: tuple[tuple[str, Callable[[Mapping[str, Any]], ServerFrame]], ...] = 
     ("msg_type", _room_event),
     ("history", _history),
     ("search", _search_results),
+    ("upload", _upload_ready),
+    ("file", lambda d: FileStored(_file_obj(d["file"]), _ref(d))),
     ("join", lambda d: Joined(_room_id(d, "join"), _str(d, "title"), _ref(d))),
     ("members", _members),
     ("typing", lambda d: Typing(_room_id(d, "typing"), _str(d, "username"))),

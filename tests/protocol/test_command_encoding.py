@@ -19,6 +19,15 @@ messages = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_siz
 client_ids = st.none() | st.text(st.characters(exclude_categories=["Cs"]), min_size=1,
                                  max_size=40)
 flags = st.none() | st.booleans()
+file_ids = st.from_regex(r"[A-Za-z0-9_-]{1,64}", fullmatch=True)
+file_lists = st.none() | st.lists(file_ids, min_size=1, max_size=cmd.MAX_FILES_PER_MESSAGE,
+                                  unique=True).map(tuple)
+file_names = st.text(st.characters(exclude_categories=["Cs", "Cc", "Zl", "Zp"],
+                                   exclude_characters="\u202a\u202b\u202c\u202d\u202e"
+                                                      "\u2066\u2067\u2068\u2069"),
+                     min_size=1, max_size=40).filter(str.strip)
+mime_types = st.from_regex(r"(image|text|application)/[a-z0-9][a-z0-9.+-]{0,20}",
+                           fullmatch=True)
 emoji = st.sampled_from(["👍", "🎉", "👨‍👩‍👧‍👦", "🇫🇷", "👍🏽", "❤️", "é", "1️⃣"])
 
 commands: st.SearchStrategy[Command] = st.one_of(
@@ -30,6 +39,10 @@ commands: st.SearchStrategy[Command] = st.one_of(
     st.builds(cmd.Join, room_ids, seqs, ref=refs),
     st.builds(cmd.Leave, room_ids, ref=refs),
     st.builds(cmd.Send, room_ids, messages, client_ids, st.none() | room_ids, ref=refs),
+    st.builds(cmd.Send, room_ids, messages | st.just(""), client_ids, st.none() | room_ids,
+              file_lists.filter(bool), ref=refs),
+    st.builds(cmd.Upload, file_names, st.integers(min_value=0, max_value=cmd.MAX_ID),
+              mime_types, ref=refs),
     st.builds(cmd.Edit, room_ids, room_ids, messages, client_ids, ref=refs),
     st.builds(cmd.Delete, room_ids, room_ids, client_ids, ref=refs),
     st.builds(cmd.React, room_ids, room_ids, emoji, st.booleans(), client_ids, ref=refs),
@@ -61,3 +74,10 @@ def test_a_command_is_the_json_object_the_protocol_shows() -> None:
     assert cmd.Join(room=2).wire() == {"command": "join", "room": 2}  # no since: none sent
     assert cmd.Announce(room=1, message="Drill", msg_type=MsgType.ALERT).wire()[
         "msg_type"] == 2
+
+
+def test_an_upload_is_the_json_object_the_protocol_shows() -> None:
+    assert cmd.Upload(filename="a.png", size=3, type="image/png", ref="u").wire() == {
+        "command": "upload", "name": "a.png", "size": 3, "type": "image/png", "ref": "u"}
+    assert cmd.Send(room=1, message="", files=("f1", "f2")).wire() == {
+        "command": "send", "room": 1, "message": "", "files": ["f1", "f2"]}

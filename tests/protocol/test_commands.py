@@ -328,3 +328,64 @@ def test_search_takes_a_query_and_optionally_a_room_a_cursor_and_a_limit() -> No
 def test_ill_formed_searches_are_refused(obj: dict[str, Any]) -> None:
     with pytest.raises(ProtocolError):
         decode(**obj)
+
+
+def test_upload_names_a_file_its_size_and_its_type() -> None:
+    assert decode(command="upload", name="cat.png", size=10, type="image/png", ref="u") == \
+        cmd.Upload(filename="cat.png", size=10, type="image/png", ref="u")
+    # the type as the server keeps it: lower case, parameters dropped; none is octet-stream
+    assert decode(command="upload", name="a.txt", size=0,
+                  type="Text/Plain; charset=UTF-8") == cmd.Upload("a.txt", 0, "text/plain")
+    assert decode(command="upload", name="a", size=1) == cmd.Upload(
+        "a", 1, "application/octet-stream")
+    assert decode(command="upload", name="a", size=1, type="") == cmd.Upload(
+        "a", 1, "application/octet-stream")
+
+
+@pytest.mark.parametrize("obj", [
+    {"command": "upload", "size": 1},
+    {"command": "upload", "name": "", "size": 1},
+    {"command": "upload", "name": "   ", "size": 1},
+    {"command": "upload", "name": "a\r\nSet-Cookie: x=1", "size": 1},
+    {"command": "upload", "name": "a\x00b", "size": 1},
+    {"command": "upload", "name": "photo\u202egpj.exe", "size": 1},
+    {"command": "upload", "name": "x" * 256, "size": 1},
+    {"command": "upload", "name": "a"},
+    {"command": "upload", "name": "a", "size": -1},
+    {"command": "upload", "name": "a", "size": "1"},
+    {"command": "upload", "name": "a", "size": 2**63},
+    {"command": "upload", "name": "a", "size": 1, "type": "html"},
+    {"command": "upload", "name": "a", "size": 1, "type": "text/html\r\nX: y"},
+    {"command": "upload", "name": "a", "size": 1, "type": 5},
+])
+def test_ill_formed_uploads_are_refused(obj: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError):
+        decode(**obj)
+
+
+def test_a_send_may_carry_files_and_then_no_text() -> None:
+    assert decode(command="send", room=1, message="", files=["a", "b"]) == cmd.Send(
+        room=1, message="", files=("a", "b"))
+    assert decode(command="send", room=1, files=["a"]) == cmd.Send(room=1, message="",
+                                                                  files=("a",))
+    assert decode(command="send", room=1, message="hi", files=[]) == cmd.Send(room=1,
+                                                                            message="hi")
+    limit = [f"f{n}" for n in range(cmd.MAX_FILES_PER_MESSAGE)]
+    assert decode(command="send", room=1, message="", files=limit) == cmd.Send(
+        room=1, message="", files=tuple(limit))
+
+
+@pytest.mark.parametrize("obj", [
+    {"command": "send", "room": 1, "message": "", "files": []},
+    {"command": "send", "room": 1, "message": "", "files": None},
+    {"command": "send", "room": 1, "message": "x", "files": "a"},
+    {"command": "send", "room": 1, "message": "x", "files": [1]},
+    {"command": "send", "room": 1, "message": "x", "files": ["a/b"]},
+    {"command": "send", "room": 1, "message": "x", "files": ["a", "a"]},
+    {"command": "send", "room": 1, "message": "x", "files": ["x" * 65]},
+    {"command": "send", "room": 1, "message": "x",
+     "files": [f"f{n}" for n in range(cmd.MAX_FILES_PER_MESSAGE + 1)]},
+])
+def test_ill_formed_file_lists_are_refused(obj: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError):
+        decode(**obj)

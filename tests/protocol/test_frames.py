@@ -17,6 +17,8 @@ from multichat.protocol.frames import (
     Announced,
     DmOpened,
     Error,
+    FileObj,
+    FileStored,
     History,
     Joined,
     Left,
@@ -34,6 +36,7 @@ from multichat.protocol.frames import (
     SessionTicket,
     Typing,
     Unknown,
+    UploadReady,
     UserChanged,
     UserInfo,
     Users,
@@ -48,6 +51,12 @@ room_infos = st.builds(RoomInfo, room_ids, texts, st.booleans(),
                        st.sampled_from(["room", "direct"]), seqs, seqs,
                        st.none() | st.lists(texts, max_size=4).map(
                            lambda u: tuple(sorted(u))), st.none() | seqs)
+sizes = st.integers(min_value=0, max_value=2**63 - 1)
+pixels = st.integers(min_value=1, max_value=100_000)
+file_objs = st.builds(FileObj, texts, texts, sizes, texts,
+                      st.from_regex(r"[0-9a-f]{64}", fullmatch=True)) | st.builds(
+    FileObj, texts, texts, sizes, texts, st.from_regex(r"[0-9a-f]{64}", fullmatch=True),
+    pixels, pixels)
 user_infos = st.builds(UserInfo, texts, st.booleans(), st.booleans())
 stored_events = st.builds(
     RoomEvent, room=room_ids, message=texts, username=texts,
@@ -57,7 +66,8 @@ stored_events = st.builds(
     reply_to=st.none() | room_ids, target=st.none() | room_ids, emoji=st.none() | texts,
     on=st.none() | st.booleans(), edited=st.booleans(), deleted=st.booleans(),
     reactions=st.dictionaries(texts, st.lists(texts, max_size=3).map(tuple), max_size=3).map(
-        lambda d: tuple(d.items())))
+        lambda d: tuple(d.items())),
+    files=st.lists(file_objs, max_size=3).map(tuple))
 notices = st.builds(RoomEvent, room=room_ids, message=st.none(), username=texts,
                     msg_type=st.sampled_from([MsgType.ENTER, MsgType.LEAVE]),
                     ts=st.none() | st.just("2026-12-06T17:09:55.000Z"))
@@ -85,6 +95,8 @@ frames: st.SearchStrategy[ServerFrame] = st.one_of(
     st.builds(ReadMarker, room_ids, seqs, st.none() | seqs),
     st.builds(Activity, room_ids, seqs, texts, st.booleans(), st.integers(1, 1000)),
     st.builds(DmOpened, room_infos, refs),
+    st.builds(UploadReady, texts, st.integers(1, 2**20), refs),
+    st.builds(FileStored, file_objs, refs),
     st.builds(SearchResults, texts, st.lists(stored_events, max_size=3).map(tuple),
               st.booleans(), st.none() | room_ids, refs),
 )
@@ -175,7 +187,9 @@ keys = st.sampled_from(["error", "room", "msg_type", "history", "messages", "joi
                         "logout", "pong", "ref", "room.created", "users", "announced",
                         "username", "seq", "ts", "id", "staff_only", "reply_to", "target",
                         "emoji", "on", "edited", "deleted", "reactions", "typing", "read",
-                        "kind", "last_seq", "read_seq", "search", "results", "more", "next"])
+                        "kind", "last_seq", "read_seq", "search", "results", "more", "next",
+                        "upload", "file", "files", "chunk", "name", "size", "type", "sha256",
+                        "width", "height"])
 
 
 @given(st.dictionaries(keys, json_values, max_size=6))
@@ -239,3 +253,36 @@ def test_search_results_decode_with_their_cursor_and_skip_what_they_cannot_read(
                 '{"search": "x", "results": [], "more": true, "next": 5}',
                 '{"search": "x", "results": [], "more": true, "next": "-5"}'):
         assert isinstance(decode_frame(bad), Unknown)
+
+
+def test_files_frames_decode_from_what_the_server_builds() -> None:
+    png = events.file_object("f1", "cat.png", 10, "image/png", "ab" * 32, width=640,
+                            height=480)
+    doc = events.file_object("f2", "notes.txt", 3, "text/plain", "cd" * 32)
+    assert "width" not in doc  # only an image the server decoded has a size in pixels
+    assert decode_frame(events.encode(events.upload_ready("f1", 65536, "u"))) == \
+        UploadReady("f1", 65536, "u")
+    assert decode_frame(events.encode(events.file_stored(png, "u"))) == FileStored(
+        FileObj("f1", "cat.png", 10, "image/png", "ab" * 32, 640, 480), "u")
+    event = events.room_event(room_id=3, message="", username="a", msg_type=MsgType.MESSAGE,
+                              seq=4, ts_ms=0, files=[png, doc])
+    decoded = decode_frame(events.encode(event))
+    assert isinstance(decoded, RoomEvent)
+    assert [file.id for file in decoded.files] == ["f1", "f2"]
+    assert decoded.files[0].is_image and not decoded.files[1].is_image
+    assert json.loads(decoded.encode())["files"] == [png, doc]
+
+
+def test_an_event_without_files_has_no_files_key() -> None:
+    event = RoomEvent(1, "hi", "a", MsgType.MESSAGE, 1)
+    assert event.files == () and "files" not in json.loads(event.encode())
+
+
+def test_malformed_files_frames_are_unknown() -> None:
+    for bad in ('{"upload": {"id": "f", "chunk": 0}}',
+                '{"upload": {"id": 5, "chunk": 10}}',
+                '{"file": {"id": "f", "name": "a", "size": -1, "type": "t", "sha256": "x"}}',
+                '{"file": {"id": "f", "name": "a", "size": 1, "type": "t", "sha256": "x", '
+                '"width": 5}}',
+                '{"room": "1", "message": "", "username": "a", "msg_type": 0, "files": "f"}'):
+        assert isinstance(decode_frame(bad), Unknown), bad
