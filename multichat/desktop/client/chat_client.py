@@ -37,8 +37,11 @@ Signals:
     historyLoaded(str room, list[RoomEvent] events): a page of events, oldest first.
     aroundLoaded(str room, list[RoomEvent] events): a ``history around`` page (a jump
         to a message not loaded), oldest first.
-    outboxChanged(str room, list pending): [{"client_id", "message"}], the messages
-        still unconfirmed (pending edits, deletions and reactions are not listed).
+    outboxChanged(str room, list pending): [{"client_id", "message", "files"?}], the
+        messages still unconfirmed (pending edits, deletions and reactions are not
+        listed); "files": the message's uploads, as ``Upload.as_dict`` gives them.
+    uploadProgress(str room, str key, int sent, int size): bytes of an upload handed to
+        the socket so far (``uploads.py``); ``sent == size`` once all are.
     typingReceived(str room, str username): another member is typing there now.
     readMarked(str room, int seq, object unread): this user read the room up to ``seq``
         on another connection (another device); ``unread`` (int, or None from an older
@@ -57,6 +60,11 @@ Signals:
         showed a certificate that is not the pinned one (``pinned`` is "" on
         first use). The client stops before logging in: no password or token
         crosses; ``trust(presented)`` pins it and connects again.
+
+Files (``send`` with attachments): each is uploaded in turn, then the message
+goes with their ids; see ``uploads.py`` and ``Outbox``. A refused upload
+(too large, over the quota) comes as ``errorOccurred`` and leaves the message
+without that file (without any, and no text: no message).
 
 TLS is trust on first use, as SSH does it: a wss:// server's certificate is
 not checked against CAs (a LAN server has none) but against the fingerprint
@@ -81,7 +89,9 @@ from multichat.desktop.client import pinning
 from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.client.outbox import Outbox, Pending
 from multichat.desktop.client.pinning import Untrusted
+from multichat.desktop.client.uploads import Attachment, Upload, UploadState
 from multichat.desktop.client.words import describe, describe_connection_error
+from multichat.desktop.services.file_words import limit_from_detail, too_large_words
 from multichat.protocol import CloseCode, ErrorCode, MsgType, frames
 from multichat.protocol import commands as cmd
 
@@ -144,6 +154,7 @@ class ChatClient(QObject):
     historyLoaded = Signal(str, object)
     aroundLoaded = Signal(str, object)
     outboxChanged = Signal(str, object)
+    uploadProgress = Signal(str, str, int, int)
     typingReceived = Signal(str, str)
     readMarked = Signal(str, int, object)
     activityReceived = Signal(str, int, str, bool, int)
@@ -176,6 +187,9 @@ class ChatClient(QObject):
         self._quiet: dict[str, cmd.Command] = {}  # the same for typing and read, bounded
         self._sending: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
+        self._uploading: asyncio.Task[None] | None = None  # one upload at a time
+        # The answer an upload waits for, by its ref; None: cancelled by the person.
+        self._upload_replies: dict[str, asyncio.Future[frames.ServerFrame | None]] = {}
     # -- connecting -----------------------------------------------------------------
 
     def open(
@@ -230,6 +244,7 @@ class ChatClient(QObject):
         self._timers.clear()
         for sending in list(self._sending):
             sending.cancel()
+        self._stop_uploads()
         self._ws = None
         self._requests.clear()
         self._quiet.clear()
@@ -301,6 +316,7 @@ class ChatClient(QObject):
                 # A cancelled run unwinds after cancel() (and maybe a new open()): the
                 # state is no longer this run's to clear.
                 if self._task is asyncio.current_task():
+                    self._stop_uploads()
                     self._ws = None
                     self._requests.clear()  # no reply to them will come on the next one
                     self._quiet.clear()
@@ -349,6 +365,7 @@ class ChatClient(QObject):
             self._request(cmd.ListRooms())
             for room in list(self.rooms):
                 self._open_room(room)
+            self._start_uploads()
             try:
                 async for frame in ws:
                     self._dispatch(frame)
@@ -409,14 +426,36 @@ class ChatClient(QObject):
             self._request(cmd.Leave(room=int(room)))
         self.roomLeft.emit(room)
 
-    def send(self, room: str, text: str, reply_to: int | None = None) -> str:
+    def send(self, room: str, text: str, reply_to: int | None = None,
+             attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> str:
         """Queue a message (a reply to ``reply_to``, a seq, if given); it goes out now
-        if online, else after the reconnect. Its client_id."""
+        if online, else after the reconnect. With ``attachments``, they are uploaded
+        first (now if online, else once connected) and the message goes once every one
+        is stored; ``text`` may then be empty. Its client_id."""
         room = str(room)
-        message = self.outbox.add(room, text, reply_to)
+        message = self.outbox.add(room, text, reply_to, tuple(attachments))
         self._emit_outbox(room)
-        self._send_if_open(message)
+        if message.uploads:
+            self._start_uploads()
+        else:
+            self._send_if_open(message)
         return message.client_id
+
+    def cancel_upload(self, key: str) -> None:
+        """Drop one file from its pending message (sent or not); the message goes without
+        it, or not at all if nothing is left. A file being sent stops at once."""
+        found = self.outbox.upload(key)
+        if found is None:
+            return
+        _item, upload = found
+        if upload.state is UploadState.SENDING:
+            self._abandon_upload(upload)
+        item = self.outbox.drop_upload(key)
+        if item is None:
+            return
+        self._emit_outbox(item.room)
+        if self.outbox.get(item.client_id) is not None and not item.waiting_for_files:
+            self._send_if_open(item)
 
     def edit(self, room: str, seq: int, text: str) -> str:
         """Queue an edit of one's own stored message ``seq``; through the outbox as a send."""
@@ -541,10 +580,11 @@ class ChatClient(QObject):
             self._send_pending(item.client_id)
 
     def _send_pending(self, client_id: str) -> None:
-        """Send one outbox item (not one waiting for its message's seq); a change gets a
-        ping behind it, whose answer confirms it (see ``Outbox``)."""
+        """Send one outbox item (not one waiting for its message's seq, nor a message
+        waiting for its files); a change gets a ping behind it, whose answer confirms it
+        (see ``Outbox``)."""
         item = self.outbox.get(client_id)
-        if item is None or item.after is not None:
+        if item is None or item.after is not None or item.waiting_for_files:
             return
         if self._request(item.command) is None:
             return
@@ -567,6 +607,102 @@ class ChatClient(QObject):
         timer = loop.call_later(RATE_LIMIT_RETRY, fire)
         self._timers.add(timer)
 
+    # -- uploads ---------------------------------------------------------------------------
+
+    def _start_uploads(self) -> None:
+        """Upload what waits, one file after another, while connected."""
+        if self.state is not State.ONLINE or self._ws is None:
+            return
+        if self._uploading is not None and not self._uploading.done():
+            return
+        if self.outbox.next_upload() is None:
+            return
+        self._uploading = asyncio.get_running_loop().create_task(
+            self._upload_all(self._ws), name="chat-client-uploads")
+
+    async def _upload_all(self, ws: ClientConnection) -> None:
+        while self._ws is ws and (upload := self.outbox.next_upload()) is not None:
+            try:
+                await self._upload(ws, upload)
+            except (ConnectionClosed, OSError):
+                return  # the session ends; the upload starts again on the next one
+
+    async def _upload(self, ws: ClientConnection, upload: Upload) -> None:
+        """One file: ``upload``, its reply, the bytes in frames of at most its ``chunk``,
+        then the stored FILE_OBJ (or an error, which drops it from its message)."""
+        attachment = upload.attachment
+        loop = asyncio.get_running_loop()
+        command = replace(cmd.Upload(filename=attachment.name, size=attachment.size,
+                                     type=attachment.type), ref=f"u{next(self._refs)}")
+        assert command.ref is not None
+        upload.state, upload.sent, upload.ref = UploadState.SENDING, 0, command.ref
+        reply: asyncio.Future[frames.ServerFrame | None] = loop.create_future()
+        self._upload_replies[command.ref] = reply
+        self.uploadProgress.emit(upload.room, upload.key, 0, attachment.size)
+        try:
+            await ws.send(command.encode())
+            answer = await reply
+            if isinstance(answer, frames.UploadReady):
+                reply = loop.create_future()  # the next answer, ``file`` or an error
+                self._upload_replies[command.ref] = reply
+                with attachment.open() as source:
+                    while upload.ref == command.ref and (chunk := source.read(answer.chunk)):
+                        await ws.send(chunk)
+                        upload.sent += len(chunk)
+                        self.uploadProgress.emit(upload.room, upload.key, upload.sent,
+                                                 attachment.size)
+                if upload.ref != command.ref:
+                    return  # cancelled while sending
+                answer = await reply
+        finally:
+            self._upload_replies.pop(command.ref, None)
+        if answer is not None:  # None: cancelled while waiting
+            self._upload_answered(upload, answer)
+
+    def _upload_answered(self, upload: Upload, answer: frames.ServerFrame) -> None:
+        if isinstance(answer, frames.FileStored):
+            ready = self.outbox.stored(upload, answer.file)
+            self._emit_outbox(upload.room)
+            if ready is not None:
+                self._send_if_open(ready)
+            return
+        if isinstance(answer, frames.Error):
+            if answer.known is ErrorCode.FILE_TOO_LARGE:
+                words = too_large_words(upload.attachment.name, limit_from_detail(answer.detail))
+            else:
+                words = f"“{upload.attachment.name}” was not sent: " + describe(
+                    answer.code, answer.detail, command="upload")
+            self.outbox.drop_upload(upload.key)
+            item = self.outbox.get(upload.client_id)
+            if item is not None and not item.waiting_for_files:
+                self._send_if_open(item)
+            self._emit_outbox(upload.room)
+            self.errorOccurred.emit(upload.room, answer.code, words)
+
+    def _abandon_upload(self, upload: Upload) -> None:
+        """Stop sending this file: the server has part of it, which it drops (a new
+        ``upload`` on the connection starts afresh)."""
+        reply = self._upload_replies.pop(upload.ref or "", None)
+        upload.ref = None
+        if reply is not None and not reply.done():
+            reply.set_result(None)
+
+    def _stop_uploads(self) -> None:
+        """The connection is gone: whatever was being sent starts again on the next one."""
+        if self._uploading is not None:
+            self._uploading.cancel()
+            self._uploading = None
+        for reply in self._upload_replies.values():
+            reply.cancel()
+        self._upload_replies.clear()
+        rooms = set()
+        for upload in self.outbox.uploads():
+            if upload.state is UploadState.SENDING:
+                upload.restart()
+                rooms.add(upload.room)
+        for room in rooms:
+            self._emit_outbox(room)
+
     def _emit_outbox(self, room: str) -> None:
         self.outboxChanged.emit(room, [m.as_dict() for m in self.outbox.messages(room)])
 
@@ -575,6 +711,11 @@ class ChatClient(QObject):
     def _dispatch(self, raw: str | bytes) -> None:
         frame = frames.decode_frame(raw)
         ref = getattr(frame, "ref", None)
+        if ref is not None and ref in self._upload_replies:
+            reply = self._upload_replies.pop(ref)
+            if not reply.done():
+                reply.set_result(frame)
+            return
         request = None
         if ref is not None:
             request = self._requests.pop(ref, None) or self._quiet.pop(ref, None)
