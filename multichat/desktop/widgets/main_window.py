@@ -59,6 +59,7 @@ from PySide6.QtWidgets import (
 
 from multichat.desktop import theme
 from multichat.desktop.models.rooms import RoomRole
+from multichat.desktop.services.file_transfers import FileTransfers, file_server_of
 from multichat.desktop.widgets import shortcuts_dialog as keys
 from multichat.desktop.widgets.eliding_label import ElidingLabel
 from multichat.desktop.widgets.room_delegate import RoomDelegate
@@ -182,6 +183,8 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(icon)
         self.views: dict[str, RoomView] = {}
         self._titles: dict[str, str] = {}
+        # Thumbnails, images and downloads, fetched as the client is logged in.
+        self.files = FileTransfers(lambda: file_server_of(workspace.client), self)
         self._sidebar_wanted = True  # the person's choice while the window is wide
         self._narrow: bool | None = None
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -229,6 +232,8 @@ class MainWindow(QMainWindow):
         workspace.roomClosed.connect(self.remove_room_view)
         workspace.showRequested.connect(self.show_room)
         workspace.typingChanged.connect(self._typing_changed)
+        workspace.client.outboxChanged.connect(self._uploads_changed)
+        workspace.client.uploadProgress.connect(self._upload_progress)
         rooms = workspace.rooms
         for changed in (rooms.dataChanged, rooms.rowsInserted, rooms.rowsRemoved,
                         rooms.modelReset, rooms.totalsChanged):
@@ -482,6 +487,18 @@ class MainWindow(QMainWindow):
         view.directMessageRequested.connect(lambda name: workspace.open_dm([name]))
         view.leaveRequested.connect(lambda r=room: workspace.close_room(r))
         view.muteToggled.connect(lambda muted, r=room: workspace.set_muted(r, muted))
+        view.filesSubmitted.connect(lambda text, reply_to, files, r=room:
+                                    workspace.send_files(r, text, reply_to, files))
+        view.uploadCancelled.connect(workspace.cancel_upload)
+        view.set_file_transfers(self.files)
+
+    def _uploads_changed(self, room: str, pending: list[dict[str, object]]) -> None:
+        if (view := self.views.get(room)) is not None:
+            view.set_uploads(pending)
+
+    def _upload_progress(self, room: str, key: str, sent: int, size: int) -> None:
+        if (view := self.views.get(room)) is not None:
+            view.upload_progress(key, sent, size)
 
     def _typing_changed(self, room: str, usernames: list[str]) -> None:
         view = self.views.get(room)

@@ -22,6 +22,7 @@ from multichat.desktop.services.file_words import (
     limit_from_detail,
     too_large_words,
 )
+from multichat.protocol.commands import Send
 from multichat.protocol.frames import FileObj
 
 
@@ -112,8 +113,9 @@ def test_a_message_waits_for_its_files_then_carries_their_ids() -> None:
     second = outbox.next_upload()
     assert second is not None and second.attachment is b
     ready = outbox.stored(second, FileObj("id-b", "b.png", 2, "image/png", "00"))
-    assert ready is item and not item.waiting_for_files
-    assert item.command.files == ("id-a", "id-b")  # type: ignore[union-attr]
+    assert ready is item
+    assert ready is not None and not ready.waiting_for_files
+    assert isinstance(item.command, Send) and item.command.files == ("id-a", "id-b")
     assert outbox.next_upload() is None
 
 
@@ -126,8 +128,9 @@ def test_dropping_the_only_file_of_an_empty_message_drops_the_message() -> None:
     with_text = outbox.add("1", "look", None, (Attachment.from_bytes("a.txt", b"aa"),))
     outbox.drop_upload(with_text.uploads[0].key)
     kept = outbox.get(with_text.client_id)
-    assert kept is not None and not kept.waiting_for_files
-    assert kept.command.files is None  # type: ignore[union-attr]
+    assert kept is not None
+    assert not kept.waiting_for_files
+    assert isinstance(kept.command, Send) and kept.command.files is None
 
 
 def test_a_lost_connection_starts_a_file_again_but_keeps_a_stored_one() -> None:
