@@ -102,47 +102,63 @@ def fetch(server: FileServer, path: str, sink: BinaryIO, *, progress: Progress |
         raise
     except (OSError, ssl.SSLError) as exc:
         raise FetchError(f"Cannot reach the server ({exc}).") from exc
+    response: http.client.HTTPResponse | None = None
     try:
-        headers = {"Authorization": f"Bearer {server.token}"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
-        try:
-            connection.request("GET", path, headers=headers)
-            response = connection.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            raise FetchError(f"The connection was lost ({exc}).") from exc
-        if response.status == 404:
-            raise FetchError("That file is gone, or you may not see it.", status=404)
-        if response.status in (401, 403):
-            raise FetchError("The server did not accept your login for this file; "
-                             "log in again.", status=response.status)
-        if response.status not in (200, 206):
-            raise FetchError(f"The server answered {response.status} {response.reason}.",
-                             status=response.status)
-        if offset and response.status == 200:
+        response = _get(connection, server, path, offset)
+        if offset and response.status == 200:  # the whole file after all: start over
             sink.seek(0)
             sink.truncate()
             offset = 0
-        length = response.getheader("Content-Length")
-        total = offset + int(length) if length and length.isdigit() else None
-        done = offset
+        return _read(response, sink, offset, progress, cancelled)
+    finally:
+        if response is not None:
+            response.close()
+        connection.close()
+
+
+def _get(connection: http.client.HTTPConnection, server: FileServer, path: str,
+         offset: int) -> http.client.HTTPResponse:
+    """Send the request, with the token; the response if it brings the file."""
+    headers = {"Authorization": f"Bearer {server.token}"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+    except (OSError, http.client.HTTPException) as exc:
+        raise FetchError(f"The connection was lost ({exc}).") from exc
+    if response.status in (200, 206):
+        return response
+    response.close()
+    if response.status == 404:
+        raise FetchError("That file is gone, or you may not see it.", status=404)
+    if response.status in (401, 403):
+        raise FetchError("The server did not accept your login for this file; log in again.",
+                         status=response.status)
+    raise FetchError(f"The server answered {response.status} {response.reason}.",
+                     status=response.status)
+
+
+def _read(response: http.client.HTTPResponse, sink: BinaryIO, offset: int,
+          progress: Progress | None, cancelled: threading.Event | None) -> int:
+    length = response.getheader("Content-Length")
+    total = offset + int(length) if length and length.isdigit() else None
+    done = offset
+    if progress is not None:
+        progress(done, total)
+    while True:
+        if cancelled is not None and cancelled.is_set():
+            raise FetchCancelled
+        try:
+            chunk = response.read(CHUNK)
+        except (OSError, http.client.HTTPException) as exc:
+            raise FetchError(f"The connection was lost ({exc}).") from exc
+        if not chunk:
+            break
+        sink.write(chunk)
+        done += len(chunk)
         if progress is not None:
             progress(done, total)
-        while True:
-            if cancelled is not None and cancelled.is_set():
-                raise FetchCancelled
-            try:
-                chunk = response.read(CHUNK)
-            except (OSError, http.client.HTTPException) as exc:
-                raise FetchError(f"The connection was lost ({exc}).") from exc
-            if not chunk:
-                break
-            sink.write(chunk)
-            done += len(chunk)
-            if progress is not None:
-                progress(done, total)
-        if total is not None and done != total:
-            raise FetchError("The connection was lost before the whole file came.")
-        return done - offset
-    finally:
-        connection.close()
+    if total is not None and done != total:
+        raise FetchError("The connection was lost before the whole file came.")
+    return done - offset

@@ -533,7 +533,7 @@ class RoomView(QWidget):
         """Stage a pasted image, as a PNG named for the moment it was pasted."""
         buffer = QBuffer()
         buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        if not image.save(buffer, b"PNG"):
+        if not image.save(buffer, "PNG"):  # type: ignore[call-overload]
             self.show_banner("That image could not be pasted.")
             return None
         attachment = Attachment.from_bytes(pasted_image_name(datetime.now()),
