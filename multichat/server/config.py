@@ -63,6 +63,25 @@ class ServerConfig:
     max_message_chars: int = _setting(
         10_000, "longest message text; longer ones get MESSAGE_TOO_LONG"
     )
+    max_file_bytes: int = _setting(
+        25 * 2**20, "largest file a client may upload (25 MiB); a larger upload gets "
+        "FILE_TOO_LARGE and nothing is stored"
+    )
+    max_upload_bytes_per_day: int = _setting(
+        500 * 2**20, "bytes one user may upload in 24 hours (500 MiB), over all their "
+        "connections and every process (counted in the database); past it an upload gets "
+        "QUOTA_EXCEEDED. Deleting files does not give the day's bytes back"
+    )
+    upload_timeout: float = _setting(
+        60.0, "seconds an upload may go without a byte before it is discarded (its bytes "
+        "are never served); uploads of a process that died are deleted by the others "
+        "after 4 times this"
+    )
+    max_image_pixels: int = _setting(
+        40_000_000, "most pixels (width x height) of an image the server decodes to make "
+        "its thumbnail; an image with more (a decompression bomb, or just huge) gets "
+        "FILE_TOO_LARGE and nothing is stored"
+    )
     send_burst: int = _setting(100, "sends a connection may make in a burst")
     send_rate: float = _setting(20.0, "sends per second a connection may keep up after a burst")
     user_send_burst: int = _setting(

@@ -16,12 +16,14 @@ from multichat.server.store.errors import (
     LastSuperuser,
     NoOneElse,
     NotAllowed,
+    QuotaExceeded,
     SearchTooLong,
     SeqOutOfRange,
     StoreError,
     TitleTaken,
     TooManyMembers,
     TooManyStarted,
+    UnknownFile,
     UnknownMember,
     UnknownRoom,
     UnknownUser,
@@ -53,6 +55,8 @@ _CODES: dict[type[StoreError], ErrorCode] = {
     SearchTooLong: ErrorCode.LIMIT_REACHED,
     TooManyStarted: ErrorCode.RATE_LIMITED,
     TooManyMembers: ErrorCode.BAD_REQUEST,
+    UnknownFile: ErrorCode.FILE_INVALID,
+    QuotaExceeded: ErrorCode.QUOTA_EXCEEDED,
 }
 
 

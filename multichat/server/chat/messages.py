@@ -63,7 +63,7 @@ class Messages:
         self._spend(session)
         self._submit(session, command.room, command.message, MsgType.MESSAGE,
                      client_id=command.client_id, ref=command.ref, announce=False,
-                     reply_to=command.reply_to)
+                     reply_to=command.reply_to, files=command.files or ())
 
     def change(self, session: Session, command: cmd.Edit | cmd.Delete | cmd.React) -> None:
         """An edit, deletion or reaction: stored, numbered and sent like a message.
@@ -137,6 +137,7 @@ class Messages:
         ref: str | None,
         announce: bool,
         reply_to: int | None = None,
+        files: tuple[str, ...] = (),
     ) -> None:
         assert session.user is not None
         message = NewMessage(
@@ -148,6 +149,7 @@ class Messages:
             client_id=client_id,
             ts_ms=now_ms(),
             reply_to=reply_to,
+            files=files,
         )
         session.writing()
         self._chat.writer.submit(message, SendContext(session, ref, announce))

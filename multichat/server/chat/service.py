@@ -16,6 +16,7 @@ Nothing here knows about sockets. The rules live by concept:
     reconcile.py   sessions kept in line with the store: reconcile, poll, VersionGate
     direct.py      dm.open: the direct conversation of a set of people, found or made
     search.py      search: the messages one may see that hold the words typed
+    files.py       upload and its binary frames; who may fetch a file
     tickets.py     session.ticket: one-time tickets for the browser's session cookie
     cluster.py     what differs with several processes: members, event order
 
@@ -39,6 +40,7 @@ from multichat.server.chat.admin import Administration
 from multichat.server.chat.cluster import cluster_for
 from multichat.server.chat.direct import DirectConversations
 from multichat.server.chat.errors import ChatError, chat_error_for
+from multichat.server.chat.files import Files
 from multichat.server.chat.hash_slots import HashSlots
 from multichat.server.chat.limits import Clock, TokenBucket, UserBuckets
 from multichat.server.chat.login_guard import LoginGuard
@@ -102,6 +104,7 @@ class ChatService:
         self.rooms = Rooms(self)
         self.direct = DirectConversations(self)
         self.search = Search(self)
+        self.files = Files(self)
         self.messages = Messages(self)
         self.typing = TypingNotices(self, clock)
         self.admin = Administration(self)
@@ -113,11 +116,13 @@ class ChatService:
         await self.reconciler.start()
         await self.broker.start(self.reconciler.gate.offer, self.cluster)
         self.writer.start()
+        self.files.start()
         self.reconciler.start_polling()
 
     async def stop(self) -> None:
         """Commit what was accepted, then release the database threads."""
         await self.reconciler.stop_polling()
+        await self.files.stop()
         await self.writer.close()
         await self.reconciler.stop()
         self.activity.close()
@@ -135,6 +140,7 @@ class ChatService:
     async def disconnect(self, session: Session) -> None:
         """A connection ended: its rooms see the user leave if it was their last."""
         self.sessions.pop(session, None)
+        await self.files.disconnect(session)
         self.rooms.leave_all(session)
         self.accounts.set_user(session, None)
 
@@ -204,5 +210,7 @@ class ChatService:
                 await self.direct.open(session, command)
             case cmd.Search():
                 await self.search.search(session, command)
+            case cmd.Upload():
+                await self.files.upload(session, command)
             case _:  # pragma: no cover
                 raise AssertionError(f"unhandled command {command!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from multichat.protocol import events
 from multichat.protocol.events import Frame
-from multichat.server.store.records import Room, RoomEntry, StoredMessage, User
+from multichat.server.store.records import FileRecord, Room, RoomEntry, StoredMessage, User
 
 
 def event_frame(message: StoredMessage) -> Frame:
@@ -23,7 +23,14 @@ def event_frame(message: StoredMessage) -> Frame:
         edited=message.edited,
         deleted=message.deleted,
         reactions=message.reactions,
+        files=[file_frame(file) for file in message.files],
     )
+
+
+def file_frame(file: FileRecord) -> Frame:
+    """A file as FILE_OBJ."""
+    return events.file_object(file.id, file.name, file.size, file.mime_type, file.sha256,
+                              width=file.width, height=file.height)
 
 
 def room_frame(room: Room) -> Frame:

@@ -12,7 +12,7 @@ import logging
 import socket
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 
 import ifaddr
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -29,6 +29,7 @@ from multichat.server.chat.limits import AddressCounter, Clock, address_key
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import admission, proxy, tls, web_session
+from multichat.server.net.files import FileAnswers
 from multichat.server.net.http import WebAnswers, is_websocket_upgrade
 from multichat.server.net.peer import (
     ProxiedConnection,
@@ -82,6 +83,7 @@ class ChatServer:
         self.connections = AddressCounter(config.max_connections_per_address)
         self._local_names = admission.local_names()  # Hosts whose page is always allowed
         self._web: WebAnswers | None = None  # the browser client's HTTP answers, from start()
+        self._files: FileAnswers | None = None  # /files/..., from start()
 
     async def start(self) -> None:
         """Open the database and start listening.
@@ -108,6 +110,7 @@ class ChatServer:
             await self.chat.start()
             self._web = WebAnswers(self.chat.tickets, secure=config.uses_tls,
                                    cookie_max_age=int(config.token_ttl_days * 86_400))
+            self._files = FileAnswers(self.chat)
             self._server = await serve(
                 self._handle,
                 config.host or None,
@@ -261,15 +264,18 @@ class ChatServer:
 
     # -- one connection ------------------------------------------------------------
 
-    def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        """Answer a plain GET (the browser client); refuse a malformed handshake, a
+    def _admit(self, connection: ServerConnection,
+               request: Request) -> Response | Awaitable[Response] | None:
+        """Answer a plain GET (the browser client, a file); refuse a malformed handshake, a
         page not allowed, an address with too many.
 
         Behind a trusted proxy without the PROXY protocol, the client's address is
         first taken from X-Forwarded-For.
         """
         if not is_websocket_upgrade(request):
-            assert self._web is not None  # set before serving
+            assert self._web is not None and self._files is not None  # set before serving
+            if self._files.handles(request.path):
+                return self._files.answer(request)  # a coroutine: websockets awaits it
             return self._web.answer(request)
         headers = request.headers
         refusal = self._take_forwarded_client(connection, headers.get_all("X-Forwarded-For"))
@@ -367,6 +373,13 @@ class ChatServer:
     @staticmethod
     async def handle_frame(chat: ChatService, session: Session, frame: str | bytes) -> None:
         """One frame from a client: decode, carry out, answer errors (the fuzzers drive it)."""
+        if isinstance(frame, bytes) and chat.files.is_receiving(session):
+            try:
+                await chat.files.receive(session, frame)  # answers its own errors
+            except Exception:
+                log.exception("unexpected error on an upload's bytes from %r", session)
+                session.send(events.error(ErrorCode.SERVER_ERROR, "internal error"))
+            return
         try:
             command = decode_command(frame)
         except ProtocolError as exc:

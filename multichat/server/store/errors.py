@@ -141,3 +141,19 @@ class ReadOnly(WriteRefused):
 
 class StillLocked(WriteRefused):
     reason = "the database stayed locked by another program"
+
+
+class UnknownFile(StoreError):
+    """A file id that names no complete upload this user may send (the same words for
+    one that does not exist, one still uploading and another's)."""
+
+    def __init__(self, file_id: str) -> None:
+        super().__init__(f"no file {file_id} of yours")
+
+
+class QuotaExceeded(StoreError):
+    """An upload would take a user past the bytes a day allows."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"uploads are limited to {limit} bytes a day per user; "
+                         "try again later")

@@ -30,7 +30,7 @@ import peewee as pw
 from multichat.server.store import models, name_keys, search_index
 from multichat.server.store.errors import SchemaError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _VERSION_KEY = "schema_version"
 
 
@@ -291,9 +291,74 @@ def _add_search_v6(db: pw.Database) -> None:
     search_index.fill(db)
 
 
+def _add_files_v7(db: pw.Database) -> None:
+    """Version 7: files. New tables only, from models frozen here (peewee writes each
+    engine's DDL: BLOB on SQLite, BYTEA on PostgreSQL). A file's bytes live in the
+    database, in chunk rows, so every process of a cluster serves them and backups and
+    ``migrate-data`` carry them (docs/architecture.md)."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+            legacy_table_names = False
+
+    class File(Base):
+        id = pw.CharField(primary_key=True, max_length=64)
+        account = pw.ForeignKeyField(models.Account, null=True, on_delete="SET NULL")
+        name = pw.TextField()
+        size = pw.BigIntegerField()
+        mime_type = pw.CharField(max_length=255)
+        sha256 = pw.CharField(max_length=64, null=True)
+        width = pw.IntegerField(null=True)
+        height = pw.IntegerField(null=True)
+        inline_type = pw.CharField(max_length=32, null=True)
+        chunk_bytes = pw.IntegerField()
+        complete = pw.SmallIntegerField(default=0)
+        created_ms = pw.BigIntegerField()
+        touched_ms = pw.BigIntegerField()
+
+        class Meta:
+            indexes = ((("complete", "touched_ms"), False),)
+
+    class FileChunk(Base):
+        file = pw.ForeignKeyField(File, on_delete="CASCADE", index=False)
+        part = pw.IntegerField()  # 0, 1, 2 ...: the chunk's place in the file
+        data = pw.BlobField()
+
+        class Meta:
+            primary_key = pw.CompositeKey("file", "part")
+
+    class FileThumbnail(Base):
+        file = pw.ForeignKeyField(File, primary_key=True, on_delete="CASCADE")
+        mime_type = pw.CharField(max_length=32)
+        width = pw.IntegerField()
+        height = pw.IntegerField()
+        data = pw.BlobField()
+
+    class MessageFile(Base):
+        room = pw.ForeignKeyField(models.Room, on_delete="CASCADE", index=False)
+        seq = pw.BigIntegerField()
+        position = pw.SmallIntegerField()
+        file = pw.ForeignKeyField(File, on_delete="CASCADE")
+
+        class Meta:
+            primary_key = pw.CompositeKey("room", "seq", "position")
+
+    class UploadRecord(Base):
+        account = pw.ForeignKeyField(models.Account, on_delete="CASCADE", index=False)
+        file_id = pw.CharField(max_length=64)
+        size = pw.BigIntegerField()
+        created_ms = pw.BigIntegerField()
+
+        class Meta:
+            indexes = ((("account", "created_ms"), False),)
+
+    db.create_tables([File, FileChunk, FileThumbnail, MessageFile, UploadRecord])
+
+
 STEPS: dict[int, Callable[[pw.Database], None]] = {
     1: _create_v1, 2: _add_name_keys_v2, 3: _add_conversations_v3, 4: _add_read_markers_v4,
-    5: _add_direct_rooms_v5, 6: _add_search_v6,
+    5: _add_direct_rooms_v5, 6: _add_search_v6, 7: _add_files_v7,
 }
 
 

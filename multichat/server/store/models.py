@@ -151,8 +151,90 @@ class RoomMember(BaseModel):
         primary_key = pw.CompositeKey("room", "account")
 
 
+class File(BaseModel):
+    """An uploaded file: what it is, who sent it, and whether every byte is stored.
+
+    The id is random (``secrets``), never a counter: ids can't be guessed or counted,
+    and none is handed out twice. ``complete`` is 1 once every byte is stored and its
+    SHA-256 computed from the stored chunks; until then nothing serves it, nothing
+    sends it, and an upload abandoned past its timeout is deleted.
+    """
+
+    id = pw.CharField(primary_key=True, max_length=64)
+    # The uploader; NULL once the account is deleted (the file stays with its messages).
+    account = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    account_id: int | None
+    name = pw.TextField()
+    size = pw.BigIntegerField()
+    mime_type = pw.CharField(max_length=255)
+    sha256 = pw.CharField(max_length=64, null=True)
+    # An image the server decoded: its size in pixels (as shown, EXIF orientation
+    # applied) and the type it is served inline as (image/png, image/jpeg, ...).
+    width = pw.IntegerField(null=True)
+    height = pw.IntegerField(null=True)
+    inline_type = pw.CharField(max_length=32, null=True)
+    # Bytes per chunk row (all but the last are full): where a byte range begins.
+    chunk_bytes = pw.IntegerField()
+    complete = pw.SmallIntegerField(default=0)  # 0/1: copies between engines as is
+    created_ms = pw.BigIntegerField()
+    touched_ms = pw.BigIntegerField()  # the last chunk's time: abandoned uploads go
+
+    class Meta:
+        indexes = ((("complete", "touched_ms"), False),)
+
+
+class FileChunk(BaseModel):
+    """A file's bytes, ``chunk_bytes`` a row, in order."""
+
+    file = pw.ForeignKeyField(File, on_delete="CASCADE", index=False)  # the key covers it
+    part = pw.IntegerField()  # 0, 1, 2 ...: the chunk's place in the file
+    data = pw.BlobField()
+
+    class Meta:
+        primary_key = pw.CompositeKey("file", "part")
+
+
+class FileThumbnail(BaseModel):
+    """An image's thumbnail, made once when its upload completes."""
+
+    file = pw.ForeignKeyField(File, primary_key=True, on_delete="CASCADE")
+    mime_type = pw.CharField(max_length=32)
+    width = pw.IntegerField()
+    height = pw.IntegerField()
+    data = pw.BlobField()
+
+
+class MessageFile(BaseModel):
+    """A file a message carries, by the message's room and seq, in the order sent."""
+
+    room = pw.ForeignKeyField(Room, on_delete="CASCADE", index=False)  # the key covers it
+    room_id: int
+    seq = pw.BigIntegerField()
+    position = pw.SmallIntegerField()
+    file = pw.ForeignKeyField(File, on_delete="CASCADE")
+
+    class Meta:
+        primary_key = pw.CompositeKey("room", "seq", "position")
+
+
+class UploadRecord(BaseModel):
+    """Bytes a user started uploading, when: the daily quota, on every process. Kept
+    when the file is later deleted (deleting does not refund the day), dropped when
+    an upload is abandoned (nothing was stored)."""
+
+    id = pw.AutoField()
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE", index=False)
+    file_id = pw.CharField(max_length=64)
+    size = pw.BigIntegerField()
+    created_ms = pw.BigIntegerField()
+
+    class Meta:
+        indexes = ((("account", "created_ms"), False),)
+
+
 ALL_MODELS: list[type[pw.Model]] = [Meta, Account, Room, Token, Message, ReadMarker,
-                                    RoomMember]
+                                    RoomMember, File, FileChunk, FileThumbnail, MessageFile,
+                                    UploadRecord]
 
 # Between a name's key and the id of its row in the key of a name that clashed:
 # a control character, which no key computed from a name ever holds.

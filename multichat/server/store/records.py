@@ -87,6 +87,20 @@ class RoomLists:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A complete file as a message carries it (FILE_OBJ): ``width``/``height`` for an
+    image the server decoded."""
+
+    id: str
+    name: str
+    size: int
+    mime_type: str
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message, announcement or change to store; the store gives it its seq.
 
@@ -111,6 +125,9 @@ class NewMessage:
     emoji: str | None = None
     on: bool | None = None
     superuser_may_delete: bool = False
+    # A message's files: ids of complete uploads of this user's, checked and linked in
+    # the message's transaction (``UnknownFile`` otherwise).
+    files: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +153,7 @@ class StoredMessage:
     edited: bool = False
     deleted: bool = False
     reactions: Reactions = ()
+    files: tuple[FileRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from multichat.protocol.codes import LISTED_TYPES, MsgType
 from multichat.protocol.commands import MAX_DM_OTHERS
 from multichat.protocol.events import DIRECT_KIND, ROOM_KIND
 from multichat.protocol.words import words as words_of
+from multichat.server.store import files as file_rows
 from multichat.server.store import migrations, search_index
 from multichat.server.store.database import make_private_dir, open_database, url_for_data_dir
 from multichat.server.store.errors import (
@@ -39,6 +40,7 @@ from multichat.server.store.errors import (
     TitleTaken,
     TooManyMembers,
     TooManyStarted,
+    UnknownFile,
     UnknownMember,
     UnknownRoom,
     UnknownUser,
@@ -82,7 +84,7 @@ _T = TypeVar("_T")
 # reaction that changed nothing, or why not.
 _Outcome = tuple[StoredMessage, bool] | Unchanged | StoreError
 # What a change's store check may refuse with; nothing is written before it does.
-_REFUSALS = (UnknownRoom, InvalidMessage, NotAllowed)
+_REFUSALS = (UnknownRoom, InvalidMessage, NotAllowed, UnknownFile)
 
 # PostgreSQL's advisory lock between message batches (shared) and changes (exclusive).
 VERSION_LOCK = 0x6D63_7631  # "mcv1"
@@ -350,6 +352,7 @@ class Store:
         self.db = db
         self._sql = _MessageSql(db)
         self._search = search_index.SearchSql(db)
+        self.files = file_rows.FileStore(db)
         # Whether deleting a row from the search index removes its words from the file
         # at once; if not, a transaction that deletes rewrites the index (``_purge``).
         self._deletes_purge = True
@@ -858,6 +861,7 @@ class Store:
     def delete_room(self, room_id: int) -> RoomRecord:
         with self.db.atomic():
             row = _admin_room(room_id)
+            file_rows.detach(self.db, room_id)  # files no other room's message carries go
             Message.delete().where(Message.room == room_id).execute()  # their words too
             self._purge()
             row.delete_instance()
@@ -938,12 +942,13 @@ class Store:
         if new.client_id is not None and new.user_id is not None:
             earlier = execute(sql.find_resend, (new.user_id, new.client_id)).fetchone()
             if earlier is not None:
-                return _from_row(earlier), True
+                return self._with_files(earlier[0], [_from_row(earlier)])[0], True
         if new.target is not None:
             if not self._change_allowed(new):
                 return Unchanged()
         elif new.reply_to is not None:
             self._live_message(new.room_id, new.reply_to)
+        files = file_rows.check(self.db, new.user_id, new.files)  # before anything is written
         listed = new.msg_type in LISTED_TYPES
         bump = (1 if listed else 0, new.room_id)
         if sql.bump_returning is not None:
@@ -960,6 +965,9 @@ class Store:
                              int(row[1]) if listed else None))
         if new.msg_type is MsgType.DELETE:
             execute(sql.erase, (new.room_id, new.target, new.target))
+            assert new.target is not None
+            file_rows.detach(self.db, new.room_id, [new.target])
+        file_rows.link(self.db, new.room_id, seq, new.files)
         self._index(new, seq)
         stored = StoredMessage(
             room_id=new.room_id,
@@ -973,6 +981,7 @@ class Store:
             target=new.target,
             emoji=new.emoji,
             on=new.on,
+            files=files,
         )
         return stored, False
 
@@ -1040,7 +1049,7 @@ class Store:
     def messages_after(self, room_id: int, since: int, limit: int) -> list[StoredMessage]:
         """Up to ``limit`` messages with seq > since, oldest first."""
         cursor = self.db.execute_sql(self._sql.after, (room_id, since, limit))
-        return [_from_row(row) for row in cursor.fetchall()]
+        return self._with_files(room_id, [_from_row(row) for row in cursor.fetchall()])
 
     def messages_before(
         self, room_id: int, before: int | None, limit: int
@@ -1081,7 +1090,16 @@ class Store:
         if not seqs:
             return messages
         rows = self.db.execute_sql(self._sql.changes, (room_id, seqs[0], seqs[-1])).fetchall()
-        return _fold(messages, (_from_row(row) for row in rows))
+        return self._with_files(room_id, _fold(messages, (_from_row(row) for row in rows)))
+
+    def _with_files(self, room_id: int, messages: list[StoredMessage]) -> list[StoredMessage]:
+        """The messages with the files they carry (one query for the page)."""
+        seqs = [m.seq for m in messages if m.msg_type is MsgType.MESSAGE and not m.deleted]
+        found = file_rows.files_of(self.db, room_id, seqs)
+        if not found:
+            return messages
+        return [dataclasses.replace(m, files=found[m.seq]) if m.seq in found else m
+                for m in messages]
 
     # -- search ----------------------------------------------------------------------
 
@@ -1184,7 +1202,7 @@ class Store:
             rows = self.db.execute_sql(f"{self._sql.changes_of}({marks})",
                                        (room_id, *seqs)).fetchall()
             changes = sorted((_from_row(row) for row in rows), key=lambda c: c.seq)
-            folded = _fold([m for _, m in pairs], changes)
+            folded = self._with_files(room_id, _fold([m for _, m in pairs], changes))
             found.update((message_id, m) for (message_id, _), m in zip(pairs, folded, strict=True))
         return found
 
