@@ -91,7 +91,11 @@ from multichat.desktop.client.outbox import Outbox, Pending
 from multichat.desktop.client.pinning import Untrusted
 from multichat.desktop.client.uploads import Attachment, Upload, UploadState
 from multichat.desktop.client.words import describe, describe_connection_error
-from multichat.desktop.services.file_words import limit_from_detail, too_large_words
+from multichat.desktop.services.file_words import (
+    limit_from_detail,
+    quota_words,
+    too_large_words,
+)
 from multichat.protocol import CloseCode, ErrorCode, MsgType, frames
 from multichat.protocol import commands as cmd
 
@@ -188,8 +192,10 @@ class ChatClient(QObject):
         self._sending: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
         self._uploading: asyncio.Task[None] | None = None  # one upload at a time
-        # The answer an upload waits for, by its ref; None: cancelled by the person.
-        self._upload_replies: dict[str, asyncio.Future[frames.ServerFrame | None]] = {}
+        # The answer an upload waits for, by its ref.
+        self._upload_replies: dict[str, asyncio.Future[frames.ServerFrame]] = {}
+        # Uploads ended by ``_abort``, by ref: the server's FILE_INVALID for it is not news.
+        self._aborted: set[str] = set()
     # -- connecting -----------------------------------------------------------------
 
     def open(
@@ -636,7 +642,7 @@ class ChatClient(QObject):
                                      type=attachment.type), ref=f"u{next(self._refs)}")
         assert command.ref is not None
         upload.state, upload.sent, upload.ref = UploadState.SENDING, 0, command.ref
-        reply: asyncio.Future[frames.ServerFrame | None] = loop.create_future()
+        reply: asyncio.Future[frames.ServerFrame] = loop.create_future()
         self._upload_replies[command.ref] = reply
         self.uploadProgress.emit(upload.room, upload.key, 0, attachment.size)
         try:
@@ -645,18 +651,22 @@ class ChatClient(QObject):
             if isinstance(answer, frames.UploadReady):
                 reply = loop.create_future()  # the next answer, ``file`` or an error
                 self._upload_replies[command.ref] = reply
+                if upload.ref != command.ref:  # cancelled while it was being opened
+                    await self._abort(ws, command.ref, answer.chunk)
+                    return
                 with attachment.open() as source:
                     while upload.ref == command.ref and (chunk := source.read(answer.chunk)):
                         await ws.send(chunk)
                         upload.sent += len(chunk)
                         self.uploadProgress.emit(upload.room, upload.key, upload.sent,
                                                  attachment.size)
-                if upload.ref != command.ref:
-                    return  # cancelled while sending
+                if upload.ref != command.ref and upload.sent < attachment.size:
+                    await self._abort(ws, command.ref, answer.chunk)  # cancelled midway
+                    return
                 answer = await reply
         finally:
             self._upload_replies.pop(command.ref, None)
-        if answer is not None:  # None: cancelled while waiting
+        if upload.ref == command.ref:  # else cancelled meanwhile: the answer is not news
             self._upload_answered(upload, answer)
 
     def _upload_answered(self, upload: Upload, answer: frames.ServerFrame) -> None:
@@ -667,8 +677,13 @@ class ChatClient(QObject):
                 self._send_if_open(ready)
             return
         if isinstance(answer, frames.Error):
-            if answer.known is ErrorCode.FILE_TOO_LARGE:
-                words = too_large_words(upload.attachment.name, limit_from_detail(answer.detail))
+            limit = limit_from_detail(answer.detail)
+            if answer.known is ErrorCode.FILE_TOO_LARGE and "pixel" in (answer.detail or ""):
+                words = f"“{upload.attachment.name}” was not sent: {answer.detail}."
+            elif answer.known is ErrorCode.FILE_TOO_LARGE:
+                words = too_large_words(upload.attachment.name, limit)
+            elif answer.known is ErrorCode.QUOTA_EXCEEDED:
+                words = quota_words(upload.attachment.name, limit)
             else:
                 words = f"“{upload.attachment.name}” was not sent: " + describe(
                     answer.code, answer.detail, command="upload")
@@ -680,12 +695,22 @@ class ChatClient(QObject):
             self.errorOccurred.emit(upload.room, answer.code, words)
 
     def _abandon_upload(self, upload: Upload) -> None:
-        """Stop sending this file: the server has part of it, which it drops (a new
-        ``upload`` on the connection starts afresh)."""
-        reply = self._upload_replies.pop(upload.ref or "", None)
+        """Stop sending this file: ``_upload`` ends it at its next step (see ``_abort``);
+        one already sent whole is stored but goes on no message."""
         upload.ref = None
-        if reply is not None and not reply.done():
-            reply.set_result(None)
+
+    async def _abort(self, ws: ClientConnection, ref: str, chunk: int) -> None:
+        """End an open upload on the server without closing the connection.
+
+        The protocol has no "cancel upload", and a second ``upload`` is refused while
+        one is open; but the server discards an upload whose binary frame is over its
+        chunk size, answers FILE_INVALID (ignored here: ``_aborted``), and goes on.
+        One frame of chunk + 1 bytes ends it at once, where sending the rest would
+        push up to 25 MiB for nothing. (Closing the connection would too, at the price
+        of a reconnect.)"""
+        self._aborted.add(ref)
+        with contextlib.suppress(ConnectionClosed, OSError):
+            await ws.send(bytes(chunk + 1))
 
     def _stop_uploads(self) -> None:
         """The connection is gone: whatever was being sent starts again on the next one."""
@@ -695,6 +720,7 @@ class ChatClient(QObject):
         for reply in self._upload_replies.values():
             reply.cancel()
         self._upload_replies.clear()
+        self._aborted.clear()  # the server discards what a connection left open
         rooms = set()
         for upload in self.outbox.uploads():
             if upload.state is UploadState.SENDING:
@@ -715,6 +741,9 @@ class ChatClient(QObject):
             reply = self._upload_replies.pop(ref)
             if not reply.done():
                 reply.set_result(frame)
+            return
+        if ref is not None and ref in self._aborted:
+            self._aborted.discard(ref)  # the FILE_INVALID that ended it
             return
         request = None
         if ref is not None:

@@ -26,7 +26,10 @@ def format_size(size: int) -> str:
 
 
 def limit_words(size: int) -> str:
-    """A limit in mebibytes, as the server documents it: "25 MiB"."""
+    """A limit in mebibytes, as the server documents it: "25 MiB" (a small one in bytes
+    or KB, as ``format_size`` says it)."""
+    if size < 2**20:
+        return format_size(size)
     mib = size / 2**20
     return f"{mib:g} MiB" if mib == int(mib) else f"{mib:.1f} MiB"
 
@@ -42,3 +45,9 @@ def limit_from_detail(detail: str | None) -> int | None:
 def too_large_words(name: str, limit: int | None) -> str:
     return (f"“{name}” is larger than the server allows "
             f"({limit_words(limit or DEFAULT_LIMIT_BYTES)}).")
+
+
+def quota_words(name: str, limit: int | None) -> str:
+    a_day = f" ({limit_words(limit)} a day)" if limit else ""
+    return (f"“{name}” was not sent: you have uploaded as much as the server allows{a_day}; "
+            "try again later.")

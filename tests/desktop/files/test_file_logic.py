@@ -20,6 +20,7 @@ from multichat.desktop.services.downloads import (
 from multichat.desktop.services.file_words import (
     format_size,
     limit_from_detail,
+    quota_words,
     too_large_words,
 )
 from multichat.protocol.commands import Send
@@ -91,6 +92,11 @@ def test_too_large_names_the_limit() -> None:
     assert limit_from_detail("the file is over 10485760 bytes") == 10 * 2**20
     assert too_large_words("a", limit_from_detail("at most 10485760 bytes")).endswith(
         "(10 MiB).")
+    assert too_large_words("a", 1000).endswith("(1000 bytes).")
+    assert quota_words("a.zip", limit_from_detail(
+        "uploads are limited to 104857600 bytes a day per user; try again later")) == (
+        "“a.zip” was not sent: you have uploaded as much as the server allows (100 MiB a "
+        "day); try again later.")
 
 
 def test_types_and_pasted_names() -> None:
