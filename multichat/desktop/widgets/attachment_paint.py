@@ -182,3 +182,13 @@ def card_status(file: FileObj, *, done: int | None = None, saved_as: str = "",
         percent = 100 * done // file.size if file.size else 100
         return f"Saving {percent}% of {size}"
     return size
+
+
+def tooltip(box: FileBox, part: Part) -> str:
+    """What hovering a file says: its whole name and size, and what a click does."""
+    about = f"{box.file.name} ({format_size(box.file.size)})"
+    if part is Part.SAVE:
+        return f"Save {about} to your Downloads folder"
+    if part is Part.IMAGE:
+        return f"{about}: click to view"
+    return about

@@ -85,8 +85,9 @@ class StagedFiles(QFrame):
             remove.setToolTip(f"Don't send {attachment.name}")
             remove.setAccessibleName(f"Remove {attachment.name}")
             remove.clicked.connect(lambda _=False, p=position: self.remove(p))
-            line.addWidget(label, 1)
+            line.addWidget(label)
             line.addWidget(remove)
+            line.addStretch(1)  # the ✕ right by its file, not across the window
             self._layout.addWidget(row)
         self.setVisible(bool(self._files))
         self.changed.emit()

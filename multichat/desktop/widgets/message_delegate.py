@@ -614,7 +614,10 @@ class MessageDelegate(QStyledItemDelegate):
         point = QPointF(event.pos())
         on_chip, emoji = self.chip_at(option, index, point)
         words = ""
-        if on_chip and emoji is None:
+        hit = self.file_at(option, index, point)
+        if hit is not None:
+            words = attachment_paint.tooltip(*hit)
+        elif on_chip and emoji is None:
             words = "Add a reaction"
         elif on_chip:
             reactions: tuple[Reaction, ...] = index.data(MessageRole.Reactions) or ()

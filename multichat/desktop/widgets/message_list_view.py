@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QPointF,
     Qt,
     QTimer,
     Signal,
@@ -371,6 +372,16 @@ class MessageListView(QListView):
             return  # on the bar itself: keep it where it is
         index = self.indexAt(point)
         self.hover(index if index.isValid() else None)
+        self._point_at_files(index, point)
+
+    def _point_at_files(self, index: QModelIndex, point: QPoint) -> None:
+        """A hand over what a click opens or saves (an image, a Save button)."""
+        hit = self.delegate.file_at(self._option_for(index), index, QPointF(point)) \
+            if index.isValid() else None
+        if hit is not None and hit[0].file.id and hit[1] is not Part.CARD:
+            self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
+        else:
+            self.viewport().unsetCursor()
 
     def _hover_react(self) -> None:
         if self.hover_bar.seq is not None:
