@@ -48,6 +48,7 @@ from multichat.desktop.client import ChatClient
 from multichat.desktop.client.uploads import Attachment
 from multichat.desktop.models import MemberListModel, MessageListModel, RoomListModel
 from multichat.desktop.models.mentions import mentions
+from multichat.desktop.services.file_words import files_summary
 from multichat.protocol import MsgType, names
 from multichat.protocol.frames import RoomEvent, RoomInfo, UserInfo
 
@@ -416,6 +417,7 @@ class Workspace(QObject):
             return
         text = event.message or ""
         mentioned = mentions(text, self.username)
+        text = text or files_summary([file.name for file in event.files])
         if mentioned or not self.rooms.is_muted(room):
             title = f"{event.username} in {(self.title(room) or room)}"
             if self.is_direct(room):

@@ -53,6 +53,7 @@ from PySide6.QtCore import (
 from multichat.desktop.models.mentions import mentions
 from multichat.desktop.models.roles import role_names
 from multichat.desktop.models.timeline import Kind, Line, Presentation, present
+from multichat.desktop.services.file_words import files_summary
 from multichat.protocol import MsgType
 from multichat.protocol.frames import FileObj, RoomEvent
 
@@ -599,7 +600,8 @@ class MessageListModel(QAbstractListModel):
         original = self.message(seq)
         if original is None:
             return Quote(seq, loaded=False)
-        return Quote(seq, loaded=True, username=original.username, text=original.text,
+        return Quote(seq, loaded=True, username=original.username,
+                     text=original.text or files_summary([f.name for f in original.files]),
                      deleted=original.deleted)
 
     def roleNames(self) -> dict[int, QByteArray]:

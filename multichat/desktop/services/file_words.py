@@ -51,3 +51,12 @@ def quota_words(name: str, limit: int | None) -> str:
     a_day = f" ({limit_words(limit)} a day)" if limit else ""
     return (f"“{name}” was not sent: you have uploaded as much as the server allows{a_day}; "
             "try again later.")
+
+
+def files_summary(names: list[str]) -> str:
+    """A message's files in a line, where its text would go (a notification, a quote):
+    "📎 photo.png", "📎 photo.png and 2 more files"."""
+    if not names:
+        return ""
+    more = len(names) - 1
+    return f"📎 {names[0]}" + (f" and {more} more file{'s' * (more > 1)}" if more else "")

@@ -68,6 +68,7 @@ from multichat.desktop.models.messages import (
 )
 from multichat.desktop.services.emoji_usage import EmojiUsage
 from multichat.desktop.services.file_transfers import FileTransfers
+from multichat.desktop.services.file_words import files_summary
 from multichat.desktop.widgets.attachment_tray import StagedFiles, UploadList
 from multichat.desktop.widgets.eliding_label import ElidingLabel
 from multichat.desktop.widgets.emoji_picker import EmojiPicker
@@ -588,5 +589,6 @@ class RoomView(QWidget):
 
 
 def _quote_of(row: MessageRow) -> Quote:
-    return Quote(row.seq or 0, loaded=True, username=row.username, text=row.text,
+    return Quote(row.seq or 0, loaded=True, username=row.username,
+                 text=row.text or files_summary([file.name for file in row.files]),
                  deleted=row.deleted)

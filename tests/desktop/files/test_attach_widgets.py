@@ -198,3 +198,14 @@ def test_a_pending_message_shows_its_files_waiting(qtbot: QtBot) -> None:
     (box,) = view.messages.delegate.layout(view.messages.visualRect(index), index).files
     assert box.file.name == "a.pdf" and box.save is None  # nothing to save yet
     assert Attachment.from_bytes("a.pdf", b"12345").size == 5
+
+
+def test_a_reply_to_a_files_only_message_quotes_its_files(qtbot: QtBot) -> None:
+    _view, model = room(qtbot)
+    ts = datetime.now(UTC).isoformat()
+    model.append_live(RoomEvent(room=1, seq=1, username="bob", msg_type=MsgType.MESSAGE,
+                                message="", ts=ts, files=(PHOTO, PDF)))
+    model.append_live(RoomEvent(room=1, seq=2, username="alice", msg_type=MsgType.MESSAGE,
+                                message="nice", ts=ts, reply_to=1))
+    quote = model.index(1).data(MessageRole.Quote)
+    assert quote.text == "📎 photo.jpg and 1 more file"

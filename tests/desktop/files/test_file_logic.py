@@ -18,6 +18,7 @@ from multichat.desktop.services.downloads import (
     unique_path,
 )
 from multichat.desktop.services.file_words import (
+    files_summary,
     format_size,
     limit_from_detail,
     quota_words,
@@ -97,6 +98,12 @@ def test_too_large_names_the_limit() -> None:
         "uploads are limited to 104857600 bytes a day per user; try again later")) == (
         "“a.zip” was not sent: you have uploaded as much as the server allows (100 MiB a "
         "day); try again later.")
+
+
+def test_files_in_a_line() -> None:
+    assert files_summary([]) == ""
+    assert files_summary(["a.png"]) == "📎 a.png"
+    assert files_summary(["a.png", "b.pdf", "c.txt"]) == "📎 a.png and 2 more files"
 
 
 def test_types_and_pasted_names() -> None:
