@@ -328,3 +328,42 @@ def test_with_text_a_refused_file_leaves_the_text_to_go(
     (event,) = [e for e in bob_events if e.message == "see attached"]
     assert [f.name for f in event.files] == ["ok.txt"]
     assert isinstance(event.files[0], FileObj)
+
+
+@pytest.fixture
+def tls_hosted(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
+    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "tls-hosted",
+                          tls=True, poll_interval=0.2, advertise=False)
+    thread = seeded_server_thread(config, passwords)
+    yield thread
+    thread.stop()
+
+
+def test_over_tls_files_are_fetched_from_the_pinned_server_only(
+        qtbot: QtBot, tls_hosted: ServerThread,
+        make_client: Callable[[], ChatClient], tmp_path: Path) -> None:
+    url = f"wss://127.0.0.1:{tls_hosted.port}"
+    alice = make_client()
+    with qtbot.waitSignal(alice.loggedIn, timeout=WAIT_MS):
+        alice.open(url, "alice", password=ALICE[1], pin=tls_hosted.fingerprint)
+    alice.join("1")
+    qtbot.waitUntil(lambda: alice.rooms["1"].joined, timeout=WAIT_MS)
+    events = record(alice)
+    alice.send("1", "over TLS", None, [Attachment.from_path(a_png(tmp_path))])
+    qtbot.waitUntil(lambda: bool(with_files(events)), timeout=WAIT_MS)
+    (photo,) = with_files(events)[0].files
+
+    pinned = FileTransfers(lambda: file_server_of(alice))
+    assert pinned.thumbnail(photo) is None  # asked for now
+    qtbot.waitUntil(lambda: pinned.thumbnail(photo) is not None, timeout=WAIT_MS)
+    image = pinned.thumbnail(photo)
+    assert image is not None and max(image.width(), image.height()) <= 320
+
+    # The same token to the same address, pinned to another certificate: refused
+    # before the request, so the token never left.
+    other = FileTransfers(lambda: FileServer(url, alice.token or "", ":".join(["AB"] * 32)))
+    other.folder = tmp_path / "Downloads"
+    with qtbot.waitSignal(other.downloadFailed, timeout=WAIT_MS) as failed:
+        other.save(photo)
+    assert "certificate" in failed.args[1]
+    assert not any((tmp_path / "Downloads").iterdir())  # nothing left behind
