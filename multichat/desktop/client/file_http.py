@@ -162,3 +162,20 @@ def _read(response: http.client.HTTPResponse, sink: BinaryIO, offset: int,
     if total is not None and done != total:
         raise FetchError("The connection was lost before the whole file came.")
     return done - offset
+
+
+def fetch_resuming(server: FileServer, path: str, sink: BinaryIO, *,
+                   progress: Progress | None = None,
+                   cancelled: threading.Event | None = None, attempts: int = 3) -> int:
+    """``fetch``, picking up where a lost connection left off (``Range`` from the bytes
+    already in ``sink``), up to ``attempts`` times in all. A refusal (an HTTP status)
+    is not retried. The bytes in ``sink`` at the end."""
+    for attempt in range(1, attempts + 1):
+        try:
+            fetch(server, path, sink, progress=progress, cancelled=cancelled,
+                  offset=sink.tell())
+            return sink.tell()
+        except FetchError as exc:
+            if exc.status is not None or attempt == attempts:
+                raise
+    raise AssertionError("unreachable")

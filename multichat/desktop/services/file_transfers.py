@@ -7,7 +7,8 @@ are fetched once each, when first painted, at most ``THUMBNAIL_FETCHES`` at a
 time, and kept (the newest ``THUMBNAIL_CACHE``); a failed one is not tried
 again in the session (its placeholder says so). A download goes to
 ``folder`` (the Downloads folder unless set) under the file's own name made
-safe, never over an existing file; a failed or cancelled one leaves nothing
+safe, never over an existing file; a connection lost midway picks up where it
+left off (``Range``, twice at most); a failed or cancelled one leaves nothing
 behind.
 
 Signals:
@@ -41,6 +42,7 @@ from multichat.desktop.client.file_http import (
     FetchError,
     FileServer,
     fetch,
+    fetch_resuming,
     file_path,
 )
 from multichat.desktop.client.pinning import Untrusted
@@ -158,7 +160,7 @@ class FileTransfers(QObject):
             folder = self.folder or default_folder()
             path, fd = create_unique(folder, file.name)
             with os.fdopen(fd, "wb") as sink:
-                await loop.run_in_executor(None, lambda: fetch(
+                await loop.run_in_executor(None, lambda: fetch_resuming(
                     server, file_path(file.id), sink, progress=report, cancelled=cancelled))
         except (FetchError, FetchCancelled, Untrusted, OSError) as exc:
             if path is not None:

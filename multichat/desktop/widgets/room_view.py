@@ -38,6 +38,7 @@ from PySide6.QtCore import QAbstractItemModel, QBuffer, QIODevice, QModelIndex, 
 from PySide6.QtGui import (
     QCursor,
     QDragEnterEvent,
+    QDragLeaveEvent,
     QDropEvent,
     QGuiApplication,
     QImage,
@@ -82,6 +83,7 @@ from multichat.protocol import MsgType
 # Below this width the member list folds away (a message needs ~300 px to read well).
 MEMBERS_FOLD_WIDTH = 560
 LINK_SCHEME = "multichat"
+DROP_WORDS = "Drop the files to attach them to your next message."
 
 
 def message_link(room: str, seq: int) -> str:
@@ -549,8 +551,14 @@ class RoomView(QWidget):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if not self.closed and local_files(event.mimeData()):
             event.acceptProposedAction()
+            self.show_banner(DROP_WORDS)
         else:
             super().dragEnterEvent(event)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        if self.banner.text() == DROP_WORDS:
+            self.show_banner("")
+        super().dragLeaveEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
         files = local_files(event.mimeData())
@@ -558,6 +566,7 @@ class RoomView(QWidget):
             super().dropEvent(event)
             return
         event.acceptProposedAction()
+        self.show_banner("")
         self.attach_files(files)
 
     def set_uploads(self, pending: list[dict[str, Any]]) -> None:

@@ -95,9 +95,11 @@ def test_dropping_files_on_the_room_attaches_them(qtbot: QtBot, tmp_path: Path) 
     buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     QApplication.sendEvent(window, QDragEnterEvent(at, Qt.DropAction.CopyAction, mime,
                                                    buttons, keys))
+    assert view.banner.isVisible() and "Drop the files" in view.banner.text()
     QApplication.sendEvent(window, QDropEvent(QPointF(at), Qt.DropAction.CopyAction, mime,
                                               buttons, keys))
     assert [a.name for a in view.staged.files] == ["report.pdf"]
+    assert not view.banner.isVisible()
 
 
 def test_pasting_an_image_attaches_it_as_a_png(qtbot: QtBot) -> None:

@@ -17,7 +17,13 @@ from typing import ClassVar
 
 import pytest
 
-from multichat.desktop.client.file_http import FetchError, FileServer, fetch, file_path
+from multichat.desktop.client.file_http import (
+    FetchError,
+    FileServer,
+    fetch,
+    fetch_resuming,
+    file_path,
+)
 from multichat.desktop.client.pinning import Untrusted
 from multichat.server.net import tls
 
@@ -29,9 +35,10 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.seen.append({"path": self.path, **dict(self.headers.items())})
-        if self.path != "/files/abc":
+        if self.path not in ("/files/abc", "/files/cut"):
             self.send_error(404)
             return
+        cut = self.path == "/files/cut" and "Range" not in self.headers
         start = 0
         ranged = self.headers.get("Range", "")
         if ranged.startswith("bytes="):
@@ -41,7 +48,8 @@ class Recorder(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
         self.send_header("Content-Length", str(len(BODY) - start))
         self.end_headers()
-        self.wfile.write(BODY[start:])
+        # /files/cut: the connection goes after 100 000 bytes, unless resumed.
+        self.wfile.write(BODY[start:100_000] if cut else BODY[start:])
 
     def log_message(self, *_: object) -> None:
         pass
@@ -102,3 +110,15 @@ def test_a_fetch_resumes_with_range_and_a_missing_file_is_said_in_words(
 def test_ids_cannot_walk_out_of_files() -> None:
     assert file_path("../admin") == "/files/..%2Fadmin"
     assert file_path("x1", thumbnail=True) == "/files/x1/thumbnail"
+
+
+def test_a_download_cut_midway_resumes_from_where_it_stopped(
+        https: tuple[int, str, list[dict[str, str]]]) -> None:
+    port, fingerprint, seen = https
+    server = FileServer(f"wss://127.0.0.1:{port}", "t", fingerprint)
+    sink = io.BytesIO()
+    with pytest.raises(FetchError):
+        fetch(server, file_path("cut"), io.BytesIO())  # alone, it fails
+    assert fetch_resuming(server, file_path("cut"), sink) == len(BODY)
+    assert sink.getvalue() == BODY
+    assert seen[-1]["Range"] == "bytes=100000-"
