@@ -645,28 +645,33 @@ class ChatClient(QObject):
         reply: asyncio.Future[frames.ServerFrame] = loop.create_future()
         self._upload_replies[command.ref] = reply
         self.uploadProgress.emit(upload.room, upload.key, 0, attachment.size)
+
+        def wanted() -> bool:
+            """Not cancelled, nor its message dropped (deleted, its room left)."""
+            return upload.ref == command.ref and self.outbox.upload(upload.key) is not None
+
         try:
             await ws.send(command.encode())
             answer = await reply
             if isinstance(answer, frames.UploadReady):
                 reply = loop.create_future()  # the next answer, ``file`` or an error
                 self._upload_replies[command.ref] = reply
-                if upload.ref != command.ref:  # cancelled while it was being opened
+                if not wanted():  # cancelled while it was being opened
                     await self._abort(ws, command.ref, answer.chunk)
                     return
                 with attachment.open() as source:
-                    while upload.ref == command.ref and (chunk := source.read(answer.chunk)):
+                    while wanted() and (chunk := source.read(answer.chunk)):
                         await ws.send(chunk)
                         upload.sent += len(chunk)
                         self.uploadProgress.emit(upload.room, upload.key, upload.sent,
                                                  attachment.size)
-                if upload.ref != command.ref and upload.sent < attachment.size:
+                if not wanted() and upload.sent < attachment.size:
                     await self._abort(ws, command.ref, answer.chunk)  # cancelled midway
                     return
                 answer = await reply
         finally:
             self._upload_replies.pop(command.ref, None)
-        if upload.ref == command.ref:  # else cancelled meanwhile: the answer is not news
+        if wanted():  # else cancelled or dropped meanwhile: the answer is not news
             self._upload_answered(upload, answer)
 
     def _upload_answered(self, upload: Upload, answer: frames.ServerFrame) -> None:

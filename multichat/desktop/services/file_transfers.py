@@ -4,8 +4,8 @@ Each fetch runs ``file_http.fetch`` on a worker thread (the loop's default
 executor) with the client's address, token and pinned certificate as they are
 at that moment; progress comes back to the GUI thread as signals. Thumbnails
 are fetched once each, when first painted, at most ``THUMBNAIL_FETCHES`` at a
-time, and kept (the newest ``THUMBNAIL_CACHE``); a failed one is not tried
-again in the session (its placeholder says so). A download goes to
+time, and kept (the newest ``THUMBNAIL_CACHE``); a failed one (its placeholder
+says so) is asked for again when painted ``RETRY_THUMBNAIL_AFTER`` later. A download goes to
 ``folder`` (the Downloads folder unless set) under the file's own name made
 safe, never over an existing file; a connection lost midway picks up where it
 left off (``Range``, twice at most); a failed or cancelled one leaves nothing
@@ -25,6 +25,7 @@ import contextlib
 import io
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ from multichat.protocol.frames import FileObj
 
 THUMBNAIL_FETCHES = 4
 THUMBNAIL_CACHE = 300
+RETRY_THUMBNAIL_AFTER = 30.0  # seconds before a failed thumbnail is asked for again
 ServerLookup = Callable[[], FileServer | None]
 
 
@@ -74,7 +76,7 @@ class FileTransfers(QObject):
         self._server = server
         self.folder: Path | None = None  # None: the Downloads folder
         self._thumbnails: OrderedDict[str, QImage] = OrderedDict()
-        self._failed: set[str] = set()
+        self._failed: dict[str, float] = {}  # file id -> when its thumbnail failed
         self._asked: set[str] = set()
         self._slots = asyncio.Semaphore(THUMBNAIL_FETCHES)
         self.downloads: dict[str, Download] = {}
@@ -88,7 +90,11 @@ class FileTransfers(QObject):
         if image is not None:
             self._thumbnails.move_to_end(file.id)
             return image
-        if file.id and file.id not in self._asked and file.id not in self._failed:
+        failed = self._failed.get(file.id)
+        if failed is not None and time.monotonic() - failed < RETRY_THUMBNAIL_AFTER:
+            return None
+        if file.id and file.id not in self._asked:
+            self._failed.pop(file.id, None)
             self._asked.add(file.id)
             self._spawn(self._fetch_thumbnail(file))
         return None
@@ -104,7 +110,7 @@ class FileTransfers(QObject):
                 if image.isNull():
                     raise FetchError("not an image")
             except (FetchError, Untrusted):
-                self._failed.add(file.id)
+                self._failed[file.id] = time.monotonic()
             else:
                 self._thumbnails[file.id] = image
                 while len(self._thumbnails) > THUMBNAIL_CACHE:

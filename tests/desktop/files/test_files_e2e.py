@@ -367,3 +367,32 @@ def test_over_tls_files_are_fetched_from_the_pinned_server_only(
         other.save(photo)
     assert "certificate" in failed.args[1]
     assert not any((tmp_path / "Downloads").iterdir())  # nothing left behind
+
+
+def test_a_pending_message_deleted_mid_upload_stops_its_file(
+        qtbot: QtBot, hosted_server: ServerThread,
+        make_client: Callable[[], ChatClient], tmp_path: Path) -> None:
+    alice = joined(qtbot, make_client(), hosted_server, ALICE)
+    bob = joined(qtbot, make_client(), hosted_server, BOB)
+    bob_events = record(bob)
+    errors: list[str] = []
+    alice.errorOccurred.connect(lambda _room, code, _words: errors.append(code))
+    sent: list[int] = []
+    client_id = ""
+
+    def delete_it(_room: str, _key: str, done: int, _size: int) -> None:
+        sent.append(done)
+        if done > 0 and len(sent) == 2:
+            alice.delete_pending("1", client_id)
+
+    alice.uploadProgress.connect(delete_it)
+    client_id = alice.send("1", "never mind", None,
+                           [Attachment.from_path(a_pdf(tmp_path, 2_000_000, "big.pdf"))])
+    qtbot.waitUntil(lambda: len(alice.outbox) == 0, timeout=WAIT_MS)
+    alice.uploadProgress.disconnect(delete_it)
+    assert max(sent) < 2_000_000  # it stopped, it did not send the rest
+    alice.send("1", "", None, [Attachment.from_bytes("next.txt", b"next")])
+    qtbot.waitUntil(lambda: bool(with_files(bob_events)), timeout=WAIT_MS)
+    assert [e.files[0].name for e in with_files(bob_events)] == ["next.txt"]
+    assert not any(e.message == "never mind" for e in bob_events)
+    assert errors == []
