@@ -79,6 +79,7 @@ from multichat.desktop.widgets.message_input import MessageInput, local_files
 from multichat.desktop.widgets.message_list_view import MessageListView
 from multichat.desktop.widgets.reply_bar import ComposeBar
 from multichat.protocol import MsgType
+from multichat.protocol.frames import FileObj
 
 # Below this width the member list folds away (a message needs ~300 px to read well).
 MEMBERS_FOLD_WIDTH = 560
@@ -322,9 +323,13 @@ class RoomView(QWidget):
                 add("editAction", "Edit", lambda: self.start_edit(seq))
             add("reactAction", "React…", lambda: self.open_emoji_picker(seq, QCursor.pos()))
             menu.addSeparator()
-        if not row.deleted:
+        if not row.deleted and row.text:
             add("copyTextAction", "Copy text",
                 lambda: QGuiApplication.clipboard().setText(row.text))
+        if not row.deleted and row.files and self.files is not None:
+            files = row.files
+            words = f"Save “{files[0].name}”" if len(files) == 1 else f"Save {len(files)} files"
+            add("saveFilesAction", words, lambda: self._save_all(files))
         add("copyLinkAction", "Copy link to message",
             lambda: QGuiApplication.clipboard().setText(message_link(self.room, seq)))
         if standing and (row.own or self.delete_any):
@@ -591,6 +596,10 @@ class RoomView(QWidget):
         if self.files is not None:
             self.viewer = ImageViewer(file, self.files, self)  # type: ignore[arg-type]
             self.viewer.show()
+
+    def _save_all(self, files: tuple[FileObj, ...]) -> None:
+        for file in files:
+            self.save_file(file)
 
     def save_file(self, file: object) -> None:
         if self.files is not None:

@@ -120,6 +120,20 @@ def view_and_save(qtbot: QtBot, window: MainWindow, view: RoomView, at: QPoint,
     viewer.close()
 
 
+def save_all_from_the_menu(qtbot: QtBot, window: MainWindow, view: RoomView,
+                           seq: int) -> None:
+    """The message's menu saves all its files at once, each beside the earlier copies."""
+    menu = view.message_menu(seq)
+    assert menu is not None
+    action = next(a for a in menu.actions() if a.objectName() == "saveFilesAction")
+    assert action.text() == "Save 2 files"
+    finished: list[str] = []
+    window.files.downloadFinished.connect(lambda _id, path: finished.append(path))
+    action.trigger()
+    qtbot.waitUntil(lambda: len(finished) == 2, timeout=WAIT_MS)
+    assert sorted(Path(p).name for p in finished) == ["photo (1).png", "report (2).pdf"]
+
+
 def test_attached_in_the_window_then_seen_saved_and_viewed_by_the_other(
         qtbot: QtBot, hosted_server: ServerThread,
         make_client: Callable[[], ChatClient], tmp_path: Path) -> None:
@@ -182,6 +196,8 @@ def test_attached_in_the_window_then_seen_saved_and_viewed_by_the_other(
     assert (downloads / "report.pdf").read_bytes() == pdf.read_bytes()  # not overwritten
 
     view_and_save(qtbot, bob_window, bob_view, image_box.rect.center(), downloads, png)
+
+    save_all_from_the_menu(qtbot, bob_window, bob_view, int(index.data(MessageRole.Seq)))
     del alice_window
 
 
