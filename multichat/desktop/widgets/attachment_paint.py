@@ -173,7 +173,7 @@ def card_status(file: FileObj, *, done: int | None = None, saved_as: str = "",
     """The line under a card's name: its size, "Saving 40% of 2 MB", "Saved as …"."""
     size = format_size(file.size)
     if not file.id:
-        return f"{size} · waiting to upload"
+        return f"{size} · not sent yet"
     if error:
         return error
     if saved_as:

@@ -42,7 +42,9 @@ from PySide6.QtGui import (
     QDropEvent,
     QGuiApplication,
     QImage,
+    QKeySequence,
     QResizeEvent,
+    QShortcut,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -78,6 +80,7 @@ from multichat.desktop.widgets.message_delegate import quote_line
 from multichat.desktop.widgets.message_input import MessageInput, local_files
 from multichat.desktop.widgets.message_list_view import MessageListView
 from multichat.desktop.widgets.reply_bar import ComposeBar
+from multichat.desktop.widgets.shortcuts_dialog import ATTACH_FILES, shown
 from multichat.protocol import MsgType
 from multichat.protocol.frames import FileObj
 
@@ -178,8 +181,11 @@ class RoomView(QWidget):
         self.attach_button = QToolButton()
         self.attach_button.setObjectName("attachButton")
         self.attach_button.setText("📎")
-        self.attach_button.setToolTip("Attach files (or drop them on the room, or paste an "
-                                      "image)")
+        self.attach_button.setToolTip(f"Attach files ({shown(ATTACH_FILES)}), or drop them "
+                                      "on the room, or paste an image")
+        attach = QShortcut(QKeySequence(ATTACH_FILES), self)
+        attach.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        attach.activated.connect(self.choose_files)
         self.attach_button.setAccessibleName("Attach files")
         self.staged = StagedFiles()
         self.uploads = UploadList()

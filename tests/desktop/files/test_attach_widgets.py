@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QStyleOptionViewItem
+from PySide6.QtWidgets import QApplication, QFileDialog, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client.uploads import Attachment
@@ -211,3 +212,24 @@ def test_a_reply_to_a_files_only_message_quotes_its_files(qtbot: QtBot) -> None:
                                 message="nice", ts=ts, reply_to=1))
     quote = model.index(1).data(MessageRole.Quote)
     assert quote.text == "📎 photo.jpg and 1 more file"
+
+
+def test_the_paperclip_and_ctrl_u_pick_files(qtbot: QtBot, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    view, _model = room(qtbot)
+    pdf, png = files_in(tmp_path)
+    asked: list[str] = []
+
+    def the_os_file_dialog(_parent: object, title: str) -> tuple[list[str], str]:
+        asked.append(title)  # the one edge we don't own: the platform's file dialog
+        return [str(pdf)], ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames", the_os_file_dialog)
+    qtbot.mouseClick(view.attach_button, Qt.MouseButton.LeftButton)
+    assert [a.name for a in view.staged.files] == ["report.pdf"]
+    view.input.setFocus()
+    qtbot.waitUntil(view.input.hasFocus)
+    qtbot.keyClick(view.input, Qt.Key.Key_U, Qt.KeyboardModifier.ControlModifier)
+    assert asked == ["Attach files", "Attach files"]
+    assert [a.name for a in view.staged.files] == ["report.pdf", "report.pdf"]
+    del png
