@@ -651,25 +651,35 @@ class ChatClient(QObject):
             return upload.ref == command.ref and self.outbox.upload(upload.key) is not None
 
         try:
+            source = attachment.open()
+        except OSError as exc:
+            self._upload_refused(upload, f"“{attachment.name}” was not sent: it cannot be "
+                                         f"read any more ({exc.strerror or exc}).")
+            return
+        try:
             await ws.send(command.encode())
             answer = await reply
             if isinstance(answer, frames.UploadReady):
                 reply = loop.create_future()  # the next answer, ``file`` or an error
                 self._upload_replies[command.ref] = reply
-                if not wanted():  # cancelled while it was being opened
+                while wanted() and upload.sent < attachment.size:
+                    chunk = source.read(min(answer.chunk, attachment.size - upload.sent))
+                    if not chunk:
+                        break  # shorter than when attached
+                    await ws.send(chunk)
+                    upload.sent += len(chunk)
+                    self.uploadProgress.emit(upload.room, upload.key, upload.sent,
+                                             attachment.size)
+                if upload.sent < attachment.size:  # cancelled, or the file shrank
                     await self._abort(ws, command.ref, answer.chunk)
-                    return
-                with attachment.open() as source:
-                    while wanted() and (chunk := source.read(answer.chunk)):
-                        await ws.send(chunk)
-                        upload.sent += len(chunk)
-                        self.uploadProgress.emit(upload.room, upload.key, upload.sent,
-                                                 attachment.size)
-                if not wanted() and upload.sent < attachment.size:
-                    await self._abort(ws, command.ref, answer.chunk)  # cancelled midway
+                    if wanted():
+                        self._upload_refused(upload, f"“{attachment.name}” was not sent: it "
+                                                     "changed after it was attached; attach "
+                                                     "it again.")
                     return
                 answer = await reply
         finally:
+            source.close()
             self._upload_replies.pop(command.ref, None)
         if wanted():  # else cancelled or dropped meanwhile: the answer is not news
             self._upload_answered(upload, answer)
@@ -692,12 +702,16 @@ class ChatClient(QObject):
             else:
                 words = f"“{upload.attachment.name}” was not sent: " + describe(
                     answer.code, answer.detail, command="upload")
-            self.outbox.drop_upload(upload.key)
-            item = self.outbox.get(upload.client_id)
-            if item is not None and not item.waiting_for_files:
-                self._send_if_open(item)
-            self._emit_outbox(upload.room)
-            self.errorOccurred.emit(upload.room, answer.code, words)
+            self._upload_refused(upload, words, answer.code)
+
+    def _upload_refused(self, upload: Upload, words: str, code: str = "") -> None:
+        """The file cannot go: off its message (the rest of which goes), said in words."""
+        self.outbox.drop_upload(upload.key)
+        item = self.outbox.get(upload.client_id)
+        if item is not None and not item.waiting_for_files:
+            self._send_if_open(item)
+        self._emit_outbox(upload.room)
+        self.errorOccurred.emit(upload.room, code, words)
 
     def _abandon_upload(self, upload: Upload) -> None:
         """Stop sending this file: ``_upload`` ends it at its next step (see ``_abort``);

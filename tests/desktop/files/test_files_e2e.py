@@ -412,3 +412,26 @@ def test_a_pending_message_deleted_mid_upload_stops_its_file(
     assert [e.files[0].name for e in with_files(bob_events)] == ["next.txt"]
     assert not any(e.message == "never mind" for e in bob_events)
     assert errors == []
+
+
+def test_a_file_gone_or_cut_short_after_attaching_is_said_and_the_rest_goes(
+        qtbot: QtBot, hosted_server: ServerThread,
+        make_client: Callable[[], ChatClient], tmp_path: Path) -> None:
+    alice = joined(qtbot, make_client(), hosted_server, ALICE)
+    bob = joined(qtbot, make_client(), hosted_server, BOB)
+    bob_events = record(bob)
+    gone, short = a_pdf(tmp_path, 5000, "gone.pdf"), a_pdf(tmp_path, 300_000, "short.pdf")
+    attachments = [Attachment.from_path(gone), Attachment.from_path(short),
+                   Attachment.from_bytes("kept.txt", b"kept")]
+    gone.unlink()
+    short.write_bytes(short.read_bytes()[:1000])
+    said: list[str] = []
+    alice.errorOccurred.connect(lambda _room, _code, words: said.append(words))
+    alice.send("1", "three files", None, attachments)
+    qtbot.waitUntil(lambda: bool(with_files(bob_events)), timeout=WAIT_MS)
+    (event,) = with_files(bob_events)
+    assert event.message == "three files" and [f.name for f in event.files] == ["kept.txt"]
+    assert said[0].startswith("“gone.pdf” was not sent: it cannot be read any more")
+    assert said[1] == ("“short.pdf” was not sent: it changed after it was attached; attach it "
+                       "again.")
+    assert alice.state is State.ONLINE and len(said) == 2
