@@ -663,7 +663,10 @@ class ChatClient(QObject):
                 reply = loop.create_future()  # the next answer, ``file`` or an error
                 self._upload_replies[command.ref] = reply
                 while wanted() and upload.sent < attachment.size:
-                    chunk = source.read(min(answer.chunk, attachment.size - upload.sent))
+                    try:
+                        chunk = source.read(min(answer.chunk, attachment.size - upload.sent))
+                    except OSError:
+                        chunk = b""  # unreadable midway: as good as cut short
                     if not chunk:
                         break  # shorter than when attached
                     await ws.send(chunk)
