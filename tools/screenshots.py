@@ -12,8 +12,9 @@ someone typing and a reply being written (``conversation``); a message's
 context menu over its hover bar (``context-menu``); and a direct conversation
 with Alice (``direct-message``). Last, files in Design: Chen's mockup as a
 thumbnail and a PDF as a card with Save, Maria about to send a file she
-attached (``files``, and ``files-narrow`` at 480 px). Offscreen: no display
-needed. Files: NAME.png (light) and NAME-dark.png.
+attached (``files``, and ``files-narrow`` at 480 px), and the mockup in the
+image viewer (``image-viewer``). Offscreen: no display needed. Files:
+NAME.png (light) and NAME-dark.png.
 """
 
 from __future__ import annotations
@@ -367,6 +368,19 @@ async def shoot_files(staged: Scene, out: Path, switcher: theme.ThemeSwitcher) -
             await settle()
             grab(window, out / f"{name}{suffix}.png")
     window.resize(1100, 680)
+    await settle()
+    model = staged.workspace.messages["2"]
+    row = model.row_at(model.position_of(seq_of(staged.workspace, "2", FILES_TEXT) or 0) or 0)
+    view.view_image(next(f for f in row.files if f.is_image))
+    viewer = view.viewer
+    assert viewer is not None
+    await until(lambda: viewer.image is not None)
+    viewer.resize(720, 520)
+    for choice, suffix in THEMES:
+        switcher.set_choice(choice)
+        await settle()
+        grab(viewer, out / f"image-viewer{suffix}.png")
+    viewer.close()
 
 
 def grab_with_popup(window: QWidget, popup: QWidget, path: Path) -> None:
