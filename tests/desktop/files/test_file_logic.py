@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from multichat.desktop.client.uploads import Attachment, UploadState, guess_type
 from multichat.desktop.services.downloads import (
     FALLBACK_NAME,
     create_unique,
+    default_folder,
     safe_file_name,
     split_suffix,
     unique_path,
@@ -168,3 +170,15 @@ def test_an_unreadable_path_is_refused_when_attached(tmp_path: Path) -> None:
     attachment = Attachment.from_path(tmp_path / "ok.pdf")
     assert (attachment.name, attachment.size, attachment.type) == ("ok.pdf", 4,
                                                                     "application/pdf")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the XDG user dirs are Linux's")
+def test_downloads_go_to_the_persons_downloads_folder(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no user-dirs.dirs
+    assert default_folder() == tmp_path / "Downloads"
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "user-dirs.dirs").write_text(
+        'XDG_DOWNLOAD_DIR="$HOME/Téléchargements"\n')
+    assert default_folder() == tmp_path / "Téléchargements"  # where the desktop says

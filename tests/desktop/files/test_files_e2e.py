@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, QPoint, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QGuiApplication, QImage
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client import ChatClient, State
@@ -435,3 +435,24 @@ def test_a_file_gone_or_cut_short_after_attaching_is_said_and_the_rest_goes(
     assert said[1] == ("“short.pdf” was not sent: it changed after it was attached; attach it "
                        "again.")
     assert alice.state is State.ONLINE and len(said) == 2
+
+
+def test_a_pasted_screenshot_reaches_the_other_as_an_image(
+        qtbot: QtBot, hosted_server: ServerThread,
+        make_client: Callable[[], ChatClient]) -> None:
+    alice = make_client()
+    window, view = window_in_lobby(qtbot, alice, hosted_server, ALICE)
+    bob = joined(qtbot, make_client(), hosted_server, BOB)
+    bob_events = record(bob)
+    screenshot = QImage(640, 360, QImage.Format.Format_RGB32)
+    screenshot.fill(RED)
+    QGuiApplication.clipboard().setImage(screenshot)
+    view.input.setFocus()
+    qtbot.keyClick(view.input, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert len(view.staged.files) == 1
+    qtbot.keyClick(view.input, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bool(with_files(bob_events)), timeout=WAIT_MS)
+    (pasted,) = with_files(bob_events)[0].files
+    assert pasted.name.startswith("Pasted image ") and pasted.name.endswith(".png")
+    assert (pasted.type, pasted.width, pasted.height) == ("image/png", 640, 360)
+    del window
