@@ -62,7 +62,7 @@ Signals:
         crosses; ``trust(presented)`` pins it and connects again.
 
 Files (``send`` with attachments): each is uploaded in turn, then the message
-goes with their ids; see ``uploads.py`` and ``Outbox``. A refused upload
+goes with their ids; see ``upload_runner.py``, ``uploads.py`` and ``Outbox``. A refused upload
 (too large, over the quota) comes as ``errorOccurred`` and leaves the message
 without that file (without any, and no text: no message).
 
@@ -89,13 +89,9 @@ from multichat.desktop.client import pinning
 from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.client.outbox import Outbox, Pending
 from multichat.desktop.client.pinning import Untrusted
-from multichat.desktop.client.uploads import Attachment, Upload, UploadState
+from multichat.desktop.client.upload_runner import UploadHooks, UploadRunner
+from multichat.desktop.client.uploads import Attachment, Upload
 from multichat.desktop.client.words import describe, describe_connection_error
-from multichat.desktop.services.file_words import (
-    limit_from_detail,
-    quota_words,
-    too_large_words,
-)
 from multichat.protocol import CloseCode, ErrorCode, MsgType, frames
 from multichat.protocol import commands as cmd
 
@@ -191,11 +187,10 @@ class ChatClient(QObject):
         self._quiet: dict[str, cmd.Command] = {}  # the same for typing and read, bounded
         self._sending: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
-        self._uploading: asyncio.Task[None] | None = None  # one upload at a time
-        # The answer an upload waits for, by its ref.
-        self._upload_replies: dict[str, asyncio.Future[frames.ServerFrame]] = {}
-        # Uploads ended by ``_abort``, by ref: the server's FILE_INVALID for it is not news.
-        self._aborted: set[str] = set()
+        self._uploads = UploadRunner(self.outbox, UploadHooks(
+            new_ref=lambda: f"u{next(self._refs)}", progress=self._upload_progress,
+            changed=self._emit_outbox, ready=self._send_if_open,
+            refused=self.errorOccurred.emit))
     # -- connecting -----------------------------------------------------------------
 
     def open(
@@ -250,7 +245,7 @@ class ChatClient(QObject):
         self._timers.clear()
         for sending in list(self._sending):
             sending.cancel()
-        self._stop_uploads()
+        self._uploads.stop()
         self._ws = None
         self._requests.clear()
         self._quiet.clear()
@@ -322,7 +317,7 @@ class ChatClient(QObject):
                 # A cancelled run unwinds after cancel() (and maybe a new open()): the
                 # state is no longer this run's to clear.
                 if self._task is asyncio.current_task():
-                    self._stop_uploads()
+                    self._uploads.stop()
                     self._ws = None
                     self._requests.clear()  # no reply to them will come on the next one
                     self._quiet.clear()
@@ -371,7 +366,7 @@ class ChatClient(QObject):
             self._request(cmd.ListRooms())
             for room in list(self.rooms):
                 self._open_room(room)
-            self._start_uploads()
+            self._uploads.start(ws)
             try:
                 async for frame in ws:
                     self._dispatch(frame)
@@ -442,7 +437,7 @@ class ChatClient(QObject):
         message = self.outbox.add(room, text, reply_to, tuple(attachments))
         self._emit_outbox(room)
         if message.uploads:
-            self._start_uploads()
+            self._uploads.kick()
         else:
             self._send_if_open(message)
         return message.client_id
@@ -450,18 +445,10 @@ class ChatClient(QObject):
     def cancel_upload(self, key: str) -> None:
         """Drop one file from its pending message (sent or not); the message goes without
         it, or not at all if nothing is left. A file being sent stops at once."""
-        found = self.outbox.upload(key)
-        if found is None:
-            return
-        _item, upload = found
-        if upload.state is UploadState.SENDING:
-            self._abandon_upload(upload)
-        item = self.outbox.drop_upload(key)
-        if item is None:
-            return
-        self._emit_outbox(item.room)
-        if self.outbox.get(item.client_id) is not None and not item.waiting_for_files:
-            self._send_if_open(item)
+        self._uploads.cancel(key)
+
+    def _upload_progress(self, upload: Upload) -> None:
+        self.uploadProgress.emit(upload.room, upload.key, upload.sent, upload.attachment.size)
 
     def edit(self, room: str, seq: int, text: str) -> str:
         """Queue an edit of one's own stored message ``seq``; through the outbox as a send."""
@@ -613,144 +600,6 @@ class ChatClient(QObject):
         timer = loop.call_later(RATE_LIMIT_RETRY, fire)
         self._timers.add(timer)
 
-    # -- uploads ---------------------------------------------------------------------------
-
-    def _start_uploads(self) -> None:
-        """Upload what waits, one file after another, while connected."""
-        if self.state is not State.ONLINE or self._ws is None:
-            return
-        if self._uploading is not None and not self._uploading.done():
-            return
-        if self.outbox.next_upload() is None:
-            return
-        self._uploading = asyncio.get_running_loop().create_task(
-            self._upload_all(self._ws), name="chat-client-uploads")
-
-    async def _upload_all(self, ws: ClientConnection) -> None:
-        while self._ws is ws and (upload := self.outbox.next_upload()) is not None:
-            try:
-                await self._upload(ws, upload)
-            except (ConnectionClosed, OSError):
-                return  # the session ends; the upload starts again on the next one
-
-    async def _upload(self, ws: ClientConnection, upload: Upload) -> None:
-        """One file: ``upload``, its reply, the bytes in frames of at most its ``chunk``,
-        then the stored FILE_OBJ (or an error, which drops it from its message)."""
-        attachment = upload.attachment
-        loop = asyncio.get_running_loop()
-        command = replace(cmd.Upload(filename=attachment.name, size=attachment.size,
-                                     type=attachment.type), ref=f"u{next(self._refs)}")
-        assert command.ref is not None
-        upload.state, upload.sent, upload.ref = UploadState.SENDING, 0, command.ref
-        reply: asyncio.Future[frames.ServerFrame] = loop.create_future()
-        self._upload_replies[command.ref] = reply
-        self.uploadProgress.emit(upload.room, upload.key, 0, attachment.size)
-
-        def wanted() -> bool:
-            """Not cancelled, nor its message dropped (deleted, its room left)."""
-            return upload.ref == command.ref and self.outbox.upload(upload.key) is not None
-
-        try:
-            source = attachment.open()
-        except OSError as exc:
-            self._upload_refused(upload, f"“{attachment.name}” was not sent: it cannot be "
-                                         f"read any more ({exc.strerror or exc}).")
-            return
-        try:
-            await ws.send(command.encode())
-            answer = await reply
-            if isinstance(answer, frames.UploadReady):
-                reply = loop.create_future()  # the next answer, ``file`` or an error
-                self._upload_replies[command.ref] = reply
-                while wanted() and upload.sent < attachment.size:
-                    try:
-                        chunk = source.read(min(answer.chunk, attachment.size - upload.sent))
-                    except OSError:
-                        chunk = b""  # unreadable midway: as good as cut short
-                    if not chunk:
-                        break  # shorter than when attached
-                    await ws.send(chunk)
-                    upload.sent += len(chunk)
-                    self.uploadProgress.emit(upload.room, upload.key, upload.sent,
-                                             attachment.size)
-                if upload.sent < attachment.size:  # cancelled, or the file shrank
-                    await self._abort(ws, command.ref, answer.chunk)
-                    if wanted():
-                        self._upload_refused(upload, f"“{attachment.name}” was not sent: it "
-                                                     "changed after it was attached; attach "
-                                                     "it again.")
-                    return
-                answer = await reply
-        finally:
-            source.close()
-            self._upload_replies.pop(command.ref, None)
-        if wanted():  # else cancelled or dropped meanwhile: the answer is not news
-            self._upload_answered(upload, answer)
-
-    def _upload_answered(self, upload: Upload, answer: frames.ServerFrame) -> None:
-        if isinstance(answer, frames.FileStored):
-            ready = self.outbox.stored(upload, answer.file)
-            self._emit_outbox(upload.room)
-            if ready is not None:
-                self._send_if_open(ready)
-            return
-        if isinstance(answer, frames.Error):
-            limit = limit_from_detail(answer.detail)
-            if answer.known is ErrorCode.FILE_TOO_LARGE and "pixel" in (answer.detail or ""):
-                words = f"“{upload.attachment.name}” was not sent: {answer.detail}."
-            elif answer.known is ErrorCode.FILE_TOO_LARGE:
-                words = too_large_words(upload.attachment.name, limit)
-            elif answer.known is ErrorCode.QUOTA_EXCEEDED:
-                words = quota_words(upload.attachment.name, limit)
-            else:
-                words = f"“{upload.attachment.name}” was not sent: " + describe(
-                    answer.code, answer.detail, command="upload")
-            self._upload_refused(upload, words, answer.code)
-
-    def _upload_refused(self, upload: Upload, words: str, code: str = "") -> None:
-        """The file cannot go: off its message (the rest of which goes), said in words."""
-        self.outbox.drop_upload(upload.key)
-        item = self.outbox.get(upload.client_id)
-        if item is not None and not item.waiting_for_files:
-            self._send_if_open(item)
-        self._emit_outbox(upload.room)
-        self.errorOccurred.emit(upload.room, code, words)
-
-    def _abandon_upload(self, upload: Upload) -> None:
-        """Stop sending this file: ``_upload`` ends it at its next step (see ``_abort``);
-        one already sent whole is stored but goes on no message."""
-        upload.ref = None
-
-    async def _abort(self, ws: ClientConnection, ref: str, chunk: int) -> None:
-        """End an open upload on the server without closing the connection.
-
-        The protocol has no "cancel upload", and a second ``upload`` is refused while
-        one is open; but the server discards an upload whose binary frame is over its
-        chunk size, answers FILE_INVALID (ignored here: ``_aborted``), and goes on.
-        One frame of chunk + 1 bytes ends it at once, where sending the rest would
-        push up to 25 MiB for nothing. (Closing the connection would too, at the price
-        of a reconnect.)"""
-        self._aborted.add(ref)
-        with contextlib.suppress(ConnectionClosed, OSError):
-            await ws.send(bytes(chunk + 1))
-
-    def _stop_uploads(self) -> None:
-        """The connection is gone: whatever was being sent starts again on the next one."""
-        if self._uploading is not None:
-            self._uploading.cancel()
-            self._uploading = None
-        for reply in self._upload_replies.values():
-            reply.cancel()
-        self._upload_replies.clear()
-        self._aborted.clear()  # the server discards what a connection left open
-        rooms = set()
-        for upload in self.outbox.uploads():
-            if upload.state is UploadState.SENDING:
-                upload.restart()
-                rooms.add(upload.room)
-        for room in rooms:
-            self._emit_outbox(room)
-
     def _emit_outbox(self, room: str) -> None:
         self.outboxChanged.emit(room, [m.as_dict() for m in self.outbox.messages(room)])
 
@@ -759,13 +608,7 @@ class ChatClient(QObject):
     def _dispatch(self, raw: str | bytes) -> None:
         frame = frames.decode_frame(raw)
         ref = getattr(frame, "ref", None)
-        if ref is not None and ref in self._upload_replies:
-            reply = self._upload_replies.pop(ref)
-            if not reply.done():
-                reply.set_result(frame)
-            return
-        if ref is not None and ref in self._aborted:
-            self._aborted.discard(ref)  # the FILE_INVALID that ended it
+        if ref is not None and self._uploads.answer(ref, frame):
             return
         request = None
         if ref is not None:
