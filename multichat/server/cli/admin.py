@@ -1,4 +1,4 @@
-"""``multichat admin``: users and rooms of a server's database, from a shell.
+"""``multichat admin``: users, rooms and files of a server's database, from a shell.
 
 It writes to the database directly, so it works with or without a server
 running on it; a running server notices the change within its poll interval.
@@ -45,7 +45,7 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     admin.add_argument("--data-dir", metavar="DIR", help="the server's data directory")
     admin.add_argument("--database", metavar="URL", help="the server's database URL")
     what = admin.add_subparsers(dest="what", required=True,
-                                metavar="{user,room,check-names,migrate-data}")
+                                metavar="{user,room,file,check-names,migrate-data}")
 
     user = what.add_parser("user", help="accounts").add_subparsers(
         dest="action", required=True, metavar="{add,list,passwd,signout,set,rename,delete}")
@@ -84,6 +84,15 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     room_set.add_argument("--staff-only", action=argparse.BooleanOptionalAction, default=None)
     room_delete = room.add_parser("delete", help="delete a room and its messages")
     room_delete.add_argument("room", help="the room's id or exact title")
+
+    file = what.add_parser("file", help="uploaded files").add_subparsers(
+        dest="action", required=True, metavar="{list,delete}")
+    file_list = file.add_parser("list", help="the largest files first, with their uploaders")
+    file_list.add_argument("--limit", type=int, default=20, metavar="N",
+                           help="how many to list (default 20)")
+    file_delete = file.add_parser(
+        "delete", help="delete a file: its bytes, its thumbnail, and it from every message")
+    file_delete.add_argument("id", help="the file's id, as `file list` shows it")
 
     what.add_parser(
         "check-names", help="list names that look like others (set aside by an upgrade)",
@@ -185,7 +194,25 @@ def run(store: Store, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> i
         if not _print_clashes(None, out):
             print("no name looks like another", file=out)
         return 0
+    if args.what == "file":
+        return _file(store, args, out)
     return _room(store, args, out)
+
+
+def _file(store: Store, args: argparse.Namespace, out: TextIO) -> int:
+    if args.action == "delete":
+        if not store.files.delete(args.id):
+            raise AdminError(f"no file {shown(args.id)}")
+        print(f"deleted file {shown(args.id)}", file=out)
+        return 0
+    uses = store.files.largest(max(1, args.limit))
+    print(f"{'size':>12}  {'id':<22}  {'uploader':<12}  {'messages':>8}  name", file=out)
+    for use in uses:
+        uploader = shown(use.uploader) if use.uploader is not None else "(deleted)"
+        state = "" if use.complete else "  (uploading)"
+        print(f"{use.record.size:>12}  {shown(use.record.id):<22}  {uploader:<12}  "
+              f"{use.messages:>8}  {shown(use.record.name)}{state}", file=out)
+    return 0
 
 
 def _user(store: Store, args: argparse.Namespace, out: TextIO, stdin: TextIO) -> int:

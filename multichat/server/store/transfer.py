@@ -2,7 +2,8 @@
 
 Everything moves with its ids: users with their password hashes (nobody
 needs a new password), rooms with their seq counters, every message with its
-seq, login tokens (nobody is signed out) and read markers. The search index is
+seq, login tokens (nobody is signed out), read markers, and files with their
+bytes, thumbnails, the messages that carry them and the day's upload quota. The search index is
 built anew on the target from the copied messages (``search_index.fill``): its
 form differs by engine. Afterwards the target's id
 counters are moved past the copied rows, and past ids the source had handed
@@ -25,17 +26,42 @@ from multichat.server.redact import redact
 from multichat.server.store import migrations, search_index
 from multichat.server.store.database import open_database
 from multichat.server.store.errors import StoreError, StoreUnavailable
-from multichat.server.store.models import Account, Message, ReadMarker, Room, RoomMember, Token
+from multichat.server.store.models import (
+    Account,
+    File,
+    FileChunk,
+    FileThumbnail,
+    Message,
+    MessageFile,
+    ReadMarker,
+    Room,
+    RoomMember,
+    Token,
+    UploadRecord,
+)
 from multichat.server.store.repository import Store
 
 # Rows read per query, and rows per INSERT (well under SQLite's bound parameters).
 READ_PAGE = 2000
 INSERT_ROWS = 100
 
-# In dependency order: a token, message or read marker names its account and room.
-TABLES: tuple[type[pw.Model], ...] = (Account, Room, Token, Message, ReadMarker, RoomMember)
+# In dependency order: a token, message or read marker names its account and room; a
+# chunk, thumbnail or link its file.
+TABLES: tuple[type[pw.Model], ...] = (Account, Room, Token, Message, ReadMarker, RoomMember,
+                                      File, FileChunk, FileThumbnail, MessageFile,
+                                      UploadRecord)
 # The tables with an id column and its counter (read markers are keyed by account, room).
-COUNTED: tuple[type[pw.Model], ...] = (Account, Room, Token, Message)
+COUNTED: tuple[type[pw.Model], ...] = (Account, Room, Token, Message, UploadRecord)
+# The order the tables keyed otherwise are read in (a page at a time, by offset).
+KEY_ORDER: dict[type[pw.Model], str] = {
+    ReadMarker: '"account_id", "room_id"', RoomMember: '"account_id", "room_id"',
+    File: '"id"', FileChunk: '"file_id", "part"', FileThumbnail: '"file_id"',
+    MessageFile: '"room_id", "seq", "position"',
+}
+# Rows of up to 256 KiB each (a file's chunks, thumbnails): a few per query and insert,
+# so a copy never holds more than a few MiB of them.
+BLOB_ROWS = 8
+BLOB_TABLES = (FileChunk, FileThumbnail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +80,16 @@ def _rows(source: pw.Database, model: type[pw.Model]) -> Iterator[tuple[object, 
     table = model._meta.table_name
     names = ", ".join(f'"{field.column_name}"' for field in _columns(model))
     p = source.param
-    if model not in COUNTED:  # keyed by (account, room): pages in key order
+    if model not in COUNTED:  # keyed otherwise: pages in key order
+        size = BLOB_ROWS if model in BLOB_TABLES else READ_PAGE
         offset = 0
         while True:
             page = source.execute_sql(
-                f'SELECT {names} FROM "{table}" ORDER BY "account_id", "room_id" '
-                f'LIMIT {READ_PAGE} OFFSET {p}', (offset,),
+                f'SELECT {names} FROM "{table}" ORDER BY {KEY_ORDER[model]} '
+                f'LIMIT {size} OFFSET {p}', (offset,),
             ).fetchall()
             yield from page
-            if len(page) < READ_PAGE:
+            if len(page) < size:
                 return
             offset += len(page)
     last = -1
@@ -157,9 +184,10 @@ def _copy(source: pw.Database, target: Store, say: Callable[[str], None]) -> Cop
             fields = _columns(model)
             batch: list[tuple[object, ...]] = []
             count = 0
+            per_insert = BLOB_ROWS if model in BLOB_TABLES else INSERT_ROWS
             for row in _rows(source, model):
                 batch.append(row)
-                if len(batch) >= INSERT_ROWS:
+                if len(batch) >= per_insert:
                     model.insert_many(batch, fields=fields).execute()
                     count += len(batch)
                     batch = []

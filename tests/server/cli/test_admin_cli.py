@@ -356,3 +356,30 @@ def test_two_processes_cannot_both_create_look_alikes(postgres_url: str, home: P
         assert any("already exists" in err for _, err in outcomes), outcomes
     listed = run_cli(["admin", "--database", postgres_url, "user", "list"], home)
     assert len(listed.stdout.splitlines()) == 1 + 3
+
+
+def test_files_listed_largest_first_and_deleted(data_dir: Path, home: Path) -> None:
+    from multichat.protocol import MsgType
+    from multichat.server.store.records import NewMessage
+
+    with contextlib.closing(Store.open_data_dir(data_dir)) as store:
+        alice = store.create_user("alice", "h")
+        lobby = store.create_room("Lobby")
+        for file_id, size in (("small", 3), ("large", 3000), ("odd\x1b[2J", 30)):
+            store.files.begin_upload(file_id, alice.id, f"{file_id}.bin", size, "x/y",
+                                     now_ms=1, quota_bytes=10**9)
+            store.files.write_chunk(file_id, 0, b"x" * size, now_ms=1)
+            store.files.complete(file_id, "digest")
+        store.append_messages([NewMessage(lobby.id, alice.id, "alice", MsgType.MESSAGE, "",
+                                          None, 1, files=("large",))])
+    listed = admin(data_dir, home, "file", "list").stdout.splitlines()
+    assert listed[0].split() == ["size", "id", "uploader", "messages", "name"]
+    assert [line.split()[:4] for line in listed[1:]] == [
+        ["3000", "large", "alice", "1"], ["30", "odd\\x1b[2J", "alice", "0"],
+        ["3", "small", "alice", "0"]]
+    assert len(admin(data_dir, home, "file", "list", "--limit", "1").stdout.splitlines()) == 2
+    assert admin(data_dir, home, "file", "delete", "large").stdout == "deleted file large\n"
+    with contextlib.closing(Store.open_data_dir(data_dir)) as store:
+        assert store.files.stored_file("large") is None
+        assert store.messages_before(lobby.id, None, 5)[0].files == ()
+    assert_refused(admin(data_dir, home, "file", "delete", "large"), "no file large")

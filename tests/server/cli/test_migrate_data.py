@@ -7,6 +7,7 @@ from pathlib import Path
 from multichat.protocol import MsgType
 from multichat.server.chat.passwords import Passwords
 from multichat.server.store import Store
+from multichat.server.store.files import CHUNK_BYTES
 from multichat.server.store.records import NewMessage, StoredMessage
 from tests.helpers.process import run_cli
 
@@ -34,6 +35,15 @@ def fill_sqlite(data_dir: Path, passwords: Passwords) -> dict[str, object]:
         direct, _ = store.open_direct(alice.id, ["bob"])
         store.append_messages([NewMessage(direct.room.id, bob.id, "bob", MsgType.MESSAGE,
                                           "between us", "d1", 7)])
+        # A file of two chunk rows, with a thumbnail, carried by a message.
+        store.files.begin_upload("f1", bob.id, "a.bin", CHUNK_BYTES + 3, "x/y", now_ms=1,
+                                 quota_bytes=10**9)
+        store.files.write_chunk("f1", 0, b"a" * CHUNK_BYTES, now_ms=1)
+        store.files.write_chunk("f1", 1, b"bcd", now_ms=1)
+        store.files.complete("f1", "digest", width=1, height=2, inline_type="image/png",
+                             thumbnail=("image/png", 1, 2, b"\x89PNG"))
+        store.append_messages([NewMessage(direct.room.id, bob.id, "bob", MsgType.MESSAGE,
+                                          "", "d2", 8, files=("f1",))])
         return {
             "users": store.users(),
             "rooms": store.rooms(),
@@ -42,9 +52,19 @@ def fill_sqlite(data_dir: Path, passwords: Passwords) -> dict[str, object]:
             "staff": store.messages_after(staff.id, 0, 10),
             "hashes": {u: store.credentials(u) for u in ("alice", "bob")},
             "deleted": deleted.id,
+            "direct": store.messages_after(direct.room.id, 0, 10),
         }
     finally:
         store.close()
+
+
+def check_files(store: Store) -> None:
+    """The file of ``fill_sqlite``, with its bytes and thumbnail."""
+    stored = store.files.stored_file("f1")
+    assert stored is not None and stored.inline_type == "image/png"
+    assert store.files.read_range(stored, 0, CHUNK_BYTES + 2) == b"a" * CHUNK_BYTES + b"bcd"
+    thumbnail = store.files.thumbnail("f1")
+    assert thumbnail is not None and thumbnail.data == b"\x89PNG"
 
 
 def test_sqlite_data_moves_to_postgresql_whole(
@@ -54,7 +74,8 @@ def test_sqlite_data_moves_to_postgresql_whole(
     source = "sqlite:///" + str(tmp_path / "data" / "multichat.sqlite3")
     moved = run_cli(["admin", "migrate-data", "--from", source, "--to", postgres_url], home)
     assert moved.returncode == 0, moved.stderr
-    assert "copied 2 user(s), 3 room(s), 302 message(s) and 1 login token(s)" in moved.stdout
+    assert "copied 2 user(s), 3 room(s), 303 message(s) and 1 login token(s)" in moved.stdout
+    assert "copied 2 row(s) of file_chunk" in moved.stdout
 
     store = Store.open(postgres_url)
     try:
@@ -69,9 +90,12 @@ def test_sqlite_data_moves_to_postgresql_whole(
         alice = store.user("alice")
         assert alice is not None
         direct, made = store.open_direct(alice.id, ["bob"])
-        assert not made and direct.last_seq == 1
+        assert not made and direct.last_seq == 2
+        assert store.messages_after(direct.room.id, 0, 10) == before["direct"]
+        check_files(store)
         # The search index is built on the target for every copied message.
         found = store.search(["betw"], [direct.room.id], None, 10, budget=30)
+        assert found.messages[0].files == ()
         assert [m.text for m in found.messages] == ["between us"]
         hello = store.search(["hello", "29"], [lobby.id], None, 10, budget=30)
         assert [m.text for m in hello.messages] == ["hello 299", "hello 298", "hello 297",

@@ -105,6 +105,15 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "query": st.sampled_from(["hi", "Résumé", "h", '"x"* NEAR(a b) AND -c ^d e:f', "a & !b",
                               "", "?!", "x" * 201, "a b c d e f g h i"])
              | st.text(max_size=30),
+    # upload: names good and bad (CR/LF, bidi overrides, blank), sizes from empty to over
+    # the limit, types real and not; send's files: ids that exist nowhere, too many.
+    "name": st.sampled_from(["a.txt", "photo.png", "a\r\nX: y", "gpj\u202e.exe", " ", "",
+                             "x" * 256]),
+    "size": st.sampled_from([0, 3, 70_000, 25 * 2**20 + 1, -1]),
+    "type": st.sampled_from(["text/plain", "image/png", "", "text/html; charset=utf-8",
+                             "nonsense", "a/b\r\n"]),
+    "files": st.lists(st.sampled_from(["AAAAAAAAAAAAAAAAAAAAAA", "x/y", "", "f1"]),
+                      max_size=12),
 }
 FIELD_NAMES = sorted(PLAUSIBLE)
 
@@ -114,9 +123,12 @@ COMMAND_CLASSES = [
     value for value in vars(cmd).values()
     if isinstance(value, type) and issubclass(value, cmd.Command) and value is not cmd.Command
 ]
+# Fields whose key on the wire is not their name in Python (``Upload.name`` is the
+# command's own name, so its file name is ``filename``).
+WIRE_KEYS = {"filename": "name"}
 # The fields each command's decoder reads.
 FIELDS_OF = {
-    name: sorted({f.name for c in COMMAND_CLASSES if c.name == name
+    name: sorted({WIRE_KEYS.get(f.name, f.name) for c in COMMAND_CLASSES if c.name == name
                   for f in dataclasses.fields(c)} - {"ref"})
     for name in COMMAND_NAMES
 }

@@ -44,7 +44,7 @@ ERROR_CODES = {code.value for code in ErrorCode}
 REPLY_KEYS = {
     "pong", "login", "logout", "rooms", "join", "members", "leave", "room", "history",
     "account", "users", "announced", "room.created", "room.updated", "room.deleted",
-    "user.created", "user.updated", "user.deleted", "dm", "search",
+    "user.created", "user.updated", "user.deleted", "dm", "search", "upload", "file",
 }
 
 # Two frames in three are commands a user may send, mostly well-formed, so that the
@@ -77,12 +77,14 @@ class Arena:
         return session, peer
 
     async def state(self) -> tuple[Any, ...]:
-        """What the store holds that a frame could change: rooms, users, messages."""
+        """What the store holds that a frame could change: rooms, users, messages, complete
+        files (an upload in progress is seen by no one; a refused frame may discard it)."""
         store = self.store
 
         def read() -> tuple[Any, ...]:
             rooms = store.rooms()
-            return rooms, store.users(), [store.last_seq(room.id) for room in rooms]
+            files = [use.record for use in store.files.largest(1000) if use.complete]
+            return rooms, store.users(), [store.last_seq(room.id) for room in rooms], files
 
         return await self.chat.db.run(read)
 
@@ -108,9 +110,13 @@ async def arena(tmp_path: Path, passwords: Passwords) -> AsyncIterator[Arena]:
 BARRIER = '{"command": "ping", "ref": "fuzz-barrier"}'
 
 
-def check_frames(replies: list[Frame], frame: str | bytes) -> list[Frame]:
-    """Every reply is a known frame or an error with a known code; return the errors."""
-    assert replies or _answered_by_nothing(frame), "the frame got no answer"
+def check_frames(replies: list[Frame], frame: str | bytes, *, uploading: bool = False
+                 ) -> list[Frame]:
+    """Every reply is a known frame or an error with a known code; return the errors.
+    ``uploading``: the session had an upload open, whose bytes are answered by nothing
+    until the last."""
+    assert replies or _answered_by_nothing(frame) or (uploading and isinstance(frame, bytes)), \
+        "the frame got no answer"
     errors = [reply for reply in replies if "error" in reply]
     for reply in replies:
         assert isinstance(reply, dict)
@@ -142,6 +148,7 @@ async def attack(arena: Arena, session: Session, peer: RecordingPeer, frame: str
     user, rooms = session.user, set(session.rooms)
     peer.take()
     start = len(peer.frames)
+    uploading = arena.chat.files.is_receiving(session)
     await ChatServer.handle_frame(arena.chat, session, frame)
     # The pong comes after the outcome of every send and change before it (the writer
     # answers once it has committed, with the event or an error to the sender alone):
@@ -150,7 +157,7 @@ async def attack(arena: Arena, session: Session, peer: RecordingPeer, frame: str
     await peer.expect(lambda f: f.get("ref") == "fuzz-barrier" and "pong" in f)
     replies = [f for f in peer.frames[start:] if f.get("ref") != "fuzz-barrier"]
     peer.take()
-    errors = check_frames(replies, frame)
+    errors = check_frames(replies, frame, uploading=uploading)
     # What the examples reached: --hypothesis-show-statistics lists these.
     last: Frame = replies[-1] if replies else {"silent": True}
     event(f"error {errors[0]['error']}" if errors else f"answer {next(iter(last))}")
