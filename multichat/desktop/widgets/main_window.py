@@ -18,6 +18,8 @@ section's "+", Rooms > New direct message…, Ctrl+Shift+K).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import (
     QByteArray,
     QEvent,
@@ -42,6 +44,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -59,6 +62,7 @@ from PySide6.QtWidgets import (
 
 from multichat.desktop import theme
 from multichat.desktop.models.rooms import RoomRole
+from multichat.desktop.services.downloads import default_folder
 from multichat.desktop.services.file_transfers import FileTransfers, file_server_of
 from multichat.desktop.widgets import shortcuts_dialog as keys
 from multichat.desktop.widgets.eliding_label import ElidingLabel
@@ -166,13 +170,15 @@ STATE_WORDS = {
 
 class MainWindow(QMainWindow):
     """Signals: logoutRequested(), adminRequested(), reconnectRequested(),
-    closeRequested(QCloseEvent), themeChosen(str choice) (a ThemeChoice value, to save)."""
+    closeRequested(QCloseEvent), themeChosen(str choice) (a ThemeChoice value, to save),
+    downloadsFolderChosen(str folder) (where Save puts files, to save)."""
 
     logoutRequested = Signal()
     adminRequested = Signal()
     reconnectRequested = Signal()
     closeRequested = Signal(QCloseEvent)
     themeChosen = Signal(str)
+    downloadsFolderChosen = Signal(str)  # where Save puts files from now on, to save
 
     def __init__(self, workspace: Workspace, icon: QIcon | None = None) -> None:
         super().__init__()
@@ -317,6 +323,8 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, c=choice: self._theme_chosen(c))
             self.theme_actions[choice] = action
         self.theme_actions[theme.current_choice()].setChecked(True)
+        self.downloads_action = self._action(view, "Save files &to…", "",
+                                             self.choose_downloads_folder)
         help_menu = bar.addMenu("&Help")
         self.shortcuts_action = self._action(help_menu, "&Keyboard shortcuts", keys.HELP,
                                              self.show_shortcuts)
@@ -491,6 +499,14 @@ class MainWindow(QMainWindow):
                                     workspace.send_files(r, text, reply_to, files))
         view.uploadCancelled.connect(workspace.cancel_upload)
         view.set_file_transfers(self.files)
+
+    def choose_downloads_folder(self) -> None:
+        """Where Save puts files (the Downloads folder until the person picks another)."""
+        current = self.files.folder or default_folder()
+        chosen = QFileDialog.getExistingDirectory(self, "Save files to", str(current))
+        if chosen:
+            self.files.folder = Path(chosen)
+            self.downloadsFolderChosen.emit(chosen)
 
     def _uploads_changed(self, room: str, pending: list[dict[str, object]]) -> None:
         if (view := self.views.get(room)) is not None:
