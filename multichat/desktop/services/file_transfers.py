@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtGui import QImage
 
 if TYPE_CHECKING:
@@ -81,6 +81,9 @@ class FileTransfers(QObject):
         self._slots = asyncio.Semaphore(THUMBNAIL_FETCHES)
         self.downloads: dict[str, Download] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        app = QCoreApplication.instance()
+        if app is not None:  # a download's thread must not hold the app open at quit
+            app.aboutToQuit.connect(self.cancel_all)
 
     # -- thumbnails --------------------------------------------------------------------------
 
@@ -145,6 +148,10 @@ class FileTransfers(QObject):
         download = self.downloads.get(file_id)
         if download is not None and download.cancelled is not None:
             download.cancelled.set()
+
+    def cancel_all(self) -> None:
+        for file_id in list(self.downloads):
+            self.cancel_download(file_id)
 
     def progress(self, file_id: str) -> Download | None:
         return self.downloads.get(file_id)

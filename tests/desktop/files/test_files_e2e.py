@@ -456,3 +456,26 @@ def test_a_pasted_screenshot_reaches_the_other_as_an_image(
     assert pasted.name.startswith("Pasted image ") and pasted.name.endswith(".png")
     assert (pasted.type, pasted.width, pasted.height) == ("image/png", 640, 360)
     del window
+
+
+def test_a_download_cancelled_midway_leaves_nothing(
+        qtbot: QtBot, hosted_server: ServerThread,
+        make_client: Callable[[], ChatClient], tmp_path: Path) -> None:
+    alice = joined(qtbot, make_client(), hosted_server, ALICE)
+    events = record(alice)
+    alice.send("1", "", None, [Attachment.from_path(a_pdf(tmp_path, 3_000_000, "big.pdf"))])
+    qtbot.waitUntil(lambda: bool(with_files(events)), timeout=WAIT_MS)
+    (big,) = with_files(events)[0].files
+    transfers = FileTransfers(lambda: file_server_of(alice))
+    transfers.folder = tmp_path / "Downloads"
+
+    def stop_it(_file_id: str, done: int, _size: int) -> None:
+        if done > 0:
+            transfers.cancel_all()  # as at quit
+
+    transfers.downloadProgress.connect(stop_it)
+    with qtbot.waitSignal(transfers.downloadFailed, timeout=WAIT_MS) as failed:
+        transfers.save(big)
+    assert failed.args == [big.id, "Saving “big.pdf” was cancelled."]
+    assert list((tmp_path / "Downloads").iterdir()) == []
+    assert transfers.progress(big.id) is None  # Save starts afresh
