@@ -77,6 +77,11 @@ class ServerConfig:
         "are never served); uploads of a process that died are deleted by the others "
         "after 4 times this"
     )
+    upload_bytes_per_second: int = _setting(
+        16 * 2**20, "bytes a second all uploads to this process take in together (16 MiB, "
+        "about 130 Mbit/s), so that uploads never take the time of message delivery; 0 for "
+        "no limit"
+    )
     max_image_pixels: int = _setting(
         40_000_000, "most pixels (width x height) of an image the server decodes to make "
         "its thumbnail; an image with more (a decompression bomb, or just huge) gets "

@@ -30,6 +30,8 @@ import contextlib
 import hashlib
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from multichat.protocol import commands as cmd
@@ -60,6 +62,30 @@ FILE_THREADS = 2
 # A process killed mid-upload can't discard it: every process sweeps uploads silent for
 # this many timeouts (more than one, as a slow client's rows are written a chunk late).
 SWEEP_AFTER_TIMEOUTS = 4
+
+
+class BytePacer:
+    """How long to wait before taking in more upload bytes, so that all the uploads of
+    a process together go at most ``rate`` bytes a second (after a burst of one
+    second's worth). The connection waits before it reads its next frame: TCP slows
+    the senders, and the event loop keeps its time for everyone else's messages."""
+
+    __slots__ = ("_clock", "_last", "_tokens", "rate")
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self._clock = clock
+        self._tokens = rate
+        self._last = clock()
+
+    def delay(self, size: int) -> float:
+        """Spend ``size`` bytes; the seconds to wait before the next (0 when in budget)."""
+        if self.rate <= 0:
+            return 0.0
+        now = self._clock()
+        self._tokens = min(self.rate, self._tokens + (now - self._last) * self.rate) - size
+        self._last = now
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
 
 class FileRefused(Exception):
@@ -96,6 +122,7 @@ class Files:
         self._open: dict[Session, _Upload] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._pacer = BytePacer(chat.config.upload_bytes_per_second)
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -183,6 +210,11 @@ class Files:
             upload.head = (upload.head + data)[:16]
         upload.buffer += data
         self._arm(session, upload)
+        pause = self._pacer.delay(len(data))
+        if pause > 0:
+            await asyncio.sleep(pause)
+            if self._open.get(session) is not upload:
+                return  # timed out or gone meanwhile: _abandon has cleaned up
         store = self._chat.store
         try:
             while len(upload.buffer) >= CHUNK_BYTES or (
