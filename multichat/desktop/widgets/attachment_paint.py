@@ -177,7 +177,7 @@ def card_status(file: FileObj, *, done: int | None = None, saved_as: str = "",
     if error:
         return error
     if saved_as:
-        return f"Saved as {saved_as}"
+        return f"Saved as {saved_as} · click to show it"
     if done is not None:
         percent = 100 * done // file.size if file.size else 100
         return f"Saving {percent}% of {size}"
@@ -191,4 +191,4 @@ def tooltip(box: FileBox, part: Part) -> str:
         return f"Save {about} to your Downloads folder"
     if part is Part.IMAGE:
         return f"{about}: click to view"
-    return about
+    return f"{about}: click to save it, or once saved, to show it in its folder"

@@ -106,6 +106,7 @@ class MessageListView(QListView):
         replyRequested(int seq): the hover bar's Reply.
         imageClicked(FileObj file): an image in a message was clicked: view it.
         saveClicked(FileObj file): a file's Save was clicked.
+        cardClicked(FileObj file): the rest of a file's card was clicked.
     """
 
     menuRequested = Signal(QModelIndex, QPoint)
@@ -115,6 +116,7 @@ class MessageListView(QListView):
     replyRequested = Signal(int)
     imageClicked = Signal(object)
     saveClicked = Signal(object)
+    cardClicked = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -378,7 +380,7 @@ class MessageListView(QListView):
         """A hand over what a click opens or saves (an image, a Save button)."""
         hit = self.delegate.file_at(self._option_for(index), index, QPointF(point)) \
             if index.isValid() else None
-        if hit is not None and hit[0].file.id and hit[1] is not Part.CARD:
+        if hit is not None and hit[0].file.id:
             self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
         else:
             self.viewport().unsetCursor()
@@ -557,7 +559,9 @@ class MessageListView(QListView):
             self.imageClicked.emit(box.file)
         elif part is Part.SAVE:
             self.saveClicked.emit(box.file)
-        return part is not Part.CARD
+        else:
+            self.cardClicked.emit(box.file)
+        return True
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         editor = self.text_editor()

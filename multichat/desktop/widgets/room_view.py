@@ -34,9 +34,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QAbstractItemModel, QBuffer, QIODevice, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QBuffer,
+    QIODevice,
+    QModelIndex,
+    QPoint,
+    Qt,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import (
     QCursor,
+    QDesktopServices,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDropEvent,
@@ -219,6 +229,7 @@ class RoomView(QWidget):
         self.uploads.cancelled.connect(self.uploadCancelled.emit)
         self.messages.imageClicked.connect(self.view_image)
         self.messages.saveClicked.connect(self.save_file)
+        self.messages.cardClicked.connect(self._card_clicked)
 
     def _lay_out(self) -> None:
         header = QHBoxLayout()
@@ -602,6 +613,15 @@ class RoomView(QWidget):
         if self.files is not None:
             self.viewer = ImageViewer(file, self.files, self)  # type: ignore[arg-type]
             self.viewer.show()
+
+    def _card_clicked(self, file: FileObj) -> None:
+        """A file's card: saved already, its folder opens (never the file: it could be a
+        program); else it is saved, as by its Save."""
+        download = self.files.progress(file.id) if self.files is not None else None
+        if download is not None and download.path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(download.path.parent)))
+        else:
+            self.save_file(file)
 
     def _save_all(self, files: tuple[FileObj, ...]) -> None:
         for file in files:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QModelIndex, QPoint, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QImage
+from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, QUrl, Slot
+from PySide6.QtGui import QColor, QDesktopServices, QGuiApplication, QImage
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop.client import ChatClient, State
@@ -102,6 +102,22 @@ def row_with_files(model: MessageListModel) -> QModelIndex:
         if index.data(MessageRole.Files) and index.data(MessageRole.Seq) is not None:
             return index
     return QModelIndex()
+
+
+class FolderOpener(QObject):
+    """Stands in for the desktop's file manager (QDesktopServices' handler of file://)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        QDesktopServices.setUrlHandler("file", self, "show")  # type: ignore[arg-type]
+
+    @Slot(QUrl)
+    def show(self, url: QUrl) -> None:
+        self.urls.append(url.toLocalFile())
+
+    def __del__(self) -> None:
+        QDesktopServices.unsetUrlHandler("file")
 
 
 def view_and_save(qtbot: QtBot, window: MainWindow, view: RoomView, at: QPoint,
@@ -190,6 +206,10 @@ def test_attached_in_the_window_then_seen_saved_and_viewed_by_the_other(
                          pos=card_box.save.center())
     assert saved.args == [report.id, str(downloads / "report.pdf")]
     assert (downloads / "report.pdf").read_bytes() == pdf.read_bytes()
+    shown = FolderOpener()
+    qtbot.mouseClick(bob_view.messages.viewport(), Qt.MouseButton.LeftButton,
+                     pos=card_box.rect.topLeft() + QPoint(60, 8))  # the card, not Save
+    assert shown.urls == [str(downloads)]  # its folder, never the file itself
     with qtbot.waitSignal(bob_window.files.downloadFinished, timeout=WAIT_MS) as again:
         bob_window.files.save(report)
     assert again.args[1] == str(downloads / "report (1).pdf")
