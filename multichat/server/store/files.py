@@ -16,8 +16,9 @@ abandoned (its uploader gone, or silent past the timeout, or its process
 killed) is deleted, chunks and all (``sweep``).
 
 Synchronous, as the rest of the store; the server calls it from its threads.
-The ``in_transaction`` functions at the end are for the repository, inside the
-message writer's transaction.
+The functions after ``FileStore`` (``check``, ``link``, ``detach``,
+``files_of``) are for the repository, inside its transactions (the message
+writer's batch, a room's deletion, a page of history).
 """
 
 from __future__ import annotations
