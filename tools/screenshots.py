@@ -10,10 +10,13 @@ title), the same window 480 px wide, and the admin dialog. Then a
 conversation in Design: a reply, an edited and a deleted message, reactions,
 someone typing and a reply being written (``conversation``); a message's
 context menu over its hover bar (``context-menu``); and a direct conversation
-with Alice (``direct-message``). Last, search (Ctrl+Shift+F) for "resume" across
+with Alice (``direct-message``); search (Ctrl+Shift+F) for "resume" across
 rooms and the conversation, accents and all (``search``, and 480 px wide:
-``search-narrow``). Offscreen: no display needed. Files: NAME.png (light) and
-NAME-dark.png.
+``search-narrow``). Last, files in Design: Chen's mockup as a
+thumbnail and a PDF as a card with Save, Maria about to send a file she
+attached (``files``, and ``files-narrow`` at 480 px), and the mockup in the
+image viewer (``image-viewer``). Offscreen: no display needed. Files:
+NAME.png (light) and NAME-dark.png.
 """
 
 from __future__ import annotations
@@ -31,12 +34,13 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
-from PySide6.QtCore import QPoint
-from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtCore import QBuffer, QIODevice, QPoint, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QLinearGradient, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QWidget
 
 from multichat.desktop import theme
 from multichat.desktop.client import ChatClient
+from multichat.desktop.client.uploads import Attachment
 from multichat.desktop.models.search_results import Status
 from multichat.desktop.resources import app_icon
 from multichat.desktop.services.hosting import ServerThread
@@ -307,6 +311,89 @@ async def stage_direct(staged: Scene) -> str | None:
     return room
 
 
+FILES_TEXT = "Mockups for the new onboarding, and the icon guidelines"
+PDF_NAME = "Icon guidelines v3.pdf"
+
+
+def mockup_png() -> bytes:
+    """A made-up design mockup: a gradient screen with a card and a button."""
+    image = QImage(960, 600, QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+    gradient = QLinearGradient(0, 0, 960, 600)
+    gradient.setColorAt(0, QColor("#6366f1"))
+    gradient.setColorAt(1, QColor("#06b6d4"))
+    painter.fillRect(image.rect(), gradient)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#ffffff"))
+    painter.drawRoundedRect(QRectF(230, 110, 500, 380), 28, 28)
+    painter.setBrush(QColor("#e0e7ff"))
+    painter.drawEllipse(QRectF(430, 150, 100, 100))
+    painter.setBrush(QColor("#1d4ed8"))
+    painter.drawRoundedRect(QRectF(330, 400, 300, 56), 28, 28)
+    painter.setPen(QColor("#1f2937"))
+    font = QFont()
+    font.setPixelSize(34)
+    font.setBold(True)
+    painter.setFont(font)
+    painter.drawText(QRectF(230, 270, 500, 60), int(Qt.AlignmentFlag.AlignCenter),
+                     "Welcome aboard")
+    painter.setPen(QColor("#ffffff"))
+    font.setPixelSize(22)
+    painter.setFont(font)
+    painter.drawText(QRectF(330, 400, 300, 56), int(Qt.AlignmentFlag.AlignCenter), "Get started")
+    painter.end()
+    buffer = QBuffer()
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")  # type: ignore[call-overload]
+    return bytes(buffer.data().data())
+
+
+async def stage_files(staged: Scene) -> None:
+    """Design: Chen shares a mockup and a PDF; Maria has a spreadsheet ready to send."""
+    workspace, chen = staged.workspace, staged.others["chen"]
+    staged.window.show_room("2")
+    pdf = b"%PDF-1.4\n" + bytes(range(256)) * 1400
+    chen.send("2", FILES_TEXT, None, [Attachment.from_bytes("onboarding-mockup.png",
+                                                            mockup_png()),
+                                      Attachment.from_bytes(PDF_NAME, pdf)])
+    await seq_when_in(workspace, "2", FILES_TEXT)
+    model = workspace.messages["2"]
+    row = model.row_at(model.position_of(seq_of(workspace, "2", FILES_TEXT) or 0) or 0)
+    image = next(f for f in row.files if f.is_image)
+    await until(lambda: staged.window.files.thumbnail(image) is not None)
+    view = staged.window.views["2"]
+    view.staged.add([Attachment.from_bytes("Q3 budget.xlsx", bytes(48_000))])
+    view.input.setPlainText("Budget sheet attached")
+
+
+async def shoot_files(staged: Scene, out: Path, switcher: theme.ThemeSwitcher) -> None:
+    await stage_files(staged)
+    window, view = staged.window, staged.window.views["2"]
+    for width, height, name in ((1100, 680, "files"), (480, 760, "files-narrow")):
+        window.resize(width, height)
+        for choice, suffix in THEMES:
+            switcher.set_choice(choice)
+            await settle()
+            view.messages.scroll_to_latest()
+            await settle()
+            grab(window, out / f"{name}{suffix}.png")
+    window.resize(1100, 680)
+    await settle()
+    model = staged.workspace.messages["2"]
+    row = model.row_at(model.position_of(seq_of(staged.workspace, "2", FILES_TEXT) or 0) or 0)
+    view.view_image(next(f for f in row.files if f.is_image))
+    viewer = view.viewer
+    assert viewer is not None
+    await until(lambda: viewer.image is not None)
+    viewer.resize(720, 520)
+    for choice, suffix in THEMES:
+        switcher.set_choice(choice)
+        await settle()
+        grab(viewer, out / f"image-viewer{suffix}.png")
+    viewer.close()
+
+
 def grab_with_popup(window: QWidget, popup: QWidget, path: Path) -> None:
     """The window with a popup (a menu) drawn where it shows: grab() leaves popups out."""
     shot = window.grab()
@@ -357,12 +444,13 @@ async def shoot(staged: Scene, out: Path, switcher: theme.ThemeSwitcher) -> None
     direct = await stage_direct(staged)
     if direct is None:
         print("no direct-message shots: the server did not open the conversation")
-        return
-    for choice, suffix in THEMES:
-        switcher.set_choice(choice)
-        await settle()
-        grab(window, out / f"direct-message{suffix}.png")
-    await shoot_search(staged, out, switcher, direct)
+    else:
+        for choice, suffix in THEMES:
+            switcher.set_choice(choice)
+            await settle()
+            grab(window, out / f"direct-message{suffix}.png")
+        await shoot_search(staged, out, switcher, direct)
+    await shoot_files(staged, out, switcher)
 
 
 async def shoot_search(staged: Scene, out: Path, switcher: theme.ThemeSwitcher,

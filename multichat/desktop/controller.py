@@ -189,6 +189,8 @@ class AppController(QObject):
         self.notifier.set_muted(self.settings.all_muted())
         main.set_theme_choice(self.settings.theme())
         main.themeChosen.connect(self.settings.set_theme)
+        main.files.folder = self.settings.downloads_folder()
+        main.downloadsFolderChosen.connect(self.settings.set_downloads_folder)
 
     # -- starting ----------------------------------------------------------------------
 

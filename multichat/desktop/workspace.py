@@ -45,9 +45,11 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from multichat.desktop.client import ChatClient
+from multichat.desktop.client.uploads import Attachment
 from multichat.desktop.models import MemberListModel, MessageListModel, RoomListModel
 from multichat.desktop.models.mentions import mentions
 from multichat.desktop.models.search_results import SearchResultsModel
+from multichat.desktop.services.file_words import files_summary
 from multichat.protocol import MsgType, names
 from multichat.protocol.frames import RoomEvent, RoomInfo, UserInfo
 
@@ -170,6 +172,18 @@ class Workspace(QObject):
         if text:
             self.client.send(room, text, reply_to)
             self._typed_at.pop(room, None)  # the next keystroke is news again
+
+    def send_files(self, room: str, text: str, reply_to: int | None,
+                   attachments: list[Attachment]) -> None:
+        """A message with files (its text may be empty): uploaded, then sent."""
+        if attachments:
+            self.client.send(room, text.strip(), reply_to, attachments)
+            self._typed_at.pop(room, None)
+        else:
+            self.send(room, text, reply_to)
+
+    def cancel_upload(self, key: str) -> None:
+        self.client.cancel_upload(key)
 
     def edit(self, room: str, seq: int, text: str) -> None:
         """Edit one's own message ``seq``; an empty text changes nothing (delete deletes)."""
@@ -422,6 +436,7 @@ class Workspace(QObject):
             return
         text = event.message or ""
         mentioned = mentions(text, self.username)
+        text = text or files_summary([file.name for file in event.files])
         if mentioned or not self.rooms.is_muted(room):
             title = f"{event.username} in {(self.title(room) or room)}"
             if self.is_direct(room):
@@ -455,7 +470,7 @@ class Workspace(QObject):
         if model is not None:
             model.insert_around(events)
 
-    def _outbox(self, room: str, pending: list[dict[str, str]]) -> None:
+    def _outbox(self, room: str, pending: list[dict[str, object]]) -> None:
         model = self.messages.get(room)
         if model is not None:
             model.set_pending(pending)

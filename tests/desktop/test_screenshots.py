@@ -26,9 +26,11 @@ def test_the_screenshots_render(tmp_path: Path) -> None:
                                   ("main-window-narrow", 480), ("admin-dialog", 500),
                                   ("conversation", 1000), ("context-menu", 1000),
                                   ("direct-message", 1000), ("search", 1000),
-                                  ("search-narrow", 480)):
+                                  ("search-narrow", 480), ("files", 1000),
+                                  ("files-narrow", 480), ("image-viewer", 600)):
             image = QImage(str(tmp_path / f"{name}{suffix}.png"))
             assert not image.isNull() and image.width() >= least_width, name + suffix
     # The narrow one is what a 480 px wide window shows: nothing forced it wider.
     assert QImage(str(tmp_path / "main-window-narrow.png")).width() == 480
     assert QImage(str(tmp_path / "search-narrow.png")).width() == 480
+    assert QImage(str(tmp_path / "files-narrow.png")).width() == 480

@@ -37,8 +37,11 @@ Signals:
     historyLoaded(str room, list[RoomEvent] events): a page of events, oldest first.
     aroundLoaded(str room, list[RoomEvent] events): a ``history around`` page (a jump
         to a message not loaded), oldest first.
-    outboxChanged(str room, list pending): [{"client_id", "message"}], the messages
-        still unconfirmed (pending edits, deletions and reactions are not listed).
+    outboxChanged(str room, list pending): [{"client_id", "message", "files"?}], the
+        messages still unconfirmed (pending edits, deletions and reactions are not
+        listed); "files": the message's uploads, as ``Upload.as_dict`` gives them.
+    uploadProgress(str room, str key, int sent, int size): bytes of an upload handed to
+        the socket so far (``uploads.py``); ``sent == size`` once all are.
     typingReceived(str room, str username): another member is typing there now.
     readMarked(str room, int seq, object unread): this user read the room up to ``seq``
         on another connection (another device); ``unread`` (int, or None from an older
@@ -60,6 +63,11 @@ Signals:
         showed a certificate that is not the pinned one (``pinned`` is "" on
         first use). The client stops before logging in: no password or token
         crosses; ``trust(presented)`` pins it and connects again.
+
+Files (``send`` with attachments): each is uploaded in turn, then the message
+goes with their ids; see ``upload_runner.py``, ``uploads.py`` and ``Outbox``. A refused upload
+(too large, over the quota) comes as ``errorOccurred`` and leaves the message
+without that file (without any, and no text: no message).
 
 TLS is trust on first use, as SSH does it: a wss:// server's certificate is
 not checked against CAs (a LAN server has none) but against the fingerprint
@@ -85,6 +93,8 @@ from multichat.desktop.client.backoff import Backoff
 from multichat.desktop.client.outbox import Outbox, Pending
 from multichat.desktop.client.pinning import Untrusted
 from multichat.desktop.client.search import SearchPage, describe_search_error
+from multichat.desktop.client.upload_runner import UploadHooks, UploadRunner
+from multichat.desktop.client.uploads import Attachment, Upload
 from multichat.desktop.client.words import describe, describe_connection_error
 from multichat.protocol import CloseCode, ErrorCode, MsgType, frames
 from multichat.protocol import commands as cmd
@@ -148,6 +158,7 @@ class ChatClient(QObject):
     historyLoaded = Signal(str, object)
     aroundLoaded = Signal(str, object)
     outboxChanged = Signal(str, object)
+    uploadProgress = Signal(str, str, int, int)
     typingReceived = Signal(str, str)
     readMarked = Signal(str, int, object)
     activityReceived = Signal(str, int, str, bool, int)
@@ -182,6 +193,10 @@ class ChatClient(QObject):
         self._quiet: dict[str, cmd.Command] = {}  # the same for typing and read, bounded
         self._sending: set[asyncio.Task[None]] = set()
         self._timers: set[asyncio.TimerHandle] = set()
+        self._uploads = UploadRunner(self.outbox, UploadHooks(
+            new_ref=lambda: f"u{next(self._refs)}", progress=self._upload_progress,
+            changed=self._emit_outbox, ready=self._send_if_open,
+            refused=self.errorOccurred.emit))
     # -- connecting -----------------------------------------------------------------
 
     def open(
@@ -236,6 +251,7 @@ class ChatClient(QObject):
         self._timers.clear()
         for sending in list(self._sending):
             sending.cancel()
+        self._uploads.stop()
         self._ws = None
         self._requests.clear()
         self._quiet.clear()
@@ -307,6 +323,7 @@ class ChatClient(QObject):
                 # A cancelled run unwinds after cancel() (and maybe a new open()): the
                 # state is no longer this run's to clear.
                 if self._task is asyncio.current_task():
+                    self._uploads.stop()
                     self._ws = None
                     self._requests.clear()  # no reply to them will come on the next one
                     self._quiet.clear()
@@ -355,6 +372,7 @@ class ChatClient(QObject):
             self._request(cmd.ListRooms())
             for room in list(self.rooms):
                 self._open_room(room)
+            self._uploads.start(ws)
             try:
                 async for frame in ws:
                     self._dispatch(frame)
@@ -415,14 +433,28 @@ class ChatClient(QObject):
             self._request(cmd.Leave(room=int(room)))
         self.roomLeft.emit(room)
 
-    def send(self, room: str, text: str, reply_to: int | None = None) -> str:
+    def send(self, room: str, text: str, reply_to: int | None = None,
+             attachments: tuple[Attachment, ...] | list[Attachment] = ()) -> str:
         """Queue a message (a reply to ``reply_to``, a seq, if given); it goes out now
-        if online, else after the reconnect. Its client_id."""
+        if online, else after the reconnect. With ``attachments``, they are uploaded
+        first (now if online, else once connected) and the message goes once every one
+        is stored; ``text`` may then be empty. Its client_id."""
         room = str(room)
-        message = self.outbox.add(room, text, reply_to)
+        message = self.outbox.add(room, text, reply_to, tuple(attachments))
         self._emit_outbox(room)
-        self._send_if_open(message)
+        if message.uploads:
+            self._uploads.kick()
+        else:
+            self._send_if_open(message)
         return message.client_id
+
+    def cancel_upload(self, key: str) -> None:
+        """Drop one file from its pending message (sent or not); the message goes without
+        it, or not at all if nothing is left. A file being sent stops at once."""
+        self._uploads.cancel(key)
+
+    def _upload_progress(self, upload: Upload) -> None:
+        self.uploadProgress.emit(upload.room, upload.key, upload.sent, upload.attachment.size)
 
     def edit(self, room: str, seq: int, text: str) -> str:
         """Queue an edit of one's own stored message ``seq``; through the outbox as a send."""
@@ -556,10 +588,11 @@ class ChatClient(QObject):
             self._send_pending(item.client_id)
 
     def _send_pending(self, client_id: str) -> None:
-        """Send one outbox item (not one waiting for its message's seq); a change gets a
-        ping behind it, whose answer confirms it (see ``Outbox``)."""
+        """Send one outbox item (not one waiting for its message's seq, nor a message
+        waiting for its files); a change gets a ping behind it, whose answer confirms it
+        (see ``Outbox``)."""
         item = self.outbox.get(client_id)
-        if item is None or item.after is not None:
+        if item is None or item.after is not None or item.waiting_for_files:
             return
         if self._request(item.command) is None:
             return
@@ -590,6 +623,8 @@ class ChatClient(QObject):
     def _dispatch(self, raw: str | bytes) -> None:
         frame = frames.decode_frame(raw)
         ref = getattr(frame, "ref", None)
+        if ref is not None and self._uploads.answer(ref, frame):
+            return
         request = None
         if ref is not None:
             request = self._requests.pop(ref, None) or self._quiet.pop(ref, None)

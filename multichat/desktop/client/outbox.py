@@ -17,14 +17,20 @@ rewrites the pending text, a deletion drops it, and the server never hears of
 either. Once the message may have reached the server (sent on a connection
 that was lost before the confirmation came), the change waits behind it
 (``after``) and takes the ``seq`` from the confirmation.
+
+A message with files waits for its ``uploads`` (``uploads.py``): it goes once
+each is stored, with their ids as its ``files``; until then it is not sent,
+however often the connection comes back.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from multichat.desktop.client.uploads import Attachment, Upload, UploadState
 from multichat.protocol import commands as cmd
+from multichat.protocol.frames import FileObj
 
 OutgoingCommand = cmd.Send | cmd.Edit | cmd.Delete | cmd.React
 
@@ -41,6 +47,8 @@ class Pending:
     after: str | None = None
     # The ref of the ping whose answer confirms this change; None while not in flight.
     barrier: str | None = None
+    # A message's files, in the order attached; it waits until every one is stored.
+    uploads: list[Upload] = field(default_factory=list)
 
     @property
     def is_message(self) -> bool:
@@ -50,8 +58,22 @@ class Pending:
     def text(self) -> str:
         return self.command.message if isinstance(self.command, cmd.Send | cmd.Edit) else ""
 
-    def as_dict(self) -> dict[str, str]:
-        return {"client_id": self.client_id, "message": self.text}
+    @property
+    def waiting_for_files(self) -> bool:
+        return any(upload.state is not UploadState.STORED for upload in self.uploads)
+
+    def as_dict(self) -> dict[str, object]:
+        shown: dict[str, object] = {"client_id": self.client_id, "message": self.text}
+        if self.uploads:
+            shown["files"] = [upload.as_dict() for upload in self.uploads]
+        return shown
+
+
+def _carry_files(item: Pending) -> None:
+    """Every file of a message is stored: its ``send`` names them, in the order attached."""
+    assert isinstance(item.command, cmd.Send)
+    ids = tuple(upload.file.id for upload in item.uploads if upload.file is not None)
+    item.command = replace(item.command, files=ids or None)
 
 
 def new_client_id() -> str:
@@ -62,11 +84,56 @@ class Outbox:
     def __init__(self) -> None:
         self._pending: dict[str, Pending] = {}  # insertion order = the order things were done
 
-    def add(self, room: str, text: str, reply_to: int | None = None) -> Pending:
-        """A new message."""
+    def add(self, room: str, text: str, reply_to: int | None = None,
+            attachments: tuple[Attachment, ...] = ()) -> Pending:
+        """A new message, with files to upload before it goes, if any."""
         client_id = new_client_id()
         command = cmd.Send(room=int(room), message=text, client_id=client_id, reply_to=reply_to)
-        return self._put(Pending(client_id, room, command))
+        uploads = [Upload(room, client_id, attachment) for attachment in attachments]
+        return self._put(Pending(client_id, room, command, uploads=uploads))
+
+    # -- uploads -----------------------------------------------------------------------------
+
+    def next_upload(self) -> Upload | None:
+        """The first file not stored yet, in the order things were done."""
+        return next((upload for item in self._pending.values() for upload in item.uploads
+                     if upload.state is not UploadState.STORED), None)
+
+    def upload(self, key: str) -> tuple[Pending, Upload] | None:
+        for item in self._pending.values():
+            for upload in item.uploads:
+                if upload.key == key:
+                    return item, upload
+        return None
+
+    def uploads(self) -> list[Upload]:
+        return [upload for item in self._pending.values() for upload in item.uploads]
+
+    def stored(self, upload: Upload, file: FileObj) -> Pending | None:
+        """``upload`` is on the server as ``file``; its message, when that is now ready to go
+        (its ``files`` set to the ids, in the order attached)."""
+        upload.state, upload.file, upload.ref = UploadState.STORED, file, None
+        upload.sent = upload.attachment.size
+        item = self._pending.get(upload.client_id)
+        if item is None or item.waiting_for_files:
+            return None
+        _carry_files(item)
+        return item
+
+    def drop_upload(self, key: str) -> Pending | None:
+        """Take one file off its message (cancelled, or refused). Its message: removed too
+        (and returned with ``uploads`` empty) when nothing is left to send, else returned
+        with the rest; None when no such upload is pending."""
+        found = self.upload(key)
+        if found is None:
+            return None
+        item, upload = found
+        item.uploads.remove(upload)
+        if not item.uploads and not item.text.strip():
+            self.remove(item.client_id)
+        elif not item.waiting_for_files:
+            _carry_files(item)
+        return item
 
     def add_change(self, room: str, command: cmd.Edit | cmd.Delete | cmd.React,
                    after: str | None = None) -> Pending:

@@ -26,6 +26,11 @@ _WORDS: dict[str, str] = {
     ErrorCode.LIMIT_REACHED: "Too many rooms open at once: leave one first.",
     ErrorCode.MESSAGE_INVALID: "That message is gone: it was deleted, or never was.",
     ErrorCode.USER_INVALID: "There is nobody by that name here: check the spelling.",
+    ErrorCode.FILE_TOO_LARGE: "That file is larger than the server allows.",
+    ErrorCode.FILE_INVALID: "A file of that message is not on the server (any more): attach "
+                            "it again.",
+    ErrorCode.QUOTA_EXCEEDED: "You have uploaded as much as the server allows in a day; try "
+                              "again later.",
 }
 # PERMISSION_DENIED by what was refused: the generic words name administrators.
 _DENIED = {

@@ -53,8 +53,9 @@ from PySide6.QtCore import (
 from multichat.desktop.models.mentions import mentions
 from multichat.desktop.models.roles import role_names
 from multichat.desktop.models.timeline import Kind, Line, Presentation, present
+from multichat.desktop.services.file_words import files_summary
 from multichat.protocol import MsgType
-from multichat.protocol.frames import RoomEvent
+from multichat.protocol.frames import FileObj, RoomEvent
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 # Where being named counts as a mention: messages, warnings, alerts (not muted notices).
@@ -89,6 +90,7 @@ class MessageRole(enum.IntEnum):
     Deleted = enum.auto()
     Reactions = enum.auto()  # a tuple of Reaction, in the order first given
     GapAbove = enum.auto()  # messages above this row are not loaded yet
+    Files = enum.auto()  # a tuple of FileObj (a pending message's: id "", not stored yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ class MessageRow:
     deleted: bool = False
     # emoji -> who reacted with it, in the order given (insertion order is display order)
     reactions: dict[str, list[str]] = field(default_factory=dict)
+    files: tuple[FileObj, ...] = ()
 
     @property
     def actionable(self) -> bool:
@@ -210,6 +213,7 @@ class MessageListModel(QAbstractListModel):
             edited=event.edited,
             deleted=event.deleted,
             reactions={emoji: list(names) for emoji, names in event.reactions if names},
+            files=event.files,
         )
 
     def append_live(self, event: RoomEvent) -> None:
@@ -440,13 +444,15 @@ class MessageListModel(QAbstractListModel):
         self._refresh_gaps()
         self._present()
 
-    def set_pending(self, pending: list[dict[str, str]]) -> None:
+    def set_pending(self, pending: list[dict[str, Any]]) -> None:
         """The room's outbox, oldest first; shown after the stored messages."""
         rows = [
-            MessageRow(seq=None, username=self._own, text=item["message"],
+            MessageRow(seq=None, username=self._own, text=str(item["message"]),
                        msg_type=MsgType.MESSAGE,
                        ts=None, own=True, pending=True, mentions_me=False,
-                       client_id=item["client_id"], reply_to=_seq_or_none(item.get("reply_to")))
+                       client_id=str(item["client_id"]),
+                       reply_to=_seq_or_none(item.get("reply_to")),
+                       files=_pending_files(item.get("files")))
             for item in pending
             if "message" in item  # a send (edits, deletions, reactions show when stored)
         ]
@@ -571,6 +577,7 @@ class MessageListModel(QAbstractListModel):
             MessageRole.ReplyTo: row.reply_to,
             MessageRole.Edited: row.edited,
             MessageRole.Deleted: row.deleted,
+            MessageRole.Files: () if row.deleted else row.files,
         }
         if role == MessageRole.Quote:
             return self._quote(row.reply_to)
@@ -595,7 +602,8 @@ class MessageListModel(QAbstractListModel):
         original = self.message(seq)
         if original is None:
             return Quote(seq, loaded=False)
-        return Quote(seq, loaded=True, username=original.username, text=original.text,
+        return Quote(seq, loaded=True, username=original.username,
+                     text=original.text or files_summary([f.name for f in original.files]),
                      deleted=original.deleted)
 
     def roleNames(self) -> dict[int, QByteArray]:
@@ -627,3 +635,12 @@ def _seq_or_none(value: object) -> int | None:
         return int(value) if value is not None else None  # type: ignore[call-overload]
     except ValueError:
         return None
+
+
+def _pending_files(value: object) -> tuple[FileObj, ...]:
+    """A pending message's uploads as FileObj to show (no id yet: nothing to fetch)."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(FileObj("", str(item.get("name", "")), int(item.get("size", 0)),
+                         str(item.get("type", "")), "")
+                 for item in value if isinstance(item, dict))

@@ -55,6 +55,7 @@ class _Data:
     theme: str = ThemeChoice.SYSTEM.value
     told_about_tray: bool = False  # "keeps running in the tray" was said once
     all_muted: bool = False  # the tray's "Mute all"
+    downloads_folder: str = ""  # where Save puts files; "" for the Downloads folder
 
 
 def default_path() -> Path:
@@ -74,6 +75,7 @@ def _load(raw: dict[str, Any]) -> _Data:
         theme=str(raw.get("theme", ThemeChoice.SYSTEM.value)),
         told_about_tray=bool(raw.get("told_about_tray", False)),
         all_muted=bool(raw.get("all_muted", False)),
+        downloads_folder=str(raw.get("downloads_folder", "") or ""),
     )
 
 
@@ -200,6 +202,14 @@ class AppSettings:
 
     def set_theme(self, choice: ThemeChoice | str) -> None:
         self._data.theme = ThemeChoice(choice).value
+        self.save()
+
+    def downloads_folder(self) -> Path | None:
+        """Where Save puts files, as the person chose it; None: their Downloads folder."""
+        return Path(self._data.downloads_folder) if self._data.downloads_folder else None
+
+    def set_downloads_folder(self, folder: str) -> None:
+        self._data.downloads_folder = folder
         self.save()
 
     def told_about_tray(self) -> bool:

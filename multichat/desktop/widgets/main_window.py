@@ -18,6 +18,8 @@ section's "+", Rooms > New direct message…, Ctrl+Shift+K).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import (
     QByteArray,
     QEvent,
@@ -42,6 +44,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -59,6 +62,8 @@ from PySide6.QtWidgets import (
 
 from multichat.desktop import theme
 from multichat.desktop.models.rooms import RoomRole
+from multichat.desktop.services.downloads import default_folder
+from multichat.desktop.services.file_transfers import FileTransfers, file_server_of
 from multichat.desktop.widgets import shortcuts_dialog as keys
 from multichat.desktop.widgets.eliding_label import ElidingLabel
 from multichat.desktop.widgets.room_delegate import RoomDelegate
@@ -167,13 +172,15 @@ STATE_WORDS = {
 
 class MainWindow(QMainWindow):
     """Signals: logoutRequested(), adminRequested(), reconnectRequested(),
-    closeRequested(QCloseEvent), themeChosen(str choice) (a ThemeChoice value, to save)."""
+    closeRequested(QCloseEvent), themeChosen(str choice) (a ThemeChoice value, to save),
+    downloadsFolderChosen(str folder) (where Save puts files, to save)."""
 
     logoutRequested = Signal()
     adminRequested = Signal()
     reconnectRequested = Signal()
     closeRequested = Signal(QCloseEvent)
     themeChosen = Signal(str)
+    downloadsFolderChosen = Signal(str)  # where Save puts files from now on, to save
 
     def __init__(self, workspace: Workspace, icon: QIcon | None = None) -> None:
         super().__init__()
@@ -184,6 +191,8 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(icon)
         self.views: dict[str, RoomView] = {}
         self._titles: dict[str, str] = {}
+        # Thumbnails, images and downloads, fetched as the client is logged in.
+        self.files = FileTransfers(lambda: file_server_of(workspace.client), self)
         self._sidebar_wanted = True  # the person's choice while the window is wide
         self._narrow: bool | None = None
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -234,6 +243,8 @@ class MainWindow(QMainWindow):
         workspace.roomClosed.connect(self.remove_room_view)
         workspace.showRequested.connect(self.show_room)
         workspace.typingChanged.connect(self._typing_changed)
+        workspace.client.outboxChanged.connect(self._uploads_changed)
+        workspace.client.uploadProgress.connect(self._upload_progress)
         rooms = workspace.rooms
         for changed in (rooms.dataChanged, rooms.rowsInserted, rooms.rowsRemoved,
                         rooms.modelReset, rooms.totalsChanged):
@@ -322,6 +333,8 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, c=choice: self._theme_chosen(c))
             self.theme_actions[choice] = action
         self.theme_actions[theme.current_choice()].setChecked(True)
+        self.downloads_action = self._action(view, "Save files &to…", "",
+                                             self.choose_downloads_folder)
         help_menu = bar.addMenu("&Help")
         self.shortcuts_action = self._action(help_menu, "&Keyboard shortcuts", keys.HELP,
                                              self.show_shortcuts)
@@ -492,6 +505,26 @@ class MainWindow(QMainWindow):
         view.directMessageRequested.connect(lambda name: workspace.open_dm([name]))
         view.leaveRequested.connect(lambda r=room: workspace.close_room(r))
         view.muteToggled.connect(lambda muted, r=room: workspace.set_muted(r, muted))
+        view.filesSubmitted.connect(lambda text, reply_to, files, r=room:
+                                    workspace.send_files(r, text, reply_to, files))
+        view.uploadCancelled.connect(workspace.cancel_upload)
+        view.set_file_transfers(self.files)
+
+    def choose_downloads_folder(self) -> None:
+        """Where Save puts files (the Downloads folder until the person picks another)."""
+        current = self.files.folder or default_folder()
+        chosen = QFileDialog.getExistingDirectory(self, "Save files to", str(current))
+        if chosen:
+            self.files.folder = Path(chosen)
+            self.downloadsFolderChosen.emit(chosen)
+
+    def _uploads_changed(self, room: str, pending: list[dict[str, object]]) -> None:
+        if (view := self.views.get(room)) is not None:
+            view.set_uploads(pending)
+
+    def _upload_progress(self, room: str, key: str, sent: int, size: int) -> None:
+        if (view := self.views.get(room)) is not None:
+            view.upload_progress(key, sent, size)
 
     def _typing_changed(self, room: str, usernames: list[str]) -> None:
         view = self.views.get(room)

@@ -13,6 +13,10 @@ in "(edited)"; a deleted one reads "message deleted" in the quiet colour; its
 reactions sit under the text as chips, each its emoji and count, the reader's
 own outlined (``chip_rects``: a click toggles it, the "+" chip adds one). The
 view tells the delegate which row is hovered and which was just jumped to.
+A message's files go between its text and its reactions (``attachment_paint``:
+images as thumbnails, other files as cards with Save; ``file_at`` says what a
+click hit); thumbnails and download progress come from ``files`` (a
+``FileTransfers``, set by the view).
 
 Selecting part of a text: a painted row cannot hold a selection, so the view
 asks this delegate for an editor, a read-only ``SelectableText`` laid exactly
@@ -69,6 +73,9 @@ from multichat.desktop.models.messages import (
     Quote,
     Reaction,
 )
+from multichat.desktop.services.file_transfers import FileTransfers
+from multichat.desktop.widgets import attachment_paint
+from multichat.desktop.widgets.attachment_paint import FileBox, Part
 from multichat.desktop.widgets.linkify import to_html
 from multichat.protocol import MsgType
 
@@ -133,6 +140,7 @@ class RowLayout:
     quote: QRect | None = None  # a reply's quote of its original
     text: QRect = field(default_factory=QRect)
     chips: list[tuple[QRect, str | None]] = field(default_factory=list)  # None: the "+" chip
+    files: list[FileBox] = field(default_factory=list)  # a message's files, under its text
     content_top: int = 0  # below the bands: where the row's own background starts
     bottom: int = 0  # the row's last pixel + 1
 
@@ -173,6 +181,7 @@ class MessageDelegate(QStyledItemDelegate):
         # Set by the view: the row under the pointer, and a message just jumped to.
         self.hovered: QPersistentModelIndex | None = None
         self.highlighted_seq: int | None = None
+        self.files: FileTransfers | None = None  # thumbnails and downloads, once set
 
     # The view's font, read when used: a style sheet's font reaches the view (and the
     # selection editor laid over a row) only once they are polished, and the painted
@@ -301,9 +310,15 @@ class MessageDelegate(QStyledItemDelegate):
         if isinstance(index.data(MessageRole.Quote), Quote) and not deleted:
             out.quote = QRect(left, top, width, self._quote_height() - GAP)
             top += self._quote_height()
-        height = int(self.document(index, width).size().height())
+        files = index.data(MessageRole.Files) or ()
+        text = index.data(MessageRole.Text) or ""
+        height = 0 if files and not text and not index.data(MessageRole.Edited) \
+            else int(self.document(index, width).size().height())
         out.text = QRect(left, top, width, height)
         top += height
+        if files:
+            out.files, top = attachment_paint.lay_out(
+                tuple(files), left, top + (2 * GAP if height else 0), width, self._body_font)
         reactions: tuple[Reaction, ...] = index.data(MessageRole.Reactions) or ()
         if reactions and not deleted:
             metrics = QFontMetrics(self._body_font)
@@ -342,6 +357,12 @@ class MessageDelegate(QStyledItemDelegate):
                 return True, emoji
         return False, None
 
+    def file_at(self, option: QStyleOptionViewItem, index: ModelIndex,
+                point: QPointF) -> tuple[FileBox, Part] | None:
+        """The file (and which part of it: image, card, Save) under a point, if any."""
+        at = point.toPoint()
+        return attachment_paint.part_at(self.layout(option.rect, index).files, at.x(), at.y())
+
     def content_top(self, option: QStyleOptionViewItem, index: ModelIndex) -> int:
         """The top of the row's message, below its bands (where the hover bar goes)."""
         return self.layout(option.rect, index).content_top
@@ -376,6 +397,8 @@ class MessageDelegate(QStyledItemDelegate):
             self._paint_quote(painter, parts.quote, index.data(MessageRole.Quote))
         for chip, emoji in parts.chips:
             self._paint_chip(painter, chip, emoji, index)
+        for box in parts.files:
+            self._paint_file(painter, box)
         if self._editing is None or self._editing != index:
             document = self.document(index, parts.text.width())
             painter.translate(parts.text.topLeft())
@@ -460,6 +483,24 @@ class MessageDelegate(QStyledItemDelegate):
         painter.setPen(QColor(now.quiet))
         painter.drawText(x, baseline, QFontMetrics(font).elidedText(
             what, Qt.TextElideMode.ElideRight, max(0, right - x)))
+
+    def _paint_file(self, painter: QPainter, box: FileBox) -> None:
+        files, file = self.files, box.file
+        if box.is_image:
+            image = files.thumbnail(file) if files is not None else None
+            failed = files is None or files.thumbnail_failed(file.id)
+            attachment_paint.paint_image(painter, box, image, failed, self._small_font)
+            return
+        download = files.progress(file.id) if files is not None and file.id else None
+        if download is None:
+            status = attachment_paint.card_status(file)
+        elif download.path is not None:
+            status = attachment_paint.card_status(file, saved_as=download.path.name)
+        elif download.error:
+            status = attachment_paint.card_status(file, error=download.error)
+        else:
+            status = attachment_paint.card_status(file, done=download.done)
+        attachment_paint.paint_card(painter, box, status, self._body_font)
 
     def _paint_chip(self, painter: QPainter, rect: QRect, emoji: str | None,
                     index: ModelIndex) -> None:
@@ -573,7 +614,10 @@ class MessageDelegate(QStyledItemDelegate):
         point = QPointF(event.pos())
         on_chip, emoji = self.chip_at(option, index, point)
         words = ""
-        if on_chip and emoji is None:
+        hit = self.file_at(option, index, point)
+        if hit is not None:
+            words = attachment_paint.tooltip(*hit)
+        elif on_chip and emoji is None:
             words = "Add a reaction"
         elif on_chip:
             reactions: tuple[Reaction, ...] = index.data(MessageRole.Reactions) or ()

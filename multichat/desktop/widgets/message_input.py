@@ -8,8 +8,8 @@ which fills the box and decides what its text becomes.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtCore import QEvent, QMimeData, Qt, Signal
+from PySide6.QtGui import QImage, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
 INPUT_LINES = 3
@@ -27,6 +27,10 @@ class MessageInput(QPlainTextEdit):
         latestRequested(): Ctrl+End in the box.
         editLastRequested(): Up in the empty box.
         cancelRequested(): Esc while replying or editing.
+        filesGiven(list paths): local files pasted or dropped into the box.
+        imagePasted(QImage image): an image pasted (a screenshot, say), not a file.
+
+    With files attached (``has_files``), Enter sends even with no text.
     """
 
     submitted = Signal(str)
@@ -34,6 +38,8 @@ class MessageInput(QPlainTextEdit):
     latestRequested = Signal()
     editLastRequested = Signal()
     cancelRequested = Signal()
+    filesGiven = Signal(list)
+    imagePasted = Signal(QImage)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,6 +49,7 @@ class MessageInput(QPlainTextEdit):
         line = self.fontMetrics().lineSpacing()
         self.setFixedHeight(line * INPUT_LINES + 16)
         self.has_context = False  # replying or editing: Esc stops that
+        self.has_files = False  # files wait to go with the next message
 
     def event(self, event: QEvent) -> bool:
         # Ctrl+End is a text edit's own key; claim it before any shortcut or the edit.
@@ -78,7 +85,30 @@ class MessageInput(QPlainTextEdit):
 
     def submit(self) -> None:
         text = self.toPlainText().strip()
-        if text:
+        if text or self.has_files:
             self.submitted.emit(text)
             self.clear()
+
+    # -- files pasted or dropped ---------------------------------------------------------------
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return bool(local_files(source)) or source.hasImage() or \
+            super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        files = local_files(source)
+        if files:
+            self.filesGiven.emit(files)
+        elif source.hasImage() and isinstance(image := source.imageData(), QImage) \
+                and not image.isNull():
+            self.imagePasted.emit(image)
+        else:
+            super().insertFromMimeData(source)
+
+
+def local_files(source: QMimeData) -> list[str]:
+    """The local files a paste or drop carries (a file manager's copy), if any."""
+    if not source.hasUrls():
+        return []
+    return [url.toLocalFile() for url in source.urls() if url.isLocalFile()]
 

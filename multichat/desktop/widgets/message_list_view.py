@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
+    QPointF,
     Qt,
     QTimer,
     Signal,
@@ -52,6 +53,7 @@ from PySide6.QtWidgets import (
 )
 
 from multichat.desktop.models.messages import MessageListModel, MessageRole
+from multichat.desktop.widgets.attachment_paint import Part
 from multichat.desktop.widgets.message_delegate import MessageDelegate
 
 # Within this many pixels of the end counts as at the bottom: a row's rounding
@@ -102,6 +104,9 @@ class MessageListView(QListView):
         reactionClicked(int seq, str emoji): a reaction chip was clicked.
         reactRequested(int seq, QPoint global): the "+" chip or the hover bar's React.
         replyRequested(int seq): the hover bar's Reply.
+        imageClicked(FileObj file): an image in a message was clicked: view it.
+        saveClicked(FileObj file): a file's Save was clicked.
+        cardClicked(FileObj file): the rest of a file's card was clicked.
     """
 
     menuRequested = Signal(QModelIndex, QPoint)
@@ -109,6 +114,9 @@ class MessageListView(QListView):
     reactionClicked = Signal(int, str)
     reactRequested = Signal(int, QPoint)
     replyRequested = Signal(int)
+    imageClicked = Signal(object)
+    saveClicked = Signal(object)
+    cardClicked = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -366,6 +374,16 @@ class MessageListView(QListView):
             return  # on the bar itself: keep it where it is
         index = self.indexAt(point)
         self.hover(index if index.isValid() else None)
+        self._point_at_files(index, point)
+
+    def _point_at_files(self, index: QModelIndex, point: QPoint) -> None:
+        """A hand over what a click opens or saves (an image, a Save button)."""
+        hit = self.delegate.file_at(self._option_for(index), index, QPointF(point)) \
+            if index.isValid() else None
+        if hit is not None and hit[0].file.id:
+            self.viewport().setCursor(Qt.CursorShape.PointingHandCursor)
+        else:
+            self.viewport().unsetCursor()
 
     def _hover_react(self) -> None:
         if self.hover_bar.seq is not None:
@@ -498,7 +516,8 @@ class MessageListView(QListView):
         index = self.indexAt(event.position().toPoint())
         if event.button() == Qt.MouseButton.LeftButton and index.isValid():
             option = self._option_for(index)
-            if self._clicked_part(option, index, event):
+            if self._clicked_part(option, index, event) or self._clicked_file(option, index,
+                                                                              event):
                 return
             if self.delegate.text_rect(option, index).contains(event.position().toPoint()):
                 editor = self.open_text_editor(index)
@@ -528,6 +547,21 @@ class MessageListView(QListView):
         elif on_chip and emoji is not None:
             self.reactionClicked.emit(int(seq), emoji)
         return on_chip
+
+    def _clicked_file(self, option: QStyleOptionViewItem, index: QModelIndex,
+                      event: QMouseEvent) -> bool:
+        """A press on an image (view it) or a file's Save: say so; True if it was one."""
+        hit = self.delegate.file_at(option, index, event.position())
+        if hit is None or not hit[0].file.id:
+            return False
+        box, part = hit
+        if part is Part.IMAGE:
+            self.imageClicked.emit(box.file)
+        elif part is Part.SAVE:
+            self.saveClicked.emit(box.file)
+        else:
+            self.cardClicked.emit(box.file)
+        return True
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         editor = self.text_editor()

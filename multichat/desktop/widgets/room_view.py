@@ -20,14 +20,45 @@ and an emoji picker, favourites first (``EmojiUsage``). A reply's quote
 jumps to its original, asking for it (``messageWanted``) when it is not
 loaded and jumping once it arrives. Who is typing shows on a line kept under
 the messages.
+
+Files: the paperclip beside the box, a drop anywhere on the room, or a paste
+(a file, or an image such as a screenshot, saved as PNG) stage files for the
+next message (``StagedFiles``, ✕ takes one off); Enter then sends them with
+the text, if any (``filesSubmitted``). Each uploads with a progress bar and
+Cancel (``UploadList``). In the messages, an image's thumbnail opens the
+image viewer; a file's Save downloads it (``set_file_transfers``).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QCursor, QGuiApplication, QResizeEvent
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QBuffer,
+    QIODevice,
+    QModelIndex,
+    QPoint,
+    Qt,
+    QUrl,
+    Signal,
+)
+from PySide6.QtGui import (
+    QCursor,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -40,6 +71,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from multichat.desktop.client.uploads import Attachment, pasted_image_name
 from multichat.desktop.models.members import MemberRole
 from multichat.desktop.models.messages import (
     MessageListModel,
@@ -48,17 +80,24 @@ from multichat.desktop.models.messages import (
     Quote,
 )
 from multichat.desktop.services.emoji_usage import EmojiUsage
+from multichat.desktop.services.file_transfers import FileTransfers
+from multichat.desktop.services.file_words import files_summary
+from multichat.desktop.widgets.attachment_tray import StagedFiles, UploadList
 from multichat.desktop.widgets.eliding_label import ElidingLabel
 from multichat.desktop.widgets.emoji_picker import EmojiPicker
+from multichat.desktop.widgets.image_viewer import ImageViewer
 from multichat.desktop.widgets.message_delegate import quote_line
-from multichat.desktop.widgets.message_input import MessageInput
+from multichat.desktop.widgets.message_input import MessageInput, local_files
 from multichat.desktop.widgets.message_list_view import MessageListView
 from multichat.desktop.widgets.reply_bar import ComposeBar
+from multichat.desktop.widgets.shortcuts_dialog import ATTACH_FILES, shown
 from multichat.protocol import MsgType
+from multichat.protocol.frames import FileObj
 
 # Below this width the member list folds away (a message needs ~300 px to read well).
 MEMBERS_FOLD_WIDTH = 560
 LINK_SCHEME = "multichat"
+DROP_WORDS = "Drop the files to attach them to your next message."
 
 
 def message_link(room: str, seq: int) -> str:
@@ -80,6 +119,8 @@ def typing_words(usernames: list[str]) -> str:
 class RoomView(QWidget):
     # What the person does in the room; the main window hands each to the workspace.
     messageSubmitted = Signal(str, object)  # text, the seq it replies to or None
+    filesSubmitted = Signal(str, object, list)  # text (maybe ""), reply_to, [Attachment]
+    uploadCancelled = Signal(str)  # the key of an upload to drop from its message
     editSubmitted = Signal(int, str)  # seq of one's own message, its new text
     deleteRequested = Signal(int)  # seq, after the person confirmed
     reactionToggled = Signal(int, str, bool)  # seq, emoji, on
@@ -127,6 +168,7 @@ class RoomView(QWidget):
         self.input.setAccessibleName("Message")
         self.send_button = QPushButton("Send")
         self.send_button.setObjectName("sendButton")
+        self._make_file_widgets()
         self.emoji_picker = EmojiPicker(self)
         self.emoji_usage = EmojiUsage()
         self.delete_any = False
@@ -144,6 +186,22 @@ class RoomView(QWidget):
         self._connect()
         self._narrow: bool | None = None
         self.closed = False
+
+    def _make_file_widgets(self) -> None:
+        self.attach_button = QToolButton()
+        self.attach_button.setObjectName("attachButton")
+        self.attach_button.setText("📎")
+        self.attach_button.setToolTip(f"Attach files ({shown(ATTACH_FILES)}), or drop them "
+                                      "on the room, or paste an image")
+        attach = QShortcut(QKeySequence(ATTACH_FILES), self)
+        attach.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        attach.activated.connect(self.choose_files)
+        self.attach_button.setAccessibleName("Attach files")
+        self.staged = StagedFiles()
+        self.uploads = UploadList()
+        self.files: FileTransfers | None = None
+        self.viewer: ImageViewer | None = None  # the last image viewer opened
+        self.setAcceptDrops(True)
 
     def _connect(self) -> None:
         self.input.submitted.connect(self._submit)
@@ -164,6 +222,14 @@ class RoomView(QWidget):
         self.messages.reactRequested.connect(self.open_emoji_picker)
         self.messages.replyRequested.connect(self.start_reply)
         self.emoji_picker.chosen.connect(self._emoji_chosen)
+        self.attach_button.clicked.connect(self.choose_files)
+        self.input.filesGiven.connect(self.attach_files)
+        self.input.imagePasted.connect(self.attach_image)
+        self.staged.changed.connect(self._staged_changed)
+        self.uploads.cancelled.connect(self.uploadCancelled.emit)
+        self.messages.imageClicked.connect(self.view_image)
+        self.messages.saveClicked.connect(self.save_file)
+        self.messages.cardClicked.connect(self._card_clicked)
 
     def _lay_out(self) -> None:
         header = QHBoxLayout()
@@ -179,6 +245,7 @@ class RoomView(QWidget):
         self.splitter.setSizes([600, 160])
         self.members.setMinimumWidth(0)
         entry = QHBoxLayout()
+        entry.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         entry.addWidget(self.input, 1)
         entry.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
         layout = QVBoxLayout(self)
@@ -188,6 +255,8 @@ class RoomView(QWidget):
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.typing_line)
         layout.addWidget(self.compose_bar)
+        layout.addWidget(self.uploads)
+        layout.addWidget(self.staged)
         layout.addLayout(entry)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
@@ -200,7 +269,8 @@ class RoomView(QWidget):
     def set_closed(self, closed: bool) -> None:
         """A room we are no longer in: its tab stays to show why, but takes no input."""
         self.closed = closed
-        for widget in (self.input, self.send_button, self.mute_button, self.leave_button):
+        for widget in (self.input, self.send_button, self.mute_button, self.leave_button,
+                       self.attach_button):
             widget.setEnabled(not closed)
         if not closed:
             self.show_banner("")
@@ -270,9 +340,13 @@ class RoomView(QWidget):
                 add("editAction", "Edit", lambda: self.start_edit(seq))
             add("reactAction", "React…", lambda: self.open_emoji_picker(seq, QCursor.pos()))
             menu.addSeparator()
-        if not row.deleted:
+        if not row.deleted and row.text:
             add("copyTextAction", "Copy text",
                 lambda: QGuiApplication.clipboard().setText(row.text))
+        if not row.deleted and row.files and self.files is not None:
+            files = row.files
+            words = f"Save “{files[0].name}”" if len(files) == 1 else f"Save {len(files)} files"
+            add("saveFilesAction", words, lambda: self._save_all(files))
         add("copyLinkAction", "Copy link to message",
             lambda: QGuiApplication.clipboard().setText(message_link(self.room, seq)))
         if standing and (row.own or self.delete_any):
@@ -434,6 +508,12 @@ class RoomView(QWidget):
 
     def _submit(self, text: str) -> None:
         self.show_banner("")
+        if self._editing is None and self.staged.files:
+            reply_to = self._reply_to
+            self.cancel_compose()
+            self.messages.scroll_to_latest()
+            self.filesSubmitted.emit(text, reply_to, self.staged.take())
+            return
         if self._editing is not None:
             seq, before = self._editing, self._editing_text
             self.cancel_compose()
@@ -450,6 +530,109 @@ class RoomView(QWidget):
         self.muteToggled.emit(muted)
 
 
+    # -- files ------------------------------------------------------------------------------
+
+    def choose_files(self) -> None:
+        paths, _filter = QFileDialog.getOpenFileNames(self, "Attach files")
+        if paths:
+            self.attach_files(paths)
+
+    def attach_files(self, paths: list[str]) -> list[Attachment]:
+        """Stage these files for the next message; what could not be read is said in the
+        banner. The attachments staged."""
+        staged: list[Attachment] = []
+        problems: list[str] = []
+        for path in paths:
+            try:
+                staged.append(Attachment.from_path(path))
+            except OSError as exc:
+                problems.append(f"{path.rsplit('/', 1)[-1] or path}: {exc.strerror or exc}")
+        left_out = self.staged.add(staged)
+        if left_out:
+            problems.append(f"{left_out} file(s) left out: a message carries at most 10.")
+        self.show_banner("Not attached: " + "; ".join(problems) if problems else "")
+        self.focus_input()
+        return staged
+
+    def attach_image(self, image: QImage) -> Attachment | None:
+        """Stage a pasted image, as a PNG named for the moment it was pasted."""
+        buffer = QBuffer()
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not image.save(buffer, "PNG"):  # type: ignore[call-overload]
+            self.show_banner("That image could not be pasted.")
+            return None
+        attachment = Attachment.from_bytes(pasted_image_name(datetime.now()),
+                                           bytes(buffer.data().data()), "image/png")
+        self.staged.add([attachment])
+        self.focus_input()
+        return attachment
+
+    def _staged_changed(self) -> None:
+        self.input.has_files = bool(self.staged.files)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if not self.closed and local_files(event.mimeData()):
+            event.acceptProposedAction()
+            self.show_banner(DROP_WORDS)
+        else:
+            super().dragEnterEvent(event)
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        if self.banner.text() == DROP_WORDS:
+            self.show_banner("")
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = local_files(event.mimeData())
+        if self.closed or not files:
+            super().dropEvent(event)
+            return
+        event.acceptProposedAction()
+        self.show_banner("")
+        self.attach_files(files)
+
+    def set_uploads(self, pending: list[dict[str, Any]]) -> None:
+        """The room's outbox: a progress row per file still going."""
+        self.uploads.set_pending(pending)
+
+    def upload_progress(self, key: str, sent: int, size: int) -> None:
+        self.uploads.progress(key, sent, size)
+
+    def set_file_transfers(self, files: FileTransfers) -> None:
+        """Where thumbnails come from and downloads go: the messages repaint as they do."""
+        self.files = files
+        self.messages.delegate.files = files
+        for signal in (files.thumbnailReady, files.downloadProgress, files.downloadFinished,
+                       files.downloadFailed):
+            signal.connect(self._repaint_messages)
+
+    def _repaint_messages(self, *_: object) -> None:
+        self.messages.viewport().update()
+
+    def view_image(self, file: object) -> None:
+        if self.files is not None:
+            self.viewer = ImageViewer(file, self.files, self)  # type: ignore[arg-type]
+            self.viewer.show()
+
+    def _card_clicked(self, file: FileObj) -> None:
+        """A file's card: saved already, its folder opens (never the file: it could be a
+        program); else it is saved, as by its Save."""
+        download = self.files.progress(file.id) if self.files is not None else None
+        if download is not None and download.path is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(download.path.parent)))
+        else:
+            self.save_file(file)
+
+    def _save_all(self, files: tuple[FileObj, ...]) -> None:
+        for file in files:
+            self.save_file(file)
+
+    def save_file(self, file: object) -> None:
+        if self.files is not None:
+            self.files.save(file)  # type: ignore[arg-type]
+
+
 def _quote_of(row: MessageRow) -> Quote:
-    return Quote(row.seq or 0, loaded=True, username=row.username, text=row.text,
+    return Quote(row.seq or 0, loaded=True, username=row.username,
+                 text=row.text or files_summary([file.name for file in row.files]),
                  deleted=row.deleted)

@@ -27,6 +27,7 @@ TOGGLE_SIDEBAR = "Ctrl+Shift+B"
 NEW_DIRECT_MESSAGE = "Ctrl+Shift+K"  # as in Slack
 SEARCH_ROOM = "Ctrl+F"
 SEARCH_EVERYWHERE = "Ctrl+Shift+F"
+ATTACH_FILES = "Ctrl+U"  # as in Slack
 HELP = "F1"
 
 # (keys, what they do); keys as QKeySequence text, shown in the platform's words.
@@ -43,6 +44,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     (SEARCH_EVERYWHERE, "Search every room and direct conversation"),
     ("Enter", "Send the message (or save the edit)"),
     ("Shift+Enter", "New line in the message"),
+    (ATTACH_FILES, "Attach files to the message (or drop them on the room, or paste)"),
     ("Up", "Edit your last message, from an empty message box"),
     ("Shift+F10", "The menu of the current message (Reply, Edit, React, …); the Menu key too"),
     ("PgUp", "Scroll the messages up, from the message box"),
