@@ -236,7 +236,9 @@ async def idle(url: str, p: dict[str, Any]) -> dict[str, Any]:
     )
     if compression and sockets[0].protocol.extensions == []:
         raise RuntimeError("the server did not accept permessage-deflate")
-    await gather_limited([functools.partial(join, ws, "1") for ws in sockets])
+    rooms = int(p.get("rooms", 1))  # each client in room 1 + i % rooms
+    await gather_limited([functools.partial(join, ws, str(1 + i % rooms))
+                          for i, ws in enumerate(sockets)])
     print("READY", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     await gather_limited([ws.close for ws in sockets])

@@ -31,6 +31,7 @@ from multichat.server.config import ServerConfig
 from multichat.server.net import admission, proxy, tls, web_session
 from multichat.server.net.files import FileAnswers
 from multichat.server.net.http import WebAnswers, is_websocket_upgrade
+from multichat.server.net.keepalive import Keepalive
 from multichat.server.net.peer import (
     ProxiedConnection,
     SharedFraming,
@@ -81,6 +82,7 @@ class ChatServer:
             config.trusted_proxies, proxy_protocol=config.proxy_protocol, tls=config.uses_tls
         )
         self.connections = AddressCounter(config.max_connections_per_address)
+        self._keepalive = Keepalive(config.ping_interval, config.ping_timeout)
         self._local_names = admission.local_names()  # Hosts whose page is always allowed
         self._web: WebAnswers | None = None  # the browser client's HTTP answers, from start()
         self._files: FileAnswers | None = None  # /files/..., from start()
@@ -117,8 +119,8 @@ class ChatServer:
                 config.port,
                 max_size=config.max_frame_bytes,
                 compression="deflate" if config.compression else None,
-                # Our own keepalive (_keepalive): websockets' waits for the output to
-                # drain before it times the pong, so a silent peer with a backlog
+                # Our own keepalive (keepalive.py): websockets' waits for the output
+                # to drain before it times the pong, so a silent peer with a backlog
                 # would never be dropped.
                 ping_interval=None,
                 ping_timeout=None,
@@ -325,15 +327,16 @@ class ChatServer:
         session = chat.connect(
             WebSocketPeer(connection, self.config.max_output_bytes, self._framing)
         )
-        keepalive = asyncio.create_task(self._keepalive(connection))
+        self._keepalive.watch(connection)
         try:
             await self._cookie_login(chat, session, connection)
+            _forget_handshake(connection)
             async for frame in connection:
                 await self.handle_frame(chat, session, frame)
         except ConnectionClosed:
             pass
         finally:
-            keepalive.cancel()
+            self._keepalive.forget(connection)
             self.connections.release(address)
             await chat.disconnect(session)
 
@@ -351,24 +354,6 @@ class ChatServer:
             log.error("store error on a cookie login: %s", exc)
             session.send(events.error(ErrorCode.SERVER_ERROR, "the server cannot log you in "
                                       "now; try again"))
-
-    async def _keepalive(self, connection: ServerConnection) -> None:
-        """Ping every ping_interval; drop a peer whose pong (drain included) is late.
-
-        A peer that is gone, or up but reading nothing, is dropped within
-        ping_interval + ping_timeout whatever output waits for it.
-        """
-        interval, timeout = self.config.ping_interval, self.config.ping_timeout
-        try:
-            while True:
-                await asyncio.sleep(interval)
-                async with asyncio.timeout(timeout):
-                    await (await connection.ping())
-        except TimeoutError:
-            log.info("dropping %s: no pong within %g s", remote_host(connection), timeout)
-            connection.transport.abort()  # a close frame would wait behind the backlog
-        except ConnectionClosed:
-            pass
 
     @staticmethod
     async def handle_frame(chat: ChatService, session: Session, frame: str | bytes) -> None:
@@ -396,6 +381,19 @@ class ChatServer:
         except Exception:
             log.exception("unexpected error on %s from %r", command.name, session)
             session.send(events.error(ErrorCode.SERVER_ERROR, "internal error"))
+
+
+def _forget_handshake(connection: ServerConnection) -> None:
+    """Drop the handshake's headers once read: about 3 KiB a connection for its lifetime.
+
+    Everything the server needs from them (the client's address, Origin, the
+    session cookie) has been taken by now. The request and response objects
+    stay, emptied, since websockets tells a handshake from a frame by whether
+    ``connection.request`` is set.
+    """
+    for message in (connection.request, connection.response):
+        if message is not None:
+            message.headers.clear()
 
 
 def _who(connection: ServerConnection) -> str:

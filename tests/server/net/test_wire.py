@@ -11,7 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event
 
 from multichat.server.chat.limits import UserBuckets
 from multichat.server.chat.passwords import Passwords
@@ -317,6 +320,48 @@ async def test_pings_detect_a_dead_peer_and_clear_its_presence(
         assert left["username"] == "bob"
         assert chat_server.chat.presence.usernames(LOBBY) == ["alice"]
         silent.connection.transport.abort()
+        await watcher.close()
+
+
+class PingCounting(ClientConnection):
+    """A client connection that counts the server's pings it answered (websockets answers)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pings = 0
+        self.pinged = asyncio.Event()
+
+    def process_event(self, event: Event) -> None:
+        super().process_event(event)
+        if isinstance(event, Frame) and event.opcode is Opcode.PING:
+            self.pings += 1
+            self.pinged.set()
+
+
+async def test_pings_go_on_for_a_live_peer_until_it_falls_silent(
+    server_config: ServerConfig, passwords: Passwords
+) -> None:
+    """Round after round: a peer that answered five pings and then reads nothing is dropped."""
+    config = server_config.replace(ping_interval=0.05, ping_timeout=0.5, close_timeout=0.2)
+    async with ChatServer(config, passwords=passwords) as chat_server:
+        assert chat_server.store is not None
+        seed_accounts(chat_server.store, passwords)
+        url = f"ws://127.0.0.1:{chat_server.port}"
+        watcher = await ProtocolClient.open(url)
+        await watcher.login(*ALICE)
+        await watcher.join(LOBBY)
+        peer = await ProtocolClient.open(url, ping_interval=None, create_connection=PingCounting)
+        counting = peer.connection
+        assert isinstance(counting, PingCounting)
+        await peer.login(*BOB)
+        await peer.join(LOBBY)
+        while counting.pings < 5:  # each answered in time, or it would have been dropped
+            counting.pinged.clear()
+            await asyncio.wait_for(counting.pinged.wait(), TIMEOUT)
+        counting.transport.pause_reading()
+        left = await watcher.expect(lambda f: f.get("msg_type") == 5)
+        assert left["username"] == "bob"
+        counting.transport.abort()
         await watcher.close()
 
 
