@@ -82,6 +82,12 @@ class ServerConfig:
         "about 130 Mbit/s), so that uploads never take the time of message delivery; 0 for "
         "no limit"
     )
+    max_download_bytes_in_flight: int = _setting(
+        256 * 2**20, "bytes of file downloads this process holds at once while they are "
+        "sent (256 MiB): websockets answers with a whole body, so each download of a file "
+        "is in memory until it is written out; past this a download gets 503 and "
+        "Retry-After, so slow readers cannot make the server hold more"
+    )
     max_image_pixels: int = _setting(
         40_000_000, "most pixels (width x height) of an image the server decodes to make "
         "its thumbnail; an image with more (a decompression bomb, or just huge) gets "

@@ -137,7 +137,8 @@ def _check(config: ServerConfig) -> None:
         raise SettingsError(f"port must be between 0 and 65535, not {config.port}")
     for name in ("max_frame_bytes", "max_message_chars", "send_burst", "max_output_bytes",
                  "user_send_burst", "max_rooms_per_connection", "command_burst",
-                 "user_join_burst", "login_spray_names", "max_new_direct_per_hour"):
+                 "user_join_burst", "login_spray_names", "max_new_direct_per_hour",
+                 "max_download_bytes_in_flight"):
         if getattr(config, name) <= 0:
             raise SettingsError(f"{name} must be positive")
     if config.max_connections_per_address < 0:

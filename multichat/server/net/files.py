@@ -18,12 +18,17 @@ A file is data, never a page of this origin: only an image the server decoded
 fallback, quoted so that no name can end the header or add another.
 
 websockets answers ``process_request`` with a whole body: a file is read into
-memory (25 MiB at most by default) for each full download; a range reads only
-the chunk rows it needs.
+memory (25 MiB at most by default) for each full download, and stays there
+until the client has read it; a range reads only the chunk rows it needs.
+``DownloadBudget`` bounds what all downloads hold at once
+(``--max-download-bytes-in-flight``): past it the answer is 503 with
+``Retry-After``, so clients that ask and never read cannot grow the
+server's memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import logging
 import re
@@ -31,6 +36,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
+from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
@@ -56,6 +62,32 @@ _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 # RFC 8187's attr-char beyond letters and digits: what may stand unescaped in filename*.
 _ATTR_CHARS = "!#$&+-.^_`|~"
 _MAX_RANGE_HEADER = 100
+
+
+# How long a client refused for want of download budget is asked to wait.
+BUSY_RETRY_AFTER_S = 5
+
+
+class DownloadBudget:
+    """Bytes of download bodies held at once, up to a limit; one body may always go.
+
+    A body is held from the moment it is read until its connection is closed
+    (websockets closes it once the answer is written out): the bytes a slow
+    reader has not taken stay in the transport's buffer until then.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        if self.held and self.held + size > self.limit:
+            return False
+        self.held += size
+        return True
+
+    def give(self, size: int) -> None:
+        self.held -= size
 
 
 class Unsatisfiable(ValueError):
@@ -140,6 +172,15 @@ def _unavailable() -> Response:
                     headers, body)
 
 
+def _busy() -> Response:
+    body = b"too many downloads at once; try again shortly\n"
+    headers = _headers(len(body), "text/plain; charset=utf-8")
+    headers["Cache-Control"] = "no-store"
+    headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
+    return Response(HTTPStatus.SERVICE_UNAVAILABLE.value, HTTPStatus.SERVICE_UNAVAILABLE.phrase,
+                    headers, body)
+
+
 def request_token(headers: Headers) -> str | None:
     """The login token a request carries: the bearer token, else the session cookie's."""
     for value in headers.get_all("Authorization"):
@@ -155,19 +196,21 @@ class FileAnswers:
 
     def __init__(self, chat: ChatService) -> None:
         self._chat = chat
+        self.budget = DownloadBudget(chat.config.max_download_bytes_in_flight)
+        self._releases: set[asyncio.Task[None]] = set()
 
     @staticmethod
     def handles(path: str) -> bool:
         return urlsplit(path).path.startswith("/files/")
 
-    async def answer(self, request: Request) -> Response:
+    async def answer(self, connection: ServerConnection, request: Request) -> Response:
         try:
-            return await self._answer(request)
+            return await self._answer(connection, request)
         except StoreError as exc:
             log.error("store error serving %s: %s", urlsplit(request.path).path, exc)
             return _unavailable()
 
-    async def _answer(self, request: Request) -> Response:
+    async def _answer(self, connection: ServerConnection, request: Request) -> Response:
         chat = self._chat
         token = request_token(request.headers)
         if token is None:
@@ -184,7 +227,7 @@ class FileAnswers:
             return not_found()
         if match.group(2):
             return await self._thumbnail(found.record.id)
-        return await self._file(request, found)
+        return await self._file(connection, request, found)
 
     async def _thumbnail(self, file_id: str) -> Response:
         chat = self._chat
@@ -196,7 +239,8 @@ class FileAnswers:
         headers["Cache-Control"] = "private, max-age=86400"
         return Response(HTTPStatus.OK.value, HTTPStatus.OK.phrase, headers, thumbnail.data)
 
-    async def _file(self, request: Request, found: StoredFile) -> Response:
+    async def _file(self, connection: ServerConnection, request: Request,
+                    found: StoredFile) -> Response:
         chat = self._chat
         record = found.record
         size = record.size
@@ -212,6 +256,12 @@ class FileAnswers:
             return Response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE.value,
                             HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE.phrase, headers, b"")
         first, last = wanted if wanted is not None else (0, size - 1)
+        length = last - first + 1 if size else 0
+        if not self.budget.take(length):
+            log.info("download refused, %d bytes in flight: %s", self.budget.held,
+                     urlsplit(request.path).path)
+            return _busy()
+        self._give_back_when_closed(connection, length)
         body = (await chat.files.files_db.run(chat.store.files.read_range, found, first, last)
                 if size else b"")
         status = HTTPStatus.PARTIAL_CONTENT if wanted is not None else HTTPStatus.OK
@@ -223,3 +273,14 @@ class FileAnswers:
         if wanted is not None:
             headers["Content-Range"] = f"bytes {first}-{last}/{size}"
         return Response(status.value, status.phrase, headers, body)
+
+    def _give_back_when_closed(self, connection: ServerConnection, length: int) -> None:
+        async def closed() -> None:
+            try:
+                await connection.wait_closed()
+            finally:
+                self.budget.give(length)
+
+        task = asyncio.create_task(closed())
+        self._releases.add(task)
+        task.add_done_callback(self._releases.discard)

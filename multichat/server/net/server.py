@@ -277,7 +277,7 @@ class ChatServer:
         if not is_websocket_upgrade(request):
             assert self._web is not None and self._files is not None  # set before serving
             if self._files.handles(request.path):
-                return self._files.answer(request)  # a coroutine: websockets awaits it
+                return self._files.answer(connection, request)  # websockets awaits it
             return self._web.answer(request)
         headers = request.headers
         refusal = self._take_forwarded_client(connection, headers.get_all("X-Forwarded-For"))
