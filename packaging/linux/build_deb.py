@@ -68,7 +68,7 @@ Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: multichat
 
 Files: *
-Copyright: Multichat developers
+Copyright: {year} Multichat developers
 License: MIT
 Comment: The binary bundles Python (PSF License), Qt and PySide6 (LGPL-3.0),
  and the Python libraries listed in the project's pyproject.toml, each under
@@ -89,14 +89,18 @@ multichat: shared-library-lacks-prerequisites [opt/multichat/_internal/*]
 """
 
 
-def changelog(version: str) -> bytes:
-    """A one-entry Debian changelog dated by the commit built, gzipped reproducibly."""
+def commit_date() -> str:
+    """The date of the commit built (RFC 2822, as a changelog wants), or now outside git."""
     dated = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%cD"],
                            capture_output=True, text=True, check=False).stdout.strip()
+    return dated or email.utils.formatdate()
+
+
+def changelog(version: str, dated: str) -> bytes:
+    """A one-entry Debian changelog, gzipped reproducibly."""
     text = (f"multichat ({version}) unstable; urgency=medium\n\n"
             f"  * Multichat {version}, built from its repository with packaging/build.sh.\n\n"
-            f" -- Multichat developers <multichat@example.org>  "
-            f"{dated or email.utils.formatdate()}\n")
+            f" -- Multichat developers <multichat@example.org>  {dated}\n")
     return gzip.compress(text.encode(), compresslevel=9, mtime=0)
 
 
@@ -171,8 +175,10 @@ def build(onedir: Path, out: Path) -> Path:
     render_icons(RESOURCES / "multichat.svg", icons)
     doc = share / "doc" / "multichat"
     doc.mkdir(parents=True)
-    (doc / "copyright").write_text(COPYRIGHT)
-    (doc / "changelog.gz").write_bytes(changelog(version))
+    dated = commit_date()
+    year = email.utils.parsedate_to_datetime(dated).year
+    (doc / "copyright").write_text(COPYRIGHT.format(year=year))
+    (doc / "changelog.gz").write_bytes(changelog(version, dated))
     overrides = share / "lintian" / "overrides"
     overrides.mkdir(parents=True)
     (overrides / "multichat").write_text(LINTIAN_OVERRIDES)
