@@ -1,6 +1,6 @@
 """The size and start-up times of both built forms, as docs/packaging.md reports them.
 
-    python3 packaging/measure.py [PROGRAM ...] [--runs 5]
+    python3 packaging/measure.py [PROGRAM ...] [--runs 5] [--warm-only]
 
 PROGRAM defaults to both forms of a packaging/build.sh build: the one-file
 binary ``dist/multichat`` and the one-folder build
@@ -17,7 +17,8 @@ and Python alone, no Qt). The warm runs take the programs in turn, so that a
 load on the machine weighs on each alike. The first run of each is "cold"
 for its own pages only if the page cache was dropped before it; as root the
 script drops it (``/proc/sys/vm/drop_caches``) when it can, and says whether
-it could.
+it could. ``--warm-only`` skips that first run (and the drop, which slows
+everything else on a shared machine for a while).
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ def main() -> None:
     parser.add_argument("programs", nargs="*", type=Path, default=list(DEFAULT_PROGRAMS),
                         metavar="PROGRAM")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warm-only", action="store_true",
+                        help="no first run after dropping the page cache")
     args = parser.parse_args()
     programs: list[Path] = args.programs
     missing = [str(program) for program in programs if not program.is_file()]
@@ -143,6 +146,8 @@ def main() -> None:
     for program in programs:
         form = form_of(program)
         print(f"{program}: {form.name}, {form.size / 2**20:.1f} MiB ({form.size} bytes)")
+        if args.warm_only:
+            continue
         dropped = drop_caches()
         cold_window, cold_total = time_first_window(program)
         print(f"  first run{' after dropping the page cache' if dropped else ''}: "
