@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Build dist/multichat (PyInstaller, one file: the app, the server, the admin CLI)
-# and, on Debian/Ubuntu, dist/multichat_<version>_<arch>.deb, from this checkout.
+# Build dist/multichat (PyInstaller, one file: the app, the server, the admin CLI),
+# the same program as one folder, dist/multichat-onedir/ (one PyInstaller run, one
+# Analysis), and, on Debian/Ubuntu, dist/multichat_<version>_<arch>.deb around the
+# one-folder build, from this checkout.
 #
 # Everything is built in a virtual environment of its own, build/venv, holding
 # Multichat's dependencies (every optional group but the tests' and the
 # benchmarks') and PyInstaller; the .venv of ./run.sh and ./test.sh is not touched. Usage:
-#   packaging/build.sh            # binary, then the .deb where dpkg-deb exists
-#   packaging/build.sh --no-deb   # the binary only
+#   packaging/build.sh            # both forms, then the .deb where dpkg-deb exists
+#   packaging/build.sh --no-deb   # both forms only
 # PYTHON=python3.12 packaging/build.sh chooses the interpreter (3.11 or newer,
 # built with a shared libpython, as Debian's and pyenv's default builds are).
 set -euo pipefail
@@ -44,18 +46,20 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
-# 2. The binary.
-echo "== PyInstaller: dist/multichat" >&2
+# 2. The one-file binary and the one-folder build.
+echo "== PyInstaller: dist/multichat and dist/multichat-onedir/" >&2
 "$VENV/bin/pyinstaller" --noconfirm --log-level WARN \
     --distpath "$REPO/dist" --workpath "$REPO/build/pyinstaller" \
     packaging/multichat.spec
 ls -l dist/multichat >&2
+du -sh dist/multichat-onedir >&2
 dist/multichat --version
+dist/multichat-onedir/multichat --version
 
 # 3. The Debian package.
 if [ "$WANT_DEB" = 1 ]; then
     if command -v dpkg-deb >/dev/null; then
-        "$VENV/bin/python" packaging/linux/build_deb.py --binary dist/multichat --out dist
+        "$VENV/bin/python" packaging/linux/build_deb.py --onedir dist/multichat-onedir --out dist
     else
         echo "== no dpkg-deb here: skipping the .deb" >&2
     fi

@@ -1,15 +1,19 @@
-"""Build dist/multichat_<version>_<arch>.deb around the one-file binary, with dpkg-deb.
+"""Build dist/multichat_<version>_<arch>.deb around the one-folder build, with dpkg-deb.
 
-    build/venv/bin/python packaging/linux/build_deb.py --binary dist/multichat --out dist
+    build/venv/bin/python packaging/linux/build_deb.py --onedir dist/multichat-onedir --out dist
 
 Run by packaging/build.sh with the build venv's Python (it renders the PNG icons
-from the SVG with Qt). The package holds:
+from the SVG with Qt). The package holds the one-folder build (the spec's
+COLLECT), not the one-file binary: an installed app has no reason to unpack
+itself to a temp dir at every start. It holds:
 
-    /opt/multichat/multichat                     the binary
+    /opt/multichat/multichat                     the program
+    /opt/multichat/_internal/                    Python, Qt and the libraries it loads
     /usr/bin/multichat -> /opt/multichat/multichat
     /usr/share/applications/multichat.desktop    the menu entry
     /usr/share/icons/hicolor/scalable/apps/multichat.svg, and PNGs 16 to 256 px
-    /usr/share/doc/multichat/copyright
+    /usr/share/doc/multichat/copyright, changelog.gz
+    /usr/share/lintian/overrides/multichat       what lintian flags on purpose, and why
 
 No maintainer scripts: the menu and icon caches are refreshed by the triggers of
 desktop-file-utils and the icon theme packages, so ``dpkg -r`` removes every
@@ -19,6 +23,8 @@ file the package brought and leaves nothing behind.
 from __future__ import annotations
 
 import argparse
+import email.utils
+import gzip
 import os
 import shutil
 import subprocess
@@ -62,11 +68,40 @@ Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: multichat
 
 Files: *
+Copyright: {year} Multichat developers
 License: MIT
 Comment: The binary bundles Python (PSF License), Qt and PySide6 (LGPL-3.0),
  and the Python libraries listed in the project's pyproject.toml, each under
  its own license.
 """
+
+
+# A bundled app under /opt is not a Debian-policy package: these tags are the
+# bundle's nature, not mistakes. What lintian still reports is in docs/packaging.md.
+LINTIAN_OVERRIDES = """\
+# A third-party application: /opt is where it belongs.
+multichat: dir-or-file-in-opt [opt/multichat/*]
+# The bundled Python carries its own zlib, bzip2 and expat, as PyInstaller copies them.
+multichat: embedded-library * [opt/multichat/_internal/*]
+# Python's extension modules and Qt's ICU data are loaded by the bundle's libpython and Qt.
+multichat: library-not-linked-against-libc [opt/multichat/_internal/*]
+multichat: shared-library-lacks-prerequisites [opt/multichat/_internal/*]
+"""
+
+
+def commit_date() -> str:
+    """The date of the commit built (RFC 2822, as a changelog wants), or now outside git."""
+    dated = subprocess.run(["git", "-C", str(REPO), "log", "-1", "--format=%cD"],
+                           capture_output=True, text=True, check=False).stdout.strip()
+    return dated or email.utils.formatdate()
+
+
+def changelog(version: str, dated: str) -> bytes:
+    """A one-entry Debian changelog, gzipped reproducibly."""
+    text = (f"multichat ({version}) unstable; urgency=medium\n\n"
+            f"  * Multichat {version}, built from its repository with packaging/build.sh.\n\n"
+            f" -- Multichat developers <multichat@example.org>  {dated}\n")
+    return gzip.compress(text.encode(), compresslevel=9, mtime=0)
 
 
 def version_of(binary: Path) -> str:
@@ -103,8 +138,21 @@ def installed_size_kib(root: Path) -> int:
                if path.is_file() and "DEBIAN" not in path.parts) // 1024 + 1
 
 
-def build(binary: Path, out: Path) -> Path:
-    version = version_of(binary)
+def file_mode(path: Path, program: Path) -> int:
+    """0755 for directories, the program and executables; 0644 for data and libraries.
+
+    Shared libraries are loaded, not run: lintian flags them executable.
+    """
+    if path.is_dir() or path == program:
+        return 0o755
+    executable = bool(path.stat().st_mode & 0o100) and ".so" not in path.name
+    return 0o755 if executable else 0o644
+
+
+def build(onedir: Path, out: Path) -> Path:
+    if not (onedir / "multichat").is_file() or not (onedir / "_internal").is_dir():
+        raise SystemExit(f"{onedir} is not a one-folder build (multichat and _internal/)")
+    version = version_of(onedir / "multichat")
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True,
                           check=True).stdout.strip()
     root = REPO / "build" / "deb" / f"multichat_{version}_{arch}"
@@ -112,9 +160,8 @@ def build(binary: Path, out: Path) -> Path:
         shutil.rmtree(root)
 
     opt = root / "opt" / "multichat"
-    opt.mkdir(parents=True)
-    shutil.copy2(binary, opt / "multichat")
-    (opt / "multichat").chmod(0o755)
+    opt.parent.mkdir(parents=True)
+    shutil.copytree(onedir, opt, symlinks=True)
     bin_dir = root / "usr" / "bin"
     bin_dir.mkdir(parents=True)
     (bin_dir / "multichat").symlink_to("/opt/multichat/multichat")
@@ -128,11 +175,17 @@ def build(binary: Path, out: Path) -> Path:
     render_icons(RESOURCES / "multichat.svg", icons)
     doc = share / "doc" / "multichat"
     doc.mkdir(parents=True)
-    (doc / "copyright").write_text(COPYRIGHT)
+    dated = commit_date()
+    year = email.utils.parsedate_to_datetime(dated).year
+    (doc / "copyright").write_text(COPYRIGHT.format(year=year))
+    (doc / "changelog.gz").write_bytes(changelog(version, dated))
+    overrides = share / "lintian" / "overrides"
+    overrides.mkdir(parents=True)
+    (overrides / "multichat").write_text(LINTIAN_OVERRIDES)
 
     for path in root.rglob("*"):  # dpkg-deb wants sane permissions, whatever the umask
         if not path.is_symlink():
-            path.chmod(0o755 if path.is_dir() or path == opt / "multichat" else 0o644)
+            path.chmod(file_mode(path, opt / "multichat"))
     debian = root / "DEBIAN"
     debian.mkdir(mode=0o755)
     (debian / "control").write_text(
@@ -156,10 +209,11 @@ def build(binary: Path, out: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--binary", type=Path, default=REPO / "dist" / "multichat")
+    parser.add_argument("--onedir", type=Path, default=REPO / "dist" / "multichat-onedir",
+                        help="the one-folder build (default: dist/multichat-onedir)")
     parser.add_argument("--out", type=Path, default=REPO / "dist")
     args = parser.parse_args()
-    package = build(args.binary.resolve(), args.out.resolve())
+    package = build(args.onedir.resolve(), args.out.resolve())
     print(f"{package.relative_to(REPO) if package.is_relative_to(REPO) else package} "
           f"{package.stat().st_size / 2**20:.1f} MiB")
 

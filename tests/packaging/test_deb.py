@@ -1,5 +1,8 @@
 """The Debian package (MULTICHAT_DEB): its layout, then install, run, remove.
 
+It ships the one-folder build (/opt/multichat/multichat and _internal/), which
+starts without unpacking itself; the one-file binary is the portable form.
+
 The install test changes the system (``dpkg -i``, ``dpkg -r``): it runs as
 root only, where MULTICHAT_DEB is set (CI sets it), and the package's
 dependencies must already be installed (.ci/run does that with apt-get satisfy).
@@ -21,14 +24,18 @@ from tests.packaging.conftest import bare_env
 pytestmark = pytest.mark.slow
 
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256)
+# Every file but the one-folder build's _internal/ (Python, Qt, the libraries).
 EXPECTED_FILES = {
     "./opt/multichat/multichat",
     "./usr/bin/multichat",
     "./usr/share/applications/multichat.desktop",
     "./usr/share/icons/hicolor/scalable/apps/multichat.svg",
     "./usr/share/doc/multichat/copyright",
+    "./usr/share/doc/multichat/changelog.gz",
+    "./usr/share/lintian/overrides/multichat",
     *(f"./usr/share/icons/hicolor/{n}x{n}/apps/multichat.png" for n in ICON_SIZES),
 }
+INTERNAL = "./opt/multichat/_internal/"
 
 
 def dpkg_deb(*args: str) -> str:
@@ -53,14 +60,26 @@ def test_name_and_control_fields(deb: Path) -> None:
         assert library in depends
 
 
-def test_layout_binary_command_menu_entry_and_icons(deb: Path) -> None:
+def test_layout_one_folder_build_command_menu_entry_and_icons(deb: Path) -> None:
     listing = dpkg_deb("--contents", str(deb)).splitlines()
-    files = {line.split()[5] for line in listing if not line.startswith("d")}
-    assert files == EXPECTED_FILES
-    link = next(line for line in listing if " ./usr/bin/multichat " in line)
+    entries = {line.split()[5]: line for line in listing if not line.startswith("d")}
+    internal = {name for name in entries if name.startswith(INTERNAL)}
+    assert set(entries) - internal == EXPECTED_FILES
+    # The one-folder build, not the one-file binary: Python and Qt lie unpacked beside it.
+    assert f"{INTERNAL}base_library.zip" in internal
+    assert any(name.startswith(f"{INTERNAL}libpython3") for name in internal)
+    assert any(name.startswith(f"{INTERNAL}PySide6/Qt/plugins/platforms/") for name in internal)
+    link = entries["./usr/bin/multichat"]
     assert link.startswith("l") and link.endswith("-> /opt/multichat/multichat")
-    binary = next(line for line in listing if line.endswith(" ./opt/multichat/multichat"))
-    assert binary.startswith("-rwxr-xr-x root/root")
+    assert entries["./opt/multichat/multichat"].startswith("-rwxr-xr-x root/root")
+    # The program is the one thing to run: libraries and data are not executable.
+    executables = {name for name, line in entries.items() if line.startswith("-rwx")}
+    assert executables == {"./opt/multichat/multichat"}
+    # The bundle's own links stay inside it (relative, no way out of _internal/).
+    for name in internal:
+        if entries[name].startswith("l"):
+            target = entries[name].split(" -> ")[1]
+            assert not target.startswith("/") and ".." not in target.split("/"), name
     scripts = dpkg_deb("--info", str(deb))  # no maintainer scripts: nothing to undo
     assert not any(name in scripts for name in ("postinst", "prerm", "postrm", "preinst"))
 
@@ -99,6 +118,7 @@ def test_install_run_the_installed_self_test_and_remove_cleanly(
         assert package_status() == "installed"
         files = installed_files()
         assert Path("/usr/bin/multichat") in files and Path("/opt/multichat/multichat") in files
+        assert Path("/opt/multichat/_internal/base_library.zip") in files
         assert shutil.which("multichat", path="/usr/bin:/bin") == "/usr/bin/multichat"
         home = tmp_path / "home"
         home.mkdir()
