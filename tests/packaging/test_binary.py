@@ -7,6 +7,7 @@ checkout's ``python -m multichat`` run the same way.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -15,9 +16,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from multichat import __version__
 from tests.helpers.client import ProtocolClient
+from tests.helpers.files import fetch, image_bytes, uploaded
 from tests.helpers.process import PYTHON_MULTICHAT, ServerProcess, cli_env, run_cli
 from tests.helpers.services import wait_until
 from tests.helpers.timing import TIMEOUT
@@ -114,6 +117,15 @@ async def test_serve_round_trip_with_a_plain_websockets_client(
         event = await alice.expect(lambda f: f.get("msg_type") == 0)
         assert (event["message"], event["seq"], event["username"]) == (
             "from the binary", 1, "bob")
+        # Pillow is bundled: an image is measured and thumbnailed; the page is served.
+        image = await uploaded(alice, "photo.png", image_bytes(640, 480), "image/png")
+        assert (image["width"], image["height"]) == (640, 480)
+        token = str(alice.seen[0]["login"]["token"])
+        thumbnail = await fetch(server.port, f"/files/{image['id']}/thumbnail", token)
+        assert thumbnail.status == 200 and thumbnail.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(thumbnail.body)).size == (320, 240)
+        page = await fetch(server.port, "/")
+        assert page.status == 200 and page.headers["content-type"].startswith("text/html")
         assert server.signal(signal.SIGTERM) == 0
         assert await alice.closed() == 1001
         await bob.close()
