@@ -31,7 +31,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,9 @@ PROCESSES = 3
 CLIENTS, ROOMS, SENDERS = 200, 4, 20
 LISTENING = re.compile(r"listening on \S+:(\d+)")
 KEEPS_UP = 0.95  # below this share of the offered deliveries a step is saturated
+PROFILE_WINDOW = 20.0  # seconds measured at each step with --profile
+# Samples a second with --profile (py-spy runs on the load generator's core, not the servers').
+PROFILE_RATE = 1000
 # Limits the benchmark lifts (it measures throughput, not the flood limits), as bench/__main__.
 UNLIMITED = ("USER_SEND_BURST", "USER_SEND_RATE", "COMMAND_BURST", "COMMAND_RATE",
              "USER_JOIN_BURST", "USER_JOIN_RATE", "LOGIN_SPRAY_NAMES")
@@ -220,12 +223,17 @@ def window_counts(before: dict[str, Any], after: dict[str, Any]) -> dict[str, An
             "pg_commits": after["commits"] - before["commits"]}
 
 
-def measured_load(url: str, params: dict[str, Any], groups: Groups,
-                  counters: Counters) -> dict[str, Any]:
-    """Run bench/load.py's fan-out; at its window's edges snapshot every server-side process."""
+def measured_load(url: str, params: dict[str, Any], groups: Groups, counters: Counters,
+                  profiles: Sequence[tuple[int, Path]] = ()) -> dict[str, Any]:
+    """Run bench/load.py's fan-out; at its window's edges snapshot every server-side process.
+
+    ``profiles`` (pid, output) are sampled with py-spy over the window only
+    (not the clients' logins and joins before it).
+    """
     command = [sys.executable, "-m", "bench.load", "fanout", url,
                json.dumps({**params, "announce": True})]
-    with open(RESULTS / "load-stderr.log", "w") as errors:
+    with open(RESULTS / "load-stderr.log", "w") as errors, \
+            contextlib.ExitStack() as sampling:
         load = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True,
                                 cwd=ROOT, preexec_fn=load_setup)
         assert load.stdout is not None
@@ -233,7 +241,15 @@ def measured_load(url: str, params: dict[str, Any], groups: Groups,
         result: dict[str, Any] | None = None
         for line in load.stdout:
             if line.startswith("WINDOW "):
+                # Read first, then start or stop the samplers: their start-up and
+                # flushing stay out of the window.
                 edges.append((time.monotonic(), proc.snapshot(groups), counters.read()))
+                if line.strip() == "WINDOW start":
+                    for pid, output in profiles:
+                        sampling.enter_context(bench_profile.recording(
+                            pid, output, rate=PROFILE_RATE, setup=load_setup))
+                else:
+                    sampling.close()
             elif line.startswith("RESULT "):
                 result = json.loads(line[len("RESULT "):])
         load.wait(60)
@@ -250,6 +266,10 @@ def summarize(result: dict[str, Any], cpu: dict[str, float], seconds: float,
     """One step's row: efficiency over the whole server side, where the CPU went, per message."""
     total = sum(cpu.values())
     share = total / seconds
+
+    def per_message(count: float) -> float | None:
+        return count / messages if messages else None
+
     return {
         "offered_deliveries_per_s": result["offered_deliveries_per_s"],
         "deliveries_per_s": result["deliveries_per_s"],
@@ -260,9 +280,9 @@ def summarize(result: dict[str, Any], cpu: dict[str, float], seconds: float,
         **{f"cpu_{name}": used / seconds for name, used in cpu.items()},
         "p50_ms": result["p50_ms"],
         "p99_ms": result["p99_ms"],
-        "redis_cmds_per_msg": counts["redis_total"] / messages,
-        "pg_write_xacts_per_msg": counts["pg_write_xacts"] / messages,
-        "pg_commits_per_msg": counts["pg_commits"] / messages,
+        "redis_cmds_per_msg": per_message(counts["redis_total"]),
+        "pg_write_xacts_per_msg": per_message(counts["pg_write_xacts"]),
+        "pg_commits_per_msg": per_message(counts["pg_commits"]),
         "redis_calls": counts["redis_calls"],
         "loadgen_cpu_share": result["loadgen_cpu_share"],
     }
@@ -284,12 +304,9 @@ def stepped(side: str, started: Any, *, rates: list[int], duration: float, warmu
                       "duration": duration, "warmup": warmup, "frames": frames}
             outputs = [RESULTS / f"profile-cluster-{n}-{rate}.txt"
                        for n in range(len(groups["servers"]))]
-            with contextlib.ExitStack() as stack:
-                if profile_pids:
-                    for pid, output in zip(groups["servers"], outputs, strict=True):
-                        stack.enter_context(bench_profile.recording(pid, output))
-                row = {"side": side, "rate": rate,
-                       **measured_load(url, params, groups, counters)}
+            profiles = list(zip(groups["servers"], outputs, strict=True)) if profile_pids else []
+            row = {"side": side, "rate": rate,
+                   **measured_load(url, params, groups, counters, profiles)}
             if profile_pids:
                 print_profiles(outputs)
             row["saturated"] = saturated(row)
@@ -299,12 +316,29 @@ def stepped(side: str, started: Any, *, rates: list[int], duration: float, warmu
     return rows
 
 
+# Where a sample of the three processes goes: the first category with a frame in its stack.
+# Delivering to this process's own sockets comes first: one process does that too.
+CATEGORIES = [(name, re.compile(pattern)) for name, pattern in (
+    ("delivering to this process's sockets", r"Session\.deliver|WebSocketPeer\.send"),
+    ("storing: the writer's transaction on PostgreSQL", r"writer\.py|psycopg/|peewee\.py"),
+    ("Redis: receiving and decoding other processes' events", r"_subscription|PubSub\."),
+    ("Redis: publishing", r"_publisher"),
+    ("Redis: presence, heartbeat, other", r"redis/|redis_broker\.py"),
+    ("reading clients' frames and commands", r"websockets/|multichat/server/net/"),
+    ("chat rules and encoding", r"multichat/"),
+    ("event loop: select, wake-ups, callbacks", r"asyncio/|selectors\.py"),
+)]
+
+
 def print_profiles(outputs: list[Path]) -> None:
     combined = outputs[0].with_name(outputs[0].name.replace("-0-", "-all-"))
     combined.write_text("".join(path.read_text() for path in outputs if path.exists()))
-    print(f"\n  profile of the three processes: {combined} (collapsed stacks);"
-          " most samples of their own:")
-    for share, name in bench_profile.top_functions(combined, 25):
+    print(f"\n  profile of the three processes over the window: {combined} (collapsed stacks)")
+    print("  by what the work is for:")
+    for share, name in bench_profile.breakdown(combined, CATEGORIES):
+        print(f"  {share:6.1%}  {name}")
+    print("  most samples of their own:")
+    for share, name in bench_profile.top_functions(combined, 20):
         print(f"  {share:6.1%}  {name}")
 
 
@@ -330,7 +364,7 @@ def compare(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by = {(row["side"], row["rate"]): row for row in rows}
     out = []
     for row in rows:
-        if row["side"] != "multichat cluster":
+        if row["side"] != "multichat cluster" or not row["deliveries_per_s"]:
             continue
         peer, single = by.get(("channels cluster", row["rate"])), by.get(("one process",
                                                                            row["rate"]))
@@ -388,6 +422,10 @@ def run(options: Any, work: Path, *, single: Stepper, tree: Path) -> list[dict[s
     checkout the Multichat processes run from."""
     rates = options.rates or rates_for(options.quick)
     duration, warmup = (2.0, 0.5) if options.quick else (4.0, 1.0)
+    if options.profile:
+        # At light load a few seconds hold few samples of work (py-spy --gil counts
+        # only the moments a thread holds the GIL).
+        duration = PROFILE_WINDOW
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows = stepped("multichat cluster", multichat_side(work / "cluster-multichat", tree),
                    rates=rates, duration=duration, warmup=warmup, profile_pids=options.profile)
@@ -395,7 +433,7 @@ def run(options: Any, work: Path, *, single: Stepper, tree: Path) -> list[dict[s
                     rates=rates, duration=duration, warmup=warmup)
     rows += one_process_rows(single("multichat", work / "cluster-single", clients=CLIENTS,
                                     rooms=ROOMS, senders=SENDERS, rates=rates,
-                                    duration=duration, warmup=warmup, profile=options.profile))
+                                    duration=duration, warmup=warmup))
     print_rows("cluster: at each rate, against Channels and against one process", compare(rows))
     print_rows("cluster: saturation of each side", saturation(rows))
     return [{**row, "redis_calls": json.dumps(row["redis_calls"])} if "redis_calls" in row

@@ -190,6 +190,8 @@ async def fanout(url: str, p: dict[str, Any]) -> dict[str, Any]:
     async def send(index: int) -> None:
         nonlocal sent
         client, room = sockets[index], str(1 + index % rooms)
+        if per_sender <= 0:
+            return  # rate 0: connected, logged in and joined, silent (what idling costs)
         n = 0
         # Senders are spread evenly over one period, as independent people would be:
         # in step, each round would land as one burst and charge its queueing to latency.
