@@ -83,10 +83,11 @@ def rates_for(quick: bool) -> list[int]:
 
 
 @contextlib.contextmanager
-def data_services(work: Path, database: str) -> Iterator[tuple[services.Service,
-                                                                services.Service, str]]:
+def data_services(work: Path, database: str, pg_settings: dict[str, str] | None = None,
+                  ) -> Iterator[tuple[services.Service, services.Service, str]]:
     """PostgreSQL (with ``database`` created) and Redis, started fresh."""
-    with services.postgres(server_setup) as pg, services.redis(work / "redis", server_setup) as rd:
+    with services.postgres(server_setup, pg_settings) as pg, \
+            services.redis(work / "redis", server_setup) as rd:
         services.execute(services.postgres_url(pg), f'CREATE DATABASE "{database}"')
         yield pg, rd, services.postgres_url(pg, database)
 
@@ -143,10 +144,11 @@ def multichat_processes(work: Path, tree: Path, database: str,
 
 
 @contextlib.contextmanager
-def multichat_side(work: Path, tree: Path) -> Iterator[tuple[str, Groups, Any]]:
+def multichat_side(work: Path, tree: Path, pg_settings: dict[str, str] | None = None,
+                   ) -> Iterator[tuple[str, Groups, Any]]:
     """The Multichat cluster, seeded; yields the URL, the process groups, the counters."""
     work.mkdir(parents=True, exist_ok=True)
-    with data_services(work, "multichat") as (pg, rd, database):
+    with data_services(work, "multichat", pg_settings) as (pg, rd, database):
         seed_multichat(database, CLIENTS, ROOMS)
         with multichat_processes(work, tree, database, services.redis_url(rd)) as servers, \
                 services.nginx(work / "nginx", [s.port for s in servers], server_setup) as lb, \
@@ -319,13 +321,16 @@ def stepped(side: str, started: Any, *, rates: list[int], duration: float, warmu
 # Where a sample of the three processes goes: the first category with a frame in its stack.
 # Delivering to this process's own sockets comes first: one process does that too.
 CATEGORIES = [(name, re.compile(pattern)) for name, pattern in (
+    ("closing the clients' connections (just after the window)",
+     r"Connection\.close\b|write_eof|connection_lost"),
     ("delivering to this process's sockets", r"Session\.deliver|WebSocketPeer\.send"),
     ("storing: the writer's transaction on PostgreSQL", r"writer\.py|psycopg/|peewee\.py"),
-    ("Redis: receiving and decoding other processes' events", r"_subscription|PubSub\."),
+    ("Redis: receiving and decoding other processes' events",
+     r"_subscription|PubSub\.|push_response"),
     ("Redis: publishing", r"_publisher"),
-    ("Redis: presence, heartbeat, other", r"redis/|redis_broker\.py"),
-    ("reading clients' frames and commands", r"websockets/|multichat/server/net/"),
-    ("chat rules and encoding", r"multichat/"),
+    ("Redis: presence, heartbeat, stacks cut short", r"redis/|redis_broker\.py"),
+    ("chat rules, commands' and events' JSON", r"multichat/(protocol|server/chat)/"),
+    ("reading clients' frames", r"websockets/|multichat/server/net/"),
     ("event loop: select, wake-ups, callbacks", r"asyncio/|selectors\.py"),
 )]
 

@@ -111,19 +111,21 @@ def _as_postgres(root: Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def postgres(setup: Callable[[], None] | None) -> Iterator[Service]:
+def postgres(setup: Callable[[], None] | None,
+             settings: dict[str, str] | None = None) -> Iterator[Service]:
     """A fresh PostgreSQL cluster in a temp dir of its own (the ``postgres`` user must
     reach it, and the run's directory is private); see ``postgres_url``."""
     root = Path(tempfile.mkdtemp(prefix="multichat-bench-pg-"))
     try:
-        with _postgres_in(root, setup) as service:
+        with _postgres_in(root, setup, settings or {}) as service:
             yield service
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def _postgres_in(root: Path, setup: Callable[[], None] | None) -> Iterator[Service]:
+def _postgres_in(root: Path, setup: Callable[[], None] | None,
+                 settings: dict[str, str]) -> Iterator[Service]:
     bindir, as_user = postgres_bindir(), _as_postgres(root)
     # --no-sync: initdb's own files only; the running server keeps fsync on.
     subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(root / "data"), "-U",
@@ -132,7 +134,8 @@ def _postgres_in(root: Path, setup: Callable[[], None] | None) -> Iterator[Servi
     port = free_port()
     command = [*as_user, str(bindir / "postgres"), "-D", str(root / "data"), "-p", str(port),
                "-k", str(root), "-c", "listen_addresses=127.0.0.1",
-               "-c", "max_connections=200"]
+               "-c", "max_connections=200",
+               *(arg for name, value in settings.items() for arg in ("-c", f"{name}={value}"))]
     service_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
     def ready() -> bool:
