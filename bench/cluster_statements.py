@@ -6,13 +6,18 @@ Starts the cluster of bench/cluster.py with ``pg_stat_statements`` loaded
 and runs the fan-out twice on it: silent (rate 0: the clients log in, join
 and idle) and at ``RATE``. Each run's statement and command counts less the
 silent run's, divided by the messages sent, are what a message costs;
-logins, joins and timers cancel out.
+logins, joins and timers cancel out. Meanwhile it samples
+``pg_stat_activity`` every 20 ms: how many of the writers' backends are, on
+average, waiting for a lock, idle in a transaction (holding its locks while
+the process prepares the next statement), or flushing the WAL.
 """
 
 from __future__ import annotations
 
+import collections
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -48,13 +53,59 @@ def settle(counters: cluster.Counters, timeout: float = 30.0) -> None:
         time.sleep(1.0)
 
 
+ACTIVITY = ("SELECT state, wait_event_type, wait_event, left(query, 60) FROM pg_stat_activity"
+            " WHERE datname = 'multichat' AND backend_type = 'client backend'"
+            " AND pid <> pg_backend_pid()")
+ACTIVITY_POLL = 0.02
+
+
+class Activity:
+    """The writers' backends by state and wait, sampled on a thread while the block runs."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.samples: collections.Counter[tuple[str, ...]] = collections.Counter()
+        self.polls = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> Activity:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.is_set():
+                for state, kind, event, query in conn.execute(ACTIVITY).fetchall():
+                    if state != "idle":
+                        self.samples[(str(state), f"{kind}:{event}", str(query))] += 1
+                self.polls += 1
+                time.sleep(ACTIVITY_POLL)
+
+    def averages(self) -> list[tuple[float, tuple[str, ...]]]:
+        """Backends in each (state, wait, statement), on average over the polls."""
+        return [(n / max(1, self.polls), key) for key, n in self.samples.most_common(12)]
+
+
 def run_once(url: str, groups: cluster.Groups, counters: cluster.Counters, rate: int,
              seconds: float) -> tuple[dict[str, int], dict[str, int]]:
     counters.conn.execute("SELECT pg_stat_statements_reset()")
     redis_before = services.redis_commands(counters.redis_port)
     params = {"clients": cluster.CLIENTS, "rooms": cluster.ROOMS, "senders": cluster.SENDERS,
               "rate": rate, "duration": seconds, "warmup": 0.5}
-    cluster.measured_load(url, params, groups, counters)
+    with Activity(counters.pg_url.rsplit("/", 1)[0] + "/multichat") as activity:
+        cluster.measured_load(url, params, groups, counters)
+    if rate:
+        print(f"\nThe writers' backends at {rate} msg/s, on average over {activity.polls}"
+              " polls (state, wait, statement):")
+        for average, (state, wait, query) in activity.averages():
+            print(f"  {average:5.2f}  {state:20} {wait:26} {' '.join(query.split())}")
     settle(counters)
     sql, redis = counts(counters)
     return sql, {name: n - redis_before.get(name, 0) for name, n in redis.items()}
