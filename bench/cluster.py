@@ -425,6 +425,11 @@ def _fmt(value: Any) -> str:
 def run(options: Any, work: Path, *, single: Stepper, tree: Path) -> list[dict[str, Any]]:
     """The scenario: ``single`` is bench/__main__'s one-server stepper, ``tree`` the
     checkout the Multichat processes run from."""
+    missing = services.missing()
+    if missing:
+        print(f"! the cluster scenario is skipped: {', '.join(missing)} not installed"
+              " (Debian: postgresql redis-server nginx; pip: the bench extra)")
+        return []
     rates = options.rates or rates_for(options.quick)
     duration, warmup = (2.0, 0.5) if options.quick else (4.0, 1.0)
     if options.profile:

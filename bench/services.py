@@ -90,6 +90,20 @@ def running(name: str, command: list[str], port: int, log: Path,
                 process.wait(30)
 
 
+def missing() -> list[str]:
+    """What the cluster scenario needs and this machine lacks."""
+    import importlib.util
+
+    lacking = [name for name, found in (
+        ("PostgreSQL", glob.glob("/usr/lib/postgresql/*/bin/postgres")),
+        ("redis-server", shutil.which("redis-server") or Path("/usr/bin/redis-server").exists()),
+        ("nginx", shutil.which("nginx") or Path("/usr/sbin/nginx").exists()),
+    ) if not found]
+    lacking += [module for module in ("django", "channels", "channels_redis", "daphne")
+                if importlib.util.find_spec(module) is None]
+    return lacking
+
+
 # -- PostgreSQL -----------------------------------------------------------------------
 
 
