@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.cluster_statements [RATE] [SECONDS]     (default 20 msg/s, 10 s)
 
-Starts the cluster of bench/cluster.py with ``pg_stat_statements`` loaded
+Starts the Multichat cluster of bench/cluster.py with ``pg_stat_statements`` loaded
 and runs the fan-out twice on it: silent (rate 0: the clients log in, join
 and idle) and at ``RATE``. Each run's statement and command counts less the
 silent run's, divided by the messages sent, are what a message costs;
@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import cluster, services
+from bench import services
+from bench.cluster_measure import measured_load
+from bench.cluster_sides import CLIENTS, ROOMS, ROOT, SENDERS, Counters, Groups, multichat_side
 
 PG_SETTINGS = {"shared_preload_libraries": "pg_stat_statements",
                "pg_stat_statements.track": "all"}
@@ -30,7 +32,7 @@ STATEMENTS = ("SELECT query, calls FROM pg_stat_statements"
               " WHERE query NOT LIKE '%pg_stat_statements%'")
 
 
-def counts(counters: cluster.Counters) -> tuple[dict[str, int], dict[str, int]]:
+def counts(counters: Counters) -> tuple[dict[str, int], dict[str, int]]:
     """SQL statements by text and Redis calls by command, so far."""
     rows = counters.conn.execute(STATEMENTS).fetchall()
     sql: dict[str, int] = {}
@@ -40,7 +42,7 @@ def counts(counters: cluster.Counters) -> tuple[dict[str, int], dict[str, int]]:
     return sql, services.redis_commands(counters.redis_port)
 
 
-def settle(counters: cluster.Counters, timeout: float = 30.0) -> None:
+def settle(counters: Counters, timeout: float = 30.0) -> None:
     """Wait until Redis has been quiet for a second (the clients' leaving counted out)."""
     deadline = time.monotonic() + timeout
     last = -1
@@ -93,14 +95,14 @@ class Activity:
         return [(n / max(1, self.polls), key) for key, n in self.samples.most_common(12)]
 
 
-def run_once(url: str, groups: cluster.Groups, counters: cluster.Counters, rate: int,
+def run_once(url: str, groups: Groups, counters: Counters, rate: int,
              seconds: float) -> tuple[dict[str, int], dict[str, int]]:
     counters.conn.execute("SELECT pg_stat_statements_reset()")
     redis_before = services.redis_commands(counters.redis_port)
-    params = {"clients": cluster.CLIENTS, "rooms": cluster.ROOMS, "senders": cluster.SENDERS,
+    params = {"clients": CLIENTS, "rooms": ROOMS, "senders": SENDERS,
               "rate": rate, "duration": seconds, "warmup": 0.5}
     with Activity(counters.pg_url.rsplit("/", 1)[0] + "/multichat") as activity:
-        cluster.measured_load(url, params, groups, counters)
+        measured_load(url, params, groups, counters)
     if rate:
         print(f"\nThe writers' backends at {rate} msg/s, on average over {activity.polls}"
               " polls (state, wait, statement):")
@@ -124,7 +126,7 @@ def main(argv: list[str]) -> None:
     # The whole run: the warm-up too, and the sends before it (LEAD).
     messages = rate * (seconds + 0.5)
     with tempfile.TemporaryDirectory(prefix="multichat-bench-") as directory:
-        side = cluster.multichat_side(Path(directory), cluster.ROOT, PG_SETTINGS)
+        side = multichat_side(Path(directory), ROOT, PG_SETTINGS)
         with side as (url, groups, counters):
             counters.conn.execute("CREATE EXTENSION pg_stat_statements")
             silent = run_once(url, groups, counters, 0, seconds)

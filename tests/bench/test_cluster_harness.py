@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cluster, proc, services
+from bench import cluster, cluster_measure, proc, services
 from bench.load import Tally
 
 # A process whose name holds a space and a parenthesis, as /proc shows such names.
@@ -65,7 +65,7 @@ def test_window_counts_leave_out_the_harness_own_info_calls() -> None:
     before = {"redis": {"publish": 10, "info": 3, "total": 13}, "xid": 100, "commits": 500}
     after = {"redis": {"publish": 50, "info": 5, "eval": 4, "total": 59}, "xid": 140,
              "commits": 700}
-    assert cluster.window_counts(before, after) == {
+    assert cluster_measure.window_counts(before, after) == {
         "redis_calls": {"publish": 40, "eval": 4}, "redis_total": 44,
         "pg_write_xacts": 40, "pg_commits": 200}
 
@@ -75,7 +75,7 @@ def test_a_row_divides_deliveries_by_the_cpu_of_the_whole_server_side() -> None:
               "p50_ms": 1.0, "p99_ms": 2.0, "loadgen_cpu_share": 0.1}
     counts = {"redis_calls": {"publish": 80}, "redis_total": 80, "pg_write_xacts": 40,
               "pg_commits": 60}
-    row = cluster.summarize(result, {"servers": 0.3, "postgres": 0.1}, 2.0, counts, 40)
+    row = cluster_measure.summarize(result, {"servers": 0.3, "postgres": 0.1}, 2.0, counts, 40)
     assert row["server_side_cpu_share"] == pytest.approx(0.2)
     assert row["deliveries_per_server_cpu_s"] == pytest.approx(5000)
     assert row["cpu_servers"] == pytest.approx(0.15)
