@@ -86,13 +86,14 @@ def said_listening(log: Path) -> Callable[[], bool]:
 
 
 @contextlib.contextmanager
-def multichat_processes(work: Path, tree: Path, database: str,
-                        broker: str) -> Iterator[list[services.Service]]:
+def multichat_processes(work: Path, tree: Path, database: str, broker: str, *,
+                        proxy_protocol: bool = False) -> Iterator[list[services.Service]]:
     """Three ``multichat serve`` on the database and broker, as docs/operations.md runs them
     behind nginx http (the proxy trusted for X-Forwarded-For)."""
     env = {**os.environ, "MULTICHAT_TRUSTED_PROXIES": "127.0.0.1",
            "MULTICHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
-           **{f"MULTICHAT_{name}": "1000000" for name in UNLIMITED}}
+           **{f"MULTICHAT_{name}": "1000000" for name in UNLIMITED},
+           **({"MULTICHAT_PROXY_PROTOCOL": "true"} if proxy_protocol else {})}
     with contextlib.ExitStack() as stack:
         processes = []
         for n in range(PROCESSES):
@@ -114,13 +115,19 @@ def multichat_processes(work: Path, tree: Path, database: str,
 
 @contextlib.contextmanager
 def multichat_side(work: Path, tree: Path, pg_settings: dict[str, str] | None = None,
-                   ) -> Iterator[tuple[str, Groups, Any]]:
-    """The Multichat cluster, seeded; yields the URL, the process groups, the counters."""
+                   proxy: str = "http") -> Iterator[tuple[str, Groups, Any]]:
+    """The Multichat cluster, seeded; yields the URL, the process groups, the counters.
+
+    ``proxy="stream"``: nginx's documented TCP block instead, the processes
+    reading its PROXY protocol header.
+    """
     work.mkdir(parents=True, exist_ok=True)
     with data_services(work, "multichat", pg_settings) as (pg, rd, database):
         seed_multichat(database, CLIENTS, ROOMS)
-        with multichat_processes(work, tree, database, services.redis_url(rd)) as servers, \
-                services.nginx(work / "nginx", [s.port for s in servers], server_setup) as lb, \
+        with multichat_processes(work, tree, database, services.redis_url(rd),
+                                 proxy_protocol=proxy == "stream") as servers, \
+                services.nginx(work / "nginx", [s.port for s in servers], server_setup,
+                               proxy) as lb, \
                 Counters(pg, rd) as counters:
             groups = {"servers": [s.pid for s in servers], "postgres": [pg.pid],
                       "redis": [rd.pid], "nginx": [lb.pid]}

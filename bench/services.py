@@ -31,6 +31,7 @@ START_TIMEOUT = 60.0
 # nginx's default of 512 connections per worker is below two per client (client and
 # upstream) at a few hundred clients; both sides get the same number.
 WORKER_CONNECTIONS = 8192
+NGINX_MODULES = Path("/usr/lib/nginx/modules")
 
 
 @dataclass
@@ -227,15 +228,17 @@ def redis_commands(port: int) -> dict[str, int]:
 # -- nginx ----------------------------------------------------------------------------
 
 
-def documented_http_block(listen: int, upstreams: list[int]) -> str:
-    """The nginx ``http {}`` block of docs/operations.md, its ports the run's, TLS lines out.
+def documented_block(kind: str, listen: int, upstreams: list[int]) -> str:
+    """The nginx ``http {}`` or ``stream {}`` block of docs/operations.md, its ports the
+    run's, TLS lines and comments out.
 
-    The HTTP block (not ``stream``) because both sides can read its
-    X-Forwarded-For (daphne ``--proxy-headers``); daphne speaks no PROXY protocol.
+    The scenario runs the HTTP block because both sides can read its
+    X-Forwarded-For (daphne ``--proxy-headers``); daphne speaks no PROXY
+    protocol, which the ``stream`` block sends (Multichat alone, to compare).
     """
     blocks = re.findall(r"```nginx\n(.*?)```", OPERATIONS.read_text(), re.DOTALL)
-    block = next(b for b in blocks if re.search(r"^http {", b, re.M))
-    block = re.sub(r"listen 443 ssl;", f"listen 127.0.0.1:{listen};", block)
+    block = next(b for b in blocks if re.search(rf"^{kind} {{", b, re.M))
+    block = re.sub(r"listen (443 ssl|8765);", f"listen 127.0.0.1:{listen};", block)
     block = "\n".join(line for line in block.splitlines()
                       if "ssl_" not in line and not line.lstrip().startswith("#"))
     for documented, port in zip((8801, 8802, 8803), upstreams, strict=True):
@@ -244,9 +247,9 @@ def documented_http_block(listen: int, upstreams: list[int]) -> str:
 
 
 @contextlib.contextmanager
-def nginx(root: Path, upstreams: list[int],
-          setup: Callable[[], None] | None) -> Iterator[Service]:
-    """nginx with the documented HTTP block in front of ``upstreams``: a master and one worker.
+def nginx(root: Path, upstreams: list[int], setup: Callable[[], None] | None,
+          kind: str = "http") -> Iterator[Service]:
+    """nginx with a documented block in front of ``upstreams``: a master and one worker.
 
     Wrapped with what a private instance needs (its own pid file, logs and temp
     dirs, no access log) and room for the run's connections.
@@ -254,15 +257,18 @@ def nginx(root: Path, upstreams: list[int],
     root.mkdir(parents=True, exist_ok=True)
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     listen = free_port()
-    private = " ".join(f"{kind}_temp_path {root / kind};"
-                       for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    block = documented_http_block(listen, upstreams).replace(
-        "http {", f"http {{ access_log off; {private}", 1)
+    block = documented_block(kind, listen, upstreams)
+    preamble = ["daemon off;", "worker_processes 1;", f"pid {root / 'nginx.pid'};",
+                f"error_log {root / 'error.log'} warn;",
+                f"events {{ worker_connections {WORKER_CONNECTIONS}; }}"]
+    if kind == "stream":
+        preamble.insert(0, f"load_module {NGINX_MODULES / 'ngx_stream_module.so'};")
+    else:
+        private = " ".join(f"{name}_temp_path {root / name};"
+                           for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        block = block.replace("http {", f"http {{ access_log off; {private}", 1)
     config = root / "nginx.conf"
-    config.write_text("\n".join([
-        "daemon off;", "worker_processes 1;", f"pid {root / 'nginx.pid'};",
-        f"error_log {root / 'error.log'} warn;",
-        f"events {{ worker_connections {WORKER_CONNECTIONS}; }}", block]) + "\n")
+    config.write_text("\n".join([*preamble, block]) + "\n")
     command = [binary, "-p", str(root), "-c", str(config), "-e", str(root / "error.log")]
     with running("nginx", command, listen, root / "nginx.log", setup,
                  stop_signal=signal.SIGQUIT) as service:

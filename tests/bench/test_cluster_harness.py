@@ -107,11 +107,13 @@ def test_saturation_is_the_first_step_that_lost_or_fell_behind() -> None:
 
 
 def test_the_nginx_block_is_the_documented_one_with_the_run_ports() -> None:
-    block = services.documented_http_block(9000, [9001, 9002, 9003])
+    block = services.documented_block("http", 9000, [9001, 9002, 9003])
     assert "listen 127.0.0.1:9000;" in block
     assert [f"server 127.0.0.1:{port};" in block for port in (9001, 9002, 9003)] == [True] * 3
     assert "least_conn;" in block and 'proxy_set_header Connection "upgrade";' in block
     assert "ssl" not in block and "8801" not in block
+    stream = services.documented_block("stream", 9000, [9001, 9002, 9003])
+    assert "listen 127.0.0.1:9000;" in stream and "proxy_protocol on;" in stream
 
 
 def test_the_load_generator_reads_and_times_the_seed_frames() -> None:
