@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import cluster, cluster_measure, proc, services
+from bench import cluster, cluster_measure, proc, profile, services
 from bench.load import Tally
 
 # A process whose name holds a space and a parenthesis, as /proc shows such names.
@@ -127,3 +127,17 @@ def test_the_load_generator_reads_and_times_the_seed_frames() -> None:
     compact.count(frame, 0, len(frame))
     assert seed.received == 1 and len(seed.latencies) == 1 and seed.latencies[0] >= 0
     assert compact.received == 0
+
+
+def test_the_profile_breakdown_puts_each_stack_in_its_first_matching_category(
+        tmp_path: Path) -> None:
+    collapsed = tmp_path / "stacks.txt"
+    collapsed.write_text(
+        "run (asyncio/base_events.py:1);RedisBroker._subscription (x/redis_broker.py:2);"
+        "Session.deliver (x/session.py:3) 3\n"
+        "run (asyncio/base_events.py:1);RedisBroker._subscription (x/redis_broker.py:2) 5\n"
+        "run (asyncio/base_events.py:1);EpollSelector.select (selectors.py:4) 2\n")
+    assert profile.breakdown(collapsed, cluster_measure.CATEGORIES) == [
+        (0.5, "Redis: receiving and decoding other processes' events"),
+        (0.3, "delivering to this process's sockets"),
+        (0.2, "event loop: select, wake-ups, callbacks")]
