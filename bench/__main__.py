@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import cluster as bench_cluster
 from bench import profile as bench_profile
 from bench import search as search_bench
 from bench import sqlite_modes
@@ -402,7 +403,8 @@ def search(options: Options, work: Path) -> list[dict[str, Any]]:
 SCENARIOS = {"fanout": fanout, "big_room": big_room, "activity": activity, "idle": idle,
              "history": history,
              "catchup": catchup, "logins": logins, "login_timing": login_timing,
-             "sqlite": sqlite, "search": search}
+             "sqlite": sqlite, "search": search,
+             "cluster": lambda o, w: bench_cluster.run(o, w, single=stepped, tree=multichat_tree)}
 
 
 # -- report ------------------------------------------------------------------------------

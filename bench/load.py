@@ -92,25 +92,30 @@ class Tally:
     message was *meant* to be sent, so a late sender is charged too.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, frames: str = "compact") -> None:
         self.received = 0
         self.activity = 0  # activity frames (rooms not joined), counted apart
         self.latencies: list[float] = []
         self.measure_from = 2**63
+        # Multichat and the ceiling encode without spaces; the seed's Django Channels
+        # consumer with json.dumps' default separators (``frames="seed"``).
+        space = b" " if frames == "seed" else b""
+        self.is_message = b'"msg_type":' + space + b"0"
+        self.text_key = b'"message":' + space + b'"'
 
     def count(self, buffer: bytearray, start: int, end: int) -> None:
-        if buffer.find(b'"msg_type":0', start, end) >= 0:
+        if buffer.find(self.is_message, start, end) >= 0:
             self.received += 1
         elif buffer.startswith(b'{"activity":', start):
             self.activity += 1
 
     def time(self, buffer: bytearray, start: int, end: int) -> None:
-        if buffer.find(b'"msg_type":0', start, end) < 0:
+        if buffer.find(self.is_message, start, end) < 0:
             if buffer.startswith(b'{"activity":', start):
                 self.activity += 1
             return
         self.received += 1
-        text = buffer.find(b'"message":"', start, end) + len(b'"message":"')
+        text = buffer.find(self.text_key, start, end) + len(self.text_key)
         bar = buffer.find(b"|", buffer.find(b"|", text, end) + 1, end)
         intended = int(buffer[bar + 1 : buffer.find(b'"', bar, end)])
         if intended >= self.measure_from:
@@ -149,10 +154,19 @@ async def fanout(url: str, p: dict[str, Any]) -> dict[str, Any]:
     warm-up to the end of the window, whatever the server does. The window
     (after ``warmup``) is what throughput, CPU and latency are measured over;
     loss is counted over the whole run once the last deliveries have landed.
+
+    ``frames="seed"`` reads the Channels peer's frames; ``announce`` prints
+    ``WINDOW start``/``WINDOW end`` as the window opens and closes, for a
+    harness that measures the server side itself (bench/cluster.py); without
+    ``server_pid`` no server CPU is read here.
     """
     clients, rooms, senders = p["clients"], p["rooms"], p["senders"]
     rate, duration, warmup = p["rate"], p["duration"], p["warmup"]
-    tally = Tally()
+    tally = Tally(p.get("frames", "compact"))
+    server_pid, announce = p.get("server_pid"), bool(p.get("announce"))
+
+    def server_cpu_now() -> float:
+        return server_cpu(server_pid) if server_pid else 0.0
     members = [
         functools.partial(lean_member, url, i, str(1 + i % rooms),
                           tally.time if i % TIMED_EVERY == 0 else tally.count)
@@ -176,6 +190,8 @@ async def fanout(url: str, p: dict[str, Any]) -> dict[str, Any]:
     async def send(index: int) -> None:
         nonlocal sent
         client, room = sockets[index], str(1 + index % rooms)
+        if per_sender <= 0:
+            return  # rate 0: connected, logged in and joined, silent (what idling costs)
         n = 0
         # Senders are spread evenly over one period, as independent people would be:
         # in step, each round would land as one burst and charge its queueing to latency.
@@ -195,9 +211,13 @@ async def fanout(url: str, p: dict[str, Any]) -> dict[str, Any]:
     async def measure() -> tuple[int, float, float]:
         """Deliveries, server CPU and generator CPU over the window."""
         await until(tally.measure_from)
-        received0, server0, own0 = tally.received, server_cpu(p["server_pid"]), cpu_seconds()
+        if announce:
+            print("WINDOW start", flush=True)
+        received0, server0, own0 = tally.received, server_cpu_now(), cpu_seconds()
         await until(end)
-        return (tally.received - received0, server_cpu(p["server_pid"]) - server0,
+        if announce:
+            print("WINDOW end", flush=True)
+        return (tally.received - received0, server_cpu_now() - server0,
                 cpu_seconds() - own0)
 
     measuring = asyncio.create_task(measure())

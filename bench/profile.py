@@ -17,7 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 SAMPLES_PER_SECOND = 250
@@ -33,13 +33,18 @@ def py_spy() -> str:
 
 
 @contextlib.contextmanager
-def recording(pid: int, output: Path) -> Iterator[None]:
-    """Sample the process ``pid`` while the block runs; only threads holding the GIL count."""
+def recording(pid: int, output: Path, *, rate: int = SAMPLES_PER_SECOND,
+              setup: Callable[[], None] | None = None) -> Iterator[None]:
+    """Sample the process ``pid`` while the block runs; only threads holding the GIL count.
+
+    ``setup`` runs in py-spy's process before it starts (to pin it off the
+    servers' core, say).
+    """
     output.parent.mkdir(parents=True, exist_ok=True)
     spy = subprocess.Popen(
         [py_spy(), "record", "--pid", str(pid), "--output", str(output), "--format", "raw",
-         "--rate", str(SAMPLES_PER_SECOND), "--nonblocking", "--gil"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         "--rate", str(rate), "--nonblocking", "--gil"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=setup,
     )
     try:
         yield
@@ -61,3 +66,22 @@ def top_functions(collapsed: Path, count: int = 15) -> list[tuple[float, str]]:
         own[re.sub(r":\d+\)$", ")", leaf)] += int(samples)
         total += int(samples)
     return [(n / total, name) for name, n in own.most_common(count)] if total else []
+
+
+def breakdown(collapsed: Path,
+              categories: Sequence[tuple[str, re.Pattern[str]]]) -> list[tuple[float, str]]:
+    """The share of samples in each category, largest first.
+
+    A stack belongs to the first category (in the order given) that matches
+    any of its frames; stacks no category matches are "other".
+    """
+    counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not samples.isdigit():
+            continue
+        name = next((name for name, pattern in categories if pattern.search(stack)), "other")
+        counts[name] += int(samples)
+        total += int(samples)
+    return [(n / total, name) for name, n in counts.most_common()] if total else []
