@@ -133,8 +133,9 @@ export class Uploads {
     entry.words.textContent = "uploading…";
     const socketGeneration = this.connection.socket;
     for (let offset = 0; offset < entry.file.size; offset += chunk) {
-      while (this.connection.buffered > HIGH_WATER) {
+      while (this.connection.buffered > HIGH_WATER && entry.state !== "cancelled") {
         await new Promise((resolve) => setTimeout(resolve, DRAIN_WAIT_MS));
+        entry.bar.value = Math.max(0, entry.sent - this.connection.buffered);
       }
       if (this.current !== entry || this.connection.socket !== socketGeneration) return;
       if (entry.state === "cancelled") {
