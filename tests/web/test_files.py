@@ -20,6 +20,7 @@ from tests.helpers.timing import TIMEOUT
 from tests.web.conftest import PageFactory, dialogs, log_in, open_room
 from tests.web.test_chat import bob_in_lobby
 
+BIG = 24 * 2**20
 HOSTILE_NAME = '<img src=x onerror="alert(1)"><b id=xss>b</b>.txt'
 
 
@@ -32,6 +33,17 @@ def png(width: int, height: int) -> bytes:
 def payload(name: str, mime_type: str, data: bytes) -> FilePayload:
     """A file for the page's file input, as if the person had chosen it."""
     return {"name": name, "mimeType": mime_type, "buffer": data}
+
+
+async def choose_zeros(page: Page, name: str, size: int) -> None:
+    """Choose a file of `size` zero bytes made in the page (not carried over from here)."""
+    await page.locator("#file-input").evaluate(
+        """(input, [name, size]) => {
+             const data = new DataTransfer();
+             data.items.add(new File([new Uint8Array(size)], name));
+             input.files = data.files;
+             input.dispatchEvent(new Event("change"));
+           }""", [name, size])
 
 
 async def natural_width(page: Page, selector: str) -> int:
@@ -123,16 +135,15 @@ async def test_another_file_is_a_card_that_downloads_its_bytes_and_its_markup_na
 async def test_cancel_midway_leaves_no_error_and_refusals_are_told_in_words(
     server_config: ServerConfig, passwords: Passwords, open_page: PageFactory
 ) -> None:
-    # Slow uploads (the server takes 256 KiB a second) so Cancel comes midway.
-    config = dataclasses.replace(server_config, upload_bytes_per_second=256 * 1024,
-                                 max_file_bytes=4 * 2**20)
+    # Slow uploads (the server takes 2 MiB a second, a big file 12 s) so Cancel comes
+    # midway, past the megabytes the browser and the kernel hold on their way.
+    config = dataclasses.replace(server_config, upload_bytes_per_second=2 * 2**20,
+                                 max_file_bytes=BIG + 2**20)
     async with seeded_server(config, passwords) as server:
         page = await open_page(server)
         await log_in(page, *ALICE)
         await open_room(page, "Lobby")
-        big = bytes(3 * 2**20)
-        await page.locator("#file-input").set_input_files(
-            payload("big.bin", "application/octet-stream", big))
+        await choose_zeros(page, "big.bin", BIG)
         upload = page.locator(".upload", has_text="big.bin")
         await expect(upload.locator(".upload-state")).to_have_text("uploading…")
         await upload.get_by_role("button", name="Cancel big.bin").click()
@@ -150,8 +161,7 @@ async def test_cancel_midway_leaves_no_error_and_refusals_are_told_in_words(
         kept = [use.record.name for use in server.store.files.largest(10)]
         assert kept == ["small.txt"], kept
 
-        await page.locator("#file-input").set_input_files(
-            payload("huge.bin", "application/octet-stream", bytes(4 * 2**20 + 1)))
+        await choose_zeros(page, "huge.bin", BIG + 2**20 + 1)
         refused = page.locator(".upload", has_text="huge.bin")
         await expect(refused.locator(".upload-state")).to_have_text("Too large for this server.")
         await expect(refused).to_have_class("upload failed")
