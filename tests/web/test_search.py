@@ -14,6 +14,7 @@ from tests.web.test_chat import HOSTILE, bob_in_lobby, message_numbered
 
 # Later than a history page (50): opening the result must fetch around it.
 FILLERS = 60
+PAGE = 20  # results the page asks for at a time
 HIGHLIGHTED = re.compile(r"\bhighlighted\b")
 
 
@@ -99,5 +100,29 @@ async def test_slash_opens_search_of_this_room_and_a_refusal_is_told_in_words(
             "Type one to eight words to search for (200 characters at most).")
         await page.keyboard.press("Escape")
         await expect(page.locator("#search-panel")).to_be_hidden()
+    finally:
+        await bob.close()
+
+
+async def test_more_results_load_the_next_page(server: ChatServer, open_page: PageFactory) -> None:
+    bob = await bob_in_lobby(server)
+    try:
+        for number in range(PAGE + 5):
+            await bob.send(command="send", room=1, message=f"apple {number}")
+        await bob.expect(lambda f: f.get("message") == f"apple {PAGE + 4}")
+        page = await open_page(server)
+        await log_in(page, *ALICE)
+        await page.get_by_role("button", name="Open search").click()
+        await page.get_by_label("Search for").fill("APP")
+        await page.get_by_label("Search for").press("Enter")
+        results = page.locator(".search-result .result-text")
+        await expect(results).to_have_count(PAGE)
+        await expect(results.first).to_have_text(f"apple {PAGE + 4}")  # newest first
+        await expect(page.locator("#search-status")).to_have_text(f"{PAGE} messages so far.")
+        await page.get_by_role("button", name="More results").click()
+        await expect(results).to_have_count(PAGE + 5)
+        await expect(results.last).to_have_text("apple 0")
+        await expect(page.get_by_role("button", name="More results")).to_be_hidden()
+        await expect(page.locator("#search-status")).to_have_text(f"{PAGE + 5} messages.")
     finally:
         await bob.close()
