@@ -69,7 +69,8 @@ const uploads = new Uploads(connection, () => {});
 const search = new SearchPanel({
   send: (frame) => connection.send(frame),
   currentRoom: () => state.current,
-  title: (roomId) => rooms.title(roomId),
+  title: (roomId) => (rooms.isDirect(roomId) ? `with ${rooms.title(roomId)}`
+    : rooms.title(roomId)),
   open: (roomId, seq) => openRoom(roomId, seq),
 });
 const fileInput = document.getElementById("file-input");
