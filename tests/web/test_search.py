@@ -9,7 +9,7 @@ from playwright.async_api import expect
 
 from multichat.server.net import ChatServer
 from tests.helpers.servers import ALICE
-from tests.web.conftest import PageFactory, dialogs, log_in
+from tests.web.conftest import PageFactory, dialogs, log_in, open_room
 from tests.web.test_chat import HOSTILE, bob_in_lobby, message_numbered
 
 # Later than a history page (50): opening the result must fetch around it.
@@ -124,5 +124,34 @@ async def test_more_results_load_the_next_page(server: ChatServer, open_page: Pa
         await expect(results.last).to_have_text("apple 0")
         await expect(page.get_by_role("button", name="More results")).to_be_hidden()
         await expect(page.locator("#search-status")).to_have_text(f"{PAGE + 5} messages.")
+    finally:
+        await bob.close()
+
+
+async def test_a_result_out_of_view_in_the_open_room_loads_the_room_around_it(
+    server: ChatServer, open_page: PageFactory
+) -> None:
+    bob = await bob_in_lobby(server)
+    try:
+        await bob.send(command="send", room=1, message="the needle")
+        needle = await bob.expect(lambda f: f.get("message") == "the needle")
+        for number in range(FILLERS):
+            await bob.send(command="send", room=1, message=f"hay {number}")
+        await bob.expect(lambda f: f.get("message") == f"hay {FILLERS - 1}")
+        page = await open_page(server)
+        await log_in(page, *ALICE)
+        await open_room(page, "Lobby")
+        await expect(page.locator(".message .text", has_text=f"hay {FILLERS - 1}")
+                     ).to_have_count(1)
+        await expect(message_numbered(page, needle["seq"])).to_have_count(0)  # not loaded
+        await page.keyboard.press("Control+k")
+        await page.get_by_label("Search for").fill("needle")
+        await page.get_by_label("Search for").press("Enter")
+        await page.locator(".search-result").click()
+        await expect(message_numbered(page, needle["seq"])).to_have_class(HIGHLIGHTED)
+        await expect(message_numbered(page, needle["seq"])).to_be_in_viewport()
+        await expect(page.get_by_label("Message")).to_be_enabled()  # joined again
+        await bob.send(command="send", room=1, message="still live")
+        await expect(page.locator(".message .text", has_text="still live")).to_have_count(1)
     finally:
         await bob.close()
