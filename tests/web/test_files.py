@@ -204,3 +204,19 @@ async def test_an_image_pasted_or_dropped_goes_up_too(
     await expect(thumbnails).to_have_count(2)
     assert [await thumbnails.nth(i).get_attribute("alt") for i in range(2)] == [
         "pasted.png", "dropped.png"]
+
+
+async def test_an_upload_past_the_daily_quota_is_told_in_words(
+    server_config: ServerConfig, passwords: Passwords, open_page: PageFactory
+) -> None:
+    config = dataclasses.replace(server_config, max_upload_bytes_per_day=1000)
+    async with seeded_server(config, passwords) as server:
+        page = await open_page(server)
+        await log_in(page, *ALICE)
+        await open_room(page, "Lobby")
+        await choose_zeros(page, "a.bin", 600)
+        await expect(page.locator(".upload-state")).to_have_text("ready")
+        await choose_zeros(page, "b.bin", 600)
+        await expect(page.locator(".upload", has_text="b.bin").locator(".upload-state")
+                     ).to_have_text(
+            "You have uploaded as much as this server allows in a day: try later.")

@@ -3,12 +3,15 @@ marked; a hostile message stays text; a result opens its room at the message."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from playwright.async_api import expect
 
+from multichat.server.chat.passwords import Passwords
+from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from tests.helpers.servers import ALICE
+from tests.helpers.servers import ALICE, seeded_server
 from tests.web.conftest import PageFactory, dialogs, log_in, open_room
 from tests.web.test_chat import HOSTILE, bob_in_lobby, message_numbered
 
@@ -155,3 +158,24 @@ async def test_a_result_out_of_view_in_the_open_room_loads_the_room_around_it(
         await expect(page.locator(".message .text", has_text="still live")).to_have_count(1)
     finally:
         await bob.close()
+
+
+async def test_too_many_searches_are_told_in_words(
+    server_config: ServerConfig, passwords: Passwords, open_page: PageFactory
+) -> None:
+    # A small bucket that does not refill while the test runs.
+    config = dataclasses.replace(server_config, command_burst=12, command_rate=0.001)
+    async with seeded_server(config, passwords) as server:
+        page = await open_page(server)
+        await log_in(page, *ALICE)
+        await page.get_by_role("button", name="Open search").click()
+        status = page.locator("#search-status")
+        box = page.get_by_label("Search for")
+        for _ in range(config.command_burst + 1):
+            await box.fill("anything")
+            await box.press("Enter")
+            await expect(status).not_to_have_text("Searching…")
+            if await status.text_content() != "No messages found.":
+                break
+        await expect(status).to_have_text(
+            "Too many searches at once: wait a moment and try again.")
