@@ -4,17 +4,21 @@ Desktop and phone width, light and dark, of a seeded server on a free port:
 a Lobby conversation (a reply, an edit, a reaction, a mention, a message
 grouped under the one before it, the "New messages" line), unread and
 mention badges on Garden and a direct conversation, and one message's
-buttons shown under the pointer.
+buttons shown under the pointer; then, at desktop width in light, a search
+("lunch", everywhere) and Garden's files (a photo's thumbnail, a document's
+card).
 Run from the repository: ``.venv/bin/python -m tools.web_screenshots``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import tempfile
 from functools import partial
 from pathlib import Path
 
+from PIL import Image, ImageDraw
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from multichat.server.chat.passwords import Passwords
@@ -39,6 +43,32 @@ async def client(port: int, credentials: tuple[str, str]) -> ProtocolClient:
 async def say(who: ProtocolClient, room: int, text: str, **extra: object) -> int:
     await who.send(command="send", room=room, message=text, **extra)
     return int((await who.expect(partial(said, text)))["seq"])
+
+
+def photo() -> bytes:
+    """A small picture of tomatoes on a vine, drawn here (no file to ship)."""
+    picture = Image.new("RGB", (640, 420), (118, 170, 92))
+    draw = ImageDraw.Draw(picture)
+    draw.rectangle((0, 300, 640, 420), fill=(96, 72, 48))
+    draw.line((60, 40, 600, 90), fill=(60, 110, 50), width=10)
+    for x, y, r in ((150, 150, 60), (300, 200, 75), (460, 160, 58), (380, 300, 50)):
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=(214, 48, 39), outline=(150, 30, 25),
+                     width=4)
+        draw.ellipse((x - r // 3, y - r // 2, x - r // 8, y - r // 4), fill=(245, 140, 130))
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    return out.getvalue()
+
+
+async def upload(who: ProtocolClient, name: str, data: bytes, mime_type: str) -> str:
+    """Send a file up as the protocol says; its id."""
+    accepted = await who.request(command="upload", name=name, size=len(data), type=mime_type,
+                                 ref=name)
+    chunk = int(accepted["upload"]["chunk"])
+    for start in range(0, len(data), chunk):
+        await who.connection.send(data[start:start + chunk])
+    done = await who.expect(lambda f: "file" in f and f.get("ref") == name)
+    return str(done["file"]["id"])
 
 
 async def conversation(server: ChatServer) -> None:
@@ -66,6 +96,12 @@ async def conversation(server: ChatServer) -> None:
     await bob.join(garden)
     await say(bob, garden, "The tomatoes are in!")
     await say(bob, garden, "@alice want some basil?")
+    await say(bob, garden, "Pesto for lunch on Friday, with the first basil")
+    tomatoes = await upload(bob, "tomatoes.png", photo(), "image/png")
+    await say(bob, garden, "First harvest", files=[tomatoes])
+    plan = await upload(bob, "Planting plan 2027.pdf", b"%PDF-1.4\n" + bytes(48_000),
+                        "application/pdf")
+    await say(bob, garden, "", files=[plan])
     dm = await bob.request(command="dm.open", users=["alice"], ref="d")
     while "dm" not in dm:
         dm = await bob.recv()
@@ -102,6 +138,34 @@ async def shoot(browser: Browser, port: int, size: str, scheme: str, first: bool
     await context.close()
 
 
+async def search_and_files(browser: Browser, port: int) -> None:
+    """Alice searches everywhere for "lunch", then looks at Garden's files (last: Garden
+    is read from then on)."""
+    desktop = SIZES["desktop"]
+    context = await browser.new_context(
+        viewport={"width": desktop["width"], "height": desktop["height"]}, color_scheme="light")
+    page = await context.new_page()
+    await page.goto(f"http://127.0.0.1:{port}/")
+    await page.get_by_label("Username").fill(ALICE[0])
+    await page.get_by_label("Password").fill(ALICE[1])
+    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("button", name="Lobby", exact=True).click()
+    await expect(page.locator(".message", has_text="Thanks all")).to_be_visible()
+    await page.keyboard.press("Control+k")
+    await page.get_by_label("Search for").fill("lunch")
+    await page.get_by_label("Search for").press("Enter")
+    await expect(page.locator(".search-result")).not_to_have_count(0)
+    await page.screenshot(path=str(OUT / "web-desktop-search.png"))
+    await page.keyboard.press("Escape")
+    await page.get_by_role("button", name="Garden", exact=True).click()
+    thumbnail = page.locator(".file-image img")
+    await expect(thumbnail).to_be_visible()
+    await page.wait_for_function("() => document.querySelector('.file-image img').complete")
+    await page.locator(".file-card").scroll_into_view_if_needed()
+    await page.screenshot(path=str(OUT / "web-desktop-files.png"))
+    await context.close()
+
+
 async def reply(page: Page) -> None:
     """Alice answers sam's question with a reply."""
     asked = page.locator(".message", has_text="toner")
@@ -126,6 +190,7 @@ async def main() -> None:
                     for size in SIZES:
                         await shoot(browser, server.port, size, scheme, first)
                         first = False
+                await search_and_files(browser, server.port)
                 await browser.close()
 
 

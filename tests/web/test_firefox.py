@@ -3,8 +3,10 @@
 A smoke test of what differs most between engines: the login form and the
 cookie it gets (HttpOnly, SameSite=Strict, logging the next load in), the
 same-origin WebSocket under ``connect-src 'self'``, Enter to send, hostile text
-shown as text, the CSP refusing an injected inline script; and the seed's own
-page, with that cookie, from an allowed origin of the same site.
+shown as text, the CSP refusing an injected inline script; a picture uploaded
+over the socket's binary frames and its thumbnail fetched with the cookie; a
+search marking accented words; and the seed's own page, with that cookie, from
+an allowed origin of the same site.
 """
 
 from __future__ import annotations
@@ -134,3 +136,57 @@ async def test_the_seeds_page_unchanged_chats_through_the_cookie_in_firefox(
         await bob.close()
     assert "Unsupported message type!" in page.console
     assert page.prompts == []  # the seed alerts every error frame: there was none
+
+
+# A PNG drawn in the page, chosen in the file input as a person would leave it; its
+# SHA-256 (hex) on window.chosenSha256.
+CHOOSE_A_PICTURE = """(async () => {
+  const canvas = document.createElement("canvas");
+  canvas.width = 60; canvas.height = 40;
+  const paint = canvas.getContext("2d");
+  paint.fillStyle = "#c0392b"; paint.fillRect(0, 0, 60, 40);
+  const blob = await new Promise((done) => canvas.toBlob(done, "image/png"));
+  const digest = await crypto.subtle.digest("SHA-256", await blob.arrayBuffer());
+  window.chosenSha256 = [...new Uint8Array(digest)]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  const data = new DataTransfer();
+  data.items.add(new File([blob], "red.png", { type: "image/png" }));
+  const input = document.getElementById("file-input");
+  input.files = data.files;
+  input.dispatchEvent(new Event("change"));
+  return true;
+})()"""
+
+
+async def test_a_picture_goes_up_and_shows_and_a_search_marks_its_words_in_firefox(
+    server: ChatServer, firefox: FirefoxPage
+) -> None:
+    page = firefox
+    await log_in(page, server)
+    await page.click('#room-list li[data-room-id="1"] button')
+    await page.wait_for("!document.getElementById('message-input').disabled")
+    bob = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}/")
+    try:
+        await bob.login(*BOB)
+        await bob.join(1)
+        await page.evaluate(CHOOSE_A_PICTURE)
+        await page.wait_for("document.querySelector('.upload .upload-state')?.textContent"
+                            " === 'ready'")
+        await page.click("#message-input")
+        await page.type("Crème brûlée")
+        await page.press("Enter")
+        sent = await bob.expect(lambda f: f.get("username") == "alice" and "seq" in f)
+        assert sent["files"][0]["sha256"] == await page.evaluate("window.chosenSha256")
+        # The thumbnail, fetched with the cookie under img-src 'self', is a picture.
+        await page.wait_for("document.querySelector('.file-image img')?.complete"
+                            " && document.querySelector('.file-image img').naturalWidth > 0")
+
+        await page.click("#search-button")
+        await page.type("CREME BRU")
+        await page.press("Enter")
+        await page.wait_for("document.querySelectorAll('.search-result').length === 1")
+        assert await page.evaluate(
+            "[...document.querySelectorAll('.search-result mark')].map(m => m.textContent)"
+        ) == ["Crème", "brûlée"]
+    finally:
+        await bob.close()

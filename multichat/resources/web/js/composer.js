@@ -7,14 +7,18 @@ const TYPING_EVERY_MS = 3000;
 export class Composer {
   /** submit(text, context): context is null, {reply: message} or {edit: message}.
    *  typing(): the person is typing (throttled here).
-   *  lastOwn(): the person's newest message here, if any (Up in an empty box edits it). */
-  constructor({ submit, typing, lastOwn }) {
+   *  lastOwn(): the person's newest message here, if any (Up in an empty box edits it).
+   *  hasFiles(): whether files wait to go (a message may then have no text).
+   *  submit returns false to keep the text (it cannot go yet). */
+  constructor({ submit, typing, lastOwn, hasFiles }) {
+    this.hasFiles = hasFiles;
     this.submitText = submit;
     this.typing = typing;
     this.lastOwn = lastOwn;
     this.form = document.getElementById("composer");
     this.input = document.getElementById("message-input");
-    this.button = this.form.querySelector("button");
+    this.button = this.form.querySelector("button[type='submit']");
+    this.attach = document.getElementById("attach-button");
     this.bar = document.getElementById("context-bar");
     this.barText = document.getElementById("context-text");
     this.context = null;
@@ -54,6 +58,7 @@ export class Composer {
   enable(on) {
     this.input.disabled = !on;
     this.button.disabled = !on;
+    this.attach.disabled = !on;
   }
 
   replyTo(message) {
@@ -80,8 +85,8 @@ export class Composer {
 
   submit() {
     const text = this.input.value;
-    if (!text.trim() || this.input.disabled) return;
-    this.submitText(text, this.context);
+    if ((!text.trim() && !(this.hasFiles() && !this.context?.edit)) || this.input.disabled) return;
+    if (this.submitText(text, this.context) === false) return;
     this.input.value = "";
     this.lastTyping = 0;
     this.context = null;

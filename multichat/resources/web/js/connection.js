@@ -78,6 +78,18 @@ export class Connection {
     return true;
   }
 
+  /** Send one binary frame (an upload's bytes); false when the socket is not open. */
+  sendBytes(bytes) {
+    if (!this.isOpen) return false;
+    this.socket.send(bytes);
+    return true;
+  }
+
+  /** Bytes handed to the socket and not yet sent (0 when there is none). */
+  get buffered() {
+    return this.socket?.bufferedAmount ?? 0;
+  }
+
   /** Close for good (logging out) or reconnect now (after logging in again). */
   stop() {
     this.stopped = true;

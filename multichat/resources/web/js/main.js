@@ -10,11 +10,14 @@ import { Composer } from "./composer.js";
 import { Outbox, newClientId } from "./outbox.js";
 import { Notifier } from "./notifications.js";
 import { mentionRanges } from "./mentions.js";
+import { SearchPanel } from "./search.js";
+import { Uploads } from "./uploads.js";
 
 const HISTORY_PAGE = 50;
 const TYPING_SHOWN_MS = 5000;
 const READ_DELAY_MS = 300;
 const PEEK_ROOMS = 20;
+const FILES_PER_MESSAGE = 10; // the protocol's limit: the rest go with the next message
 
 const state = {
   me: null, // the logged-in username
@@ -27,6 +30,7 @@ const state = {
   readWanted: 0, // the newest seq of the open room seen here
   typists: new Map(), // username -> timer
   sessionEnded: false,
+  highlight: null, // the seq to show once the open room's history is in (a search result)
 };
 
 const chatView = document.getElementById("chat-view");
@@ -59,6 +63,42 @@ const composer = new Composer({
     if (state.joined) connection.send({ command: "typing", room: state.current });
   },
   lastOwn: () => view.lastOwn(),
+  hasFiles: () => uploads.busy || uploads.ready.length > 0,
+});
+const uploads = new Uploads(connection, () => {});
+const search = new SearchPanel({
+  send: (frame) => connection.send(frame),
+  currentRoom: () => state.current,
+  title: (roomId) => (rooms.isDirect(roomId) ? `with ${rooms.title(roomId)}`
+    : rooms.title(roomId)),
+  open: (roomId, seq) => openRoom(roomId, seq),
+});
+const fileInput = document.getElementById("file-input");
+document.getElementById("attach-button").addEventListener("click", () => fileInput.click());
+fileInput.addEventListener("change", () => {
+  if (fileInput.files.length) attach(fileInput.files);
+  fileInput.value = "";
+});
+// Files dropped on the conversation, or an image pasted into the text box.
+const conversation = document.getElementById("conversation");
+conversation.addEventListener("dragover", (event) => {
+  if (state.current !== null && event.dataTransfer?.types.includes("Files")) {
+    event.preventDefault();
+    conversation.classList.add("dropping");
+  }
+});
+conversation.addEventListener("dragleave", () => conversation.classList.remove("dropping"));
+conversation.addEventListener("drop", (event) => {
+  conversation.classList.remove("dropping");
+  if (state.current === null || !event.dataTransfer?.files.length) return;
+  event.preventDefault();
+  attach(event.dataTransfer.files);
+});
+document.getElementById("message-input").addEventListener("paste", (event) => {
+  const files = [...(event.clipboardData?.files ?? [])];
+  if (files.length === 0) return;
+  event.preventDefault();
+  attach(files);
 });
 
 document.getElementById("logout-button").addEventListener("click", logOut);
@@ -98,6 +138,7 @@ function opened() {
 
 function down(code) {
   state.joined = false; // what is typed meanwhile waits in the outbox
+  uploads.connectionLost();
   if (code === SESSION_REVOKED) {
     loggedOut("You were logged out.");
     connection.start();
@@ -108,6 +149,12 @@ function down(code) {
 
 function route(frame) {
   if ("error" in frame) return failed(frame);
+  if (uploads.owns(frame)) {
+    if ("upload" in frame) uploads.accepted(frame);
+    else if ("file" in frame) uploads.finished(frame);
+    return;
+  }
+  if ("search" in frame && search.owns(frame)) return search.answered(frame);
   if ("msg_type" in frame) return roomEvent(frame);
   if ("login" in frame) {
     if (frame.ref === "login") login.loggedIn(frame);
@@ -134,6 +181,10 @@ function route(frame) {
     const older = String(frame.ref ?? "").startsWith("older-");
     view.history(frame.messages, older);
     if (frame.ref === `initial-${frame.history}`) {
+      if (state.highlight !== null && !view.highlight(state.highlight)) {
+        setStatus("That message is no longer there.", true);
+      }
+      state.highlight = null;
       connection.send({ command: "join", room: frame.history, since: view.newestSeq });
     }
     return;
@@ -152,6 +203,8 @@ function route(frame) {
 
 function failed(frame) {
   if (login.refused(frame)) return;
+  if (uploads.owns(frame)) return uploads.failed(frame);
+  if (search.owns(frame)) return search.failed(frame);
   if (frame.ref === "dm") {
     dmError.textContent = frame.error === "USER_INVALID"
       ? `No one here is called that${frame.detail ? ` (${frame.detail})` : ""}.`
@@ -178,6 +231,7 @@ function enterChat(user) {
   document.getElementById("me").textContent = user.username;
   setStatus(null);
   connection.send({ command: "rooms", ref: "rooms" });
+  uploads.resume();
   if (state.current !== null) {
     // Back after a reconnect: what was missed comes after the join reply, in order.
     connection.send({ command: "join", room: state.current, since: view.newestSeq });
@@ -205,6 +259,8 @@ function loggedOut(words) {
   state.joined = false;
   state.readSent.clear();
   outbox.clear();
+  uploads.clear();
+  search.reset();
   view.close();
   rooms.setRooms([], "");
   chatView.hidden = true;
@@ -237,10 +293,15 @@ function peeked(frame) {
   rooms.mentionsFound(frame.history, naming.map((m) => m.seq));
 }
 
-function openRoom(roomId) {
+/** Open a room; at a given message (a search result) when `at` is a seq. */
+function openRoom(roomId, at = null) {
   toggleSidebar(false);
-  if (roomId === state.current) return;
-  if (state.current !== null && state.joined) {
+  if (roomId === state.current && (at === null || view.highlight(at))) return;
+  if (roomId === state.current && state.joined) {
+    // Here, but that message is not loaded: load the room again around it.
+    sendRead();
+    connection.send({ command: "leave", room: roomId, ref: "reopen" });
+  } else if (state.current !== null && state.joined) {
     sendRead();
     connection.send({ command: "leave", room: state.current });
   }
@@ -250,13 +311,16 @@ function openRoom(roomId) {
   rooms.select(roomId);
   titleNode.textContent = rooms.title(roomId);
   typingLine.textContent = "";
+  state.highlight = at;
   view.open(roomId, state.me, rooms.unread(roomId) > 0 ? rooms.readSeq(roomId) : 0);
   composer.enable(true);
   for (const pending of outbox.forRoom(roomId)) {
     if (pending.command === "send") view.pending(pending.client_id, pending.message);
   }
-  connection.send({ command: "history", room: roomId, limit: HISTORY_PAGE,
-                    ref: `initial-${roomId}` });
+  const page = { command: "history", room: roomId, limit: HISTORY_PAGE,
+                 ref: `initial-${roomId}` };
+  if (at !== null) page.around = at;
+  connection.send(page);
 }
 
 function closeRoom() {
@@ -362,7 +426,11 @@ function directOpened(entry) {
 
 function submit(text, context) {
   const roomId = state.current;
-  if (roomId === null) return;
+  if (roomId === null) return false;
+  if (!context?.edit && uploads.busy) {
+    setStatus("Wait for the files to finish uploading, or cancel them.", true);
+    return false;
+  }
   const client_id = newClientId();
   if (context?.edit) {
     command({ command: "edit", room: roomId, seq: context.edit.seq, message: text, client_id });
@@ -370,8 +438,19 @@ function submit(text, context) {
   }
   const send = { command: "send", room: roomId, message: text, client_id };
   if (context?.reply) send.reply_to = context.reply.seq;
-  view.pending(client_id, text);
+  const files = uploads.readyFiles.slice(0, FILES_PER_MESSAGE);
+  if (files.length) send.files = files.map((file) => file.id);
+  uploads.sent(files);
+  view.pending(client_id, text, files);
   command(send);
+  return true;
+}
+
+/** Files chosen, dropped or pasted: up they go, to be sent with the next message. */
+function attach(files) {
+  if (state.current === null) return;
+  uploads.add([...files]);
+  composer.focus();
 }
 
 /** A change the person made: kept until confirmed, sent now if the room is joined. */

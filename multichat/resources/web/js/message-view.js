@@ -11,6 +11,7 @@ import { el, clear } from "./elements.js";
 import { mentionRanges } from "./mentions.js";
 import { linkRanges } from "./links.js";
 import { layOut, Membership } from "./timeline.js";
+import { attachments } from "./files.js";
 
 const MESSAGE = 0, ENTER = 4, LEAVE = 5, EDIT = 6, DELETE = 7, REACTION = 8;
 const QUICK_REACTIONS = ["👍", "❤️", "😂"];
@@ -128,6 +129,7 @@ export class MessageView {
     } else if (type === DELETE) {
       target.message = null;
       target.deleted = true;
+      target.files = [];
     } else if (type === REACTION) {
       const users = target.reactions.get(frame.emoji) ?? new Set();
       if (frame.on === false) users.delete(frame.username);
@@ -140,12 +142,14 @@ export class MessageView {
   }
 
   /** What the person sent, shown greyed until the server's event confirms it. */
-  pending(clientId, text) {
+  pending(clientId, text, files = []) {
     if (this.pendingNodes.has(clientId)) return;
     const node = el("li", { class: "message pending", "data-client-id": clientId },
                     el("div", { class: "meta" }, el("strong", {}, this.me), " ",
                        el("span", { class: "state" }, "sending…")),
-                    el("p", { class: "text" }, text));
+                    el("p", { class: "text" }, text),
+                    files.length ? el("p", { class: "pending-files" },
+                                      `📎 ${files.map((f) => f.name).join(", ")}`) : null);
     this.pendingNodes.set(clientId, node);
     this.list.append(node);
     this.scrollToEnd();
@@ -168,6 +172,7 @@ export class MessageView {
       edited: Boolean(frame.edited),
       deleted: Boolean(frame.deleted),
       reactions: new Map(Object.entries(frame.reactions ?? {}).map(([e, u]) => [e, new Set(u)])),
+      files: frame.files ?? [],
       node: el("li", { class: "message", "data-seq": frame.seq }),
     };
     this.messages.set(message.seq, message);
@@ -201,7 +206,8 @@ export class MessageView {
       ? el("p", { class: "text deleted" }, "message deleted")
       : el("p", { class: `text type-${message.msg_type}` },
            ...decorated(message.message ?? "", ranges)),
-    message.edited && !message.deleted ? el("span", { class: "edited" }, " (edited)") : null));
+    message.edited && !message.deleted ? el("span", { class: "edited" }, " (edited)") : null,
+    message.deleted ? null : attachments(message.files)));
     if (!message.deleted) parts.push(this.reactionChips(message));
     if (!message.deleted && message.msg_type === MESSAGE) parts.push(this.buttons(message, mine));
     node.classList.toggle("mine", mine);
@@ -267,6 +273,26 @@ export class MessageView {
     message.node.classList.add("confirming");
     bar.replaceChildren(el("span", { class: "question" }, "Delete this message?"), yes, no);
     yes.focus();
+  }
+
+  has(seq) {
+    return this.messages.has(seq);
+  }
+
+  /** Bring a message into view, marked for a while, and give it the focus (a
+   * search result opened here). */
+  highlight(seq) {
+    const message = this.messages.get(seq);
+    if (!message) return false;
+    for (const node of this.list.querySelectorAll(".highlighted")) {
+      node.classList.remove("highlighted");
+    }
+    message.node.classList.add("highlighted");
+    message.node.scrollIntoView({ block: "center" });
+    this.activeSeq = seq;
+    this.rove();
+    message.node.focus({ preventScroll: true });
+    return true;
   }
 
   /** The one message in the tab order (with its buttons): the one last visited, or
