@@ -94,8 +94,10 @@ async def log_in(page: Page, username: str, password: str) -> None:
 
 
 async def open_room(page: Page, title: str) -> None:
+    """Open a room and wait until it is joined (what others do from then on reaches it)."""
     await page.get_by_role("button", name=title, exact=True).click()
     await expect(page.get_by_label("Message")).to_be_enabled()
+    await expect(page.locator("#messages")).to_have_attribute("aria-busy", "false")
 
 
 @pytest.fixture

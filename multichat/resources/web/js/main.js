@@ -129,7 +129,7 @@ connection.start();
 
 function opened() {
   state.generation += 1;
-  state.joined = false;
+  setJoined(false);
   state.socketLoggedIn = false;
   // A handshake that carried the session cookie is logged in: its first frame is
   // the login reply. Otherwise the pong comes first, and the form is shown.
@@ -137,7 +137,7 @@ function opened() {
 }
 
 function down(code) {
-  state.joined = false; // what is typed meanwhile waits in the outbox
+  setJoined(false); // what is typed meanwhile waits in the outbox
   uploads.connectionLost();
   if (code === SESSION_REVOKED) {
     loggedOut("You were logged out.");
@@ -256,7 +256,7 @@ async function finishLogout() {
 function loggedOut(words) {
   state.me = null;
   state.current = null;
-  state.joined = false;
+  setJoined(false);
   state.readSent.clear();
   outbox.clear();
   uploads.clear();
@@ -306,7 +306,7 @@ function openRoom(roomId, at = null) {
     connection.send({ command: "leave", room: state.current });
   }
   state.current = roomId;
-  state.joined = false;
+  setJoined(false);
   state.readWanted = 0;
   rooms.select(roomId);
   titleNode.textContent = rooms.title(roomId);
@@ -325,16 +325,23 @@ function openRoom(roomId, at = null) {
 
 function closeRoom() {
   state.current = null;
-  state.joined = false;
+  setJoined(false);
   rooms.select(null);
   view.close();
   composer.enable(false);
   titleNode.textContent = "Multichat";
 }
 
+/** Whether the open room is joined; its history is `aria-busy` until then (and
+ * while reconnecting), which assistive technology and the tests both read. */
+function setJoined(flag) {
+  state.joined = flag;
+  document.getElementById("messages").setAttribute("aria-busy", String(!flag));
+}
+
 function joined(roomId) {
   if (roomId !== state.current) return;
-  state.joined = true;
+  setJoined(true);
   composer.enable(true);
   outbox.flush(roomId, connection, state.generation);
   markRead(Math.max(view.newestSeq, state.readWanted));
