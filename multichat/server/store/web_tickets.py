@@ -82,9 +82,10 @@ class WebTicketStore:
         if taken != 1:
             return None
         sealed, user_id, expires_ms = found[0]
-        row = TicketRow(bytes(sealed), int(user_id), int(expires_ms))  # type: ignore[arg-type, call-overload]
+        row = TicketRow(bytes(sealed), int(user_id), int(expires_ms))  # type: ignore[call-overload]
         return row if row.expires_ms > now_ms else None
 
     def count(self) -> int:
         """Rows stored, expired or not (for tests and the admin's curiosity)."""
-        return int(self._rows('SELECT COUNT(*) FROM "web_ticket"', ())[0][0])  # type: ignore[call-overload]
+        (count,), = self._rows('SELECT COUNT(*) FROM "web_ticket"', ())
+        return int(str(count))

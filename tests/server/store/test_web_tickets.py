@@ -121,12 +121,14 @@ def test_of_two_processes_redeeming_one_ticket_exactly_one_wins(
             barrier = threading.Barrier(2)
             won: list[bool] = []
 
-            def take(rows: WebTicketStore) -> None:
+            def take(rows: WebTicketStore, digest: str, barrier: threading.Barrier,
+                     won: list[bool]) -> None:
                 barrier.wait()
                 won.append(rows.take(digest, 1) is not None)
                 rows.db.close()  # this thread's connection
 
-            threads = [threading.Thread(target=take, args=(rows,)) for rows in stores]
+            threads = [threading.Thread(target=take, args=(rows, digest, barrier, won))
+                       for rows in stores]
             for thread in threads:
                 thread.start()
             for thread in threads:
