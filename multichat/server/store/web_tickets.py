@@ -43,6 +43,7 @@ class WebTicketStore:
     def __init__(self, db: pw.Database) -> None:
         self.db = db
         self._p = db.param
+        self._postgres = isinstance(db, pw.PostgresqlDatabase)
 
     def _rows(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         return list(self.db.execute_sql(sql, tuple(params)).fetchall())
@@ -50,9 +51,13 @@ class WebTicketStore:
     def add(self, digest: str, sealed: bytes, user_id: int, expires_ms: int, *,
             now_ms: int, per_user: int) -> None:
         """Store a new ticket's row; purge expired rows (a bounded batch), and keep the
-        user's ``per_user`` newest tickets at most (their oldest go first)."""
+        user's ``per_user`` newest tickets at most (their oldest go first). On
+        PostgreSQL the account's row is locked first, so the bound holds however
+        many processes issue at once (SQLite's write lock serializes them already)."""
         p = self._p
         with self.db.atomic():
+            if self._postgres:  # two processes issuing to one user count one after the other
+                self._rows(f'SELECT "id" FROM "account" WHERE "id" = {p} FOR UPDATE', (user_id,))
             self.db.execute_sql(
                 f'DELETE FROM "web_ticket" WHERE "digest" IN (SELECT "digest" FROM '
                 f'"web_ticket" WHERE "expires_ms" <= {p} ORDER BY "expires_ms" LIMIT {p})',

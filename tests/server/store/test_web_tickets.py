@@ -139,6 +139,33 @@ def test_of_two_processes_redeeming_one_ticket_exactly_one_wins(
             db.close()
 
 
+def test_the_bound_per_user_holds_when_two_processes_issue_at_once(
+    store: Store, store_url: str
+) -> None:
+    alice = user(store, "alice")
+    others = [open_database(store_url) for _ in range(2)]
+    stores = [WebTicketStore(db) for db in others]
+
+    def add(rows: WebTicketStore, digest: str, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        rows.add(digest, b"sealed", alice, 2**40, now_ms=0, per_user=1)
+        rows.db.close()  # this thread's connection
+
+    try:
+        for attempt in range(20):
+            barrier = threading.Barrier(2)
+            threads = [threading.Thread(target=add, args=(rows, f"{attempt}-{n}", barrier))
+                       for n, rows in enumerate(stores)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            assert store.web_tickets.count() == 1, attempt
+    finally:
+        for db in others:
+            db.close()
+
+
 def test_a_version_7_database_upgrades_and_holds_tickets(store_url: str) -> None:
     make_old_database(store_url, 7)
     opened = Store.open(store_url)
