@@ -105,13 +105,13 @@ class Accounts:
         self._logged_in(session, owner.user, None, digest=digest, ref=None, epoch=epoch)
         return True
 
-    def session_ticket(self, session: Session, command: cmd.SessionTicket) -> None:
+    async def session_ticket(self, session: Session, command: cmd.SessionTicket) -> None:
         """A one-time ticket for the cookie that will name this session's own token."""
         chat = self._chat
         if session.user is None or token_hash(command.token) != session.token_hash:
             raise ChatError(ErrorCode.PERMISSION_DENIED,
                             "a ticket is only for the token this connection logged in with")
-        ticket = chat.tickets.issue(command.token, session.user.id)
+        ticket = await chat.tickets.issue(command.token, session.user.id)
         session.send(events.session_ticket(ticket, int(TICKET_TTL), command.ref))
 
     async def logout(self, session: Session, command: cmd.Logout) -> None:

@@ -94,7 +94,7 @@ class ChatService:
         self.user_buckets = UserBuckets(config.user_send_burst, config.user_send_rate)
         self.join_buckets = UserBuckets(config.user_join_burst, config.user_join_rate)
         self.hash_slots = HashSlots(HASH_SLOTS)
-        self.tickets = TicketBook()
+        self.tickets = TicketBook(self.db)
         # One process or several, chosen once; the gate in front of it, in the reconciler.
         self.cluster = cluster_for(self)
         self.read_markers = ReadMarkers(self)
@@ -193,7 +193,7 @@ class ChatService:
             case cmd.Logout():
                 await self.accounts.logout(session, command)
             case cmd.SessionTicket():
-                self.accounts.session_ticket(session, command)
+                await self.accounts.session_ticket(session, command)
             case cmd.ListRooms():
                 await self.rooms.list_rooms(session, command)
             case cmd.Join():

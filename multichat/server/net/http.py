@@ -15,6 +15,7 @@ Chromium and Firefox), no framing, no MIME sniffing, no Referer.
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from http import HTTPStatus
 from importlib import resources
@@ -25,6 +26,7 @@ from websockets.http11 import Request, Response
 
 from multichat.server.chat.tickets import TicketBook
 from multichat.server.net import web_session
+from multichat.server.store.errors import StoreError
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -82,7 +84,7 @@ class WebAnswers:
         self._secure = secure
         self._max_age = cookie_max_age
 
-    def answer(self, request: Request) -> Response:
+    def answer(self, request: Request) -> Response | Awaitable[Response]:
         parts = urlsplit(request.path)
         if parts.path == "/session":
             return self._session(request, parse_qs(parts.query).get("ticket", []))
@@ -93,11 +95,19 @@ class WebAnswers:
             return text_answer(HTTPStatus.NOT_FOUND, "not found")
         return answer(HTTPStatus.OK, found.body, found.content_type)
 
-    def _session(self, request: Request, tickets: list[str]) -> Response:
-        """A good ticket, once: the cookie that names its token (204, for the page's fetch)."""
+    def _session(self, request: Request, tickets: list[str]) -> Response | Awaitable[Response]:
+        """A good ticket, once: the cookie that names its token (204, for the page's fetch).
+        Redeemed in the database (any process's ticket); websockets awaits the answer."""
         if not web_session.from_own_pages(request.headers):
             return text_answer(HTTPStatus.FORBIDDEN, "only this server's page may do that")
-        redeemed = self._tickets.redeem(tickets[0]) if len(tickets) == 1 else None
+        return self._redeem(tickets)
+
+    async def _redeem(self, tickets: list[str]) -> Response:
+        try:
+            redeemed = await self._tickets.redeem(tickets[0]) if len(tickets) == 1 else None
+        except StoreError:
+            return text_answer(HTTPStatus.SERVICE_UNAVAILABLE,
+                               "the server cannot reach its database; try again")
         if redeemed is None:
             return text_answer(HTTPStatus.FORBIDDEN,
                                "that login ticket is unknown, used or expired; log in again")

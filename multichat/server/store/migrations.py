@@ -30,7 +30,7 @@ import peewee as pw
 from multichat.server.store import models, name_keys, search_index
 from multichat.server.store.errors import SchemaError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 _VERSION_KEY = "schema_version"
 
 
@@ -358,9 +358,29 @@ def _add_files_v7(db: pw.Database) -> None:
     db.create_tables([File, FileChunk, FileThumbnail, MessageFile, UploadRecord])
 
 
+def _add_web_tickets_v8(db: pw.Database) -> None:
+    """Version 8: the browser's one-time login tickets (``store/web_tickets.py``), in the
+    database so that any process of a cluster redeems a ticket another issued. A row is
+    keyed by the ticket's SHA-256 and holds the token sealed under a key derived from the
+    ticket; expired rows are purged by ``expires_ms``, a user's oldest by its index."""
+
+    class WebTicket(pw.Model):
+        digest = pw.CharField(primary_key=True, max_length=64)
+        sealed = pw.BlobField()
+        account = pw.ForeignKeyField(models.Account, on_delete="CASCADE", index=False)
+        expires_ms = pw.BigIntegerField(index=True)
+
+        class Meta:
+            database = db
+            legacy_table_names = False
+            indexes = ((("account", "expires_ms"), False),)
+
+    db.create_tables([WebTicket])
+
+
 STEPS: dict[int, Callable[[pw.Database], None]] = {
     1: _create_v1, 2: _add_name_keys_v2, 3: _add_conversations_v3, 4: _add_read_markers_v4,
-    5: _add_direct_rooms_v5, 6: _add_search_v6, 7: _add_files_v7,
+    5: _add_direct_rooms_v5, 6: _add_search_v6, 7: _add_files_v7, 8: _add_web_tickets_v8,
 }
 
 

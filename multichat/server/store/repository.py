@@ -26,7 +26,7 @@ from multichat.protocol.commands import MAX_DM_OTHERS
 from multichat.protocol.events import DIRECT_KIND, ROOM_KIND
 from multichat.protocol.words import words as words_of
 from multichat.server.store import files as file_rows
-from multichat.server.store import migrations, search_index
+from multichat.server.store import migrations, search_index, web_tickets
 from multichat.server.store.database import make_private_dir, open_database, url_for_data_dir
 from multichat.server.store.errors import (
     InvalidMessage,
@@ -357,6 +357,7 @@ class Store:
         self._sql = _MessageSql(db)
         self._search = search_index.SearchSql(db)
         self.files = file_rows.FileStore(db)
+        self.web_tickets = web_tickets.WebTicketStore(db)
         # Whether deleting a row from the search index removes its words from the file
         # at once; if not, a transaction that deletes counts itself (``_note_deletion``)
         # for store/search_purge.py to merge the words out later.
