@@ -147,38 +147,35 @@ def _headers(body_length: int, content_type: str | None) -> Headers:
     return headers
 
 
+def _plain(status: HTTPStatus, body: bytes, **extra: str) -> Response:
+    """A short text answer that no cache keeps; ``extra`` headers by name (``_`` for ``-``)."""
+    headers = _headers(len(body), "text/plain; charset=utf-8")
+    headers["Cache-Control"] = "no-store"
+    for name, value in extra.items():
+        headers[name.replace("_", "-")] = value
+    return Response(status.value, status.phrase, headers, body)
+
+
 def not_found() -> Response:
     """The one answer to a file that is not there for this requester."""
-    headers = _headers(len(_NOT_FOUND_BODY), "text/plain; charset=utf-8")
-    headers["Cache-Control"] = "no-store"
-    return Response(HTTPStatus.NOT_FOUND.value, HTTPStatus.NOT_FOUND.phrase, headers,
-                    _NOT_FOUND_BODY)
+    return _plain(HTTPStatus.NOT_FOUND, _NOT_FOUND_BODY)
 
 
 def _unauthorized() -> Response:
-    body = b"log in first: Authorization: Bearer TOKEN, or the session cookie\n"
-    headers = _headers(len(body), "text/plain; charset=utf-8")
-    headers["Cache-Control"] = "no-store"
-    headers["WWW-Authenticate"] = 'Bearer realm="multichat"'
-    return Response(HTTPStatus.UNAUTHORIZED.value, HTTPStatus.UNAUTHORIZED.phrase, headers,
-                    body)
+    return _plain(HTTPStatus.UNAUTHORIZED,
+                  b"log in first: Authorization: Bearer TOKEN, or the session cookie\n",
+                  WWW_Authenticate='Bearer realm="multichat"')
 
 
 def _unavailable() -> Response:
-    body = b"the server cannot read its database now; try again\n"
-    headers = _headers(len(body), "text/plain; charset=utf-8")
-    headers["Cache-Control"] = "no-store"
-    return Response(HTTPStatus.SERVICE_UNAVAILABLE.value, HTTPStatus.SERVICE_UNAVAILABLE.phrase,
-                    headers, body)
+    return _plain(HTTPStatus.SERVICE_UNAVAILABLE,
+                  b"the server cannot read its database now; try again\n")
 
 
 def _busy() -> Response:
-    body = b"too many downloads at once; try again shortly\n"
-    headers = _headers(len(body), "text/plain; charset=utf-8")
-    headers["Cache-Control"] = "no-store"
-    headers["Retry-After"] = str(BUSY_RETRY_AFTER_S)
-    return Response(HTTPStatus.SERVICE_UNAVAILABLE.value, HTTPStatus.SERVICE_UNAVAILABLE.phrase,
-                    headers, body)
+    return _plain(HTTPStatus.SERVICE_UNAVAILABLE,
+                  b"too many downloads at once; try again shortly\n",
+                  Retry_After=str(BUSY_RETRY_AFTER_S))
 
 
 def request_token(headers: Headers) -> str | None:
