@@ -64,6 +64,7 @@ def one_run(work: Path, rate: int, probe: bool) -> dict[str, Any]:
             by_cause.setdefault(cause(stall), []).append(stall["late_ms"])
         summary["stalls"] = {k: (len(v), round(max(v), 1)) for k, v in by_cause.items()}
         summary["gen2"] = (len(found["gen2_ms"]), round(max(found["gen2_ms"], default=0), 1))
+        summary["tracked_objects"] = found.get("tracked_objects")
         summary["worst"] = sorted(stalls, key=lambda s: -s["late_ms"])[:3]
     return summary
 

@@ -73,7 +73,8 @@ def _write() -> None:
     full = [(e - s) / 1e6 for s, e, g in _collections if g == 2]
     with open(str(_output), "w") as out:
         json.dump({"ticks": _state["ticks"], "stalls": _stalls, "collections": len(_collections),
-                   "gen2_ms": full}, out)
+                   "gen2_ms": full,
+                   "tracked_objects": len(gc.get_objects())}, out)
 
 
 if _output:
