@@ -40,24 +40,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 
 from multichat.desktop.models.mentions import mentions
-from multichat.desktop.models.roles import role_names
+from multichat.desktop.models.roles import ModelIndex, RoleListModel
 from multichat.desktop.models.timeline import Kind, Line, Presentation, present
 from multichat.desktop.services.file_words import files_summary
 from multichat.protocol import MsgType
 from multichat.protocol.frames import FileObj, RoomEvent
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 # Where being named counts as a mention: messages, warnings, alerts (not muted notices).
 MENTION_TYPES = frozenset({MsgType.MESSAGE, MsgType.WARNING, MsgType.ALERT})
 # Events that change an earlier message (its ``target``) rather than add a row.
@@ -158,7 +149,9 @@ def _parse_ts(value: object) -> datetime | None:
         return None
 
 
-class MessageListModel(QAbstractListModel):
+class MessageListModel(RoleListModel):
+    ROLES = MessageRole
+
     dividerMoved = Signal()
     seenChanged = Signal(object)
 
@@ -545,8 +538,8 @@ class MessageListModel(QAbstractListModel):
 
     # -- Qt's model interface ----------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows) + len(self._pending)
+    def row_count(self) -> int:
+        return len(self._rows) + len(self._pending)
 
     def row_at(self, position: int) -> MessageRow:
         if position < len(self._rows):
@@ -554,7 +547,7 @@ class MessageListModel(QAbstractListModel):
         return self._pending[position - len(self._rows)]
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < self.rowCount():
+        if not self.holds(index):
             return None
         row = self.row_at(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
@@ -605,9 +598,6 @@ class MessageListModel(QAbstractListModel):
         return Quote(seq, loaded=True, username=original.username,
                      text=original.text or files_summary([f.name for f in original.files]),
                      deleted=original.deleted)
-
-    def roleNames(self) -> dict[int, QByteArray]:
-        return role_names(super().roleNames(), MessageRole)
 
     @property
     def history_complete(self) -> bool:
