@@ -18,38 +18,16 @@ from multichat.desktop.models import MessageListModel, MessageRole
 from multichat.desktop.services.emoji_usage import EmojiUsage
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.widgets import message_list_view
-from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.widgets.room_view import RoomView
-from multichat.desktop.workspace import Workspace
 from multichat.protocol import MsgType
 from multichat.protocol.frames import RoomEvent
 from multichat.server.net import ChatServer
 from multichat.server.store.records import NewMessage
 from tests.conftest import ADMIN, ALICE, BOB
-from tests.desktop.helpers import WAIT_MS, log_in
+from tests.desktop.helpers import WAIT_MS, joined, window_in_lobby
 
 # Menus and the emoji picker are popups; offscreen, Qt says it can't raise them or grab keys.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
-
-
-def window_in_lobby(qtbot: QtBot, client: ChatClient, server: ServerThread,
-                    credentials: tuple[str, str]) -> tuple[MainWindow, RoomView]:
-    window = MainWindow(Workspace(client))
-    qtbot.addWidget(window)
-    window.resize(900, 600)
-    window.show()
-    log_in(qtbot, client, server, credentials)
-    window.workspace.open_room("1", "Lobby")
-    qtbot.waitUntil(lambda: "1" in window.views and client.rooms["1"].joined, timeout=WAIT_MS)
-    return window, window.views["1"]
-
-
-def joined(qtbot: QtBot, client: ChatClient, server: ServerThread,
-           credentials: tuple[str, str]) -> ChatClient:
-    log_in(qtbot, client, server, credentials)
-    client.join("1")
-    qtbot.waitUntil(lambda: client.rooms["1"].joined, timeout=WAIT_MS)
-    return client
 
 
 def row_with(model: MessageListModel, text: str) -> QModelIndex:
