@@ -97,6 +97,7 @@ from multichat.protocol.frames import FileObj
 # Below this width the member list folds away (a message needs ~300 px to read well).
 MEMBERS_FOLD_WIDTH = 560
 LINK_SCHEME = "multichat"
+ATTACH_GLYPH_SCALE = 1.4  # the 📎 at text size is a speck beside a one-line box
 DROP_WORDS = "Drop the files to attach them to your next message."
 
 
@@ -191,6 +192,10 @@ class RoomView(QWidget):
         self.attach_button = QToolButton()
         self.attach_button.setObjectName("attachButton")
         self.attach_button.setText("📎")
+        glyph = self.attach_button.font()
+        if glyph.pointSizeF() > 0:  # a font sized in pixels says -1
+            glyph.setPointSizeF(glyph.pointSizeF() * ATTACH_GLYPH_SCALE)  # an icon, not a word
+            self.attach_button.setFont(glyph)
         self.attach_button.setToolTip(f"Attach files ({shown(ATTACH_FILES)}), or drop them "
                                       "on the room, or paste an image")
         attach = QShortcut(QKeySequence(ATTACH_FILES), self)
@@ -244,10 +249,14 @@ class RoomView(QWidget):
         self.splitter.setCollapsible(0, False)
         self.splitter.setSizes([600, 160])
         self.members.setMinimumWidth(0)
+        # As in Slack and Element: the buttons as tall as a one-line box, so centred on it,
+        # and on its bottom row as it grows.
         entry = QHBoxLayout()
         entry.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
-        entry.addWidget(self.input, 1)
+        entry.addWidget(self.input, 1, Qt.AlignmentFlag.AlignBottom)
         entry.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self.input.oneLineHeightChanged.connect(self._fit_entry_buttons)
+        self._fit_entry_buttons(self.input.one_line_height())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
@@ -258,6 +267,10 @@ class RoomView(QWidget):
         layout.addWidget(self.uploads)
         layout.addWidget(self.staged)
         layout.addLayout(entry)
+
+    def _fit_entry_buttons(self, height: int) -> None:
+        self.attach_button.setFixedSize(height, height)  # square, like an icon button
+        self.send_button.setFixedHeight(height)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
