@@ -309,6 +309,10 @@ class MessageListModel(RoleListModel):
         position = self.position_of(seq)
         return self._rows[position] if position is not None else None
 
+    def pending_message(self, client_id: str) -> MessageRow | None:
+        """A message still in the outbox, by its client id (None once stored or dropped)."""
+        return next((r for r in self._pending if r.client_id == client_id), None)
+
     def last_own_message(self) -> int | None:
         """The seq of the reader's newest message still standing (what Up edits)."""
         return next((r.seq for r in reversed(self._rows) if r.own and r.actionable), None)
