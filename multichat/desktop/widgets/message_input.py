@@ -80,11 +80,12 @@ class MessageInput(QPlainTextEdit):
         return math.ceil(text_height + 2 * self.document().documentMargin() + 1
                          + frame.top() + frame.bottom() + viewport.top() + viewport.bottom())
 
-    def _text_height(self) -> float:
-        """The laid-out lines' height, wrapped lines and taller emoji lines included."""
+    def _text_height(self, enough: float) -> float:
+        """The laid-out lines' height (wrapped lines and taller emoji lines included),
+        counted up to ``enough``: a long paste is not measured to its end on each key."""
         height = 0.0
         block = self.document().firstBlock()
-        while block.isValid():
+        while block.isValid() and height < enough:
             layout = block.layout()
             height += sum(layout.lineAt(i).height() for i in range(layout.lineCount()))
             block = block.next()
@@ -92,8 +93,9 @@ class MessageInput(QPlainTextEdit):
 
     def _fit(self, _size: QSizeF | None = None) -> None:
         line = self._line_height()
-        self.setFixedHeight(self._height_for(min(max(self._text_height(), line),
-                                                 line * MAX_LINES)))
+        tallest = line * MAX_LINES
+        self.setFixedHeight(self._height_for(min(max(self._text_height(tallest), line),
+                                                 tallest)))
         one_line = self.one_line_height()
         if one_line != self._one_line:
             self._one_line = one_line
