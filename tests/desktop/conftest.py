@@ -12,6 +12,7 @@ import gc
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # No test pops a real desktop notification on a developer's session bus.
@@ -95,14 +96,26 @@ def seeded_server_thread(config: ServerConfig, passwords: Passwords) -> ServerTh
     return thread
 
 
-@pytest.fixture
-def hosted_server(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
-    """A real server on its own thread and loop, as the app hosts one; Lobby is room 1."""
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "hosted",
-                          poll_interval=0.2, advertise=False)
+def hosting(passwords: Passwords, data_dir: Path, **settings: Any) -> Iterator[ServerThread]:
+    """A fixture's body: a seeded server on loopback (``settings`` for ServerConfig),
+    stopped when the test is done; ``yield from hosting(...)``."""
+    config = ServerConfig(host="127.0.0.1", port=0, data_dir=data_dir,
+                          poll_interval=0.2, advertise=False, **settings)
     thread = seeded_server_thread(config, passwords)
     yield thread
     thread.stop()
+
+
+@pytest.fixture
+def hosted_server(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
+    """A real server on its own thread and loop, as the app hosts one; Lobby is room 1."""
+    yield from hosting(passwords, tmp_path / "hosted")
+
+
+@pytest.fixture
+def tls_hosted(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
+    """The same over TLS, with the self-signed certificate a hosting app makes."""
+    yield from hosting(passwords, tmp_path / "tls-hosted", tls=True)
 
 
 class MemoryKeyring(KeyringBackend):

@@ -10,6 +10,7 @@ import dataclasses
 import os
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ import pytest
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from tests.helpers.servers import seeded_server
+from tests.helpers.client import ProtocolClient
+from tests.helpers.servers import BOB, seeded_server
 from tests.helpers.timing import TIMEOUT
 from tests.web.seed_site import SeedSite
 
@@ -98,6 +100,34 @@ async def open_room(page: Page, title: str) -> None:
     await page.get_by_role("button", name=title, exact=True).click()
     await expect(page.get_by_label("Message")).to_be_enabled()
     await expect(page.locator("#messages")).to_have_attribute("aria-busy", "false")
+
+
+async def logged_in(open_page: PageFactory, server: ChatServer, credentials: tuple[str, str],
+                    room: str | None = None) -> Page:
+    """A page of its own, logged in as ``credentials``, with ``room`` open (when named)."""
+    page = await open_page(server)
+    await log_in(page, *credentials)
+    if room is not None:
+        await open_room(page, room)
+    return page
+
+
+async def bob_in_lobby(server: ChatServer) -> ProtocolClient:
+    """Bob on a protocol client (no page), logged in and in the Lobby (room 1)."""
+    bob = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}/")
+    await bob.login(*BOB)
+    await bob.join(1)
+    return bob
+
+
+@asynccontextmanager
+async def bob_joined(server: ChatServer) -> AsyncIterator[ProtocolClient]:
+    """``bob_in_lobby`` for an ``async with``: closed however the test ends."""
+    bob = await bob_in_lobby(server)
+    try:
+        yield bob
+    finally:
+        await bob.close()
 
 
 @pytest.fixture

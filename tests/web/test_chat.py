@@ -8,9 +8,8 @@ from playwright.async_api import Locator, Page, expect
 
 from multichat.server.chat.passwords import Passwords
 from multichat.server.net import ChatServer
-from tests.helpers.client import ProtocolClient
 from tests.helpers.servers import ALICE, BOB
-from tests.web.conftest import PageFactory, dialogs, log_in, open_room
+from tests.web.conftest import PageFactory, bob_joined, dialogs, logged_in, open_room
 
 HOSTILE = ('<b id=xss>x</b><img src=http://127.0.0.1:9/x onerror="alert(1)">'
            "<script>alert(2)</script>")
@@ -20,24 +19,14 @@ def message_numbered(page: Page, seq: int) -> Locator:
     return page.locator(f".message[data-seq='{seq}']")
 
 
-async def bob_in_lobby(server: ChatServer) -> ProtocolClient:
-    bob = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}/")
-    await bob.login(*BOB)
-    await bob.join(1)
-    return bob
-
-
 async def test_two_people_chat_live_and_hostile_text_stays_text(
     server: ChatServer, open_page: PageFactory
 ) -> None:
-    alice = await open_page(server)
-    await log_in(alice, *ALICE)
+    alice = await logged_in(open_page, server, ALICE)
     requests: list[str] = []
     alice.on("request", lambda request: requests.append(request.url))
     await open_room(alice, "Lobby")
-    bob_page = await open_page(server)
-    await log_in(bob_page, *BOB)
-    await open_room(bob_page, "Lobby")
+    bob_page = await logged_in(open_page, server, BOB, "Lobby")
 
     await alice.get_by_label("Message").fill("hello\nbob")
     await alice.get_by_label("Message").press("Enter")
@@ -59,11 +48,8 @@ async def test_two_people_chat_live_and_hostile_text_stays_text(
 async def test_shift_enter_breaks_the_line_and_replies_edits_deletions_reactions_round_trip(
     server: ChatServer, open_page: PageFactory
 ) -> None:
-    page = await open_page(server)
-    await log_in(page, *ALICE)
-    await open_room(page, "Lobby")
-    bob = await bob_in_lobby(server)
-    try:
+    page = await logged_in(open_page, server, ALICE, "Lobby")
+    async with bob_joined(server) as bob:
         box = page.get_by_label("Message")
         await box.fill("first")
         await box.press("Shift+Enter")
@@ -110,8 +96,6 @@ async def test_shift_enter_breaks_the_line_and_replies_edits_deletions_reactions
         await delete_after_asking(mine)
         await bob.expect(lambda f: f.get("msg_type") == 7)
         await expect(mine.locator(".text")).to_have_text("message deleted")
-    finally:
-        await bob.close()
 
 
 async def delete_after_asking(message: Locator) -> None:
@@ -126,11 +110,8 @@ async def delete_after_asking(message: Locator) -> None:
 async def test_typing_and_unread_counts_from_activity(
     server: ChatServer, open_page: PageFactory
 ) -> None:
-    page = await open_page(server)
-    await log_in(page, *ALICE)
-    await open_room(page, "Lobby")
-    bob = await bob_in_lobby(server)
-    try:
+    page = await logged_in(open_page, server, ALICE, "Lobby")
+    async with bob_joined(server) as bob:
         await bob.send(command="typing", room=1)
         await expect(page.locator("#typing")).to_have_text("bob is typing…")
         await bob.send(command="send", room=1, message="done typing")
@@ -149,16 +130,12 @@ async def test_typing_and_unread_counts_from_activity(
         await open_room(page, "Garden")
         await expect(page.locator(".message", has_text="two, @alice")).to_be_visible()
         await expect(row.locator(".badge")).to_have_count(0)
-    finally:
-        await bob.close()
 
 
 async def test_after_a_restart_the_page_catches_up_once_and_sends_what_waited_once(
     server: ChatServer, open_page: PageFactory, passwords: Passwords
 ) -> None:
-    page = await open_page(server)
-    await log_in(page, *ALICE)
-    await open_room(page, "Lobby")
+    page = await logged_in(open_page, server, ALICE, "Lobby")
     await page.get_by_label("Message").fill("before")
     await page.get_by_label("Message").press("Enter")
     await expect(page.locator(".message:not(.pending)", has_text="before")).to_have_count(1)
@@ -172,28 +149,24 @@ async def test_after_a_restart_the_page_catches_up_once_and_sends_what_waited_on
     await expect(page.locator(".message.pending", has_text="typed offline")).to_be_visible()
 
     config = dataclasses.replace(server.config, port=port)
-    async with ChatServer(config, passwords=passwords) as again:
-        bob = await bob_in_lobby(again)
-        try:
-            await bob.send(command="send", room=1, message="while you were away")
-            await expect(page.locator(".message", has_text="while you were away")
-                         ).to_have_count(1)
-            await bob.expect(lambda f: f.get("message") == "typed offline")
-            await expect(page.locator(".message:not(.pending)", has_text="typed offline")
-                         ).to_have_count(1)
-            await expect(page.locator(".message.pending")).to_have_count(0)
-            history = await bob.request(command="history", room=1, ref="h")
-            texts = [m["message"] for m in history["messages"]]
-            assert texts.count("typed offline") == 1 and texts.count("before") == 1
-            # In order, each once, on the page too.
-            shown = await page.locator(".message .text").all_text_contents()
-            assert shown in (["before", "while you were away", "typed offline"],
-                             ["before", "typed offline", "while you were away"])
-            seqs = [int(s) for s in await page.locator(".message").evaluate_all(
-                "nodes => nodes.map(n => n.dataset.seq)")]
-            assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-        finally:
-            await bob.close()
+    async with ChatServer(config, passwords=passwords) as again, bob_joined(again) as bob:
+        await bob.send(command="send", room=1, message="while you were away")
+        await expect(page.locator(".message", has_text="while you were away")
+                     ).to_have_count(1)
+        await bob.expect(lambda f: f.get("message") == "typed offline")
+        await expect(page.locator(".message:not(.pending)", has_text="typed offline")
+                     ).to_have_count(1)
+        await expect(page.locator(".message.pending")).to_have_count(0)
+        history = await bob.request(command="history", room=1, ref="h")
+        texts = [m["message"] for m in history["messages"]]
+        assert texts.count("typed offline") == 1 and texts.count("before") == 1
+        # In order, each once, on the page too.
+        shown = await page.locator(".message .text").all_text_contents()
+        assert shown in (["before", "while you were away", "typed offline"],
+                         ["before", "typed offline", "while you were away"])
+        seqs = [int(s) for s in await page.locator(".message").evaluate_all(
+            "nodes => nodes.map(n => n.dataset.seq)")]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
 
 
 async def test_a_room_title_that_is_markup_stays_text(
@@ -203,9 +176,7 @@ async def test_a_room_title_that_is_markup_stays_text(
     title = "<img src=x onerror=alert(1)>Garden"
     server.store.create_room(title)
     await server.chat.reconcile()
-    page = await open_page(server)
-    await log_in(page, *ALICE)
-    await open_room(page, title)
+    page = await logged_in(open_page, server, ALICE, title)
     await expect(page.locator("#room-title")).to_have_text(title)
     assert await page.locator("#sidebar img, #top-bar img").count() == 0
     assert dialogs(page) == []

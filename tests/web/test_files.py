@@ -17,8 +17,7 @@ from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 from tests.helpers.servers import ALICE, STAFF, seeded_server
 from tests.helpers.timing import TIMEOUT
-from tests.web.conftest import PageFactory, dialogs, log_in, open_room
-from tests.web.test_chat import bob_in_lobby
+from tests.web.conftest import PageFactory, bob_in_lobby, dialogs, log_in, open_room
 
 BIG = 24 * 2**20
 HOSTILE_NAME = '<img src=x onerror="alert(1)"><b id=xss>b</b>.txt'

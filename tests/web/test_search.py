@@ -6,14 +6,14 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 from tests.helpers.servers import ALICE, seeded_server
-from tests.web.conftest import PageFactory, dialogs, log_in, open_room
-from tests.web.test_chat import HOSTILE, bob_in_lobby, message_numbered
+from tests.web.conftest import PageFactory, bob_joined, dialogs, logged_in
+from tests.web.test_chat import HOSTILE, message_numbered
 
 # Later than a history page (50): opening the result must fetch around it.
 FILLERS = 60
@@ -21,11 +21,16 @@ PAGE = 20  # results the page asks for at a time
 HIGHLIGHTED = re.compile(r"\bhighlighted\b")
 
 
+async def search_for(page: Page, words: str) -> None:
+    """Type ``words`` in the open search box and press Enter."""
+    await page.get_by_label("Search for").fill(words)
+    await page.get_by_label("Search for").press("Enter")
+
+
 async def test_a_search_finds_marks_and_opens_the_message_and_markup_stays_text(
     server: ChatServer, open_page: PageFactory
 ) -> None:
-    bob = await bob_in_lobby(server)
-    try:
+    async with bob_joined(server) as bob:
         await bob.send(command="send", room=1, message="Résumé: LUNCH moved to Monday")
         target = await bob.expect(lambda f: str(f.get("message", "")).startswith("Résumé"))
         await bob.send(command="send", room=1, message=f"resumed lunch {HOSTILE}")
@@ -35,8 +40,7 @@ async def test_a_search_finds_marks_and_opens_the_message_and_markup_stays_text(
             await bob.send(command="send", room=1, message=f"filler {number}")
         await bob.expect(lambda f: f.get("message") == f"filler {FILLERS - 1}")
 
-        page = await open_page(server)
-        await log_in(page, *ALICE)
+        page = await logged_in(open_page, server, ALICE)
         await page.keyboard.press("Control+k")
         box = page.get_by_label("Search for")
         await expect(box).to_be_focused()
@@ -66,26 +70,21 @@ async def test_a_search_finds_marks_and_opens_the_message_and_markup_stays_text(
         # History around it, then the rest caught up: the newest filler comes too.
         await expect(page.locator(".message .text", has_text=f"filler {FILLERS - 1}")
                      ).to_have_count(1)
-    finally:
-        await bob.close()
 
 
 async def test_slash_opens_search_of_this_room_and_a_refusal_is_told_in_words(
     server: ChatServer, open_page: PageFactory
 ) -> None:
-    bob = await bob_in_lobby(server)
-    try:
+    async with bob_joined(server) as bob:
         await bob.send(command="send", room=1, message="kiwi in the lobby")
         seen = await bob.expect(lambda f: f.get("message") == "kiwi in the lobby")
-        page = await open_page(server)
-        await log_in(page, *ALICE)
+        page = await logged_in(open_page, server, ALICE)
         await page.get_by_role("button", name="Lobby", exact=True).click()
         await page.locator("#messages").click()
         await page.keyboard.press("/")
         await expect(page.get_by_label("Search for")).to_be_focused()
         await page.get_by_label("Where").select_option("room")
-        await page.get_by_label("Search for").fill("KIWI")
-        await page.get_by_label("Search for").press("Enter")
+        await search_for(page, "KIWI")
         await expect(page.locator(".search-result")).to_have_count(1)
         assert await page.locator(".search-result").get_attribute("data-seq") == str(seen["seq"])
         await expect(page.locator(".search-result mark")).to_have_text("kiwi")
@@ -97,27 +96,21 @@ async def test_slash_opens_search_of_this_room_and_a_refusal_is_told_in_words(
 
         await page.get_by_role("button", name="Open search").click()
         await expect(page.locator(".search-result")).to_have_count(1)  # still there
-        await page.get_by_label("Search for").fill("…")  # no word at all
-        await page.get_by_label("Search for").press("Enter")
+        await search_for(page, "…")  # no word at all
         await expect(page.locator("#search-status")).to_have_text(
             "Type one to eight words to search for (200 characters at most).")
         await page.keyboard.press("Escape")
         await expect(page.locator("#search-panel")).to_be_hidden()
-    finally:
-        await bob.close()
 
 
 async def test_more_results_load_the_next_page(server: ChatServer, open_page: PageFactory) -> None:
-    bob = await bob_in_lobby(server)
-    try:
+    async with bob_joined(server) as bob:
         for number in range(PAGE + 5):
             await bob.send(command="send", room=1, message=f"apple {number}")
         await bob.expect(lambda f: f.get("message") == f"apple {PAGE + 4}")
-        page = await open_page(server)
-        await log_in(page, *ALICE)
+        page = await logged_in(open_page, server, ALICE)
         await page.get_by_role("button", name="Open search").click()
-        await page.get_by_label("Search for").fill("APP")
-        await page.get_by_label("Search for").press("Enter")
+        await search_for(page, "APP")
         results = page.locator(".search-result .result-text")
         await expect(results).to_have_count(PAGE)
         await expect(results.first).to_have_text(f"apple {PAGE + 4}")  # newest first
@@ -127,37 +120,29 @@ async def test_more_results_load_the_next_page(server: ChatServer, open_page: Pa
         await expect(results.last).to_have_text("apple 0")
         await expect(page.get_by_role("button", name="More results")).to_be_hidden()
         await expect(page.locator("#search-status")).to_have_text(f"{PAGE + 5} messages.")
-    finally:
-        await bob.close()
 
 
 async def test_a_result_out_of_view_in_the_open_room_loads_the_room_around_it(
     server: ChatServer, open_page: PageFactory
 ) -> None:
-    bob = await bob_in_lobby(server)
-    try:
+    async with bob_joined(server) as bob:
         await bob.send(command="send", room=1, message="the needle")
         needle = await bob.expect(lambda f: f.get("message") == "the needle")
         for number in range(FILLERS):
             await bob.send(command="send", room=1, message=f"hay {number}")
         await bob.expect(lambda f: f.get("message") == f"hay {FILLERS - 1}")
-        page = await open_page(server)
-        await log_in(page, *ALICE)
-        await open_room(page, "Lobby")
+        page = await logged_in(open_page, server, ALICE, "Lobby")
         await expect(page.locator(".message .text", has_text=f"hay {FILLERS - 1}")
                      ).to_have_count(1)
         await expect(message_numbered(page, needle["seq"])).to_have_count(0)  # not loaded
         await page.keyboard.press("Control+k")
-        await page.get_by_label("Search for").fill("needle")
-        await page.get_by_label("Search for").press("Enter")
+        await search_for(page, "needle")
         await page.locator(".search-result").click()
         await expect(message_numbered(page, needle["seq"])).to_have_class(HIGHLIGHTED)
         await expect(message_numbered(page, needle["seq"])).to_be_in_viewport()
         await expect(page.get_by_label("Message")).to_be_enabled()  # joined again
         await bob.send(command="send", room=1, message="still live")
         await expect(page.locator(".message .text", has_text="still live")).to_have_count(1)
-    finally:
-        await bob.close()
 
 
 async def test_too_many_searches_are_told_in_words(
@@ -166,8 +151,7 @@ async def test_too_many_searches_are_told_in_words(
     # A small bucket that does not refill while the test runs.
     config = dataclasses.replace(server_config, command_burst=12, command_rate=0.001)
     async with seeded_server(config, passwords) as server:
-        page = await open_page(server)
-        await log_in(page, *ALICE)
+        page = await logged_in(open_page, server, ALICE)
         await page.get_by_role("button", name="Open search").click()
         status = page.locator("#search-status")
         box = page.get_by_label("Search for")

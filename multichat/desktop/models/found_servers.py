@@ -5,19 +5,10 @@ from __future__ import annotations
 import enum
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt
 
-from multichat.desktop.models.roles import role_names
+from multichat.desktop.models.roles import ModelIndex, RoleListModel
 from multichat.lan import FoundServer
-
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 class FoundServerRole(enum.IntEnum):
@@ -31,7 +22,9 @@ def _order(server: FoundServer) -> tuple[str, str]:
     return server.name.casefold(), server.url
 
 
-class FoundServerModel(QAbstractListModel):
+class FoundServerModel(RoleListModel):
+    ROLES = FoundServerRole
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._servers: list[FoundServer] = []
@@ -74,11 +67,11 @@ class FoundServerModel(QAbstractListModel):
     def servers(self) -> list[FoundServer]:
         return list(self._servers)
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._servers)
+    def row_count(self) -> int:
+        return len(self._servers)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._servers):
+        if not self.holds(index):
             return None
         server = self._servers[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
@@ -97,6 +90,3 @@ class FoundServerModel(QAbstractListModel):
         if role == FoundServerRole.Server:
             return server
         return None
-
-    def roleNames(self) -> dict[int, QByteArray]:
-        return role_names(super().roleNames(), FoundServerRole)

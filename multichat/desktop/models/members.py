@@ -10,22 +10,14 @@ import bisect
 import enum
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 from multichat.desktop import theme
-from multichat.desktop.models.roles import role_names
+from multichat.desktop.models.roles import ModelIndex, RoleListModel
 
 DOT = 10  # px: a status dot, small beside a name
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 
 
 class MemberRole(enum.IntEnum):
@@ -33,7 +25,9 @@ class MemberRole(enum.IntEnum):
     IsMe = enum.auto()
 
 
-class MemberListModel(QAbstractListModel):
+class MemberListModel(RoleListModel):
+    ROLES = MemberRole
+
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._names: list[str] = []
@@ -59,11 +53,11 @@ class MemberListModel(QAbstractListModel):
     def usernames(self) -> list[str]:
         return list(self._names)
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._names)
+    def row_count(self) -> int:
+        return len(self._names)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._names):
+        if not self.holds(index):
             return None
         name = self._names[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
@@ -77,9 +71,6 @@ class MemberListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{name} is in the room"
         return None
-
-    def roleNames(self) -> dict[int, QByteArray]:
-        return role_names(super().roleNames(), MemberRole)
 
 
 _dots: dict[str, QIcon] = {}

@@ -40,24 +40,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 
 from multichat.desktop.models.mentions import mentions
-from multichat.desktop.models.roles import role_names
+from multichat.desktop.models.roles import ModelIndex, RoleListModel
 from multichat.desktop.models.timeline import Kind, Line, Presentation, present
 from multichat.desktop.services.file_words import files_summary
 from multichat.protocol import MsgType
 from multichat.protocol.frames import FileObj, RoomEvent
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 # Where being named counts as a mention: messages, warnings, alerts (not muted notices).
 MENTION_TYPES = frozenset({MsgType.MESSAGE, MsgType.WARNING, MsgType.ALERT})
 # Events that change an earlier message (its ``target``) rather than add a row.
@@ -158,7 +149,9 @@ def _parse_ts(value: object) -> datetime | None:
         return None
 
 
-class MessageListModel(QAbstractListModel):
+class MessageListModel(RoleListModel):
+    ROLES = MessageRole
+
     dividerMoved = Signal()
     seenChanged = Signal(object)
 
@@ -315,6 +308,10 @@ class MessageListModel(QAbstractListModel):
     def message(self, seq: int) -> MessageRow | None:
         position = self.position_of(seq)
         return self._rows[position] if position is not None else None
+
+    def pending_message(self, client_id: str) -> MessageRow | None:
+        """A message still in the outbox, by its client id (None once stored or dropped)."""
+        return next((r for r in self._pending if r.client_id == client_id), None)
 
     def last_own_message(self) -> int | None:
         """The seq of the reader's newest message still standing (what Up edits)."""
@@ -545,8 +542,8 @@ class MessageListModel(QAbstractListModel):
 
     # -- Qt's model interface ----------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows) + len(self._pending)
+    def row_count(self) -> int:
+        return len(self._rows) + len(self._pending)
 
     def row_at(self, position: int) -> MessageRow:
         if position < len(self._rows):
@@ -554,7 +551,7 @@ class MessageListModel(QAbstractListModel):
         return self._pending[position - len(self._rows)]
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < self.rowCount():
+        if not self.holds(index):
             return None
         row = self.row_at(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
@@ -605,9 +602,6 @@ class MessageListModel(QAbstractListModel):
         return Quote(seq, loaded=True, username=original.username,
                      text=original.text or files_summary([f.name for f in original.files]),
                      deleted=original.deleted)
-
-    def roleNames(self) -> dict[int, QByteArray]:
-        return role_names(super().roleNames(), MessageRole)
 
     @property
     def history_complete(self) -> bool:

@@ -25,23 +25,14 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 
 from multichat.desktop.models.mentions import mentions
-from multichat.desktop.models.roles import role_names
+from multichat.desktop.models.roles import ModelIndex, RoleListModel
 from multichat.protocol import MsgType
 from multichat.protocol.events import DIRECT_KIND, ROOM_KIND
 from multichat.protocol.frames import RoomEvent, RoomInfo
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 UNREAD_TYPES = frozenset({MsgType.MESSAGE, MsgType.WARNING, MsgType.ALERT})
 # A conversation whose other members' accounts were deleted (they leave it).
 NOBODY_LEFT = "Deleted user"
@@ -144,8 +135,10 @@ class RoomRow:
         return (self.unread, self.mentions)
 
 
-class RoomListModel(QAbstractListModel):
+class RoomListModel(RoleListModel):
     """Signals: totalsChanged(int unread, int mentions), for the tray."""
+
+    ROLES = RoomRole
 
     totalsChanged = Signal(int, int)
 
@@ -401,11 +394,11 @@ class RoomListModel(QAbstractListModel):
 
     # -- Qt's model interface -------------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not self.holds(index):
             return None
         row = self._rows[index.row()]
         if row.is_direct:
@@ -428,6 +421,3 @@ class RoomListModel(QAbstractListModel):
             RoomRole.Members: list(row.members),
         }
         return values.get(role)  # type: ignore[call-overload]
-
-    def roleNames(self) -> dict[int, QByteArray]:
-        return role_names(super().roleNames(), RoomRole)

@@ -22,24 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 
 from multichat.desktop.client.search import SearchPage
-from multichat.desktop.models.roles import role_names
+from multichat.desktop.models.roles import ModelIndex, RoleListModel
 from multichat.desktop.models.search_matches import Span, match_spans, query_words
 from multichat.desktop.models.timeline import date_label
 from multichat.protocol import commands as cmd
 from multichat.protocol.frames import RoomEvent
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 # (query, room or None for everywhere, before) -> the request's ref, None when offline.
 SearchRequest = Callable[[str, str | None, int | None], str | None]
 TitleOf = Callable[[str], str]
@@ -85,7 +76,9 @@ def when(ts: datetime | None, today: date) -> str:
     return hour if day == today else f"{date_label(day, today)} {hour}"
 
 
-class SearchResultsModel(QAbstractListModel):
+class SearchResultsModel(RoleListModel):
+    ROLES = SearchRole
+
     statusChanged = Signal()
 
     def __init__(self, request: SearchRequest, title_of: TitleOf,
@@ -242,14 +235,14 @@ class SearchResultsModel(QAbstractListModel):
 
     # -- the rows -------------------------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
+    def row_count(self) -> int:
+        return len(self._rows)
 
     def result(self, row: int) -> Result:
         return self._rows[row]
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not self.holds(index):
             return None
         row = self._rows[index.row()]
         match role:
@@ -283,6 +276,3 @@ class SearchResultsModel(QAbstractListModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | \
             Qt.ItemFlag.ItemNeverHasChildren
-
-    def roleNames(self) -> dict[int, QByteArray]:
-        return role_names(super().roleNames(), SearchRole)

@@ -12,19 +12,9 @@ import bisect
 import enum
 from typing import Any
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QByteArray,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
 
-from multichat.desktop.models.roles import role_names
-
-ModelIndex = QModelIndex | QPersistentModelIndex
+from multichat.desktop.models.roles import ModelIndex, RoleListModel
 
 
 class UserRole(enum.IntEnum):
@@ -32,8 +22,10 @@ class UserRole(enum.IntEnum):
     Chosen = enum.auto()
 
 
-class UserChoiceModel(QAbstractListModel):
+class UserChoiceModel(RoleListModel):
     """Signals: chosenChanged(list usernames), in the order they were checked."""
+
+    ROLES = UserRole
 
     chosenChanged = Signal(object)
 
@@ -79,11 +71,11 @@ class UserChoiceModel(QAbstractListModel):
 
     # -- Qt's model interface -------------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._names)
+    def row_count(self) -> int:
+        return len(self._names)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._names):
+        if not self.holds(index):
             return None
         name = self._names[index.row()]
         chosen = name in self._chosen
@@ -97,8 +89,7 @@ class UserChoiceModel(QAbstractListModel):
 
     def setData(self, index: ModelIndex, value: Any,
                 role: int = Qt.ItemDataRole.EditRole) -> bool:
-        if (role != Qt.ItemDataRole.CheckStateRole or not index.isValid()
-                or not 0 <= index.row() < len(self._names)):
+        if role != Qt.ItemDataRole.CheckStateRole or not self.holds(index):
             return False
         checked = value in (Qt.CheckState.Checked, Qt.CheckState.Checked.value)
         self.set_chosen(self._names[index.row()], checked)
@@ -109,6 +100,3 @@ class UserChoiceModel(QAbstractListModel):
             return Qt.ItemFlag.NoItemFlags
         return (Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                 | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemNeverHasChildren)
-
-    def roleNames(self) -> dict[int, QByteArray]:
-        return role_names(super().roleNames(), UserRole)

@@ -498,6 +498,8 @@ class MainWindow(QMainWindow):
             lambda text, reply_to, r=room: workspace.send(r, text, reply_to))
         view.editSubmitted.connect(lambda seq, text, r=room: workspace.edit(r, seq, text))
         view.deleteRequested.connect(lambda seq, r=room: workspace.delete(r, seq))
+        view.cancelSendingRequested.connect(
+            lambda client_id, r=room: workspace.delete_pending(r, client_id))
         view.reactionToggled.connect(
             lambda seq, emoji, on, r=room: workspace.react(r, seq, emoji, on))
         view.messageWanted.connect(lambda seq, r=room: workspace.load_around(r, seq))

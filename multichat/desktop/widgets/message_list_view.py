@@ -99,7 +99,8 @@ class MessageListView(QListView):
     """The messages: follows at the bottom, opens at the divider, text selectable in part.
 
     Signals:
-        menuRequested(QModelIndex, QPoint global): a message's actions, wanted.
+        menuRequested(QModelIndex, QPoint global): a message's actions, wanted (a
+            pending one's too: it has no hover bar, but a context menu).
         quoteClicked(int seq): a reply's quote was clicked: go to its original.
         reactionClicked(int seq, str emoji): a reaction chip was clicked.
         reactRequested(int seq, QPoint global): the "+" chip or the hover bar's React.
@@ -414,7 +415,7 @@ class MessageListView(QListView):
             index = self.currentIndex()
             point = self.viewport().mapToGlobal(self.visualRect(index).topLeft()
                                                 + QPoint(PADDING_MENU, PADDING_MENU))
-        if self._actionable(index):
+        if self._actionable(index) or (index.isValid() and index.data(MessageRole.IsPending)):
             self.setCurrentIndex(index)
             self.menuRequested.emit(index, point)
             event.accept()

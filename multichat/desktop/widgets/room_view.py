@@ -97,6 +97,7 @@ from multichat.protocol.frames import FileObj
 # Below this width the member list folds away (a message needs ~300 px to read well).
 MEMBERS_FOLD_WIDTH = 560
 LINK_SCHEME = "multichat"
+ATTACH_GLYPH_SCALE = 1.4  # the 📎 at text size is a speck beside a one-line box
 DROP_WORDS = "Drop the files to attach them to your next message."
 
 
@@ -123,6 +124,7 @@ class RoomView(QWidget):
     uploadCancelled = Signal(str)  # the key of an upload to drop from its message
     editSubmitted = Signal(int, str)  # seq of one's own message, its new text
     deleteRequested = Signal(int)  # seq, after the person confirmed
+    cancelSendingRequested = Signal(str)  # a pending message's client id: out of the outbox
     reactionToggled = Signal(int, str, bool)  # seq, emoji, on
     messageWanted = Signal(int)  # a seq not loaded (a reply's original): load around it
     typingActivity = Signal()  # the person typed into a non-empty input
@@ -191,6 +193,10 @@ class RoomView(QWidget):
         self.attach_button = QToolButton()
         self.attach_button.setObjectName("attachButton")
         self.attach_button.setText("📎")
+        glyph = self.attach_button.font()
+        if glyph.pointSizeF() > 0:  # a font sized in pixels says -1
+            glyph.setPointSizeF(glyph.pointSizeF() * ATTACH_GLYPH_SCALE)  # an icon, not a word
+            self.attach_button.setFont(glyph)
         self.attach_button.setToolTip(f"Attach files ({shown(ATTACH_FILES)}), or drop them "
                                       "on the room, or paste an image")
         attach = QShortcut(QKeySequence(ATTACH_FILES), self)
@@ -244,10 +250,14 @@ class RoomView(QWidget):
         self.splitter.setCollapsible(0, False)
         self.splitter.setSizes([600, 160])
         self.members.setMinimumWidth(0)
+        # As in Slack and Element: the buttons as tall as a one-line box, so centred on it,
+        # and on its bottom row as it grows.
         entry = QHBoxLayout()
         entry.addWidget(self.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
-        entry.addWidget(self.input, 1)
+        entry.addWidget(self.input, 1, Qt.AlignmentFlag.AlignBottom)
         entry.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
+        self.input.oneLineHeightChanged.connect(self._fit_entry_buttons)
+        self._fit_entry_buttons(self.input.one_line_height())
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(header)
@@ -258,6 +268,10 @@ class RoomView(QWidget):
         layout.addWidget(self.uploads)
         layout.addWidget(self.staged)
         layout.addLayout(entry)
+
+    def _fit_entry_buttons(self, height: int) -> None:
+        self.attach_button.setFixedSize(height, height)  # square, like an icon button
+        self.send_button.setFixedHeight(height)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -319,8 +333,8 @@ class RoomView(QWidget):
         return model.message(seq) if model is not None else None
 
     def message_menu(self, seq: int) -> QMenu | None:
-        """The context menu of a stored message (none for pending rows and notices); a
-        deleted one offers only Copy link."""
+        """The context menu of a stored message (none for notices; a pending one's is
+        ``pending_menu``); a deleted one offers only Copy link."""
         row = self._row(seq)
         if row is None or row.pending or row.msg_type is not MsgType.MESSAGE:
             return None
@@ -354,9 +368,35 @@ class RoomView(QWidget):
             add("deleteAction", "Delete…", lambda: self.confirm_delete(seq))
         return menu
 
+    def pending_menu(self, client_id: str) -> QMenu | None:
+        """The context menu of a message still waiting in the outbox (sent while offline,
+        or on its way): Copy text and Cancel sending, which takes it out of the outbox
+        (one already on its way is deleted once stored: see ``ChatClient.delete_pending``)."""
+        model = self._model()
+        row = model.pending_message(client_id) if model is not None else None
+        if row is None:
+            return None
+        menu = QMenu(self)
+        menu.setObjectName("pendingMenu")
+        menu.setAccessibleName("Message actions")
+        if row.text:
+            copy = menu.addAction("Copy text")
+            copy.setObjectName("copyTextAction")
+            copy.triggered.connect(lambda: QGuiApplication.clipboard().setText(row.text))
+        cancel = menu.addAction("Cancel sending")
+        cancel.setObjectName("cancelSendingAction")
+        cancel.triggered.connect(lambda: self.cancelSendingRequested.emit(client_id))
+        return menu
+
     def _show_menu(self, index: QModelIndex, point: QPoint) -> None:
         seq = index.data(MessageRole.Seq)
-        menu = self.message_menu(int(seq)) if seq is not None else None
+        client_id = index.data(MessageRole.ClientId)
+        if seq is not None:
+            menu = self.message_menu(int(seq))
+        elif index.data(MessageRole.IsPending) and client_id:
+            menu = self.pending_menu(str(client_id))
+        else:
+            menu = None
         if menu is None:
             return
         if self.menu is not None:

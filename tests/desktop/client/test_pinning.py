@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -12,22 +11,10 @@ from pytestqt.qtbot import QtBot
 from multichat.desktop.client import ChatClient, State
 from multichat.desktop.client.pinning import Untrusted, check
 from multichat.desktop.services.hosting import ServerThread
-from multichat.server.chat.passwords import Passwords
-from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
-from tests.desktop.conftest import seeded_server_thread
 from tests.desktop.helpers import WAIT_MS
 
 OTHER = ":".join(["AB"] * 32)
-
-
-@pytest.fixture
-def tls_hosted(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "tls-hosted",
-                          tls=True, poll_interval=0.2, advertise=False)
-    thread = seeded_server_thread(config, passwords)
-    yield thread
-    thread.stop()
 
 
 def tokens_issued(server: ServerThread) -> int:

@@ -29,14 +29,12 @@ from multichat.desktop.services.file_transfers import FileTransfers, file_server
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.widgets.room_view import RoomView
-from multichat.desktop.workspace import Workspace
 from multichat.protocol import ErrorCode
 from multichat.protocol.frames import FileObj, RoomEvent
 from multichat.server.chat.passwords import Passwords
-from multichat.server.config import ServerConfig
 from tests.conftest import ALICE, BOB
-from tests.desktop.conftest import seeded_server_thread
-from tests.desktop.helpers import WAIT_MS, log_in
+from tests.desktop.conftest import hosting
+from tests.desktop.helpers import WAIT_MS, joined, window_in_lobby
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
 
@@ -45,11 +43,7 @@ RED = QColor(200, 30, 30)
 
 @pytest.fixture
 def small_limit_server(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "small",
-                          poll_interval=0.2, advertise=False, max_file_bytes=1000)
-    thread = seeded_server_thread(config, passwords)
-    yield thread
-    thread.stop()
+    yield from hosting(passwords, tmp_path / "small", max_file_bytes=1000)
 
 
 def a_png(tmp_path: Path, name: str = "photo.png") -> Path:
@@ -66,14 +60,6 @@ def a_pdf(tmp_path: Path, size: int = 300_000, name: str = "report.pdf") -> Path
     return path
 
 
-def joined(qtbot: QtBot, client: ChatClient, server: ServerThread,
-           credentials: tuple[str, str]) -> ChatClient:
-    log_in(qtbot, client, server, credentials)
-    client.join("1")
-    qtbot.waitUntil(lambda: client.rooms["1"].joined, timeout=WAIT_MS)
-    return client
-
-
 def record(client: ChatClient) -> list[RoomEvent]:
     events: list[RoomEvent] = []
     client.messageReceived.connect(lambda _room, event: events.append(event))
@@ -82,18 +68,6 @@ def record(client: ChatClient) -> list[RoomEvent]:
 
 def with_files(events: list[RoomEvent]) -> list[RoomEvent]:
     return [e for e in events if e.files]
-
-
-def window_in_lobby(qtbot: QtBot, client: ChatClient, server: ServerThread,
-                    credentials: tuple[str, str]) -> tuple[MainWindow, RoomView]:
-    window = MainWindow(Workspace(client))
-    qtbot.addWidget(window)
-    window.resize(900, 700)
-    window.show()
-    log_in(qtbot, client, server, credentials)
-    window.workspace.open_room("1", "Lobby")
-    qtbot.waitUntil(lambda: "1" in window.views and client.rooms["1"].joined, timeout=WAIT_MS)
-    return window, window.views["1"]
 
 
 def row_with_files(model: MessageListModel) -> QModelIndex:
@@ -154,8 +128,8 @@ def test_attached_in_the_window_then_seen_saved_and_viewed_by_the_other(
         qtbot: QtBot, hosted_server: ServerThread,
         make_client: Callable[[], ChatClient], tmp_path: Path) -> None:
     alice, bob = make_client(), make_client()
-    alice_window, alice_view = window_in_lobby(qtbot, alice, hosted_server, ALICE)
-    bob_window, bob_view = window_in_lobby(qtbot, bob, hosted_server, BOB)
+    alice_window, alice_view = window_in_lobby(qtbot, alice, hosted_server, ALICE, height=700)
+    bob_window, bob_view = window_in_lobby(qtbot, bob, hosted_server, BOB, height=700)
     downloads = tmp_path / "Downloads"
     bob_window.files.folder = downloads
     png, pdf = a_png(tmp_path), a_pdf(tmp_path)
@@ -302,7 +276,7 @@ def test_cancel_leaves_no_message_and_the_next_upload_goes(
         qtbot: QtBot, hosted_server: ServerThread,
         make_client: Callable[[], ChatClient], tmp_path: Path) -> None:
     alice = make_client()
-    window, view = window_in_lobby(qtbot, alice, hosted_server, ALICE)
+    window, view = window_in_lobby(qtbot, alice, hosted_server, ALICE, height=700)
     bob = joined(qtbot, make_client(), hosted_server, BOB)
     bob_events = record(bob)
     errors: list[str] = []
@@ -364,15 +338,6 @@ def test_with_text_a_refused_file_leaves_the_text_to_go(
     (event,) = [e for e in bob_events if e.message == "see attached"]
     assert [f.name for f in event.files] == ["ok.txt"]
     assert isinstance(event.files[0], FileObj)
-
-
-@pytest.fixture
-def tls_hosted(tmp_path: Path, passwords: Passwords) -> Iterator[ServerThread]:
-    config = ServerConfig(host="127.0.0.1", port=0, data_dir=tmp_path / "tls-hosted",
-                          tls=True, poll_interval=0.2, advertise=False)
-    thread = seeded_server_thread(config, passwords)
-    yield thread
-    thread.stop()
 
 
 def test_over_tls_files_are_fetched_from_the_pinned_server_only(
@@ -461,7 +426,7 @@ def test_a_pasted_screenshot_reaches_the_other_as_an_image(
         qtbot: QtBot, hosted_server: ServerThread,
         make_client: Callable[[], ChatClient]) -> None:
     alice = make_client()
-    window, view = window_in_lobby(qtbot, alice, hosted_server, ALICE)
+    window, view = window_in_lobby(qtbot, alice, hosted_server, ALICE, height=700)
     bob = joined(qtbot, make_client(), hosted_server, BOB)
     bob_events = record(bob)
     screenshot = QImage(640, 360, QImage.Format.Format_RGB32)

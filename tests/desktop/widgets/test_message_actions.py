@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QModelIndex, QPoint, QRect, Qt
-from PySide6.QtGui import QContextMenuEvent, QGuiApplication
+from PySide6.QtGui import QAction, QContextMenuEvent, QGuiApplication
 from PySide6.QtWidgets import QMenu, QMessageBox, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
@@ -73,6 +73,11 @@ def action_names(menu: QMenu | None) -> list[str]:
     return [a.objectName() for a in menu.actions() if not a.isSeparator()]
 
 
+def actions_of(menu: QMenu | None) -> list[QAction]:
+    assert menu is not None
+    return menu.actions()
+
+
 def trigger(view: RoomView, seq: int, name: str) -> None:
     menu = view.message_menu(seq)
     assert menu is not None
@@ -105,6 +110,12 @@ def test_the_menu_offers_what_the_reader_may_do(qtbot: QtBot, usage: EmojiUsage)
     model.set_pending([{"message": "on its way", "client_id": "c1"}])
     assert model.index(model.rowCount() - 1).data(MessageRole.IsPending)
     assert view.message_menu(99) is None  # not a stored message
+    assert action_names(view.pending_menu("c1")) == ["copyTextAction", "cancelSendingAction"]
+    assert view.pending_menu("c2") is None  # not in the outbox
+    with qtbot.waitSignal(view.cancelSendingRequested) as cancelled:
+        next(a for a in actions_of(view.pending_menu("c1"))
+             if a.objectName() == "cancelSendingAction").trigger()
+    assert cancelled.args == ["c1"]
 
     trigger(view, 1, "copyTextAction")
     assert QGuiApplication.clipboard().text() == "bob's"

@@ -10,46 +10,27 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QContextMenuEvent, QGuiApplication
 from PySide6.QtWidgets import QMenu, QMessageBox, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
 
-from multichat.desktop.client import ChatClient
+from multichat.desktop.client import ChatClient, State
 from multichat.desktop.models import MessageListModel, MessageRole
 from multichat.desktop.services.emoji_usage import EmojiUsage
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.widgets import message_list_view
-from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.widgets.room_view import RoomView
-from multichat.desktop.workspace import Workspace
 from multichat.protocol import MsgType
 from multichat.protocol.frames import RoomEvent
+from multichat.server.chat.passwords import Passwords
 from multichat.server.net import ChatServer
 from multichat.server.store.records import NewMessage
 from tests.conftest import ADMIN, ALICE, BOB
-from tests.desktop.helpers import WAIT_MS, log_in
+from tests.desktop.helpers import WAIT_MS, joined, window_in_lobby
+from tests.helpers.servers import hashing_with
 
 # Menus and the emoji picker are popups; offscreen, Qt says it can't raise them or grab keys.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support")
-
-
-def window_in_lobby(qtbot: QtBot, client: ChatClient, server: ServerThread,
-                    credentials: tuple[str, str]) -> tuple[MainWindow, RoomView]:
-    window = MainWindow(Workspace(client))
-    qtbot.addWidget(window)
-    window.resize(900, 600)
-    window.show()
-    log_in(qtbot, client, server, credentials)
-    window.workspace.open_room("1", "Lobby")
-    qtbot.waitUntil(lambda: "1" in window.views and client.rooms["1"].joined, timeout=WAIT_MS)
-    return window, window.views["1"]
-
-
-def joined(qtbot: QtBot, client: ChatClient, server: ServerThread,
-           credentials: tuple[str, str]) -> ChatClient:
-    log_in(qtbot, client, server, credentials)
-    client.join("1")
-    qtbot.waitUntil(lambda: client.rooms["1"].joined, timeout=WAIT_MS)
-    return client
 
 
 def row_with(model: MessageListModel, text: str) -> QModelIndex:
@@ -233,3 +214,62 @@ def test_who_types_shows_under_the_other_persons_view(
     qtbot.waitUntil(lambda: view.typing_line.full_text() == "bob is typing…", timeout=WAIT_MS)
     qtbot.keyClicks(view.input, "hi")
     qtbot.waitUntil(lambda: ("1", "alice") in typed, timeout=WAIT_MS)
+
+
+def test_a_pending_message_offers_copy_and_cancel_sending_and_a_cancelled_one_never_goes(
+        qtbot: QtBot, hosted_server: ServerThread, passwords: Passwords,
+        make_client: Callable[[], ChatClient]) -> None:
+    window, view = window_in_lobby(qtbot, make_client(), hosted_server, ALICE)
+    alice = window.workspace.client
+    bob = joined(qtbot, make_client(), hosted_server, BOB)
+    bob_texts: list[str] = []
+    bob.messageReceived.connect(lambda _room, event: bob_texts.append(event.message or ""))
+    port = hosted_server.port
+    stopping = asyncio.get_event_loop().create_task(asyncio.to_thread(hosted_server.stop))
+    qtbot.waitUntil(stopping.done, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: alice.state is State.RECONNECTING, timeout=WAIT_MS)
+
+    model = window.workspace.messages["1"]
+    for text in ("never mind", "kept"):  # written offline: they wait in the outbox
+        view.input.setPlainText(text)
+        view.input.submit()
+    qtbot.waitUntil(lambda: pending_row(model, "kept").isValid(), timeout=WAIT_MS)
+    index = pending_row(model, "never mind")
+    qtbot.waitUntil(lambda: view.messages.visualRect(index).isValid())
+    viewport = view.messages.viewport()
+    centre = view.messages.visualRect(index).center()
+    QGuiApplication.sendEvent(viewport, QContextMenuEvent(
+        QContextMenuEvent.Reason.Mouse, centre, viewport.mapToGlobal(centre)))
+    qtbot.waitUntil(lambda: view.menu is not None and view.menu.isVisible())
+    menu = view.menu
+    assert menu is not None
+    actions = {a.objectName(): a for a in menu.actions() if not a.isSeparator()}
+    assert list(actions) == ["copyTextAction", "cancelSendingAction"]
+    assert actions["cancelSendingAction"].text() == "Cancel sending"
+    actions["copyTextAction"].trigger()
+    assert QGuiApplication.clipboard().text() == "never mind"
+    actions["cancelSendingAction"].trigger()
+    qtbot.waitUntil(lambda: not pending_row(model, "never mind").isValid(), timeout=WAIT_MS)
+    assert pending_row(model, "kept").isValid()
+    assert len(alice.outbox) == 1
+
+    again = ServerThread(hosted_server.config.replace(port=port),
+                         make_server=hashing_with(passwords))
+    again.start()
+    try:
+        qtbot.waitUntil(lambda: "kept" in bob_texts, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: len(alice.outbox) == 0, timeout=WAIT_MS)
+        view.input.setPlainText("after")
+        view.input.submit()
+        qtbot.waitUntil(lambda: "after" in bob_texts, timeout=WAIT_MS)
+        assert "never mind" not in bob_texts
+    finally:
+        again.stop()
+
+
+def pending_row(model: MessageListModel, text: str) -> QModelIndex:
+    for row in range(model.rowCount()):
+        index = model.index(row)
+        if index.data(MessageRole.IsPending) and index.data(MessageRole.Text) == text:
+            return index
+    return QModelIndex()

@@ -17,6 +17,7 @@ from multichat.desktop.client import ChatClient
 from multichat.desktop.models import MemberListModel, MessageListModel
 from multichat.desktop.models.messages import MessageRole
 from multichat.desktop.widgets.message_delegate import PADDING
+from multichat.desktop.widgets.message_input import MAX_LINES
 from multichat.desktop.widgets.room_view import RoomView
 from multichat.desktop.workspace import Workspace
 from multichat.protocol import MsgType
@@ -276,3 +277,45 @@ def test_the_jump_button_gets_its_look_from_the_app_sheet_only(qtbot: QtBot) -> 
 def test_the_member_list_takes_no_focus(qtbot: QtBot) -> None:
     view, _model = room(qtbot)
     assert view.members.focusPolicy() == Qt.FocusPolicy.NoFocus
+
+
+def test_the_entry_buttons_sit_on_a_one_line_box_and_stay_on_its_last_line_as_it_grows(
+        qtbot: QtBot) -> None:
+    view, _model = room(qtbot, width=480)
+    box, buttons = view.input, (view.attach_button, view.send_button)
+
+    def laid_out() -> bool:  # the row follows a new height on the layout's next pass
+        return all(b.geometry().bottom() == box.geometry().bottom() for b in buttons)
+
+    qtbot.waitUntil(laid_out)
+    one_line = box.height()
+    for button in buttons:  # as tall as the one-line box: centred on it, as in Slack and Element
+        assert button.height() == one_line
+        assert abs(button.geometry().center().y() - box.geometry().center().y()) <= 1
+
+    qtbot.keyClicks(box, "first")
+    for line in ("second", "third"):
+        qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+        qtbot.keyClicks(box, line)
+    qtbot.waitUntil(lambda: box.height() > 2 * one_line and laid_out())
+    assert box.verticalScrollBar().maximum() == 0  # all three lines shown
+    for button in buttons:  # on the last line, not centred on the taller box
+        assert button.height() == one_line
+        assert button.geometry().top() > box.geometry().center().y()
+    assert view.messages.geometry().bottom() < box.geometry().top()
+
+    three_lines = box.height()
+    for _ in range(MAX_LINES):
+        qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+        qtbot.keyClicks(box, "more")
+    qtbot.waitUntil(lambda: box.verticalScrollBar().maximum() > 0)  # it scrolls from here
+    assert three_lines < box.height() < MAX_LINES * one_line
+    box.submit()  # sent: one line again
+    qtbot.waitUntil(lambda: box.height() == one_line and laid_out())
+
+
+def test_the_placeholder_names_the_keys_only_where_it_fits_on_the_line(qtbot: QtBot) -> None:
+    view, _model = room(qtbot, width=1000)
+    assert "Shift+Enter" in view.input.placeholderText()
+    view.resize(480, 400)
+    qtbot.waitUntil(lambda: view.input.placeholderText() == "Write a message…")
