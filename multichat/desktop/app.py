@@ -46,7 +46,7 @@ def main(*, server: str | None = None, username: str | None = None,
 
     async def run() -> None:
         controller = AppController(
-            app, settings=settings, credentials=CredentialStore(), icon=icon,
+            app, settings=settings, credentials=CredentialStore(check_now=False), icon=icon,
             options=options,
         )
         finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -15,7 +15,7 @@ from PySide6.QtCore import (
 )
 
 from multichat.desktop.models.roles import role_names
-from multichat.lan import FoundServer
+from multichat.lan.record import FoundServer  # not multichat.lan: no zeroconf yet
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 

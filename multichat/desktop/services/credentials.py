@@ -31,12 +31,19 @@ def server_key(url: str) -> str:
 class CredentialStore:
     """Tokens in the keyring. ``on_unavailable(reason)`` is called the first time it fails."""
 
-    def __init__(self, on_unavailable: Callable[[str], None] | None = None) -> None:
+    def __init__(self, on_unavailable: Callable[[str], None] | None = None, *,
+                 check_now: bool = True) -> None:
+        """``check_now=False`` leaves finding the keyring to the first use or ``check()``:
+        keyring's backend discovery (an entry-point scan, a D-Bus probe) is work the
+        app does after its first window, not before."""
         self.on_unavailable = on_unavailable
         self.unavailable_reason: str | None = None
-        backend = keyring.get_keyring()
-        if isinstance(backend, fail.Keyring):
-            self._fail("no keyring service is running")
+        if check_now:
+            self.check()
+
+    def check(self) -> bool:
+        """Whether a keyring works; the first time it does not, ``on_unavailable``."""
+        return self._backend_ok()
 
     @property
     def available(self) -> bool:
