@@ -14,7 +14,6 @@ from multichat import __version__
 from multichat.desktop import theme
 from multichat.desktop.controller import AppController, StartOptions
 from multichat.desktop.resources import app_icon
-from multichat.desktop.self_test import main as self_test_main
 from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.settings import AppSettings
 
@@ -33,6 +32,8 @@ def main(*, server: str | None = None, username: str | None = None,
     icon = app_icon()
     app.setWindowIcon(icon)
     if self_test:
+        from multichat.desktop.self_test import main as self_test_main  # noqa: PLC0415
+
         theme.install(app)
         return self_test_main(app, icon)
     settings = AppSettings()

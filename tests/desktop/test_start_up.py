@@ -2,9 +2,10 @@
 
 The guard is on what is imported, not on a time (nothing timing dependent): the
 server (its store, peewee and the drivers, Argon2, the TLS code, Pillow), zeroconf
-and keyring's backends cost a third of a second and more before the first window,
-and are loaded when the person hosts, once browsing starts, and once the loop
-turns after the window (docs/packaging.md, "Size and start-up").
+and keyring (with its backends' discovery) cost a third of a second and more
+before the first window. They are loaded when the person hosts, once browsing
+starts, and once the loop turns after the window (docs/packaging.md, "Size and
+start-up").
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ NOT_BEFORE_THE_FIRST_WINDOW = (
     "multichat.server.net", "multichat.server.store", "multichat.server.chat",
     "multichat.server.cli", "multichat.lan.browser", "multichat.lan.advertiser",
     "peewee", "playhouse", "psycopg", "argon2", "PIL", "cryptography", "zeroconf",
-    "websockets.asyncio.server", "secretstorage", "keyring.backends.SecretService",
+    "websockets.asyncio.server", "keyring", "secretstorage",
 )
 
 # Runs `multichat` (no command: the app) through its real entry point; when the
