@@ -26,8 +26,8 @@ from collections.abc import Mapping, Sequence
 
 from multichat import __version__
 
-# The commands' names, as the whole parser knows them (tests/test_cli.py checks the
-# two agree): an argument spelled like one needs the whole parser.
+# The commands' names, as the whole parser knows them (tests/desktop/test_start_up.py
+# checks the two agree): an argument spelled like one needs the whole parser.
 COMMAND_NAMES = frozenset({"serve", "admin", "discover"})
 HELP_FLAGS = frozenset({"-h", "--help"})
 

@@ -11,15 +11,18 @@ start-up").
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import keyring
+import pytest
 from keyring.backends import fail
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from multichat import cli
 from multichat.desktop.controller import AppController, StartOptions
 from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.settings import AppSettings
@@ -93,6 +96,22 @@ def test_the_serve_command_still_reads_its_whole_command_line(tmp_path: Path) ->
                             text=True, timeout=TIMEOUT * 6, check=False)
     assert result.returncode == 0, result.stderr
     assert "usage: multichat serve" in result.stdout and "--data-dir" in result.stdout
+
+
+def test_the_app_only_parser_knows_every_command_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An argument spelled like a command sends the line to the whole parser: the
+    names the fast path looks for are the whole parser's commands, and the app's
+    flags read the same in both."""
+    whole = cli.build_parser()
+    with pytest.raises(SystemExit):
+        whole.parse_args(["no-such-command"])
+    offered = re.search(r"choose from (.*)\)", capsys.readouterr().err)
+    assert offered is not None
+    assert set(re.findall(r"'([a-z]+)'", offered.group(1))) == cli.COMMAND_NAMES
+    line = ["--server", "ws://h:1", "--username", "alice", "--join", "a", "--join", "b"]
+    assert vars(cli.build_app_parser().parse_args(line)) == vars(whole.parse_args(line))
 
 
 def test_a_missing_keyring_is_told_once_the_first_window_is_up(
