@@ -14,7 +14,6 @@ from multichat import __version__
 from multichat.desktop import theme
 from multichat.desktop.controller import AppController, StartOptions
 from multichat.desktop.resources import app_icon
-from multichat.desktop.self_test import main as self_test_main
 from multichat.desktop.services.credentials import CredentialStore
 from multichat.desktop.services.settings import AppSettings
 
@@ -33,6 +32,8 @@ def main(*, server: str | None = None, username: str | None = None,
     icon = app_icon()
     app.setWindowIcon(icon)
     if self_test:
+        from multichat.desktop.self_test import main as self_test_main  # noqa: PLC0415
+
         theme.install(app)
         return self_test_main(app, icon)
     settings = AppSettings()
@@ -46,7 +47,7 @@ def main(*, server: str | None = None, username: str | None = None,
 
     async def run() -> None:
         controller = AppController(
-            app, settings=settings, credentials=CredentialStore(), icon=icon,
+            app, settings=settings, credentials=CredentialStore(check_now=False), icon=icon,
             options=options,
         )
         finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -12,7 +12,7 @@ import enum
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from PySide6.QtCore import QByteArray, QObject, QTimer, Signal
@@ -25,7 +25,6 @@ from multichat.desktop.client.chat_client import OPEN_TIMEOUT
 from multichat.desktop.notifications import Notifier
 from multichat.desktop.services.credentials import CredentialStore, server_key
 from multichat.desktop.services.discovery import LanBrowser
-from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.services.settings import AppSettings, RecentServer
 from multichat.desktop.widgets.admin_dialog import AdminDialog
 from multichat.desktop.widgets.certificate_dialog import ask_to_trust
@@ -33,8 +32,9 @@ from multichat.desktop.widgets.connect_window import ConnectWindow, HostForm, Jo
 from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.workspace import Workspace
 from multichat.protocol.frames import RoomInfo, UserInfo
-from multichat.server.config import ServerConfig, default_data_dir
-from multichat.server.net import ServerError
+
+if TYPE_CHECKING:
+    from multichat.desktop.services.hosting import ServerThread
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +230,13 @@ class AppController(QObject):
             self.connect_window.show_host_tab()
         else:
             self.connect_window.join.password.setFocus()
+        self._after_first_window()
+
+    def _after_first_window(self) -> None:
+        """What need not delay the first window: finding the keyring (a notice on the
+        form when there is none). Browsing the LAN was spawned above and, like this,
+        runs once the loop turns."""
+        QTimer.singleShot(0, self.credentials.check)
 
     def _begin_shown(self, url: str, username: str, *, password: str | None = None,
                      token: str | None = None) -> None:
@@ -238,6 +245,7 @@ class AppController(QObject):
         self.connect_window.tabs.setCurrentWidget(self.connect_window.join)
         self.connect_window.show()
         self._begin(url, username, password=password, token=token)
+        self._after_first_window()
 
     def _offer_hosting_again(self, recent: list[RecentServer]) -> None:
         """This app hosted before: its own address is dead until it hosts again, so the
@@ -451,6 +459,12 @@ class AppController(QObject):
     # -- hosting --------------------------------------------------------------------------
 
     def start_hosting(self, port: int, username: str, password: str) -> None:
+        # The server (its store, peewee, Argon2, the TLS code) is imported when the
+        # person hosts, not before the first window: most starts never host.
+        from multichat.desktop.services.hosting import ServerThread  # noqa: PLC0415
+        from multichat.server.config import ServerConfig, default_data_dir  # noqa: PLC0415
+        from multichat.server.net import ServerError  # noqa: PLC0415
+
         form = self.connect_window.host
         data_dir = self.options.data_dir or default_data_dir() / "hosted"
         # TLS on: a self-signed certificate made once in the data dir; this app pins its

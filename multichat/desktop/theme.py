@@ -230,6 +230,7 @@ class ThemeSwitcher(QObject):
         self._system_palette = QPalette(app.palette())  # the platform's, before ours
         self._scheme = app.styleHints().colorScheme()
         self.choice = ThemeChoice.SYSTEM
+        self._applied = False  # apply() has run: the app wears self.choice
         app.styleHints().colorSchemeChanged.connect(self._scheme_changed)
 
     def system_dark(self) -> bool:
@@ -241,7 +242,13 @@ class ThemeSwitcher(QObject):
         return self._system_palette.color(QPalette.ColorRole.Window).lightness() < 128
 
     def set_choice(self, choice: ThemeChoice | str) -> None:
-        self.choice = ThemeChoice(choice)
+        """Put ``choice`` in; the one in force already is left as it is: setting the
+        sheet again re-polishes every widget (a tenth of a second at start-up, when
+        the controller ticks the saved choice the app was installed with)."""
+        chosen = ThemeChoice(choice)
+        if chosen is self.choice and self._applied:
+            return
+        self.choice = chosen
         self.apply()
 
     def apply(self) -> None:
@@ -251,6 +258,7 @@ class ThemeSwitcher(QObject):
         set_current(theme)
         self._app.setPalette(palette(theme))
         self._app.setStyleSheet(style_sheet(theme))  # re-polishes every widget
+        self._applied = True
         for widget in self._app.allWidgets():  # delegates paint from current(): repaint
             if isinstance(widget, QAbstractItemView):
                 widget.viewport().update()

@@ -23,10 +23,12 @@ from __future__ import annotations
 import hashlib
 import socket
 from dataclasses import dataclass
-
-from zeroconf.asyncio import AsyncServiceInfo
+from typing import TYPE_CHECKING
 
 from multichat import __version__
+
+if TYPE_CHECKING:  # a record is plain data: the desktop app lists them before zeroconf loads
+    from zeroconf.asyncio import AsyncServiceInfo
 
 SERVICE_TYPE = "_multichat._tcp.local."
 # DNS labels (instance names, host names) are at most 63 bytes.

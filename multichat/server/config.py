@@ -14,8 +14,6 @@ from typing import Any
 
 import platformdirs
 
-from multichat.server.store.database import make_private_dir, url_for_data_dir
-
 APP_NAME = "multichat"
 DEFAULT_PORT = 8765
 
@@ -204,6 +202,10 @@ class ServerConfig:
     def database_url(self) -> str:
         if self.database:
             return self.database
+        # The store (peewee, the drivers) is imported when a server needs it, not by
+        # whoever reads a setting: the desktop app reads DEFAULT_PORT before its window.
+        from multichat.server.store.database import url_for_data_dir  # noqa: PLC0415
+
         return url_for_data_dir(self.data_dir or default_data_dir())
 
     def ensure_data_dir(self) -> None:
@@ -212,6 +214,8 @@ class ServerConfig:
         Nothing is made when the database is given by URL.
         """
         if not self.database:
+            from multichat.server.store.database import make_private_dir  # noqa: PLC0415
+
             make_private_dir(self.data_dir or default_data_dir())
 
     @property

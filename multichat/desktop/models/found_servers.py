@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, QObject, Qt
 
 from multichat.desktop.models.roles import ModelIndex, RoleListModel
-from multichat.lan import FoundServer
+from multichat.lan.record import FoundServer  # not multichat.lan: no zeroconf yet
 
 
 class FoundServerRole(enum.IntEnum):

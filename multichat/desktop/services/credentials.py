@@ -3,6 +3,9 @@
 Keyed by server and username. Where no keyring works (a headless machine's
 ``keyring.backends.fail``, a locked collection, no D-Bus), nothing is
 remembered, the person is told once, and no secret is ever written to a file.
+
+keyring is imported on first use: the app's first window does not wait for it
+(nor for its backend discovery, see ``check_now``).
 """
 
 from __future__ import annotations
@@ -10,9 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
-
-import keyring
-from keyring.backends import fail
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +31,19 @@ def server_key(url: str) -> str:
 class CredentialStore:
     """Tokens in the keyring. ``on_unavailable(reason)`` is called the first time it fails."""
 
-    def __init__(self, on_unavailable: Callable[[str], None] | None = None) -> None:
+    def __init__(self, on_unavailable: Callable[[str], None] | None = None, *,
+                 check_now: bool = True) -> None:
+        """``check_now=False`` leaves finding the keyring to the first use or ``check()``:
+        keyring's backend discovery (an entry-point scan, a D-Bus probe) is work the
+        app does after its first window, not before."""
         self.on_unavailable = on_unavailable
         self.unavailable_reason: str | None = None
-        backend = keyring.get_keyring()
-        if isinstance(backend, fail.Keyring):
-            self._fail("no keyring service is running")
+        if check_now:
+            self.check()
+
+    def check(self) -> bool:
+        """Whether a keyring works; the first time it does not, ``on_unavailable``."""
+        return self._backend_ok()
 
     @property
     def available(self) -> bool:
@@ -51,6 +58,9 @@ class CredentialStore:
                 self.on_unavailable(reason)
 
     def _backend_ok(self) -> bool:
+        import keyring  # noqa: PLC0415
+        from keyring.backends import fail  # noqa: PLC0415
+
         if isinstance(keyring.get_keyring(), fail.Keyring):
             self._fail("no keyring service is running")
         return self.available
@@ -58,6 +68,8 @@ class CredentialStore:
     def save_token(self, server: str, username: str, token: str) -> bool:
         if not self._backend_ok():
             return False
+        import keyring  # noqa: PLC0415
+
         try:
             keyring.set_password(TOKEN_SERVICE + server_key(server), username, token)
         except Exception as exc:  # every backend error means "cannot remember"
@@ -75,6 +87,8 @@ class CredentialStore:
     def _read(self, service: str, username: str) -> str | None:
         if not self._backend_ok():
             return None
+        import keyring  # noqa: PLC0415
+
         try:
             return keyring.get_password(service, username)
         except Exception as exc:  # a locked or broken backend: as if nothing were saved
@@ -84,6 +98,8 @@ class CredentialStore:
     def forget(self, server: str, username: str) -> None:
         if not self._backend_ok():
             return
+        import keyring  # noqa: PLC0415
+
         try:
             keyring.delete_password(TOKEN_SERVICE + server_key(server), username)
         except keyring.errors.PasswordDeleteError:
