@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from multichat.server.store.checkpoints import CHECKPOINT_INTERVAL, WalCheckpointer
 from multichat.server.store.database import Refusal, write_refusal
@@ -61,12 +61,26 @@ LOCK_RETRY_PAUSE = 0.05
 NOT_STORED = "the message was not stored"
 
 
+class Bracket(Protocol):
+    """Told before and after the outcomes of a batch of two or more are reported.
+
+    The server holds each connection's frames in between and writes them in one
+    go at ``end`` (net/peer.py, ``HeldWrites``); a batch of one is not bracketed,
+    so a lightly loaded server pays nothing for it.
+    """
+
+    def begin(self) -> None: ...
+
+    def end(self) -> None: ...
+
+
 class MessageWriter(Generic[C]):
     """Stores messages on a thread of its own and reports each outcome in order.
 
     ``on_outcome(context, outcome)`` runs on the event loop for every
     submitted message, in submission order; ``context`` is whatever the
     submitter passed along (the chat layer passes the sending session).
+    ``bracket`` is told when the outcomes of a batch of several start and end.
     """
 
     def __init__(
@@ -75,12 +89,14 @@ class MessageWriter(Generic[C]):
         on_outcome: Callable[[C, Outcome], None],
         *,
         max_batch: int = MAX_BATCH,
+        bracket: Bracket | None = None,
         checkpoint_interval: float = CHECKPOINT_INTERVAL,
         lock_attempt: float = LOCK_ATTEMPT,
         lock_give_up: float = LOCK_GIVE_UP,
     ) -> None:
         self._store = store
         self._on_outcome = on_outcome
+        self._bracket = bracket
         self._max_batch = max_batch
         self._lock_attempt = lock_attempt
         self._lock_give_up = lock_give_up
@@ -229,11 +245,19 @@ class MessageWriter(Generic[C]):
             result = await done
             outcomes = result if isinstance(result, list) else [result] * len(batch)
             self.batches += 1
+            bracket = self._bracket if len(batch) > 1 else None
+            if bracket is not None:
+                bracket.begin()
             for (_, context), outcome in zip(batch, outcomes, strict=True):
                 try:
                     self._on_outcome(context, outcome)
                 except Exception:
                     log.exception("delivering a stored message failed")
+            if bracket is not None:
+                try:
+                    bracket.end()
+                except Exception:
+                    log.exception("writing a batch's events failed")
 
 
 def _settle(done: asyncio.Future[_Result], result: _Result) -> None:
