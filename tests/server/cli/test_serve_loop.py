@@ -14,8 +14,6 @@ from tests.helpers.process import ServerProcess, run_cli
 
 pytestmark = pytest.mark.slow
 
-uvloop = pytest.importorskip("uvloop") if sys.platform != "win32" else None
-
 
 @pytest.fixture
 def seeded(data_dir: Path, home: Path) -> Path:
@@ -45,6 +43,7 @@ async def round_trip(server: ServerProcess) -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="uvloop does not run on Windows")
 async def test_serve_runs_on_uvloop_by_default(seeded: Path, home: Path) -> None:
+    uvloop = pytest.importorskip("uvloop")
     server = ServerProcess(seeded, home)
     try:
         await round_trip(server)
