@@ -42,7 +42,7 @@ def _uvloop() -> Any:
     if sys.platform == "win32":
         return None
     try:
-        import uvloop
+        import uvloop  # noqa: PLC0415 - optional, and only when serve starts its loop
     except ImportError:
         return None
     return uvloop
