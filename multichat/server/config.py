@@ -177,6 +177,10 @@ class ServerConfig:
     poll_interval: float = _setting(
         2.0, "seconds between checks for changes made by the admin CLI or other servers"
     )
+    loop: str = _setting(
+        "auto", "event loop of `serve`: 'auto' (uvloop where installed, not on Windows), "
+        "'uvloop' (fail without it) or 'asyncio' (the standard library's)", metavar="LOOP",
+    )
     compression: bool = _setting(
         False, "permessage-deflate compression (costs memory and CPU per connection)"
     )

@@ -58,7 +58,7 @@ from multichat.server.config import ServerConfig
 from multichat.server.store.errors import StoreError
 from multichat.server.store.executor import StoreExecutor
 from multichat.server.store.repository import Store
-from multichat.server.store.writer import MessageWriter
+from multichat.server.store.writer import Bracket, MessageWriter
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,11 @@ class ChatService:
         *,
         passwords: Passwords | None = None,
         clock: Clock = time.monotonic,
+        bracket: Bracket | None = None,
     ) -> None:
-        """``clock`` (monotonic seconds) times the typing limit; tests pass their own."""
+        """``clock`` (monotonic seconds) times the typing limit; tests pass their own.
+        ``bracket``: the server's, told around each batch the writer hands back, to
+        write each connection's frames of the batch at once (net/peer.py)."""
         self.config = config
         self.store = store
         self.db = StoreExecutor(store)
@@ -108,7 +111,8 @@ class ChatService:
         self.messages = Messages(self)
         self.typing = TypingNotices(self, clock)
         self.admin = Administration(self)
-        self.writer: MessageWriter[SendContext] = MessageWriter(store, self.messages.stored)
+        self.writer: MessageWriter[SendContext] = MessageWriter(
+            store, self.messages.stored, bracket=bracket)
 
     # -- lifecycle --------------------------------------------------------------
 

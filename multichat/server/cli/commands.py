@@ -18,6 +18,7 @@ from typing import Any
 
 from multichat.protocol.names import escape_for_terminal
 from multichat.server.cli import admin, serve
+from multichat.server.cli.event_loop import LoopUnavailable
 from multichat.server.cli.settings import SettingsError, add_setting_flags, load_config
 from multichat.server.net import ServerError
 from multichat.server.net.tls import TlsError
@@ -71,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(flags, os.environ)
         config.ensure_data_dir()
         return admin.main(config.database_url(), args)
-    except (SettingsError, admin.UnreadableInput) as exc:
+    except (SettingsError, LoopUnavailable, admin.UnreadableInput) as exc:
         return fail(str(exc), 2)
     except (ServerError, StoreError, admin.AdminError, TlsError) as exc:
         return fail(str(exc))

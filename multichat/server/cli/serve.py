@@ -16,6 +16,7 @@ import re
 import signal
 import sys
 
+from multichat.server.cli.event_loop import loop_factory
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 
@@ -81,5 +82,9 @@ async def serve(config: ServerConfig) -> None:
 
 
 def run(config: ServerConfig) -> int:
-    asyncio.run(serve(config))
+    """Serve on the event loop ``config.loop`` picks (uvloop where it can)."""
+    name, factory = loop_factory(config.loop)
+    log.info("event loop: %s", name)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(serve(config))
     return 0

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from multichat.server.broker import REDIS_SCHEMES
+from multichat.server.cli.event_loop import LOOP_CHOICES
 from multichat.server.config import ServerConfig
 from multichat.server.net.admission import parse_origins
 from multichat.server.net.proxy import TrustedProxies
@@ -129,6 +130,8 @@ def _check(config: ServerConfig) -> None:
             f"sqlite_synchronous must be one of {', '.join(SYNCHRONOUS_MODES)}, "
             f"not {config.sqlite_synchronous!r}"
         )
+    if config.loop not in LOOP_CHOICES:
+        raise SettingsError(f"loop must be one of {', '.join(LOOP_CHOICES)}, not {config.loop!r}")
     if config.broker and urlsplit(config.broker).scheme not in REDIS_SCHEMES:
         raise SettingsError(
             f"broker must be a Redis URL (redis://HOST:PORT/DB), not {config.broker!r}"

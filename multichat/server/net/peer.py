@@ -202,16 +202,56 @@ class SharedFraming:
         return wires
 
 
+class HeldWrites:
+    """While a batch of stored events is handed out, each connection's frames wait here.
+
+    The writer reports a batch's outcomes one event at a time, and each event
+    goes to every member of its room. Under load a batch holds many events for
+    the same rooms: between ``begin`` and ``end`` a peer keeps what it is sent,
+    and at ``end`` writes it all, in the order it was sent, in one write (one
+    system call for the batch, not one per event). Nothing else can write in
+    between (the batch is handed out without yielding to the loop), so every
+    order the rules give is kept. The writer brackets only batches of two or
+    more outcomes: at light load, one event per batch, nothing is held.
+
+    One per server (its loop's thread); the ``MessageWriter``'s ``bracket``.
+    """
+
+    __slots__ = ("_waiting", "active")
+
+    def __init__(self) -> None:
+        self.active = False
+        self._waiting: list[WebSocketPeer] = []
+
+    def begin(self) -> None:
+        self.active = True
+
+    def end(self) -> None:
+        self.active = False
+        waiting, self._waiting = self._waiting, []
+        for peer in waiting:
+            peer.write_held()
+
+    def waiting(self, peer: WebSocketPeer) -> None:
+        self._waiting.append(peer)
+
+
 class WebSocketPeer:
-    __slots__ = ("_closing", "_framing", "_max_output", "_tasks", "address", "connection")
+    __slots__ = ("_closing", "_framing", "_held", "_holding", "_max_output", "_tasks",
+                 "address", "connection")
 
     def __init__(
-        self, connection: ServerConnection, max_output: int, framing: SharedFraming
+        self, connection: ServerConnection, max_output: int, framing: SharedFraming,
+        holding: HeldWrites | None = None,
     ) -> None:
         self.connection = connection
         self._max_output = max_output
         # Extensions (compression) make each connection's frames its own.
         self._framing = None if connection.protocol.extensions else framing
+        self._holding = holding or HeldWrites()
+        # Frames held while a batch is handed out (compressed: in the protocol's
+        # own buffer, and this list stays empty); None when nothing is held.
+        self._held: list[bytes] | None = None
         self.address = remote_host(connection)
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -219,6 +259,9 @@ class WebSocketPeer:
     def send(self, data: bytes) -> None:
         connection = self.connection
         if self._closing or connection.protocol.state is not State.OPEN:
+            return
+        if self._holding.active:
+            self._hold((data,))
             return
         if self._framing is not None:
             connection.transport.write(self._framing.wire(data))
@@ -231,12 +274,43 @@ class WebSocketPeer:
         connection = self.connection
         if self._closing or connection.protocol.state is not State.OPEN:
             return
+        if self._holding.active:
+            self._hold(datas)
+            return
         if self._framing is not None:
             connection.transport.writelines(self._framing.wire_all(datas))  # one write
         else:
             for data in datas:
                 connection.protocol.send_text(data)
             connection.send_data()
+        self._check_output()
+
+    def _hold(self, datas: Sequence[bytes]) -> None:
+        held = self._held
+        if held is None:
+            held = self._held = []
+            self._holding.waiting(self)
+        framing = self._framing
+        if framing is None:
+            for data in datas:  # compressed in order now; written at write_held
+                self.connection.protocol.send_text(data)
+        elif len(datas) == 1:
+            held.append(framing.wire(datas[0]))
+        else:
+            held.extend(framing.wire_all(datas))
+
+    def write_held(self) -> None:
+        """The batch is handed out: write what was held, in one write."""
+        held, self._held = self._held, None
+        connection = self.connection
+        if held is None or self._closing or connection.protocol.state is not State.OPEN:
+            return
+        if self._framing is None:
+            connection.send_data()
+        elif len(held) == 1:
+            connection.transport.write(held[0])
+        else:
+            connection.transport.writelines(held)
         self._check_output()
 
     def _check_output(self) -> None:

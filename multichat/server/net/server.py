@@ -33,6 +33,7 @@ from multichat.server.net.files import FileAnswers
 from multichat.server.net.http import WebAnswers, is_websocket_upgrade
 from multichat.server.net.keepalive import Keepalive
 from multichat.server.net.peer import (
+    HeldWrites,
     ProxiedConnection,
     SharedFraming,
     WebSocketPeer,
@@ -75,6 +76,7 @@ class ChatServer:
         self.chat: ChatService | None = None
         self._server: Server | None = None
         self._framing = SharedFraming()
+        self._held_writes = HeldWrites()  # a batch's frames to a connection in one write
         self.certificate: tls.Certificate | None = None  # with TLS: what clients pin
         self.advertiser: lan.Advertiser | None = None
         self._origins = admission.parse_origins(config.allowed_origins)
@@ -108,7 +110,7 @@ class ChatServer:
         self.store = Store.open(url, synchronous=config.sqlite_synchronous)
         try:
             self.chat = ChatService(self.store, self._broker, config, passwords=self._passwords,
-                                    clock=self._clock)
+                                    clock=self._clock, bracket=self._held_writes)
             await self.chat.start()
             self._web = WebAnswers(self.chat.tickets, secure=config.uses_tls,
                                    cookie_max_age=int(config.token_ttl_days * 86_400))
@@ -325,7 +327,8 @@ class ChatServer:
             await connection.close(CloseCode.TRY_AGAIN_LATER, admission.TOO_MANY_CONNECTIONS.reason)
             return
         session = chat.connect(
-            WebSocketPeer(connection, self.config.max_output_bytes, self._framing)
+            WebSocketPeer(connection, self.config.max_output_bytes, self._framing,
+                          self._held_writes)
         )
         self._keepalive.watch(connection)
         try:

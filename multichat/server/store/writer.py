@@ -1,9 +1,10 @@
 """The message writer: appends messages in batched transactions, in order.
 
 Sends queue up while the previous batch commits, then go in one transaction:
-under load one commit covers many messages, and an idle server commits each
-message at once. Outcomes are reported in submission order from the event
-loop, so events are broadcast in seq order.
+under load one commit covers many messages, and an idle server hands each
+message to the writer thread the moment it is submitted. Outcomes are
+reported in submission order from the event loop, by one callback per batch
+(no task, queue or future between), so events are broadcast in seq order.
 
 When the database refuses a batch, its messages fail with a ``WriteRefused``
 whose text tells the sender why (disk full, read-only) and the writer goes on
@@ -21,7 +22,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from multichat.server.store.checkpoints import CHECKPOINT_INTERVAL, WalCheckpointer
 from multichat.server.store.database import Refusal, write_refusal
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 C = TypeVar("C")
 Outcome = Appended | Unchanged | StoreError
 _Result = list[Outcome] | StoreError  # a batch's outcomes, or one failure for all of it
-_Job = tuple[Sequence[NewMessage], "asyncio.Future[_Result]"]
 
 # Enough to amortise one commit over many messages, small enough to keep the
 # first message of a batch from waiting long for the last.
@@ -61,12 +61,26 @@ LOCK_RETRY_PAUSE = 0.05
 NOT_STORED = "the message was not stored"
 
 
+class Bracket(Protocol):
+    """Told before and after the outcomes of a batch of two or more are reported.
+
+    The server holds each connection's frames in between and writes them in one
+    go at ``end`` (net/peer.py, ``HeldWrites``); a batch of one is not bracketed,
+    so a lightly loaded server pays nothing for it.
+    """
+
+    def begin(self) -> None: ...
+
+    def end(self) -> None: ...
+
+
 class MessageWriter(Generic[C]):
     """Stores messages on a thread of its own and reports each outcome in order.
 
     ``on_outcome(context, outcome)`` runs on the event loop for every
     submitted message, in submission order; ``context`` is whatever the
     submitter passed along (the chat layer passes the sending session).
+    ``bracket`` is told when the outcomes of a batch of several start and end.
     """
 
     def __init__(
@@ -75,12 +89,14 @@ class MessageWriter(Generic[C]):
         on_outcome: Callable[[C, Outcome], None],
         *,
         max_batch: int = MAX_BATCH,
+        bracket: Bracket | None = None,
         checkpoint_interval: float = CHECKPOINT_INTERVAL,
         lock_attempt: float = LOCK_ATTEMPT,
         lock_give_up: float = LOCK_GIVE_UP,
     ) -> None:
         self._store = store
         self._on_outcome = on_outcome
+        self._bracket = bracket
         self._max_batch = max_batch
         self._lock_attempt = lock_attempt
         self._lock_give_up = lock_give_up
@@ -89,14 +105,19 @@ class MessageWriter(Generic[C]):
         self._locked_since: float | None = None
         self._failing: str | None = None
         self._failed = 0
-        self._queue: asyncio.Queue[tuple[NewMessage, C] | None] = asyncio.Queue()
-        # Batches to the writer thread, each with the future its outcomes go to. A
-        # thread of our own with a SimpleQueue, not an executor: the hand-over is on
-        # the hot path, and an executor's locks and chained futures cost more than
-        # the commit of a small batch (py-spy: bench/profile.py).
-        self._batches: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        # Submitted while a batch is being stored: the next batch. On the loop's thread.
+        self._waiting: list[tuple[NewMessage, C]] = []
+        self._in_flight = False  # a batch is with the writer thread
+        self._running = False  # between start() and close()
+        self._idle: asyncio.Future[None] | None = None  # close() waits on it
+        # Batches to the writer thread. A thread of our own with a SimpleQueue, not an
+        # executor, and its outcomes handed back by one callback, no future or task:
+        # the hand-over is on the hot path, and an executor's locks and chained futures
+        # (or a queue's and a task's wake-ups) cost more than the commit of a small
+        # batch (py-spy: bench/profile.py).
+        self._batches: queue.SimpleQueue[list[tuple[NewMessage, C]] | None] = (
+            queue.SimpleQueue())
         self._thread: threading.Thread | None = None
-        self._task: asyncio.Task[None] | None = None
         self.batches = 0  # committed transactions, for tests and benchmarks
         self.locked_attempts = 0  # attempts that found the database locked, for tests
         # SQLite: the WAL is checkpointed on a thread of its own, not in our commits.
@@ -118,18 +139,22 @@ class MessageWriter(Generic[C]):
             self.checkpointer.start()
         if self.search_purger is not None:
             self.search_purger.start()
-        self._task = asyncio.create_task(self._run(), name="message-writer")
+        self._running = True
 
     def submit(self, message: NewMessage, context: C) -> None:
-        if self._task is None or self._task.done():
+        """Store ``message``: at once when the writer is idle, else with the next batch."""
+        if not self._running:
             raise RuntimeError("the message writer is not running")
-        self._queue.put_nowait((message, context))
+        self._waiting.append((message, context))
+        if not self._in_flight:
+            self._hand_over()
 
     async def close(self) -> None:
         """Store everything submitted so far, then stop."""
-        if self._task is not None and not self._task.done():
-            self._queue.put_nowait(None)
-            await self._task
+        self._running = False
+        if self._in_flight:
+            self._idle = asyncio.get_running_loop().create_future()
+            await self._idle
         if self._thread is not None:
             self._batches.put(None)
             await asyncio.to_thread(self._thread.join)
@@ -145,10 +170,9 @@ class MessageWriter(Generic[C]):
             if self.checkpointer is not None:
                 self._store.defer_checkpoints()
             self._store.set_busy_timeout(self._lock_attempt)
-            while (job := self._batches.get()) is not None:
-                messages, done = job
-                result = self._store_batch(messages)
-                loop.call_soon_threadsafe(_settle, done, result)
+            while (batch := self._batches.get()) is not None:
+                result = self._store_batch([message for message, _ in batch])
+                loop.call_soon_threadsafe(self._stored, batch, result)
         finally:
             self._store.close_thread_connection()
 
@@ -210,32 +234,37 @@ class MessageWriter(Generic[C]):
             self._failing = None
             self._failed = 0
 
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        stopping = False
-        while not stopping:
-            item = await self._queue.get()
-            batch: list[tuple[NewMessage, C]] = []
-            while item is not None:
-                batch.append(item)
-                if len(batch) >= self._max_batch or self._queue.empty():
-                    break
-                item = self._queue.get_nowait()
-            stopping = item is None
-            if not batch:
-                continue
-            done: asyncio.Future[_Result] = loop.create_future()
-            self._batches.put(([message for message, _ in batch], done))
-            result = await done
-            outcomes = result if isinstance(result, list) else [result] * len(batch)
-            self.batches += 1
-            for (_, context), outcome in zip(batch, outcomes, strict=True):
-                try:
-                    self._on_outcome(context, outcome)
-                except Exception:
-                    log.exception("delivering a stored message failed")
+    def _hand_over(self) -> None:
+        """The next batch, up to ``max_batch`` of what waits, to the writer thread."""
+        waiting = self._waiting
+        if len(waiting) <= self._max_batch:
+            batch, self._waiting = waiting, []
+        else:
+            batch, self._waiting = waiting[:self._max_batch], waiting[self._max_batch:]
+        self._in_flight = True
+        self._batches.put(batch)
 
-
-def _settle(done: asyncio.Future[_Result], result: _Result) -> None:
-    if not done.cancelled():
-        done.set_result(result)
+    def _stored(self, batch: list[tuple[NewMessage, C]], result: _Result) -> None:
+        """On the loop: a batch is stored (or refused); report each outcome, in order."""
+        self.batches += 1
+        # What queued meanwhile goes to the thread first: stored while this batch is
+        # handed out. Its outcomes come back in a later callback, so the order holds.
+        self._in_flight = False
+        if self._waiting:
+            self._hand_over()
+        elif self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
+        outcomes = result if isinstance(result, list) else [result] * len(batch)
+        bracket = self._bracket if len(batch) > 1 else None
+        if bracket is not None:
+            bracket.begin()
+        for (_, context), outcome in zip(batch, outcomes, strict=True):
+            try:
+                self._on_outcome(context, outcome)
+            except Exception:
+                log.exception("delivering a stored message failed")
+        if bracket is not None:
+            try:
+                bracket.end()
+            except Exception:
+                log.exception("writing a batch's events failed")

@@ -16,3 +16,7 @@ async def clients() -> AsyncIterator[list[ProtocolClient]]:
     yield opened
     for client in opened:
         await client.close()
+
+
+# Every async test here runs on asyncio's loop and on uvloop's (tests/helpers/loops.py).
+from tests.helpers.loops import pytest_asyncio_loop_factories  # noqa: E402, F401
