@@ -2,7 +2,8 @@
 
 Loaded as ``sitecustomize`` (bench/stalls.py puts this directory on the
 server's PYTHONPATH and names an output file in MULTICHAT_STALL_PROBE), so the
-server runs unmodified. It wraps ``asyncio.run`` (and ``uvloop.run``) to start
+server runs unmodified. It wraps ``asyncio.run``, ``asyncio.Runner.run`` (and
+``uvloop.run``) to start
 one task beside the server's: a tick every ``TICK`` seconds that notes how late
 it woke. A late tick is a stall of the event loop; for each it keeps what the
 loop's own thread spent on the CPU meanwhile, what the process's other threads
@@ -80,6 +81,9 @@ def _write() -> None:
 if _output:
     gc.callbacks.append(_on_gc)
     asyncio.run = _wrap(asyncio.run)
+    _runner_run = asyncio.Runner.run
+    asyncio.Runner.run = lambda self, main, **kw: _wrap(  # type: ignore[method-assign]
+        lambda coro: _runner_run(self, coro, **kw))(main)
     try:
         import uvloop
 
