@@ -44,6 +44,13 @@ from multichat.server.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
+# Connections the event loop accepts in one turn (asyncio's create_server takes its
+# ``backlog`` for this too). Each brings a handshake, a login and a join to the turns
+# after it: thousands accepted at once (every client back after a restart) would make
+# turns of seconds, and hold every other client's frames, a ping, that long. The
+# kernel holds the others meanwhile (``--listen-backlog``, ``_queue_connections``).
+ACCEPTS_PER_TURN = 32
+
 
 class ServerError(Exception):
     """A server refused what whoever runs it asked, in words for a person.
@@ -117,6 +124,7 @@ class ChatServer:
                 self._handle,
                 config.host or None,
                 config.port,
+                backlog=ACCEPTS_PER_TURN,
                 max_size=config.max_frame_bytes,
                 compression="deflate" if config.compression else None,
                 # Our own keepalive (keepalive.py): websockets' waits for the output
@@ -130,6 +138,7 @@ class ChatServer:
                 create_connection=connection_type(self._proxies),
                 ssl=context,
             )
+            _queue_connections(self._server.sockets, config.listen_backlog)
         except BaseException:
             if self.chat is not None:
                 await self.chat.stop()
@@ -381,6 +390,18 @@ class ChatServer:
         except Exception:
             log.exception("unexpected error on %s from %r", command.name, session)
             session.send(events.error(ErrorCode.SERVER_ERROR, "internal error"))
+
+
+def _queue_connections(sockets: Iterable[socket.socket], backlog: int) -> None:
+    """Let the kernel hold ``backlog`` connections not yet accepted on each socket.
+
+    ``listen`` again on a listening socket sets its queue (Linux, the BSDs;
+    Windows keeps the first): past a full queue a new connection's SYN is
+    dropped, and its client waits 1 s, then 3 s ... to try again.
+    """
+    for sock in sockets:
+        with sock.dup() as listener:
+            listener.listen(backlog)
 
 
 def _forget_handshake(connection: ServerConnection) -> None:
