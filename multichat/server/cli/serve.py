@@ -19,6 +19,9 @@ import sys
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 
+if sys.platform != "win32":
+    import resource
+
 log = logging.getLogger("multichat.serve")
 
 # Libraries whose DEBUG lines carry what passes through them: websockets logs every
@@ -80,6 +83,25 @@ async def serve(config: ServerConfig) -> None:
         await server.stop()
 
 
+def allow_open_files() -> None:
+    """Raise this process's soft limit of open files to its hard limit.
+
+    Each connection is an open file, and processes start with a soft limit of
+    1,024 on most systems (systemd's default, under a hard limit of 524,288):
+    held to it, the server could not accept its thousandth client (EMFILE).
+    """
+    if sys.platform == "win32":  # no such limit
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == hard:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):  # macOS refuses an unlimited soft limit: leave it
+        log.info("open files limited to %d (the hard limit could not be taken)", soft)
+
+
 def run(config: ServerConfig) -> int:
+    allow_open_files()
     asyncio.run(serve(config))
     return 0
