@@ -522,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the Multichat server from another checkout (a git worktree "
                         "of an older commit, say) to measure what a change bought")
     parser.add_argument("--profile", action="store_true",
-                        help="sample the fan-out servers with py-spy (bench/profile.py)")
+                        help="sample the fan-out and storm servers with py-spy (bench/profile.py)")
     args = parser.parse_args(argv)
     global multichat_tree  # noqa: PLW0603 - one setting for the whole run
     multichat_tree = args.multichat_from.resolve()
