@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -45,6 +46,15 @@ PER_ADDRESS = 25  # under the default --max-connections-per-address of 32
 PING_INTERVAL = 0.015
 START_LEAD = 0.5  # seconds from the cue to the storm, for every process to be waiting
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def clients_per_process() -> int:
+    """``PER_PROCESS``, or fewer where the hard limit of open files is lower (each
+    process raises its soft limit to it; a few dozen files are Python's own)."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        return PER_PROCESS
+    return max(100, min(PER_PROCESS, hard - 100))
 
 
 def seed_history(data_dir: Path, rooms: int, per_room: int) -> None:
@@ -124,8 +134,9 @@ def run(quick: bool, work: Path, *, seed: Callable[..., None], server: Any,
     data = work / f"storm-{clients}"
     seed(data, clients + 1, rooms)  # the last account is the probe's
     seed_history(data, rooms, MESSAGES_PER_ROOM)
-    shares = [(first, min(PER_PROCESS, clients - first))
-              for first in range(0, clients, PER_PROCESS)]
+    per_process = clients_per_process()
+    shares = [(first, min(per_process, clients - first))
+              for first in range(0, clients, per_process)]
     outs = [data / f"storm-{n}.json" for n in range(len(shares) + 1)]
     profile_out = RESULTS / f"profile-storm-{clients}.txt"
     with (server("multichat", data, ("--limit-loopback",), limits=True) as process,
