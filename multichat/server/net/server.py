@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Awaitable, Iterable
 
@@ -124,7 +125,7 @@ class ChatServer:
                 self._handle,
                 config.host or None,
                 config.port,
-                backlog=ACCEPTS_PER_TURN,
+                backlog=accepts_per_turn(config.listen_backlog),
                 max_size=config.max_frame_bytes,
                 compression="deflate" if config.compression else None,
                 # Our own keepalive (keepalive.py): websockets' waits for the output
@@ -392,6 +393,13 @@ class ChatServer:
             session.send(events.error(ErrorCode.SERVER_ERROR, "internal error"))
 
 
+def accepts_per_turn(listen_backlog: int) -> int:
+    """The ``backlog`` asyncio is given: ``ACCEPTS_PER_TURN``, the listen queue being
+    set after (``_queue_connections``); on Windows, whose ``listen`` sets a queue only
+    once (and whose loop accepts one connection at a time anyway), the queue itself."""
+    return listen_backlog if sys.platform == "win32" else ACCEPTS_PER_TURN
+
+
 def _queue_connections(sockets: Iterable[socket.socket], backlog: int) -> None:
     """Let the kernel hold ``backlog`` connections not yet accepted on each socket.
 
@@ -399,6 +407,8 @@ def _queue_connections(sockets: Iterable[socket.socket], backlog: int) -> None:
     Windows keeps the first): past a full queue a new connection's SYN is
     dropped, and its client waits 1 s, then 3 s ... to try again.
     """
+    if sys.platform == "win32":  # set by create_server already (accepts_per_turn)
+        return
     for sock in sockets:
         with sock.dup() as listener:
             listener.listen(backlog)
