@@ -68,6 +68,7 @@ def configure_logging(verbose: bool) -> None:
 
 async def serve(config: ServerConfig) -> None:
     """Serve until a signal; then close connections (1001) and commit what was accepted."""
+    allow_open_files()
     server = ChatServer(config)
     await server.start()
     stop = asyncio.Event()
@@ -102,6 +103,5 @@ def allow_open_files() -> None:
 
 
 def run(config: ServerConfig) -> int:
-    allow_open_files()
     asyncio.run(serve(config))
     return 0
