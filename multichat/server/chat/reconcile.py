@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING
 
 from multichat.protocol import events
 from multichat.server.chat.session import Session
@@ -33,9 +32,6 @@ if TYPE_CHECKING:
     from multichat.server.chat.service import ChatService
 
 log = logging.getLogger(__name__)
-
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 class Reconciler:
@@ -125,25 +121,6 @@ class Reconciler:
         chat = self._chat
         if await chat.db.run(chat.store.changes) > self.gate.applied:
             await self.reconcile()
-
-    async def settled(self, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``read(*args)`` from the store, returned once this process's sessions reflect
-        the store as that read saw it: ``db.run(read)`` then ``settle()``, in one trip to
-        a database thread instead of two (what every join costs, twice with ``since``).
-
-        The version is read right after ``read`` on the same thread, so it is at least
-        the one ``read`` saw, as ``settle()`` reads it after.
-        """
-        chat = self._chat
-        store = chat.store
-
-        def read_and_version() -> tuple[T, int]:
-            return read(*args, **kwargs), store.changes()
-
-        result, version = await chat.db.run(read_and_version)
-        if version > self.gate.applied:
-            await self.reconcile()
-        return result
 
     async def reconcile(self) -> None:
         """Bring every session in line with the database's users, tokens and rooms.

@@ -95,8 +95,8 @@ class Rooms:
         chat = self._chat
         last = since
         while room_id in session.rooms:
-            page = await chat.reconciler.settled(chat.store.messages_after, room_id, last,
-                                                 CATCH_UP_PAGE)
+            page = await chat.db.run(chat.store.messages_after, room_id, last, CATCH_UP_PAGE)
+            await chat.reconciler.settle()
             if room_id not in session.rooms:
                 break  # a change read with the page took the room away
             for message in page:
@@ -132,11 +132,8 @@ class Rooms:
     async def accessible_room(self, session: Session, room_id: int) -> Room:
         """The room, if the session may see it as of the store now (changes applied)."""
         chat = self._chat
-        if room_id:
-            room = await chat.reconciler.settled(chat.store.room, room_id)
-        else:
-            room = None
-            await chat.reconciler.settle()
+        room = await chat.db.run(chat.store.room, room_id) if room_id else None
+        await chat.reconciler.settle()
         self.check_access(session, room)
         assert room is not None
         return room
