@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 # after it: thousands accepted at once (every client back after a restart) would make
 # turns of seconds, and hold every other client's frames, a ping, that long. The
 # kernel holds the others meanwhile (``--listen-backlog``, ``_queue_connections``).
-ACCEPTS_PER_TURN = 32
+ACCEPTS_PER_TURN = 8
 
 
 class ServerError(Exception):
