@@ -75,7 +75,7 @@ class Returning:
             if frame["seq"] >= self.last:
                 self.done.set_result(None)
 
-    async def run(self, url: str, source: str) -> LeanClient:
+    async def run(self, url: str, source: str | None) -> LeanClient:
         self.client = await LeanClient.connect(url, self.on_text, source)
         self.client.send_text(json.dumps({"command": "login",
                                           "token": f"bench-token-{self.number}"}))
@@ -85,7 +85,7 @@ class Returning:
 
 async def clients(url: str, p: dict[str, Any]) -> dict[str, Any]:
     """Clients ``first`` .. ``first + count - 1``, all at once, ``per_address`` of them
-    from each source address."""
+    from each source address (0: all from the system's choice, 127.0.0.1)."""
     first, count, rooms = p["first"], p["count"], p["rooms"]
     last, per_address = p["last_seq"], p["per_address"]
     people = [Returning(n, str(1 + n % rooms), last - (1 + n % p["missed"]), last)
@@ -101,7 +101,7 @@ async def clients(url: str, p: dict[str, Any]) -> dict[str, Any]:
 
     async def one(person: Returning) -> None:
         try:
-            source = source_address(person.number // per_address)
+            source = source_address(person.number // per_address) if per_address else None
             client = await asyncio.wait_for(person.run(url, source), CLIENT_TIMEOUT)
         except Exception as exc:  # every failure is counted, by kind
             if person.client is not None and person.client.transport is not None:
