@@ -10,7 +10,7 @@ instant all clients connect: each logs in by token, rejoins its room with
 how many failed (refused, errors, timeouts), the probe's round trips
 meanwhile, and the server's CPU and memory.
 
-The server runs with its default limits and ``--limit-loopback``: the
+The server runs with its default limits and, on Linux, ``--limit-loopback``: the
 per-address connection limit (32) then applies to the bench's loopback
 addresses as to any other, and the clients come from enough of them
 (``PER_ADDRESS`` each, from 127.1.0.1 on) to stay under it, as 10,000
