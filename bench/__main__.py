@@ -32,6 +32,7 @@ from bench import cluster as bench_cluster
 from bench import profile as bench_profile
 from bench import search as search_bench
 from bench import sqlite_modes
+from bench import storm as bench_storm
 from multichat.protocol import MsgType
 from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.tokens import token_hash
@@ -124,8 +125,12 @@ def seed_many_messages(data_dir: Path, total: int) -> None:
 
 @contextlib.contextmanager
 def server(kind: str, data_dir: Path, extra: tuple[str, ...] = (),
-           settings: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
-    """Start a server; ``settings`` are MULTICHAT_* variables (ignored by older trees)."""
+           settings: dict[str, str] | None = None, *,
+           limits: bool = False) -> Iterator[subprocess.Popen[str]]:
+    """Start a server; ``settings`` are MULTICHAT_* variables (ignored by older trees).
+
+    Its flood and connection limits are lifted, unless ``limits`` (the defaults then).
+    """
     port = free_port()
     if kind == "ceiling":
         command = [sys.executable, "-m", "bench.ceiling", str(port)]
@@ -133,8 +138,10 @@ def server(kind: str, data_dir: Path, extra: tuple[str, ...] = (),
         command = [sys.executable, "-m", "multichat", "serve", "--host", "127.0.0.1",
                    "--port", str(port), "--data-dir", str(data_dir),
                    # The benchmark measures throughput, not the flood limits.
-                   "--send-burst", "1000000", "--send-rate", "1000000",
-                   "--login-free-failures", "1000000", "--max-output-bytes", str(64 * 2**20),
+                   *(() if limits else (
+                       "--send-burst", "1000000", "--send-rate", "1000000",
+                       "--login-free-failures", "1000000",
+                       "--max-output-bytes", str(64 * 2**20))),
                    "--no-advertise",
                    *extra]
     log_path = work_log(data_dir, kind)
@@ -142,8 +149,9 @@ def server(kind: str, data_dir: Path, extra: tuple[str, ...] = (),
     # Limits added later go by environment, which an older tree (--multichat-from) ignores.
     unlimited = ("USER_SEND_BURST", "USER_SEND_RATE", "COMMAND_BURST", "COMMAND_RATE",
                  "USER_JOIN_BURST", "USER_JOIN_RATE", "LOGIN_SPRAY_NAMES")
-    env = {**os.environ, "MULTICHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
-           **{f"MULTICHAT_{name}": "1000000" for name in unlimited}, **(settings or {})}
+    env = {**os.environ, **({} if limits else {
+        "MULTICHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
+        **{f"MULTICHAT_{name}": "1000000" for name in unlimited}}), **(settings or {})}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, text=True,
                                cwd=multichat_tree if kind == "multichat" else ROOT,
                                preexec_fn=_server_setup, env=env)
@@ -391,6 +399,12 @@ def login_timing(options: Options, work: Path) -> list[dict[str, Any]]:
     return [result]
 
 
+def storm(options: Options, work: Path) -> list[dict[str, Any]]:
+    """Every client back at once: token login, rejoin with ``since`` (bench/storm.py)."""
+    return bench_storm.run(options.quick, work, seed=seed, server=server, setup=_load_setup,
+                          profile=options.profile)
+
+
 def sqlite(options: Options, work: Path) -> list[dict[str, Any]]:
     return sqlite_modes.run(options.quick)
 
@@ -403,6 +417,7 @@ def search(options: Options, work: Path) -> list[dict[str, Any]]:
 SCENARIOS = {"fanout": fanout, "big_room": big_room, "activity": activity, "idle": idle,
              "history": history,
              "catchup": catchup, "logins": logins, "login_timing": login_timing,
+             "storm": storm,
              "sqlite": sqlite, "search": search,
              "cluster": lambda o, w: bench_cluster.run(o, w, single=stepped, tree=multichat_tree)}
 
@@ -507,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the Multichat server from another checkout (a git worktree "
                         "of an older commit, say) to measure what a change bought")
     parser.add_argument("--profile", action="store_true",
-                        help="sample the fan-out servers with py-spy (bench/profile.py)")
+                        help="sample the fan-out and storm servers with py-spy (bench/profile.py)")
     args = parser.parse_args(argv)
     global multichat_tree  # noqa: PLW0603 - one setting for the whole run
     multichat_tree = args.multichat_from.resolve()

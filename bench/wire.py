@@ -55,11 +55,16 @@ class LeanClient(asyncio.Protocol):
         self._handshaking = True
 
     @classmethod
-    async def connect(cls, url: str, on_text: TextHandler) -> LeanClient:
+    async def connect(cls, url: str, on_text: TextHandler,
+                      source: str | None = None) -> LeanClient:
+        """Open the connection and its handshake; ``source`` is the local address to
+        connect from (another of 127.0.0.0/8, say: each has its own ephemeral ports)."""
         parts = urlsplit(url)
         host, port = parts.hostname or "127.0.0.1", parts.port or 80
         loop = asyncio.get_running_loop()
-        _, client = await loop.create_connection(lambda: cls(on_text), host, port)
+        _, client = await loop.create_connection(
+            lambda: cls(on_text), host, port,
+            local_addr=(source, 0) if source is not None else None)
         key = base64.b64encode(os.urandom(16)).decode()
         assert client.transport is not None
         client.transport.write(
@@ -99,11 +104,13 @@ class LeanClient(asyncio.Protocol):
         buffer += data
         if self._handshaking:
             end = buffer.find(b"\r\n\r\n")
-            if end < 0:
+            if end < 0 or self.opened.done():  # incomplete, or refused (the body follows)
                 return
             status = bytes(buffer[: buffer.find(b"\r\n")])
             if b" 101 " not in status:
                 self.opened.set_exception(ConnectionError(status.decode(errors="replace")))
+                assert self.transport is not None
+                self.transport.close()
                 return
             del buffer[: end + 4]
             self._handshaking = False

@@ -32,6 +32,12 @@ class ServerConfig:
         "", "interface to listen on; empty means every interface (a LAN server)", metavar="HOST"
     )
     port: int = _setting(DEFAULT_PORT, "TCP port to listen on; 0 picks a free one", metavar="PORT")
+    listen_backlog: int = _setting(
+        4096, "connections the kernel holds for the server to accept (listen's backlog; "
+        "Linux caps it at net.core.somaxconn): when every client comes back at once (a "
+        "restart, a network outage) those past it lose their SYN and wait 1 s, 3 s, 7 s "
+        "... to retry"
+    )
     data_dir: Path | None = _setting(
         None, "directory of the SQLite database (default: the user data dir)", metavar="DIR"
     )

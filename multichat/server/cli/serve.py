@@ -20,6 +20,9 @@ from multichat.server.cli.event_loop import loop_factory
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 
+if sys.platform != "win32":
+    import resource
+
 log = logging.getLogger("multichat.serve")
 
 # Libraries whose DEBUG lines carry what passes through them: websockets logs every
@@ -66,6 +69,7 @@ def configure_logging(verbose: bool) -> None:
 
 async def serve(config: ServerConfig) -> None:
     """Serve until a signal; then close connections (1001) and commit what was accepted."""
+    allow_open_files()
     server = ChatServer(config)
     await server.start()
     stop = asyncio.Event()
@@ -79,6 +83,24 @@ async def serve(config: ServerConfig) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
         await server.stop()
+
+
+def allow_open_files() -> None:
+    """Raise this process's soft limit of open files to its hard limit.
+
+    Each connection is an open file, and processes start with a soft limit of
+    1,024 on most systems (systemd's default, under a hard limit of 524,288):
+    held to it, the server could not accept its thousandth client (EMFILE).
+    """
+    if sys.platform == "win32":  # no such limit
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == hard:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    except (ValueError, OSError):  # macOS refuses an unlimited soft limit: leave it
+        log.info("open files limited to %d (the hard limit could not be taken)", soft)
 
 
 def run(config: ServerConfig) -> int:

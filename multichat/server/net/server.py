@@ -11,6 +11,7 @@ import asyncio
 import logging
 import socket
 import ssl
+import sys
 import time
 from collections.abc import Awaitable, Iterable
 
@@ -44,6 +45,13 @@ from multichat.server.redact import redact
 from multichat.server.store import Store, StoreError
 
 log = logging.getLogger(__name__)
+
+# Connections the event loop accepts in one turn (asyncio's create_server takes its
+# ``backlog`` for this too). Each brings a handshake, a login and a join to the turns
+# after it: thousands accepted at once (every client back after a restart) would make
+# turns of seconds, and hold every other client's frames, a ping, that long. The
+# kernel holds the others meanwhile (``--listen-backlog``, ``_queue_connections``).
+ACCEPTS_PER_TURN = 8
 
 
 class ServerError(Exception):
@@ -119,6 +127,7 @@ class ChatServer:
                 self._handle,
                 config.host or None,
                 config.port,
+                backlog=accepts_per_turn(config.listen_backlog),
                 max_size=config.max_frame_bytes,
                 compression="deflate" if config.compression else None,
                 # Our own keepalive (keepalive.py): websockets' waits for the output
@@ -132,6 +141,7 @@ class ChatServer:
                 create_connection=connection_type(self._proxies),
                 ssl=context,
             )
+            _queue_connections(self._server.sockets, config.listen_backlog)
         except BaseException:
             if self.chat is not None:
                 await self.chat.stop()
@@ -384,6 +394,27 @@ class ChatServer:
         except Exception:
             log.exception("unexpected error on %s from %r", command.name, session)
             session.send(events.error(ErrorCode.SERVER_ERROR, "internal error"))
+
+
+def accepts_per_turn(listen_backlog: int) -> int:
+    """The ``backlog`` asyncio is given: ``ACCEPTS_PER_TURN``, the listen queue being
+    set after (``_queue_connections``); on Windows, whose ``listen`` sets a queue only
+    once (and whose loop accepts one connection at a time anyway), the queue itself."""
+    return listen_backlog if sys.platform == "win32" else ACCEPTS_PER_TURN
+
+
+def _queue_connections(sockets: Iterable[socket.socket], backlog: int) -> None:
+    """Let the kernel hold ``backlog`` connections not yet accepted on each socket.
+
+    ``listen`` again on a listening socket sets its queue (Linux, the BSDs;
+    Windows keeps the first): past a full queue a new connection's SYN is
+    dropped, and its client waits 1 s, then 3 s ... to try again.
+    """
+    if sys.platform == "win32":  # set by create_server already (accepts_per_turn)
+        return
+    for sock in sockets:
+        with sock.dup() as listener:
+            listener.listen(backlog)
 
 
 def _forget_handshake(connection: ServerConnection) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,33 @@ def test_a_port_in_use_is_one_line(seeded: Path, home: Path) -> None:
     assert result.returncode == 1
     assert "multichat: error: cannot serve:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# A soft limit of open files far under the connections below (the server's own files,
+# its database and threads take a dozen or two).
+LOW_SOFT_LIMIT = 64
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no limit of open files to raise")
+async def test_serve_takes_more_connections_than_its_soft_limit_of_open_files(
+    seeded: Path, home: Path,
+) -> None:
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 4 * LOW_SOFT_LIMIT:
+        pytest.skip("the hard limit of open files is too low to tell")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (LOW_SOFT_LIMIT, hard))
+    try:
+        server = ServerProcess(seeded, home)  # inherits the low soft limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    clients: list[ProtocolClient] = []
+    try:
+        for _ in range(2 * LOW_SOFT_LIMIT):
+            clients.append(await ProtocolClient.open(server.url))
+        assert await clients[-1].request(command="ping") == {"pong": True}
+    finally:
+        for client in clients:
+            await client.close()
+        server.kill()
