@@ -57,7 +57,7 @@ def one_run(work: Path, rate: int, probe: bool) -> dict[str, Any]:
                                "p99_ms": result["p99_ms"], "loss": result["loss"],
                                "per_cpu_s": result["deliveries_per_server_cpu_s"]}
     if probe:
-        found = json.loads(report.read_text())
+        found = json.loads(Path(f"{report}.{process.pid}").read_text())
         stalls = found["stalls"]
         by_cause: dict[str, list[float]] = {}
         for stall in stalls:

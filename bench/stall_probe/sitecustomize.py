@@ -1,7 +1,8 @@
 """A stall recorder loaded into the server under test, to explain latency outliers.
 
 Loaded as ``sitecustomize`` (bench/stalls.py puts this directory on the
-server's PYTHONPATH and names an output file in MULTICHAT_STALL_PROBE), so the
+server's PYTHONPATH and names an output path in MULTICHAT_STALL_PROBE, to which
+each process adds its pid), so the
 server runs unmodified. It wraps ``asyncio.run``, ``asyncio.Runner.run`` (and
 ``uvloop.run``) to start
 one task beside the server's: a tick every ``TICK`` seconds that notes how late
@@ -72,7 +73,7 @@ def _wrap(run: Any) -> Any:
 
 def _write() -> None:
     full = [(e - s) / 1e6 for s, e, g in _collections if g == 2]
-    with open(str(_output), "w") as out:
+    with open(f"{_output}.{os.getpid()}", "w") as out:  # one file per process
         json.dump({"ticks": _state["ticks"], "stalls": _stalls, "collections": len(_collections),
                    "gen2_ms": full,
                    "tracked_objects": len(gc.get_objects())}, out)

@@ -148,9 +148,16 @@ class RoomSequencer:
 
     async def _fill(self, room_id: int, room: _Room) -> None:
         failed = False
+        # The highest seq held when the last read began. Its event was published after
+        # its commit, and its commit came after every lower seq's (the room's row lock
+        # orders them), so that read saw every lower seq that exists. An event that
+        # arrives during the read proves nothing about it: the rows below may still
+        # have been uncommitted when the read's snapshot was taken.
+        proven: int | None = None
         try:
             self.fills += 1
             while room.last is not None and self._rooms.get(room_id) is room:
+                proven = max(room.pending, default=None)
                 page = await self._fetch(room_id, room.last, FILL_PAGE)
                 if self._rooms.get(room_id) is not room:
                     return  # the room was closed meanwhile
@@ -171,9 +178,11 @@ class RoomSequencer:
         if failed:
             self._arm(room_id, room)
             return
-        if room.pending and room.last + 1 not in room.pending and min(room.pending) > room.last:
+        if (room.pending and room.last + 1 not in room.pending
+                and room.last < min(room.pending) <= (proven if proven is not None else -1)):
             # The store has nothing between: the held events follow on after all (the
             # missing seqs belonged to a deleted room's rows, say). Never stall a room.
+            # Held events newer than the read wait for the next one (``_drain`` arms it).
             self._skip_to(room_id, room)
         self._drain(room_id, room)
 
