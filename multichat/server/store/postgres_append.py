@@ -43,10 +43,6 @@ try:
 except ImportError:  # the SQLite-only install: the other path serves
     psycopg = None  # type: ignore[assignment]
 
-# The columns of a stored message, in repository._from_row's order.
-COLUMNS = ('"room_id", "seq", "username", "msg_type", "text", "client_id", "ts_ms", '
-           '"reply_to", "target", "emoji", "reaction_on"')
-
 # psycopg's errors as peewee's (what peewee itself does around each statement).
 _AS_PEEWEE_ERRORS = pw.ExceptionWrapper(pw.EXCEPTIONS)  # type: ignore[attr-defined]
 
@@ -91,7 +87,7 @@ class Sent:
     resend: bool
 
     def answer(self) -> tuple[int | None, Sequence[Any] | None]:
-        """The new seq, or the stored copy of a resend (its columns as ``COLUMNS``);
+        """The new seq, or the stored copy of a resend (the store's message columns);
         (None, None) when the room does not exist."""
         row = self.cursor.fetchone()
         if not self.resend:
@@ -106,9 +102,10 @@ class AppendSql:
     """The one statement that stores a plain message, in its four forms: with or
     without the resend check (a ``client_id``), with or without search words."""
 
-    def __init__(self, db: pw.Database) -> None:
+    def __init__(self, db: pw.Database, columns: str) -> None:
+        """``columns``: a stored message's, as the store reads them (a resend's copy)."""
         self._db = db
-        self._forms = {(resend, indexed): _statement(resend=resend, indexed=indexed)
+        self._forms = {(resend, indexed): _statement(columns, resend=resend, indexed=indexed)
                        for resend in (False, True) for indexed in (False, True)}
 
     def queue(self, conn: Any, new: NewMessage) -> Sent:
@@ -131,14 +128,14 @@ class AppendSql:
         return Sent(cursor, resend)
 
 
-def _statement(*, resend: bool, indexed: bool) -> str:
+def _statement(columns: str, *, resend: bool, indexed: bool) -> str:
     """Bump the room's seq (and ordinal, for a listed type), insert the row, index its
     words; with ``resend``, only if the author has no message with this client_id yet."""
     # Typed: in an INSERT's SELECT an untyped parameter (a None) would be text, which
     # no integer column takes; bigint goes into the smaller integer columns.
     parts = []
     if resend:
-        parts.append(f'"earlier" AS (SELECT {COLUMNS} FROM "message" '
+        parts.append(f'"earlier" AS (SELECT {columns} FROM "message" '
                      'WHERE "account_id" = %s AND "client_id" = %s)')
     unless = ' AND NOT EXISTS (SELECT 1 FROM "earlier")' if resend else ""
     parts.append('"bump" AS (UPDATE "room" SET "last_seq" = "last_seq" + 1, '

@@ -266,6 +266,7 @@ class _MessageSql:
             3, 35, 0)
         columns = ('"room_id", "seq", "username", "msg_type", "text", "client_id", "ts_ms", '
                    '"reply_to", "target", "emoji", "reaction_on"')
+        self.columns = columns
         # Messages by id (search results): the columns above, after the id.
         self.by_id = f'SELECT "id", {columns} FROM "message" WHERE "id" IN '
         # "target IS NOT NULL" spelled out: SQLite uses the partial index of changes
@@ -365,7 +366,7 @@ class Store:
         self.db = db
         self._sql = _MessageSql(db)
         self._search = search_index.SearchSql(db)
-        self._append_sql = postgres_append.AppendSql(db)
+        self._append_sql = postgres_append.AppendSql(db, self._sql.columns)
         self.files = file_rows.FileStore(db)
         self.web_tickets = web_tickets.WebTicketStore(db)
         # Whether deleting a row from the search index removes its words from the file
