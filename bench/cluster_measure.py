@@ -117,7 +117,7 @@ CATEGORIES = [(name, re.compile(pattern)) for name, pattern in (
     ("delivering to this process's sockets", r"Session\.deliver|WebSocketPeer\.send"),
     ("storing: the writer's transaction on PostgreSQL", r"writer\.py|psycopg/|peewee\.py"),
     ("Redis: receiving and decoding other processes' events",
-     r"_subscription|PubSub\.|push_response"),
+     r"_subscription|PubSub\.|push_response|redis_subscriber\.py|broker/resp\.py"),
     ("Redis: publishing", r"_publisher"),
     ("Redis: presence, heartbeat, stacks cut short", r"redis/|redis_broker\.py"),
     ("chat rules, commands' and events' JSON", r"multichat/(protocol|server/chat)/"),

@@ -41,6 +41,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from multichat.server.broker import redis_subscriber
 from multichat.server.broker.base import BrokerListener, DeliverFn
 from multichat.server.redact import redact
 
@@ -258,13 +259,15 @@ class RedisBroker:
 
     ordered = False
 
-    def __init__(self, url: str, *, presence_ttl: float = 15.0) -> None:
+    def __init__(self, url: str, *, presence_ttl: float = 15.0,
+                 health_check: float = HEALTH_CHECK) -> None:
         self.url = url
+        self._health_check = health_check
         self._shown = redact(url)
         self.process_id = uuid.uuid4().hex[:12]
         self.ttl_ms = max(1000, int(presence_ttl * 1000))
         self.redis = _client(url, socket_timeout=5.0)
-        self._sub_redis = _client(url, health_check_interval=HEALTH_CHECK)
+        self._sub_redis = _client(url, health_check_interval=health_check)
         self.presence = RedisPresence(self)
         self.listener: BrokerListener | None = None
         self._deliver: DeliverFn | None = None
@@ -362,31 +365,50 @@ class RedisBroker:
     async def _subscription(self) -> None:
         """Receive other processes' events; after every (re)subscribe, ask for a refill."""
         retry = _Retry()
+        session = (self._lean_session if redis_subscriber.supported(self.url)
+                   else self._pubsub_session)
         while True:
-            pubsub = self._sub_redis.pubsub()
             try:
-                await pubsub.subscribe(CHANNEL)
-                if not self._subscribed.is_set():
-                    log.info("subscribed to Redis at %s as process %s", self._shown,
-                             self.process_id)
-                self._subscribed.set()
-                retry.reset()
-                # Subscribed first, then refilled: nothing falls between the two.
-                if self.listener is not None:
-                    self.listener.resync()
-                while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True,
-                                                       timeout=1.0)
-                    if message is not None and message["type"] == "message":
-                        self._received(message["data"])
+                await session(retry)
             except (RedisError, OSError) as exc:
                 if self._subscribed.is_set():
                     log.warning("lost the Redis subscription (%s); reconnecting", exc)
                 self._subscribed.clear()
-            finally:
-                with contextlib.suppress(Exception):
-                    await cast(Any, pubsub).aclose()  # typed only in newer redis-py
             await retry.wait()
+
+    def _now_subscribed(self, retry: _Retry) -> None:
+        if not self._subscribed.is_set():
+            log.info("subscribed to Redis at %s as process %s", self._shown, self.process_id)
+        self._subscribed.set()
+        retry.reset()
+        # Subscribed first, then refilled: nothing falls between the two.
+        if self.listener is not None:
+            self.listener.resync()
+
+    async def _lean_session(self, retry: _Retry) -> None:
+        """One subscribed connection read by broker/redis_subscriber.py, until it is lost."""
+        subscription = await redis_subscriber.subscribe(
+            self.url, CHANNEL, self._received, health_check=self._health_check)
+        try:
+            self._now_subscribed(retry)
+            await subscription.lost()
+        finally:
+            subscription.close()
+
+    async def _pubsub_session(self, retry: _Retry) -> None:
+        """The same through redis-py's PubSub (TLS: rediss://), until it is lost."""
+        pubsub = self._sub_redis.pubsub()
+        try:
+            await pubsub.subscribe(CHANNEL)
+            self._now_subscribed(retry)
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True,
+                                                   timeout=1.0)
+                if message is not None and message["type"] == "message":
+                    self._received(message["data"])
+        finally:
+            with contextlib.suppress(Exception):
+                await cast(Any, pubsub).aclose()  # typed only in newer redis-py
 
     async def _heartbeat(self) -> None:
         """Keep our liveness key; reap processes whose key expired."""

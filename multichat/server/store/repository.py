@@ -26,7 +26,7 @@ from multichat.protocol.commands import MAX_DM_OTHERS
 from multichat.protocol.events import DIRECT_KIND, ROOM_KIND
 from multichat.protocol.words import words as words_of
 from multichat.server.store import files as file_rows
-from multichat.server.store import migrations, search_index, web_tickets
+from multichat.server.store import migrations, postgres_append, search_index, web_tickets
 from multichat.server.store.database import make_private_dir, open_database, url_for_data_dir
 from multichat.server.store.errors import (
     InvalidMessage,
@@ -60,6 +60,7 @@ from multichat.server.store.models import (
 from multichat.server.store.records import (
     Appended,
     Credentials,
+    FileRecord,
     NewMessage,
     Read,
     RoomEntry,
@@ -200,6 +201,14 @@ def _from_row(row: Sequence[Any]) -> StoredMessage:
                          deleted=text is None and kind is MsgType.MESSAGE)
 
 
+def _stored(new: NewMessage, seq: int, files: tuple[FileRecord, ...]) -> StoredMessage:
+    """The message ``new`` as stored at ``seq``."""
+    return StoredMessage(room_id=new.room_id, seq=seq, username=new.username,
+                         msg_type=new.msg_type, text=new.text, client_id=new.client_id,
+                         ts_ms=new.ts_ms, reply_to=new.reply_to, target=new.target,
+                         emoji=new.emoji, on=new.on, files=files)
+
+
 def _fold(messages: list[StoredMessage], changes: Iterable[StoredMessage]) -> list[StoredMessage]:
     """Each message as it is now: its later edits, deletion and reactions applied."""
     texts: dict[int, str | None] = {}
@@ -257,6 +266,7 @@ class _MessageSql:
             3, 35, 0)
         columns = ('"room_id", "seq", "username", "msg_type", "text", "client_id", "ts_ms", '
                    '"reply_to", "target", "emoji", "reaction_on"')
+        self.columns = columns
         # Messages by id (search results): the columns above, after the id.
         self.by_id = f'SELECT "id", {columns} FROM "message" WHERE "id" IN '
         # "target IS NOT NULL" spelled out: SQLite uses the partial index of changes
@@ -356,6 +366,7 @@ class Store:
         self.db = db
         self._sql = _MessageSql(db)
         self._search = search_index.SearchSql(db)
+        self._append_sql = postgres_append.AppendSql(db, self._sql.columns)
         self.files = file_rows.FileStore(db)
         self.web_tickets = web_tickets.WebTicketStore(db)
         # Whether deleting a row from the search index removes its words from the file
@@ -894,6 +905,9 @@ class Store:
         (``Appended.version``), read after the rooms' rows are locked.
         """
         try:
+            conn = postgres_append.pipelined_connection(self.db)
+            if conn is not None:
+                return self._append_pipelined(conn, batch)
             with self.db.atomic():
                 self._lock_rooms(batch)
                 outcomes = [self._append_or_refuse(new) for new in batch]
@@ -914,6 +928,42 @@ class Store:
                         f"the message was refused by the database ({type(exc).__name__})"))
             self._note_if_deleted(results)
             return self._versioned(results)
+
+    def _append_pipelined(
+        self, conn: Any, batch: Sequence[NewMessage]
+    ) -> list[Appended | Unchanged | StoreError]:
+        """PostgreSQL: ``append_messages``'s transaction in one round trip, its statements
+        in the same order (store/postgres_append.py says how)."""
+        sql = self._sql
+        sent: list[_Outcome | postgres_append.Sent] = []
+        with postgres_append.one_round_trip(conn):
+            rooms = {new.room_id for new in batch}
+            if sql.lock_rooms is not None and len(rooms) > 1:
+                conn.execute(sql.lock_rooms, (sorted(rooms),))
+            for new in batch:
+                if postgres_append.is_plain(new):
+                    sent.append(self._append_sql.queue(conn, new))
+                else:  # checked first, statement by statement: its reads wait
+                    sent.append(self._append_or_refuse(new))
+            self._note_if_deleted([item for item in sent
+                                   if not isinstance(item, postgres_append.Sent)])
+            conn.execute(sql.version_shared_lock, (VERSION_LOCK,))
+            version_cursor = conn.execute(sql.version, ("changes",))
+        version = int(version_cursor.fetchone()[0])
+        outcomes: list[_Outcome] = []
+        for new, item in zip(batch, sent, strict=True):
+            if not isinstance(item, postgres_append.Sent):
+                outcomes.append(item)
+                continue
+            seq, earlier = item.answer()
+            if seq is not None:
+                outcomes.append((_stored(new, seq, ()), False))
+            elif earlier is not None:  # a resend: its files read now, after the commit
+                outcomes.append((self._with_files(earlier[0], [_from_row(earlier)])[0], True))
+            else:
+                outcomes.append(UnknownRoom(new.room_id))
+        return [Appended(outcome[0], outcome[1], version) if isinstance(outcome, tuple)
+                else outcome for outcome in outcomes]
 
     def _versioned(self, outcomes: list[_Outcome]) -> list[Appended | Unchanged | StoreError]:
         """The outcomes of a batch, each stored message with the version it was stored at.
@@ -975,21 +1025,7 @@ class Store:
             file_rows.detach(self.db, new.room_id, [new.target])
         file_rows.link(self.db, new.room_id, seq, new.files)
         self._index(new, seq)
-        stored = StoredMessage(
-            room_id=new.room_id,
-            seq=seq,
-            username=new.username,
-            msg_type=new.msg_type,
-            text=new.text,
-            client_id=new.client_id,
-            ts_ms=new.ts_ms,
-            reply_to=new.reply_to,
-            target=new.target,
-            emoji=new.emoji,
-            on=new.on,
-            files=files,
-        )
-        return stored, False
+        return _stored(new, seq, files), False
 
     def _index(self, new: NewMessage, seq: int) -> None:
         """Keep the search index in step with a message just stored (``seq``): its words

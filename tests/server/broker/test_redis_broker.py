@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator
 
 import pytest
@@ -129,3 +130,31 @@ async def test_an_outage_keeps_local_delivery_and_catches_up_after(
     # Presence is registered again from each process's own view.
     assert await a.broker.presence.enter(2, "erin") is True
     assert await a.broker.presence.members(2) == ["erin"]
+
+
+async def test_a_mute_redis_is_noticed_and_the_subscription_comes_back(
+    redis_service: RedisService,
+) -> None:
+    """Redis frozen (SIGSTOP): no byte, no close; the link's pings go unanswered, it is
+    dropped and made again once Redis answers, and the process is told to refill."""
+    a = Process(redis_service.url)
+    a.broker = RedisBroker(redis_service.url, presence_ttl=1.0, health_check=0.2)
+    await a.broker.start(a.deliver, a)
+    assert redis_service.process is not None
+    try:
+        resyncs = a.resyncs
+        redis_service.process.send_signal(signal.SIGSTOP)
+        try:
+            await eventually(lambda: not a.broker.connected, TIMEOUT * 2)
+        finally:
+            redis_service.process.send_signal(signal.SIGCONT)
+        await eventually(lambda: a.broker.connected and a.resyncs > resyncs, TIMEOUT * 2)
+        b = Process(redis_service.url)
+        await b.broker.start(b.deliver, b)
+        try:
+            b.broker.publish(4, 1, b'{"after":1}', 2)
+            await eventually(lambda: a.data() == [b'{"after":1}'])
+        finally:
+            await b.broker.close()
+    finally:
+        await a.broker.close()

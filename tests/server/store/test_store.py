@@ -115,6 +115,48 @@ def test_a_client_id_is_stored_once_per_user(store: Store) -> None:
     assert store.last_seq(room.id) == 2
 
 
+def test_one_batch_mixing_messages_changes_resends_and_refusals_reads_as_if_sent_apart(
+    store: Store,
+) -> None:
+    """Plain messages and ones that need checks first, in one transaction (on PostgreSQL
+    one round trip: store/postgres_append.py): each sees the ones before it."""
+    alice = store.create_user("alice", "h")
+    room = store.create_room("A")
+    change = partial(NewMessage, room_id=room.id, user_id=alice.id, username="alice",
+                     text=None, client_id=None, ts_ms=1_000)
+    outcomes = store.append_messages([
+        message(room.id, alice.id, "hello world", "c1"),
+        change(msg_type=MsgType.EDIT, text="hello there", target=1),
+        NewMessage(room_id=room.id, user_id=None, username="alice", msg_type=MsgType.WARNING,
+                   text="mind the gap", client_id=None, ts_ms=1_000),
+        message(room.id, alice.id, "hello world", "c1"),  # the resend of the first
+        NewMessage(room_id=room.id, user_id=alice.id, username="alice",
+                   msg_type=MsgType.MESSAGE, text="a reply", client_id="c2", ts_ms=1_000,
+                   reply_to=1),
+        change(msg_type=MsgType.REACTION, target=1, emoji="👍", on=True),
+        message(room.id + 1000, alice.id, "nowhere"),
+        message(room.id, alice.id, "last words"),
+    ])
+    first, edit, warning, resend, reply, reaction, nowhere, last = outcomes
+    assert [appended(o).message.seq for o in (first, edit, warning, reply, reaction, last)] == [
+        1, 2, 3, 4, 5, 6]
+    assert appended(resend).duplicate and appended(resend).message.seq == 1
+    assert isinstance(nowhere, UnknownRoom)
+    assert len({appended(o).version for o in outcomes if isinstance(o, Appended)}) == 1
+    listed = store.messages_before(room.id, None, 10)
+    assert [(m.seq, m.text, m.edited) for m in listed] == [
+        (1, "hello there", True), (3, "mind the gap", False), (4, "a reply", False),
+        (6, "last words", False)]
+    assert listed[0].reactions == (("👍", ("alice",)),)
+    (entry,) = store.room_list(alice.id)
+    assert (entry.last_seq, entry.unread) == (6, 4)  # the ordinals count the listed four
+    found = store.search(["there"], [room.id], None, 10, budget=1.0)
+    assert [m.seq for m in found.messages] == [1]
+    assert store.search(["world"], [room.id], None, 10, budget=1.0).messages == []
+    assert [m.seq for m in store.search(["words"], [room.id], None, 10,
+                                        budget=1.0).messages] == [6]
+
+
 def test_a_bad_message_does_not_spoil_its_batch(store: Store) -> None:
     user = store.create_user("alice", "h")
     room = store.create_room("A")

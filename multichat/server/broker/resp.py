@@ -1,0 +1,104 @@
+"""Redis's replies on a subscribed connection (RESP2), cut out of the bytes as they come.
+
+A subscription's connection carries little else than ``message`` pushes of
+one channel: ``*3 $7 message $N channel $N payload``. Each is recognised by
+its fixed beginning and its payload sliced out of the buffer, with no
+object made for the frame; anything else (the subscribe confirmation, a
+``PING``'s answer, an error) goes through a small general reader. What a
+read ends in the middle of waits for the next read.
+
+Pure logic, no I/O: broker/redis_subscriber.py feeds it what the socket gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+_CRLF = b"\r\n"
+# What ``_value`` returns for a value not yet wholly in the buffer.
+_PARTIAL = object()
+
+
+class RespError(Exception):
+    """An error reply from Redis (``-ERR ...``), or bytes that are not RESP2."""
+
+
+Value = bytes | int | list["Value"] | RespError | None
+
+
+class PushReader:
+    """Feed it the bytes of a subscribed connection; it calls ``on_message`` with each
+    payload published on ``channel`` and ``on_other`` with every other reply."""
+
+    def __init__(self, channel: bytes, on_message: Callable[[bytes], None],
+                 on_other: Callable[[Value], None]) -> None:
+        self._message_head = (b"*3\r\n$7\r\nmessage\r\n$%d\r\n" % len(channel) + channel
+                              + b"\r\n$")
+        self._on_message = on_message
+        self._on_other = on_other
+        self._rest = b""
+
+    def feed(self, data: bytes) -> None:
+        buf = self._rest + data if self._rest else data
+        head, size_at, end = self._message_head, len(self._message_head), len(buf)
+        pos = 0
+        while pos < end:
+            if buf.startswith(head, pos):
+                line = buf.find(_CRLF, pos + size_at)
+                if line < 0:
+                    break
+                body = line + 2
+                after = body + int(buf[pos + size_at:line])
+                if after + 2 > end:
+                    break
+                pos = after + 2
+                self._on_message(buf[body:after])
+                continue
+            value, next_pos = _value(buf, pos)
+            if value is _PARTIAL:
+                break
+            pos = next_pos
+            self._on_other(value)  # type: ignore[arg-type]
+        self._rest = buf[pos:]
+
+
+def _value(buf: bytes, pos: int) -> tuple[object, int]:
+    """The value at ``pos`` and where the next begins, or (_PARTIAL, pos)."""
+    line = buf.find(_CRLF, pos)
+    if line < 0:
+        return _PARTIAL, pos
+    kind, text, after = buf[pos:pos + 1], buf[pos + 1:line], line + 2
+    if kind == b"$":
+        size = int(text)
+        if size < 0:
+            return None, after
+        if after + size + 2 > len(buf):
+            return _PARTIAL, pos
+        return buf[after:after + size], after + size + 2
+    if kind == b"*":
+        count = int(text)
+        if count < 0:
+            return None, after
+        items: list[object] = []
+        for _ in range(count):
+            item, after = _value(buf, after)
+            if item is _PARTIAL:
+                return _PARTIAL, pos
+            items.append(item)
+        return items, after
+    if kind == b":":
+        return int(text), after
+    if kind == b"+":
+        return text, after
+    if kind == b"-":
+        return RespError(text.decode(errors="replace")), after
+    raise RespError(f"not a RESP2 reply: {buf[pos:pos + 20]!r}")
+
+
+def command(*parts: bytes | str) -> bytes:
+    """One command as Redis reads it: an array of bulk strings."""
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
