@@ -437,6 +437,12 @@ class RedisBroker:
                 self.listener.departed(room_id, username)
 
     def _received(self, payload: bytes) -> None:
+        try:
+            self._take(payload)
+        except ValueError:  # malformed (another version mid-upgrade?): skip this one only
+            log.warning("skipped a malformed broker payload (%d bytes)", len(payload))
+
+    def _take(self, payload: bytes) -> None:
         kind = payload[:1]
         if kind == _EVENT:
             _, origin, room, seq, version, data = payload.split(_SEP, 5)

@@ -143,9 +143,12 @@ async def _ask(link: _Link, parts: tuple[str, ...]) -> resp.Value:
     link.transport.write(resp.command(*parts))
     reply_task = asyncio.ensure_future(link.replies.get())
     waits: set[asyncio.Future[Any]] = {reply_task, link.lost}
-    done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not reply_task.done():  # lost, or the caller's timeout: no task left behind
+            reply_task.cancel()
     if reply_task not in done:
-        reply_task.cancel()
         await link.lost  # raises why
     reply = reply_task.result()
     if isinstance(reply, resp.RespError):

@@ -18,6 +18,11 @@ _CRLF = b"\r\n"
 # What ``_value`` returns for a value not yet wholly in the buffer.
 _PARTIAL = object()
 
+# Longest bulk string (or array) taken from the subscription. The events published are
+# frames of at most --max-frame-bytes and a short header; 64 MiB is far past any, and
+# bounds what a forged or corrupt length could make this process buffer.
+MAX_LENGTH = 64 * 2**20
+
 
 class RespError(Exception):
     """An error reply from Redis (``-ERR ...``), or bytes that are not RESP2."""
@@ -48,7 +53,7 @@ class PushReader:
                 if line < 0:
                     break
                 body = line + 2
-                after = body + int(buf[pos + size_at:line])
+                after = body + _length(buf[pos + size_at:line])
                 if after + 2 > end:
                     break
                 pos = after + 2
@@ -69,14 +74,14 @@ def _value(buf: bytes, pos: int) -> tuple[object, int]:
         return _PARTIAL, pos
     kind, text, after = buf[pos:pos + 1], buf[pos + 1:line], line + 2
     if kind == b"$":
-        size = int(text)
+        size = _length(text)
         if size < 0:
             return None, after
         if after + size + 2 > len(buf):
             return _PARTIAL, pos
         return buf[after:after + size], after + size + 2
     if kind == b"*":
-        count = int(text)
+        count = _length(text)
         if count < 0:
             return None, after
         items: list[object] = []
@@ -93,6 +98,15 @@ def _value(buf: bytes, pos: int) -> tuple[object, int]:
     if kind == b"-":
         return RespError(text.decode(errors="replace")), after
     raise RespError(f"not a RESP2 reply: {buf[pos:pos + 20]!r}")
+
+
+def _length(text: bytes) -> int:
+    """A bulk string's length or an array's count, refused past ``MAX_LENGTH``: the
+    link is dropped (and refilled from the store) rather than buffering without end."""
+    length = int(text)
+    if length > MAX_LENGTH:
+        raise RespError(f"a RESP length of {length} is past {MAX_LENGTH}")
+    return length
 
 
 def command(*parts: bytes | str) -> bytes:

@@ -230,7 +230,11 @@ class HeldWrites:
         self.active = False
         waiting, self._waiting = self._waiting, []
         for peer in waiting:
-            peer.write_held()
+            try:
+                peer.write_held()
+            except Exception:  # one connection's fault must not hold the others' frames
+                log.exception("writing %s's events failed; dropping it", peer.address)
+                peer.connection.transport.abort()
 
     def waiting(self, peer: WebSocketPeer) -> None:
         self._waiting.append(peer)

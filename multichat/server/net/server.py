@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 # after it: thousands accepted at once (every client back after a restart) would make
 # turns of seconds, and hold every other client's frames, a ping, that long. The
 # kernel holds the others meanwhile (``--listen-backlog``, ``_queue_connections``).
+# The stock loop's: on uvloop (serve's default) libuv accepts all that wait in a turn.
 ACCEPTS_PER_TURN = 8
 
 

@@ -6,8 +6,9 @@ import signal
 from collections.abc import AsyncIterator
 
 import pytest
+from redis.asyncio import Redis
 
-from multichat.server.broker.redis_broker import RedisBroker
+from multichat.server.broker.redis_broker import CHANNEL, RedisBroker
 from tests.helpers.services import RedisService
 from tests.helpers.timing import TIMEOUT
 from tests.helpers.waiting import eventually
@@ -158,3 +159,25 @@ async def test_a_mute_redis_is_noticed_and_the_subscription_comes_back(
             await b.broker.close()
     finally:
         await a.broker.close()
+
+
+async def test_a_malformed_payload_is_skipped_and_the_link_stays(
+    pair: tuple[Process, Process], redis_service: RedisService,
+) -> None:
+    """Something else publishing on the channel (another version mid-upgrade, a stray
+    client): its payload is skipped alone; the subscription is not dropped, so no
+    process has to refill every room from the store."""
+    a, b = pair
+    a.broker.publish(1, 1, b'{"n":1}', 1)
+    await eventually(lambda: len(b.delivered) == 1)
+    resyncs = b.resyncs  # the subscription's own start may count one
+    publisher = Redis.from_url(redis_service.url)
+    try:
+        for junk in (b"E\x1fnot enough fields", b"E\x1fx\x1fnot-a-room\x1f1\x1f1\x1f{}",
+                     b"U\x1fx\x1f\xff\xfe", b"\xff\xfe", b""):
+            await publisher.publish(CHANNEL, junk)
+    finally:
+        await publisher.aclose()
+    a.broker.publish(1, 2, b'{"n":2}', 1)
+    await eventually(lambda: b.data() == [b'{"n":1}', b'{"n":2}'])
+    assert b.resyncs == resyncs  # the link was never lost: nothing to refill

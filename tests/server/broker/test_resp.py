@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from multichat.server.broker.resp import PushReader, RespError, Value, command
+import pytest
+
+from multichat.server.broker.resp import MAX_LENGTH, PushReader, RespError, Value, command
 
 CHANNEL = b"multichat:events"
 
@@ -52,3 +54,13 @@ def test_the_same_whatever_the_reads_cut() -> None:
     for cut in range(1, len(STREAM)):
         assert read([STREAM[:cut], STREAM[cut:]]) == whole, cut
     assert read([STREAM[i:i + 1] for i in range(len(STREAM))]) == whole
+
+
+def test_a_length_past_the_bound_is_refused_not_buffered() -> None:
+    """A forged or corrupt length would otherwise make the reader wait for (and
+    buffer) up to that many bytes; it raises, and the link is dropped and refilled."""
+    for stream in (b"*3\r\n$7\r\nmessage\r\n$16\r\n" + CHANNEL + b"\r\n$%d\r\n" % (MAX_LENGTH + 1),
+                   b"$%d\r\n" % (MAX_LENGTH + 1), b"*%d\r\n" % (MAX_LENGTH + 1)):
+        reader = PushReader(CHANNEL, lambda payload: None, lambda value: None)
+        with pytest.raises(RespError, match="past"):
+            reader.feed(stream)
