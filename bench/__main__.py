@@ -178,7 +178,22 @@ def work_log(data_dir: Path, kind: str) -> Path:
     return data_dir / f"{kind}-server.log"
 
 
+def die_with_harness() -> None:
+    """In a child, before exec: SIGTERM when the harness dies, however it dies.
+
+    A harness killed mid-run (Ctrl-C twice, ``kill``) does not unwind its
+    ``server()`` blocks; without this the servers it started, pinned to the
+    measured core, would go on running and spoil every later run.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _server_setup() -> None:
+    die_with_harness()
     raise_fd_limit()
     setup = pinned(SERVER_CPU)
     if setup:
@@ -186,6 +201,7 @@ def _server_setup() -> None:
 
 
 def _load_setup() -> None:
+    die_with_harness()
     raise_fd_limit()
     setup = pinned(LOAD_CPU)
     if setup:
