@@ -375,6 +375,25 @@ def test_the_lan_list_says_why_it_may_be_empty(
     assert "multicast" in found.empty.text() and "ws://" in found.empty.text()
 
 
+def test_the_form_starts_in_its_first_empty_field(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, controllers: list[AppController],
+    memory_keyring: MemoryKeyring,
+) -> None:
+    """A first start types a name first; a return (the last server and name filled in)
+    types only its password. The keyboard is where the person will type, no click."""
+    first = make(controllers, qapp, tmp_path / "first", StartOptions(discover=False))
+    first.start()
+    assert first.connect_window.focusWidget() is first.connect_window.join.username
+    settings = AppSettings(tmp_path / "again" / "settings.json")
+    settings.add_recent_server("ws://127.0.0.1:9", "alice")
+    again = AppController(qapp, settings=settings, credentials=CredentialStore(),
+                          options=StartOptions(discover=False), backoff=fast_backoff())
+    controllers.append(again)
+    again.start()
+    assert again.connect_window.join.username.text() == "alice"
+    assert again.connect_window.focusWidget() is again.connect_window.join.password
+
+
 # -- connecting, cancelling, the quit rule, the hosting restart ---------------------------
 
 
