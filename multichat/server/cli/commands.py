@@ -35,7 +35,8 @@ On start the server logs one line:
   Multichat VERSION listening on HOST:PORT[, HOST:PORT] (on this network:
   ws://ADDRESS:PORT ...; database URL)
 SIGINT (Ctrl-C) or SIGTERM closes every connection with code 1001, commits
-the messages it accepted, and exits 0.
+the messages it accepted, and exits 0. A second one while that waits ends the
+process at once (exit 128 + the signal's number).
 """
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import signal
 import sys
@@ -75,14 +76,33 @@ async def serve(config: ServerConfig) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, _on_signal, stop, signum)
     try:
         await stop.wait()
         log.info("stopping: closing connections and committing pending messages")
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-        await server.stop()
+        try:
+            await server.stop()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+
+def _on_signal(stop: asyncio.Event, signum: int) -> None:
+    """The first signal stops cleanly; a second, while that waits (a peer slow to close,
+    a database slow to commit), ends the process at once, as a second Ctrl-C should.
+
+    What was committed stays committed; a message not yet committed was not confirmed
+    to its sender, whose app sends it again. (Before, the second signal interrupted the
+    clean stop halfway and the process then hung on the threads it had left running.)
+    """
+    if not stop.is_set():
+        stop.set()
+        return
+    log.warning("a second %s: stopping now, without waiting", signal.Signals(signum).name)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(128 + signum)
 
 
 def allow_open_files() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.helpers.client import ProtocolClient
 from tests.helpers.process import ServerProcess, run_cli
+from tests.helpers.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -114,3 +116,29 @@ async def test_serve_takes_more_connections_than_its_soft_limit_of_open_files(
         for client in clients:
             await client.close()
         server.kill()
+
+
+async def test_a_second_signal_during_a_slow_stop_ends_the_process_at_once(
+    seeded: Path, home: Path,
+) -> None:
+    """Ctrl-C twice: the first stop waits for a peer that never answers its close (up
+    to --close-timeout, 60 s here); the second ends the process now, with one line
+    saying so. Before, the second interrupted the stop halfway and the process hung
+    on the threads it left running, until a third."""
+    server = ServerProcess(seeded, home, "--close-timeout", "60")
+    silent = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        silent.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                       b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                       b"Sec-WebSocket-Version: 13\r\n\r\n")
+        assert silent.recv(4096).startswith(b"HTTP/1.1 101")  # open; it will never read again
+        server.process.send_signal(signal.SIGINT)
+        await eventually(lambda: "stopping:" in "".join(server.output))
+        assert server.process.poll() is None  # waiting on the silent peer's close
+        assert await asyncio.to_thread(server.signal, signal.SIGINT) == 128 + signal.SIGINT
+        log = server.log()
+    finally:
+        silent.close()
+        server.kill()
+    assert "a second SIGINT: stopping now" in log
+    assert "Traceback" not in log
