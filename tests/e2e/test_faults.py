@@ -294,6 +294,99 @@ async def test_a_read_only_database_fails_sends_in_words_and_reads_go_on(
         await logged(party.server, "messages are stored again; 1 failed meanwhile")
 
 
+# -- a lost database connection ------------------------------------------------------------------
+
+# What a sender reads when the connection died with its message's batch in flight.
+CONNECTION_LOST = ("the connection to the database was lost while storing the message: it may "
+                   "or may not be stored; a resend with the same client_id is stored once")
+# The server's one warning when it finds its connections to PostgreSQL gone.
+RECONNECTING = "the connection to PostgreSQL was lost"
+
+
+def other_backends(url: str, where: str = "TRUE") -> int:
+    """Sessions of the test's database but this one (the server's), that match ``where``."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            f"AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND {where}"
+            .encode()).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def terminate_backends(url: str, where: str = "TRUE") -> None:
+    """End the server's sessions (those that match ``where``) as an operator, a restart or a
+    failover would, and wait until they are gone."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+            "current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
+            f"AND {where}".encode())
+    wait_until(lambda: other_backends(url, where) == 0, "the terminated sessions to end")
+
+
+def warnings(server: ServerProcess) -> list[str]:
+    return [line for line in server.output if " WARNING " in line]
+
+
+async def test_dropped_database_connections_are_replaced_and_nothing_is_lost(
+        tmp_path: Path, postgres_service: PostgresService, postgres_url: str) -> None:
+    """pg_terminate_backend on every session of the server between two messages.
+
+    Each database thread finds its connection gone before it uses it and opens
+    a new one: the next message is stored (the next seq) and delivered, reads
+    and logins go on, and the log says so in one warning.
+    """
+    server = new_chat(tmp_path, database=postgres_url).serve()
+    async with running(server) as party:
+        assert (await send(party.alice, "before"))["seq"] == 1
+        await reads_go_on(party, ["before"])  # the readers hold connections too
+        assert other_backends(postgres_url) > 0
+        terminate_backends(postgres_url)
+        assert (await send(party.alice, "after"))["seq"] == 2
+        assert await seqs_seen(party.bob, 2) == [1, 2]
+        await reads_go_on(party, ["before", "after"])
+        found = await party.bob.request(command="search", query="after", ref="s")
+        assert [event["message"] for event in found["results"]] == ["after"]
+        other = await ProtocolClient.open(party.server.url)  # stores a token: a write
+        try:
+            assert "login" in await other.login("bob", password("bob"))
+        finally:
+            await other.close()
+        assert [m["message"] for m in await history(party.bob, LOBBY)] == ["before", "after"]
+        assert len(warnings(party.server)) == 1, warnings(party.server)
+        assert RECONNECTING in warnings(party.server)[0]
+
+
+async def test_a_database_connection_dropped_mid_batch_fails_its_message_in_words(
+        tmp_path: Path, postgres_url: str) -> None:
+    """The writer's session ended while its batch waits in the transaction (on a row lock
+    held from outside): whether it committed is unknown to the server, so the sender is
+    told it may not be stored; a resend with the same client_id is stored once, on a
+    new connection."""
+    server = new_chat(tmp_path, database=postgres_url).serve()
+    async with running(server) as party:
+        assert (await send(party.alice, "before"))["seq"] == 1
+        with psycopg.connect(postgres_url, autocommit=True, connect_timeout=5) as holder:
+            holder.execute(b"BEGIN")
+            holder.execute(b'SELECT 1 FROM "room" WHERE "id" = 1 FOR UPDATE')
+            await party.alice.send(command="send", room=LOBBY, message="cut", client_id="cut",
+                                   ref="cut")
+            await eventually(lambda: other_backends(postgres_url, "wait_event_type = 'Lock'")
+                             == 1, TIMEOUT * 2)
+            terminate_backends(postgres_url, "wait_event_type = 'Lock'")
+            refusal = await party.alice.expect(
+                lambda f: f.get("client_id") == "cut" or f.get("ref") == "cut")
+            assert refusal == refused(CONNECTION_LOST, "cut")
+            holder.execute(b"ROLLBACK")
+        await logged(party.server, "storing 1 message(s) failed")
+        assert (await send(party.alice, "cut"))["seq"] == 2  # stored once, on a new connection
+        assert (await send(party.alice, "after"))["seq"] == 3
+        assert await seqs_seen(party.bob, 3) == [1, 2, 3]
+        assert [m["message"] for m in await history(party.bob, LOBBY)] == [
+            "before", "cut", "after"]
+
+
 # -- a lock held elsewhere -----------------------------------------------------------------------
 
 

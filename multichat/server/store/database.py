@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import peewee as pw
 from playhouse.db_url import connect as connect_url
+from playhouse.db_url import parse as parse_url
 
 from multichat.server.redact import redact
 from multichat.server.store.errors import (
@@ -32,6 +33,7 @@ from multichat.server.store.errors import (
     StoreUnavailable,
     WriteRefused,
 )
+from multichat.server.store.postgres_connection import PostgresDatabase
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +168,9 @@ def open_database(url: str, *, synchronous: str = "normal") -> pw.Database:
                 },
             )
         elif urlsplit(url).scheme in POSTGRES_SCHEMES:
-            # psycopg 3 (the maintained driver), even where psycopg2 is installed too.
-            db = connect_url(url, prefer_psycopg3=True)
+            # psycopg 3 (the maintained driver), even where psycopg2 is installed too;
+            # a lost connection is replaced (store/postgres_connection.py).
+            db = _postgres_database(url)
         else:
             db = connect_url(url)
         db.connect(reuse_if_open=True)
@@ -176,6 +179,14 @@ def open_database(url: str, *, synchronous: str = "normal") -> pw.Database:
     except (pw.PeeweeException, sqlite3.Error, OSError, RuntimeError, ValueError) as exc:
         raise StoreUnavailable(f"cannot open database {redact(url)}: {exc}") from exc
     return db
+
+
+def _postgres_database(url: str) -> PostgresDatabase:
+    """peewee's PostgreSQL database for ``url``, as ``playhouse.db_url.connect`` makes it."""
+    params = parse_url(url)
+    if not params.get("database"):
+        raise ValueError(f"{redact(url)!r} has no database name: postgresql://host/dbname")
+    return PostgresDatabase(prefer_psycopg3=True, **params)
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,15 @@ class StoreUnavailable(StoreError):
     pass
 
 
+class ConnectionLost(StoreUnavailable):
+    """The connection to the database server broke while a request was under way, so
+    whether it was carried out is unknown (a new connection serves the next one)."""
+
+    def __init__(self, doing: str) -> None:
+        """``doing``: what was under way and what to do now, e.g. "storing the message: ..."."""
+        super().__init__(f"the connection to the database was lost while {doing}")
+
+
 class WriteRefused(StoreUnavailable):
     """The database refused a write (its disk, a read-only switch, a lock); reads still work."""
 

@@ -5,7 +5,9 @@ peewee is synchronous, so every store call runs on a database thread: the
 path), and ``StoreExecutor`` a small pool for everything else (logins,
 history, admin). SQLite in WAL mode lets those readers run beside the writer.
 A write the database refuses (disk full, read-only, locked past the busy
-timeout) comes out as the ``WriteRefused`` that says so in words.
+timeout) comes out as the ``WriteRefused`` that says so in words; a call whose
+connection to PostgreSQL broke under it as ``ConnectionLost`` (the thread's
+next call opens a new connection: store/postgres_connection.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from multichat.server.store.database import write_refusal
-from multichat.server.store.errors import StoreError
+from multichat.server.store.errors import ConnectionLost, StoreError
 from multichat.server.store.repository import Store
 
 P = ParamSpec("P")
@@ -25,6 +27,8 @@ T = TypeVar("T")
 
 # Two readers: history and logins overlap, and SQLite WAL serves readers in parallel.
 READER_THREADS = 2
+# What the client is told when the connection broke under its request (ConnectionLost).
+RETRY = "carrying out the request; try again"
 
 
 class StoreExecutor:
@@ -37,8 +41,9 @@ class StoreExecutor:
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
+        call = functools.partial(self._call, functools.partial(fn, *args, **kwargs))
         try:
-            return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+            return await loop.run_in_executor(self._pool, call)
         except StoreError:
             raise
         except Exception as exc:
@@ -46,6 +51,18 @@ class StoreExecutor:
             if refusal is None:
                 raise
             raise refusal.kind() from exc
+
+    def _call(self, call: Callable[[], T]) -> T:
+        """On a database thread: ``call()``; ConnectionLost if the connection broke under it
+        (the thread's next call opens a new one)."""
+        try:
+            return call()
+        except StoreError:
+            raise
+        except Exception as exc:
+            if self.store.connection_lost():
+                raise ConnectionLost(RETRY) from exc
+            raise
 
     def close(self) -> None:
         """Wait for running calls, then close each thread's connection."""

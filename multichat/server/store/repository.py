@@ -57,6 +57,7 @@ from multichat.server.store.models import (
     Token,
     database,
 )
+from multichat.server.store.postgres_connection import PostgresDatabase
 from multichat.server.store.records import (
     Appended,
     Credentials,
@@ -419,6 +420,12 @@ class Store:
         """Close the calling thread's connection (database threads call it on exit)."""
         if not self.db.is_closed():
             self.db.close()
+
+    def connection_lost(self) -> bool:
+        """Whether the calling thread's connection to the database server broke under its
+        last statement (PostgreSQL): what that statement did is unknown. The next call on
+        the thread opens a new connection (store/postgres_connection.py)."""
+        return isinstance(self.db, PostgresDatabase) and self.db.connection_lost()
 
     # -- SQLite: WAL checkpoints, lock waits ---------------------------------
 

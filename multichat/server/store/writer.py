@@ -12,6 +12,11 @@ with the next batch: nothing is retried but a lock. A SQLite database locked
 by another program (the admin CLI, a VACUUM, a backup tool writing) is tried
 again, in ``lock_attempt`` steps, for up to ``lock_give_up`` seconds; the log
 gets one line when trouble starts and one when it ends, not one per batch.
+
+A batch whose PostgreSQL connection broke under it is not retried either: its
+COMMIT may have been carried out with only the answer lost, so its senders are
+told it may or may not be stored (a resend with the same client_id is stored
+once), and the next batch runs on a new connection (store/postgres_connection.py).
 """
 
 from __future__ import annotations
@@ -26,7 +31,12 @@ from typing import Generic, Protocol, TypeVar
 
 from multichat.server.store.checkpoints import CHECKPOINT_INTERVAL, WalCheckpointer
 from multichat.server.store.database import Refusal, write_refusal
-from multichat.server.store.errors import StillLocked, StoreError, StoreUnavailable
+from multichat.server.store.errors import (
+    ConnectionLost,
+    StillLocked,
+    StoreError,
+    StoreUnavailable,
+)
 from multichat.server.store.records import Appended, NewMessage, Unchanged
 from multichat.server.store.repository import Store
 from multichat.server.store.search_purge import SearchPurger
@@ -59,6 +69,10 @@ LOCK_RETRY_PAUSE = 0.05
 
 # What the sender is told did not happen, before the reason.
 NOT_STORED = "the message was not stored"
+# What the sender is told when the connection broke with its batch in flight: the batch
+# may have committed or not, and a resend with the same client_id settles it.
+UNKNOWN_OUTCOME = ("storing the message: it may or may not be stored; a resend with the same "
+                   "client_id is stored once")
 
 
 class Bracket(Protocol):
@@ -208,11 +222,23 @@ class MessageWriter(Generic[C]):
         """The error each message of a failed batch gets; logged when new trouble starts."""
         # The sender gets words, never the engine's message: PostgreSQL's quotes the
         # failing row, which may be another sender's text in the same batch.
-        failure = refusal.kind(NOT_STORED) if refusal is not None else StoreUnavailable(
-            f"{NOT_STORED}: the database failed; the server's log says why")
+        lost = self._store.connection_lost()
+        failure: StoreError
+        if lost:  # perhaps after COMMIT went out: not retried, the sender is told so
+            failure = ConnectionLost(UNKNOWN_OUTCOME)
+        elif refusal is not None:
+            failure = refusal.kind(NOT_STORED)
+        else:
+            failure = StoreUnavailable(
+                f"{NOT_STORED}: the database failed; the server's log says why")
         if str(failure) != self._failing:
             self._failing = str(failure)
-            if refusal is not None:
+            if lost:
+                log.error("storing %d message(s) failed: the connection to the database was "
+                          "lost (%s), perhaps after the commit was sent; each sender was told "
+                          "so, and a new connection serves the next batch", count,
+                          " ".join(str(exc).split()))
+            elif refusal is not None:
                 log.error("storing %d message(s) failed: %s [%s]; until messages are stored "
                           "again, further failures like it are counted, not logged", count,
                           refusal.kind.reason, refusal)
