@@ -33,6 +33,7 @@ from bench import profile as bench_profile
 from bench import search as search_bench
 from bench import sqlite_modes
 from bench import storm as bench_storm
+from bench.tables import print_table
 from multichat.protocol import MsgType
 from multichat.server.chat.passwords import Passwords
 from multichat.server.chat.tokens import token_hash
@@ -441,12 +442,6 @@ SCENARIOS = {"fanout": fanout, "big_room": big_room, "activity": activity, "idle
 # -- report ------------------------------------------------------------------------------
 
 
-def fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
-    return str(value)
-
-
 def generator_loop() -> str:
     """The event loop bench/load.py runs on: uvloop where the bench extra is installed."""
     try:
@@ -460,17 +455,6 @@ def print_profile(collapsed: Path) -> None:
     print(f"\n  profile: {collapsed} (collapsed stacks); most samples of their own:")
     for share, name in bench_profile.top_functions(collapsed):
         print(f"  {share:6.1%}  {name}")
-
-
-def print_table(name: str, rows: list[dict[str, Any]]) -> None:
-    print(f"\n## {name}")
-    if not rows:
-        return
-    keys = list(rows[0])
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "---|" * len(keys))
-    for row in rows:
-        print("| " + " | ".join(fmt(row.get(k)) for k in keys) + " |")
 
 
 def summary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from typing import Any
 from bench import services
 from bench.cluster_measure import RESULTS, measured_load, print_profiles, saturated
 from bench.cluster_sides import CLIENTS, ROOMS, SENDERS, channels_side, multichat_side
+from bench.tables import print_table as print_rows
 
 PROFILE_WINDOW = 20.0  # seconds measured at each step with --profile
 
@@ -122,23 +123,6 @@ def saturation(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "delivered_there_per_s": first["deliveries_per_s"] if first else None,
                     "loss_there": first["loss"] if first else None})
     return out
-
-
-def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
-    print(f"\n## {title}")
-    if not rows:
-        return
-    keys = list(rows[0])
-    print("| " + " | ".join(keys) + " |")
-    print("|" + "---|" * len(keys))
-    for row in rows:
-        print("| " + " | ".join(_fmt(row.get(key)) for key in keys) + " |")
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.0f}"
-    return str(value)
 
 
 def run(options: Any, work: Path, *, single: Stepper, tree: Path) -> list[dict[str, Any]]:
