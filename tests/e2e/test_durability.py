@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.helpers.client import ProtocolClient
+from tests.helpers.client import ProtocolClient, two_in_the_lobby
 from tests.helpers.process import ServerProcess, run_cli
 
 pytestmark = pytest.mark.slow
@@ -50,12 +50,8 @@ async def crash_under_load(data_dir: Path, home: Path) -> list[dict[str, object]
     """
     server = ServerProcess(data_dir, home)
     try:
-        writer = await ProtocolClient.open(server.url)
-        reader = await ProtocolClient.open(server.url)
-        await writer.login("writer", "writer-pw")
-        await reader.login("reader", "reader-pw")
-        await writer.join(1)
-        await reader.join(1)
+        writer, reader = await two_in_the_lobby(server.url, ("writer", "writer-pw"),
+                                                ("reader", "reader-pw"))
         for i in range(SENT):  # pipelined: the server stores them as fast as it can
             await writer.send(command="send", room=1, message=f"m{i}", client_id=f"c{i}")
         while len(messages(reader)) < KILL_AFTER:

@@ -76,3 +76,20 @@ class ProtocolClient:
 
     async def close(self) -> None:
         await self.connection.close()
+
+
+# The room a seeded test server has first (``admin room add Lobby``).
+LOBBY = 1
+
+
+async def two_in_the_lobby(url: str, first: tuple[str, str],
+                           second: tuple[str, str]) -> tuple[ProtocolClient, ProtocolClient]:
+    """Two connections to ``url``, logged in as ``first`` and ``second`` (username,
+    password) and joined to the Lobby, in that order: both logins, then both joins."""
+    one = await ProtocolClient.open(url)
+    two = await ProtocolClient.open(url)
+    await one.login(*first)
+    await two.login(*second)
+    await one.join(LOBBY)
+    await two.join(LOBBY)
+    return one, two

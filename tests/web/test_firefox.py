@@ -11,6 +11,7 @@ an allowed origin of the same site.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import AsyncIterator
@@ -52,6 +53,22 @@ async def log_in(page: FirefoxPage, server: ChatServer) -> None:
     await page.wait_for(CHAT_SHOWN)
 
 
+@contextlib.asynccontextmanager
+async def bob_beside_alice_in_the_lobby(page: FirefoxPage,
+                                        server: ChatServer) -> AsyncIterator[ProtocolClient]:
+    """Alice's page (logged in) opens the Lobby, ready to type; bob, a protocol client,
+    logs in and joins it too. Yields bob, closed after."""
+    await page.click('#room-list li[data-room-id="1"] button')
+    await page.wait_for("!document.getElementById('message-input').disabled")
+    bob = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}/")
+    try:
+        await bob.login(*BOB)
+        await bob.join(1)
+        yield bob
+    finally:
+        await bob.close()
+
+
 async def test_the_page_logs_in_chats_and_keeps_text_as_text_in_firefox(
     server: ChatServer, firefox: FirefoxPage
 ) -> None:
@@ -63,12 +80,7 @@ async def test_the_page_logs_in_chats_and_keeps_text_as_text_in_firefox(
     assert cookie["secure"] is False
     assert "multichat_session" not in await page.evaluate("document.cookie")
 
-    await page.click('#room-list li[data-room-id="1"] button')
-    await page.wait_for("!document.getElementById('message-input').disabled")
-    bob = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}/")
-    try:
-        await bob.login(*BOB)
-        await bob.join(1)
+    async with bob_beside_alice_in_the_lobby(page, server) as bob:
         await page.click("#message-input")
         await page.type("hello from")
         await page.press("Shift+Enter")
@@ -83,8 +95,6 @@ async def test_the_page_logs_in_chats_and_keeps_text_as_text_in_firefox(
         assert await page.evaluate(
             "document.querySelectorAll('#messages img, #messages script, #messages b').length"
         ) == 0
-    finally:
-        await bob.close()
 
     # The CSP holds in Firefox too: an injected inline script does not run.
     await page.evaluate("(() => { const s = document.createElement('script');"
@@ -163,12 +173,7 @@ async def test_a_picture_goes_up_and_shows_and_a_search_marks_its_words_in_firef
 ) -> None:
     page = firefox
     await log_in(page, server)
-    await page.click('#room-list li[data-room-id="1"] button')
-    await page.wait_for("!document.getElementById('message-input').disabled")
-    bob = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}/")
-    try:
-        await bob.login(*BOB)
-        await bob.join(1)
+    async with bob_beside_alice_in_the_lobby(page, server) as bob:
         await page.evaluate(CHOOSE_A_PICTURE)
         await page.wait_for("document.querySelector('.upload .upload-state')?.textContent"
                             " === 'ready'")
@@ -188,5 +193,3 @@ async def test_a_picture_goes_up_and_shows_and_a_search_marks_its_words_in_firef
         assert await page.evaluate(
             "[...document.querySelectorAll('.search-result mark')].map(m => m.textContent)"
         ) == ["Crème", "brûlée"]
-    finally:
-        await bob.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.client import ProtocolClient
+from tests.helpers.client import two_in_the_lobby
 from tests.helpers.process import ServerProcess, run_cli
 
 pytestmark = pytest.mark.slow
@@ -27,12 +27,8 @@ def seeded(data_dir: Path, home: Path) -> Path:
 
 async def round_trip(server: ServerProcess) -> None:
     """Two clients, one message between them, then a clean stop by SIGTERM."""
-    alice = await ProtocolClient.open(server.url)
-    bob = await ProtocolClient.open(server.url)
-    await alice.login("alice", "alice-password")
-    await bob.login("bob", "bob-password")
-    await alice.join(1)
-    await bob.join(1)
+    alice, bob = await two_in_the_lobby(server.url, ("alice", "alice-password"),
+                                        ("bob", "bob-password"))
     for n in range(20):
         await bob.send(command="send", room=1, message=f"m{n}", client_id=f"c{n}")
     seqs = [(await alice.expect(lambda f: f.get("msg_type") == 0))["seq"] for _ in range(20)]
