@@ -228,9 +228,8 @@ class AppController(QObject):
         self.connect_window.show()
         if hosted_before:
             self.connect_window.show_host_tab()
-        else:  # the first empty field: a first start types its name, a return its password
-            join = self.connect_window.join
-            (join.password if join.username.text() else join.username).setFocus()
+        else:
+            self.connect_window.join.focus_first_empty()
         self._after_first_window()
 
     def _after_first_window(self) -> None:

@@ -253,10 +253,15 @@ class JoinForm(QWidget):
             self.server.setEditText(DEFAULT_URL)
         self._update_plain()  # the current text may be set with no signal (blocked above)
 
+    def focus_first_empty(self) -> None:
+        """Put the cursor where the person types next: the username on a first start,
+        the password when the name is filled in already (a return, a recent server)."""
+        (self.password if self.username.text() else self.username).setFocus()
+
     def _found_chosen(self, url: str, fingerprint: str) -> None:
         self.server.setEditText(url)
         self.serverChosen.emit(url, fingerprint)
-        (self.password if self.username.text() else self.username).setFocus()
+        self.focus_first_empty()
 
     def _recent_chosen(self, index: int) -> None:
         if 0 <= index < len(self._recent):
