@@ -11,9 +11,9 @@ libpq knows to be broken (a statement failed on it), or one whose server has
 closed it while it sat idle (its socket readable with no query out, and
 reading it finds the end), is closed and a new one opened, on the spot. The
 look costs no round trip: a status flag and a ``poll()`` of the socket with no
-wait. A connection is never replaced inside a transaction: what the
-transaction did is the caller's to settle (store/writer.py fails the batch's
-messages in words, docs/operations.md).
+wait. A connection is never replaced inside a transaction, nor under its
+COMMIT or ROLLBACK: what the transaction did is the caller's to settle
+(store/writer.py fails the batch's messages in words, docs/operations.md).
 
 One warning goes to the log per outage, not one per thread: a connection
 opened before the outage was first noticed is counted as part of it.
@@ -25,6 +25,7 @@ import functools
 import logging
 import select
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import peewee as pw
@@ -51,7 +52,7 @@ class PostgresDatabase(pw.PostgresqlDatabase):
         self._outages = 0  # outages noticed so far
         self._outage_lock = threading.Lock()
         # This thread's connection: .outages, the count when it was opened; .farewell, the
-        # server's last words on it (_note_farewell).
+        # server's last words on it (_note_farewell); .ending, a transaction is ending.
         self._opened = threading.local()
         super().__init__(*args, **kwargs)
 
@@ -71,6 +72,16 @@ class PostgresDatabase(pw.PostgresqlDatabase):
         self._replace_if_lost()
         return super().connection()
 
+    # peewee ends a transaction with a COMMIT or ROLLBACK through cursor(), after it has
+    # left its books: never on a new connection, where a COMMIT would commit nothing and
+    # say nothing of it (PostgreSQL only warns), and the loss would go unseen.
+
+    def commit(self) -> Any:
+        return self._on_the_same_connection(super().commit)
+
+    def rollback(self) -> Any:
+        return self._on_the_same_connection(super().rollback)
+
     def cursor(self, named_cursor: Any = None) -> Any:
         self._replace_if_lost()
         return super().cursor(named_cursor)
@@ -87,10 +98,17 @@ class PostgresDatabase(pw.PostgresqlDatabase):
             return None
         return pw.PostgresqlDatabase.connection(self)  # open: returned as it is
 
+    def _on_the_same_connection(self, end: Callable[[], Any]) -> Any:
+        self._opened.ending = True
+        try:
+            return end()
+        finally:
+            self._opened.ending = False
+
     def _replace_if_lost(self) -> None:
         """Close this thread's connection if it is lost, so that peewee opens a new one."""
         conn = self._open_connection()
-        if conn is None or self.in_transaction():
+        if conn is None or self.in_transaction() or getattr(self._opened, "ending", False):
             return
         why = _why_lost(conn, getattr(self._opened, "farewell", []))
         if why is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -50,13 +50,24 @@ def terminate_sleeping(url: str) -> None:
                      b"current_database() AND query LIKE 'SELECT pg_sleep%'")
 
 
+def a_long_statement(store: Store) -> None:
+    store.db.execute_sql("SELECT pg_sleep(60)").fetchall()
+
+
+def a_long_transaction(store: Store) -> None:
+    """Its ROLLBACK must go to the lost connection: on a new one it would pass, and the
+    loss (and, for a COMMIT, the transaction) would go unseen."""
+    with store.db.atomic():
+        store.db.execute_sql("SELECT pg_sleep(60)").fetchall()
+
+
+@pytest.mark.parametrize("work", [a_long_statement, a_long_transaction])
 async def test_a_call_whose_session_ends_fails_in_words_and_the_next_reconnects(
         store: Store, executor: StoreExecutor, postgres_url: str,
-        caplog: pytest.LogCaptureFixture) -> None:
+        caplog: pytest.LogCaptureFixture, work: Callable[[Store], None]) -> None:
     caplog.set_level(logging.INFO, logger=STORE_LOG)
     store.create_room("Lobby")
-    call = asyncio.ensure_future(executor.run(
-        lambda: store.db.execute_sql("SELECT pg_sleep(60)").fetchall()))
+    call = asyncio.ensure_future(executor.run(work, store))
     await eventually(lambda: sleeping_sessions(postgres_url) == 1)
     terminate_sleeping(postgres_url)
     with pytest.raises(ConnectionLost, match="try again"):
