@@ -358,6 +358,21 @@ async def test_dropped_database_connections_are_replaced_and_nothing_is_lost(
         assert RECONNECTING in warnings(party.server)[0]
 
 
+async def test_a_restart_of_postgresql_is_survived_without_a_restart_of_the_server(
+        tmp_path: Path, own_postgres_service: PostgresService) -> None:
+    """PostgreSQL restarted (a fast shutdown ends every session) between two messages."""
+    url = own_postgres_service.new_database()
+    server = new_chat(tmp_path, database=url).serve()
+    async with running(server) as party:
+        assert (await send(party.alice, "before"))["seq"] == 1
+        await asyncio.to_thread(own_postgres_service.restart)
+        assert (await send(party.alice, "after"))["seq"] == 2
+        assert await seqs_seen(party.bob, 2) == [1, 2]
+        await reads_go_on(party, ["before", "after"])
+        assert len(warnings(party.server)) == 1, warnings(party.server)
+        assert RECONNECTING in warnings(party.server)[0]
+
+
 async def test_a_database_connection_dropped_mid_batch_fails_its_message_in_words(
         tmp_path: Path, postgres_url: str) -> None:
     """The writer's session ended while its batch waits in the transaction (on a row lock

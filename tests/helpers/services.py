@@ -143,6 +143,15 @@ class PostgresService:
              "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"],
             check=True, capture_output=True, timeout=TIMEOUT * 6,
         )
+        self._run()
+
+    def restart(self) -> None:
+        """Stop it as an operator's restart would (a fast shutdown: every session is
+        ended) and start it again, on the same port and data."""
+        self._shut_down()
+        self._run()
+
+    def _run(self) -> None:
         # Durability settings off: the tests kill server processes, never the database.
         self.process = subprocess.Popen(
             [*self._as_user, str(self.bindir / "postgres"), "-D", str(self.datadir),
@@ -177,16 +186,31 @@ class PostgresService:
         self.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def _postmaster_pid(self) -> int | None:
+        try:
+            return int((self.datadir / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def stop(self) -> None:
+        self._shut_down()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _shut_down(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # fast shutdown
+            # A fast shutdown (SIGINT), to the postmaster itself: runuser hands it on as
+            # SIGTERM, a smart shutdown, which waits for every client to leave.
+            postmaster = self._postmaster_pid()
+            if self._as_user and postmaster is not None:
+                os.kill(postmaster, signal.SIGINT)
+            else:
+                self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(TIMEOUT)
         self.process = None
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _postgres_bindir() -> Path | None:
@@ -195,9 +219,8 @@ def _postgres_bindir() -> Path | None:
     return Path(found[-1]).parent if found else None
 
 
-@pytest.fixture(scope="session")
-def postgres_service() -> Iterator[PostgresService]:
-    """One PostgreSQL cluster for the whole session."""
+@contextlib.contextmanager
+def _postgres_cluster() -> Iterator[PostgresService]:
     bindir = _postgres_bindir()
     if bindir is None:
         _missing("postgresql")
@@ -213,6 +236,20 @@ def postgres_service() -> Iterator[PostgresService]:
     finally:
         with contextlib.suppress(Exception):
             service.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_service() -> Iterator[PostgresService]:
+    """One PostgreSQL cluster for the whole session."""
+    with _postgres_cluster() as service:
+        yield service
+
+
+@pytest.fixture
+def own_postgres_service() -> Iterator[PostgresService]:
+    """A PostgreSQL cluster for one test alone, which it may restart."""
+    with _postgres_cluster() as service:
+        yield service
 
 
 @pytest.fixture
