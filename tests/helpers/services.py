@@ -198,8 +198,8 @@ class PostgresService:
 
     def _shut_down(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            # A fast shutdown (SIGINT), to the postmaster itself: runuser hands it on as
-            # SIGTERM, a smart shutdown, which waits for every client to leave.
+            # A fast shutdown (SIGINT), to the postmaster itself: sent to runuser, with a
+            # client connected it ended no session and left the postmaster running.
             postmaster = self._postmaster_pid()
             if self._as_user and postmaster is not None:
                 os.kill(postmaster, signal.SIGINT)
