@@ -9,7 +9,8 @@ Here, whenever a thread is about to use its connection outside a transaction
 (a batch's ``BEGIN``, a read, a login), the connection is looked at first: one
 libpq knows to be broken (a statement failed on it), or one whose server has
 closed it while it sat idle (its socket readable with no query out, and
-reading it finds the end), is closed and a new one opened, on the spot. The
+reading it finds the server's FATAL farewell or the end of the stream), is
+closed and a new one opened, on the spot. The
 look costs no round trip: a status flag and a ``poll()`` of the socket with no
 wait. A connection is never replaced inside a transaction, nor under its
 COMMIT or ROLLBACK: what the transaction did is the caller's to settle
