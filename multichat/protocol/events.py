@@ -27,21 +27,10 @@ def encode(frame: Frame) -> bytes:
     return _encoder.encode(frame).encode()
 
 
-# The last second formatted, (seconds since the epoch, its text up to the "."): the
-# events of a busy room come within the same second, and a datetime and strftime
-# each cost more than the rest of their frame's fields (a tuple, swapped whole: any
-# thread may format).
-_last_second: list[tuple[int, str]] = [(0, "1970-01-01T00:00:00.")]
-
-
 def format_ts(ts_ms: int) -> str:
     """Milliseconds since the epoch as ISO 8601 in UTC, e.g. 2026-11-24T12:00:00.123Z."""
-    second, millis = divmod(ts_ms, 1000)
-    last = _last_second[0]
-    if last[0] != second:
-        moment = datetime.fromtimestamp(second, tz=UTC)
-        last = _last_second[0] = (second, moment.strftime("%Y-%m-%dT%H:%M:%S."))
-    return f"{last[1]}{millis:03d}Z"
+    moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}Z"
 
 
 def _with_ref(frame: Frame, ref: str | None) -> Frame:

@@ -53,7 +53,7 @@ from multichat.protocol import events, frames
 from multichat.protocol.codes import LISTED_TYPES
 from multichat.protocol.mentions import mentioned_names, name_form
 from multichat.server.chat.session import Session
-from multichat.server.store.records import Room, StoredMessage
+from multichat.server.store.records import Room
 
 if TYPE_CHECKING:
     from multichat.server.chat.service import ChatService
@@ -188,34 +188,17 @@ class Activity:
         self._chat = chat
         self._enabled = enabled
         self.coalescer = ActivityCoalescer(self._tell, window=window, schedule=schedule)
-        # The frame about to be published and the message it was encoded from.
-        self._published: tuple[bytes, StoredMessage] | None = None
-
-    def publishing(self, data: bytes, message: StoredMessage) -> None:
-        """``data`` is ``message``'s frame, about to be published: when the same bytes
-        come to ``offer`` (one process: the broker hands them straight on), their fields
-        are read here instead of decoded from JSON again. Bytes from elsewhere (another
-        process, through Redis) are other objects, and are decoded."""
-        self._published = (data, message)
 
     def offer(self, room_id: int, seq: int, data: bytes) -> None:
         """A stored event of the room (its frame's bytes), as the room's members get it."""
         chat = self._chat
         if not self._enabled or len(chat.sessions) <= len(chat.presence.sessions(room_id)):
             return  # every connection of this process is in the room: nobody to tell
-        published = self._published
-        if published is not None and published[0] is data:
-            message = published[1]
-            msg_type, username, text = message.msg_type, message.username, message.text
-        else:
-            frame = frames.decode_frame(data)
-            if not isinstance(frame, frames.RoomEvent):
-                return
-            msg_type, username, text = frame.msg_type, frame.username, frame.message
-        if msg_type not in LISTED_TYPES:
+        frame = frames.decode_frame(data)
+        if not isinstance(frame, frames.RoomEvent) or frame.msg_type not in LISTED_TYPES:
             return
-        names = mentioned_names(text) if text else NO_NAMES
-        self.coalescer.add(room_id, seq, username, names)
+        names = mentioned_names(frame.message) if frame.message else NO_NAMES
+        self.coalescer.add(room_id, seq, frame.username, names)
 
     def close(self) -> None:
         self.coalescer.close()

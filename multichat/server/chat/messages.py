@@ -175,7 +175,6 @@ class Messages:
         if outcome.duplicate:
             session.peer.send(data)  # a resend: the sender alone learns it is stored
         else:
-            self._chat.activity.publishing(data, outcome.message)
             self._chat.broker.publish(room_id, outcome.message.seq, data, outcome.version)
             if (not context.announce and room_id not in session.rooms
                     and session in self._chat.sessions):

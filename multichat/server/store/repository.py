@@ -28,12 +28,7 @@ from multichat.protocol.events import DIRECT_KIND, ROOM_KIND
 from multichat.protocol.words import words as words_of
 from multichat.server.store import files as file_rows
 from multichat.server.store import migrations, postgres_append, search_index, web_tickets
-from multichat.server.store.database import (
-    SQLITE_BUSY_TIMEOUT,
-    make_private_dir,
-    open_database,
-    url_for_data_dir,
-)
+from multichat.server.store.database import make_private_dir, open_database, url_for_data_dir
 from multichat.server.store.errors import (
     InvalidMessage,
     LastSuperuser,
@@ -98,8 +93,6 @@ VERSION_LOCK = 0x6D63_7631  # "mcv1"
 
 # Rows per IN (...) query: SQLite's default limit of bound parameters is 999.
 _IN_CHUNK = 500
-# SQLite: the busy timeout every connection is opened with, in ms.
-_DEFAULT_BUSY_MS = round(SQLITE_BUSY_TIMEOUT * 1000)
 # Above every id: "before" when a search starts from the newest.
 _NO_ID = 2**63 - 1
 # PostgreSQL's SQLSTATE for a statement stopped by statement_timeout.
@@ -381,9 +374,6 @@ class Store:
         # at once; if not, a transaction that deletes counts itself (``_note_deletion``)
         # for store/search_purge.py to merge the words out later.
         self._deletes_purge = True
-        # SQLite: each thread's busy timeout in ms, where ``set_busy_timeout`` set one;
-        # ``append_messages_without_waiting`` puts it back (the connection's own else).
-        self._busy_ms = threading.local()
 
     # -- opening and closing -------------------------------------------------
 
@@ -449,8 +439,7 @@ class Store:
         for row locks as long as their own settings say.
         """
         if self.is_sqlite:
-            self._busy_ms.value = round(seconds * 1000)
-            self.db.execute_sql(f"PRAGMA busy_timeout = {self._busy_ms.value}")
+            self.db.execute_sql(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
 
     def append_messages_without_waiting(
         self, batch: Sequence[NewMessage]
@@ -463,12 +452,12 @@ class Store:
         if not self.is_sqlite:
             return self.append_messages(batch)
         connection = self.db.connection()
+        waits = connection.execute("PRAGMA busy_timeout").fetchone()[0]
         connection.execute("PRAGMA busy_timeout = 0")
         try:
             return self.append_messages(batch)
         finally:
-            waits = getattr(self._busy_ms, "value", _DEFAULT_BUSY_MS)
-            connection.execute(f"PRAGMA busy_timeout = {waits}")
+            connection.execute(f"PRAGMA busy_timeout = {int(waits)}")
 
     def checkpoint(self) -> tuple[int, int, int]:
         """Copy the WAL back into the database as far as no reader needs it (PASSIVE).

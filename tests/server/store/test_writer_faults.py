@@ -7,18 +7,16 @@ is reached quickly; the rule is the one ``multichat serve`` runs with.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
-import peewee as pw
 import pytest
 
 from multichat.protocol.codes import MsgType
 from multichat.server.store import Store
-from multichat.server.store.database import DATABASE_FILENAME, write_refusal
+from multichat.server.store.database import DATABASE_FILENAME
 from multichat.server.store.errors import StillLocked
 from multichat.server.store.records import Appended, NewMessage
 from multichat.server.store.writer import MessageWriter, Outcome
@@ -121,47 +119,3 @@ async def test_a_lock_that_stays_fails_the_batch_in_words_and_the_next_ones_fast
     assert logged[2].startswith("the database lock went after")
     assert logged[3] == "messages are stored again; 2 failed meanwhile"
     assert len(logged) == 4
-
-
-def test_a_write_that_may_not_wait_fails_at_once_on_a_lock_and_waits_again_after(
-        sqlite_store: Store, room: int, lock: sqlite3.Connection) -> None:
-    """What the writer uses on the event loop: no sleep on a lock, and the connection's
-    busy timeout back afterwards (the lock is held by another connection, for real)."""
-    waits = sqlite_store.db.execute_sql("PRAGMA busy_timeout").fetchone()[0]
-    assert waits > 0
-    with pytest.raises(pw.OperationalError, match="locked") as refused:
-        sqlite_store.append_messages_without_waiting([message(room, 1)])
-    refusal = write_refusal(refused.value)
-    assert refusal is not None and refusal.kind is StillLocked
-    assert sqlite_store.db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == waits
-    lock.execute("ROLLBACK")
-    [stored] = sqlite_store.append_messages_without_waiting([message(room, 2)])
-    assert isinstance(stored, Appended) and stored.message.seq == 1  # the refusal took none
-
-
-async def test_a_lone_message_that_meets_a_lock_goes_to_the_writer_thread_in_order(
-        sqlite_store: Store, room: int, lock: sqlite3.Connection) -> None:
-    """An idle writer stores a batch of one on the event loop; a lock held elsewhere sends
-    it to the writer's thread, which waits it out, and what comes after keeps its place.
-    Were the loop to wait for the lock (its connection's 10 s), nothing would be tried on
-    the thread within ``eventually``'s bound."""
-    outcomes: list[tuple[int, Outcome]] = []
-    writer: MessageWriter[int] = MessageWriter(
-        sqlite_store, lambda n, outcome: outcomes.append((n, outcome)), lock_attempt=ATTEMPT,
-        lock_give_up=3600)
-    writer.start()
-    try:
-        writer.submit(message(room, 1), 1)  # alone in its turn of the loop
-        await eventually(lambda: writer.locked_attempts >= 1)
-        writer.submit(message(room, 2), 2)  # while the first is with the thread
-        await asyncio.sleep(0)
-        writer.submit(message(room, 3), 3)
-        assert outcomes == []
-        lock.execute("ROLLBACK")
-        await eventually(lambda: len(outcomes) == 3)
-        writer.submit(message(room, 4), 4)  # idle again, the lock gone: on the loop
-        await eventually(lambda: len(outcomes) == 4)
-    finally:
-        await writer.close()
-    assert [n for n, _ in outcomes] == [1, 2, 3, 4]
-    assert [o.message.seq for _, o in outcomes if isinstance(o, Appended)] == [1, 2, 3, 4]
