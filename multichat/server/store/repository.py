@@ -1,10 +1,9 @@
 """The Store: every query the server and the admin CLI make, over plain records.
 
 Synchronous (peewee is): the server calls it from its database threads, never
-from the event loop, but for the message writer's batch of one on SQLite,
-which must not wait for a lock (``append_messages_without_waiting``). Each
-peewee connection belongs to the thread that opened it. One Store is open per
-process at a time, because peewee binds models to a database globally.
+from the event loop. Each peewee connection belongs to the thread that opened
+it. One Store is open per process at a time, because peewee binds models to a
+database globally.
 """
 
 from __future__ import annotations
@@ -440,24 +439,6 @@ class Store:
         """
         if self.is_sqlite:
             self.db.execute_sql(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
-
-    def append_messages_without_waiting(
-        self, batch: Sequence[NewMessage]
-    ) -> list[Appended | Unchanged | StoreError]:
-        """``append_messages``, failing at once ("database is locked") where it would wait for
-        a lock another connection holds (SQLite's busy timeout 0 meanwhile, then back).
-
-        For the message writer on the event loop, which must never sleep on a lock.
-        """
-        if not self.is_sqlite:
-            return self.append_messages(batch)
-        connection = self.db.connection()
-        waits = connection.execute("PRAGMA busy_timeout").fetchone()[0]
-        connection.execute("PRAGMA busy_timeout = 0")
-        try:
-            return self.append_messages(batch)
-        finally:
-            connection.execute(f"PRAGMA busy_timeout = {int(waits)}")
 
     def checkpoint(self) -> tuple[int, int, int]:
         """Copy the WAL back into the database as far as no reader needs it (PASSIVE).

@@ -1,20 +1,10 @@
 """The message writer: appends messages in batched transactions, in order.
 
 Sends queue up while the previous batch commits, then go in one transaction:
-under load one commit covers many messages. Outcomes are reported in
-submission order from the event loop, by one callback per batch (no task,
-queue or future between), so events are broadcast in seq order.
-
-An idle writer gathers what is submitted in the same turn of the event loop
-(one ``call_soon``). A batch of one on SQLite, the lightly loaded server's
-every message, is then stored on the loop's own thread, with the loop's own
-connection and no wait for a lock (``Store.append_messages_without_waiting``):
-the two thread hand-offs it would cost (a wake-up of the writer's thread, and
-of the loop for its outcome, each a context switch on a busy core) cost more
-than its commit. Should that find the database locked (or fail in any way),
-the batch goes to the writer's thread as any other, which waits the lock out
-and reports as below; and nothing is stored on the loop while a batch is
-with the thread, so the order holds.
+under load one commit covers many messages, and an idle server hands each
+message to the writer thread the moment it is submitted. Outcomes are
+reported in submission order from the event loop, by one callback per batch
+(no task, queue or future between), so events are broadcast in seq order.
 
 When the database refuses a batch, its messages fail with a ``WriteRefused``
 whose text tells the sender why (disk full, read-only) and the writer goes on
@@ -67,10 +57,6 @@ LOCK_GIVE_UP = 30.0
 # the lock without waiting its busy timeout: no spinning.
 LOCK_RETRY_PAUSE = 0.05
 
-# The largest batch an idle writer stores on the event loop's own thread (SQLite);
-# bigger ones go to the writer's thread, where the loop goes on meanwhile.
-LOOP_BATCH = 1
-
 # What the sender is told did not happen, before the reason.
 NOT_STORED = "the message was not stored"
 
@@ -122,10 +108,6 @@ class MessageWriter(Generic[C]):
         # Submitted while a batch is being stored: the next batch. On the loop's thread.
         self._waiting: list[tuple[NewMessage, C]] = []
         self._in_flight = False  # a batch is with the writer thread
-        self._flush_due = False  # an idle writer's call_soon(_flush) is pending
-        self._loop: asyncio.AbstractEventLoop | None = None
-        # SQLite: a batch of one may be stored on the loop's thread (LOOP_BATCH).
-        self._on_loop = store.is_sqlite
         self._running = False  # between start() and close()
         self._idle: asyncio.Future[None] | None = None  # close() waits on it
         # Batches to the writer thread. A thread of our own with a SimpleQueue, not an
@@ -148,34 +130,29 @@ class MessageWriter(Generic[C]):
                               if store.is_sqlite else None)
 
     def start(self) -> None:
-        self._loop = loop = asyncio.get_running_loop()
         self._thread = threading.Thread(
-            target=self._write, args=(loop,), name="store-writer", daemon=True,
+            target=self._write, args=(asyncio.get_running_loop(),), name="store-writer",
+            daemon=True,
         )
         self._thread.start()
         if self.checkpointer is not None:
-            if self._on_loop:  # the loop's commits leave the WAL to the checkpointer too
-                self._store.defer_checkpoints()
             self.checkpointer.start()
         if self.search_purger is not None:
             self.search_purger.start()
         self._running = True
 
     def submit(self, message: NewMessage, context: C) -> None:
-        """Store ``message``: at the end of this loop turn when the writer is idle (with
-        whatever else the turn submits), else with the next batch."""
+        """Store ``message``: at once when the writer is idle, else with the next batch."""
         if not self._running:
             raise RuntimeError("the message writer is not running")
         self._waiting.append((message, context))
-        if not self._in_flight and not self._flush_due:
-            self._flush_due = True
-            assert self._loop is not None
-            self._loop.call_soon(self._flush)
+        if not self._in_flight:
+            self._hand_over()
 
     async def close(self) -> None:
         """Store everything submitted so far, then stop."""
         self._running = False
-        if self._in_flight or self._waiting:
+        if self._in_flight:
             self._idle = asyncio.get_running_loop().create_future()
             await self._idle
         if self._thread is not None:
@@ -256,35 +233,6 @@ class MessageWriter(Generic[C]):
             log.info("messages are stored again; %d failed meanwhile", self._failed)
             self._failing = None
             self._failed = 0
-
-    def _flush(self) -> None:
-        """On the loop, at the end of the turn that submitted to an idle writer: store a
-        batch of one here and now (SQLite), or hand the batch to the writer's thread."""
-        self._flush_due = False
-        if self._in_flight or not self._waiting:
-            return
-        if self._on_loop and len(self._waiting) <= LOOP_BATCH:
-            batch, self._waiting = self._waiting, []
-            result = self._store_on_loop([message for message, _ in batch])
-            if result is not None:
-                self._stored(batch, result)
-                return
-            self._waiting = batch  # locked: the thread waits it out, in order
-        self._hand_over()
-
-    def _store_on_loop(self, messages: Sequence[NewMessage]) -> list[Outcome] | None:
-        """The batch stored on the loop's thread; None, nothing stored, if the database is
-        locked elsewhere or refused it: the writer's thread then does it as any batch."""
-        try:
-            outcomes = self._store.append_messages_without_waiting(messages)
-        except Exception:  # the thread tries again, waits out a lock, and reports
-            log.debug("storing on the event loop failed; the writer thread takes it",
-                      exc_info=True)
-            return None
-        self._stored_again()
-        self._committed.set()
-        self._committed_for_purge.set()
-        return outcomes
 
     def _hand_over(self) -> None:
         """The next batch, up to ``max_batch`` of what waits, to the writer thread."""
