@@ -54,13 +54,11 @@ server_setup, load_setup = pinned(SERVER_CPU), pinned(LOAD_CPU)
 @contextlib.contextmanager
 def data_services(work: Path, database: str, pg_settings: dict[str, str] | None = None,
                   ) -> Iterator[tuple[services.Service, services.Service, str]]:
-    """PostgreSQL (with ``database`` created) and Redis, started fresh; the database's URL
-    over PostgreSQL's Unix socket, as docs/operations.md has the servers on its host
-    connect (both sides: Channels' workers too)."""
+    """PostgreSQL (with ``database`` created) and Redis, started fresh."""
     with services.postgres(server_setup, pg_settings) as pg, \
             services.redis(work / "redis", server_setup) as rd:
         services.execute(services.postgres_url(pg), f'CREATE DATABASE "{database}"')
-        yield pg, rd, services.postgres_socket_url(pg, database)
+        yield pg, rd, services.postgres_url(pg, database)
 
 
 def seed_multichat(url: str, users: int, rooms: int) -> None:
@@ -126,7 +124,7 @@ def multichat_side(work: Path, tree: Path, pg_settings: dict[str, str] | None = 
     work.mkdir(parents=True, exist_ok=True)
     with data_services(work, "multichat", pg_settings) as (pg, rd, database):
         seed_multichat(database, CLIENTS, ROOMS)
-        with multichat_processes(work, tree, database, services.redis_socket_url(rd),
+        with multichat_processes(work, tree, database, services.redis_url(rd),
                                  proxy_protocol=proxy == "stream") as servers, \
                 services.nginx(work / "nginx", [s.port for s in servers], server_setup,
                                proxy) as lb, \
@@ -141,8 +139,7 @@ def channels_side(work: Path) -> Iterator[tuple[str, Groups, Any]]:
     """Three daphne workers of the seed's consumer on channels_redis, behind nginx."""
     work.mkdir(parents=True, exist_ok=True)
     with data_services(work, "peer") as (pg, rd, database):
-        env = {**os.environ, "PEER_DATABASE": database,
-               "PEER_REDIS": services.redis_socket_url(rd),
+        env = {**os.environ, "PEER_DATABASE": database, "PEER_REDIS": services.redis_url(rd),
                "DJANGO_SETTINGS_MODULE": "bench.channels_peer.settings"}
         subprocess.run([sys.executable, "-m", "bench.channels_peer.prepare", str(ROOMS)],
                        cwd=ROOT, env=env, check=True, timeout=120)

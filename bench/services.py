@@ -41,8 +41,6 @@ class Service:
     name: str
     process: subprocess.Popen[bytes]
     port: int
-    # Where its Unix socket is: PostgreSQL's socket directory, Redis's socket file.
-    socket: Path | None = None
 
     @property
     def pid(self) -> int:
@@ -165,19 +163,11 @@ def _postgres_in(root: Path, setup: Callable[[], None] | None,
     # SIGINT is PostgreSQL's fast shutdown.
     with running("postgres", command, port, root / "postgres.log", setup, ready=ready,
                  stop_signal=signal.SIGINT) as service:
-        service.socket = root
         yield service
 
 
 def postgres_url(service: Service, database: str = "postgres") -> str:
     return f"postgresql://postgres@127.0.0.1:{service.port}/{database}"
-
-
-def postgres_socket_url(service: Service, database: str) -> str:
-    """The database over PostgreSQL's Unix socket, as docs/operations.md connects a
-    process on the same host (libpq's ``host`` naming the socket's directory)."""
-    assert service.socket is not None
-    return f"postgresql://postgres@/{database}?host={service.socket}&port={service.port}"
 
 
 def execute(url: str, sql: str) -> list[tuple[object, ...]]:
@@ -193,27 +183,18 @@ def execute(url: str, sql: str) -> list[tuple[object, ...]]:
 
 @contextlib.contextmanager
 def redis(root: Path, setup: Callable[[], None] | None) -> Iterator[Service]:
-    """A redis-server as docs/operations.md runs it: no persistence, a Unix socket for the
-    processes on its host (and the loopback port for the harness)."""
+    """A redis-server as docs/operations.md runs it: no persistence."""
     root.mkdir(parents=True, exist_ok=True)
     binary = shutil.which("redis-server") or "/usr/bin/redis-server"
     port = free_port()
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-               "--appendonly", "no", "--dir", str(root), "--protected-mode", "no",
-               "--unixsocket", str(root / "redis.sock"), "--unixsocketperm", "700"]
+               "--appendonly", "no", "--dir", str(root), "--protected-mode", "no"]
     with running("redis", command, port, root / "redis.log", setup) as service:
-        service.socket = root / "redis.sock"
         yield service
 
 
 def redis_url(service: Service) -> str:
     return f"redis://127.0.0.1:{service.port}/0"
-
-
-def redis_socket_url(service: Service) -> str:
-    """Redis over its Unix socket, as docs/operations.md connects a process on its host."""
-    assert service.socket is not None
-    return f"unix://{service.socket}?db=0"
 
 
 def redis_info(port: int, section: str) -> str:

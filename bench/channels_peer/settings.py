@@ -8,10 +8,9 @@ an expired connection around each database call), which no one deploys.
 from __future__ import annotations
 
 import os
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 _database = urlsplit(os.environ.get("PEER_DATABASE", "postgresql://postgres@127.0.0.1/peer"))
-_socket_dir = parse_qs(_database.query).get("host", [""])[0]
 
 SECRET_KEY = "bench-only, not secret"  # a benchmark peer on loopback
 DEBUG = False
@@ -22,9 +21,8 @@ DATABASES = {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": _database.path.lstrip("/"),
         "USER": _database.username or "postgres",
-        # host=DIR in the query: PostgreSQL's Unix socket (libpq's own reading of the URL).
-        "HOST": _socket_dir or _database.hostname or "127.0.0.1",
-        "PORT": str(_database.port or parse_qs(_database.query).get("port", ["5432"])[0]),
+        "HOST": _database.hostname or "127.0.0.1",
+        "PORT": str(_database.port or 5432),
         "CONN_MAX_AGE": None,
     }
 }

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.helpers.services import PostgresService, RedisService, free_port, wait_until
+from tests.helpers.services import RedisService, free_port, wait_until
 from tests.helpers.timing import TIMEOUT
 
 pytest.importorskip("daphne")
@@ -29,14 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def peer(postgres_service: PostgresService, postgres_url: str, redis_service: RedisService,
-         tmp_path: Path) -> Iterator[str]:
-    """One daphne worker of the peer, on a fresh database with rooms 1 and 2; its URL.
-
-    It reaches PostgreSQL and Redis over their Unix sockets, as the cluster bench runs it.
-    """
-    env = {**os.environ, "PEER_DATABASE": postgres_service.socket_url(postgres_url),
-           "PEER_REDIS": redis_service.socket_url,
+def peer(postgres_url: str, redis_service: RedisService, tmp_path: Path) -> Iterator[str]:
+    """One daphne worker of the peer, on a fresh database with rooms 1 and 2; its URL."""
+    env = {**os.environ, "PEER_DATABASE": postgres_url, "PEER_REDIS": redis_service.url,
            "DJANGO_SETTINGS_MODULE": "bench.channels_peer.settings"}
     subprocess.run([sys.executable, "-m", "bench.channels_peer.prepare", "2"], cwd=ROOT,
                    env=env, check=True, timeout=TIMEOUT * 6)
