@@ -13,6 +13,7 @@ import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -22,6 +23,7 @@ from tests.helpers.process import ServerProcess, cli_env, run_cli
 from tests.helpers.services import (
     BEHIND_PROXY,
     PROXY_KINDS,
+    PostgresService,
     RedisService,
     documented_proxy,
 )
@@ -52,6 +54,7 @@ class Cluster:
         self.home = home
         self.database = database
         self.redis = redis
+        self.broker = redis.url
         self.servers: list[ServerProcess] = []
         self.clients: list[ProtocolClient] = []
 
@@ -66,11 +69,11 @@ class Cluster:
         for _ in range(count - 1):
             self.servers.append(ServerProcess(
                 self.home / "unused", self.home, "--database", self.database,
-                "--broker", self.redis.url, *tuning, env=env,
+                "--broker", self.broker, *tuning, env=env,
             ))
         self.servers.append(ServerProcess(
             self.home / "unused", self.home, *tuning,
-            env={"MULTICHAT_DATABASE": self.database, "MULTICHAT_BROKER": self.redis.url,
+            env={"MULTICHAT_DATABASE": self.database, "MULTICHAT_BROKER": self.broker,
                  **(env or {})},
         ))
 
@@ -385,6 +388,40 @@ async def test_the_documented_load_balancers_make_one_chat(
                     if connections_to(server.process.pid, server.port)}) > 1
     finally:
         proxy.stop()
+
+
+async def test_processes_on_the_unix_sockets_of_postgresql_and_redis_make_one_chat(
+    seeded: Cluster, postgres_service: PostgresService
+) -> None:
+    """docs/operations.md's same-host set-up: the database and broker URLs name the
+    services' Unix sockets (no TCP to either), and the processes still make one chat."""
+    import psycopg
+    import redis
+
+    seeded.database = postgres_service.socket_url(seeded.database)
+    seeded.broker = seeded.redis.socket_url
+    seeded.start(count=2)
+    try:
+        alice, bob = await seeded.client(0, "alice"), await seeded.client(1, "bob")
+        for client in (alice, bob):
+            await client.join(1)
+        for i in range(3):
+            await alice.send(command="send", room=1, message=f"by socket {i}",
+                             client_id=f"sock-{i}")
+        seen = await collect(bob, 3)
+        assert [(f["seq"], f["message"]) for f in seen] == [
+            (i + 1, f"by socket {i}") for i in range(3)]
+        name = urlsplit(seeded.database).path.lstrip("/")
+        with psycopg.connect(postgres_service.url(), autocommit=True) as conn:
+            addresses = [row[0] for row in conn.execute(
+                "SELECT client_addr FROM pg_stat_activity WHERE datname = %s", (name,))]
+        assert addresses and all(address is None for address in addresses)  # local socket
+        clients = redis.Redis(port=seeded.redis.port).client_list()
+        subscribers = [c for c in clients if int(c.get("sub", 0))]
+        assert len(subscribers) == 2
+        assert all(c["addr"].startswith("/") for c in subscribers)  # the socket's path
+    finally:
+        await seeded.close()
 
 
 def connections_to(pid: int, port: int) -> int:

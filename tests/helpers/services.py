@@ -76,10 +76,16 @@ class RedisService:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def socket_url(self) -> str:
+        """The same Redis over its Unix socket (a process on its host, docs/operations.md)."""
+        return f"unix://{self.workdir / 'redis.sock'}?db=0"
+
     def start(self) -> None:
         self.process = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir), "--protected-mode", "no"],
+             "--appendonly", "no", "--dir", str(self.workdir), "--protected-mode", "no",
+             "--unixsocket", str(self.workdir / "redis.sock"), "--unixsocketperm", "700"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         wait_until(self._ready, f"redis-server on port {self.port}")
@@ -136,6 +142,11 @@ class PostgresService:
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def socket_url(self, url: str) -> str:
+        """``url``'s database over the Unix socket (libpq's ``host`` naming its directory)."""
+        database = url.rsplit("/", 1)[1]
+        return f"postgresql://postgres@/{database}?host={self.root}&port={self.port}"
 
     def start(self) -> None:
         subprocess.run(

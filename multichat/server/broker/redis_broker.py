@@ -41,7 +41,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from multichat.server.broker import redis_subscriber
+from multichat.server.broker import redis_publisher, redis_subscriber
 from multichat.server.broker.base import BrokerListener, DeliverFn
 from multichat.server.redact import redact
 
@@ -54,6 +54,9 @@ CHANNEL = f"{PREFIX}:events"
 OUTBOX_LIMIT = 100_000
 # Publishes per round trip: a pipeline of them costs one write to Redis.
 PUBLISH_BATCH = 512
+# Seconds Redis has to answer a batch of publishes (as the redis-py client's socket_timeout).
+PUBLISH_TIMEOUT = 5.0
+_CHANNEL_BYTES = CHANNEL.encode()
 # Reconnect delays: quick for a blip, no faster than this for a long outage.
 RETRY_MIN, RETRY_MAX = 0.1, 5.0
 # Seconds between pings on an idle subscription, so a silent dead link is noticed.
@@ -277,6 +280,8 @@ class RedisBroker:
         self._drained = asyncio.Event()
         self._subscribed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._lean_publish = redis_subscriber.supported(url)
+        self._publish_link: redis_publisher.Publisher | None = None
 
     @property
     def waiting(self) -> int:
@@ -345,10 +350,7 @@ class RedisBroker:
                 if self._dropped:  # events were lost here: everyone refills from the store
                     batch.append(_RESYNC + _SEP + self.process_id.encode())
                 try:
-                    async with self.redis.pipeline(transaction=False) as pipe:
-                        for payload in batch:
-                            pipe.publish(CHANNEL, payload)
-                        await pipe.execute()
+                    await self._send(batch)
                 except (RedisError, OSError) as exc:
                     log.warning("publishing to Redis failed (%s); %d event(s) wait",
                                 exc, len(self._outbox))
@@ -361,6 +363,20 @@ class RedisBroker:
                 for _ in batch:
                     self._outbox.popleft()
             self._drained.set()
+
+    async def _send(self, batch: list[bytes]) -> None:
+        """Publish a batch in one round trip: on a link of our own (broker/redis_publisher.py)
+        where it can, else in a redis-py pipeline (``rediss://``)."""
+        if not self._lean_publish:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for payload in batch:
+                    pipe.publish(CHANNEL, payload)
+                await pipe.execute()
+            return
+        if self._publish_link is None or not self._publish_link.usable:
+            self._publish_link = await redis_publisher.connect(
+                self.url, answer_within=PUBLISH_TIMEOUT)
+        await self._publish_link.publish(_CHANNEL_BYTES, batch)
 
     async def _subscription(self) -> None:
         """Receive other processes' events; after every (re)subscribe, ask for a refill."""
@@ -472,6 +488,8 @@ class RedisBroker:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._publish_link is not None:
+            self._publish_link.close()
         await _quietly(self.redis.aclose(), 2.0)
         await _quietly(self._sub_redis.aclose(), 2.0)
         self._deliver = None
