@@ -99,8 +99,8 @@ class Rooms:
             await chat.reconciler.settle()
             if room_id not in session.rooms:
                 break  # a change read with the page took the room away
-            for message in page:
-                session.peer.send(events.encode(event_frame(message)))
+            if page:  # a page in one write
+                session.peer.send_frames([events.encode(event_frame(m)) for m in page])
             if page:
                 last = page[-1].seq
             if len(page) < CATCH_UP_PAGE:

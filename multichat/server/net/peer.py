@@ -22,6 +22,7 @@ or the one the handshake check read from X-Forwarded-For (proxy.py has the rules
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Sequence
@@ -240,13 +241,81 @@ class HeldWrites:
         self._waiting.append(peer)
 
 
+class SoonWrites:
+    """Frames that may wait a moment (presence notices), written a few at a time.
+
+    Every join tells each member of its room (an ENTER notice); when every
+    client comes back at once, that is most of the frames the server writes,
+    each in a system call of its own, to each member several times a second.
+    A frame sent with ``WebSocketPeer.send_soon`` goes out at once if its
+    connection had none in the last ``DELAY``; otherwise it waits, and goes
+    out with the next frame sent to the connection (any frame: order is
+    kept), or ``DELAY`` after it began waiting, in one write with the others
+    that waited. At light load nothing waits; under a burst a connection gets
+    at most about one write of notices per ``DELAY``.
+
+    Time is counted in ticks of ``DELAY / TICKS`` (a timer that runs only
+    while something waits), so that each tick writes a share of the waiting
+    connections, not all at once. One per server (its loop's thread).
+    """
+
+    __slots__ = ("_last_wrote", "_running", "_tick", "_waiting")
+
+    DELAY = 0.5  # seconds
+    TICKS = 8  # per DELAY
+
+    def __init__(self) -> None:
+        self._tick = 0
+        self._running = False
+        self._last_wrote = -self.TICKS  # the tick of the last write at once
+        # (tick it began waiting, peer), oldest first.
+        self._waiting: collections.deque[tuple[int, WebSocketPeer]] = collections.deque()
+
+    def may_write(self, peer: WebSocketPeer) -> bool:
+        """Whether ``peer`` may write a notice now (it wrote none for a ``DELAY``);
+        if so, it is counted as writing one now."""
+        if self._tick - peer.soon_tick < self.TICKS:
+            return False
+        peer.soon_tick = self._last_wrote = self._tick
+        self._run()
+        return True
+
+    def wait(self, peer: WebSocketPeer) -> None:
+        """``peer`` holds notices: write them a ``DELAY`` from now, if nothing else has."""
+        self._waiting.append((self._tick, peer))
+        self._run()
+
+    def _run(self) -> None:
+        if not self._running:
+            self._running = True
+            asyncio.get_running_loop().call_later(self.DELAY / self.TICKS, self._next_tick)
+
+    def _next_tick(self) -> None:
+        self._tick += 1
+        due = self._tick - self.TICKS
+        waiting = self._waiting
+        while waiting and waiting[0][0] <= due:
+            _, peer = waiting.popleft()
+            peer.soon_tick = self._tick
+            try:
+                peer.write_soon()
+            except Exception:  # one connection's fault must not hold the others' frames
+                log.exception("writing %s's notices failed; dropping it", peer.address)
+                peer.connection.transport.abort()
+        if waiting or self._tick - self._last_wrote < self.TICKS:
+            asyncio.get_running_loop().call_later(self.DELAY / self.TICKS, self._next_tick)
+            return
+        self._running = False
+        self._tick += self.TICKS  # quiet: the next notice to anyone goes at once
+
+
 class WebSocketPeer:
-    __slots__ = ("_closing", "_framing", "_held", "_holding", "_max_output", "_tasks",
-                 "address", "connection")
+    __slots__ = ("_closing", "_framing", "_held", "_holding", "_max_output", "_soon",
+                 "_soon_writes", "_tasks", "address", "connection", "soon_tick")
 
     def __init__(
         self, connection: ServerConnection, max_output: int, framing: SharedFraming,
-        holding: HeldWrites | None = None,
+        holding: HeldWrites | None = None, soon_writes: SoonWrites | None = None,
     ) -> None:
         self.connection = connection
         self._max_output = max_output
@@ -256,6 +325,10 @@ class WebSocketPeer:
         # Frames held while a batch is handed out (compressed: in the protocol's
         # own buffer, and this list stays empty); None when nothing is held.
         self._held: list[bytes] | None = None
+        # Notices waiting (``send_soon``), as ``_held``; None when none waits.
+        self._soon: list[bytes] | None = None
+        self._soon_writes = soon_writes or SoonWrites()
+        self.soon_tick = -SoonWrites.TICKS  # SoonWrites': when it last wrote notices
         self.address = remote_host(connection)
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -267,7 +340,9 @@ class WebSocketPeer:
         if self._holding.active:
             self._hold((data,))
             return
-        if self._framing is not None:
+        if self._soon is not None:  # the notices waiting go first, in the same write
+            self._write_with_soon((data,))
+        elif self._framing is not None:
             connection.transport.write(self._framing.wire(data))
         else:
             connection.protocol.send_text(data)
@@ -281,7 +356,9 @@ class WebSocketPeer:
         if self._holding.active:
             self._hold(datas)
             return
-        if self._framing is not None:
+        if self._soon is not None:
+            self._write_with_soon(datas)
+        elif self._framing is not None:
             connection.transport.writelines(self._framing.wire_all(datas))  # one write
         else:
             for data in datas:
@@ -289,10 +366,59 @@ class WebSocketPeer:
             connection.send_data()
         self._check_output()
 
+    def send_soon(self, data: bytes) -> None:
+        """A frame that may wait a moment (``SoonWrites``): a presence notice."""
+        connection = self.connection
+        if self._closing or connection.protocol.state is not State.OPEN:
+            return
+        if self._holding.active or (self._soon is None and self._soon_writes.may_write(self)):
+            self.send(data)
+            return
+        soon = self._soon
+        if soon is None:
+            soon = self._soon = []
+            self._soon_writes.wait(self)
+        if self._framing is None:  # compressed in order now; written with the next write
+            connection.protocol.send_text(data)
+        else:
+            soon.append(self._framing.wire(data))
+
+    def write_soon(self) -> None:
+        """``SoonWrites``: the notices have waited long enough."""
+        if self._soon is None:
+            return  # gone out with another frame
+        connection = self.connection
+        if self._closing or connection.protocol.state is not State.OPEN:
+            self._soon = None  # never after a close frame
+            return
+        self._write_with_soon(())
+        self._check_output()
+
+    def _write_with_soon(self, datas: Sequence[bytes]) -> None:
+        """The waiting notices, then ``datas``, in one write."""
+        soon, self._soon = self._soon, None
+        connection = self.connection
+        if self._framing is None:
+            for data in datas:
+                connection.protocol.send_text(data)
+            connection.send_data()
+            return
+        assert soon is not None
+        if len(datas) == 1:
+            soon.append(self._framing.wire(datas[0]))
+        elif datas:
+            soon.extend(self._framing.wire_all(datas))
+        if len(soon) == 1:
+            connection.transport.write(soon[0])
+        else:
+            connection.transport.writelines(soon)
+
     def _hold(self, datas: Sequence[bytes]) -> None:
         held = self._held
         if held is None:
-            held = self._held = []
+            held = self._soon or []  # the notices waiting go first
+            self._soon = None
+            self._held = held
             self._holding.waiting(self)
         framing = self._framing
         if framing is None:
@@ -335,6 +461,8 @@ class WebSocketPeer:
     def close(self, code: int, reason: str) -> None:
         if self._closing:
             return
+        if self._soon is not None and self.connection.protocol.state is State.OPEN:
+            self._write_with_soon(())  # before the close frame
         self._closing = True
         task = asyncio.create_task(self.connection.close(code, reason))
         self._tasks.add(task)

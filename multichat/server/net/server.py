@@ -37,6 +37,7 @@ from multichat.server.net.peer import (
     HeldWrites,
     ProxiedConnection,
     SharedFraming,
+    SoonWrites,
     WebSocketPeer,
     connection_type,
     remote_host,
@@ -86,6 +87,7 @@ class ChatServer:
         self._server: Server | None = None
         self._framing = SharedFraming()
         self._held_writes = HeldWrites()  # a batch's frames to a connection in one write
+        self._soon_writes = SoonWrites()  # presence notices a few at a time under a burst
         self.certificate: tls.Certificate | None = None  # with TLS: what clients pin
         self.advertiser: lan.Advertiser | None = None
         self._origins = admission.parse_origins(config.allowed_origins)
@@ -339,7 +341,7 @@ class ChatServer:
             return
         session = chat.connect(
             WebSocketPeer(connection, self.config.max_output_bytes, self._framing,
-                          self._held_writes)
+                          self._held_writes, self._soon_writes)
         )
         self._keepalive.watch(connection)
         try:
