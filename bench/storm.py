@@ -184,6 +184,7 @@ def run(quick: bool, work: Path, *, seed: Callable[..., None], server: Any,
         outcomes = [result_of(load, out) for load, out in zip(loads, outs[1:], strict=True)]
         pings = result_of(probe, outs[0])
     # The server's log, kept past the run's temporary directory: what it refused and why.
+    RESULTS.mkdir(parents=True, exist_ok=True)
     for log in data.glob("*-server.log"):
         shutil.copyfile(log, RESULTS / f"storm-{clients}-{log.name}")
     if profile:

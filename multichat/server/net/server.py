@@ -31,6 +31,7 @@ from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import admission, proxy, tls, web_session
 from multichat.server.net.files import FileAnswers
+from multichat.server.net.heap import HeapSettler
 from multichat.server.net.http import WebAnswers, is_websocket_upgrade
 from multichat.server.net.keepalive import Keepalive
 from multichat.server.net.peer import (
@@ -88,6 +89,7 @@ class ChatServer:
         self._framing = SharedFraming()
         self._held_writes = HeldWrites()  # a batch's frames to a connection in one write
         self._soon_writes = SoonWrites()  # presence notices a few at a time under a burst
+        self._heap = HeapSettler()  # short collector passes while a burst connects
         self.certificate: tls.Certificate | None = None  # with TLS: what clients pin
         self.advertiser: lan.Advertiser | None = None
         self._origins = admission.parse_origins(config.allowed_origins)
@@ -177,6 +179,7 @@ class ChatServer:
         if self.store is not None:
             self.store.close()
             self.store = None
+        self._heap.thaw()
         log.info("Multichat server stopped")
 
     async def __aenter__(self) -> ChatServer:
@@ -339,6 +342,7 @@ class ChatServer:
         if not self.connections.admit(address, exempt=exempt):  # raced past the handshake
             await connection.close(CloseCode.TRY_AGAIN_LATER, admission.TOO_MANY_CONNECTIONS.reason)
             return
+        self._heap.connected()
         session = chat.connect(
             WebSocketPeer(connection, self.config.max_output_bytes, self._framing,
                           self._held_writes, self._soon_writes)
