@@ -51,7 +51,7 @@ async def test_a_burst_freezes_the_heap_and_its_end_thaws_it() -> None:
         assert all(ref() is not None for ref in refs)  # frozen: not collected yet
         clock.now += HeapSettler.QUIET
         settler.thaw()
-        assert not settler.frozen and gc.get_freeze_count() == 0
+        assert (settler.frozen, gc.get_freeze_count()) == (False, 0)
         assert all(ref() is None for ref in refs)
     finally:
         settler.thaw()
