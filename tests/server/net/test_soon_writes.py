@@ -76,7 +76,7 @@ async def test_notices_that_wait_go_out_on_their_own(
         for _ in range(ROUNDS):
             await bob.join(LOBBY)
             await bob.request(command="leave", room=LOBBY)
-        notices = []
+        notices: list[int] = []
         while len(notices) < 2 * ROUNDS:
             frame = await watcher.expect(lambda f: f.get("username") == "bob")
             notices.append(frame["msg_type"])
