@@ -33,6 +33,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from multichat.server.net.opening import OpeningSlots
 from multichat.server.net.proxy import (
     ProxyHeaderError,
     TrustedProxies,
@@ -79,19 +80,56 @@ class ProxiedConnection(ServerConnection):
     """
 
     proxies: ClassVar[TrustedProxies] = TrustedProxies()
+    openings: ClassVar[OpeningSlots | None] = None  # None: no pacing (opening.py)
 
     peer_host: str
     client_host: str
     _header: bytearray | None  # what came of a PROXY header still expected
     _header_deadline: asyncio.TimerHandle | None
+    _open_deadline: asyncio.TimerHandle | None
     _first_data: bool  # nothing has gone to the HTTP parser yet
+    _heard: bool  # anything came at all
+    _early: bytes | None  # what came while it waited for a slot (then None: it has one)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.peer_host = self.client_host = _host(self.remote_address)
         self._header = None
-        self._header_deadline = None
+        self._header_deadline = self._open_deadline = None
         self._first_data = True
+        self._heard = False
+        self._early = None
+        if self.openings is None or self.openings.arrive(self):
+            self._start_deadlines()
+        else:
+            # Left in the kernel until it has a slot. (uvloop starts reading after this
+            # method whatever it asks: what comes first is kept, and it is paused then.)
+            self._early = b""
+            self.transport.pause_reading()
+
+    def let_in(self) -> None:
+        """``OpeningSlots``: it has a slot now."""
+        self._start_deadlines()
+        self.loop.call_soon(self._read_from_now)
+
+    def _read_from_now(self) -> None:
+        """What came while it waited first, then the rest, in order."""
+        early, self._early = self._early, None
+        if self.transport.is_closing():
+            return
+        if early:
+            self.data_received(early)
+        self.transport.resume_reading()
+
+    def waiting_gone(self) -> bool:
+        return self.transport.is_closing()
+
+    def _start_deadlines(self) -> None:
+        """From its slot: the handshake's timeout, and a proxy's PROXY header's."""
+        self._open_deadline = self.loop.call_later(OpeningSlots.OPEN_TIMEOUT,
+                                                   self._handshake_overdue)
+        if self.openings is not None:
+            self.loop.call_later(OpeningSlots.FIRST_BYTES, self._silent)
         if self.proxies.expects_proxy_header(self.peer_host):
             self._header = bytearray()
             self._header_deadline = self.loop.call_later(
@@ -100,7 +138,21 @@ class ProxiedConnection(ServerConnection):
                 f"within {PROXY_HEADER_TIMEOUT:g} s",
             )
 
+    def _silent(self) -> None:
+        """A connection that sends nothing costs nothing: it holds no slot."""
+        if not self._heard and self.openings is not None:
+            self.openings.opened(self)
+
+    def _handshake_overdue(self) -> None:
+        if self.protocol.state is State.CONNECTING:
+            self.transport.abort()
+
     def data_received(self, data: bytes) -> None:
+        if self._early is not None:  # no slot yet
+            self._early += data
+            self.transport.pause_reading()
+            return
+        self._heard = True
         if self._header is not None:
             data = self._take_header(data)
             if not data:
@@ -115,6 +167,10 @@ class ProxiedConnection(ServerConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._header_deadline is not None:
             self._header_deadline.cancel()
+        if self._open_deadline is not None:
+            self._open_deadline.cancel()
+        if self.openings is not None:
+            self.openings.opened(self)  # its slot, if it held one, to the next
         super().connection_lost(exc)
 
     def _take_header(self, data: bytes) -> bytes:
@@ -156,13 +212,16 @@ class ProxiedConnection(ServerConnection):
         self.transport.abort()
 
 
-def connection_type(proxies: TrustedProxies) -> type[ProxiedConnection]:
-    """The connection class for ``serve(create_connection=...)``, believing ``proxies``."""
+def connection_type(proxies: TrustedProxies,
+                    openings: OpeningSlots | None = None) -> type[ProxiedConnection]:
+    """The connection class for ``serve(create_connection=...)``, believing ``proxies``,
+    paced by ``openings`` (then ``serve``'s own ``open_timeout`` must be None)."""
 
     class Connection(ProxiedConnection):
         pass
 
     Connection.proxies = proxies
+    Connection.openings = openings
     return Connection
 
 
