@@ -33,7 +33,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
-from multichat.server.net.heap import HeapSettler
 from multichat.server.net.opening import OpeningSlots
 from multichat.server.net.proxy import (
     ProxyHeaderError,
@@ -82,7 +81,6 @@ class ProxiedConnection(ServerConnection):
 
     proxies: ClassVar[TrustedProxies] = TrustedProxies()
     openings: ClassVar[OpeningSlots | None] = None  # None: no pacing (opening.py)
-    heap: ClassVar[HeapSettler | None] = None  # told of each connection as it is accepted
 
     peer_host: str
     client_host: str
@@ -101,8 +99,6 @@ class ProxiedConnection(ServerConnection):
         self._first_data = True
         self._heard = False
         self._early = None
-        if self.heap is not None:  # its objects exist from now on, waiting or not
-            self.heap.connected()
         if self.openings is None or self.openings.arrive(self):
             self._start_deadlines()
         else:
@@ -216,18 +212,16 @@ class ProxiedConnection(ServerConnection):
         self.transport.abort()
 
 
-def connection_type(proxies: TrustedProxies, openings: OpeningSlots | None = None,
-                    heap: HeapSettler | None = None) -> type[ProxiedConnection]:
+def connection_type(proxies: TrustedProxies,
+                    openings: OpeningSlots | None = None) -> type[ProxiedConnection]:
     """The connection class for ``serve(create_connection=...)``, believing ``proxies``,
-    paced by ``openings`` (then ``serve``'s own ``open_timeout`` must be None), counted
-    by ``heap``."""
+    paced by ``openings`` (then ``serve``'s own ``open_timeout`` must be None)."""
 
     class Connection(ProxiedConnection):
         pass
 
     Connection.proxies = proxies
     Connection.openings = openings
-    Connection.heap = heap
     return Connection
 
 

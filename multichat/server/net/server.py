@@ -147,7 +147,7 @@ class ChatServer:
                 server_header=f"Multichat/{__version__}",
                 process_request=self._admit,
                 # The handshake's timeout counts from the connection's slot (opening.py).
-                create_connection=connection_type(self._proxies, self._openings, self._heap),
+                create_connection=connection_type(self._proxies, self._openings),
                 open_timeout=None,
                 ssl=context,
                 **_tls_handshake_timeout(context),
@@ -348,6 +348,7 @@ class ChatServer:
         if not self.connections.admit(address, exempt=exempt):  # raced past the handshake
             await connection.close(CloseCode.TRY_AGAIN_LATER, admission.TOO_MANY_CONNECTIONS.reason)
             return
+        self._heap.connected()
         session = chat.connect(
             WebSocketPeer(connection, self.config.max_output_bytes, self._framing,
                           self._held_writes, self._soon_writes)
