@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -84,6 +85,14 @@ def memory_kib(pid: int) -> dict[str, int]:
     fields = dict(line.split(":", 1) for line in
                   Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return {"rss_kib": int(fields["VmRSS"].split()[0]), "peak_kib": int(fields["VmHWM"].split()[0])}
+
+
+def write_calls(pid: int) -> int:
+    """The system calls that wrote (write, writev, send...) the process made so far."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("syscw:"):
+            return int(line.split()[1])
+    return 0
 
 
 def result_of(process: subprocess.Popen[str], out: Path) -> dict[str, Any]:
@@ -157,6 +166,7 @@ def run(quick: bool, work: Path, *, seed: Callable[..., None], server: Any,
             expect(each, "READY")
         time.sleep(0.5)  # a few pings before the storm
         cpu0, net0, memory0 = server_cpu(process.pid), net_counters(), memory_kib(process.pid)
+        writes0 = write_calls(process.pid)
         go = time.time_ns() + int(START_LEAD * 1e9)
         with (bench_profile.recording(process.pid, profile_out, setup=setup) if profile
               else contextlib.nullcontext()):
@@ -165,6 +175,7 @@ def run(quick: bool, work: Path, *, seed: Callable[..., None], server: Any,
             for load in loads:
                 expect(load, "IN")
         cpu, net = server_cpu(process.pid) - cpu0, net_counters()
+        writes = write_calls(process.pid) - writes0
         time.sleep(1.0)  # the ENTER notices of the last joins go out
         memory = memory_kib(process.pid)
         tell(probe, "STOP")
@@ -172,6 +183,10 @@ def run(quick: bool, work: Path, *, seed: Callable[..., None], server: Any,
             tell(load, "DONE")
         outcomes = [result_of(load, out) for load, out in zip(loads, outs[1:], strict=True)]
         pings = result_of(probe, outs[0])
+    # The server's log, kept past the run's temporary directory: what it refused and why.
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for log in data.glob("*-server.log"):
+        shutil.copyfile(log, RESULTS / f"storm-{clients}-{log.name}")
     if profile:
         for share, name in bench_profile.top_functions(profile_out):
             print(f"  {share:6.1%}  {name}")
@@ -179,6 +194,7 @@ def run(quick: bool, work: Path, *, seed: Callable[..., None], server: Any,
              "source_addresses": -(-clients // PER_ADDRESS) if spread else 1,
              **arrivals(go, outcomes, pings),
              "server_cpu_s": cpu,
+             "server_writes": writes,
              "rss_before_mib": memory0["rss_kib"] / 1024,
              "rss_after_mib": memory["rss_kib"] / 1024,
              "rss_peak_mib": memory["peak_kib"] / 1024,

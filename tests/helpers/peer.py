@@ -29,6 +29,9 @@ class RecordingPeer:
         for data in datas:
             self.send(data)
 
+    def send_soon(self, data: bytes) -> None:
+        self.send(data)
+
     async def drain(self) -> None:
         await asyncio.sleep(0)
 

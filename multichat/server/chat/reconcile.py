@@ -119,7 +119,12 @@ class Reconciler:
         answers SERVER_ERROR rather than judge by stale ones.
         """
         chat = self._chat
-        if await chat.db.run(chat.store.changes) > self.gate.applied:
+        await self.settle_at(await chat.db.run(chat.store.changes))
+
+    async def settle_at(self, changes: int) -> None:
+        """``settle``, with the change counter read already (in the trip that read what
+        must be judged by it, after it: ``Store.room_as_of``)."""
+        if changes > self.gate.applied:
             await self.reconcile()
 
     async def reconcile(self) -> None:

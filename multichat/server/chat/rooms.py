@@ -95,12 +95,13 @@ class Rooms:
         chat = self._chat
         last = since
         while room_id in session.rooms:
-            page = await chat.db.run(chat.store.messages_after, room_id, last, CATCH_UP_PAGE)
-            await chat.reconciler.settle()
+            page, changes = await chat.db.run(chat.store.messages_after_as_of, room_id, last,
+                                              CATCH_UP_PAGE)
+            await chat.reconciler.settle_at(changes)
             if room_id not in session.rooms:
                 break  # a change read with the page took the room away
-            for message in page:
-                session.peer.send(events.encode(event_frame(message)))
+            if page:  # a page in one write
+                session.peer.send_frames([events.encode(event_frame(m)) for m in page])
             if page:
                 last = page[-1].seq
             if len(page) < CATCH_UP_PAGE:
@@ -132,8 +133,12 @@ class Rooms:
     async def accessible_room(self, session: Session, room_id: int) -> Room:
         """The room, if the session may see it as of the store now (changes applied)."""
         chat = self._chat
-        room = await chat.db.run(chat.store.room, room_id) if room_id else None
-        await chat.reconciler.settle()
+        if room_id:
+            room, changes = await chat.db.run(chat.store.room_as_of, room_id)
+            await chat.reconciler.settle_at(changes)
+        else:
+            room = None
+            await chat.reconciler.settle()
         self.check_access(session, room)
         assert room is not None
         return room

@@ -39,6 +39,11 @@ class Peer(Protocol):
         but one system call: activity for many rooms at once)."""
         ...
 
+    def send_soon(self, data: bytes) -> None:
+        """Queue a frame that may wait a moment (a presence notice): ``send``, but under
+        a burst it may go out a little later, with the next frame sent (never after it)."""
+        ...
+
     async def drain(self) -> None:
         """Wait until the queued output is down to a reasonable size."""
         ...
@@ -89,7 +94,10 @@ class Session:
             if held is not None:
                 held.append(delivery)
                 return
-        self.peer.send(delivery[2])
+        if delivery[1] is None:  # a notice (ENTER, LEAVE, typing): it may wait a moment
+            self.peer.send_soon(delivery[2])
+        else:
+            self.peer.send(delivery[2])
 
     def writing(self) -> None:
         """A message or change of this session went to the writer."""
@@ -118,9 +126,10 @@ class Session:
 
     def release(self, room_id: int, after_seq: int) -> None:
         """Send the held events the catch-up did not already send (seq > after_seq)."""
-        for _, seq, data in self._held.pop(room_id, ()):
-            if seq is None or seq > after_seq:
-                self.peer.send(data)
+        datas = [data for _, seq, data in self._held.pop(room_id, ())
+                 if seq is None or seq > after_seq]
+        if datas:
+            self.peer.send_frames(datas)  # in one write
 
     def __repr__(self) -> str:
         who = self.user.username if self.user else "anonymous"

@@ -22,6 +22,7 @@ or the one the handshake check read from X-Forwarded-For (proxy.py has the rules
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from multichat.server.net.opening import OpeningSlots
 from multichat.server.net.proxy import (
     ProxyHeaderError,
     TrustedProxies,
@@ -78,19 +80,56 @@ class ProxiedConnection(ServerConnection):
     """
 
     proxies: ClassVar[TrustedProxies] = TrustedProxies()
+    openings: ClassVar[OpeningSlots | None] = None  # None: no pacing (opening.py)
 
     peer_host: str
     client_host: str
     _header: bytearray | None  # what came of a PROXY header still expected
     _header_deadline: asyncio.TimerHandle | None
+    _open_deadline: asyncio.TimerHandle | None
     _first_data: bool  # nothing has gone to the HTTP parser yet
+    _heard: bool  # anything came at all
+    _early: bytes | None  # what came while it waited for a slot (then None: it has one)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.peer_host = self.client_host = _host(self.remote_address)
         self._header = None
-        self._header_deadline = None
+        self._header_deadline = self._open_deadline = None
         self._first_data = True
+        self._heard = False
+        self._early = None
+        if self.openings is None or self.openings.arrive(self):
+            self._start_deadlines()
+        else:
+            # Left in the kernel until it has a slot. (uvloop starts reading after this
+            # method whatever it asks: what comes first is kept, and it is paused then.)
+            self._early = b""
+            self.transport.pause_reading()
+
+    def let_in(self) -> None:
+        """``OpeningSlots``: it has a slot now."""
+        self._start_deadlines()
+        self.loop.call_soon(self._read_from_now)
+
+    def _read_from_now(self) -> None:
+        """What came while it waited first, then the rest, in order."""
+        early, self._early = self._early, None
+        if self.transport.is_closing():
+            return
+        if early:
+            self.data_received(early)
+        self.transport.resume_reading()
+
+    def waiting_gone(self) -> bool:
+        return self.transport.is_closing()
+
+    def _start_deadlines(self) -> None:
+        """From its slot: the handshake's timeout, and a proxy's PROXY header's."""
+        self._open_deadline = self.loop.call_later(OpeningSlots.OPEN_TIMEOUT,
+                                                   self._handshake_overdue)
+        if self.openings is not None:
+            self.loop.call_later(OpeningSlots.FIRST_BYTES, self._silent)
         if self.proxies.expects_proxy_header(self.peer_host):
             self._header = bytearray()
             self._header_deadline = self.loop.call_later(
@@ -99,7 +138,21 @@ class ProxiedConnection(ServerConnection):
                 f"within {PROXY_HEADER_TIMEOUT:g} s",
             )
 
+    def _silent(self) -> None:
+        """A connection that sends nothing costs nothing: it holds no slot."""
+        if not self._heard and self.openings is not None:
+            self.openings.opened(self)
+
+    def _handshake_overdue(self) -> None:
+        if self.protocol.state is State.CONNECTING:
+            self.transport.abort()
+
     def data_received(self, data: bytes) -> None:
+        if self._early is not None:  # no slot yet
+            self._early += data
+            self.transport.pause_reading()
+            return
+        self._heard = True
         if self._header is not None:
             data = self._take_header(data)
             if not data:
@@ -114,6 +167,10 @@ class ProxiedConnection(ServerConnection):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._header_deadline is not None:
             self._header_deadline.cancel()
+        if self._open_deadline is not None:
+            self._open_deadline.cancel()
+        if self.openings is not None:
+            self.openings.opened(self)  # its slot, if it held one, to the next
         super().connection_lost(exc)
 
     def _take_header(self, data: bytes) -> bytes:
@@ -155,13 +212,16 @@ class ProxiedConnection(ServerConnection):
         self.transport.abort()
 
 
-def connection_type(proxies: TrustedProxies) -> type[ProxiedConnection]:
-    """The connection class for ``serve(create_connection=...)``, believing ``proxies``."""
+def connection_type(proxies: TrustedProxies,
+                    openings: OpeningSlots | None = None) -> type[ProxiedConnection]:
+    """The connection class for ``serve(create_connection=...)``, believing ``proxies``,
+    paced by ``openings`` (then ``serve``'s own ``open_timeout`` must be None)."""
 
     class Connection(ProxiedConnection):
         pass
 
     Connection.proxies = proxies
+    Connection.openings = openings
     return Connection
 
 
@@ -240,13 +300,81 @@ class HeldWrites:
         self._waiting.append(peer)
 
 
+class SoonWrites:
+    """Frames that may wait a moment (presence notices), written a few at a time.
+
+    Every join tells each member of its room (an ENTER notice); when every
+    client comes back at once, that is most of the frames the server writes,
+    each in a system call of its own, to each member several times a second.
+    A frame sent with ``WebSocketPeer.send_soon`` goes out at once if its
+    connection had none in the last ``DELAY``; otherwise it waits, and goes
+    out with the next frame sent to the connection (any frame: order is
+    kept), or ``DELAY`` after it began waiting, in one write with the others
+    that waited. At light load nothing waits; under a burst a connection gets
+    at most about one write of notices per ``DELAY``.
+
+    Time is counted in ticks of ``DELAY / TICKS`` (a timer that runs only
+    while something waits), so that each tick writes a share of the waiting
+    connections, not all at once. One per server (its loop's thread).
+    """
+
+    __slots__ = ("_last_wrote", "_running", "_tick", "_waiting")
+
+    DELAY = 0.5  # seconds
+    TICKS = 8  # per DELAY
+
+    def __init__(self) -> None:
+        self._tick = 0
+        self._running = False
+        self._last_wrote = -self.TICKS  # the tick of the last write at once
+        # (tick it began waiting, peer), oldest first.
+        self._waiting: collections.deque[tuple[int, WebSocketPeer]] = collections.deque()
+
+    def may_write(self, peer: WebSocketPeer) -> bool:
+        """Whether ``peer`` may write a notice now (it wrote none for a ``DELAY``);
+        if so, it is counted as writing one now."""
+        if self._tick - peer.soon_tick < self.TICKS:
+            return False
+        peer.soon_tick = self._last_wrote = self._tick
+        self._run()
+        return True
+
+    def wait(self, peer: WebSocketPeer) -> None:
+        """``peer`` holds notices: write them a ``DELAY`` from now, if nothing else has."""
+        self._waiting.append((self._tick, peer))
+        self._run()
+
+    def _run(self) -> None:
+        if not self._running:
+            self._running = True
+            asyncio.get_running_loop().call_later(self.DELAY / self.TICKS, self._next_tick)
+
+    def _next_tick(self) -> None:
+        self._tick += 1
+        due = self._tick - self.TICKS
+        waiting = self._waiting
+        while waiting and waiting[0][0] <= due:
+            _, peer = waiting.popleft()
+            peer.soon_tick = self._tick
+            try:
+                peer.write_soon()
+            except Exception:  # one connection's fault must not hold the others' frames
+                log.exception("writing %s's notices failed; dropping it", peer.address)
+                peer.connection.transport.abort()
+        if waiting or self._tick - self._last_wrote < self.TICKS:
+            asyncio.get_running_loop().call_later(self.DELAY / self.TICKS, self._next_tick)
+            return
+        self._running = False
+        self._tick += self.TICKS  # quiet: the next notice to anyone goes at once
+
+
 class WebSocketPeer:
-    __slots__ = ("_closing", "_framing", "_held", "_holding", "_max_output", "_tasks",
-                 "address", "connection")
+    __slots__ = ("_closing", "_framing", "_held", "_holding", "_max_output", "_soon",
+                 "_soon_writes", "_tasks", "address", "connection", "soon_tick")
 
     def __init__(
         self, connection: ServerConnection, max_output: int, framing: SharedFraming,
-        holding: HeldWrites | None = None,
+        holding: HeldWrites | None = None, soon_writes: SoonWrites | None = None,
     ) -> None:
         self.connection = connection
         self._max_output = max_output
@@ -256,6 +384,10 @@ class WebSocketPeer:
         # Frames held while a batch is handed out (compressed: in the protocol's
         # own buffer, and this list stays empty); None when nothing is held.
         self._held: list[bytes] | None = None
+        # Notices waiting (``send_soon``), as ``_held``; None when none waits.
+        self._soon: list[bytes] | None = None
+        self._soon_writes = soon_writes or SoonWrites()
+        self.soon_tick = -SoonWrites.TICKS  # SoonWrites': when it last wrote notices
         self.address = remote_host(connection)
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -267,7 +399,9 @@ class WebSocketPeer:
         if self._holding.active:
             self._hold((data,))
             return
-        if self._framing is not None:
+        if self._soon is not None:  # the notices waiting go first, in the same write
+            self._write_with_soon((data,))
+        elif self._framing is not None:
             connection.transport.write(self._framing.wire(data))
         else:
             connection.protocol.send_text(data)
@@ -281,7 +415,9 @@ class WebSocketPeer:
         if self._holding.active:
             self._hold(datas)
             return
-        if self._framing is not None:
+        if self._soon is not None:
+            self._write_with_soon(datas)
+        elif self._framing is not None:
             connection.transport.writelines(self._framing.wire_all(datas))  # one write
         else:
             for data in datas:
@@ -289,10 +425,59 @@ class WebSocketPeer:
             connection.send_data()
         self._check_output()
 
+    def send_soon(self, data: bytes) -> None:
+        """A frame that may wait a moment (``SoonWrites``): a presence notice."""
+        connection = self.connection
+        if self._closing or connection.protocol.state is not State.OPEN:
+            return
+        if self._holding.active or (self._soon is None and self._soon_writes.may_write(self)):
+            self.send(data)
+            return
+        soon = self._soon
+        if soon is None:
+            soon = self._soon = []
+            self._soon_writes.wait(self)
+        if self._framing is None:  # compressed in order now; written with the next write
+            connection.protocol.send_text(data)
+        else:
+            soon.append(self._framing.wire(data))
+
+    def write_soon(self) -> None:
+        """``SoonWrites``: the notices have waited long enough."""
+        if self._soon is None:
+            return  # gone out with another frame
+        connection = self.connection
+        if self._closing or connection.protocol.state is not State.OPEN:
+            self._soon = None  # never after a close frame
+            return
+        self._write_with_soon(())
+        self._check_output()
+
+    def _write_with_soon(self, datas: Sequence[bytes]) -> None:
+        """The waiting notices, then ``datas``, in one write."""
+        soon, self._soon = self._soon, None
+        connection = self.connection
+        if self._framing is None:
+            for data in datas:
+                connection.protocol.send_text(data)
+            connection.send_data()
+            return
+        assert soon is not None
+        if len(datas) == 1:
+            soon.append(self._framing.wire(datas[0]))
+        elif datas:
+            soon.extend(self._framing.wire_all(datas))
+        if len(soon) == 1:
+            connection.transport.write(soon[0])
+        else:
+            connection.transport.writelines(soon)
+
     def _hold(self, datas: Sequence[bytes]) -> None:
         held = self._held
         if held is None:
-            held = self._held = []
+            held = self._soon or []  # the notices waiting go first
+            self._soon = None
+            self._held = held
             self._holding.waiting(self)
         framing = self._framing
         if framing is None:
@@ -335,6 +520,8 @@ class WebSocketPeer:
     def close(self, code: int, reason: str) -> None:
         if self._closing:
             return
+        if self._soon is not None and self.connection.protocol.state is State.OPEN:
+            self._write_with_soon(())  # before the close frame
         self._closing = True
         task = asyncio.create_task(self.connection.close(code, reason))
         self._tasks.add(task)

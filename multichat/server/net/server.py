@@ -14,6 +14,7 @@ import ssl
 import sys
 import time
 from collections.abc import Awaitable, Iterable
+from typing import Any
 
 import ifaddr
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -31,12 +32,15 @@ from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
 from multichat.server.net import admission, proxy, tls, web_session
 from multichat.server.net.files import FileAnswers
+from multichat.server.net.heap import HeapSettler
 from multichat.server.net.http import WebAnswers, is_websocket_upgrade
 from multichat.server.net.keepalive import Keepalive
+from multichat.server.net.opening import OpeningSlots
 from multichat.server.net.peer import (
     HeldWrites,
     ProxiedConnection,
     SharedFraming,
+    SoonWrites,
     WebSocketPeer,
     connection_type,
     remote_host,
@@ -86,6 +90,9 @@ class ChatServer:
         self._server: Server | None = None
         self._framing = SharedFraming()
         self._held_writes = HeldWrites()  # a batch's frames to a connection in one write
+        self._soon_writes = SoonWrites()  # presence notices a few at a time under a burst
+        self._heap = HeapSettler()  # short collector passes while a burst connects
+        self._openings = OpeningSlots()  # how many connections are in their opening at once
         self.certificate: tls.Certificate | None = None  # with TLS: what clients pin
         self.advertiser: lan.Advertiser | None = None
         self._origins = admission.parse_origins(config.allowed_origins)
@@ -139,8 +146,11 @@ class ChatServer:
                 close_timeout=config.close_timeout,
                 server_header=f"Multichat/{__version__}",
                 process_request=self._admit,
-                create_connection=connection_type(self._proxies),
+                # The handshake's timeout counts from the connection's slot (opening.py).
+                create_connection=connection_type(self._proxies, self._openings),
+                open_timeout=None,
                 ssl=context,
+                **_tls_handshake_timeout(context),
             )
             _queue_connections(self._server.sockets, config.listen_backlog)
         except BaseException:
@@ -175,6 +185,7 @@ class ChatServer:
         if self.store is not None:
             self.store.close()
             self.store = None
+        self._heap.thaw()
         log.info("Multichat server stopped")
 
     async def __aenter__(self) -> ChatServer:
@@ -337,16 +348,22 @@ class ChatServer:
         if not self.connections.admit(address, exempt=exempt):  # raced past the handshake
             await connection.close(CloseCode.TRY_AGAIN_LATER, admission.TOO_MANY_CONNECTIONS.reason)
             return
+        self._heap.connected()
         session = chat.connect(
             WebSocketPeer(connection, self.config.max_output_bytes, self._framing,
-                          self._held_writes)
+                          self._held_writes, self._soon_writes)
         )
         self._keepalive.watch(connection)
+        openings: OpeningSlots | None = self._openings
         try:
             await self._cookie_login(chat, session, connection)
             _forget_handshake(connection)
             async for frame in connection:
                 await self.handle_frame(chat, session, frame)
+                if session.rooms and openings is not None:  # its first join is done
+                    assert isinstance(connection, ProxiedConnection)  # connection_type's
+                    openings.opened(connection)
+                    openings = None
         except ConnectionClosed:
             pass
         finally:
@@ -402,6 +419,12 @@ def accepts_per_turn(listen_backlog: int) -> int:
     set after (``_queue_connections``); on Windows, whose ``listen`` sets a queue only
     once (and whose loop accepts one connection at a time anyway), the queue itself."""
     return listen_backlog if sys.platform == "win32" else ACCEPTS_PER_TURN
+
+
+def _tls_handshake_timeout(context: ssl.SSLContext | None) -> dict[str, Any]:
+    """``serve``'s TLS handshake timeout, which it would take from ``open_timeout`` (None
+    there: opening.py); asyncio refuses one without TLS."""
+    return {"ssl_handshake_timeout": OpeningSlots.OPEN_TIMEOUT} if context else {}
 
 
 def _queue_connections(sockets: Iterable[socket.socket], backlog: int) -> None:

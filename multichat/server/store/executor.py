@@ -2,21 +2,29 @@
 
 peewee is synchronous, so every store call runs on a database thread: the
 ``MessageWriter`` has one thread of its own for message appends (the hot
-path), and ``StoreExecutor`` a small pool for everything else (logins,
+path), and ``StoreExecutor`` a few for everything else (logins, joins,
 history, admin). SQLite in WAL mode lets those readers run beside the writer.
 A write the database refuses (disk full, read-only, locked past the busy
 timeout) comes out as the ``WriteRefused`` that says so in words; a call whose
 connection to PostgreSQL broke under it as ``ConnectionLost`` (the thread's
 next call opens a new connection: store/postgres_connection.py).
+
+The threads take calls from one queue and hand results back in batches: the
+loop is woken once for all the results that came back while it was busy, not
+once per call. When every client comes back at once (a restart), thousands
+of logins and joins queue here; ``ThreadPoolExecutor``'s future, lock and
+condition per call, and a wake-up of the loop per result, cost about as much
+as the queries themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import queue
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from multichat.server.store.database import write_refusal
 from multichat.server.store.errors import ConnectionLost, StoreError
@@ -30,20 +38,35 @@ READER_THREADS = 2
 # What the client is told when the connection broke under its request (ConnectionLost).
 RETRY = "carrying out the request; try again"
 
+# A call as it waits: the loop's future for its result, and what to run.
+_Call = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[[], Any]]
+# A call done: its future, and its result or its exception.
+_Done = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
 
 class StoreExecutor:
-    """Awaitable store calls on a pool of database threads."""
+    """Awaitable store calls on a few database threads."""
 
     def __init__(self, store: Store, threads: int = READER_THREADS) -> None:
         self.store = store
-        self._threads = threads
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="store-reader")
+        self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        self._done: list[_Done] = []  # results not yet handed back, under _lock
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._serve, name=f"store-reader-{n}",
+                                          daemon=True) for n in range(threads)]
+        self._started = False
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
+        if not self._started:
+            self._started = True
+            for thread in self._threads:
+                thread.start()
+        future: asyncio.Future[T] = loop.create_future()
         call = functools.partial(self._call, functools.partial(fn, *args, **kwargs))
+        self._calls.put((loop, future, call))
         try:
-            return await loop.run_in_executor(self._pool, call)
+            return await future
         except StoreError:
             raise
         except Exception as exc:
@@ -65,7 +88,52 @@ class StoreExecutor:
             raise
 
     def close(self) -> None:
-        """Wait for running calls, then close each thread's connection."""
-        for _ in range(self._threads):
-            self._pool.submit(self.store.close_thread_connection)
-        self._pool.shutdown(wait=True)
+        """Wait for the calls queued, then close each thread's connection."""
+        if not self._started:
+            return
+        for _ in self._threads:
+            self._calls.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _serve(self) -> None:
+        """A database thread: run calls until told to stop."""
+        try:
+            while (call := self._calls.get()) is not None:
+                loop, future, fn = call
+                try:
+                    done: _Done = (future, fn(), None)
+                except BaseException as exc:  # handed to the caller, as an executor does
+                    done = (future, None, exc)
+                with self._lock:
+                    self._done.append(done)
+                    first = len(self._done) == 1
+                if first:  # the loop is told once for all that come back before it looks
+                    try:
+                        loop.call_soon_threadsafe(self._hand_back)
+                    except RuntimeError:  # the loop has closed: nobody waits any more
+                        with self._lock:
+                            self._done.clear()
+        finally:
+            self.store.close_thread_connection()
+
+    def _hand_back(self) -> None:
+        """On the loop: every result that came back, to its caller."""
+        with self._lock:
+            done, self._done = self._done, []
+        for future, result, exc in done:
+            if future.cancelled():
+                continue
+            if future.get_loop() is not asyncio.get_running_loop():  # pragma: no cover
+                future.get_loop().call_soon_threadsafe(_settle, future, result, exc)
+            else:
+                _settle(future, result, exc)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if exc is None:
+        future.set_result(result)
+    else:
+        future.set_exception(exc)

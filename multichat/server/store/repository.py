@@ -134,10 +134,10 @@ def _with_members(rows: Sequence[RoomRow], *, every_room: bool = False) -> list[
     of them when ``rows`` are ``every_room``)."""
     direct = [row[0] for row in rows if row[3] == DIRECT_KIND]
     members: dict[int, list[tuple[int, str]]] = {}
-    query = RoomMember.select(RoomMember.room, Account.id, Account.username).join(Account)
-    chunks = [query] if every_room else [query.where(RoomMember.room.in_(chunk))
-                                         for chunk in _chunks(direct)]
-    if direct:
+    if direct:  # a query object only then: building one costs more than a room's row
+        query = RoomMember.select(RoomMember.room, Account.id, Account.username).join(Account)
+        chunks = [query] if every_room else [query.where(RoomMember.room.in_(chunk))
+                                             for chunk in _chunks(direct)]
         db = Room._meta.database
         for chunk in chunks:
             sql, params = chunk.sql()
@@ -353,6 +353,13 @@ class _MessageSql:
             f'SELECT "id" FROM "room" WHERE "id" = {p} FOR NO KEY UPDATE'
             if isinstance(db, pw.PostgresqlDatabase) else None
         )
+        # A login by token and a join read these (every client back at once: thousands).
+        self.token_owner = (
+            'SELECT "t"."id", "t"."expires_ms", "a"."id", "a"."username", "a"."is_staff", '
+            '"a"."is_superuser" FROM "token" AS "t" JOIN "account" AS "a" '
+            f'ON "a"."id" = "t"."account_id" WHERE "t"."token_hash" = {p}'
+        )
+        self.room = f'SELECT "id", "title", "staff_only", "kind" FROM "room" WHERE "id" = {p}'
         self.insert = (
             'INSERT INTO "message" ("room_id", "seq", "account_id", "username", "msg_type", '
             '"text", "client_id", "ts_ms", "reply_to", "target", "emoji", "reaction_on", '
@@ -501,7 +508,8 @@ class Store:
         message is delivered only by a process that has reached the version
         its transaction saw (``append_messages``).
         """
-        return int(Meta.get(Meta.key == "changes").value)
+        row = self.db.execute_sql(self._sql.version, ("changes",)).fetchone()
+        return int(row[0])
 
     # -- users -------------------------------------------------------------------
 
@@ -661,18 +669,16 @@ class Store:
 
     def token_owner(self, token_hash: str, at_ms: int) -> TokenOwner | None:
         """The user a live token belongs to; expired tokens are removed when met."""
-        row = (
-            Token.select(Token, Account)
-            .join(Account)
-            .where(Token.token_hash == token_hash)
-            .get_or_none()
-        )
+        row = self.db.execute_sql(self._sql.token_owner, (token_hash,)).fetchone()
         if row is None:
             return None
-        if row.expires_ms <= at_ms:
-            Token.delete().where(Token.id == row.id).execute()
+        token_id, expires_ms, user_id, username, is_staff, is_superuser = row
+        if expires_ms <= at_ms:
+            Token.delete().where(Token.id == token_id).execute()
             return None
-        return TokenOwner(user=_user(row.account), token_hash=token_hash)
+        user = User(id=user_id, username=username, is_staff=bool(is_staff),
+                    is_superuser=bool(is_superuser))
+        return TokenOwner(user=user, token_hash=token_hash)
 
     def token_owners(self, token_hashes: Sequence[str], at_ms: int) -> dict[str, User]:
         """The accounts of those tokens that are live, by token hash.
@@ -727,8 +733,16 @@ class Store:
     def room(self, room_id: int) -> RoomRecord | None:
         """The room, or the direct conversation with its members (the rules judge who
         may see it: ``RoomRecord.visible_to``)."""
-        rows = _room_rows(Room.select(*_ROOM_COLUMNS).where(Room.id == room_id))
-        return _with_members(rows)[0] if rows else None
+        row = self.db.execute_sql(self._sql.room, (room_id,)).fetchone()
+        if row is None:
+            return None
+        room_row: RoomRow = (row[0], row[1], bool(row[2]), row[3])
+        return _with_members([room_row])[0]
+
+    def room_as_of(self, room_id: int) -> tuple[RoomRecord | None, int]:
+        """``room``, and the change counter read after it (``changes``): one trip for a
+        join, which waits for the changes read with the room (``Reconciler.settle``)."""
+        return self.room(room_id), self.changes()
 
     def room_by_title(self, title: str) -> RoomRecord | None:
         row = _room_titled(title)
@@ -1123,6 +1137,12 @@ class Store:
         """Up to ``limit`` messages with seq > since, oldest first."""
         cursor = self.db.execute_sql(self._sql.after, (room_id, since, limit))
         return self._with_files(room_id, [_from_row(row) for row in cursor.fetchall()])
+
+    def messages_after_as_of(self, room_id: int, since: int,
+                             limit: int) -> tuple[list[StoredMessage], int]:
+        """``messages_after``, and the change counter read after it: a catch-up page in
+        one trip."""
+        return self.messages_after(room_id, since, limit), self.changes()
 
     def messages_before(
         self, room_id: int, before: int | None, limit: int
