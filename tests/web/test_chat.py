@@ -147,6 +147,9 @@ async def test_after_a_restart_the_page_catches_up_once_and_sends_what_waited_on
     await page.get_by_label("Message").fill("typed offline")
     await page.get_by_label("Message").press("Enter")
     await expect(page.locator(".message.pending", has_text="typed offline")).to_be_visible()
+    # Up in the empty box now would edit "before", not the message still being sent.
+    await page.get_by_label("Message").press("ArrowUp")
+    await expect(page.locator("#context-bar")).to_be_hidden()
 
     config = dataclasses.replace(server.config, port=port)
     async with ChatServer(config, passwords=passwords) as again, bob_joined(again) as bob:

@@ -118,6 +118,8 @@ async def test_up_in_an_empty_box_edits_ones_last_message(
             await box.fill(text)
             await box.press("Enter")
             await bob.expect(partial(said, text))
+        # Stored and shown as such (Up edits a stored message, never a pending one).
+        await expect(page.locator(".message.pending")).to_have_count(0)
         await box.press("ArrowUp")
         await expect(page.locator("#context-text")).to_have_text("Editing your message")
         await expect(box).to_have_value("with a tpyo")

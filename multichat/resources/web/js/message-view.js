@@ -75,8 +75,10 @@ export class MessageView {
     return newest;
   }
 
-  /** The reader's newest message shown here (not deleted), or null. */
+  /** The reader's newest message shown here (not deleted), or null; null too while one
+   *  of theirs is still being sent, so that Up never edits the one before it. */
   lastOwn() {
+    if (this.pendingNodes.size) return null;
     let last = null;
     for (const message of this.messages.values()) {
       if (message.username === this.me && message.msg_type === MESSAGE && !message.deleted
