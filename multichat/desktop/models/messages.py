@@ -314,7 +314,10 @@ class MessageListModel(RoleListModel):
         return next((r for r in self._pending if r.client_id == client_id), None)
 
     def last_own_message(self) -> int | None:
-        """The seq of the reader's newest message still standing (what Up edits)."""
+        """The seq of the reader's newest message still standing (what Up edits); None while
+        one of theirs is still being sent, so that Up never edits the one before it."""
+        if self._pending:
+            return None
         return next((r.seq for r in reversed(self._rows) if r.own and r.actionable), None)
 
     # -- which seqs are loaded whole -------------------------------------------------------

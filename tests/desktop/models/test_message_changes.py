@@ -162,4 +162,7 @@ def test_the_last_own_message_is_what_up_edits() -> None:
     model.append_live(change(4, 2, MsgType.DELETE, "alice"))
     assert model.last_own_message() == 1
     model.set_pending([{"message": "on its way", "client_id": "c1"}])
-    assert model.last_own_message() == 1  # not a pending one
+    # Not the one before a message still being sent, nor the pending one: nothing.
+    assert model.last_own_message() is None
+    model.set_pending([])
+    assert model.last_own_message() == 1
