@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from multichat.server.store.database import write_refusal
-from multichat.server.store.errors import ConnectionLost, StoreError
+from multichat.server.store.errors import ConnectionLost, StoreError, StoreUnavailable
 from multichat.server.store.repository import Store
 
 P = ParamSpec("P")
@@ -36,7 +36,8 @@ T = TypeVar("T")
 # Two readers: history and logins overlap, and SQLite WAL serves readers in parallel.
 READER_THREADS = 2
 # What the client is told when the connection broke under its request (ConnectionLost).
-RETRY = "carrying out the request; try again"
+RETRY = ("carrying out the request: it may or may not have been done; try again (a change "
+         "done already answers as such)")
 
 # A call as it waits: the loop's future for its result, and what to run.
 _Call = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Any]", Callable[[], Any]]
@@ -55,9 +56,12 @@ class StoreExecutor:
         self._threads = [threading.Thread(target=self._serve, name=f"store-reader-{n}",
                                           daemon=True) for n in range(threads)]
         self._started = False
+        self._closed = False
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
+        if self._closed:  # no thread would ever answer
+            raise StoreUnavailable("the server is shutting down")
         if not self._started:
             self._started = True
             for thread in self._threads:
@@ -88,7 +92,9 @@ class StoreExecutor:
             raise
 
     def close(self) -> None:
-        """Wait for the calls queued, then close each thread's connection."""
+        """Wait for the calls queued, then close each thread's connection; later calls
+        raise ``StoreUnavailable``."""
+        self._closed = True
         if not self._started:
             return
         for _ in self._threads:
@@ -101,6 +107,8 @@ class StoreExecutor:
         try:
             while (call := self._calls.get()) is not None:
                 loop, future, fn = call
+                if future.cancelled():  # its caller has gone: not run, as an executor does
+                    continue
                 try:
                     done: _Done = (future, fn(), None)
                 except BaseException as exc:  # handed to the caller, as an executor does
