@@ -29,9 +29,10 @@ at most ``per_address`` connections of one address key wait (the server's
 ``--max-connections-per-address``; a trusted proxy and, unless
 ``--limit-loopback``, loopback are exempt) and ``MAX_WAITING`` in all, the
 excess closed as it arrives; a connection still waiting ``WAIT`` seconds
-after its accept is closed; and one that sends more than ``EARLY_BYTES``
-before its slot is closed (uvloop reads once before a connection is
-paused, up to 256 KB: what came is kept for its turn). Each is closed
+after its accept (with TLS: after its TLS handshake) is closed; and one
+that sends more than ``EARLY_BYTES`` before its slot is closed (uvloop
+reads once before a connection is paused, up to 256 KB: what came is kept
+for its turn). Each is closed
 unanswered, with at most one line in the log every ``LOG_EVERY`` seconds.
 
 The handshake's timeout (``OPEN_TIMEOUT``) and a proxy's PROXY header
