@@ -9,6 +9,7 @@ waiting does not make another address wait behind all of them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 from collections.abc import Callable, Iterator
 
@@ -20,6 +21,7 @@ from multichat.server.net.opening import OpeningSlots
 from tests.helpers.client import ProtocolClient
 from tests.helpers.servers import ALICE, BOB, seeded_server
 from tests.helpers.timing import TIMEOUT
+from tests.server.net.raw_handshake import request, send_raw
 
 LOBBY = 1
 
@@ -66,6 +68,31 @@ async def test_a_silent_connection_does_not_hold_the_slot(
             await client.login(*ALICE)
         finally:
             silent.close()
+
+
+@pytest.mark.usefixtures("one_slot")
+async def test_a_connection_past_the_waiting_cap_of_its_address_is_closed_unanswered(
+        server_config: ServerConfig, passwords: Passwords,
+        clients: list[ProtocolClient]) -> None:
+    """As many connections of one address may wait as it may have open; the rest are
+    closed as they arrive, and the one that waits is served in its turn."""
+    config = dataclasses.replace(server_config, max_connections_per_address=1,
+                                 limit_loopback=True)
+    async with seeded_server(config, passwords) as server:
+        first = await ProtocolClient.open(f"ws://127.0.0.1:{server.port}")
+        clients.append(first)
+        await first.login(*ALICE)  # holds the one slot
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port,
+                                                       local_addr=("127.0.0.2", 0))
+        try:
+            writer.write(request())  # waits: the one of its address that may
+            excess = await send_raw(server.port, request(), local="127.0.0.2")
+            assert excess.status is None  # closed, unanswered
+            await first.join(LOBBY)  # the slot goes to the one that waited
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+            assert head.startswith(b"HTTP/1.1 101")
+        finally:
+            writer.close()
 
 
 class Waiting:
