@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import socket
 from collections.abc import Callable, Iterator
 
@@ -163,7 +164,9 @@ async def test_an_ipv6_slash_64_takes_one_turn_for_all_its_addresses() -> None:
     assert order == ["flood-1", "newcomer"]
 
 
-async def test_connections_waiting_past_the_cap_of_their_address_are_closed() -> None:
+async def test_connections_waiting_past_the_cap_of_their_address_are_closed(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="multichat.server.net.opening")
     slots = OpeningSlots(slots=1, per_address=3)
     order: list[str] = []
     assert slots.arrive(Waiting("192.0.2.1", order, "holder"))
@@ -171,6 +174,7 @@ async def test_connections_waiting_past_the_cap_of_their_address_are_closed() ->
     for connection in flood:
         assert not slots.arrive(connection)
     assert [c.closed for c in flood] == [False, False, False, True, True]
+    assert len(caplog.records) == 1  # one line, not one per connection
     other = Waiting("203.0.113.9", order, "other")
     assert not slots.arrive(other)  # another address still waits
     assert not other.closed
