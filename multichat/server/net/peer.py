@@ -98,13 +98,13 @@ class ProxiedConnection(ServerConnection):
         self._header_deadline = self._open_deadline = None
         self._first_data = True
         self._heard = False
-        self._early = None
+        self._early = b""  # it waits, unless it has a slot at once
         if self.openings is None or self.openings.arrive(self):
+            self._early = None
             self._start_deadlines()
-        else:
+        elif not self.transport.is_closing():  # (turned away: too many wait)
             # Left in the kernel until it has a slot. (uvloop starts reading after this
             # method whatever it asks: what comes first is kept, and it is paused then.)
-            self._early = b""
             self.transport.pause_reading()
 
     def let_in(self) -> None:
@@ -123,6 +123,10 @@ class ProxiedConnection(ServerConnection):
 
     def waiting_gone(self) -> bool:
         return self.transport.is_closing()
+
+    def turn_away(self) -> None:
+        """``OpeningSlots``: it may not wait (too many do, or too long)."""
+        self.transport.abort()
 
     def _start_deadlines(self) -> None:
         """From its slot: the handshake's timeout, and a proxy's PROXY header's."""
@@ -150,6 +154,9 @@ class ProxiedConnection(ServerConnection):
     def data_received(self, data: bytes) -> None:
         if self._early is not None:  # no slot yet
             self._early += data
+            if len(self._early) > OpeningSlots.EARLY_BYTES and self.openings is not None:
+                self.openings.too_early(self, len(self._early))
+                return
             self.transport.pause_reading()
             return
         self._heard = True

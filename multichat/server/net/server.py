@@ -92,7 +92,6 @@ class ChatServer:
         self._held_writes = HeldWrites()  # a batch's frames to a connection in one write
         self._soon_writes = SoonWrites()  # presence notices a few at a time under a burst
         self._heap = HeapSettler()  # short collector passes while a burst connects
-        self._openings = OpeningSlots()  # how many connections are in their opening at once
         self.certificate: tls.Certificate | None = None  # with TLS: what clients pin
         self.advertiser: lan.Advertiser | None = None
         self._origins = admission.parse_origins(config.allowed_origins)
@@ -100,6 +99,9 @@ class ChatServer:
             config.trusted_proxies, proxy_protocol=config.proxy_protocol, tls=config.uses_tls
         )
         self.connections = AddressCounter(config.max_connections_per_address)
+        # How many connections are in their opening at once, and how many may wait.
+        self._openings = OpeningSlots(per_address=config.max_connections_per_address,
+                                      exempt=self._waits_unlimited)
         self._keepalive = Keepalive(config.ping_interval, config.ping_timeout)
         self._local_names = admission.local_names()  # Hosts whose page is always allowed
         self._web: WebAnswers | None = None  # the browser client's HTTP answers, from start()
@@ -331,6 +333,12 @@ class ChatServer:
         if client is not None:
             connection.client_host = client
         return None
+
+    def _waits_unlimited(self, peer: str) -> bool:
+        """Whether the connections of ``peer`` waiting for an opening slot are not capped
+        per address: a trusted proxy's (all its clients have its address), loopback's."""
+        return self._proxies.trusts(peer) or admission.exempt_from_limit(
+            peer, peer, limit_loopback=self.config.limit_loopback)
 
     def _counted_as(self, connection: ServerConnection) -> tuple[str, bool]:
         """The key the connection limit counts a client by, and whether it is exempt."""
