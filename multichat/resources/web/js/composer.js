@@ -1,6 +1,9 @@
 // The text box labelled "Message": Enter sends, Shift+Enter breaks the line, Up in
 // an empty box edits one's last message; a bar above it says when the next send
 // is a reply or an edit; typing is told to the room at most every TYPING_EVERY_MS.
+// What is written, replied to or edited belongs to its room: switching rooms puts
+// it aside and opening the room again brings it back (a reply or an edit begun in
+// one room never goes to another).
 
 const TYPING_EVERY_MS = 3000;
 
@@ -23,6 +26,9 @@ export class Composer {
     this.barText = document.getElementById("context-text");
     this.context = null;
     this.lastTyping = 0;
+    this.room = null; // the room the box writes to
+    this.drafts = new Map(); // room id -> {text, context, words, beforeEdit}
+    this.beforeEdit = ""; // what was written when an edit began: Escape gives it back
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
       this.submit();
@@ -55,6 +61,31 @@ export class Composer {
     this.input.focus();
   }
 
+  /** The box now writes to `roomId` (null: no room): the room left keeps its draft. */
+  switchTo(roomId) {
+    if (roomId === this.room) return;
+    if (this.room !== null && (this.input.value || this.context)) {
+      this.drafts.set(this.room, { text: this.input.value, context: this.context,
+                                   words: this.barText.textContent,
+                                   beforeEdit: this.beforeEdit });
+    }
+    const draft = roomId === null ? undefined : this.drafts.get(roomId);
+    this.drafts.delete(roomId);
+    this.room = roomId;
+    this.input.value = draft?.text ?? "";
+    this.context = draft?.context ?? null;
+    this.beforeEdit = draft?.beforeEdit ?? "";
+    this.barText.textContent = draft?.words ?? "";
+    this.bar.hidden = !this.context;
+    this.lastTyping = 0;
+  }
+
+  /** Logged out: every room's draft is forgotten (the next person sees none). */
+  forget() {
+    this.switchTo(null);
+    this.drafts.clear();
+  }
+
   enable(on) {
     this.input.disabled = !on;
     this.button.disabled = !on;
@@ -66,6 +97,7 @@ export class Composer {
   }
 
   edit(message) {
+    if (!this.context?.edit) this.beforeEdit = this.input.value;
     this.setContext({ edit: message }, "Editing your message");
     this.input.value = message.message ?? "";
   }
@@ -78,7 +110,8 @@ export class Composer {
   }
 
   cancel() {
-    if (this.context?.edit) this.input.value = "";
+    if (this.context?.edit) this.input.value = this.beforeEdit; // what was being written
+    this.beforeEdit = "";
     this.context = null;
     this.bar.hidden = true;
   }
@@ -87,7 +120,8 @@ export class Composer {
     const text = this.input.value;
     if ((!text.trim() && !(this.hasFiles() && !this.context?.edit)) || this.input.disabled) return;
     if (this.submitText(text, this.context) === false) return;
-    this.input.value = "";
+    this.input.value = this.context?.edit ? this.beforeEdit : "";
+    this.beforeEdit = "";
     this.lastTyping = 0;
     this.context = null;
     this.bar.hidden = true;

@@ -43,7 +43,7 @@ const connection = new Connection({ onOpen: opened, onFrame: route, onDown: down
 const login = new LoginForm(connection, enterChat);
 const outbox = new Outbox();
 const notifier = new Notifier((words) => setStatus(words, true));
-const rooms = new RoomList(openRoom, showTotals);
+const rooms = new RoomList(chooseRoom, showTotals);
 const view = new MessageView({
   reply: (message) => composer.replyTo(message),
   edit: (message) => composer.edit(message),
@@ -261,6 +261,7 @@ function loggedOut(words) {
   outbox.clear();
   uploads.clear();
   search.reset();
+  composer.forget();
   view.close();
   rooms.setRooms([], "");
   chatView.hidden = true;
@@ -313,6 +314,7 @@ function openRoom(roomId, at = null) {
   typingLine.textContent = "";
   state.highlight = at;
   view.open(roomId, state.me, rooms.unread(roomId) > 0 ? rooms.readSeq(roomId) : 0);
+  composer.switchTo(roomId);
   composer.enable(true);
   for (const pending of outbox.forRoom(roomId)) {
     if (pending.command === "send") view.pending(pending.client_id, pending.message);
@@ -323,11 +325,19 @@ function openRoom(roomId, at = null) {
   connection.send(page);
 }
 
+/** A room chosen in the list: opened, ready to write in, as a chat app does; not on a
+ * touch screen, where the keyboard would come up over the messages. */
+function chooseRoom(roomId) {
+  openRoom(roomId);
+  if (window.matchMedia("(pointer: fine)").matches) composer.focus();
+}
+
 function closeRoom() {
   state.current = null;
   setJoined(false);
   rooms.select(null);
   view.close();
+  composer.switchTo(null);
   composer.enable(false);
   titleNode.textContent = "Multichat";
 }
