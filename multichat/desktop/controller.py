@@ -295,6 +295,8 @@ class AppController(QObject):
         form = self._stop_attempt() or self.connect_window.join
         form.show_error("")
         self.connect_window.show()
+        if form is self.connect_window.join:
+            form.focus_to_retry()
 
     def _end_attempt(self, words: str) -> None:
         """An attempt ended without a session: words on its form, the form editable."""
@@ -302,6 +304,8 @@ class AppController(QObject):
         form.set_busy(False)
         if form is self.connect_window.host:
             self.connect_window.show_host_tab()
+        else:
+            form.focus_to_retry()
         form.show_error(words)
 
     def _certificate_untrusted(self, url: str, presented: str, pinned: str) -> None:
@@ -411,6 +415,7 @@ class AppController(QObject):
             join.show_error(words)
         self.connect_window.tabs.setCurrentWidget(join)
         self.connect_window.show()
+        join.focus_to_retry()
 
     def _error(self, room: str, code: str, words: str) -> None:
         self.main_window.show_room_error(room, words)

@@ -86,6 +86,43 @@ def test_a_failed_login_is_told_on_the_form(
     assert form.submit.isEnabled() and not app.main_window.isVisible()
 
 
+def test_after_a_wrong_password_the_keyboard_is_back_in_the_password(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    """The fields are locked while connecting, which took the focus out of the form:
+    typing again after "Wrong username or password." went nowhere."""
+    app = make(controllers, qapp, tmp_path, StartOptions(discover=False))
+    app.start()
+    form = app.connect_window.join
+    form.server.setEditText(url_of(hosted_server))
+    qtbot.keyClicks(form.username, "alice")
+    form.password.setFocus()
+    qtbot.keyClicks(form.password, "wrong")
+    qtbot.keyClick(form.password, Qt.Key.Key_Return)
+    assert not form.password.isEnabled()  # locked while it connects
+    qtbot.waitUntil(lambda: form.error.text() == "Wrong username or password.",
+                    timeout=WAIT_MS)
+    assert app.connect_window.focusWidget() is form.password
+    assert form.password.selectedText() == "wrong"  # typing replaces it
+    qtbot.keyClicks(form.password, "alice-password")
+    assert form.password.text() == "alice-password"
+
+
+def test_a_scripted_start_with_a_wrong_password_waits_in_the_password(
+    qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
+    controllers: list[AppController], memory_keyring: MemoryKeyring,
+) -> None:
+    options = StartOptions(server=url_of(hosted_server), username="alice",
+                           password="wrong", discover=False)
+    app = make(controllers, qapp, tmp_path, options)
+    app.start()
+    form = app.connect_window.join
+    qtbot.waitUntil(lambda: form.error.text() == "Wrong username or password.",
+                    timeout=WAIT_MS)
+    assert app.connect_window.focusWidget() is form.password
+
+
 def test_remember_me_logs_in_next_time_and_log_out_forgets(
     qtbot: QtBot, qapp: QApplication, tmp_path: Path, hosted_server: ServerThread,
     controllers: list[AppController], memory_keyring: MemoryKeyring,
@@ -439,6 +476,9 @@ def test_cancel_stops_the_attempt_at_once(
         qtbot.mouseClick(form.cancel, Qt.MouseButton.LeftButton)
         assert form.submit.isEnabled() and form.username.isEnabled()
         assert form.error.isHidden() and not form.cancel.isVisible()
+        # Back in the form, not on the hidden Cancel: its first empty field (nothing
+        # was typed here).
+        assert app.connect_window.focusWidget() is form.username
         qtbot.waitUntil(lambda: app.client.state.value == "offline", timeout=WAIT_MS)
 
 

@@ -258,6 +258,13 @@ class JoinForm(QWidget):
         the password when the name is filled in already (a return, a recent server)."""
         (self.password if self.username.text() else self.username).setFocus()
 
+    def focus_to_retry(self) -> None:
+        """After an attempt that failed or was cancelled: the keyboard back in the form
+        (its fields were locked meanwhile, so the focus had left them), in the password
+        with what was typed selected, ready to type it again."""
+        self.focus_first_empty()
+        self.password.selectAll()
+
     def _found_chosen(self, url: str, fingerprint: str) -> None:
         self.server.setEditText(url)
         self.serverChosen.emit(url, fingerprint)
