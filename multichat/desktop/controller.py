@@ -295,17 +295,17 @@ class AppController(QObject):
         form = self._stop_attempt() or self.connect_window.join
         form.show_error("")
         self.connect_window.show()
-        if form is self.connect_window.join:
+        if isinstance(form, JoinForm):
             form.focus_to_retry()
 
     def _end_attempt(self, words: str) -> None:
         """An attempt ended without a session: words on its form, the form editable."""
         form, self._attempt = self._attempt or self.connect_window.join, None
         form.set_busy(False)
-        if form is self.connect_window.host:
-            self.connect_window.show_host_tab()
-        else:
+        if isinstance(form, JoinForm):
             form.focus_to_retry()
+        else:
+            self.connect_window.show_host_tab()
         form.show_error(words)
 
     def _certificate_untrusted(self, url: str, presented: str, pinned: str) -> None:
