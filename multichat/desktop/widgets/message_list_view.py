@@ -99,8 +99,9 @@ class MessageListView(QListView):
     """The messages: follows at the bottom, opens at the divider, text selectable in part.
 
     Signals:
-        menuRequested(QModelIndex, QPoint global): a message's actions, wanted (a
-            pending one's too: it has no hover bar, but a context menu).
+        menuRequested(QModelIndex, QPoint global, bool keyboard): a message's actions,
+            wanted (a pending one's too: it has no hover bar, but a context menu);
+            ``keyboard`` when asked for with the Menu key or Shift+F10.
         quoteClicked(int seq): a reply's quote was clicked: go to its original.
         reactionClicked(int seq, str emoji): a reaction chip was clicked.
         reactRequested(int seq, QPoint global): the "+" chip or the hover bar's React.
@@ -110,7 +111,7 @@ class MessageListView(QListView):
         cardClicked(FileObj file): the rest of a file's card was clicked.
     """
 
-    menuRequested = Signal(QModelIndex, QPoint)
+    menuRequested = Signal(QModelIndex, QPoint, bool)
     quoteClicked = Signal(int)
     reactionClicked = Signal(int, str)
     reactRequested = Signal(int, QPoint)
@@ -401,7 +402,7 @@ class MessageListView(QListView):
         if self.hover_bar.seq is not None and model is not None:
             button = self.hover_bar.more_button
             self.menuRequested.emit(model.index_of(self.hover_bar.seq),
-                                    button.mapToGlobal(QPoint(0, button.height())))
+                                    button.mapToGlobal(QPoint(0, button.height())), False)
 
     def leaveEvent(self, event: QEvent) -> None:
         super().leaveEvent(event)
@@ -417,7 +418,8 @@ class MessageListView(QListView):
                                                 + QPoint(PADDING_MENU, PADDING_MENU))
         if self._actionable(index) or (index.isValid() and index.data(MessageRole.IsPending)):
             self.setCurrentIndex(index)
-            self.menuRequested.emit(index, point)
+            self.menuRequested.emit(index, point,
+                                    event.reason() != QContextMenuEvent.Reason.Mouse)
             event.accept()
 
     def focusInEvent(self, event: QFocusEvent) -> None:

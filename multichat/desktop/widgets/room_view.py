@@ -388,7 +388,7 @@ class RoomView(QWidget):
         cancel.triggered.connect(lambda: self.cancelSendingRequested.emit(client_id))
         return menu
 
-    def _show_menu(self, index: QModelIndex, point: QPoint) -> None:
+    def _show_menu(self, index: QModelIndex, point: QPoint, keyboard: bool = False) -> None:
         seq = index.data(MessageRole.Seq)
         client_id = index.data(MessageRole.ClientId)
         if seq is not None:
@@ -403,6 +403,8 @@ class RoomView(QWidget):
             self.menu.deleteLater()
         self.menu = menu
         menu.popup(point)
+        if keyboard:  # opened from the keyboard, Enter picks the first, as menus do
+            menu.setActiveAction(next(a for a in menu.actions() if not a.isSeparator()))
 
     def start_reply(self, seq: int) -> None:
         row = self._row(seq)
