@@ -143,11 +143,15 @@ class Workspace(QObject):
         return self.rooms.is_direct(room)
 
     def known_users(self) -> list[str]:
-        """Everyone this app has seen: members of the open rooms and of the direct
-        conversations, this user left out (the server lists users to admins only)."""
+        """Everyone this app has seen: members of the open rooms, the authors of their
+        messages loaded (offline people too: the member lists hold who is online) and
+        members of the direct conversations, this user left out (the server lists users
+        to admins only)."""
         names: set[str] = set()
         for members in self.members.values():
             names.update(members.usernames())
+        for model in self.messages.values():
+            names.update(model.authors())
         for room in self.rooms.direct_rooms():
             names.update(self.rooms.members(room))
         names.discard(self.username)

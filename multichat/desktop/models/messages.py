@@ -313,6 +313,12 @@ class MessageListModel(RoleListModel):
         """A message still in the outbox, by its client id (None once stored or dropped)."""
         return next((r for r in self._pending if r.client_id == client_id), None)
 
+    def authors(self) -> set[str]:
+        """Who wrote the messages loaded here (the people one may want to write to,
+        online or not)."""
+        return {row.username for row in self._rows
+                if row.msg_type is MsgType.MESSAGE and row.username}
+
     def last_own_message(self) -> int | None:
         """The seq of the reader's newest message still standing (what Up edits); None while
         one of theirs is still being sent, so that Up never edits the one before it."""

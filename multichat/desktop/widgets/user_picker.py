@@ -1,10 +1,11 @@
 """New direct message: pick one person or several (a group), or type their names.
 
-The list offers the users this app has seen (members of open rooms and of
-direct conversations); the server has no user directory for non-admins, so a
-name can be typed too: Enter (or Add) puts each name typed, separated by
-commas or spaces, on the list, checked. "Message" opens the conversation with
-everyone checked, plus whatever is still typed.
+The list offers the users this app has seen (members of open rooms, the
+authors of their messages loaded, members of direct conversations); the
+server has no user directory for non-admins, so a name can be typed too:
+Enter (or Add) puts each name typed, separated by commas or spaces, on the
+list, checked. "Message" opens the conversation with everyone checked, plus
+whatever is still typed.
 
 Signals:
     usersChosen(list usernames): the person asked to message these people.

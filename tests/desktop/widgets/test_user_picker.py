@@ -10,7 +10,8 @@ from multichat.desktop.widgets.main_window import MainWindow
 from multichat.desktop.widgets.shortcuts_dialog import NEW_DIRECT_MESSAGE
 from multichat.desktop.widgets.user_picker import UserPickerDialog, typed_names
 from multichat.desktop.workspace import Workspace
-from multichat.protocol.frames import RoomInfo
+from multichat.protocol import MsgType
+from multichat.protocol.frames import RoomEvent, RoomInfo
 
 
 def test_typed_names_split_on_commas_and_spaces() -> None:
@@ -47,10 +48,15 @@ def test_the_window_offers_the_people_it_has_seen(qtbot: QtBot) -> None:
                               RoomInfo(5, "x", False, kind="direct", members=("alice", "zoe"))])
     client.roomJoined.emit("1", "Lobby")
     client.membersChanged.emit("1", ["alice", "bob"])
+    # Chen is not online (not a member now) but wrote in the Lobby: someone to write to.
+    said = [RoomEvent(room=1, seq=seq, username=who, msg_type=MsgType.MESSAGE, message="hi",
+                      ts="2026-12-07T10:00:00+00:00")
+            for seq, who in ((1, "chen"), (2, "alice"))]
+    client.historyLoaded.emit("1", said)
     window.show()
     window.new_direct_button.click()
     assert window.user_picker.isVisible()
-    assert window.user_picker.users.usernames() == ["bob", "zoe"]
+    assert window.user_picker.users.usernames() == ["bob", "chen", "zoe"]
     window.user_picker.reject()
     assert window.direct_section.index(0, 0).data() == "zoe"
     assert window.direct_action in window.actions()
