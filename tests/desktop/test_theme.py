@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QCheckBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QPalette, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QListView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop import theme
@@ -84,6 +91,35 @@ def test_control_outlines_and_focus_show_at_3_to_1(chosen: theme.Theme) -> None:
     palette = theme.palette(chosen)
     for role in (QPalette.ColorRole.Dark, QPalette.ColorRole.Shadow):
         assert palette.color(role).name() == QColor(chosen.control_border).name()
+
+
+@pytest.mark.parametrize("chosen", THEMES, ids=lambda t: t.name)
+def test_a_lists_check_boxes_show_their_box(
+    qtbot: QtBot, qapp: QApplication, chosen: theme.Theme
+) -> None:
+    """New direct message's people are checked in a list: each box outlined in
+    control_border (3:1), a checked one filled with the accent, as a QCheckBox."""
+    qapp.setStyle("Fusion")
+    qapp.setPalette(theme.palette(chosen))
+    qapp.setStyleSheet(style_sheet(chosen))
+    model = QStandardItemModel()
+    for name, state in (("bob", Qt.CheckState.Unchecked), ("chen", Qt.CheckState.Checked)):
+        item = QStandardItem(name)
+        item.setCheckable(True)
+        item.setCheckState(state)
+        model.appendRow(item)
+    people = QListView()
+    qtbot.addWidget(people)
+    people.setModel(model)
+    people.resize(200, 80)
+    people.show()
+    qtbot.waitExposed(people)
+    for row, colour in ((0, chosen.control_border), (1, chosen.accent)):
+        rect = people.visualRect(model.index(row, 0))
+        image = people.viewport().grab(rect).toImage()
+        found = {image.pixelColor(x, y).name() for x in range(image.width())
+                 for y in range(image.height())}
+        assert QColor(colour).name() in found, (chosen.name, row, colour)
 
 
 # Every class of focusable widget the app shows, and the selector its focus rule has.
