@@ -6,13 +6,15 @@ import asyncio
 from collections.abc import Callable
 
 import pytest
-from PySide6.QtCore import QModelIndex, QPoint, Qt
+from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QStyleOptionTab
+from PySide6.QtWidgets import QApplication, QStyleOptionTab
 from pytestqt.qtbot import QtBot
 
+from multichat.desktop import theme
 from multichat.desktop.client import ChatClient
 from multichat.desktop.models import MessageRole, RoomRole
+from multichat.desktop.resources import style_sheet
 from multichat.desktop.services.hosting import ServerThread
 from multichat.desktop.widgets.linkify import to_html
 from multichat.desktop.widgets.main_window import MainWindow
@@ -269,6 +271,31 @@ def test_help_lists_every_shortcut_the_window_binds(qtbot: QtBot) -> None:
         | listed
     assert len(dialog.rows()) == len(SHORTCUTS)
     assert window.shortcuts_action.shortcut().toString() == "F1"
+
+
+@pytest.mark.parametrize("width", [520, 420])
+def test_the_shortcuts_list_shows_every_line_whole(
+    qtbot: QtBot, qapp: QApplication, width: int
+) -> None:
+    """Each "Does" wraps in its row instead of ending in "…" (at the dialog's size and
+    narrower, in the app's own font)."""
+    qapp.setStyle("Fusion")
+    qapp.setPalette(theme.palette(theme.LIGHT))
+    qapp.setStyleSheet(style_sheet(theme.LIGHT))
+    dialog = ShortcutsDialog()
+    qtbot.addWidget(dialog)
+    dialog.resize(width, 460)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    table = dialog.table
+    metrics = table.fontMetrics()
+    for row in range(table.rowCount()):
+        item = table.item(row, 1)
+        assert item is not None
+        cell = table.visualItemRect(item)
+        needed = metrics.boundingRect(QRect(0, 0, cell.width() - 8, 10_000),
+                                      int(Qt.TextFlag.TextWordWrap), item.text())
+        assert needed.height() <= cell.height(), (item.text(), needed, cell)
 
 
 def test_a_narrow_window_hides_the_room_list_and_the_toggle_brings_it_back(
