@@ -439,6 +439,9 @@ class AdminDialog(QDialog):
         self.setWindowModality(Qt.WindowModality.NonModal)
 
     def set_rooms(self, rooms: list[RoomInfo]) -> None:
+        """The rooms, not the direct conversations: no admin command reaches one (the
+        server answers as for a room that does not exist), so none is offered."""
+        rooms = [room for room in rooms if not room.is_direct]
         self.rooms_tab.set_rooms(rooms)
         self.announce_tab.set_rooms(rooms)
 

@@ -226,6 +226,27 @@ def test_making_a_room_staff_only_asks_first_with_cancel_the_default(
     assert sent == [] and cell(rooms.table, titles(dialog).index("Lobby"), 1) == ""
 
 
+def test_direct_conversations_are_not_offered_as_rooms(
+    qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
+) -> None:
+    """The admin's own conversation with alice is in the admin's room list, but no
+    admin command reaches it: listing it offered Rename, Delete and Announce that the
+    server could only refuse."""
+    admin = make_client()
+    log_in(qtbot, admin, hosted_server, ADMIN)
+    with qtbot.waitSignal(admin.dmOpened, timeout=WAIT_MS):
+        assert admin.open_dm(["alice"])
+    dialog = AdminDialog(admin)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(admin.roomsChanged, timeout=WAIT_MS) as listed:
+        dialog.show()  # asks for the room list
+    assert any(room.is_direct for room in listed.args[0])  # the admin's list holds it
+    assert sorted(titles(dialog)) == ["Lobby", "Staff room"]
+    room_choice = dialog.announce_tab.room
+    assert sorted(room_choice.itemText(i) for i in range(room_choice.count())) == [
+        "Lobby", "Staff room"]
+
+
 def test_esc_closes_the_dialog(
     qtbot: QtBot, hosted_server: ServerThread, make_client: Callable[[], ChatClient]
 ) -> None:
