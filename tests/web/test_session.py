@@ -43,6 +43,10 @@ async def test_a_wrong_password_is_told_in_words_at_the_form(
     await page.get_by_role("button", name="Log in").click()
     await expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
     assert not [c for c in await page.context.cookies() if c["name"] == "multichat_session"]
+    # Back in the password with the wrong one selected: typing again replaces it.
+    await expect(page.get_by_label("Password")).to_be_focused()
+    await page.keyboard.type("alice-password")
+    await expect(page.get_by_label("Password")).to_have_value("alice-password")
 
 
 async def test_logging_out_revokes_the_session_the_cookie_names(

@@ -90,5 +90,10 @@ export class LoginForm {
   fail(words) {
     this.button.disabled = false;
     this.error.textContent = words;
+    // Back in the password, selected: typing it again replaces the wrong one.
+    if (this.password.value) {
+      this.password.focus();
+      this.password.select();
+    }
   }
 }

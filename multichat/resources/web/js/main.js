@@ -256,6 +256,7 @@ async function finishLogout() {
 function loggedOut(words) {
   state.me = null;
   state.current = null;
+  showInAddress(null);
   setJoined(false);
   state.readSent.clear();
   outbox.clear();
@@ -275,6 +276,11 @@ function loggedOut(words) {
 function roomsChanged(entries, ref) {
   rooms.setRooms(entries, state.me ?? "");
   if (ref === "rooms") peekForMentions();
+  if (ref === "rooms" && state.current === null) {
+    // A reload (or a link) names the room that was open: back in it.
+    const named = /^#room=(\w+)$/.exec(location.hash)?.[1];
+    if (named && rooms.has(named)) openRoom(named);
+  }
   if (state.current !== null && !rooms.has(state.current)) closeRoom();
   else if (state.current !== null) titleNode.textContent = rooms.title(state.current);
 }
@@ -307,6 +313,7 @@ function openRoom(roomId, at = null) {
     connection.send({ command: "leave", room: state.current });
   }
   state.current = roomId;
+  showInAddress(roomId);
   setJoined(false);
   state.readWanted = 0;
   rooms.select(roomId);
@@ -332,8 +339,18 @@ function chooseRoom(roomId) {
   if (window.matchMedia("(pointer: fine)").matches) composer.focus();
 }
 
+/** The open room in the page's address (`#room=ID`), so that a reload comes back to
+ * it; no new history entry for each room. */
+function showInAddress(roomId) {
+  const wanted = roomId === null ? location.pathname + location.search : `#room=${roomId}`;
+  if ((roomId === null && location.hash) || (roomId !== null && location.hash !== wanted)) {
+    history.replaceState(null, "", wanted);
+  }
+}
+
 function closeRoom() {
   state.current = null;
+  showInAddress(null);
   setJoined(false);
   rooms.select(null);
   view.close();

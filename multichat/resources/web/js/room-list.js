@@ -165,11 +165,16 @@ export class RoomList {
     clear(this.directList);
     for (const room of this.rooms.values()) {
       const title = this.title(room.id);
-      const button = el("button", { type: "button", class: "room-button",
+      // The whole title on hover: a long one is cut short with "…" in the list.
+      const button = el("button", { type: "button", class: "room-button", title,
                                     "aria-current": room.id === this.current ? "true" : false },
                         title);
       button.addEventListener("click", () => this.onOpen(room.id));
       const item = el("li", { "data-room-id": room.id }, button);
+      if (room.staff_only) {
+        item.append(el("span", { class: "staff-mark", role: "img", "aria-label": "staff only",
+                                 title: "Staff only: only staff members see this room" }, "◆"));
+      }
       if (room.unread > 0) {
         item.classList.add("has-unread");
         item.append(el("span", { class: "badge unread", "aria-label": `${room.unread} unread` },
