@@ -53,6 +53,9 @@ Signals:
     errorOccurred(str room, str code, str words): a server error, where it
         happened ("" when it concerns no room). A refused ``typing`` or ``read`` is
         logged, not signalled: nothing a person could do about it.
+    sendRefused(str room, str text): the server refused a message for good (too
+        long, say) and it left the outbox: its text, for the window to give back to
+        the person rather than lose it. Comes after its ``errorOccurred``.
     adminReply(ServerFrame reply): the answer to an admin command, a
         ``RoomChanged``, ``UserChanged``, ``Users`` or ``Announced``.
     adminFailed(Command command, str code, str words): an admin command was refused.
@@ -164,6 +167,7 @@ class ChatClient(QObject):
     activityReceived = Signal(str, int, str, bool, int)
     dmOpened = Signal(object)
     errorOccurred = Signal(str, str, str)
+    sendRefused = Signal(str, str)
     adminReply = Signal(object)
     adminFailed = Signal(object, str, str)
     searchResults = Signal(object)
@@ -781,6 +785,11 @@ class ChatClient(QObject):
                     self.outbox.remove(client_id)
                     if item.is_message:
                         self._emit_outbox(room)
+                refused_text = item.text if item is not None and item.is_message else ""
+                self.errorOccurred.emit(room, error.code, words)
+                if refused_text:
+                    self.sendRefused.emit(room, refused_text)
+                return
         self.errorOccurred.emit(room, error.code, words)
         info = self.rooms.get(room)
         opening = isinstance(request, cmd.Join) or (

@@ -50,6 +50,9 @@ def describe(code: str, detail: str | None = None, *, command: str | None = None
         return "You are not in this room any more; join it again to send."
     if code == ErrorCode.PERMISSION_DENIED and command in _DENIED:
         return _DENIED[command]
+    if code == ErrorCode.MESSAGE_TOO_LONG and detail and command in ("send", "edit"):
+        # The server says the limit ("messages are limited to 10000 characters").
+        return f"That message is too long: {detail.rstrip('.')}."
     if code in _DETAIL_WINS and detail:
         return detail[0].upper() + detail[1:] + ("" if detail.endswith(".") else ".")
     words = _WORDS.get(code)

@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
         workspace.typingChanged.connect(self._typing_changed)
         workspace.client.outboxChanged.connect(self._uploads_changed)
         workspace.client.uploadProgress.connect(self._upload_progress)
+        workspace.client.sendRefused.connect(self.give_back)
         rooms = workspace.rooms
         for changed in (rooms.dataChanged, rooms.rowsInserted, rooms.rowsRemoved,
                         rooms.modelReset, rooms.totalsChanged):
@@ -579,6 +580,12 @@ class MainWindow(QMainWindow):
         if view is not None:
             self.tabs.setCurrentWidget(view)
             view.focus_input()
+
+    def give_back(self, room: str, text: str) -> None:
+        """A refused message's text back in its room's message box (see RoomView)."""
+        view = self.views.get(room)
+        if view is not None:
+            view.give_back(text)
 
     def show_room_error(self, room: str, words: str) -> None:
         view = self.views.get(room)

@@ -307,6 +307,26 @@ class RoomView(QWidget):
         self.banner.setText(words)
         self.banner.setVisible(bool(words))
 
+    def give_back(self, text: str) -> None:
+        """A message the server refused (too long): its text back in the message box,
+        to shorten or send again, before whatever was written since."""
+        written = self.input.toPlainText()
+        if self._editing is not None:
+            self._draft = text + ("\n" + self._draft if self._draft else "")
+            return
+        self._fill(text)
+        cursor = self.input.textCursor()
+        cursor.movePosition(cursor.MoveOperation.End)
+        end_of_refused = cursor.position()
+        if written:
+            self._filling = True
+            try:
+                cursor.insertText("\n" + written)
+            finally:
+                self._filling = False
+        cursor.setPosition(end_of_refused)
+        self.input.setTextCursor(cursor)
+
     def focus_input(self) -> None:
         self.input.setFocus(Qt.FocusReason.OtherFocusReason)
 
