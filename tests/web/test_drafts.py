@@ -1,14 +1,21 @@
 """The text box belongs to the room in view: a draft, a reply or an edit begun in one
 room stays there when another is opened (it went to the other room before), and
-choosing a room in the list puts the cursor in its text box."""
+choosing a room in the list puts the cursor in its text box. A message the server
+refuses comes back to the box."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
 from playwright.async_api import Page, expect
 
+from multichat.server.chat.passwords import Passwords
+from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
 from tests.helpers.client import ProtocolClient
-from tests.helpers.servers import ALICE
+from tests.helpers.servers import ALICE, seeded_server
 from tests.web.conftest import PageFactory, bob_in_lobby, logged_in, open_room
 
 
@@ -111,3 +118,34 @@ async def test_choosing_a_room_in_the_list_puts_the_cursor_in_its_box(
     await expect(page.get_by_label("Message")).to_be_focused()
     await page.keyboard.type("typed at once")
     await expect(page.get_by_label("Message")).to_have_value("typed at once")
+
+
+@pytest.fixture
+async def short_messages(server_config: ServerConfig,
+                         passwords: Passwords) -> AsyncIterator[ChatServer]:
+    config = dataclasses.replace(server_config, max_message_chars=30)
+    async with seeded_server(config, passwords) as short:
+        yield short
+
+
+async def test_a_message_too_long_comes_back_to_the_box_and_leaves_no_sending_line(
+    short_messages: ChatServer, open_page: PageFactory
+) -> None:
+    text = "This message is longer than thirty characters, by far"
+    page = await logged_in(open_page, short_messages, ALICE, "Lobby")
+    box = page.get_by_label("Message")
+    await box.fill(text)
+    await box.press("Enter")
+    await expect(page.locator("#connection-status")).to_have_text(
+        "That message is too long: messages are limited to 30 characters. It is back in "
+        "the text box.")
+    await expect(box).to_have_value(text)  # it was gone, and "sending…" forever
+    await expect(page.locator(".message.pending")).to_have_count(0)
+    bob = await bob_in_lobby(short_messages)
+    try:
+        await box.fill("Short enough")
+        await box.press("Enter")
+        await said_in(bob, "Short enough")
+        await expect(page.locator(".message.pending")).to_have_count(0)
+    finally:
+        await bob.close()

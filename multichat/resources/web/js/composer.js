@@ -80,6 +80,25 @@ export class Composer {
     this.lastTyping = 0;
   }
 
+  /** A message the server refused: its text back in its room's box (or draft), before
+   *  whatever was written since. */
+  giveBack(roomId, text) {
+    if (roomId !== this.room) {
+      const draft = this.drafts.get(roomId) ?? { text: "", context: null, words: "",
+                                                 beforeEdit: "" };
+      draft.text = draft.text ? `${text}\n${draft.text}` : text;
+      this.drafts.set(roomId, draft);
+      return;
+    }
+    if (this.context?.edit) {
+      this.beforeEdit = this.beforeEdit ? `${text}\n${this.beforeEdit}` : text;
+      return;
+    }
+    const written = this.input.value;
+    this.input.value = written ? `${text}\n${written}` : text;
+    this.input.setSelectionRange(text.length, text.length);
+  }
+
   /** Logged out: every room's draft is forgotten (the next person sees none). */
   forget() {
     this.switchTo(null);

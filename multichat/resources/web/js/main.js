@@ -18,6 +18,7 @@ const TYPING_SHOWN_MS = 5000;
 const READ_DELAY_MS = 300;
 const PEEK_ROOMS = 20;
 const FILES_PER_MESSAGE = 10; // the protocol's limit: the rest go with the next message
+const CHANGE_REF = "change:"; // the ref of a send, edit, delete or react: CHANGE_REF + client_id
 
 const state = {
   me: null, // the logged-in username
@@ -211,6 +212,10 @@ function failed(frame) {
       : frame.error === "RATE_LIMITED" ? "Too many new conversations: wait a while."
         : frame.detail ?? "That conversation cannot be started.";
     return;
+  }
+  if (String(frame.ref ?? "").startsWith(CHANGE_REF) && frame.error !== "RATE_LIMITED") {
+    refusedChange(frame);
+    if (frame.error === "MESSAGE_TOO_LONG") return;
   }
   if (frame.error === "LOGIN_FAILED" && frame.ref === undefined) {
     state.sessionEnded = true; // the cookie names a revoked session; the pong follows
@@ -487,10 +492,29 @@ function attach(files) {
   composer.focus();
 }
 
-/** A change the person made: kept until confirmed, sent now if the room is joined. */
+/** A change the person made: kept until confirmed, sent now if the room is joined.
+ * Its ref names it, so that a refusal finds it (see refusedChange). */
 function command(change) {
+  change.ref = `${CHANGE_REF}${change.client_id}`;
   outbox.add(change);
   if (state.joined) outbox.flush(state.current, connection, state.generation);
+}
+
+/** The server refused a change for good (a message too long, one gone): it leaves the
+ * outbox (it would be refused again at every reconnect) and its "sending…" line;
+ * a message's text goes back to the text box rather than being lost. */
+function refusedChange(frame) {
+  const clientId = frame.ref.slice(CHANGE_REF.length);
+  const change = outbox.get(clientId);
+  outbox.settle(clientId);
+  view.settle(clientId);
+  if (change?.command === "send" && change.message) {
+    composer.giveBack(String(change.room), change.message);
+  }
+  if (frame.error === "MESSAGE_TOO_LONG") {
+    const limit = frame.detail ? `: ${frame.detail}` : "";
+    setStatus(`That message is too long${limit}. It is back in the text box.`, true);
+  }
 }
 
 // -- typing ------------------------------------------------------------------------

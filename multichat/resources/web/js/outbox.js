@@ -29,6 +29,11 @@ export class Outbox {
     }
   }
 
+  /** The command waiting under this client_id, if any. */
+  get(clientId) {
+    return this.waiting.get(clientId)?.command;
+  }
+
   settle(clientId) {
     this.waiting.delete(clientId);
   }
