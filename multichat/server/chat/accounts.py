@@ -60,7 +60,13 @@ class Accounts:
                 await chat.db.run(chat.store.rehash_password, credentials.user.username,
                                   new_hash)
         if not ok or credentials is None:
-            chat.login_guard.failed(address_key(session.address), name)
+            address = address_key(session.address)
+            chat.login_guard.failed(address, name)
+            # One line a failure, as "logged in" is one a login: someone guessing shows
+            # (the name escaped, as typed; never the password).
+            wait = chat.login_guard.retry_after(address, name)
+            log.info("failed login for %r from %s%s", command.username, session.address,
+                     f"; that name waits {math.ceil(wait)} s there" if wait else "")
             raise ChatError(ErrorCode.LOGIN_FAILED, "wrong username or password")
         chat.login_guard.succeeded(address_key(session.address), name)
         token = new_token()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import argon2
+import pytest
 
 from multichat.protocol import ErrorCode
 from multichat.server.chat.passwords import Passwords
@@ -30,6 +33,23 @@ async def test_unknown_user_and_wrong_password_fail_alike(harness: ChatHarness) 
     assert (wrong.code, wrong.detail) == (unknown.code, unknown.detail)
     assert wrong.code is ErrorCode.LOGIN_FAILED
     assert session.user is None
+
+
+async def test_a_failed_login_is_one_line_of_the_log_without_the_password(
+    harness: ChatHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An operator sees guessing as it happens (before, a failure logged nothing at any
+    level), and when it locks a name out for an address."""
+    caplog.set_level(logging.INFO, logger="multichat.server.chat.accounts")
+    session, _ = await harness.session(address="192.0.2.7")
+    for attempt in range(harness.chat.login_guard.free_failures + 1):
+        await harness.run(session, command="login", username="alice\nforged line",
+                          password=f"secret-{attempt}")
+    lines = [r.getMessage() for r in caplog.records if "failed login" in r.getMessage()]
+    assert len(lines) == harness.chat.login_guard.free_failures + 1
+    assert lines[0] == "failed login for 'alice\\nforged line' from 192.0.2.7"
+    assert lines[-1].endswith("; that name waits 1 s there")
+    assert not any("secret-" in record.getMessage() for record in caplog.records)
 
 
 class RecordingPasswords(Passwords):
