@@ -26,6 +26,7 @@ async def test_a_reload_comes_back_to_the_room_that_was_open(
     await expect(page.get_by_role("button", name="Garden", exact=True)
                  ).to_have_attribute("aria-current", "true")
     await expect(page.get_by_label("Message")).to_be_enabled()
+    await expect(page.get_by_label("Message")).to_be_focused()
     # Logging out leaves no room in the address for whoever logs in next.
     await page.get_by_role("button", name="Log out").click()
     await expect(page.get_by_label("Username")).to_be_visible()

@@ -282,9 +282,9 @@ function roomsChanged(entries, ref) {
   rooms.setRooms(entries, state.me ?? "");
   if (ref === "rooms") peekForMentions();
   if (ref === "rooms" && state.current === null) {
-    // A reload (or a link) names the room that was open: back in it.
+    // A reload (or a link) names the room that was open: back in it, ready to write.
     const named = /^#room=(\w+)$/.exec(location.hash)?.[1];
-    if (named && rooms.has(named)) openRoom(named);
+    if (named && rooms.has(named)) chooseRoom(named);
   }
   if (state.current !== null && !rooms.has(state.current)) closeRoom();
   else if (state.current !== null) titleNode.textContent = rooms.title(state.current);
