@@ -149,3 +149,21 @@ async def test_a_message_too_long_comes_back_to_the_box_and_leaves_no_sending_li
         await expect(page.locator(".message.pending")).to_have_count(0)
     finally:
         await bob.close()
+
+
+async def test_an_edit_too_long_says_the_message_is_unchanged(
+    short_messages: ChatServer, open_page: PageFactory
+) -> None:
+    page = await logged_in(open_page, short_messages, ALICE, "Lobby")
+    box = page.get_by_label("Message")
+    await box.fill("short one")
+    await box.press("Enter")
+    mine = page.locator(".message:not(.pending)", has_text="short one")
+    await expect(mine).to_have_count(1)
+    await box.press("ArrowUp")
+    await box.fill("short one, made far longer than thirty characters")
+    await box.press("Enter")
+    await expect(page.locator("#connection-status")).to_have_text(
+        "That edit is too long: messages are limited to 30 characters. The message is "
+        "unchanged.")
+    await expect(mine.locator(".text")).to_have_text("short one")

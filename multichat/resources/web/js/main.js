@@ -513,7 +513,9 @@ function refusedChange(frame) {
   }
   if (frame.error === "MESSAGE_TOO_LONG") {
     const limit = frame.detail ? `: ${frame.detail}` : "";
-    setStatus(`That message is too long${limit}. It is back in the text box.`, true);
+    setStatus(change?.command === "send"
+      ? `That message is too long${limit}. It is back in the text box.`
+      : `That edit is too long${limit}. The message is unchanged.`, true);
   }
 }
 
