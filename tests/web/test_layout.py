@@ -19,8 +19,7 @@ async def test_at_360_px_nothing_scrolls_sideways_and_the_rooms_fold_away(
     assert await page.evaluate(NO_SIDEWAYS_SCROLL)
     await log_in(page, *ALICE)
     lobby = page.get_by_role("button", name="Lobby", exact=True)
-    await expect(lobby).to_be_hidden()
-    await page.get_by_role("button", name="Conversations").click()
+    await expect(lobby).to_be_visible()  # no room open yet: the list is what a phone shows first
     await lobby.click()
     await expect(lobby).to_be_hidden()  # the list folds away once a room is chosen
     # A tap beside the open list, or Escape, folds it too.
@@ -48,3 +47,16 @@ async def test_the_dark_theme_follows_the_system(
     assert await light.evaluate(background) == "rgb(255, 255, 255)"
     assert await dark.evaluate(background) == "rgb(21, 24, 29)"
     assert await dark.evaluate(text) == "rgb(230, 233, 238)"
+
+
+async def test_on_a_phone_a_reload_comes_back_to_the_room_not_to_the_list(
+    server: ChatServer, open_page: PageFactory
+) -> None:
+    page = await open_page(server, viewport={"width": 360, "height": 640})
+    await log_in(page, *ALICE)
+    lobby = page.get_by_role("button", name="Lobby", exact=True)
+    await lobby.click()
+    await expect(lobby).to_be_hidden()
+    await page.reload()
+    await expect(page.get_by_label("Message")).to_be_visible()
+    await expect(lobby).to_be_hidden()

@@ -285,6 +285,9 @@ function roomsChanged(entries, ref) {
     // A reload (or a link) names the room that was open: back in it, ready to write.
     const named = /^#room=(\w+)$/.exec(location.hash)?.[1];
     if (named && rooms.has(named)) chooseRoom(named);
+    // Nothing to come back to: on a phone the list is the first thing to see
+    // (a wide window shows it anyway), as in any chat app.
+    else toggleSidebar(true);
   }
   if (state.current !== null && !rooms.has(state.current)) closeRoom();
   else if (state.current !== null) titleNode.textContent = rooms.title(state.current);
