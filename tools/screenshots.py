@@ -435,7 +435,7 @@ async def shoot(staged: Scene, out: Path, switcher: theme.ThemeSwitcher) -> None
         view.messages.hover(own)
         rect = view.messages.visualRect(own)
         view.messages.menuRequested.emit(
-            own, view.messages.viewport().mapToGlobal(rect.center() + QPoint(80, 0)))
+            own, view.messages.viewport().mapToGlobal(rect.center() + QPoint(80, 0)), False)
         await settle()
         assert view.menu is not None
         grab_with_popup(window, view.menu, out / f"context-menu{suffix}.png")

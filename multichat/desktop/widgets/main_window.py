@@ -123,6 +123,26 @@ class RoomTabBar(QTabBar):
         tabs.installEventFilter(self)  # its width is the room the tabs share
         self.currentChanged.connect(self._relayout)
 
+    def tabInserted(self, index: int) -> None:
+        """Each tab's close button is a "✕" in the theme's colours: Qt's own, with no
+        icon theme installed (most Linux desktops outside GNOME/KDE), is a red square."""
+        super().tabInserted(index)
+        button = QToolButton(self)
+        button.setObjectName("tabClose")
+        button.setText("✕")
+        button.setAutoRaise(True)
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Ctrl+W is the keyboard's way
+        button.setToolTip("Close (Ctrl+W)")
+        button.setAccessibleName("Close room")
+        button.clicked.connect(lambda: self._close_clicked(button))
+        self.setTabButton(index, QTabBar.ButtonPosition.RightSide, button)
+
+    def _close_clicked(self, button: QToolButton) -> None:
+        for index in range(self.count()):  # tabs move: find the button's tab now
+            if self.tabButton(index, QTabBar.ButtonPosition.RightSide) is button:
+                self.tabCloseRequested.emit(index)
+                return
+
     def _relayout(self, *_: object) -> None:
         # QTabBar caches its tabs' sizes; a new elide mode is its one public way to redo them.
         self.setElideMode(self.elideMode())
@@ -227,7 +247,7 @@ class MainWindow(QMainWindow):
             room_list.installEventFilter(self)
             room_list.activated.connect(self._room_activated)
             room_list.clicked.connect(self._room_activated)
-        self.tabs.tabCloseRequested.connect(self._tab_close_requested)
+        self.tabs.tabBar().tabCloseRequested.connect(self._tab_close_requested)  # its own buttons
         self.tabs.currentChanged.connect(self._tab_changed)
         self.rooms_button.clicked.connect(lambda _checked=False: self.toggle_sidebar())
         self.logout_button.clicked.connect(self.logoutRequested)
@@ -402,7 +422,6 @@ class MainWindow(QMainWindow):
     def _build_center(self) -> QWidget:
         self.tabs = QTabWidget()
         self.tabs.setTabBar(RoomTabBar(self.tabs))
-        self.tabs.setTabsClosable(True)
         self.tabs.setMovable(True)
         self.tabs.setDocumentMode(True)
         self.tabs.setElideMode(Qt.TextElideMode.ElideRight)

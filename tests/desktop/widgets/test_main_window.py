@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from PySide6.QtCore import QModelIndex, QPoint, QRect, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QApplication, QStyleOptionTab
+from PySide6.QtWidgets import QApplication, QStyleOptionTab, QTabBar, QToolButton
 from pytestqt.qtbot import QtBot
 
 from multichat.desktop import theme
@@ -110,7 +110,9 @@ def test_a_staff_room_refusal_is_shown_at_the_room(
     qtbot.waitUntil(lambda: view.closed, timeout=WAIT_MS)
     assert not view.banner.isHidden() and view.banner.text() == "This room is for staff only."
     assert not view.input.isEnabled()
-    window.tabs.tabCloseRequested.emit(window.tabs.indexOf(view))
+    close = window.tabs.tabBar().tabButton(window.tabs.indexOf(view),
+                                           QTabBar.ButtonPosition.RightSide)
+    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
     assert "2" not in window.views
 
 
@@ -256,6 +258,23 @@ def test_alt_up_down_step_through_tabs_and_ctrl_w_leaves(qtbot: QtBot) -> None:
                        Qt.KeyboardModifier.ControlModifier)
     assert left.args == ["2"]
     assert list(window.views) == ["1"] and window.current_room() == "1"
+
+
+def test_a_tabs_close_button_leaves_its_own_room_even_after_the_tabs_moved(
+    qtbot: QtBot,
+) -> None:
+    window, client = offline_window(qtbot)
+    bar = window.tabs.tabBar()
+    bar.moveTab(0, 1)  # now the long-titled room first, Lobby second
+    lobby = tab_texts(window).index("Lobby")
+    button = bar.tabButton(lobby, QTabBar.ButtonPosition.RightSide)
+    assert isinstance(button, QToolButton) and button.text() == "✕"  # not Qt's red square
+    assert button.toolTip() == "Close (Ctrl+W)"
+    window.show_room("2")  # the close button acts on its tab, not on the one in view
+    with qtbot.waitSignal(client.roomLeft) as left:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert left.args == ["1"]
+    assert list(window.views) == ["2"] and tab_texts(window) == [LONG_TITLE]
 
 
 def test_help_lists_every_shortcut_the_window_binds(qtbot: QtBot) -> None:
