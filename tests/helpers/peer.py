@@ -46,7 +46,8 @@ class RecordingPeer:
         return frames
 
     async def expect(self, predicate: Callable[[Frame], bool], timeout: float = TIMEOUT) -> Frame:
-        """The next not-yet-taken frame that matches; frames before it are taken too."""
+        """The next not-yet-taken frame that matches; frames before it are taken too.
+        Fails at once if the peer is closed with none: no frame can come after."""
         async def wait() -> Frame:
             while True:
                 while self._read < len(self.frames):
@@ -54,6 +55,8 @@ class RecordingPeer:
                     self._read += 1
                     if predicate(frame):
                         return frame
+                if self.closed is not None:
+                    raise AssertionError(f"closed {self.closed} while a frame was awaited")
                 self._changed.clear()
                 await self._changed.wait()
         return await asyncio.wait_for(wait(), timeout)

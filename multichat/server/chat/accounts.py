@@ -124,12 +124,23 @@ class Accounts:
         """Revoke the token in use; every other connection on it is closed (4001) too."""
         chat = self._chat
         digest = session.token_hash
-        if digest is not None and not await chat.db.run(chat.store.revoke_token, digest):
-            self.revoke(session)  # revoked already (elsewhere): a stale session is closed
-            return
+        if digest is not None:
+            # The session lets go of its token before revoking it: a reconcile that
+            # reads the token gone (by this very logout, committed but not yet answered
+            # here) must not close the session as revoked elsewhere. Seen under load:
+            # the connection closed 4001 instead of hearing its logout answered.
+            session.token_hash = None
+            try:
+                revoked = await chat.db.run(chat.store.revoke_token, digest)
+            except BaseException:
+                session.token_hash = digest  # still logged in with it
+                chat.reconciler.request()  # a reconcile meanwhile passed the session by
+                raise
+            if not revoked:
+                self.revoke(session)  # revoked already (elsewhere): a stale session is closed
+                return
         chat.rooms.leave_all(session)
         self.set_user(session, None)
-        session.token_hash = None
         if digest is not None:
             for other in [s for s in chat.sessions if s.token_hash == digest]:
                 self.revoke(other)  # the same token on other connections of this process

@@ -15,6 +15,11 @@ once per call. When every client comes back at once (a restart), thousands
 of logins and joins queue here; ``ThreadPoolExecutor``'s future, lock and
 condition per call, and a wake-up of the loop per result, cost about as much
 as the queries themselves.
+
+Results wait per loop, as an executor's futures each go to their own loop: one
+loop's results never wait for another loop to run (one stopped or closed with
+results of its own on the way held up every later call of every loop), and a
+loop that has closed drops only its own.
 """
 
 from __future__ import annotations
@@ -51,7 +56,9 @@ class StoreExecutor:
     def __init__(self, store: Store, threads: int = READER_THREADS) -> None:
         self.store = store
         self._calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
-        self._done: list[_Done] = []  # results not yet handed back, under _lock
+        # Results not yet handed back, per loop, under _lock: a loop has a list here
+        # exactly when it has been told to take them (``_hand_back``).
+        self._done: dict[asyncio.AbstractEventLoop, list[_Done]] = {}
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._serve, name=f"store-reader-{n}",
                                           daemon=True) for n in range(threads)]
@@ -114,28 +121,27 @@ class StoreExecutor:
                 except BaseException as exc:  # handed to the caller, as an executor does
                     done = (future, None, exc)
                 with self._lock:
-                    self._done.append(done)
-                    first = len(self._done) == 1
+                    waiting = self._done.get(loop)
+                    first = waiting is None
+                    if waiting is None:
+                        self._done[loop] = [done]
+                    else:
+                        waiting.append(done)
                 if first:  # the loop is told once for all that come back before it looks
                     try:
-                        loop.call_soon_threadsafe(self._hand_back)
-                    except RuntimeError:  # the loop has closed: nobody waits any more
+                        loop.call_soon_threadsafe(self._hand_back, loop)
+                    except RuntimeError:  # the loop has closed: nobody waits there any more
                         with self._lock:
-                            self._done.clear()
+                            self._done.pop(loop, None)
         finally:
             self.store.close_thread_connection()
 
-    def _hand_back(self) -> None:
-        """On the loop: every result that came back, to its caller."""
+    def _hand_back(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On ``loop``: every result of its calls that came back, to its caller."""
         with self._lock:
-            done, self._done = self._done, []
+            done = self._done.pop(loop, [])
         for future, result, exc in done:
-            if future.cancelled():
-                continue
-            if future.get_loop() is not asyncio.get_running_loop():  # pragma: no cover
-                future.get_loop().call_soon_threadsafe(_settle, future, result, exc)
-            else:
-                _settle(future, result, exc)
+            _settle(future, result, exc)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:

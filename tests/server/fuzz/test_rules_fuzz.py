@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from multichat.protocol import ErrorCode
 from multichat.server.broker import LocalBroker
 from multichat.server.chat import ChatService, Session
+from multichat.server.chat.limits import UserBuckets
 from multichat.server.chat.login_guard import LoginGuard
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
@@ -202,9 +203,14 @@ async def test_a_refused_frame_changes_nothing_anyone_can_see(
     arena: Arena, caplog: pytest.LogCaptureFixture, login: bool, rooms: list[int],
     frames: list[str | bytes],
 ) -> None:
-    # Lock-outs are per address and user, on a clock: each example starts without any,
-    # so that it runs the same way when Hypothesis replays it.
-    arena.chat.login_guard = LoginGuard()
+    # Lock-outs and the rates shared by a user's connections are per address and user,
+    # on a clock: each example starts without any, so that it runs the same way when
+    # Hypothesis replays it (bob's joins over 200 examples once emptied his bucket: the
+    # arena's own join was refused).
+    chat, config = arena.chat, arena.chat.config
+    chat.login_guard = LoginGuard()
+    chat.user_buckets = UserBuckets(config.user_send_burst, config.user_send_rate)
+    chat.join_buckets = UserBuckets(config.user_join_burst, config.user_join_rate)
     session, peer = await arena.connect(BOB if login else None, tuple(rooms) if login else ())
     try:
         for frame in frames:
