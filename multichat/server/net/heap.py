@@ -14,21 +14,22 @@ is frozen once before the server takes its first client
 (``freeze_start_up``), so no full pass walks it again.
 
 During a burst of connections the ``HeapSettler`` holds the collector's
-full passes back from its first moments (``START`` connections accepted
-within ``START_WINDOW`` seconds: the oldest generation's threshold raised,
-the young passes running as usual; counted as they are accepted, for the
-event loop accepts a whole storm at once, and each one's websockets and
-asyncio objects exist from then on, waiting for their opening or not), and
-freezes what is on the heap
-(``gc.freeze``: moved out of the collector's sight, in constant time) every
-``BURST`` connections that reach the chat, after a pass over the young generations, so that
-what passes there are walk only what came after. Garbage in a reference
-cycle that has reached the oldest generation is not collected while held,
-nor a frozen one while frozen, so once connections have stopped coming for
-``QUIET`` seconds, and in any case ``MOST_FROZEN`` seconds after the burst
-began, the threshold is put back and the heap thawed (``gc.unfreeze``) and
-collected once, as a whole: clients that connect and leave without end (an
-attacker's churn) cannot keep their garbage for longer.
+full passes back from its first moments: ``START`` connections accepted
+within ``START_WINDOW`` seconds raise the oldest generation's threshold,
+and only the young passes run. They are counted as they are accepted, for
+the event loop accepts a whole storm at once and each one's websockets and
+asyncio objects exist from then on, waiting for their opening or not (on a
+busy machine the first full passes came before 20 had reached the chat).
+It also freezes what is on the heap (``gc.freeze``: moved out of the
+collector's sight, in constant time) every ``BURST`` connections that
+reach the chat, after a pass over the young generations. Garbage in a
+reference cycle that has reached the oldest generation is not collected
+while held, nor a frozen one while frozen, so once connections have stopped
+coming for ``QUIET`` seconds, and in any case ``MOST_FROZEN`` seconds after
+the burst began, the threshold is put back and the heap thawed
+(``gc.unfreeze``) and collected once, as a whole: clients that connect and
+leave without end (an attacker's churn) cannot keep their garbage for
+longer.
 """
 
 from __future__ import annotations
