@@ -18,12 +18,18 @@ people behind their own addresses would. The clients are spread over
 several processes (``PER_PROCESS`` each): every process's open files stay
 under common hard limits (``ulimit -Hn`` of 4,096), and each source
 address has its own ephemeral ports, so none runs short.
+
+With ``BENCH_STORM_PROBE=1`` in the environment the server runs with the
+stall probe (bench/stall_probe: a tick every 2 ms, which costs it a little
+CPU), and the result adds, from the storm's start, when each full collection
+ran and how long, when the heap was frozen, and the loop's stalls over 20 ms.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -47,6 +53,7 @@ PER_ADDRESS = 25  # under the default --max-connections-per-address of 32
 PING_INTERVAL = 0.015
 START_LEAD = 0.5  # seconds from the cue to the storm, for every process to be waiting
 RESULTS = Path(__file__).resolve().parent / "results"
+PROBE_DIR = Path(__file__).resolve().parent / "stall_probe"
 
 
 def clients_per_process() -> int:
@@ -152,7 +159,11 @@ def run(quick: bool, work: Path, *, seed: Callable[..., None], server: Any,
     # every client comes from 127.0.0.1, and loopback stays exempt from the address limit.
     spread = sys.platform == "linux"
     extra = ("--limit-loopback",) if spread else ()
-    with (server("multichat", data, extra, limits=True) as process,
+    stalls_out = data / "stalls.json"
+    probed = os.environ.get("BENCH_STORM_PROBE") == "1"
+    settings = ({"PYTHONPATH": str(PROBE_DIR), "MULTICHAT_STALL_PROBE": str(stalls_out)}
+                if probed else None)
+    with (server("multichat", data, extra, settings, limits=True) as process,
           contextlib.ExitStack() as stack):
         url = f"ws://127.0.0.1:{process.port}"
         probe = stack.enter_context(started("probe", url, {
@@ -190,6 +201,8 @@ def run(quick: bool, work: Path, *, seed: Callable[..., None], server: Any,
     if profile:
         for share, name in bench_profile.top_functions(profile_out):
             print(f"  {share:6.1%}  {name}")
+    timeline = (probe_timeline(Path(f"{stalls_out}.{process.pid}"), go, outcomes)
+                if probed else {})
     return [{"clients": clients, "processes": len(loads),
              "source_addresses": -(-clients // PER_ADDRESS) if spread else 1,
              **arrivals(go, outcomes, pings),
@@ -201,7 +214,31 @@ def run(quick: bool, work: Path, *, seed: Callable[..., None], server: Any,
              "loadgen_cpu_s": sum(outcome["cpu_s"] for outcome in outcomes),
              # Of the whole machine (the namespace's counters): other programs' count too.
              "syn_retransmits": net["TcpExt.TCPSynRetrans"] - net0["TcpExt.TCPSynRetrans"],
-             "listen_drops": net["TcpExt.ListenDrops"] - net0["TcpExt.ListenDrops"]}]
+             "listen_drops": net["TcpExt.ListenDrops"] - net0["TcpExt.ListenDrops"],
+             **timeline}]
+
+
+def probe_timeline(report: Path, go: int, outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    """From the stall probe's report: what the collector and the heap's freezes did from the
+    storm's start until its last client was in (seconds from the start, milliseconds)."""
+    found = json.loads(report.read_text())
+    end = max((t for outcome in outcomes for t in outcome["in_s"]), default=0.0)
+
+    def within(at_ns: int) -> float | None:
+        at = (at_ns - go) / 1e9
+        return round(at, 3) if 0 <= at <= end else None
+
+    full = [(at, round(ms, 1)) for at_ns, ms in found["full_collections"]
+            if (at := within(at_ns)) is not None]
+    return {
+        "full_collections": len(full), "full_collections_ms": sum(ms for _, ms in full),
+        "full_collections_at_s_ms": full,
+        "freezes_at_s": [at for at_ns, what, _ in found["freezes"]
+                         if what == "freeze" and (at := within(at_ns)) is not None],
+        "stalls_over_20_ms": [(at, round(s["late_ms"]), round(s["gc_ms"]))
+                              for s in found["stalls"]
+                              if s["late_ms"] > 20 and (at := within(s["at_ns"])) is not None],
+    }
 
 
 def arrivals(go: int, outcomes: list[dict[str, Any]], pings: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import sys
 from multichat.server.cli.event_loop import loop_factory
 from multichat.server.config import ServerConfig
 from multichat.server.net import ChatServer
+from multichat.server.net.heap import freeze_start_up
 
 if sys.platform != "win32":
     import resource
@@ -73,6 +74,7 @@ async def serve(config: ServerConfig) -> None:
     allow_open_files()
     server = ChatServer(config)
     await server.start()
+    freeze_start_up()  # before the first client: no full collection walks start-up again
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -8,15 +8,28 @@ million within seconds, so the passes come one after another, each longer
 than the last (up to 0.4 s at 10,000 connections, every client's frames
 waiting meanwhile).
 
-During such a burst the ``HeapSettler`` freezes what is on the heap
-(``gc.freeze``: moved out of the collector's sight, in constant time) every
-``BURST`` connections, after a pass over the young generations, so that the
-collector's passes walk only what came after. A frozen object that becomes
-garbage in a reference cycle is not collected while frozen, so the heap is
-thawed (``gc.unfreeze``) and collected once, as a whole, when connections
-have stopped coming for ``QUIET`` seconds, and in any case ``MOST_FROZEN``
-seconds after the first freeze: clients that connect and leave without end
-(an attacker's churn) cannot keep their garbage frozen for longer.
+What start-up leaves (the modules, their classes and functions, the
+server's own objects: some 60,000 objects that live as long as the process)
+is frozen once before the server takes its first client
+(``freeze_start_up``), so no full pass walks it again.
+
+During a burst of connections the ``HeapSettler`` holds the collector's
+full passes back from its first moments: ``START`` connections accepted
+within ``START_WINDOW`` seconds raise the oldest generation's threshold,
+and only the young passes run. They are counted as they are accepted, for
+the event loop accepts a whole storm at once and each one's websockets and
+asyncio objects exist from then on, waiting for their opening or not (on a
+busy machine the first full passes came before 20 had reached the chat).
+It also freezes what is on the heap (``gc.freeze``: moved out of the
+collector's sight, in constant time) every ``BURST`` connections that
+reach the chat, after a pass over the young generations. Garbage in a
+reference cycle that has reached the oldest generation is not collected
+while held, nor a frozen one while frozen, so once connections have stopped
+coming for ``QUIET`` seconds, and in any case ``MOST_FROZEN`` seconds after
+the burst began, the threshold is put back and the heap thawed
+(``gc.unfreeze``) and collected once, as a whole: clients that connect and
+leave without end (an attacker's churn) cannot keep their garbage for
+longer.
 """
 
 from __future__ import annotations
@@ -26,30 +39,58 @@ import gc
 import time
 from collections.abc import Callable
 
+HELD_OLDEST_THRESHOLD = 1_000_000_000  # young passes before a full one: never, while held
+
+
+def freeze_start_up() -> None:
+    """Collect start-up's garbage, then freeze what is left: it lives as long as the
+    process, and no full pass should walk it again (a burst's first thaw gives it back)."""
+    gc.collect()
+    gc.freeze()
+
 
 class HeapSettler:
-    """Freeze the heap during bursts of connections; thaw and collect once they are over."""
+    """Hold full collections back and freeze the heap during bursts of connections;
+    thaw and collect once they are over."""
 
-    BURST = 200  # connections within WINDOW seconds: a burst, and a freeze
+    START = 20  # accepted within START_WINDOW seconds: a burst begins, full passes wait
+    START_WINDOW = 0.1
+    BURST = 200  # reaching the chat within WINDOW seconds: a freeze
     WINDOW = 1.0
     QUIET = 5.0
-    MOST_FROZEN = 60.0
+    MOST_FROZEN = 60.0  # from the burst's beginning
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._window_start = -self.WINDOW
-        self._arrived = 0  # in the current window
+        self._start_window = self._window_start = -self.WINDOW
+        self._starting = self._arrived = 0  # in the current windows
         self._last_arrival = 0.0
-        self._frozen_since: float | None = None
+        self._since: float | None = None  # the burst's beginning
+        self._thresholds: tuple[int, int, int] | None = None  # the collector's, while held
+        self._frozen = False
         self._timer: asyncio.TimerHandle | None = None
         self.freezes = 0  # how many times it froze (for tests and logs)
 
     @property
     def frozen(self) -> bool:
-        return self._frozen_since is not None
+        return self._frozen
+
+    @property
+    def settling(self) -> bool:
+        """Whether a burst is on: full collections held back, the heap perhaps frozen."""
+        return self._since is not None
+
+    def accepted(self) -> None:
+        """A connection was accepted (its opening may wait)."""
+        now = self._last_arrival = self._clock()
+        if now - self._start_window > self.START_WINDOW:
+            self._start_window, self._starting = now, 0
+        self._starting += 1
+        if self._starting >= self.START:
+            self._begin(now)
 
     def connected(self) -> None:
-        """A connection was opened."""
+        """A connection was opened: it reached the chat."""
         now = self._last_arrival = self._clock()
         if now - self._window_start > self.WINDOW:
             self._window_start, self._arrived = now, 0
@@ -58,31 +99,44 @@ class HeapSettler:
             self._window_start, self._arrived = now, 0
             self._freeze(now)
 
+    def _begin(self, now: float) -> None:
+        if self._since is not None:
+            return
+        self._since = now
+        self._thresholds = gc.get_threshold()
+        young, middle, _oldest = self._thresholds
+        gc.set_threshold(young, middle, HELD_OLDEST_THRESHOLD)
+        self._timer = asyncio.get_running_loop().call_later(self.QUIET, self._check)
+
     def _freeze(self, now: float) -> None:
+        self._begin(now)
         gc.collect(1)  # the young generations' garbage goes first, not into the freeze
         gc.freeze()
+        self._frozen = True
         self.freezes += 1
-        if self._frozen_since is None:
-            self._frozen_since = now
-            self._timer = asyncio.get_running_loop().call_later(self.QUIET, self._check)
 
     def _check(self) -> None:
         now = self._clock()
-        assert self._frozen_since is not None
+        assert self._since is not None
         quiet_for = now - self._last_arrival
-        if quiet_for >= self.QUIET or now - self._frozen_since >= self.MOST_FROZEN:
+        if quiet_for >= self.QUIET or now - self._since >= self.MOST_FROZEN:
             self.thaw()
             return
-        wait = min(self.QUIET - quiet_for, self._frozen_since + self.MOST_FROZEN - now)
+        wait = min(self.QUIET - quiet_for, self._since + self.MOST_FROZEN - now)
         self._timer = asyncio.get_running_loop().call_later(max(wait, 0.05), self._check)
 
     def thaw(self) -> None:
-        """Give the collector back everything frozen, and collect it once now."""
+        """Give the collector back its threshold and everything frozen, and collect once now."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._frozen_since is None:
+        if self._since is None:
             return
-        self._frozen_since = None
-        gc.unfreeze()
+        self._since = None
+        if self._thresholds is not None:
+            gc.set_threshold(*self._thresholds)
+            self._thresholds = None
+        if self._frozen:
+            self._frozen = False
+            gc.unfreeze()
         gc.collect()

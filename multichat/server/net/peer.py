@@ -33,6 +33,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 
+from multichat.server.net.heap import HeapSettler
 from multichat.server.net.opening import OpeningSlots
 from multichat.server.net.proxy import (
     ProxyHeaderError,
@@ -81,6 +82,7 @@ class ProxiedConnection(ServerConnection):
 
     proxies: ClassVar[TrustedProxies] = TrustedProxies()
     openings: ClassVar[OpeningSlots | None] = None  # None: no pacing (opening.py)
+    heap: ClassVar[HeapSettler | None] = None  # told of each connection as it is accepted
 
     peer_host: str
     client_host: str
@@ -99,6 +101,8 @@ class ProxiedConnection(ServerConnection):
         self._first_data = True
         self._heard = False
         self._early = b""  # it waits, unless it has a slot at once
+        if self.heap is not None:  # its objects are on the heap from now, waiting or not
+            self.heap.accepted()
         if self.openings is None or self.openings.arrive(self):
             self._early = None
             self._start_deadlines()
@@ -219,16 +223,18 @@ class ProxiedConnection(ServerConnection):
         self.transport.abort()
 
 
-def connection_type(proxies: TrustedProxies,
-                    openings: OpeningSlots | None = None) -> type[ProxiedConnection]:
+def connection_type(proxies: TrustedProxies, openings: OpeningSlots | None = None,
+                    heap: HeapSettler | None = None) -> type[ProxiedConnection]:
     """The connection class for ``serve(create_connection=...)``, believing ``proxies``,
-    paced by ``openings`` (then ``serve``'s own ``open_timeout`` must be None)."""
+    paced by ``openings`` (then ``serve``'s own ``open_timeout`` must be None), each
+    accepted one told to ``heap``."""
 
     class Connection(ProxiedConnection):
         pass
 
     Connection.proxies = proxies
     Connection.openings = openings
+    Connection.heap = heap
     return Connection
 
 

@@ -149,7 +149,7 @@ class ChatServer:
                 server_header=f"Multichat/{__version__}",
                 process_request=self._admit,
                 # The handshake's timeout counts from the connection's slot (opening.py).
-                create_connection=connection_type(self._proxies, self._openings),
+                create_connection=connection_type(self._proxies, self._openings, self._heap),
                 open_timeout=None,
                 ssl=context,
                 **_tls_handshake_timeout(context),
