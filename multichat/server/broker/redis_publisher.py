@@ -18,15 +18,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
 
-from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from multichat.server.broker import resp
-
-CONNECT_TIMEOUT = 2.0
 
 
 class _Link(asyncio.Protocol):
@@ -119,21 +115,12 @@ class Publisher:
 async def connect(url: str, *, answer_within: float) -> Publisher:
     """Connect and authenticate as the URL says; each batch is then to be answered within
     ``answer_within`` seconds. Raises OSError or a RedisError."""
-    options: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
-    loop = asyncio.get_running_loop()
-    async with asyncio.timeout(CONNECT_TIMEOUT):
-        if "path" in options:
-            _, link = await loop.create_unix_connection(_Link, options["path"])
-        else:
-            _, link = await loop.create_connection(
-                _Link, options.get("host", "localhost"), options.get("port", 6379))
+    link, auth = await resp.connect(url, _Link)
     publisher = Publisher(link, answer_within)
     try:
-        if options.get("password") is not None:
-            user = options.get("username")
-            parts = ("AUTH", user, options["password"]) if user else ("AUTH", options["password"])
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                await link.send(resp.command(*parts), 1)
+        if auth is not None:
+            async with asyncio.timeout(resp.CONNECT_TIMEOUT):
+                await link.send(auth, 1)
     except BaseException:
         publisher.close()
         raise

@@ -22,12 +22,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from multichat.server.broker import resp
-
-CONNECT_TIMEOUT = 2.0
 
 
 def supported(url: str) -> bool:
@@ -110,26 +107,14 @@ async def subscribe(url: str, channel: str, on_message: Callable[[bytes], None],
                     health_check: float) -> Subscription:
     """Connect, authenticate as the URL says, subscribe to ``channel``: each payload then
     goes to ``on_message`` as it arrives. Raises OSError or a RedisError on failure."""
-    options: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
-    loop = asyncio.get_running_loop()
-
-    def make() -> _Link:
-        return _Link(channel.encode(), on_message, health_check)
-
-    async with asyncio.timeout(CONNECT_TIMEOUT):
-        if "path" in options:
-            _, link = await loop.create_unix_connection(make, options["path"])
-        else:
-            _, link = await loop.create_connection(
-                make, options.get("host", "localhost"), options.get("port", 6379))
+    link, auth = await resp.connect(
+        url, lambda: _Link(channel.encode(), on_message, health_check))
     subscription = Subscription(link)
     try:
-        async with asyncio.timeout(CONNECT_TIMEOUT):
-            if options.get("password") is not None:
-                user = options.get("username")
-                await _ask(link, ("AUTH", user, options["password"]) if user
-                           else ("AUTH", options["password"]))
-            reply = await _ask(link, ("SUBSCRIBE", channel))
+        async with asyncio.timeout(resp.CONNECT_TIMEOUT):
+            if auth is not None:
+                await _ask(link, auth)
+            reply = await _ask(link, resp.command("SUBSCRIBE", channel))
         if not (isinstance(reply, list) and reply and reply[0] == b"subscribe"):
             raise RedisConnectionError(f"Redis answered SUBSCRIBE with {reply!r}")
     except BaseException:
@@ -138,9 +123,10 @@ async def subscribe(url: str, channel: str, on_message: Callable[[bytes], None],
     return subscription
 
 
-async def _ask(link: _Link, parts: tuple[str, ...]) -> resp.Value:
+async def _ask(link: _Link, request: bytes) -> resp.Value:
+    """Send one command and wait for its reply (raised if it is an error)."""
     assert link.transport is not None
-    link.transport.write(resp.command(*parts))
+    link.transport.write(request)
     reply_task = asyncio.ensure_future(link.replies.get())
     waits: set[asyncio.Future[Any]] = {reply_task, link.lost}
     try:
@@ -152,5 +138,6 @@ async def _ask(link: _Link, parts: tuple[str, ...]) -> resp.Value:
         await link.lost  # raises why
     reply = reply_task.result()
     if isinstance(reply, resp.RespError):
-        raise RedisConnectionError(f"Redis refused {parts[0]}: {reply}")
+        name = request.split(b"\r\n", 3)[2].decode(errors="replace")  # the command's name
+        raise RedisConnectionError(f"Redis refused {name}: {reply}")
     return reply

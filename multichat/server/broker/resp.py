@@ -7,12 +7,23 @@ object made for the frame; anything else (the subscribe confirmation, a
 ``PING``'s answer, an error) goes through a small general reader. What a
 read ends in the middle of waits for the next read.
 
-Pure logic, no I/O: broker/redis_subscriber.py feeds it what the socket gives.
+The reading is pure logic, no I/O: broker/redis_subscriber.py and
+broker/redis_publisher.py feed it what their sockets give. Both open those
+sockets with ``connect`` below, the one place that reads the URL.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any, TypeVar
+
+from redis.connection import parse_url
+
+# Seconds to open a connection to Redis (and, for its callers, to authenticate on it).
+CONNECT_TIMEOUT = 2.0
+
+_Link = TypeVar("_Link", bound=asyncio.Protocol)
 
 _CRLF = b"\r\n"
 # What ``_value`` returns for a value not yet wholly in the buffer.
@@ -116,3 +127,21 @@ def command(*parts: bytes | str) -> bytes:
         data = part.encode() if isinstance(part, str) else part
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
+
+
+async def connect(url: str, make: Callable[[], _Link]) -> tuple[_Link, bytes | None]:
+    """Open the connection a ``redis://`` or ``unix://`` URL names, within
+    ``CONNECT_TIMEOUT``, with ``make``'s protocol; returns it and the ``AUTH`` command
+    the URL asks for (None without a password), for the caller to send its own way."""
+    options: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+    loop = asyncio.get_running_loop()
+    async with asyncio.timeout(CONNECT_TIMEOUT):
+        if "path" in options:
+            _, link = await loop.create_unix_connection(make, options["path"])
+        else:
+            _, link = await loop.create_connection(
+                make, options.get("host", "localhost"), options.get("port", 6379))
+    password, user = options.get("password"), options.get("username")
+    if password is None:
+        return link, None
+    return link, command("AUTH", user, password) if user else command("AUTH", password)

@@ -23,11 +23,21 @@ by statement in the same pipeline: its reads wait for their answers as
 before. An error aborts the rest of the pipeline; the transaction is rolled
 back and the error raised as peewee's, so the store's fallback (each message
 in a savepoint of its own, not pipelined) is the same as on the other path.
+
+psycopg's pipeline still writes each statement to the socket as it is
+queued, so the backend, on the same core, was woken five times a message.
+A batch of plain messages (the hot path) therefore goes as one ``Packet``
+instead: the same statements, queued on psycopg's libpq connection without
+a flush between them, one sync and one write: the backend wakes once and
+answers once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import select
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +50,9 @@ from multichat.server.store.records import NewMessage
 
 try:
     import psycopg
+    from psycopg import errors as pg_errors
+    from psycopg import pq
+    from psycopg.adapt import PyFormat, Transformer
 except ImportError:  # the SQLite-only install: the other path serves
     psycopg = None  # type: ignore[assignment]
 
@@ -80,8 +93,8 @@ def one_round_trip(conn: Any) -> Iterator[None]:
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """A plain message's statement, sent: its cursor (answered once the transaction is),
-    and whether it checks for a resend."""
+    """A plain message's statement, sent: its cursor (answered once the transaction is;
+    in a ``Packet``, its ``Answer``), and whether it checks for a resend."""
 
     cursor: Any
     resend: bool
@@ -110,6 +123,19 @@ class AppendSql:
 
     def queue(self, conn: Any, new: NewMessage) -> Sent:
         """Send the statement that stores ``new`` (in the pipeline: no wait)."""
+        sql, params, resend = self._statement_for(new)
+        cursor = conn.cursor()
+        cursor.execute(sql, params)
+        return Sent(cursor, resend)
+
+    def add_to(self, packet: Packet, new: NewMessage) -> Sent:
+        """Add the statement that stores ``new`` to ``packet`` (answered once it is sent)."""
+        sql, params, resend = self._statement_for(new)
+        return Sent(packet.add(sql, params), resend)
+
+    def _statement_for(self, new: NewMessage) -> tuple[str, list[object], bool]:
+        """The statement that stores ``new``, its parameters, and whether it checks for a
+        resend."""
         resend = new.client_id is not None and new.user_id is not None
         words = (search_index.stored_words(self._db, new.text)
                  if new.msg_type in search_index.INDEXED_TYPES else None)
@@ -123,9 +149,7 @@ class AppendSql:
                    None if new.on is None else int(new.on), listed]
         if words is not None:
             params.append(words)
-        cursor = conn.cursor()
-        cursor.execute(self._forms[(resend, words is not None)], params)
-        return Sent(cursor, resend)
+        return self._forms[(resend, words is not None)], params, resend
 
 
 def _statement(columns: str, *, resend: bool, indexed: bool) -> str:
@@ -158,3 +182,153 @@ def _statement(columns: str, *, resend: bool, indexed: bool) -> str:
     else:
         answer = 'SELECT "seq" FROM "stored"'
     return "WITH " + ", ".join(parts) + " " + answer
+
+
+class Answer:
+    """One statement's rows in a ``Packet``, there once the packet has been answered."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """The first row (as a cursor's), or None."""
+        return self.rows[0] if self.rows else None
+
+
+# Each connection's statements prepared by a Packet (by name): a prepared statement
+# lasts as long as its session, so a new connection starts with none.
+_PREPARED: weakref.WeakKeyDictionary[Any, set[bytes]] = weakref.WeakKeyDictionary()
+# The server-side form of each statement: its name, and its text with $1, $2 ...
+_FORMS: dict[str, tuple[bytes, bytes]] = {}
+
+
+class Packet:
+    """Statements sent to PostgreSQL in one write, answered together.
+
+    Queued on psycopg's libpq connection in pipeline mode with one sync at the end
+    and no flush between them, which psycopg's own pipeline does after every
+    statement: the backend reads them all at one wake-up. Each statement is
+    prepared once per connection (in the packet that first uses it), as psycopg
+    prepares a statement it runs often. Every parameter is sent as text, dumped by
+    psycopg as a cursor would, for the server to type as the statement says; rows
+    come back as a cursor's would.
+
+    The statements must make a whole transaction (``BEGIN`` ... ``COMMIT``): on
+    the first error the server skips the rest, and ``send`` rolls back what is
+    left open and raises the error as peewee's, as psycopg's pipeline would. A
+    connection lost meanwhile raises peewee's OperationalError and is left broken
+    for the store to see (store/postgres_connection.py).
+    """
+
+    def __init__(self) -> None:
+        self._statements: list[tuple[str, Sequence[object], Answer]] = []
+
+    def add(self, sql: str, params: Sequence[object] = ()) -> Answer:
+        """Queue ``sql`` (psycopg's ``%s`` placeholders) with ``params``."""
+        answer = Answer()
+        self._statements.append((sql, params, answer))
+        return answer
+
+    def send(self, conn: Any) -> None:
+        """Send every statement in one write, wait for the answers, fill each ``Answer``."""
+        with _AS_PEEWEE_ERRORS:
+            failure = self._exchange(conn)
+            if failure is not None:
+                with contextlib.suppress(Exception):
+                    conn.rollback()  # the transaction the error left open, if any
+                raise failure
+
+    def _exchange(self, conn: Any) -> BaseException | None:
+        """Send and read; returns the first statement's error (the rest were skipped)."""
+        pgconn = conn.pgconn
+        dumper = Transformer(conn)
+        prepared = _PREPARED.setdefault(conn, set())
+        # Everything dumped before anything is sent: a value psycopg refuses (a NUL in a
+        # text) raises here, with the connection untouched.
+        queued: list[tuple[bytes, bytes | None, list[Any], Answer]] = []
+        preparing: set[bytes] = set()
+        for sql, params, answer in self._statements:
+            name, server_text = _server_form(sql)
+            values = (list(dumper.dump_sequence(params, [PyFormat.TEXT] * len(params)))
+                      if params else [])
+            first = name not in prepared and name not in preparing
+            if first:
+                preparing.add(name)
+            queued.append((name, server_text if first else None, values, answer))
+        pgconn.enter_pipeline_mode()
+        try:
+            for name, text, values, _ in queued:
+                if text is not None:
+                    pgconn.send_prepare(name, text)
+                pgconn.send_query_prepared(name, values)
+            pgconn.pipeline_sync()
+            results = _answers(pgconn, sum(2 if text is not None else 1
+                                            for _, text, _, _ in queued))
+            pgconn.exit_pipeline_mode()
+        except BaseException:
+            if pgconn.status == pq.ConnStatus.OK:
+                # Not lost, but left mid-pipeline (an error of our own making): closed,
+                # so that the store counts it lost and opens another.
+                pgconn.finish()
+            raise
+        failure: BaseException | None = None
+        at = iter(results)
+        encoding = conn.info.encoding
+        for name, text, _, answer in queued:
+            if text is not None:
+                made = next(at)
+                if made.status == pq.ExecStatus.COMMAND_OK:
+                    prepared.add(name)
+                elif failure is None and made.status == pq.ExecStatus.FATAL_ERROR:
+                    failure = pg_errors.error_from_result(made, encoding=encoding)
+            result = next(at)
+            if result.status == pq.ExecStatus.TUPLES_OK:
+                dumper.set_pgresult(result)
+                answer.rows = dumper.load_rows(0, result.ntuples, tuple)
+            elif failure is None and result.status == pq.ExecStatus.FATAL_ERROR:
+                failure = pg_errors.error_from_result(result, encoding=encoding)
+        return failure
+
+
+def _server_form(sql: str) -> tuple[bytes, bytes]:
+    """A statement's name for the server and its text with numbered placeholders."""
+    form = _FORMS.get(sql)
+    if form is None:
+        pieces = sql.split("%s")
+        text = pieces[0] + "".join(f"${i}{piece}" for i, piece in enumerate(pieces[1:], 1))
+        name = "multichat_" + hashlib.blake2b(sql.encode(), digest_size=10).hexdigest()
+        form = _FORMS[sql] = (name.encode(), text.encode())
+    return form
+
+
+def _answers(pgconn: Any, commands: int) -> list[Any]:
+    """Flush what was queued and read every command's result up to the sync (one each:
+    a pipeline's statement returns one result). Raises if the connection is lost."""
+    fd = pgconn.socket
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLOUT)
+    while pgconn.flush():  # more to send than the socket took: wait, reading meanwhile
+        poller.poll()
+        pgconn.consume_input()
+    poller.modify(fd, select.POLLIN)
+    results: list[Any] = []
+    ends = 0  # the ends of commands' results seen (a None from get_result)
+    while True:
+        while pgconn.is_busy():
+            poller.poll()
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            ends += 1
+            if pgconn.status != pq.ConnStatus.OK or ends > commands:
+                raise psycopg.OperationalError(
+                    "the connection to PostgreSQL broke while a packet was answered: "
+                    + pgconn.get_error_message())
+            continue
+        if result.status == pq.ExecStatus.PIPELINE_SYNC:
+            return results
+        if result.status == pq.ExecStatus.FATAL_ERROR and pgconn.status != pq.ConnStatus.OK:
+            raise pg_errors.error_from_result(result)
+        results.append(result)

@@ -956,6 +956,8 @@ class Store:
         """PostgreSQL: ``append_messages``'s transaction in one round trip, its statements
         in the same order (store/postgres_append.py says how)."""
         sql = self._sql
+        if all(postgres_append.is_plain(new) for new in batch):
+            return self._append_in_one_packet(conn, batch)
         sent: list[_Outcome | postgres_append.Sent] = []
         with postgres_append.one_round_trip(conn):
             rooms = {new.room_id for new in batch}
@@ -970,7 +972,33 @@ class Store:
                                    if not isinstance(item, postgres_append.Sent)])
             conn.execute(sql.version_shared_lock, (VERSION_LOCK,))
             version_cursor = conn.execute(sql.version, ("changes",))
-        version = int(version_cursor.fetchone()[0])
+        return self._answered(batch, sent, int(version_cursor.fetchone()[0]))
+
+    def _append_in_one_packet(
+        self, conn: Any, batch: Sequence[NewMessage]
+    ) -> list[Appended | Unchanged | StoreError]:
+        """PostgreSQL, a batch of plain messages: the same transaction, its statements in
+        one write to the server (``postgres_append.Packet``)."""
+        sql, packet = self._sql, postgres_append.Packet()
+        packet.add("BEGIN")
+        rooms = {new.room_id for new in batch}
+        if sql.lock_rooms is not None and len(rooms) > 1:
+            packet.add(sql.lock_rooms, (sorted(rooms),))
+        sent: list[_Outcome | postgres_append.Sent] = [
+            self._append_sql.add_to(packet, new) for new in batch]
+        packet.add(cast(str, sql.version_shared_lock), (VERSION_LOCK,))
+        version = packet.add(sql.version, ("changes",))
+        packet.add("COMMIT")
+        packet.send(conn)
+        row = version.fetchone()
+        assert row is not None
+        return self._answered(batch, sent, int(row[0]))
+
+    def _answered(
+        self, batch: Sequence[NewMessage], sent: Sequence[_Outcome | postgres_append.Sent],
+        version: int,
+    ) -> list[Appended | Unchanged | StoreError]:
+        """The outcomes of a committed pipelined batch: each plain message's answer read."""
         outcomes: list[_Outcome] = []
         for new, item in zip(batch, sent, strict=True):
             if not isinstance(item, postgres_append.Sent):

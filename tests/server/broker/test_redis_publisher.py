@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError, ResponseError
 
-from multichat.server.broker import redis_publisher
+from multichat.server.broker import redis_publisher, redis_subscriber
 from tests.helpers.services import RedisService
 from tests.helpers.timing import TIMEOUT
 
@@ -89,3 +89,43 @@ async def test_a_lost_redis_fails_the_publish_instead_of_hanging(
     with pytest.raises((RedisError, OSError)):
         await asyncio.wait_for(publisher.publish(CHANNEL, [b"during"]), TIMEOUT * 2)
     assert not publisher.usable
+
+
+async def test_the_subscription_authenticates_as_the_url_says_user_and_password_too(
+    redis_service: RedisService,
+) -> None:
+    """Both links open through resp.connect: its AUTH, with a password alone and with an
+    ACL user, reaches the subscription as it does the publisher."""
+    admin = Redis.from_url(redis_service.url)
+    await admin.execute_command("ACL", "SETUSER", "relay", "on", ">relay-pw", "&*", "+@all")
+    await admin.config_set("requirepass", "s3cret")
+    await admin.aclose()
+    host = f"127.0.0.1:{redis_service.port}"
+    got: list[bytes] = []
+    arrived = asyncio.Event()
+
+    def on_message(payload: bytes) -> None:
+        got.append(payload)
+        if len(got) == 2:
+            arrived.set()
+
+    with pytest.raises(RedisError, match="AUTH"):
+        await redis_subscriber.subscribe(f"redis://relay:wrong@{host}/0", "ch", on_message,
+                                         health_check=TIMEOUT)
+    with pytest.raises(RedisError, match="SUBSCRIBE"):  # no AUTH: Redis refuses the rest
+        await redis_subscriber.subscribe(f"redis://{host}/0", "ch", on_message,
+                                         health_check=TIMEOUT)
+    by_password = await redis_subscriber.subscribe(
+        f"redis://:s3cret@{host}/0", "ch", on_message, health_check=TIMEOUT)
+    by_user = await redis_subscriber.subscribe(
+        f"redis://relay:relay-pw@{host}/0", "ch", on_message, health_check=TIMEOUT)
+    publisher = await redis_publisher.connect(f"redis://relay:relay-pw@{host}/0",
+                                              answer_within=TIMEOUT)
+    try:
+        await publisher.publish(b"ch", [b"to both"])
+        await asyncio.wait_for(arrived.wait(), TIMEOUT)
+        assert got == [b"to both", b"to both"]
+    finally:
+        publisher.close()
+        by_password.close()
+        by_user.close()
