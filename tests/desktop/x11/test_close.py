@@ -35,11 +35,12 @@ def test_alt_f4_on_the_connect_window_ends_the_process(tmp_path: Path) -> None:
             try:
                 output, _ = app.communicate(timeout=TIMEOUT)  # it ends by itself, or fails
             except subprocess.TimeoutExpired:
-                doing = stacks(app.pid)  # what it waits on, before it is killed
+                shown = _shown(window, env)  # what it shows and waits on, before it is killed
+                doing = stacks(app.pid)
                 app.kill()
                 output, _ = app.communicate()
                 pytest.fail(f"the app still ran {TIMEOUT:.0f} s after Alt+F4 (pressed {presses}"
-                            f" time(s), its window {_shown(window, env)}), doing:\n{doing}\n"
+                            f" time(s), its window {shown}), doing:\n{doing}\n"
                             f"it printed:\n{output}")
         finally:
             if app.poll() is None:
