@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -102,3 +103,15 @@ class ServerProcess:
     def log(self) -> str:
         self._reader.join(TIMEOUT)
         return "".join(self.output)
+
+
+def stacks(pid: int) -> str:
+    """What a stuck process is doing: every thread's stack (``py-spy dump``, Python and
+    native frames), for a failure message; says so where py-spy cannot tell."""
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    try:
+        dump = subprocess.run([py_spy, "dump", "--native", "--pid", str(pid)],
+                              capture_output=True, text=True, timeout=TIMEOUT * 3, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"(no stacks: py-spy: {exc})"
+    return dump.stdout + dump.stderr
