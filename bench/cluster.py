@@ -7,10 +7,11 @@ for it and pinned to CPU 0 (the load generator on CPU 1):
 
 - **Multichat cluster**: three ``multichat serve`` processes on one
   PostgreSQL and one Redis, behind nginx with the HTTP block of
-  docs/operations.md;
+  docs/operations.md, its upstream the processes' Unix sockets (``serve
+  --unix``: the checkout of ``--multichat-from`` must have it);
 - **Channels cluster**: the seed's consumer (bench/channels_peer/) in three
   daphne workers on channels_redis, with the same PostgreSQL, Redis and
-  nginx set-up;
+  nginx set-up, the workers on Unix sockets too (``daphne -u``);
 - **one process**: Multichat alone on SQLite, as the fan-out scenario runs it.
 
 The same fan-out (bench/load.py: 200 clients in 4 rooms, 20 senders) steps up

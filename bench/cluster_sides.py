@@ -5,6 +5,10 @@ nginx) and the Channels cluster (three daphne workers of bench/channels_peer/
 on channels_redis behind the same nginx set-up), each on a PostgreSQL, Redis
 and nginx of its own (bench/services.py), pinned to CPU 0; ``Counters`` reads
 Redis's command counts and PostgreSQL's transaction counters.
+
+nginx reaches both sides' processes on Unix sockets (``serve --unix``,
+``daphne -u``), docs/operations.md's same-host upstream, unless ``unix`` is
+False (TCP to 127.0.0.1, as before the third pass).
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from bench import services
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CPU, LOAD_CPU = {0}, {1}
 PROCESSES = 3
+LISTEN_BACKLOG = 4096  # serve's default --listen-backlog
 CLIENTS, ROOMS, SENDERS = 200, 4, 20
-LISTENING = re.compile(r"listening on \S+:(\d+)")
+LISTENING = re.compile(r"listening on (\S+:\d+|unix:)")
 # Limits the benchmark lifts (it measures throughput, not the flood limits), as bench/__main__.
 UNLIMITED = ("USER_SEND_BURST", "USER_SEND_RATE", "COMMAND_BURST", "COMMAND_RATE",
              "USER_JOIN_BURST", "USER_JOIN_RATE", "LOGIN_SPRAY_NAMES")
@@ -85,27 +90,39 @@ def said_listening(log: Path) -> Callable[[], bool]:
     return lambda: bool(LISTENING.search(log.read_text(errors="replace")))
 
 
+def upstream(work: Path, n: int, unix: bool) -> tuple[list[str], int | Path]:
+    """Where process ``n`` listens, as its command's words and as nginx's upstream."""
+    if unix:
+        path = work / "sockets" / f"{n}.sock"
+        path.parent.mkdir(exist_ok=True)
+        return ["--unix", str(path)], path
+    port = services.free_port()
+    return ["--host", "127.0.0.1", "--port", str(port)], port
+
+
 @contextlib.contextmanager
 def multichat_processes(work: Path, tree: Path, database: str, broker: str, *,
-                        proxy_protocol: bool = False) -> Iterator[list[services.Service]]:
+                        proxy_protocol: bool = False, unix: bool = True,
+                        ) -> Iterator[list[tuple[services.Service, int | Path]]]:
     """Three ``multichat serve`` on the database and broker, as docs/operations.md runs them
-    behind nginx http (the proxy trusted for X-Forwarded-For)."""
-    env = {**os.environ, "MULTICHAT_TRUSTED_PROXIES": "127.0.0.1",
+    behind nginx http (the proxy trusted for X-Forwarded-For: on TCP by its address, on a
+    Unix socket as every peer there); each with its upstream, a port or a path."""
+    env = {**os.environ, "MULTICHAT_TRUSTED_PROXIES": "" if unix else "127.0.0.1",
            "MULTICHAT_MAX_CONNECTIONS_PER_ADDRESS": "0",
            **{f"MULTICHAT_{name}": "1000000" for name in UNLIMITED},
            **({"MULTICHAT_PROXY_PROTOCOL": "true"} if proxy_protocol else {})}
     with contextlib.ExitStack() as stack:
         processes = []
         for n in range(PROCESSES):
-            port = services.free_port()
+            where, address = upstream(work, n, unix)
             log = work / f"multichat-{n}.log"
             service = stack.enter_context(services.running(
                 f"multichat {n}",
-                [sys.executable, "-m", "multichat", "serve", "--host", "127.0.0.1",
-                 "--port", str(port), "--database", database, "--broker", broker,
-                 *SERVE_FLAGS],
-                port, log, server_setup, env=env, ready=said_listening(log), cwd=tree))
-            processes.append(service)
+                [sys.executable, "-m", "multichat", "serve", *where, "--database", database,
+                 "--broker", broker, *SERVE_FLAGS],
+                address if isinstance(address, int) else 0, log, server_setup, env=env,
+                ready=said_listening(log), cwd=tree))
+            processes.append((service, address))
         yield processes
         for n in range(PROCESSES):
             text = (work / f"multichat-{n}.log").read_text(errors="replace")
@@ -115,28 +132,30 @@ def multichat_processes(work: Path, tree: Path, database: str, broker: str, *,
 
 @contextlib.contextmanager
 def multichat_side(work: Path, tree: Path, pg_settings: dict[str, str] | None = None,
-                   proxy: str = "http") -> Iterator[tuple[str, Groups, Any]]:
+                   proxy: str = "http", unix: bool = True) -> Iterator[tuple[str, Groups, Any]]:
     """The Multichat cluster, seeded; yields the URL, the process groups, the counters.
 
     ``proxy="stream"``: nginx's documented TCP block instead, the processes
-    reading its PROXY protocol header.
+    reading its PROXY protocol header. ``unix``: nginx to the processes over
+    Unix sockets.
     """
     work.mkdir(parents=True, exist_ok=True)
     with data_services(work, "multichat", pg_settings) as (pg, rd, database):
         seed_multichat(database, CLIENTS, ROOMS)
         with multichat_processes(work, tree, database, services.redis_url(rd),
-                                 proxy_protocol=proxy == "stream") as servers, \
-                services.nginx(work / "nginx", [s.port for s in servers], server_setup,
-                               proxy) as lb, \
+                                 proxy_protocol=proxy == "stream", unix=unix) as servers, \
+                services.nginx(work / "nginx", [address for _, address in servers],
+                               server_setup, proxy) as lb, \
                 Counters(pg, rd) as counters:
-            groups = {"servers": [s.pid for s in servers], "postgres": [pg.pid],
+            groups = {"servers": [s.pid for s, _ in servers], "postgres": [pg.pid],
                       "redis": [rd.pid], "nginx": [lb.pid]}
             yield f"ws://127.0.0.1:{lb.port}/", groups, counters
 
 
 @contextlib.contextmanager
-def channels_side(work: Path) -> Iterator[tuple[str, Groups, Any]]:
-    """Three daphne workers of the seed's consumer on channels_redis, behind nginx."""
+def channels_side(work: Path, unix: bool = True) -> Iterator[tuple[str, Groups, Any]]:
+    """Three daphne workers of the seed's consumer on channels_redis, behind nginx (on
+    Unix sockets with ``unix``, ``daphne -u``)."""
     work.mkdir(parents=True, exist_ok=True)
     with data_services(work, "peer") as (pg, rd, database):
         env = {**os.environ, "PEER_DATABASE": database, "PEER_REDIS": services.redis_url(rd),
@@ -144,15 +163,26 @@ def channels_side(work: Path) -> Iterator[tuple[str, Groups, Any]]:
         subprocess.run([sys.executable, "-m", "bench.channels_peer.prepare", str(ROOMS)],
                        cwd=ROOT, env=env, check=True, timeout=120)
         with contextlib.ExitStack() as stack:
-            workers = []
+            workers, upstreams = [], []
             for n in range(PROCESSES):
-                port = services.free_port()
+                where, address = upstream(work, n, unix)
+                if isinstance(address, Path):
+                    # daphne -u PATH, with the listen queue Multichat's processes have:
+                    # Twisted's default of 50 is short of 200 clients joining at once,
+                    # and on a Unix socket nginx gets EAGAIN past it (a 502), not the
+                    # SYN retry of TCP.
+                    where = ["-e", f"unix:{address}:backlog={LISTEN_BACKLOG}"]
+                    ready = services.accepts_unix(address)
+                else:
+                    ready = None
                 workers.append(stack.enter_context(services.running(
                     f"daphne {n}",
-                    [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                     "--proxy-headers", "bench.channels_peer.asgi:application"],
-                    port, work / f"daphne-{n}.log", server_setup, env=env, cwd=ROOT)))
-            lb = stack.enter_context(services.nginx(work / "nginx", [w.port for w in workers],
+                    [sys.executable, "-m", "daphne", *where, "--proxy-headers",
+                     "bench.channels_peer.asgi:application"],
+                    address if isinstance(address, int) else 0, work / f"daphne-{n}.log",
+                    server_setup, env=env, ready=ready, cwd=ROOT)))
+                upstreams.append(address)
+            lb = stack.enter_context(services.nginx(work / "nginx", upstreams,
                                                     server_setup))
             counters = stack.enter_context(Counters(pg, rd))
             groups = {"servers": [w.pid for w in workers], "postgres": [pg.pid],

@@ -22,7 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +57,15 @@ def accepts(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def accepts_unix(path: Path) -> Callable[[], bool]:
+    """Whether something listens on the Unix socket at ``path`` (a server's ``ready``)."""
+    def ready() -> bool:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            return sock.connect_ex(str(path)) == 0
+    return ready
 
 
 def wait_for(service: Service, ready: Callable[[], bool], log: Path) -> None:
@@ -228,16 +237,25 @@ def redis_commands(port: int) -> dict[str, int]:
 # -- nginx ----------------------------------------------------------------------------
 
 
-def documented_block(kind: str, listen: int, upstreams: list[int]) -> str:
+def documented_block(kind: str, listen: int, upstreams: Sequence[int | Path]) -> str:
     """The nginx ``http {}`` or ``stream {}`` block of docs/operations.md, its ports the
     run's, TLS lines and comments out.
 
     The scenario runs the HTTP block because both sides can read its
     X-Forwarded-For (daphne ``--proxy-headers``); daphne speaks no PROXY
     protocol, which the ``stream`` block sends (Multichat alone, to compare).
+    Upstreams given as paths are Unix sockets: the block's ``upstream`` is then
+    the documented one of ``server unix:...;`` lines, the run's paths in it.
     """
     blocks = re.findall(r"```nginx\n(.*?)```", OPERATIONS.read_text(), re.DOTALL)
     block = next(b for b in blocks if re.search(rf"^{kind} {{", b, re.M))
+    if all(isinstance(upstream, Path) for upstream in upstreams):
+        on_sockets = next(b for b in blocks if re.search(r"^upstream .*server unix:", b,
+                                                         re.M | re.S))
+        for n, path in enumerate(upstreams, start=8801):
+            on_sockets = on_sockets.replace(f"unix:/run/multichat/{n}.sock;", f"unix:{path};")
+        block = re.sub(r"upstream multichat \{.*?\}", lambda _: on_sockets.strip(), block,
+                       count=1, flags=re.S)
     block = re.sub(r"listen (443 ssl|8765);", f"listen 127.0.0.1:{listen};", block)
     block = "\n".join(line for line in block.splitlines()
                       if "ssl_" not in line and not line.lstrip().startswith("#"))
@@ -247,12 +265,15 @@ def documented_block(kind: str, listen: int, upstreams: list[int]) -> str:
 
 
 @contextlib.contextmanager
-def nginx(root: Path, upstreams: list[int], setup: Callable[[], None] | None,
+def nginx(root: Path, upstreams: Sequence[int | Path], setup: Callable[[], None] | None,
           kind: str = "http") -> Iterator[Service]:
-    """nginx with a documented block in front of ``upstreams``: a master and one worker.
+    """nginx with a documented block in front of ``upstreams`` (ports, or paths of Unix
+    sockets): a master and one worker.
 
     Wrapped with what a private instance needs (its own pid file, logs and temp
-    dirs, no access log) and room for the run's connections.
+    dirs, no access log) and room for the run's connections. In front of Unix
+    sockets its worker runs as the servers' user (an operator puts nginx's user
+    in their group: docs/operations.md); started as root it would be ``nobody``.
     """
     root.mkdir(parents=True, exist_ok=True)
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -263,6 +284,8 @@ def nginx(root: Path, upstreams: list[int], setup: Callable[[], None] | None,
                 f"events {{ worker_connections {WORKER_CONNECTIONS}; }}"]
     if kind == "stream":
         preamble.insert(0, f"load_module {NGINX_MODULES / 'ngx_stream_module.so'};")
+    if os.geteuid() == 0 and any(isinstance(upstream, Path) for upstream in upstreams):
+        preamble.insert(0, "user root;")
     else:
         private = " ".join(f"{name}_temp_path {root / name};"
                            for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))

@@ -32,6 +32,14 @@ class ServerConfig:
         "", "interface to listen on; empty means every interface (a LAN server)", metavar="HOST"
     )
     port: int = _setting(DEFAULT_PORT, "TCP port to listen on; 0 picks a free one", metavar="PORT")
+    unix: Path | None = _setting(
+        None, "listen on this Unix socket instead of TCP, for a reverse proxy on this machine "
+        "(nginx 'server unix:PATH;'): created 0660, so only the server's user and group may "
+        "connect, and removed at exit; every connection on it is taken as from a trusted "
+        "proxy (its X-Forwarded-For or, with --proxy-protocol, its PROXY header names the "
+        "client). --host, --port and --advertise do not apply; not with TLS (the proxy "
+        "terminates it)", metavar="PATH",
+    )
     listen_backlog: int = _setting(
         4096, "connections the kernel holds for the server to accept (listen's backlog; "
         "Linux caps it at net.core.somaxconn): when every client comes back at once (a "

@@ -116,6 +116,15 @@ def test_the_nginx_block_is_the_documented_one_with_the_run_ports() -> None:
     assert "listen 127.0.0.1:9000;" in stream and "proxy_protocol on;" in stream
 
 
+def test_on_unix_sockets_the_nginx_block_has_the_documented_upstream_with_the_run_paths(
+) -> None:
+    paths = [Path(f"/tmp/run/{n}.sock") for n in range(3)]
+    block = services.documented_block("http", 9000, paths)
+    assert [f"server unix:{path};" in block for path in paths] == [True] * 3
+    assert "least_conn;" in block and "127.0.0.1:880" not in block and "/run/multichat" not in block
+    assert block.count("upstream multichat {") == 1 and "proxy_pass http://multichat;" in block
+
+
 def test_the_load_generator_reads_and_times_the_seed_frames() -> None:
     """Django's json.dumps puts a space after each colon; Multichat does not."""
     seed, compact = Tally("seed"), Tally()

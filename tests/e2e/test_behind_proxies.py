@@ -44,6 +44,11 @@ class Deployment:
     proxy: ProxyService
     clients: list[ProtocolClient] = field(default_factory=list)
 
+    @property
+    def via(self) -> str:
+        """The proxy's name in the server's log: its address, or the server's socket."""
+        return f"unix:{self.server.unix}" if self.server.unix else "127.0.0.1"
+
     def url(self, *, direct: bool = False) -> str:
         return self.server.url if direct else f"ws://127.0.0.1:{self.proxy.port}"
 
@@ -78,15 +83,19 @@ def accounts(tmp_path: Path) -> tuple[Path, Path]:
     return home, data
 
 
-@pytest.fixture(params=PROXY_KINDS)
+# "http-unix": the nginx http block with the documented upstream of Unix sockets, in
+# front of ``serve --unix`` (no --trusted-proxies: the socket's peer is the proxy).
+@pytest.fixture(params=[*PROXY_KINDS, "http-unix"])
 async def deployment(request: pytest.FixtureRequest, tmp_path: Path,
                      accounts: tuple[Path, Path]) -> AsyncIterator[Deployment]:
     kind: str = request.param
     home, data = accounts
+    unix = tmp_path / "8801.sock" if kind == "http-unix" else None
     server = ServerProcess(data, home, "--max-connections-per-address", str(LIMIT),
-                           "--limit-loopback", env=BEHIND_PROXY[kind])
+                           "--limit-loopback", env=BEHIND_PROXY.get(kind, {}), unix=unix)
     try:
-        proxy = documented_proxy(kind, tmp_path / kind, [server.port] * 3)
+        upstreams: list[int | Path] = [unix] * 3 if unix else [server.port] * 3
+        proxy = documented_proxy(kind.removesuffix("-unix"), tmp_path / kind, upstreams)
         proxy.start()
         deployment = Deployment(kind, server, proxy)
         try:
@@ -109,7 +118,8 @@ async def test_each_client_behind_the_proxy_is_counted_by_its_own_address(
     other = await deployment.open(SECOND)  # the same proxy, another person
     await other.login("alice", "alice-password")
     log = await deployment.logged("alice logged in from 127.0.0.3")
-    assert "refused a connection from 127.0.0.2 (via 127.0.0.1): too many connections" in log
+    assert (f"refused a connection from 127.0.0.2 (via {deployment.via}): too many connections"
+            in log)
 
 
 async def test_an_address_a_client_claims_for_itself_is_not_believed(
@@ -124,9 +134,13 @@ async def test_an_address_a_client_claims_for_itself_is_not_believed(
     forged_header = proxy_headers.v1(FORGED) + request()
     answer = await send_raw(deployment.proxy.port, forged_header, local=FIRST)
     assert answer.status != 101  # nginx http: its own 400; TCP proxies: closed by the server
-    if deployment.kind != "http":
+    if deployment.kind not in ("http", "http-unix"):
         await deployment.logged("refused a second PROXY header from 127.0.0.2 "
                                 "(via proxy 127.0.0.1)")
+    await deployment.open(SECOND)  # the other client is not affected
+    if deployment.kind == "http-unix":  # the socket's only peer is the proxy (its mode)
+        assert FORGED not in "".join(deployment.server.output)
+        return
     # Straight to the server, from a peer that is not a trusted proxy.
     assert await deployment.refused(FIRST, direct=True,
                                     headers={"X-Forwarded-For": FORGED}) == 429
@@ -134,7 +148,6 @@ async def test_an_address_a_client_claims_for_itself_is_not_believed(
     assert answer.status is None
     await deployment.logged("refused a PROXY header from 127.0.0.2, which is not in "
                             "--trusted-proxies")
-    await deployment.open(SECOND)  # the other client is not affected
     assert FORGED not in "".join(deployment.server.output)
 
 

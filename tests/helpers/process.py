@@ -15,6 +15,7 @@ from pathlib import Path
 from tests.helpers.timing import TIMEOUT
 
 LISTENING = re.compile(r"listening on (\S+):(\d+)")
+LISTENING_UNIX = "listening on unix:"
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
@@ -45,15 +46,17 @@ def run_cli(args: Sequence[str], home: Path, *, stdin: str | None = None,
 
 
 class ServerProcess:
-    """``multichat serve`` in a child process, on a free loopback port."""
+    """``multichat serve`` in a child process, on a free loopback port (or ``unix``)."""
 
     def __init__(self, data_dir: Path, home: Path, *extra: str,
                  command: Sequence[str] = PYTHON_MULTICHAT,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, unix: Path | None = None) -> None:
         self.data_dir = data_dir
+        self.unix = unix
+        where = ["--unix", str(unix)] if unix is not None else ["--host", "127.0.0.1",
+                                                                "--port", "0"]
         self.process = subprocess.Popen(
-            [*command, "serve", "--host", "127.0.0.1", "--port", "0",
-             "--data-dir", str(data_dir), *extra],
+            [*command, "serve", *where, "--data-dir", str(data_dir), *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -61,10 +64,11 @@ class ServerProcess:
         )
         self.output: list[str] = []
         self._port: int | None = None
+        self._on_unix = False  # it said it listens on ``unix``
         self._ready = threading.Event()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        if not self._ready.wait(TIMEOUT * 3) or self._port is None:
+        if not self._ready.wait(TIMEOUT * 3) or (self._port is None and not self._on_unix):
             self.kill()
             raise RuntimeError("the server did not start:\n" + "".join(self.output))
 
@@ -73,8 +77,11 @@ class ServerProcess:
         for line in self.process.stdout:
             self.output.append(line)
             match = LISTENING.search(line)
-            if match and self._port is None:
+            if match and self._port is None and self.unix is None:
                 self._port = int(match.group(2))
+                self._ready.set()
+            if LISTENING_UNIX in line and self.unix is not None:
+                self._on_unix = True
                 self._ready.set()
         self._ready.set()
 

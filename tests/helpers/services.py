@@ -23,7 +23,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -355,15 +355,24 @@ BEHIND_PROXY = {
 }
 
 
-def documented_proxy_config(kind: str, listen: int, upstreams: list[int]) -> str:
+def documented_proxy_config(kind: str, listen: int, upstreams: Sequence[int | Path]) -> str:
     """The nginx ``stream`` or ``http`` block, or the HAProxy config, of docs/operations.md.
 
     The documented ports become the test's and comments go; the nginx HTTP block
-    loses its TLS lines (certificates are the operator's). Nothing else changes.
+    loses its TLS lines (certificates are the operator's). Upstreams given as
+    paths are Unix sockets: the block's ``upstream`` is then the documented one
+    of ``server unix:...;`` lines, with the test's paths. Nothing else changes.
     """
     language = "haproxy" if kind == "haproxy" else "nginx"
     blocks = re.findall(rf"```{language}\n(.*?)```", OPERATIONS.read_text(), re.DOTALL)
     block = next(b for b in blocks if kind == "haproxy" or re.search(rf"^{kind} {{", b, re.M))
+    if upstreams and all(isinstance(upstream, Path) for upstream in upstreams):
+        on_sockets = next(b for b in blocks if re.search(r"^upstream .*server unix:", b,
+                                                         re.M | re.S))
+        for n, path in enumerate(upstreams, start=8801):
+            on_sockets = on_sockets.replace(f"unix:/run/multichat/{n}.sock;", f"unix:{path};")
+        block = re.sub(r"upstream multichat \{.*?\}", lambda _: on_sockets.strip(), block,
+                       count=1, flags=re.S)
     block = re.sub(r"listen (443 ssl|8765);", f"listen 127.0.0.1:{listen};", block)
     block = block.replace("bind :8765", f"bind 127.0.0.1:{listen}")
     block = "\n".join(line for line in block.splitlines()
@@ -373,7 +382,8 @@ def documented_proxy_config(kind: str, listen: int, upstreams: list[int]) -> str
     return block
 
 
-def documented_proxy(kind: str, workdir: Path, upstreams: list[int]) -> ProxyService:
+def documented_proxy(kind: str, workdir: Path,
+                     upstreams: Sequence[int | Path]) -> ProxyService:
     """nginx (``stream`` or ``http``) or HAProxy as docs/operations.md configures it, in
     front of the three ``upstreams`` (one port may stand for all three); not started."""
     workdir.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from multichat.server.cli.event_loop import LOOP_CHOICES
 from multichat.server.config import ServerConfig
 from multichat.server.net.admission import parse_origins
 from multichat.server.net.proxy import TrustedProxies
+from multichat.server.net.unix_socket import UnixSocketError, check_path, supported
 from multichat.server.store.database import SYNCHRONOUS_MODES
 
 ENV_PREFIX = "MULTICHAT_"
@@ -152,11 +153,26 @@ def _check(config: ServerConfig) -> None:
         raise SettingsError(f"allowed_origins: {exc}") from exc
     try:
         TrustedProxies.parse(config.trusted_proxies, proxy_protocol=config.proxy_protocol,
-                             tls=config.uses_tls)
+                             tls=config.uses_tls, unix=config.unix is not None)
     except ValueError as exc:
         raise SettingsError(f"trusted_proxies: {exc}") from exc
+    if config.unix is not None:
+        _check_unix(config)
     for name in ("send_rate", "user_send_rate", "command_rate", "user_join_rate",
                  "ping_interval", "ping_timeout", "close_timeout",
                  "token_ttl_days", "poll_interval", "presence_ttl"):
         if getattr(config, name) <= 0:
             raise SettingsError(f"{name} must be positive")
+
+
+def _check_unix(config: ServerConfig) -> None:
+    assert config.unix is not None
+    if not supported():
+        raise SettingsError("unix: this system has no Unix sockets; use --host and --port")
+    if config.uses_tls:
+        raise SettingsError("unix: a server on a Unix socket serves the proxy in front of "
+                            "it, which terminates TLS: drop --tls, --cert and --key")
+    try:
+        check_path(config.unix)
+    except UnixSocketError as exc:
+        raise SettingsError(str(exc)) from exc

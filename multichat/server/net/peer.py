@@ -25,6 +25,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import socket
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -42,6 +43,7 @@ from multichat.server.net.proxy import (
     parse_address,
     parse_proxy_header,
     starts_with_proxy_header,
+    unix_peer,
 )
 
 log = logging.getLogger(__name__)
@@ -66,13 +68,23 @@ def _host(remote: Any) -> str:
     return canonical(address) if address is not None else str(remote[0])
 
 
+def _peer_host(transport: asyncio.BaseTransport, remote: Any) -> str:
+    """The peer's address; on a Unix socket (no address: both loops say ``''``) the
+    socket's ``unix_peer`` name, which proxy.py takes as the local proxy's."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None and sock.family == getattr(socket, "AF_UNIX", None):
+        return unix_peer(str(transport.get_extra_info("sockname")))
+    return _host(remote)
+
+
 class ProxiedConnection(ServerConnection):
     """A ServerConnection that knows its client's real address.
 
-    ``peer_host`` is the TCP peer. ``client_host`` is the client it speaks for:
-    the source of the PROXY header a trusted proxy sends first (taken off the
-    stream here, before websockets' HTTP parser sees it), or the address the
-    handshake check takes from X-Forwarded-For, or else the peer itself.
+    ``peer_host`` is the TCP peer (on a Unix socket ``unix:PATH``: the local
+    proxy). ``client_host`` is the client it speaks for: the source of the
+    PROXY header a trusted proxy sends first (taken off the stream here, before
+    websockets' HTTP parser sees it), or the address the handshake check takes
+    from X-Forwarded-For, or else the peer itself.
 
     A connection is closed, with one line in the log and no response, when it
     must start with a PROXY header and does not (malformed, too long, or not
@@ -95,7 +107,7 @@ class ProxiedConnection(ServerConnection):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self.peer_host = self.client_host = _host(self.remote_address)
+        self.peer_host = self.client_host = _peer_host(transport, self.remote_address)
         self._header = None
         self._header_deadline = self._open_deadline = None
         self._first_data = True

@@ -6,7 +6,10 @@ connection (``peer.ProxiedConnection``) feeds a trusted proxy's first bytes to
 sees them; the handshake check (``ChatServer._admit``) applies
 ``TrustedProxies.forwarded_client`` to the ``X-Forwarded-For`` headers.
 
-Only a peer in ``--trusted-proxies`` is believed, and in one way only:
+Only a peer in ``--trusted-proxies`` is believed, or a peer on the server's
+Unix socket (``serve --unix``: it has no address to list, and only the
+local proxy the socket file's mode lets in can connect: unix_socket.py), and
+in one way only:
 
 * with ``--proxy-protocol``, by the PROXY header it must send first (v1 text
   or v2 binary: nginx ``proxy_protocol on``, HAProxy ``send-proxy``/
@@ -40,6 +43,8 @@ V2_FIXED_BYTES = 16  # signature, version and command, family, length
 # only when told to (ALPN, authority, unique id, TLS details). The format allows
 # 64 KiB; a proxy of ours never needs more than this, and a stranger gets no more.
 V2_MAX_BYTES = V2_FIXED_BYTES + 2048
+
+UNIX_PEER_PREFIX = "unix:"  # a peer on a Unix socket has no address: it is unix:PATH
 
 _V2_LOCAL, _V2_PROXY = 0x0, 0x1
 _V2_UNSPEC, _V2_INET, _V2_INET6, _V2_UNIX = 0x0, 0x1, 0x2, 0x3
@@ -79,6 +84,17 @@ def parse_address(text: str) -> IPAddress | None:
         return ipaddress.ip_address(text)
     except ValueError:
         return None
+
+
+def unix_peer(path: str) -> str:
+    """The peer's "address" of a connection on the Unix socket at ``path``, as the
+    limits count it and the log names it when no client address is forwarded."""
+    return UNIX_PEER_PREFIX + path
+
+
+def is_unix_peer(address: str) -> bool:
+    """Whether ``address`` is ``unix_peer``'s (no IP address starts so)."""
+    return address.startswith(UNIX_PEER_PREFIX)
 
 
 def starts_with_proxy_header(data: bytes) -> bool:
@@ -176,13 +192,16 @@ class TrustedProxies:
 
     @classmethod
     def parse(cls, setting: str, *, proxy_protocol: bool = False,
-              tls: bool = False) -> TrustedProxies:
-        """The settings as one object; ValueError names a bad entry or combination."""
+              tls: bool = False, unix: bool = False) -> TrustedProxies:
+        """The settings as one object; ValueError names a bad entry or combination.
+
+        ``unix``: the server listens on a Unix socket, whose peers are trusted.
+        """
         networks = tuple(_parse_network(entry.strip()) for entry in setting.split(",")
                          if entry.strip())
-        if proxy_protocol and not networks:
-            raise ValueError("--proxy-protocol needs --trusted-proxies: the addresses of "
-                             "the proxies that send the PROXY header")
+        if proxy_protocol and not networks and not unix:
+            raise ValueError("--proxy-protocol needs --trusted-proxies (the addresses of "
+                             "the proxies that send the PROXY header) or --unix")
         if proxy_protocol and tls:
             raise ValueError("--proxy-protocol cannot be combined with this server's own "
                              "TLS (the header comes before the TLS handshake): terminate "
@@ -190,7 +209,13 @@ class TrustedProxies:
         return cls(networks, proxy_protocol)
 
     def trusts(self, address: str) -> bool:
-        """Whether ``address`` (a peer's, or an X-Forwarded-For entry) is a trusted proxy."""
+        """Whether ``address`` (a peer's, or an X-Forwarded-For entry) is a trusted proxy.
+
+        A peer on the server's Unix socket always is (``unix_peer``); an
+        X-Forwarded-For entry never names one (it must be an IP address).
+        """
+        if is_unix_peer(address):
+            return True
         if not self.networks:
             return False
         parsed = parse_address(address)

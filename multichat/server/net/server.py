@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import ifaddr
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection, serve, unix_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -30,7 +30,7 @@ from multichat.server.chat import ChatError, ChatService, Session
 from multichat.server.chat.limits import AddressCounter, Clock, address_key
 from multichat.server.chat.passwords import Passwords
 from multichat.server.config import ServerConfig
-from multichat.server.net import admission, proxy, tls, web_session
+from multichat.server.net import admission, proxy, tls, unix_socket, web_session
 from multichat.server.net.files import FileAnswers
 from multichat.server.net.heap import HeapSettler
 from multichat.server.net.http import WebAnswers, is_websocket_upgrade
@@ -96,8 +96,11 @@ class ChatServer:
         self.advertiser: lan.Advertiser | None = None
         self._origins = admission.parse_origins(config.allowed_origins)
         self._proxies = proxy.TrustedProxies.parse(
-            config.trusted_proxies, proxy_protocol=config.proxy_protocol, tls=config.uses_tls
+            config.trusted_proxies, proxy_protocol=config.proxy_protocol, tls=config.uses_tls,
+            unix=config.unix is not None,
         )
+        # With --unix: the socket file, made at start and removed at stop.
+        self._unix = unix_socket.Listener(config.unix) if config.unix is not None else None
         self.connections = AddressCounter(config.max_connections_per_address)
         # How many connections are in their opening at once, and how many may wait.
         self._openings = OpeningSlots(per_address=config.max_connections_per_address,
@@ -115,11 +118,15 @@ class ChatServer:
         """
         try:
             await self._start()
-        except (StoreError, tls.TlsError) as exc:
+        except (StoreError, tls.TlsError, unix_socket.UnixSocketError) as exc:
             raise ServerError(str(exc)) from exc
 
     async def _start(self) -> None:
         config = self.config
+        if self._unix is not None and config.uses_tls:
+            raise unix_socket.UnixSocketError(
+                "--unix: a server on a Unix socket serves the proxy in front of it, which "
+                "terminates TLS: drop --tls, --cert and --key")
         context = self._tls_context() if config.uses_tls else None
         url = config.database_url()
         config.ensure_data_dir()
@@ -133,44 +140,66 @@ class ChatServer:
             self._web = WebAnswers(self.chat.tickets, secure=config.uses_tls,
                                    cookie_max_age=int(config.token_ttl_days * 86_400))
             self._files = FileAnswers(self.chat)
-            self._server = await serve(
-                self._handle,
-                config.host or None,
-                config.port,
-                backlog=accepts_per_turn(config.listen_backlog),
-                max_size=config.max_frame_bytes,
-                compression="deflate" if config.compression else None,
-                # Our own keepalive (keepalive.py): websockets' waits for the output
-                # to drain before it times the pong, so a silent peer with a backlog
-                # would never be dropped.
-                ping_interval=None,
-                ping_timeout=None,
-                close_timeout=config.close_timeout,
-                server_header=f"Multichat/{__version__}",
-                process_request=self._admit,
-                # The handshake's timeout counts from the connection's slot (opening.py).
-                create_connection=connection_type(self._proxies, self._openings, self._heap),
-                open_timeout=None,
-                ssl=context,
-                **_tls_handshake_timeout(context),
-            )
+            self._server = await self._listen(context)
             _queue_connections(self._server.sockets, config.listen_backlog)
         except BaseException:
+            if self._unix is not None:
+                self._unix.remove()
             if self.chat is not None:
                 await self.chat.stop()
             self.store.close()
             raise
-        bound = ", ".join(f"{lan.url_host(host)}:{port}" for host, port in self.listening())
-        log.info("Multichat %s listening on %s (on this network: %s; database %s)",
-                 __version__, bound, " ".join(self.urls()), redact(url))
+        log.info("Multichat %s listening on %s (%s; database %s)", __version__,
+                 self._listening_words(), self._reachable_words(), redact(url))
         if self.certificate is not None:
             log.info("TLS certificate %s, SHA-256 fingerprint %s (clients confirm this "
                      "when they first connect)", self.certificate.cert,
                      self.certificate.fingerprint)
-        if config.advertise:
+        if config.advertise and self._unix is None:  # nobody on the LAN reaches a socket file
             self.advertiser = lan.Advertiser(self._announcement(),
                                              lan.interfaces_for(config.host))
             self.advertiser.start()
+
+    async def _listen(self, context: ssl.SSLContext | None) -> Server:
+        """Serve on the configured TCP address, or the Unix socket of ``--unix``."""
+        config = self.config
+        settings: dict[str, Any] = {
+            "backlog": accepts_per_turn(config.listen_backlog),
+            "max_size": config.max_frame_bytes,
+            "compression": "deflate" if config.compression else None,
+            # Our own keepalive (keepalive.py): websockets' waits for the output to
+            # drain before it times the pong, so a silent peer with a backlog would
+            # never be dropped.
+            "ping_interval": None,
+            "ping_timeout": None,
+            "close_timeout": config.close_timeout,
+            "server_header": f"Multichat/{__version__}",
+            "process_request": self._admit,
+            # The handshake's timeout counts from the connection's slot (opening.py).
+            "create_connection": connection_type(self._proxies, self._openings, self._heap),
+            "open_timeout": None,
+        }
+        if self._unix is not None:
+            # Our own bound socket: the loops' create_unix_server(path=...) would remove
+            # whatever socket is at the path, a live server's too (unix_socket.py).
+            sock = self._unix.bind()
+            try:
+                return await unix_serve(self._handle, sock=sock, **settings)
+            except BaseException:
+                sock.close()
+                raise
+        return await serve(self._handle, config.host or None, config.port, ssl=context,
+                           **_tls_handshake_timeout(context), **settings)
+
+    def _listening_words(self) -> str:
+        if self._unix is not None:
+            return proxy.unix_peer(str(self._unix.path))
+        return ", ".join(f"{lan.url_host(host)}:{port}" for host, port in self.listening())
+
+    def _reachable_words(self) -> str:
+        if self._unix is not None:
+            return "for a proxy on this machine: its word on each client's address is believed"
+        return "on this network: " + " ".join(self.urls())
 
     async def stop(self) -> None:
         """Close every connection (1001), commit what was accepted, close the database."""
@@ -181,6 +210,8 @@ class ChatServer:
             self._server.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
             await self._server.wait_closed()
             self._server = None
+        if self._unix is not None:
+            self._unix.remove()
         if self.chat is not None:
             await self.chat.stop()
             self.chat = None
@@ -244,6 +275,8 @@ class ChatServer:
         """The listening port (the IPv4 one when port 0 gave each family its own)."""
         if self._server is None:
             raise RuntimeError("the server is not running")
+        if self._unix is not None:
+            raise RuntimeError(f"the server listens on {self._unix.path}, not on a port")
         sockets = sorted(self._server.sockets, key=lambda s: s.family != socket.AF_INET)
         return int(sockets[0].getsockname()[1])
 
@@ -269,7 +302,8 @@ class ChatServer:
         )
 
     def listening(self) -> list[tuple[str, int]]:
-        if self._server is None:
+        """The TCP addresses listened on (none on a Unix socket)."""
+        if self._server is None or self._unix is not None:
             return []
         return [sock.getsockname()[:2] for sock in self._server.sockets]
 

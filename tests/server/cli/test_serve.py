@@ -142,3 +142,30 @@ async def test_a_second_signal_during_a_slow_stop_ends_the_process_at_once(
         server.kill()
     assert "a second SIGINT: stopping now" in log
     assert "Traceback" not in log
+
+
+async def test_serve_on_a_unix_socket_then_its_file_goes_and_a_crashs_is_replaced(
+    seeded: Path, home: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "8801.sock"
+    server = ServerProcess(seeded, home, unix=path)
+    try:
+        alice = await ProtocolClient.open("ws://localhost/", unix=True, path=str(path))
+        await alice.login("alice", "alice-password")
+        assert await asyncio.to_thread(server.signal, signal.SIGTERM) == 0
+        assert await alice.closed() == 1001
+        assert not path.exists()  # removed at a clean stop
+    finally:
+        server.kill()
+    crashed = ServerProcess(seeded, home, unix=path)
+    crashed.kill()  # SIGKILL: its socket file stays, nobody listening
+    assert path.is_socket()
+    again = ServerProcess(seeded, home, unix=path)  # replaces the stale file
+    try:
+        bob = await ProtocolClient.open("ws://localhost/", unix=True, path=str(path))
+        await bob.login("bob", "bob-password")
+        await bob.close()
+        assert f"listening on unix:{path}" in "".join(again.output)
+    finally:
+        again.kill()
+    assert "Traceback" not in server.log() + again.log()

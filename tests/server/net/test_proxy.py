@@ -15,6 +15,7 @@ from multichat.server.net.proxy import (
     TrustedProxies,
     parse_proxy_header,
     starts_with_proxy_header,
+    unix_peer,
 )
 from tests.server.net import proxy_headers as ph
 
@@ -134,6 +135,21 @@ def test_proxy_protocol_needs_trusted_proxies_and_no_tls_of_the_servers_own() ->
     with pytest.raises(ValueError, match="terminate TLS at the proxy"):
         TrustedProxies.parse("127.0.0.1", proxy_protocol=True, tls=True)
     assert TrustedProxies.parse("127.0.0.1", tls=True).trusts("127.0.0.1")  # XFF works with TLS
+
+
+def test_a_peer_on_the_unix_socket_is_the_proxy_and_an_entry_never_names_the_socket() -> None:
+    socket_peer = unix_peer("/run/multichat/8801.sock")
+    for proxies in (TrustedProxies(), TrustedProxies.parse("10.0.0.0/8")):
+        assert proxies.trusts(socket_peer)
+        assert proxies.forwarded_client(socket_peer, ["203.0.113.66, 198.51.100.9"]) == (
+            "198.51.100.9")
+        assert proxies.forwarded_client(socket_peer, []) is None  # the socket's own
+        assert not proxies.trusts("unix")
+        with pytest.raises(ForwardedForError):  # its own name as a client: not an address
+            proxies.forwarded_client(socket_peer, [socket_peer])
+    assert TrustedProxies.parse("", proxy_protocol=True, unix=True).expects_proxy_header(
+        socket_peer)
+    assert not TrustedProxies.parse("", unix=True).expects_proxy_header(socket_peer)
 
 
 def test_only_a_trusted_proxy_is_expected_to_send_a_header_and_only_with_proxy_protocol() -> None:
