@@ -203,22 +203,26 @@ class ChatServer:
 
     async def stop(self) -> None:
         """Close every connection (1001), commit what was accepted, close the database."""
-        if self.advertiser is not None:  # first: nobody should find a server that is going
-            await self.advertiser.stop()
-            self.advertiser = None
-        if self._server is not None:
-            self._server.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
-            await self._server.wait_closed()
-            self._server = None
-        if self._unix is not None:
-            self._unix.remove()
-        if self.chat is not None:
-            await self.chat.stop()
-            self.chat = None
-        if self.store is not None:
-            self.store.close()
-            self.store = None
-        self._heap.thaw()
+        try:
+            if self.advertiser is not None:  # first: nobody should find a server that is going
+                await self.advertiser.stop()
+                self.advertiser = None
+            if self._server is not None:
+                self._server.close(code=CloseCode.GOING_AWAY, reason="server shutting down")
+                await self._server.wait_closed()
+                self._server = None
+            if self._unix is not None:
+                self._unix.remove()
+            if self.chat is not None:
+                await self.chat.stop()
+                self.chat = None
+            if self.store is not None:
+                self.store.close()
+                self.store = None
+        finally:
+            # Whatever failed above: the collector's thresholds are the whole process's
+            # (the desktop app's too, when it hosts the server); a burst's hold ends here.
+            self._heap.thaw()
         log.info("Multichat server stopped")
 
     async def __aenter__(self) -> ChatServer:

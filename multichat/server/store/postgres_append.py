@@ -235,6 +235,14 @@ class Packet:
         """Send every statement in one write, wait for the answers, fill each ``Answer``."""
         with _AS_PEEWEE_ERRORS:
             failure = self._exchange(conn)
+            if isinstance(failure, pg_errors.InvalidSqlStatementName):
+                # Our statements were dropped behind our back: psycopg sends DEALLOCATE
+                # ALL after a rollback once it has prepared statements of its own (the
+                # other path's, a reader's). Nothing ran: prepare them again, once.
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                _PREPARED.pop(conn, None)
+                failure = self._exchange(conn)
             if failure is not None:
                 with contextlib.suppress(Exception):
                     conn.rollback()  # the transaction the error left open, if any

@@ -128,3 +128,17 @@ def test_a_batch_larger_than_the_socket_takes_at_once_goes_whole(store: Store) -
     again = store.append_messages(batch[:2])  # resends: found, not stored twice
     assert [appended(o).duplicate for o in again] == [True, True]
     assert [store.last_seq(room) for room in rooms] == [86, 85, 85]
+
+
+def test_statements_dropped_behind_its_back_are_prepared_again(store: Store) -> None:
+    """psycopg sends DEALLOCATE ALL after a rollback once it has prepared statements of
+    its own (a reply's batch run five times, then any refused transaction): the
+    packet's statements go with them. Before, every later plain batch failed, for
+    every user, until the server restarted; now the packet prepares them again."""
+    alice = store.create_user("alice", "h")
+    room = store.create_room("A")
+    first = appended(store.append_messages([message(room.id, alice.id, "one")])[0])
+    store.db.execute_sql("DEALLOCATE ALL")  # what psycopg's rollback does, on this connection
+    second = appended(store.append_messages([message(room.id, alice.id, "two")])[0])
+    third = appended(store.append_messages([message(room.id, alice.id, "three")])[0])
+    assert [first.message.seq, second.message.seq, third.message.seq] == [1, 2, 3]
