@@ -550,15 +550,25 @@ def _leave(f: _Fields) -> Command:
     return Leave(room=f.room(), ref=f.ref)
 
 
+def _storable(f: _Fields, key: str, value: str | None) -> str | None:
+    """``value``, unless it holds NUL (U+0000): PostgreSQL's text cannot, so it is
+    refused on every backend rather than failing a batch with other users' messages."""
+    if value is not None and "\x00" in value:
+        raise f._fail(f"{key!r} must not hold NUL (U+0000)")
+    return value
+
+
 def _message_text(f: _Fields) -> str:
     message = f.required_text("message")
     if not message:
         raise f._fail("'message' must not be empty")
+    _storable(f, "message", message)
     return message
 
 
 def _client_id(f: _Fields) -> str | None:
-    return f.text("client_id", max_chars=MAX_CLIENT_ID_CHARS, required=False)
+    return _storable(f, "client_id",
+                     f.text("client_id", max_chars=MAX_CLIENT_ID_CHARS, required=False))
 
 
 def _seq(f: _Fields) -> int:
@@ -572,7 +582,8 @@ def _send(f: _Fields) -> Command:
     return Send(
         room=f.room(),
         # With files the text may be empty (or absent): the files are the message.
-        message=_message_text(f) if files is None else f.text("message", required=False) or "",
+        message=(_message_text(f) if files is None
+                 else _storable(f, "message", f.text("message", required=False)) or ""),
         client_id=_client_id(f),
         reply_to=f.integer("reply_to", minimum=1),
         files=files,
@@ -731,9 +742,7 @@ def _user_delete(f: _Fields) -> Command:
 
 
 def _announce(f: _Fields) -> Command:
-    message = f.required_text("message")
-    if not message:
-        raise f._fail("'message' must not be empty")
+    message = _message_text(f)
     raw_type = f.integer("msg_type", minimum=0, maximum=None, required=True)
     if raw_type not in ANNOUNCEMENT_TYPES:
         raise f._fail("'msg_type' must be 1 (warning), 2 (alert) or 3 (muted)")

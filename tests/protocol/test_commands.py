@@ -108,6 +108,21 @@ def test_strings_with_lone_surrogates_are_refused(base: dict[str, Any], field: s
     assert info.value.ref == "r"
 
 
+@pytest.mark.parametrize(
+    ("base", "field"),
+    [(SEND, "message"), (SEND, "client_id"),
+     ({"command": "send", "room": 1, "files": ["f1"]}, "message"),
+     ({"command": "edit", "room": 1, "seq": 1}, "message"),
+     ({"command": "announce", "room": 1, "msg_type": 1}, "message")],
+)
+def test_stored_text_with_nul_is_refused(base: dict[str, Any], field: str) -> None:
+    # PostgreSQL's text cannot hold U+0000: refused here, on every backend, instead of
+    # failing the writer's batch (other users' messages in it too) as a database error.
+    with pytest.raises(ProtocolError, match=r"NUL \(U\+0000\)") as info:
+        decode(**{**base, field: "a\x00b", "ref": "r"})
+    assert info.value.ref == "r"
+
+
 def test_a_ref_with_a_lone_surrogate_is_refused_and_not_echoed() -> None:
     with pytest.raises(ProtocolError) as info:
         decode_command('{"command": "ping", "ref": "\\udfff"}')
