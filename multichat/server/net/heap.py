@@ -36,10 +36,40 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 from collections.abc import Callable
 
 HELD_OLDEST_THRESHOLD = 1_000_000_000  # young passes before a full one: never, while held
+
+
+class _Hold:
+    """The collector's thresholds are the process's: with several servers in one
+    process (tests, a host of two) whose bursts overlap, the first hold saves them
+    and the last release puts them back, whatever the order."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # servers may run on loops of their own threads
+        self._holders = 0
+        self._saved: tuple[int, int, int] | None = None
+
+    def take(self) -> None:
+        with self._lock:
+            if self._holders == 0:
+                self._saved = gc.get_threshold()
+                young, middle, _oldest = self._saved
+                gc.set_threshold(young, middle, HELD_OLDEST_THRESHOLD)
+            self._holders += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._holders -= 1
+            if self._holders == 0 and self._saved is not None:
+                gc.set_threshold(*self._saved)
+                self._saved = None
+
+
+_HOLD = _Hold()
 
 
 def freeze_start_up() -> None:
@@ -66,7 +96,7 @@ class HeapSettler:
         self._starting = self._arrived = 0  # in the current windows
         self._last_arrival = 0.0
         self._since: float | None = None  # the burst's beginning
-        self._thresholds: tuple[int, int, int] | None = None  # the collector's, while held
+        self._holding = False  # full collections held back (_HOLD taken)
         self._frozen = False
         self._timer: asyncio.TimerHandle | None = None
         self.freezes = 0  # how many times it froze (for tests and logs)
@@ -103,9 +133,8 @@ class HeapSettler:
         if self._since is not None:
             return
         self._since = now
-        self._thresholds = gc.get_threshold()
-        young, middle, _oldest = self._thresholds
-        gc.set_threshold(young, middle, HELD_OLDEST_THRESHOLD)
+        _HOLD.take()
+        self._holding = True
         self._timer = asyncio.get_running_loop().call_later(self.QUIET, self._check)
 
     def _freeze(self, now: float) -> None:
@@ -133,9 +162,9 @@ class HeapSettler:
         if self._since is None:
             return
         self._since = None
-        if self._thresholds is not None:
-            gc.set_threshold(*self._thresholds)
-            self._thresholds = None
+        if self._holding:
+            self._holding = False
+            _HOLD.release()
         if self._frozen:
             self._frozen = False
             gc.unfreeze()

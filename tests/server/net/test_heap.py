@@ -164,6 +164,23 @@ async def test_a_burst_holds_full_collections_back_until_it_is_over(
         gc.callbacks.remove(note)
 
 
+async def test_two_servers_bursts_overlapping_give_the_thresholds_back_in_any_order(
+        settler_with: MakeSettler) -> None:
+    """The thresholds are the process's: A's burst begins, then B's, A ends, B ends.
+    Before, B saved A's raised threshold and put it back at its end, which left full
+    collections off for the rest of the process."""
+    thresholds = gc.get_threshold()
+    first, second = settler_with(Clock()), settler_with(Clock())
+    for settler in (first, second):
+        for _ in range(HeapSettler.START):
+            settler.accepted()
+        assert settler.settling
+    first.thaw()
+    assert gc.get_threshold() != thresholds  # B's burst still holds them
+    second.thaw()
+    assert gc.get_threshold() == thresholds
+
+
 async def test_garbage_held_during_a_burst_is_collected_once_it_is_over(
         settler_with: MakeSettler) -> None:
     """Cyclic garbage that reached the oldest generation waits for no full pass past the
