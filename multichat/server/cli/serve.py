@@ -64,9 +64,9 @@ def configure_logging(verbose: bool) -> None:
     logging.getLogger("multichat").setLevel(logging.DEBUG if verbose else logging.INFO)
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.INFO)
-    if not verbose:
-        # websockets logs every connection at INFO; a LAN server's log stays readable.
-        logging.getLogger("websockets").setLevel(logging.WARNING)
+    # websockets' INFO lines say "connection open" with no address and repeat the
+    # listening line: -v writes Multichat's own connection lines (net/server.py) instead.
+    logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
 async def serve(config: ServerConfig) -> None:

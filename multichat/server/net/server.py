@@ -395,6 +395,7 @@ class ChatServer:
             await connection.close(CloseCode.TRY_AGAIN_LATER, admission.TOO_MANY_CONNECTIONS.reason)
             return
         self._heap.connected()
+        opened = _log_open(connection)
         session = chat.connect(
             WebSocketPeer(connection, self.config.max_output_bytes, self._framing,
                           self._held_writes, self._soon_writes)
@@ -416,6 +417,8 @@ class ChatServer:
             self._keepalive.forget(connection)
             self.connections.release(address)
             await chat.disconnect(session)
+            if opened is not None:
+                _log_closed(connection, opened)
 
     @staticmethod
     async def _cookie_login(chat: ChatService, session: Session,
@@ -498,6 +501,25 @@ def _forget_handshake(connection: ServerConnection) -> None:
     for message in (connection.request, connection.response):
         if message is not None:
             message.headers.clear()
+
+
+def _log_open(connection: ServerConnection) -> tuple[str, float] | None:
+    """With ``-v``, a line as a connection reaches the chat: who, from where. Returns
+    what its closing line needs (None at the default level, which logs neither)."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return None
+    who = _who(connection)
+    log.debug("connection from %s open", who)
+    return who, time.monotonic()
+
+
+def _log_closed(connection: ServerConnection, opened: tuple[str, float]) -> None:
+    who, since = opened
+    code = connection.close_code
+    # The reason is the peer's own words: quoted, so it cannot forge a line.
+    reason = f" {connection.close_reason!r}" if connection.close_reason else ""
+    log.debug("connection from %s closed after %.1f s (%s%s)", who, time.monotonic() - since,
+              code if code is not None else "no close frame", reason)
 
 
 def _who(connection: ServerConnection) -> str:
