@@ -237,6 +237,20 @@ def redis_commands(port: int) -> dict[str, int]:
 # -- nginx ----------------------------------------------------------------------------
 
 
+def with_unix_upstream(blocks: Sequence[str], block: str,
+                       upstreams: Sequence[int | Path]) -> str:
+    """``block`` with the documented ``upstream`` of ``server unix:...;`` lines (one of
+    ``blocks``), the run's socket paths in it, when every upstream is a path."""
+    if not upstreams or not all(isinstance(upstream, Path) for upstream in upstreams):
+        return block
+    on_sockets = next(b for b in blocks if re.search(r"^upstream .*server unix:", b,
+                                                     re.M | re.S))
+    for n, path in enumerate(upstreams, start=8801):
+        on_sockets = on_sockets.replace(f"unix:/run/multichat/{n}.sock;", f"unix:{path};")
+    return re.sub(r"upstream multichat \{.*?\}", lambda _: on_sockets.strip(), block,
+                  count=1, flags=re.S)
+
+
 def documented_block(kind: str, listen: int, upstreams: Sequence[int | Path]) -> str:
     """The nginx ``http {}`` or ``stream {}`` block of docs/operations.md, its ports the
     run's, TLS lines and comments out.
@@ -249,13 +263,7 @@ def documented_block(kind: str, listen: int, upstreams: Sequence[int | Path]) ->
     """
     blocks = re.findall(r"```nginx\n(.*?)```", OPERATIONS.read_text(), re.DOTALL)
     block = next(b for b in blocks if re.search(rf"^{kind} {{", b, re.M))
-    if all(isinstance(upstream, Path) for upstream in upstreams):
-        on_sockets = next(b for b in blocks if re.search(r"^upstream .*server unix:", b,
-                                                         re.M | re.S))
-        for n, path in enumerate(upstreams, start=8801):
-            on_sockets = on_sockets.replace(f"unix:/run/multichat/{n}.sock;", f"unix:{path};")
-        block = re.sub(r"upstream multichat \{.*?\}", lambda _: on_sockets.strip(), block,
-                       count=1, flags=re.S)
+    block = with_unix_upstream(blocks, block, upstreams)
     block = re.sub(r"listen (443 ssl|8765);", f"listen 127.0.0.1:{listen};", block)
     block = "\n".join(line for line in block.splitlines()
                       if "ssl_" not in line and not line.lstrip().startswith("#"))

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.services import with_unix_upstream
 from tests.helpers.timing import TIMEOUT
 
 POLL = 0.02  # seconds between checks while waiting for a server to come up
@@ -366,13 +367,7 @@ def documented_proxy_config(kind: str, listen: int, upstreams: Sequence[int | Pa
     language = "haproxy" if kind == "haproxy" else "nginx"
     blocks = re.findall(rf"```{language}\n(.*?)```", OPERATIONS.read_text(), re.DOTALL)
     block = next(b for b in blocks if kind == "haproxy" or re.search(rf"^{kind} {{", b, re.M))
-    if upstreams and all(isinstance(upstream, Path) for upstream in upstreams):
-        on_sockets = next(b for b in blocks if re.search(r"^upstream .*server unix:", b,
-                                                         re.M | re.S))
-        for n, path in enumerate(upstreams, start=8801):
-            on_sockets = on_sockets.replace(f"unix:/run/multichat/{n}.sock;", f"unix:{path};")
-        block = re.sub(r"upstream multichat \{.*?\}", lambda _: on_sockets.strip(), block,
-                       count=1, flags=re.S)
+    block = with_unix_upstream(blocks, block, upstreams)
     block = re.sub(r"listen (443 ssl|8765);", f"listen 127.0.0.1:{listen};", block)
     block = block.replace("bind :8765", f"bind 127.0.0.1:{listen}")
     block = "\n".join(line for line in block.splitlines()
