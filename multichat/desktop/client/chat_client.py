@@ -56,6 +56,8 @@ Signals:
     sendRefused(str room, str text): the server refused a message for good (too
         long, say) and it left the outbox: its text, for the window to give back to
         the person rather than lose it. Comes after its ``errorOccurred``.
+    editRefused(str room, int seq, str text): the same for an edit of message
+        ``seq``: the new text, for the window to open the edit again with it.
     adminReply(ServerFrame reply): the answer to an admin command, a
         ``RoomChanged``, ``UserChanged``, ``Users`` or ``Announced``.
     adminFailed(Command command, str code, str words): an admin command was refused.
@@ -168,6 +170,7 @@ class ChatClient(QObject):
     dmOpened = Signal(object)
     errorOccurred = Signal(str, str, str)
     sendRefused = Signal(str, str)
+    editRefused = Signal(str, int, str)
     adminReply = Signal(object)
     adminFailed = Signal(object, str, str)
     searchResults = Signal(object)
@@ -789,6 +792,8 @@ class ChatClient(QObject):
                 self.errorOccurred.emit(room, error.code, words)
                 if refused_text:
                     self.sendRefused.emit(room, refused_text)
+                elif isinstance(request, cmd.Edit) and error.known is ErrorCode.MESSAGE_TOO_LONG:
+                    self.editRefused.emit(room, request.seq, request.message)
                 return
         self.errorOccurred.emit(room, error.code, words)
         info = self.rooms.get(room)

@@ -266,6 +266,7 @@ class MainWindow(QMainWindow):
         workspace.client.outboxChanged.connect(self._uploads_changed)
         workspace.client.uploadProgress.connect(self._upload_progress)
         workspace.client.sendRefused.connect(self.give_back)
+        workspace.client.editRefused.connect(self.give_back_edit)
         rooms = workspace.rooms
         for changed in (rooms.dataChanged, rooms.rowsInserted, rooms.rowsRemoved,
                         rooms.modelReset, rooms.totalsChanged):
@@ -605,6 +606,12 @@ class MainWindow(QMainWindow):
         view = self.views.get(room)
         if view is not None:
             view.give_back(text)
+
+    def give_back_edit(self, room: str, seq: int, text: str) -> None:
+        """A refused edit's text back in its room's box, editing that message again."""
+        view = self.views.get(room)
+        if view is not None:
+            view.give_back_edit(seq, text)
 
     def show_room_error(self, room: str, words: str) -> None:
         view = self.views.get(room)

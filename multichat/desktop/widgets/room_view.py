@@ -327,6 +327,17 @@ class RoomView(QWidget):
         cursor.setPosition(end_of_refused)
         self.input.setTextCursor(cursor)
 
+    def give_back_edit(self, seq: int, text: str) -> None:
+        """An edit the server refused (too long): the message in edit again, with the
+        new text to shorten, whatever was being written kept as the draft. Not while
+        another message is being edited (the person has moved on), nor if it is gone."""
+        if self._editing is not None and self._editing != seq:
+            return
+        self.start_edit(seq)
+        if self._editing == seq:
+            self._fill(text)
+            self.input.moveCursor(self.input.textCursor().MoveOperation.End)
+
     def focus_input(self) -> None:
         self.input.setFocus(Qt.FocusReason.OtherFocusReason)
 
